@@ -1,0 +1,32 @@
+# The README's two commands: `make run` (demo service) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test openapi demo migrate bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	mkdir -p var
+	DOORSTEP_DEMO=true $(BIN)/doorstep demo
+	DOORSTEP_DEMO=true $(BIN)/doorstep serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+openapi: $(STAMP)
+	$(BIN)/doorstep openapi openapi/openapi.json
+
+bench: $(STAMP)
+	$(BIN)/python bench/auth_tokens.py
+
+clean:
+	rm -rf $(VENV) var

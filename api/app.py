@@ -1,0 +1,122 @@
+"""create_app(settings): routers, error handlers, middleware, lifespan. No module-level app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from sqlalchemy.engine import Engine
+
+from api import health
+from api.audit.routes import router as audit_router
+from api.auth.keys import KeyRing, demo_signing_key
+from api.auth.routes import auth_router, users_router
+from api.cases.routes import router as cases_router
+from api.db import head_revision, make_engine
+from api.middleware import BodyLimit, RequestContext
+from api.problems import MEDIA_TYPE, Problem, install_handlers
+from api.safety import check_configuration, check_credentials
+from api.settings import Settings
+
+DESCRIPTION = """
+Doorstep is the API behind a municipality's **vroegsignalering** (early signalling of
+payment arrears): creditors' signals come in, are grouped into cases per household, and
+outreach workers visit with an offline-first phone app; the back office plans, reconciles
+and, only when a debt-relief trajectory starts, registers at BKR.
+
+**Authentication.** `POST /v1/auth/token` (OAuth2): staff use the password grant;
+integration partners use client credentials with scopes `signals:write`, `cases:read`,
+`reports:read`. Access tokens are RS256 JWTs valid for at most 15 minutes; verify them with
+the keys at `GET /v1/auth/jwks`.
+
+**Errors** are `application/problem+json` (RFC 9457) with a stable `type` per kind of
+error, e.g. `urn:doorstep:problem:not-found`. Validation errors list JSON pointers in `errors`.
+
+**Tenancy.** Everything is scoped to the municipality in your token; another
+municipality's data answers 404.
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Tokens for staff and integration partners; public keys."},
+    {"name": "users", "description": "Staff accounts of the municipality (back office reads, admins change)."},
+    {"name": "cases", "description": "Vroegsignaalzaken: one per household, with the 28-day deadline."},
+    {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+def operation_id(route: APIRoute) -> str:
+    """`users-list`, `auth-token`: readable method names for generated clients."""
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}".replace("_", "-")
+
+
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    check_configuration(settings)
+    keys = KeyRing(settings.jwt_signing_keys or [demo_signing_key(settings.var_dir)])
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.demo:
+            check_credentials(engine)
+        yield
+
+    app = FastAPI(
+        title="Doorstep",
+        version="0.1.0",
+        summary="Offline-first early signalling of payment arrears for Dutch municipalities",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.keys = keys
+    app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.head_revision = head_revision()
+
+    install_handlers(app)
+    for router in (auth_router, users_router, cases_router, audit_router, health.router):
+        app.include_router(router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every error response described as a Problem."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, description=app.description,
+        routes=app.routes, tags=app.openapi_tags,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    problem_content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {"description": "Validation failed; `errors` lists field paths", "content": problem_content}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema

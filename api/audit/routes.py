@@ -1,0 +1,82 @@
+"""HTTP surface of the audit trail, for admins and the data protection officer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.audit import service
+from api.audit.schemas import AuditCursor, AuditEntryOut, AuditPage
+from api.auth.deps import allow
+from api.auth.principal import Principal
+from api.db import SessionDep
+from api.pagination import decode_cursor, encode_cursor
+from api.problems import problem_responses
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403, 422))
+Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
+EXPORT_LIMIT = 100_000
+
+
+@router.get("", name="list", response_model=AuditPage, summary="Audit entries, oldest first")
+def list_entries(
+    session: SessionDep,
+    principal: Admin,
+    case_id: uuid.UUID | None = None,
+    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditPage:
+    position = decode_cursor(cursor, AuditCursor)
+    entries = service.search(
+        session, municipality_code=principal.municipality_code, case_id=case_id, actor_id=actor_id, action=action,
+        since=since, until=until, after_id=position.after_id if position else None, limit=limit + 1,
+    )
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return AuditPage(
+        items=[AuditEntryOut.model_validate(entry, from_attributes=True) for entry in entries],
+        next_cursor=encode_cursor({"after_id": entries[-1].id}) if more else None,
+    )
+
+
+@router.get(
+    "/export",
+    name="export",
+    summary="Audit entries as CSV, for the data protection officer",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV file"}},
+)
+def export_entries(
+    session: SessionDep,
+    principal: Admin,
+    case_id: uuid.UUID | None = None,
+    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Response:
+    entries = service.search(
+        session, municipality_code=principal.municipality_code, case_id=case_id, actor_id=actor_id, action=None,
+        since=since, until=until, after_id=None, limit=EXPORT_LIMIT,
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "at", "actor_type", "actor_id", "action", "resource_type", "resource_id", "case_id", "request_id"])
+    for entry in entries:
+        writer.writerow([
+            entry.id, entry.at.isoformat(), entry.actor_type, entry.actor_id, entry.action, entry.resource_type,
+            entry.resource_id or "", entry.case_id or "", entry.request_id or "",
+        ])
+    return Response(
+        buffer.getvalue(), media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-{principal.municipality_code}.csv"'},
+    )

@@ -1,0 +1,80 @@
+"""The audit trail: every read or write of personal data appends who, what, which case, when."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from api.auth.principal import Principal
+from api.logs import request_id_var
+from api.models import AuditEntry
+
+
+def record(
+    session: Session,
+    principal: Principal,
+    *,
+    action: str,
+    resource_type: str,
+    at: datetime,
+    resource_id: str | uuid.UUID | None = None,
+    case_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry in the caller's transaction: if the work rolls back, so does its trail.
+
+    `detail` must hold identifiers and counts only, never the personal data itself.
+    """
+    session.add(
+        AuditEntry(
+            municipality_code=principal.municipality_code,
+            at=at,
+            actor_type=principal.kind,
+            actor_id=principal.actor_id,
+            action=action,
+            resource_type=resource_type,
+            resource_id=str(resource_id) if resource_id is not None else None,
+            case_id=case_id,
+            request_id=request_id_var.get(),
+            detail=detail or {},
+        )
+    )
+
+
+def record_case_reads(
+    session: Session, principal: Principal, *, case_ids: Sequence[uuid.UUID], action: str, at: datetime
+) -> None:
+    for case_id in case_ids:
+        record(session, principal, action=action, resource_type="case", resource_id=case_id, case_id=case_id, at=at)
+
+
+def search(
+    session: Session,
+    *,
+    municipality_code: str,
+    case_id: uuid.UUID | None,
+    actor_id: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after_id: int | None,
+    limit: int,
+) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.municipality_code == municipality_code)
+    if case_id is not None:
+        query = query.where(AuditEntry.case_id == case_id)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    if after_id is not None:
+        query = query.where(col(AuditEntry.id) > after_id)
+    return list(session.exec(query.order_by(col(AuditEntry.id)).limit(limit)))

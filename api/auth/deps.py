@@ -1,0 +1,105 @@
+"""Authentication and authorisation as dependencies: handlers declare who may call, never check it themselves."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
+from fastapi.security import OAuth2
+from sqlmodel import select
+
+from api.auth.principal import Principal
+from api.auth.tokens import InvalidToken, decode_access_token
+from api.db import SessionDep
+from api.models import PartnerClient, StaffUser
+from api.problems import Forbidden, Unauthorized
+
+oauth2 = OAuth2(
+    flows=OAuthFlows(
+        password=OAuthFlowPassword(tokenUrl="/v1/auth/token"),
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/v1/auth/token",
+            scopes={
+                "signals:write": "Deliver signals",
+                "cases:read": "Read cases",
+                "reports:read": "Read reports",
+            },
+        ),
+    ),
+    scheme_name="doorstep",
+    description="Staff: password grant. Integration partners: client-credentials grant with scopes.",
+    auto_error=False,
+)
+
+
+def now(request: Request) -> datetime:
+    """The request's clock; tests replace `app.state.clock`."""
+    return request.app.state.clock()
+
+
+Now = Annotated[datetime, Depends(now)]
+
+
+def current_principal(
+    request: Request, session: SessionDep, at: Now, authorization: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send an access token as `Authorization: Bearer …`.")
+    settings = request.app.state.settings
+    try:
+        claims = decode_access_token(
+            request.app.state.keys, token.strip(), issuer=settings.jwt_issuer, audience=settings.jwt_audience, now=at
+        )
+    except InvalidToken as exc:
+        raise Unauthorized(f"The access token is not valid: {exc.reason}.", slug="invalid-token") from exc
+    principal = _load_principal(session, claims)
+    request.state.principal = principal
+    return principal
+
+
+def _load_principal(session: SessionDep, claims: dict) -> Principal:
+    # The database, not the token, is the authority on whether the account still exists,
+    # is active and what role it has: deactivation and role changes take effect at once.
+    tenant = claims["tid"]
+    if claims["typ"] == "staff":
+        try:
+            user_id = uuid.UUID(str(claims["sub"]))
+        except ValueError as exc:
+            raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
+        user = session.get(StaffUser, user_id)
+        if user is None or user.municipality_code != tenant or not user.active:
+            raise Unauthorized("This account is no longer active.", slug="account-inactive")
+        return Principal(kind="staff", actor_id=str(user.id), municipality_code=tenant, role=user.role, user_id=user.id)
+    if claims["typ"] == "partner":
+        client = session.exec(select(PartnerClient).where(PartnerClient.client_id == str(claims["sub"]))).first()
+        if client is None or client.municipality_code != tenant or not client.active:
+            raise Unauthorized("This client is no longer active.", slug="account-inactive")
+        granted = frozenset(str(claims.get("scope", "")).split()) & frozenset(client.scopes)
+        return Principal(kind="partner", actor_id=client.client_id, municipality_code=tenant, scopes=granted)
+    raise Unauthorized("The access token is not valid.", slug="invalid-token")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def allow(*, roles: tuple[str, ...] = (), scopes: tuple[str, ...] = ()) -> Callable[[Principal], Principal]:
+    """Dependency factory: staff with one of `roles`, or a partner with one of `scopes`."""
+    role_set, scope_set = frozenset(roles), frozenset(scopes)
+
+    def _check(principal: CurrentPrincipal) -> Principal:
+        if not principal.may(roles=role_set, scopes=scope_set):
+            if principal.kind == "partner":
+                raise Forbidden("Your client lacks the scope for this.", slug="insufficient-scope", required=sorted(scope_set))
+            raise Forbidden("Your role does not allow this.")
+        return principal
+
+    return _check
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

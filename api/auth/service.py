@@ -1,0 +1,195 @@
+"""Use cases of authentication: grants, refresh-token rotation, logout, staff administration."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from api.auth.keys import KeyRing
+from api.auth.passwords import hash_secret, verify_secret
+from api.auth.principal import PARTNER_SCOPES, Principal
+from api.auth.tokens import issue_access_token
+from api.models import PartnerClient, RefreshToken, StaffUser
+from api.problems import Conflict, NotFound, ProblemError, Unauthorized
+from api.settings import Settings
+
+
+class InvalidGrant(ProblemError):
+    """OAuth2 `invalid_grant` / `invalid_scope`: 400, as RFC 6749 section 5.2 has it."""
+
+    status, slug, title = 400, "invalid-grant", "Grant not accepted"
+
+
+class InvalidClient(Unauthorized):
+    slug, title = "invalid-client", "Client authentication failed"
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str | None
+    scope: str | None
+
+
+def _hash_refresh(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _access_for_user(settings: Settings, keys: KeyRing, user: StaffUser, now: datetime) -> str:
+    return issue_access_token(
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=str(user.id),
+        tenant=user.municipality_code, token_type="staff", now=now,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds), extra={"role": user.role},
+    )
+
+
+def _new_refresh(session: Session, settings: Settings, user: StaffUser, *, family_id: uuid.UUID, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            municipality_code=user.municipality_code, user_id=user.id, family_id=family_id,
+            token_hash=_hash_refresh(token), issued_at=now,
+            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+    )
+    return token
+
+
+def password_grant(
+    session: Session, *, settings: Settings, keys: KeyRing, username: str, password: str, now: datetime
+) -> IssuedTokens:
+    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+    if not verify_secret(user.password_hash if user else None, password) or user is None or not user.active:
+        raise InvalidGrant("Unknown username, wrong password or inactive account.", error="invalid_grant")
+    refresh = _new_refresh(session, settings, user, family_id=uuid.uuid4(), now=now)
+    return IssuedTokens(_access_for_user(settings, keys, user, now), settings.access_token_ttl_seconds, refresh, None)
+
+
+def client_credentials_grant(
+    session: Session, *, settings: Settings, keys: KeyRing, client_id: str, client_secret: str,
+    requested_scope: str | None, now: datetime,
+) -> IssuedTokens:
+    client = session.exec(select(PartnerClient).where(PartnerClient.client_id == client_id)).first()
+    if not verify_secret(client.secret_hash if client else None, client_secret) or client is None or not client.active:
+        raise InvalidClient("Unknown client or wrong secret.", error="invalid_client")
+    requested = set(requested_scope.split()) if requested_scope else set(client.scopes)
+    if not requested <= set(client.scopes):
+        raise InvalidGrant(
+            "The client may not request these scopes.", slug="invalid-scope", error="invalid_scope",
+            allowed=sorted(client.scopes),
+        )
+    scope = " ".join(sorted(requested))
+    token = issue_access_token(
+        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=client.client_id,
+        tenant=client.municipality_code, token_type="partner", now=now,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds), extra={"scope": scope},
+    )
+    return IssuedTokens(token, settings.access_token_ttl_seconds, None, scope)
+
+
+def refresh_grant(session: Session, *, settings: Settings, keys: KeyRing, refresh_token: str, now: datetime) -> IssuedTokens:
+    """Rotate: the presented token is used up and a new one issued in the same family.
+    Presenting a used token again means it leaked, so the whole family is revoked."""
+    stored = session.exec(
+        select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token)).with_for_update()
+    ).first()
+    if stored is None or stored.revoked_at is not None or stored.expires_at <= now or stored.device_id is not None:
+        raise InvalidGrant("The refresh token is not valid.", error="invalid_grant")
+    if stored.used_at is not None:
+        _revoke_family(session, stored.family_id, now)
+        raise InvalidGrant(
+            "The refresh token was already used; the session is ended.", error="invalid_grant", commit_changes=True
+        )
+    user = session.get(StaffUser, stored.user_id)
+    if user is None or not user.active:
+        raise InvalidGrant("This account is no longer active.", error="invalid_grant")
+    stored.used_at = now
+    new_refresh = _new_refresh(session, settings, user, family_id=stored.family_id, now=now)
+    return IssuedTokens(_access_for_user(settings, keys, user, now), settings.access_token_ttl_seconds, new_refresh, None)
+
+
+def _revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:
+    for token in session.exec(select(RefreshToken).where(RefreshToken.family_id == family_id)):
+        if token.revoked_at is None:
+            token.revoked_at = now
+
+
+def logout(session: Session, principal: Principal, *, refresh_token: str | None, now: datetime) -> int:
+    """Revoke the session of `refresh_token`, or every refresh token of the caller when none is given."""
+    query = select(RefreshToken).where(RefreshToken.user_id == principal.user_id, RefreshToken.revoked_at.is_(None))
+    if refresh_token is not None:
+        stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token))).first()
+        if stored is None or stored.user_id != principal.user_id:
+            raise NotFound("No such session for this account.")
+        query = query.where(RefreshToken.family_id == stored.family_id)
+    revoked = 0
+    for token in session.exec(query):
+        token.revoked_at = now
+        revoked += 1
+    return revoked
+
+
+# --- staff administration -------------------------------------------------------------------
+
+
+def create_user(
+    session: Session, *, municipality_code: str, username: str, display_name: str, role: str, password: str,
+    now: datetime,
+) -> StaffUser:
+    if session.exec(select(StaffUser.id).where(StaffUser.username == username)).first() is not None:
+        raise Conflict("This username is taken.", slug="username-taken")
+    user = StaffUser(
+        municipality_code=municipality_code, username=username, display_name=display_name, role=role,
+        password_hash=hash_secret(password), active=True, created_at=now, updated_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(
+    session: Session, user: StaffUser, *, display_name: str | None, role: str | None, active: bool | None,
+    password: str | None, now: datetime,
+) -> StaffUser:
+    if display_name is not None:
+        user.display_name = display_name
+    if role is not None:
+        user.role = role
+    if password is not None:
+        user.password_hash = hash_secret(password)
+    if active is not None:
+        user.active = active
+    if active is False or password is not None:
+        # Deactivation and a new password end every session; access tokens die with the
+        # per-request account check in the auth dependency.
+        for token in session.exec(
+            select(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        ):
+            token.revoked_at = now
+    user.updated_at = now
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_partner(
+    session: Session, *, municipality_code: str, client_id: str, name: str, secret: str, scopes: list[str], now: datetime
+) -> PartnerClient:
+    unknown = set(scopes) - set(PARTNER_SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scopes: {sorted(unknown)}")
+    if session.exec(select(PartnerClient.id).where(PartnerClient.client_id == client_id)).first() is not None:
+        raise Conflict("This client id is taken.", slug="client-id-taken")
+    client = PartnerClient(
+        municipality_code=municipality_code, client_id=client_id, name=name, secret_hash=hash_secret(secret),
+        scopes=sorted(set(scopes)), active=True, created_at=now,
+    )
+    session.add(client)
+    session.flush()
+    return client

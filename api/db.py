@@ -1,0 +1,102 @@
+"""Engine, migrations and the per-request session (committed before the response is sent)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.problems import ProblemError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def make_engine(database_url: str) -> Engine:
+    if database_url.startswith("sqlite"):
+        _ensure_sqlite_dir(database_url)
+        engine = sa.create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+        _make_sqlite_transactional(engine)
+        return engine
+    return sa.create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _ensure_sqlite_dir(database_url: str) -> None:
+    path = sa.engine.make_url(database_url).database
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    # pysqlite defers BEGIN until the first write, so a read-then-write use case could see
+    # stale rows; it also breaks SAVEPOINT. Taking over BEGIN makes each session one real
+    # transaction, and IMMEDIATE serialises writers the way row locks do on PostgreSQL.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.set_main_option(
+        "file_template", "%%(year)d-%%(month).2d-%%(day).2d_%%(slug)s"
+    )
+    return config
+
+
+def migrate(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: commit when the handler succeeded, else roll back.
+
+    Used with scope="function" so the commit happens before the response is sent: a
+    device must never see 200 for a push whose commit failed.
+    """
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except ProblemError as exc:
+            # Some refusals are also facts to keep (a replayed refresh token revokes its
+            # whole session); such errors ask for their changes to be committed.
+            if exc.commit_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

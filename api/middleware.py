@@ -1,0 +1,142 @@
+"""ASGI middleware: request ids, one access-log line per request, and the request body limit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.logs import request_id_var
+from api.problems import problem_body
+
+access_log = logging.getLogger("doorstep.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContext:
+    """Assigns a request id (a sane incoming X-Request-ID is kept) and logs each request.
+
+    The log line carries the route template and the names of query parameters only:
+    paths like /cases/{id} and values like ?postcode=… must not put personal data in logs.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            query = scope.get("query_string", b"").decode("latin-1")
+            principal = scope.get("state", {}).get("principal")
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": getattr(route, "path", None) or "(unmatched)",
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "query_keys": sorted({part.split("=", 1)[0] for part in query.split("&") if part}),
+                    "principal": getattr(principal, "actor_id", None),
+                    "tenant": getattr(principal, "municipality_code", None),
+                },
+            )
+            request_id_var.reset(token)
+
+
+class BodyLimit:
+    """Refuses bodies over `max_bytes` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = -1
+            if declared < 0:
+                await self._refuse(send, 400, "bad-request", "Bad request", "Invalid Content-Length header.")
+                return
+            if declared > self.max_bytes:
+                await self._refuse_too_large(send)
+                return
+
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not response_started:
+                await self._refuse_too_large(send)
+
+    async def _refuse_too_large(self, send: Send) -> None:
+        await self._refuse(
+            send, 413, "payload-too-large", "Request body too large",
+            f"The request body exceeds the limit of {self.max_bytes} bytes.",
+        )
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, slug: str, title: str, detail: str) -> None:
+        import json
+
+        body = json.dumps(problem_body(status=status, slug=slug, title=title, detail=detail)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(StarletteHTTPException):
+    # An HTTPException, so FastAPI's body parsing re-raises it as it is (it turns other
+    # errors while reading the body into a 400) and the problem handler renders a 413.
+    def __init__(self) -> None:
+        super().__init__(413, "The request body exceeds the configured limit.")

@@ -1,0 +1,302 @@
+"""All database tables, in one place so areas never import each other for a foreign key.
+
+Every tenant-owned row carries `municipality_code` (the CBS gemeentecode); queries are
+scoped by it. Wire schemas live in each area's schemas.py and never inherit from these.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone on its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _at(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _tenant() -> Any:
+    return Field(foreign_key="municipality.code", index=True, max_length=4)
+
+
+def _json(default_factory: Any = dict) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+# --- tenants and people -------------------------------------------------------------------
+
+
+class Municipality(SQLModel, table=True):
+    """A tenant. `settings` holds its outreach policy and legal settings (validated on write)."""
+
+    code: str = Field(primary_key=True, max_length=4)
+    name: str = Field(max_length=200)
+    settings: dict[str, Any] = _json()
+    created_at: datetime = _at()
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+    __table_args__ = (sa.CheckConstraint("role IN ('worker', 'backoffice', 'admin')", name="ck_staff_user_role"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=255)
+    active: bool = Field(default=True)
+    created_at: datetime = _at()
+    updated_at: datetime = _at()
+
+
+class PartnerClient(SQLModel, table=True):
+    """An integration partner (case system, creditor platform) using client credentials."""
+
+    __tablename__ = "partner_client"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    client_id: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    secret_hash: str = Field(max_length=255)
+    scopes: list[str] = _json(list)
+    active: bool = Field(default=True)
+    created_at: datetime = _at()
+
+
+class Device(SQLModel, table=True):
+    """A worker's phone, enrolled with its public key; visit lists are encrypted to it."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    worker_id: uuid.UUID = Field(foreign_key="staff_user.id", index=True)
+    label: str = Field(max_length=100)
+    public_jwk: dict[str, Any] = _json()
+    key_thumbprint: str = Field(max_length=64)
+    enrolled_at: datetime = _at()
+    revoked_at: datetime | None = _at(nullable=True)
+    revoked_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    last_pull_at: datetime | None = _at(nullable=True)
+    last_push_at: datetime | None = _at(nullable=True)
+    unsent_events_reported: int | None = Field(default=None)
+
+
+class RefreshToken(SQLModel, table=True):
+    """A server-side refresh token (only its hash is stored); revoking it ends the session."""
+
+    __tablename__ = "refresh_token"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    user_id: uuid.UUID = Field(foreign_key="staff_user.id", index=True)
+    device_id: uuid.UUID | None = Field(default=None, foreign_key="device.id", index=True)
+    family_id: uuid.UUID = Field(index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    issued_at: datetime = _at()
+    expires_at: datetime = _at()
+    used_at: datetime | None = _at(nullable=True)
+    revoked_at: datetime | None = _at(nullable=True)
+
+
+# --- signals and cases --------------------------------------------------------------------
+
+
+class Household(SQLModel, table=True):
+    """One address; signals on the same address in a period form one case."""
+
+    __table_args__ = (sa.UniqueConstraint("municipality_code", "address_key", name="uq_household_address"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    address_key: str = Field(max_length=40)
+    postcode: str = Field(max_length=6)
+    house_number: int
+    house_number_addition: str | None = Field(default=None, max_length=10)
+    street: str | None = Field(default=None, max_length=200)
+    town: str | None = Field(default=None, max_length=100)
+    created_at: datetime = _at()
+
+
+class Case(SQLModel, table=True):
+    """A vroegsignaalzaak: the outreach to one household, with its 28-day deadline."""
+
+    __tablename__ = "outreach_case"
+    __table_args__ = (sa.CheckConstraint("state IN ('open', 'closed')", name="ck_outreach_case_state"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    household_id: uuid.UUID = Field(foreign_key="household.id", index=True)
+    state: str = Field(default="open", max_length=16)
+    classification: str = Field(max_length=16)
+    crisis: bool = Field(default=False)
+    opened_at: datetime = _at()
+    deadline_date: date = Field(index=True)
+    assigned_worker_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    second_worker_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    result: str | None = Field(default=None, max_length=120)
+    closed_at: datetime | None = _at(nullable=True)
+    purged_at: datetime | None = _at(nullable=True)
+    version: int = Field(default=1)
+    change_seq: int = Field(default=0, sa_type=sa.BigInteger, index=True)
+
+
+class Signal(SQLModel, table=True):
+    """A vroegsignaal as the platform delivered it. The BSN is stored only encrypted."""
+
+    __table_args__ = (sa.UniqueConstraint("municipality_code", "external_id", name="uq_signal_external_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    external_id: str = Field(max_length=100)
+    household_id: uuid.UUID = Field(foreign_key="household.id", index=True)
+    case_id: uuid.UUID | None = Field(default=None, foreign_key="outreach_case.id", index=True)
+    import_id: uuid.UUID | None = Field(default=None, index=True)
+    partner_type: str = Field(max_length=40)
+    creditor_name: str | None = Field(default=None, max_length=200)
+    amount_cents: int | None = Field(default=None, sa_type=sa.BigInteger)
+    arrears_since_date: date | None = None
+    signal_date: date
+    received_at: datetime = _at()
+    crisis: bool = Field(default=False)
+    warm_handover: bool = Field(default=False)
+    is_repeat: bool = Field(default=False)
+    bsn_ciphertext: str | None = Field(default=None, max_length=200)
+    bsn_digest: str | None = Field(default=None, max_length=64, index=True)
+    initials: str | None = Field(default=None, max_length=20)
+    prefix: str | None = Field(default=None, max_length=20)
+    surname: str | None = Field(default=None, max_length=200)
+    birth_date: date | None = None
+    gender: str | None = Field(default=None, max_length=10)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    created_at: datetime = _at()
+
+
+class VisitEvent(SQLModel, table=True):
+    """An append-only fact from the field or the office; `id` is the client's event_id."""
+
+    __tablename__ = "visit_event"
+
+    id: uuid.UUID = Field(primary_key=True)
+    municipality_code: str = _tenant()
+    case_id: uuid.UUID = Field(foreign_key="outreach_case.id", index=True)
+    device_id: uuid.UUID | None = Field(default=None, foreign_key="device.id", index=True)
+    author_id: uuid.UUID = Field(foreign_key="staff_user.id")
+    kind: str = Field(max_length=40)
+    occurred_at: datetime = _at()
+    received_at: datetime = _at()
+    base_version: int
+    payload: dict[str, Any] = _json()
+    outcome: str = Field(max_length=16)
+    change_seq: int = Field(sa_type=sa.BigInteger)
+
+
+class Conflict(SQLModel, table=True):
+    """A disagreement about case state, kept with both sides until the back office resolves it."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    case_id: uuid.UUID = Field(foreign_key="outreach_case.id", index=True)
+    kind: str = Field(max_length=40)
+    sides: list[dict[str, Any]] = _json(list)
+    opened_at: datetime = _at()
+    resolved_at: datetime | None = _at(nullable=True)
+    resolved_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    resolution: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+# --- trajectory and BKR -------------------------------------------------------------------
+
+
+class Trajectory(SQLModel, table=True):
+    """A debt-relief trajectory, started by a municipal decision (beschikking)."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    case_id: uuid.UUID = Field(foreign_key="outreach_case.id", unique=True)
+    decision_date: date
+    end_date: date | None = None
+    outcome: str | None = Field(default=None, max_length=40)
+    started_by: uuid.UUID = Field(foreign_key="staff_user.id")
+    created_at: datetime = _at()
+
+
+class BkrRegistration(SQLModel, table=True):
+    """Outbox row for BKR (contract type SH); delivered exactly once by the outbox worker."""
+
+    __tablename__ = "bkr_registration"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_bkr_registration_status"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    trajectory_id: uuid.UUID = Field(foreign_key="trajectory.id", index=True)
+    action: str = Field(max_length=16)
+    contract_type: str = Field(default="SH", max_length=4)
+    start_date: date
+    end_date: date | None = None
+    removal_date: date | None = None
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _at(index=True)
+    idempotency_key: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = _at(nullable=True)
+    created_at: datetime = _at()
+
+
+# --- audit and sync bookkeeping -----------------------------------------------------------
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who read or wrote which personal data, when. Append-only; holds no personal data itself."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    municipality_code: str = _tenant()
+    at: datetime = _at(index=True)
+    actor_type: str = Field(max_length=16)
+    actor_id: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=64)
+    resource_type: str = Field(max_length=40)
+    resource_id: str | None = Field(default=None, max_length=64)
+    case_id: uuid.UUID | None = Field(default=None, index=True)
+    request_id: str | None = Field(default=None, max_length=64)
+    detail: dict[str, Any] = _json()
+
+
+class TenantSequence(SQLModel, table=True):
+    """The per-tenant, monotonically increasing change counter behind sync cursors."""
+
+    __tablename__ = "tenant_sequence"
+
+    municipality_code: str = Field(primary_key=True, foreign_key="municipality.code", max_length=4)
+    last_seq: int = Field(default=0, sa_type=sa.BigInteger)

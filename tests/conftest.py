@@ -1,0 +1,101 @@
+"""Test fixtures: one database built by the migrations (SQLite, or PostgreSQL when
+DOORSTEP_TEST_DATABASE_URL is set), emptied after every test that touched it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+from api.app import create_app
+from api.auth.keys import generate_signing_key
+from api.db import make_engine, migrate
+from api.settings import Settings, SigningKey
+
+TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
+
+
+class FakeClock:
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get(TEST_DATABASE_ENV)
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Engine]:
+    """The migrated database; every row written during the test is deleted afterwards."""
+    yield engine
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def session(db: Engine) -> Iterator[Session]:
+    with Session(db, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return generate_signing_key(kid_prefix="test-")
+
+
+@pytest.fixture
+def settings(database_url: str, signing_key: SigningKey, tmp_path: Path) -> Settings:
+    return Settings(demo=False, database_url=database_url, jwt_signing_keys=[signing_key], var_dir=tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(settings: Settings, db: Engine, clock: FakeClock) -> FastAPI:
+    return create_app(settings, engine=db, clock=clock)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
