@@ -71,6 +71,8 @@ def db(engine: Engine) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(db: Engine) -> Iterator[Session]:
+    """For arranging and checking rows. On SQLite every transaction holds the write lock
+    (BEGIN IMMEDIATE), so end reads with commit() or rollback() before calling the API."""
     with Session(db, expire_on_commit=False) as session:
         yield session
 

@@ -1,0 +1,37 @@
+"""The first-contact deadline: 28 days (a setting), crisis signals a few working days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.cases.rules import add_working_days, first_contact_deadline
+
+
+def test_an_ordinary_signal_must_be_acted_on_within_28_days():
+    assert first_contact_deadline(date(2026, 11, 26), crisis=False, first_contact_days=28, crisis_working_days=3) == date(
+        2026, 12, 24
+    )
+
+
+def test_a_crisis_signal_on_friday_is_due_on_wednesday():
+    friday = date(2026, 11, 27)
+    assert first_contact_deadline(friday, crisis=True, first_contact_days=28, crisis_working_days=3) == date(2026, 12, 2)
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), st.integers(min_value=1, max_value=30))
+def test_working_days_never_land_in_a_weekend_and_are_never_sooner_than_calendar_days(start: date, days: int):
+    result = add_working_days(start, days)
+    assert result.weekday() < 5
+    assert (result - start).days >= days
+    # Every 5 working days span at most 7 calendar days (plus the weekend at either end).
+    assert (result - start).days <= days + 2 * (days // 5 + 1)
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), st.integers(min_value=1, max_value=20))
+def test_crisis_is_never_later_than_ordinary_when_the_settings_say_so(received: date, crisis_days: int):
+    ordinary = first_contact_deadline(received, crisis=False, first_contact_days=28, crisis_working_days=crisis_days)
+    crisis = first_contact_deadline(received, crisis=True, first_contact_days=28, crisis_working_days=crisis_days)
+    assert crisis <= ordinary

@@ -1,0 +1,81 @@
+"""docker-compose.yml is valid and keeps its promises: db + migrate + api, health checks,
+no default signing key. Only `docker-compose config` is used, so no Docker engine is needed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = shutil.which("docker-compose")
+
+pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose binary not installed (CI installs it)")
+
+DUMMY_KEYS = '[{"kid": "compose-test", "private_key_pem": "not-a-real-key"}]'
+
+
+def _compose(tmp_path: Path, *args: str, signing_keys: str | None = DUMMY_KEYS) -> subprocess.CompletedProcess[str]:
+    # A clean environment and an empty env file, so neither the caller's shell nor a stray
+    # .env in the repository can supply values the test is about.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOORSTEP_", "POSTGRES_", "COMPOSE_"))}
+    if signing_keys is not None:
+        env["DOORSTEP_JWT_SIGNING_KEYS"] = signing_keys
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    assert COMPOSE is not None
+    return subprocess.run(
+        [COMPOSE, "--env-file", str(env_file), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def _service_blocks(config: str) -> dict[str, str]:
+    """Split `docker-compose config` output into {service: its indented text}."""
+    lines = config.splitlines()
+    start = lines.index("services:") + 1
+    blocks: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            break  # next top-level key
+        if line.startswith("  ") and not line.startswith("   ") and line.rstrip().endswith(":"):
+            current = line.strip()[:-1]
+            blocks[current] = []
+        elif current is not None:
+            blocks[current].append(line)
+    return {name: "\n".join(body) for name, body in blocks.items()}
+
+
+def test_compose_file_is_valid(tmp_path: Path) -> None:
+    result = _compose(tmp_path, "config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_services_images_and_healthchecks(tmp_path: Path) -> None:
+    services = _compose(tmp_path, "config", "--services")
+    assert services.returncode == 0, services.stderr
+    assert {"db", "migrate", "api"} <= set(services.stdout.split())
+
+    result = _compose(tmp_path, "config")
+    assert result.returncode == 0, result.stderr
+    blocks = _service_blocks(result.stdout)
+    assert {"db", "migrate", "api"} <= blocks.keys()
+    assert "    image: postgres:16" in blocks["db"]
+    assert "    healthcheck:" in blocks["db"] and "pg_isready" in blocks["db"]
+    assert "    healthcheck:" in blocks["api"] and "/readyz" in blocks["api"]
+    assert "condition: service_completed_successfully" in blocks["api"]
+    assert "127.0.0.1:8000:8000" in blocks["api"]
+    for name in ("api", "migrate"):
+        assert "DOORSTEP_DATABASE_URL: postgresql+psycopg://" in blocks[name]
+        assert "@db:5432/" in blocks[name]
+        assert f"DOORSTEP_JWT_SIGNING_KEYS: '{DUMMY_KEYS}'" in blocks[name]
+
+
+def test_compose_requires_signing_keys(tmp_path: Path) -> None:
+    result = _compose(tmp_path, "config", "-q", signing_keys=None)
+    assert result.returncode != 0
+    assert "DOORSTEP_JWT_SIGNING_KEYS" in result.stderr
