@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -181,6 +181,16 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(
             status=409, slug="conflict", title="Conflict with the current state",
             detail="The change conflicts with data stored meanwhile; reload and retry.", instance=request.url.path,
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # Input the schema allowed but the database cannot hold (a NUL character, a number
+        # out of range): still the caller's input, so a 422 and not a 500.
+        return problem_response(
+            status=422, slug="validation-error", title="The request is not valid",
+            detail="A value cannot be stored (e.g. it contains a NUL character or is out of range).",
+            instance=request.url.path, errors=[],
         )
 
     @app.exception_handler(OperationalError)

@@ -117,3 +117,13 @@ def test_responses_carry_a_request_id(client: TestClient):
     assert response.headers["x-request-id"] == "abcdef12-trace"
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
     assert generated != "bad id with spaces" and len(generated) == 32
+
+
+def test_a_nul_character_is_a_422_not_a_500_on_every_database(client: TestClient, admin: dict[str, str]):
+    token = client.post("/v1/auth/token", data={"grant_type": "password", "username": "ad\x00min", "password": "x"})
+    assert token.status_code in (400, 422) and token.headers["content-type"] == PROBLEM
+    created = client.post(
+        "/v1/users", headers=admin,
+        json={"username": "nul.user", "display_name": "Nul\u0000Byte", "role": "worker", "password": "long enough password"},
+    )
+    assert created.status_code in (201, 422) and created.status_code != 500

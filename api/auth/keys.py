@@ -12,6 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk
+from jose.backends.base import Key
 
 from api.settings import SigningKey
 
@@ -26,7 +27,10 @@ class KeyError_(ValueError):
 @dataclass(frozen=True)
 class LoadedKey:
     kid: str
-    private_pem: str
+    # Parsed once: loading an RSA private key from PEM validates it and costs ~25 ms,
+    # which python-jose would otherwise repeat for every token it signs.
+    signer: Key
+    verifier: Key
     public_pem: str
     public_jwk: dict[str, Any]
 
@@ -45,6 +49,10 @@ class KeyRing:
         key = self._keys.get(kid)
         return key.public_pem if key else None
 
+    def verifier(self, kid: str) -> Key | None:
+        key = self._keys.get(kid)
+        return key.verifier if key else None
+
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk for key in self._keys.values()]}
 
@@ -61,7 +69,10 @@ def _load(key: SigningKey) -> LoadedKey:
     ).decode()
     public_jwk = jwk.construct(public_pem, ALGORITHM).to_dict()
     public_jwk.update({"kid": key.kid, "use": "sig", "alg": ALGORITHM})
-    return LoadedKey(kid=key.kid, private_pem=key.private_key_pem, public_pem=public_pem, public_jwk=public_jwk)
+    return LoadedKey(
+        kid=key.kid, signer=jwk.construct(key.private_key_pem, ALGORITHM), verifier=jwk.construct(public_pem, ALGORITHM),
+        public_pem=public_pem, public_jwk=public_jwk,
+    )
 
 
 def generate_signing_key(kid_prefix: str = "") -> SigningKey:

@@ -38,7 +38,7 @@ def issue_access_token(
         "jti": uuid.uuid4().hex,
         **(extra or {}),
     }
-    return jwt.encode(claims, keys.active.private_pem, algorithm=ALGORITHM, headers={"kid": keys.active.kid})
+    return jwt.encode(claims, keys.active.signer, algorithm=ALGORITHM, headers={"kid": keys.active.kid})
 
 
 LEEWAY_SECONDS = 10  # clock skew between API replicas
@@ -55,13 +55,13 @@ def decode_access_token(keys: KeyRing, token: str, *, issuer: str, audience: str
     if header.get("alg") != ALGORITHM:
         raise InvalidToken("unsupported algorithm")
     kid = header.get("kid")
-    public_pem = keys.public_pem(kid) if isinstance(kid, str) else None
-    if public_pem is None:
+    verifier = keys.verifier(kid) if isinstance(kid, str) else None
+    if verifier is None:
         raise InvalidToken("unknown signing key")
     try:
         claims = jwt.decode(
             token,
-            public_pem,
+            verifier,
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=issuer,

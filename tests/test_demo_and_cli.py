@@ -1,0 +1,166 @@
+"""The demo data, the `doorstep` command, and the refusal to run demo credentials in production."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.auth.keys import generate_signing_key
+from api.cli import app as cli
+from api.db import make_engine, migrate
+from api.demo import DEMO_CODE, load_demo
+from api.models import Case, PartnerClient, Signal, StaffUser
+from api.safety import UnsafeConfiguration, check_configuration, check_credentials
+from api.settings import Settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    migrate(url)
+    return url
+
+
+def _env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"DOORSTEP_DATABASE_URL": url, "DOORSTEP_VAR_DIR": str(tmp_path / "var"), **extra}
+
+
+def test_demo_loads_a_municipality_with_staff_partner_and_signals_grouped_into_cases_once(demo_db: str):
+    engine = make_engine(demo_db)
+    with Session(engine) as session:
+        first = load_demo(session, now=datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+        session.commit()
+        second = load_demo(session, now=datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+        session.commit()
+        signals = session.exec(select(func.count()).select_from(Signal)).one()
+        cases = session.exec(select(Case)).all()
+        usernames = set(session.exec(select(StaffUser.username)).all())
+        partners = session.exec(select(PartnerClient.client_id)).all()
+        grouped = session.exec(select(func.count()).select_from(Signal).where(Signal.case_id.is_(None))).one()
+    engine.dispose()
+
+    assert first.created and not second.created
+    assert signals == first.signals and 24 <= signals <= 60
+    assert len(cases) == first.cases and grouped == 0
+    assert {case.classification for case in cases} >= {"single", "multiple"}
+    assert all(case.municipality_code == DEMO_CODE for case in cases)
+    assert usernames == {"worker1", "worker2", "office", "admin"}
+    assert partners == ["demo-partner"]
+
+
+def test_demo_credentials_log_in_in_demo_mode(demo_db: str, tmp_path: Path):
+    engine = make_engine(demo_db)
+    with Session(engine) as session:
+        load_demo(session, now=datetime.now(UTC))
+        session.commit()
+    settings = Settings(demo=True, database_url=demo_db, var_dir=tmp_path / "var")
+    with TestClient(create_app(settings, engine=engine)) as client:
+        staff = client.post("/v1/auth/token", data={"grant_type": "password", "username": "worker1", "password": "demo"})
+        partner = client.post(
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": "demo-secret"},
+        )
+        assert staff.status_code == 200 and partner.status_code == 200
+        headers = {"Authorization": f"Bearer {staff.json()['access_token']}"}
+        assert client.get("/v1/cases", headers=headers).json()["items"]
+    # The generated demo key persists, so a restart keeps tokens valid.
+    assert (tmp_path / "var" / "demo-signing-key.json").exists()
+    engine.dispose()
+
+
+def test_outside_demo_mode_the_service_refuses_demo_credentials(demo_db: str):
+    engine = make_engine(demo_db)
+    with Session(engine) as session:
+        load_demo(session, now=datetime.now(UTC))
+        session.commit()
+    with pytest.raises(UnsafeConfiguration, match="worker1"):
+        check_credentials(engine)
+    with Session(engine) as session:
+        for user in session.exec(select(StaffUser)):
+            user.active = False
+            session.add(user)
+        session.commit()
+    with pytest.raises(UnsafeConfiguration, match="demo-partner"):
+        check_credentials(engine)
+    engine.dispose()
+
+
+def test_outside_demo_mode_the_service_refuses_to_run_without_its_own_signing_key():
+    with pytest.raises(UnsafeConfiguration, match="DOORSTEP_JWT_SIGNING_KEYS"):
+        check_configuration(Settings(demo=False))
+    with pytest.raises(UnsafeConfiguration, match="demo signing key"):
+        check_configuration(Settings(demo=False, jwt_signing_keys=[generate_signing_key(kid_prefix="demo-")]))
+    check_configuration(Settings(demo=False, jwt_signing_keys=[generate_signing_key()]))
+
+
+def test_cli_has_the_documented_commands():
+    output = runner.invoke(cli, ["--help"]).output
+    for command in ("serve", "migrate", "demo", "create-user", "create-municipality", "create-partner", "openapi"):
+        assert command in output
+
+
+def test_cli_demo_is_idempotent_and_prints_the_credentials(tmp_path: Path):
+    env = _env(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path, DOORSTEP_DEMO="true")
+    first = runner.invoke(cli, ["demo"], env=env)
+    second = runner.invoke(cli, ["demo"], env=env)
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0 and "already present" in second.output
+    for text in ("worker1", "worker2", "office", "admin", "demo-partner", "demo-secret", "/docs"):
+        assert text in first.output
+
+
+def test_cli_demo_refuses_outside_demo_mode(tmp_path: Path):
+    result = runner.invoke(cli, ["demo"], env=_env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, DOORSTEP_DEMO="false"))
+    assert result.exit_code == 1 and "demo mode" in result.output
+
+
+def test_cli_serve_refuses_without_a_signing_key(tmp_path: Path):
+    result = runner.invoke(cli, ["serve"], env=_env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, DOORSTEP_DEMO="false"))
+    assert result.exit_code == 1 and "Refusing to start" in result.output
+
+
+def test_cli_serve_refuses_demo_credentials_in_production(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    assert runner.invoke(cli, ["demo"], env=_env(url, tmp_path, DOORSTEP_DEMO="true")).exit_code == 0
+    keys = json.dumps([generate_signing_key().model_dump()])
+    result = runner.invoke(cli, ["serve"], env=_env(url, tmp_path, DOORSTEP_DEMO="false", DOORSTEP_JWT_SIGNING_KEYS=keys))
+    assert result.exit_code == 1 and "Demo credentials are active" in result.output
+
+
+def test_cli_creates_a_municipality_and_a_user(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'admin.db'}"
+    env = _env(url, tmp_path)
+    assert runner.invoke(cli, ["migrate"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["create-municipality", "0599", "Rotterdam"], env=env).exit_code == 0
+    bad = runner.invoke(cli, ["create-municipality", "599", "Rotterdam"], env=env)
+    assert bad.exit_code == 1
+    result = runner.invoke(
+        cli,
+        ["create-user", "--municipality", "0599", "--username", "r.admin", "--role", "admin", "--display-name", "R. Admin"],
+        input="a strong passphrase\na strong passphrase\n", env=env,
+    )
+    assert result.exit_code == 0, result.output
+    weak = runner.invoke(
+        cli,
+        ["create-user", "--municipality", "0599", "--username", "r.two", "--role", "admin", "--display-name", "R"],
+        input="short\nshort\n", env=env,
+    )
+    assert weak.exit_code == 1 and "Not created" in weak.output
+    engine = make_engine(url)
+    with Session(engine) as session:
+        assert session.exec(select(StaffUser.username)).all() == ["r.admin"]
+    engine.dispose()
+
+
+def test_invalid_configuration_is_a_clear_error(tmp_path: Path):
+    result = runner.invoke(cli, ["migrate"], env=_env("sqlite://", tmp_path, DOORSTEP_ACCESS_TOKEN_TTL_SECONDS="3600"))
+    assert result.exit_code == 2 and "access_token_ttl_seconds" in result.output
