@@ -39,3 +39,12 @@ def classify(signals_on_address: Sequence[SignalOnAddress], *, month: date, look
     if earlier:
         return SignalKind.CONSECUTIVE
     return SignalKind.SINGLE
+
+
+def is_valid_bsn(bsn: str) -> bool:
+    """Nine digits passing the elfproef: 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a positive multiple of 11."""
+    if len(bsn) != 9 or not bsn.isascii() or not bsn.isdigit():
+        return False
+    digits = [int(c) for c in bsn]
+    total = sum(weight * digit for weight, digit in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]
+    return total > 0 and total % 11 == 0
