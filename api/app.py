@@ -18,11 +18,15 @@ from api.audit.routes import router as audit_router
 from api.auth.keys import KeyRing, demo_signing_key
 from api.auth.routes import auth_router, users_router
 from api.cases.routes import router as cases_router
+from api.municipality.routes import router as municipality_router
+from api.signals.routes import agreements_router
+from api.signals.routes import router as signals_router
 from api.db import head_revision, make_engine
 from api.middleware import BodyLimit, RequestContext
 from api.problems import MEDIA_TYPE, Problem, install_handlers
 from api.safety import check_configuration, check_credentials
 from api.settings import Settings
+from api.signals.bsn import vault_from_settings
 
 DESCRIPTION = """
 Doorstep is the API behind a municipality's **vroegsignalering** (early signalling of
@@ -45,7 +49,10 @@ municipality's data answers 404.
 TAGS = [
     {"name": "auth", "description": "Tokens for staff and integration partners; public keys."},
     {"name": "users", "description": "Staff accounts of the municipality (back office reads, admins change)."},
+    {"name": "signals", "description": "Signals in: platform files (CSV, XLSX, DDAS JSON) and the partner API."},
+    {"name": "agreements", "description": "The register of creditors the municipality has a signed agreement with."},
     {"name": "cases", "description": "Vroegsignaalzaken: one per household, with the 28-day deadline."},
+    {"name": "municipality", "description": "The municipality's settings and outreach policy."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -62,6 +69,7 @@ def create_app(
 ) -> FastAPI:
     check_configuration(settings)
     keys = KeyRing(settings.jwt_signing_keys or [demo_signing_key(settings.var_dir)])
+    vault = vault_from_settings(settings)
     engine = engine or make_engine(settings.database_url)
 
     @asynccontextmanager
@@ -82,11 +90,16 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.keys = keys
+    app.state.vault = vault
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.head_revision = head_revision()
 
     install_handlers(app)
-    for router in (auth_router, users_router, cases_router, audit_router, health.router):
+    routers = (
+        auth_router, users_router, signals_router, agreements_router, cases_router, municipality_router, audit_router,
+        health.router,
+    )
+    for router in routers:
         app.include_router(router)
 
     if settings.cors_origins:
@@ -94,7 +107,9 @@ def create_app(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, overrides={"/v1/signals/imports": settings.max_import_bytes}
+    )
     app.add_middleware(RequestContext)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

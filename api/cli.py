@@ -80,8 +80,10 @@ def demo() -> None:
         _fail("Demo data is only loaded in demo mode (DOORSTEP_DEMO=true).")
     run_migrations(settings.database_url)
     engine = make_engine(settings.database_url)
+    from api.signals.bsn import vault_from_settings
+
     with Session(engine) as session:
-        result = load_demo(session, now=datetime.now(UTC))
+        result = load_demo(session, vault=vault_from_settings(settings), now=datetime.now(UTC))
         session.commit()
     engine.dispose()
     if result.created:
@@ -193,6 +195,137 @@ def generate_signing_key() -> None:
     from api.auth.keys import generate_signing_key as generate
 
     typer.echo(json.dumps([generate().model_dump()]))
+
+
+@app.command("import")
+def import_signals(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or DDAS JSON file from the exchange platform.", exists=True,
+                                         dir_okay=False, readable=True)],
+    municipality: Annotated[str, typer.Option(help="Gemeentecode to import for.")],
+    mode: Annotated[str, typer.Option(help="all-or-nothing or accept-valid.")] = "all-or-nothing",
+) -> None:
+    """Import a platform file of signals, with a progress bar and a summary table."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from api.auth.principal import Principal
+    from api.audit.service import record
+    from api.db import make_engine
+    from api.models import Municipality
+    from api.signals import service
+    from api.signals.bsn import vault_from_settings
+    from api.signals.parsing import FileRefused, open_signal_file
+
+    if mode not in ("all-or-nothing", "accept-valid"):
+        _fail("--mode is all-or-nothing or accept-valid.")
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    console = Console()
+    now = datetime.now(UTC)
+    with Session(engine) as session, file.open("rb") as data:
+        tenant = session.get(Municipality, municipality)
+        if tenant is None:
+            _fail(f"Municipality {municipality} does not exist.")
+            return
+        try:
+            signal_file = open_signal_file(data, filename=file.name, municipality_code=municipality)
+        except FileRefused as exc:
+            _fail(f"Refused: {exc.reason}")
+            return
+        import_row = service.new_import(code=municipality, source="file", mode=mode, created_by="cli", now=now,  # type: ignore[arg-type]
+                                        filename=file.name, file_format=signal_file.format)
+        session.add(import_row)
+        session.flush()
+        size = file.stat().st_size
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            task = progress.add_task(f"Importing {file.name}", total=size)
+
+            def tracked():  # type: ignore[no-untyped-def]
+                for count, row in enumerate(signal_file, 1):
+                    if count % 1000 == 0:
+                        progress.update(task, completed=min(data.tell(), size))
+                    yield row
+                progress.update(task, completed=size)
+
+            try:
+                report = service.intake(session, municipality=tenant, vault=vault_from_settings(settings), rows=tracked(),
+                                        mode=mode, import_id=import_row.id, now=now)  # type: ignore[arg-type]
+            except FileRefused as exc:
+                _fail(f"Refused: {exc.reason}")
+                return
+        missing = service.missing_agreements(session, code=municipality, creditors=report.creditors)
+        service.finish_import(import_row, report, extra={"unknown_columns": signal_file.unknown_columns,
+                                                         "warnings": [], "creditors_without_agreement": missing})
+        session.add(import_row)
+        record(session, Principal(kind="system", actor_id="cli", municipality_code=municipality),
+               action="signals.import", resource_type="signal_import", resource_id=import_row.id, at=now,
+               detail={"created": report.created, "rejected": report.rejected, "status": import_row.status})
+        session.commit()
+    table = Table(title=f"Import {import_row.id} — {import_row.status}")
+    table.add_column("rows", justify="right")
+    for label in ("created", "duplicates", "repeats", "rejected", "cases opened", "cases updated"):
+        table.add_column(label, justify="right")
+    table.add_row(*(str(v) for v in (report.total, report.created, report.duplicates, report.repeats, report.rejected,
+                                     report.cases_opened, report.cases_updated)))
+    console.print(table)
+    for error in report.errors[:20]:
+        console.print(f"  line {error['line']}, {error['column'] or 'row'}: {error['reason']}")
+    if signal_file.unknown_columns:
+        console.print(f"Columns ignored: {', '.join(signal_file.unknown_columns)}")
+    for creditor in missing:
+        console.print(f"Not in the register of agreements: {creditor['creditor']} ({creditor['partner_type']})")
+    if import_row.status == "rejected":
+        raise typer.Exit(1)
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be erased; change nothing.")] = False,
+    municipality: Annotated[str | None, typer.Option(help="Only this gemeentecode.")] = None,
+    repeat_hours: Annotated[float | None, typer.Option(help="Keep running, purging every N hours (a scheduled job).")] = None,
+) -> None:
+    """Erase personal data of cases closed without a trajectory longer than retention_months ago."""
+    import time
+
+    from sqlmodel import select
+
+    from api.cases.retention import purge as run_purge
+    from api.db import make_engine
+    from api.models import Municipality
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    while True:
+        with Session(engine) as session:
+            query = select(Municipality)
+            if municipality:
+                query = query.where(Municipality.code == municipality)
+            for tenant in session.exec(query).all():
+                result = run_purge(session, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
+                verb = "would erase" if dry_run else "erased"
+                typer.echo(f"{tenant.code}: {verb} {len(result.case_ids)} case(s), "
+                           f"{result.quarantined_rows} quarantined row(s)")
+                for case_id in result.case_ids:
+                    typer.echo(f"  case {case_id}")
+            if not dry_run:
+                session.commit()
+        if repeat_hours is None:
+            return
+        time.sleep(repeat_hours * 3600)
+
+
+@app.command("generate-bsn-keys")
+def generate_bsn_keys(kid: Annotated[str, typer.Option(help="Key id stored with each ciphertext.")] = "k1") -> None:
+    """Print a new BSN encryption key and hash key as environment assignments."""
+    import base64
+    import os
+
+    from api.signals.bsn import generate_data_key
+
+    typer.echo(f"DOORSTEP_BSN_ENCRYPTION_KEYS='{json.dumps([generate_data_key(kid).model_dump()])}'")
+    typer.echo(f"DOORSTEP_BSN_HMAC_KEY='{base64.b64encode(os.urandom(32)).decode()}'")
 
 
 @app.command()

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api.auth import service as auth
-from api.cases.rules import first_contact_deadline
-from api.models import Case, Household, Municipality, Signal, StaffUser
+from api.models import Case, Municipality, StaffUser
 from api.policy import MunicipalitySettings
 from api.safety import DEMO_PARTNER, DEMO_PASSWORD
-from api.sequence import next_change_seq, start_sequence
-from api.signals.rules import SignalOnAddress, classify
+from api.sequence import start_sequence
+from api.signals.bsn import BsnVault
+from api.signals.parsing import normalise_row
+from api.signals.rules import is_valid_bsn
+from api.signals.service import finish_import, intake, new_import
 
 DEMO_CODE = "0363"
 DEMO_STAFF = (
@@ -50,12 +51,13 @@ class DemoResult:
     cases: int
 
 
-def load_demo(session: Session, *, now: datetime) -> DemoResult:
+def load_demo(session: Session, *, vault: BsnVault, now: datetime) -> DemoResult:
     """Idempotent: when the demo municipality exists, nothing is written again."""
     if session.get(Municipality, DEMO_CODE) is not None:
         return DemoResult(created=False, signals=0, cases=0)
     settings = MunicipalitySettings()
-    session.add(Municipality(code=DEMO_CODE, name="Amsterdam", settings=settings.model_dump(), created_at=now))
+    municipality = Municipality(code=DEMO_CODE, name="Amsterdam", settings=settings.model_dump(), created_at=now)
+    session.add(municipality)
     start_sequence(session, DEMO_CODE)
     session.flush()
     workers: list[StaffUser] = []
@@ -70,80 +72,69 @@ def load_demo(session: Session, *, now: datetime) -> DemoResult:
         session, municipality_code=DEMO_CODE, client_id=DEMO_PARTNER[0], name="Demo creditor platform",
         secret=DEMO_PARTNER[1], scopes=DEMO_SCOPES, now=now,
     )
-    signals, cases = _signals_and_cases(session, settings, workers, now=now)
+    signals, cases = _signals_and_cases(session, municipality, vault, workers, now=now)
     return DemoResult(created=True, signals=signals, cases=cases)
 
 
 def _signals_and_cases(
-    session: Session, settings: MunicipalitySettings, workers: list[StaffUser], *, now: datetime
+    session: Session, municipality: Municipality, vault: BsnVault, workers: list[StaffUser], *, now: datetime
 ) -> tuple[int, int]:
+    """Synthetic signals go through the real intake, so the demo's cases are grouped, classified
+    and given deadlines exactly as an imported file would be."""
     rng = random.Random(363)
     today = now.date()
-    households: list[Household] = []
+    addresses = []
     for index in range(26):
         street, pc4 = _STREETS[index % len(_STREETS)]
-        number = rng.randint(1, 240)
-        addition = rng.choice([None, None, None, "H", "1", "2", "3-hoog"])
-        postcode = f"{pc4}{rng.choice('ABCDEHJKLMNPRSTVWX')}{rng.choice('ABCDEHJKLMNPRSTVWX')}"
-        households.append(
-            Household(
-                municipality_code=DEMO_CODE, address_key=f"{postcode}|{number}|{(addition or '').upper()}",
-                postcode=postcode, house_number=number, house_number_addition=addition, street=street,
-                town="Amsterdam", created_at=now,
-            )
-        )
-    session.add_all(households)
-    session.flush()
-
+        letters = rng.choice("ABCDEHJKLMNPRSTVWX") + rng.choice("ABCDEHJKLMNPRSTVWX")
+        addresses.append((street, f"{pc4} {letters}", rng.randint(1, 240), rng.choice(["", "", "", "H", "1", "2"])))
     weights = [weight for _, _, weight in _CREDITORS]
-    by_household: dict[int, list[Signal]] = defaultdict(list)
+    rows = []
     for number in range(1, 43):
         # The first 26 signals give each household one; the rest make some multiple or consecutive.
-        household_index = number - 1 if number <= 26 else rng.randrange(0, 12)
-        household = households[household_index]
+        index = number - 1 if number <= 26 else rng.randrange(0, 12)
+        street, postcode, house_number, addition = addresses[index]
         partner_type, creditor, _ = rng.choices(_CREDITORS, weights=weights)[0]
-        prefix, surname = _SURNAMES[household_index % len(_SURNAMES)]
+        prefix, surname = _SURNAMES[index % len(_SURNAMES)]
         signal_date = today - timedelta(days=rng.choice([2, 5, 9, 14, 20, 26, 33, 61, 95]))
-        received_at = datetime.combine(signal_date + timedelta(days=1), time(7, 30), UTC)
-        amount = rng.choice([185, 240, 312, 460, 675, 980, 1450, 2300]) * 100 + rng.choice([0, 50, 99])
-        signal = Signal(
-            municipality_code=DEMO_CODE, external_id=f"VPS-{DEMO_CODE}-{number:06d}", household_id=household.id,
-            partner_type=partner_type, creditor_name=creditor, amount_cents=amount,
-            arrears_since_date=signal_date - timedelta(days=rng.choice([45, 60, 90, 120])), signal_date=signal_date,
-            received_at=received_at, crisis=partner_type in {"Huur", "Energie"} and rng.random() < 0.12,
-            warm_handover=rng.random() < 0.1, initials=rng.choice(["A.", "M.", "J.", "S.", "F.", "R.K.", "H."]),
-            prefix=prefix or None, surname=surname, birth_date=date(rng.randint(1950, 2003), rng.randint(1, 12), rng.randint(1, 28)),
-            gender=rng.choice(["M", "V", "O"]), phone=f"06{rng.randint(10000000, 99999999)}",
-            email=None, created_at=now,
+        amount = rng.choice([185, 240, 312, 460, 675, 980, 1450, 2300]) + rng.choice([0, 0.5, 0.99])
+        rows.append(
+            normalise_row(
+                {
+                    "signal_id": f"VPS-{DEMO_CODE}-{number:06d}", "partner_type": partner_type, "creditor": creditor,
+                    "amount": f"{amount:.2f}", "signal_date": signal_date.isoformat(),
+                    "arrears_since": (signal_date - timedelta(days=rng.choice([45, 60, 90, 120]))).isoformat(),
+                    "crisis": partner_type in {"Huur", "Energie"} and rng.random() < 0.12,
+                    "warm_handover": rng.random() < 0.1, "bsn": _demo_bsn(rng) if rng.random() < 0.7 else None,
+                    "initials": rng.choice(["A.", "M.", "J.", "S.", "F.", "R.K.", "H."]), "prefix": prefix or None,
+                    "surname": surname,
+                    "birth_date": date(rng.randint(1950, 2003), rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
+                    "gender": rng.choice(["M", "V", "O"]), "street": street, "house_number": house_number,
+                    "house_number_addition": addition or None, "postcode": postcode, "town": "Amsterdam",
+                    "phone": f"06{rng.randint(10000000, 99999999)}",
+                },
+                line=number,
+            )
         )
-        by_household[household_index].append(signal)
-
-    case_count = 0
-    for household_index, signals in sorted(by_household.items()):
-        household = households[household_index]
-        signals.sort(key=lambda s: s.signal_date)
-        latest = signals[-1]
-        kind = classify(
-            [SignalOnAddress(s.signal_date) for s in signals], month=latest.signal_date,
-            lookback_months=settings.lookback_months,
-        )
-        crisis = any(s.crisis for s in signals)
-        first_received = min(s.received_at for s in signals)
-        case = Case(
-            municipality_code=DEMO_CODE, household_id=household.id, classification=kind.value, crisis=crisis,
-            opened_at=first_received,
-            deadline_date=first_contact_deadline(
-                first_received.date(), crisis=crisis, first_contact_days=settings.first_contact_days,
-                crisis_working_days=settings.crisis_first_contact_working_days,
-            ),
-            assigned_worker_id=workers[household_index % 2].id if household_index < 16 else None,
-            change_seq=next_change_seq(session, DEMO_CODE),
-        )
-        session.add(case)
-        session.flush()
-        for signal in signals:
-            signal.case_id = case.id
-            session.add(signal)
-        case_count += 1
+    record = new_import(code=DEMO_CODE, source="file", mode="all-or-nothing", created_by="demo", now=now,
+                        filename="demo.csv", file_format="csv")
+    session.add(record)
     session.flush()
-    return sum(len(s) for s in by_household.values()), case_count
+    report = intake(session, municipality=municipality, vault=vault, rows=rows, mode="all-or-nothing",
+                    import_id=record.id, now=now)
+    if report.rejected:
+        raise RuntimeError(f"demo data invalid: {report.errors}")
+    finish_import(record, report, extra={"unknown_columns": [], "warnings": [], "creditors_without_agreement": []})
+    cases = session.exec(select(Case).where(Case.municipality_code == DEMO_CODE).order_by(col(Case.first_contact_due_date))).all()
+    for position, case in enumerate(cases[:16]):
+        case.assigned_worker_id = workers[position % 2].id
+        case.state = "planned"
+        session.add(case)
+    session.flush()
+    return report.created, len(cases)
+
+
+def _demo_bsn(rng: random.Random) -> str:
+    while not is_valid_bsn(bsn := f"{rng.randint(100_000_000, 999_999_999)}"):
+        pass
+    return bsn

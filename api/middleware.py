@@ -69,14 +69,16 @@ class RequestContext:
 class BodyLimit:
     """Refuses bodies over `max_bytes` with 413, by Content-Length or while streaming."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}  # exact paths with their own limit (file uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope["path"], self.max_bytes)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
@@ -86,8 +88,8 @@ class BodyLimit:
             if declared < 0:
                 await self._refuse(send, 400, "bad-request", "Bad request", "Invalid Content-Length header.")
                 return
-            if declared > self.max_bytes:
-                await self._refuse_too_large(send)
+            if declared > limit:
+                await self._refuse_too_large(send, limit)
                 return
 
         received = 0
@@ -98,8 +100,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge()
+                if received > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -112,12 +114,12 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not response_started:
-                await self._refuse_too_large(send)
+                await self._refuse_too_large(send, limit)
 
-    async def _refuse_too_large(self, send: Send) -> None:
+    async def _refuse_too_large(self, send: Send, limit: int) -> None:
         await self._refuse(
             send, 413, "payload-too-large", "Request body too large",
-            f"The request body exceeds the limit of {self.max_bytes} bytes.",
+            f"The request body exceeds the limit of {limit} bytes.",
         )
 
     @staticmethod
@@ -138,5 +140,5 @@ class BodyLimit:
 class _TooLarge(StarletteHTTPException):
     # An HTTPException, so FastAPI's body parsing re-raises it as it is (it turns other
     # errors while reading the body into a 400) and the problem handler renders a 413.
-    def __init__(self) -> None:
-        super().__init__(413, "The request body exceeds the configured limit.")
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")

@@ -134,9 +134,9 @@ class Household(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
-    address_key: str = Field(max_length=40)
-    postcode: str = Field(max_length=6)
-    house_number: int
+    address_key: str = Field(max_length=80)  # "1234AB|12|A", or "bsn:<digest>" when the platform sent no address
+    postcode: str | None = Field(default=None, max_length=6)
+    house_number: int | None = None
     house_number_addition: str | None = Field(default=None, max_length=10)
     street: str | None = Field(default=None, max_length=200)
     town: str | None = Field(default=None, max_length=100)
@@ -147,16 +147,21 @@ class Case(SQLModel, table=True):
     """A vroegsignaalzaak: the outreach to one household, with its 28-day deadline."""
 
     __tablename__ = "outreach_case"
-    __table_args__ = (sa.CheckConstraint("state IN ('open', 'closed')", name="ck_outreach_case_state"),)
+    __table_args__ = (
+        sa.CheckConstraint(
+            "state IN ('new', 'planned', 'contacted', 'help_accepted', 'trajectory', 'closed')",
+            name="ck_outreach_case_state",
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
     household_id: uuid.UUID = Field(foreign_key="household.id", index=True)
-    state: str = Field(default="open", max_length=16)
+    state: str = Field(default="new", max_length=16, index=True)
     classification: str = Field(max_length=16)
     crisis: bool = Field(default=False)
     opened_at: datetime = _at()
-    deadline_date: date = Field(index=True)
+    first_contact_due_date: date = Field(index=True)
     assigned_worker_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
     second_worker_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     result: str | None = Field(default=None, max_length=120)
@@ -186,7 +191,9 @@ class Signal(SQLModel, table=True):
     crisis: bool = Field(default=False)
     warm_handover: bool = Field(default=False)
     is_repeat: bool = Field(default=False)
-    bsn_ciphertext: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="Opgepakt", max_length=60)  # DDAS EnumSignaalstatus
+    classification: str | None = Field(default=None, max_length=16)
+    bsn_ciphertext: str | None = Field(default=None, max_length=200)  # "v1.<key id>.<nonce+ciphertext>"
     bsn_digest: str | None = Field(default=None, max_length=64, index=True)
     initials: str | None = Field(default=None, max_length=20)
     prefix: str | None = Field(default=None, max_length=20)
@@ -229,6 +236,61 @@ class Conflict(SQLModel, table=True):
     resolved_at: datetime | None = _at(nullable=True)
     resolved_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     resolution: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class CreditorAgreement(SQLModel, table=True):
+    """A signal partner the municipality has a signed agreement with."""
+
+    __tablename__ = "creditor_agreement"
+    __table_args__ = (sa.UniqueConstraint("municipality_code", "name", "partner_type", name="uq_creditor_agreement"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    name: str = Field(max_length=200)
+    partner_type: str = Field(max_length=40)
+    agreement_date: date
+    platform: str = Field(max_length=20)
+    partner_client_id: uuid.UUID | None = Field(default=None, foreign_key="partner_client.id", index=True)
+    created_at: datetime = _at()
+
+
+class SignalImport(SQLModel, table=True):
+    """One delivery (a file or an API batch) and its stored report."""
+
+    __tablename__ = "signal_import"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('completed', 'rejected')", name="ck_signal_import_status"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    source: str = Field(max_length=16)  # file | api
+    filename: str | None = Field(default=None, max_length=255)
+    file_format: str | None = Field(default=None, max_length=16)
+    file_sha256: str | None = Field(default=None, max_length=64, index=True)
+    mode: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _at()
+    total_rows: int = 0
+    created_count: int = 0
+    duplicate_count: int = 0
+    repeat_count: int = 0
+    rejected_count: int = 0
+    report: dict[str, Any] = _json()
+
+
+class QuarantinedRow(SQLModel, table=True):
+    """An invalid row kept (accept-valid mode) for the back office to correct; personal data, purged with retention."""
+
+    __tablename__ = "quarantined_row"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    import_id: uuid.UUID = Field(foreign_key="signal_import.id", index=True)
+    line: int
+    raw: dict[str, Any] = _json()
+    errors: list[dict[str, Any]] = _json(list)
 
 
 # --- trajectory and BKR -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 from sqlalchemy import create_engine
@@ -9,10 +10,14 @@ from sqlalchemy import create_engine
 from api.app import create_app
 from api.auth.keys import generate_signing_key
 from api.settings import Settings
+from api.signals.bsn import generate_data_key
 
 
 def openapi_json() -> str:
     # The document depends on code only: a throwaway key and an unused in-memory engine.
-    settings = Settings(demo=False, jwt_signing_keys=[generate_signing_key()], database_url="sqlite://")
+    settings = Settings(
+        demo=False, jwt_signing_keys=[generate_signing_key()], database_url="sqlite://",
+        bsn_encryption_keys=[generate_data_key("openapi")], bsn_hmac_key=base64.b64encode(bytes(32)).decode(),
+    )
     app = create_app(settings, engine=create_engine("sqlite://"))
     return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

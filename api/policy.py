@@ -10,19 +10,43 @@ Channel = Literal["letter", "phone", "visit"]
 DayPart = Literal["ochtend", "middag", "avond"]
 
 
-class OutreachPolicy(BaseModel):
-    """How the municipality reaches out (the seed's step 1): the order of channels per
-    classification, how many visit attempts, and the day parts to rotate through."""
+AfterLastAttempt = Literal["close_no_contact", "send_letter", "back_office_review"]
+
+
+class ChannelPlan(BaseModel):
+    """For one classification: the channels in order, how many attempts, and what then."""
 
     model_config = ConfigDict(extra="forbid")
 
-    single: list[Channel] = Field(default=["letter", "visit"], min_length=1)
-    multiple: list[Channel] = Field(default=["visit"], min_length=1)
-    consecutive: list[Channel] = Field(default=["visit"], min_length=1)
-    crisis: list[Channel] = Field(default=["visit", "phone"], min_length=1)
-    visit_attempts: int = Field(default=3, ge=1, le=10)
-    day_part_rotation: list[DayPart] = Field(default=["middag", "avond", "ochtend"], min_length=1)
+    channels: list[Channel] = Field(min_length=1, max_length=6)
+    max_attempts: int = Field(default=3, ge=1, le=10, description="Visit attempts (other channels: one each).")
+    change_day_part: bool = Field(default=True, description="A retry must be at another day part.")
+    after_last_attempt: AfterLastAttempt = Field(
+        default="back_office_review",
+        description="close_no_contact: close as 'Definitief geen contact kunnen krijgen'; "
+        "send_letter: a last letter; back_office_review: a person decides.",
+    )
+
+
+class OutreachPolicy(BaseModel):
+    """How the municipality reaches out (the seed's step 1), per classification; crisis
+    signals follow `crisis` whatever their classification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    single: ChannelPlan = Field(default_factory=lambda: ChannelPlan(channels=["letter", "visit"], max_attempts=2))
+    multiple: ChannelPlan = Field(default_factory=lambda: ChannelPlan(channels=["visit", "letter"], max_attempts=3))
+    consecutive: ChannelPlan = Field(default_factory=lambda: ChannelPlan(channels=["visit", "letter"], max_attempts=3))
+    crisis: ChannelPlan = Field(
+        default_factory=lambda: ChannelPlan(channels=["visit", "phone"], max_attempts=3, after_last_attempt="back_office_review")
+    )
+    day_part_rotation: list[DayPart] = Field(default=["middag", "avond", "ochtend"], min_length=1, max_length=3)
     leave_card_when_not_home: bool = True
+
+    def plan_for(self, *, classification: str, crisis: bool) -> ChannelPlan:
+        if crisis:
+            return self.crisis
+        return {"single": self.single, "multiple": self.multiple, "consecutive": self.consecutive}[classification]
 
 
 class MunicipalitySettings(BaseModel):
@@ -35,6 +59,9 @@ class MunicipalitySettings(BaseModel):
     bkr_removal_months_after_end: int = Field(default=60, ge=0, le=120)
     reopen_window_days: int = Field(default=30, ge=0, le=365)
     max_devices_per_worker: int = Field(default=2, ge=1, le=10)
+    bsn_visible_to: list[Literal["backoffice", "admin"]] = Field(
+        default=["backoffice", "admin"], description="Staff roles that may reveal a BSN (audited)."
+    )
     policy: OutreachPolicy = Field(default_factory=OutreachPolicy)
 
     @model_validator(mode="after")

@@ -217,7 +217,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Bad request", 401: "Missing, invalid or expired token", 403: "Role or scope does not allow this",
         404: "Not found (or not in your municipality)", 409: "Conflict with the current state",
-        413: "Request body too large", 422: "Validation failed; `errors` lists field paths",
+        413: "Request body too large", 415: "Not a file type this endpoint takes",
+        422: "Validation failed; `errors` lists field paths",
         503: "Not ready",
     }
     return {status: {"description": descriptions[status], "content": content} for status in statuses}

@@ -28,6 +28,11 @@ def check_configuration(settings: Settings) -> None:
         )
     if any(key.kid.startswith("demo-") for key in settings.jwt_signing_keys):
         raise UnsafeConfiguration("A demo signing key is configured outside demo mode.")
+    if not settings.bsn_encryption_keys or not settings.bsn_hmac_key:
+        raise UnsafeConfiguration(
+            "DOORSTEP_BSN_ENCRYPTION_KEYS and DOORSTEP_BSN_HMAC_KEY are not set: outside demo mode BSNs need the "
+            "municipality's own keys (doorstep generate-bsn-keys)."
+        )
 
 
 def check_credentials(engine: Engine) -> None:

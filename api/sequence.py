@@ -20,3 +20,14 @@ def next_change_seq(session: Session, municipality_code: str) -> int:
         {"code": municipality_code},
     ).scalar_one()
     return int(value)
+
+
+def reserve_change_seqs(session: Session, municipality_code: str, count: int) -> range:
+    """Take `count` consecutive numbers in one statement (bulk imports touch thousands of cases)."""
+    if count <= 0:
+        return range(0)
+    last = session.execute(
+        text("UPDATE tenant_sequence SET last_seq = last_seq + :n WHERE municipality_code = :code RETURNING last_seq"),
+        {"code": municipality_code, "n": count},
+    ).scalar_one()
+    return range(int(last) - count + 1, int(last) + 1)

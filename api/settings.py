@@ -17,6 +17,27 @@ class SigningKey(BaseModel):
     private_key_pem: str = Field(min_length=1)
 
 
+class DataKey(BaseModel):
+    """A 256-bit AES key (base64) for BSN encryption; `kid` is stored with each ciphertext."""
+
+    kid: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    key: str = Field(min_length=43, max_length=64, description="base64 of 32 random bytes")
+
+    @field_validator("key")
+    @classmethod
+    def _is_256_bits(cls, value: str) -> str:
+        import base64
+        import binascii
+
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("not base64") from exc
+        if len(raw) != 32:
+            raise ValueError("must be 32 bytes (256 bits)")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOORSTEP_", extra="ignore")
 
@@ -35,6 +56,16 @@ class Settings(BaseSettings):
             "JSON list of {kid, private_key_pem}. The first key signs; the others only verify, "
             "so a rotated-out key keeps its tokens valid until they expire."
         ),
+    )
+    bsn_encryption_keys: list[DataKey] = Field(
+        default_factory=list,
+        description="JSON list of {kid, key}; the first encrypts, all decrypt (rotation).",
+    )
+    bsn_hmac_key: str | None = Field(
+        default=None, min_length=43, description="base64 key (≥ 32 bytes) of the keyed hash that finds a BSN."
+    )
+    max_import_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, description="Largest signal file accepted by the import (413 above it)."
     )
     jwt_issuer: str = Field(default="doorstep", description="`iss` of issued tokens.")
     jwt_audience: str = Field(default="doorstep-api", description="`aud` of issued tokens.")
@@ -60,9 +91,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _unique_kids(self) -> Settings:
-        kids = [key.kid for key in self.jwt_signing_keys]
-        if len(kids) != len(set(kids)):
-            raise ValueError("jwt_signing_keys: every kid must be unique")
+        for name, kids in (
+            ("jwt_signing_keys", [key.kid for key in self.jwt_signing_keys]),
+            ("bsn_encryption_keys", [key.kid for key in self.bsn_encryption_keys]),
+        ):
+            if len(kids) != len(set(kids)):
+                raise ValueError(f"{name}: every kid must be unique")
         return self
 
     @property

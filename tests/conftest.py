@@ -3,6 +3,7 @@ DOORSTEP_TEST_DATABASE_URL is set), emptied after every test that touched it."""
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from api.app import create_app
 from api.auth.keys import generate_signing_key
 from api.db import make_engine, migrate
 from api.settings import Settings, SigningKey
+from api.signals.bsn import generate_data_key
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
 
@@ -82,9 +84,16 @@ def signing_key() -> SigningKey:
     return generate_signing_key(kid_prefix="test-")
 
 
+BSN_KEYS = [generate_data_key("test1")]
+BSN_HMAC_KEY = base64.b64encode(b"h" * 32).decode()
+
+
 @pytest.fixture
 def settings(database_url: str, signing_key: SigningKey, tmp_path: Path) -> Settings:
-    return Settings(demo=False, database_url=database_url, jwt_signing_keys=[signing_key], var_dir=tmp_path)
+    return Settings(
+        demo=False, database_url=database_url, jwt_signing_keys=[signing_key], var_dir=tmp_path,
+        bsn_encryption_keys=BSN_KEYS, bsn_hmac_key=BSN_HMAC_KEY,
+    )
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def make_case(
     session.flush()
     case = Case(
         municipality_code=code, household_id=household.id, classification="single", opened_at=NOW,
-        deadline_date=date(2026, 12, 24), assigned_worker_id=worker.id if worker else None,
+        first_contact_due_date=date(2026, 12, 24), assigned_worker_id=worker.id if worker else None,
         change_seq=next_change_seq(session, code),
     )
     session.add(case)
@@ -98,3 +98,12 @@ def partner_login(client: TestClient, client_id: str, scope: str | None = None, 
     response = client.post("/v1/auth/token", data=data)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def read(session: Session, statement) -> list:  # type: ignore[no-untyped-def]
+    """Rows of a query, detached, with the read transaction ended: on SQLite an open
+    transaction holds the write lock, and touching an expired row would open a new one."""
+    rows = list(session.exec(statement).all())
+    session.expunge_all()
+    session.rollback()
+    return rows

@@ -24,6 +24,8 @@ def _compose(tmp_path: Path, *args: str, signing_keys: str | None = DUMMY_KEYS) 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOORSTEP_", "POSTGRES_", "COMPOSE_"))}
     if signing_keys is not None:
         env["DOORSTEP_JWT_SIGNING_KEYS"] = signing_keys
+    env["DOORSTEP_BSN_ENCRYPTION_KEYS"] = '[{"kid": "k1", "key": "dummy"}]'
+    env["DOORSTEP_BSN_HMAC_KEY"] = "dummy"
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
     assert COMPOSE is not None

@@ -19,6 +19,10 @@ from api.demo import DEMO_CODE, load_demo
 from api.models import Case, PartnerClient, Signal, StaffUser
 from api.safety import UnsafeConfiguration, check_configuration, check_credentials
 from api.settings import Settings
+from api.signals.bsn import BsnVault
+from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
+
+VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)
 
 runner = CliRunner()
 
@@ -37,9 +41,9 @@ def _env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_demo_loads_a_municipality_with_staff_partner_and_signals_grouped_into_cases_once(demo_db: str):
     engine = make_engine(demo_db)
     with Session(engine) as session:
-        first = load_demo(session, now=datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+        first = load_demo(session, vault=VAULT, now=datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
         session.commit()
-        second = load_demo(session, now=datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+        second = load_demo(session, vault=VAULT, now=datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
         session.commit()
         signals = session.exec(select(func.count()).select_from(Signal)).one()
         cases = session.exec(select(Case)).all()
@@ -60,7 +64,7 @@ def test_demo_loads_a_municipality_with_staff_partner_and_signals_grouped_into_c
 def test_demo_credentials_log_in_in_demo_mode(demo_db: str, tmp_path: Path):
     engine = make_engine(demo_db)
     with Session(engine) as session:
-        load_demo(session, now=datetime.now(UTC))
+        load_demo(session, vault=VAULT, now=datetime.now(UTC))
         session.commit()
     settings = Settings(demo=True, database_url=demo_db, var_dir=tmp_path / "var")
     with TestClient(create_app(settings, engine=engine)) as client:
@@ -80,7 +84,7 @@ def test_demo_credentials_log_in_in_demo_mode(demo_db: str, tmp_path: Path):
 def test_outside_demo_mode_the_service_refuses_demo_credentials(demo_db: str):
     engine = make_engine(demo_db)
     with Session(engine) as session:
-        load_demo(session, now=datetime.now(UTC))
+        load_demo(session, vault=VAULT, now=datetime.now(UTC))
         session.commit()
     with pytest.raises(UnsafeConfiguration, match="worker1"):
         check_credentials(engine)
@@ -99,7 +103,11 @@ def test_outside_demo_mode_the_service_refuses_to_run_without_its_own_signing_ke
         check_configuration(Settings(demo=False))
     with pytest.raises(UnsafeConfiguration, match="demo signing key"):
         check_configuration(Settings(demo=False, jwt_signing_keys=[generate_signing_key(kid_prefix="demo-")]))
-    check_configuration(Settings(demo=False, jwt_signing_keys=[generate_signing_key()]))
+    with pytest.raises(UnsafeConfiguration, match="DOORSTEP_BSN_ENCRYPTION_KEYS"):
+        check_configuration(Settings(demo=False, jwt_signing_keys=[generate_signing_key()]))
+    check_configuration(
+        Settings(demo=False, jwt_signing_keys=[generate_signing_key()], bsn_encryption_keys=BSN_KEYS, bsn_hmac_key=BSN_HMAC_KEY)
+    )
 
 
 def test_cli_has_the_documented_commands():
@@ -132,7 +140,11 @@ def test_cli_serve_refuses_demo_credentials_in_production(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'prod.db'}"
     assert runner.invoke(cli, ["demo"], env=_env(url, tmp_path, DOORSTEP_DEMO="true")).exit_code == 0
     keys = json.dumps([generate_signing_key().model_dump()])
-    result = runner.invoke(cli, ["serve"], env=_env(url, tmp_path, DOORSTEP_DEMO="false", DOORSTEP_JWT_SIGNING_KEYS=keys))
+    env = _env(
+        url, tmp_path, DOORSTEP_DEMO="false", DOORSTEP_JWT_SIGNING_KEYS=keys,
+        DOORSTEP_BSN_ENCRYPTION_KEYS=json.dumps([key.model_dump() for key in BSN_KEYS]), DOORSTEP_BSN_HMAC_KEY=BSN_HMAC_KEY,
+    )
+    result = runner.invoke(cli, ["serve"], env=env)
     assert result.exit_code == 1 and "Demo credentials are active" in result.output
 
 

@@ -11,13 +11,15 @@ from api.audit.service import record, record_case_reads
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.cases import service
-from api.cases.schemas import AddressOut, CaseCursor, CaseDetail, CasePage, CaseSignalOut, CaseSummary
+from api.cases.rules import CaseState, next_action
+from api.cases.schemas import AddressOut, CaseCursor, CloseRequest, CaseDetail, CasePage, CaseSignalOut, CaseSummary
 from api.db import SessionDep
 from api.models import Case, Household
 from api.pagination import decode_cursor, encode_cursor
 from api.problems import problem_responses
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 422))
+Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 CaseReader = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin"), scopes=("cases:read",)))]
 
 
@@ -33,20 +35,20 @@ def list_cases(
     session: SessionDep,
     principal: CaseReader,
     at: Now,
-    state: Literal["open", "closed"] | None = None,
+    state: CaseState | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
     position = decode_cursor(cursor, CaseCursor)
     rows = service.list_cases(
-        session, principal, state=state, after=(position.deadline_date, position.id) if position else None,
+        session, principal, state=state, after=(position.first_contact_due_date, position.id) if position else None,
         limit=limit + 1,
     )
     more = len(rows) > limit
     rows = rows[:limit]
     record_case_reads(session, principal, case_ids=[case.id for case, _ in rows], action="cases.list", at=at)
     next_cursor = (
-        encode_cursor({"deadline_date": rows[-1][0].deadline_date.isoformat(), "id": str(rows[-1][0].id)}) if more else None
+        encode_cursor({"first_contact_due_date": rows[-1][0].first_contact_due_date.isoformat(), "id": str(rows[-1][0].id)}) if more else None
     )
     return CasePage(items=[CaseSummary.model_validate(_summary(c, h)) for c, h in rows], next_cursor=next_cursor)
 
@@ -58,6 +60,26 @@ def list_cases(
 def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.UUID) -> CaseDetail:
     case, household, signals = service.get_case(session, principal, case_id)
     record(session, principal, action="cases.read", resource_type="case", resource_id=case.id, case_id=case.id, at=at)
-    return CaseDetail.model_validate(
-        {**_summary(case, household), "signals": [CaseSignalOut.model_validate(s, from_attributes=True) for s in signals]}
+    plan = service.policy_for(session, case)
+    planned = next_action(
+        channels=list(plan.channels), max_attempts=plan.max_attempts, change_day_part=plan.change_day_part,
+        after_last_attempt=plan.after_last_attempt, attempts=service.attempts(session, case),
     )
+    return CaseDetail.model_validate(
+        {
+            **_summary(case, household),
+            "signals": [CaseSignalOut.model_validate(s, from_attributes=True) for s in signals],
+            "next_planned_action": planned.__dict__ if planned and case.state != CaseState.CLOSED else None,
+        }
+    )
+
+
+@router.post(
+    "/{case_id}/close", name="close", response_model=CaseSummary, summary="Close a case with a DDAS result",
+    responses=problem_responses(404, 409),
+)
+def close_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.UUID, body: CloseRequest) -> CaseSummary:
+    case, household = service.close(session, principal, case_id, result=body.result, base_version=body.base_version, now=at)
+    record(session, principal, action="cases.close", resource_type="case", resource_id=case.id, case_id=case.id, at=at,
+           detail={"result": body.result})
+    return CaseSummary.model_validate(_summary(case, household))

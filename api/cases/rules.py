@@ -1,8 +1,10 @@
-"""Rules about cases: the first-contact deadline. Pure: dates in, dates out."""
+"""Rules about cases: the first-contact deadline, the lifecycle, the next planned action. Pure."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -24,3 +26,145 @@ def first_contact_deadline(
     if crisis:
         return add_working_days(received_date, crisis_working_days)
     return received_date + timedelta(days=first_contact_days)
+
+
+# --- the case lifecycle -------------------------------------------------------------------
+
+class CaseState(StrEnum):
+    NEW = "new"
+    PLANNED = "planned"
+    CONTACTED = "contacted"
+    HELP_ACCEPTED = "help_accepted"
+    TRAJECTORY = "trajectory"
+    CLOSED = "closed"
+
+
+class CaseEvent(StrEnum):
+    PLAN = "plan"  # put on a worker's list
+    UNPLAN = "unplan"  # taken off every list again
+    CONTACT = "contact"  # an attempt reached the resident
+    ACCEPT_HELP = "accept_help"
+    START_TRAJECTORY = "start_trajectory"
+    CLOSE = "close"  # with one of the 16 DDAS results
+    REOPEN = "reopen"
+
+
+_TRANSITIONS: dict[tuple[CaseState, CaseEvent], CaseState] = {
+    (CaseState.NEW, CaseEvent.PLAN): CaseState.PLANNED,
+    (CaseState.NEW, CaseEvent.CONTACT): CaseState.CONTACTED,
+    (CaseState.NEW, CaseEvent.CLOSE): CaseState.CLOSED,
+    (CaseState.PLANNED, CaseEvent.PLAN): CaseState.PLANNED,
+    (CaseState.PLANNED, CaseEvent.UNPLAN): CaseState.NEW,
+    (CaseState.PLANNED, CaseEvent.CONTACT): CaseState.CONTACTED,
+    (CaseState.PLANNED, CaseEvent.CLOSE): CaseState.CLOSED,
+    (CaseState.CONTACTED, CaseEvent.PLAN): CaseState.CONTACTED,
+    (CaseState.CONTACTED, CaseEvent.CONTACT): CaseState.CONTACTED,
+    (CaseState.CONTACTED, CaseEvent.ACCEPT_HELP): CaseState.HELP_ACCEPTED,
+    (CaseState.CONTACTED, CaseEvent.CLOSE): CaseState.CLOSED,
+    (CaseState.HELP_ACCEPTED, CaseEvent.START_TRAJECTORY): CaseState.TRAJECTORY,
+    (CaseState.HELP_ACCEPTED, CaseEvent.CLOSE): CaseState.CLOSED,
+    (CaseState.TRAJECTORY, CaseEvent.CLOSE): CaseState.CLOSED,
+    (CaseState.CLOSED, CaseEvent.REOPEN): CaseState.CONTACTED,
+}
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, state: CaseState, event: CaseEvent) -> None:
+        super().__init__(f"a case that is {state.value} cannot {event.value.replace('_', ' ')}")
+        self.state = state
+        self.event = event
+
+
+def transition(state: CaseState, event: CaseEvent) -> CaseState:
+    """new → planned → contacted → help accepted → trajectory, or closed with a DDAS result."""
+    try:
+        return _TRANSITIONS[(state, event)]
+    except KeyError:
+        raise IllegalTransition(state, event) from None
+
+
+def allowed_events(state: CaseState) -> list[CaseEvent]:
+    return [event for (source, event) in _TRANSITIONS if source is state]
+
+
+# --- the next planned action --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    channel: str  # letter | phone | visit
+    reached: bool
+    day_part: str | None = None  # ochtend | middag | avond
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    channel: str | None  # None: the policy's end is reached
+    attempt_number: int
+    avoid_day_parts: tuple[str, ...] = ()
+    after_last_attempt: str | None = None  # what the policy says to do once nothing is left
+
+
+def next_action(
+    *, channels: list[str], max_attempts: int, change_day_part: bool, after_last_attempt: str, attempts: list[Attempt]
+) -> PlannedAction | None:
+    """What the outreach policy plans next for a case that has not reached anybody yet.
+
+    Channels are tried in order; an unreached visit is retried (up to `max_attempts`
+    visits), each at a different day part when the policy asks for it. Once a resident is
+    reached, outreach is done (None). After the last failed attempt the policy's
+    `after_last_attempt` applies.
+    """
+    if any(attempt.reached for attempt in attempts):
+        return None
+    number = len(attempts) + 1
+    for index, channel in enumerate(channels):
+        used = [attempt for attempt in attempts if attempt.channel == channel]
+        limit = max_attempts if channel == "visit" or index == len(channels) - 1 else 1
+        if len(used) < limit:
+            avoid = tuple(sorted({a.day_part for a in used if a.day_part})) if change_day_part else ()
+            return PlannedAction(channel=channel, attempt_number=number, avoid_day_parts=avoid)
+    return PlannedAction(channel=None, attempt_number=number, after_last_attempt=after_last_attempt)
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier, clamped to the month's end (31 May − 3 months = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (next_month - timedelta(days=1)).day
+    return date(year, month, min(day.day, last_day))
+
+
+def due_for_purge(
+    *, state: str, closed_on: date | None, has_trajectory: bool, purged: bool, today: date, retention_months: int
+) -> bool:
+    """Personal data goes `retention_months` after a case closed without a trajectory (AVG)."""
+    if purged or has_trajectory or state != CaseState.CLOSED.value or closed_on is None:
+        return False
+    return closed_on < months_before(today, retention_months)
+
+
+# The 16 results of a vroegsignaalzaak, exactly as DDAS v1.2 (EnumEindresultaat) spells them.
+DDAS_RESULTS = (
+    "(Budget)advies en/of quick fix",
+    "Definitief geen contact kunnen krijgen",
+    "Geen reactie na eerder contact",
+    "Inwoner al bekend bij schuldhulpverlening",
+    "Inwoner heeft al een ander lopend traject",
+    "Inwoner heeft zelf al betaald/betalingsregeling getroffen",
+    "Inwoner is overleden",
+    "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering",
+    "Niet opgepakt: andere reden",
+    "Niet opgepakt: herhaalde melding",
+    "Niet opgepakt: onterecht signaal",
+    "Persoon is geen inwoner (meer) in de gemeente",
+    "Vervolghulp en/of verwijzing",
+    "Vervolghulp en/of verwijzing financieel",
+    "Vervolghulp en/of verwijzing niet financieel",
+    "Verwijzing zonder tussenkomst inwoner",
+)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AddressOut(BaseModel):
     street: str | None
-    house_number: int
+    house_number: int | None
     house_number_addition: str | None
-    postcode: str
+    postcode: str | None
     town: str | None
 
 
@@ -28,6 +30,8 @@ class CaseSignalOut(BaseModel):
     crisis: bool
     warm_handover: bool
     is_repeat: bool
+    status: str = Field(description="DDAS signal status, e.g. `Opgepakt` or `Niet opgepakt: herhaalde melding`.")
+    classification: str | None
     initials: str | None
     prefix: str | None
     surname: str | None
@@ -35,11 +39,11 @@ class CaseSignalOut(BaseModel):
 
 class CaseSummary(BaseModel):
     id: uuid.UUID
-    state: str
+    state: Literal["new", "planned", "contacted", "help_accepted", "trajectory", "closed"]
     classification: str
     crisis: bool
     opened_at: datetime
-    deadline_date: date
+    first_contact_due_date: date
     assigned_worker_id: uuid.UUID | None
     second_worker_id: uuid.UUID | None
     result: str | None
@@ -47,8 +51,16 @@ class CaseSummary(BaseModel):
     address: AddressOut
 
 
+class PlannedActionOut(BaseModel):
+    channel: Literal["letter", "phone", "visit"] | None = Field(description="None: the policy has run out of attempts.")
+    attempt_number: int
+    avoid_day_parts: list[str]
+    after_last_attempt: str | None
+
+
 class CaseDetail(CaseSummary):
     signals: list[CaseSignalOut]
+    next_planned_action: PlannedActionOut | None = Field(description="None once the resident has been reached.")
 
 
 class CasePage(BaseModel):
@@ -57,5 +69,32 @@ class CasePage(BaseModel):
 
 
 class CaseCursor(BaseModel):
-    deadline_date: date
+    first_contact_due_date: date
     id: uuid.UUID
+
+
+DdasResult = Literal[
+    "(Budget)advies en/of quick fix",
+    "Definitief geen contact kunnen krijgen",
+    "Geen reactie na eerder contact",
+    "Inwoner al bekend bij schuldhulpverlening",
+    "Inwoner heeft al een ander lopend traject",
+    "Inwoner heeft zelf al betaald/betalingsregeling getroffen",
+    "Inwoner is overleden",
+    "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering",
+    "Niet opgepakt: andere reden",
+    "Niet opgepakt: herhaalde melding",
+    "Niet opgepakt: onterecht signaal",
+    "Persoon is geen inwoner (meer) in de gemeente",
+    "Vervolghulp en/of verwijzing",
+    "Vervolghulp en/of verwijzing financieel",
+    "Vervolghulp en/of verwijzing niet financieel",
+    "Verwijzing zonder tussenkomst inwoner",
+]
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result: DdasResult = Field(description="One of the 16 DDAS results, spelled exactly as the schema does.")
+    base_version: int | None = Field(default=None, ge=1, description="The case version you saw; 409 if it moved on.")

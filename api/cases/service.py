@@ -1,16 +1,20 @@
-"""Use cases of reading cases, scoped to the caller's municipality and, for workers, their own."""
+"""Use cases of cases: reading (scoped to the municipality and, for workers, their own), closing."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import or_, tuple_
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.models import Case, Household, Signal
-from api.problems import NotFound
+from api.cases.rules import Attempt, CaseEvent, CaseState, IllegalTransition, transition
+from api.models import Case, Household, Municipality, Signal, VisitEvent
+from api.policy import ChannelPlan, MunicipalitySettings
+from api.problems import Conflict, NotFound
+from api.sequence import next_change_seq
+from api.tenancy import owned
 
 
 def _visible(principal: Principal):  # type: ignore[no-untyped-def]
@@ -29,8 +33,8 @@ def list_cases(
     if state is not None:
         query = query.where(Case.state == state)
     if after is not None:
-        query = query.where(tuple_(Case.deadline_date, Case.id) > tuple_(after[0], after[1]))
-    query = query.order_by(col(Case.deadline_date), col(Case.id)).limit(limit)
+        query = query.where(tuple_(Case.first_contact_due_date, Case.id) > tuple_(after[0], after[1]))
+    query = query.order_by(col(Case.first_contact_due_date), col(Case.id)).limit(limit)
     return [(case, household) for case, household in session.exec(query)]
 
 
@@ -45,3 +49,56 @@ def get_case(session: Session, principal: Principal, case_id: uuid.UUID) -> tupl
         session.exec(select(Signal).where(Signal.case_id == case.id).order_by(col(Signal.signal_date), col(Signal.id)))
     )
     return case, household, signals
+
+
+def policy_for(session: Session, case: Case) -> ChannelPlan:
+    municipality = session.get(Municipality, case.municipality_code)
+    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    return settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
+
+
+# Event kinds that count as a contact attempt, by channel. Reached visits and calls end outreach.
+_ATTEMPT_CHANNELS = {
+    "visit": "visit", "not_home": "visit", "card_left": "visit", "letter_sent": "letter", "phone_attempt": "phone",
+}
+
+
+def attempts(session: Session, case: Case) -> list[Attempt]:
+    events = session.exec(
+        select(VisitEvent).where(VisitEvent.case_id == case.id, VisitEvent.outcome == "applied")
+        .order_by(col(VisitEvent.occurred_at))
+    )
+    return [
+        Attempt(
+            channel=_ATTEMPT_CHANNELS[event.kind], reached=bool(event.payload.get("reached")),
+            day_part=event.payload.get("day_part"),
+        )
+        for event in events
+        if event.kind in _ATTEMPT_CHANNELS
+    ]
+
+
+def close(
+    session: Session, principal: Principal, case_id: uuid.UUID, *, result: str, base_version: int | None, now: datetime
+) -> tuple[Case, Household]:
+    case = owned(session, Case, case_id, principal, lock=True)
+    if case.purged_at is not None:
+        raise NotFound("No such case.")
+    if base_version is not None and base_version != case.version:
+        raise Conflict(
+            f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
+            current_version=case.version,
+        )
+    try:
+        case.state = transition(CaseState(case.state), CaseEvent.CLOSE).value
+    except IllegalTransition as exc:
+        raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
+    case.result = result
+    case.closed_at = now
+    case.version += 1
+    case.change_seq = next_change_seq(session, case.municipality_code)
+    session.add(case)
+    session.flush()
+    household = session.get(Household, case.household_id)
+    assert household is not None
+    return case, household

@@ -48,3 +48,93 @@ def is_valid_bsn(bsn: str) -> bool:
     digits = [int(c) for c in bsn]
     total = sum(weight * digit for weight, digit in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]
     return total > 0 and total % 11 == 0
+
+
+# --- households, repeats and the assessment of a household's signals ----------------------
+
+STATUS_PICKED_UP = "Opgepakt"
+STATUS_REPEAT = "Niet opgepakt: herhaalde melding"
+
+
+def address_key(*, postcode: str | None, house_number: int | None, addition: str | None) -> str | None:
+    """Signals on one address belong to one household: postcode + number + addition, normalised."""
+    if not postcode or house_number is None:
+        return None
+    normalised_addition = "".join(ch for ch in (addition or "").upper() if ch.isalnum())
+    return f"{postcode.replace(' ', '').upper()}|{house_number}|{normalised_addition}"
+
+
+def household_key(*, postcode: str | None, house_number: int | None, addition: str | None, bsn_digest: str | None) -> str:
+    """The address when there is one; otherwise the person (a platform that sends only a BSN)."""
+    key = address_key(postcode=postcode, house_number=house_number, addition=addition)
+    if key is not None:
+        return key
+    if bsn_digest is None:
+        raise ValueError("a signal needs an address or a BSN")
+    return f"bsn:{bsn_digest}"
+
+
+@dataclass(frozen=True)
+class SignalFacts:
+    """What the rules need to know about one signal of a household."""
+
+    key: str  # any stable id (external id)
+    signal_date: date
+    partner_type: str
+    creditor: str | None
+    arrears_since_date: date | None
+    amount_cents: int | None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    kind: SignalKind
+    is_repeat: bool
+
+    @property
+    def status(self) -> str:
+        return STATUS_REPEAT if self.is_repeat else STATUS_PICKED_UP
+
+
+def _creditor_key(facts: SignalFacts) -> tuple[str, str]:
+    return facts.partner_type, " ".join((facts.creditor or "").lower().split())
+
+
+def find_repeats(signals: Sequence[SignalFacts]) -> set[str]:
+    """A repeat is the same creditor reporting the same arrear again without a higher amount
+    (DDAS: "Niet opgepakt: herhaalde melding"). Signals are compared in signal-date order
+    (ties by key), so the outcome does not depend on the order in which they arrived."""
+    repeats: set[str] = set()
+    highest: dict[tuple[tuple[str, str], date], int | None] = {}
+    for facts in sorted(signals, key=lambda s: (s.signal_date, s.key)):
+        if facts.arrears_since_date is None:
+            continue  # without the arrear's start date there is no telling it is the same arrear
+        arrear = (_creditor_key(facts), facts.arrears_since_date)
+        if arrear in highest:
+            previous = highest[arrear]
+            if facts.amount_cents is None or (previous is not None and facts.amount_cents <= previous):
+                repeats.add(facts.key)
+                continue
+        highest[arrear] = facts.amount_cents
+    return repeats
+
+
+def assess_household(signals: Sequence[SignalFacts], *, lookback_months: int) -> dict[str, Assessment]:
+    """Classification and repeat status of every signal of one household; order-independent."""
+    repeats = find_repeats(signals)
+    on_address = [SignalOnAddress(s.signal_date, is_repeat=s.key in repeats) for s in signals]
+    return {
+        s.key: Assessment(
+            kind=classify(on_address, month=s.signal_date.replace(day=1), lookback_months=lookback_months),
+            is_repeat=s.key in repeats,
+        )
+        for s in signals
+    }
+
+
+_SEVERITY = {SignalKind.SINGLE: 0, SignalKind.CONSECUTIVE: 1, SignalKind.MULTIPLE: 2}
+
+
+def case_classification(kinds: Sequence[SignalKind]) -> SignalKind:
+    """A case is as serious as its most serious signal: a new signal may escalate it, never calm it."""
+    return max(kinds, key=_SEVERITY.__getitem__, default=SignalKind.SINGLE)

@@ -1,0 +1,106 @@
+"""Retention: personal data of cases closed without a trajectory is erased after `retention_months`.
+
+What stays is what the reports count: the case with its classification, dates and result,
+its signals' partner type, amount and dates, and contact attempts without free text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from api.audit.service import record
+from api.auth.principal import Principal
+from api.cases.rules import CaseState, due_for_purge, months_before
+from api.models import Case, Household, Municipality, QuarantinedRow, Signal, SignalImport, Trajectory, VisitEvent
+from api.policy import MunicipalitySettings
+from api.sequence import reserve_change_seqs
+
+KEPT_EVENT_FIELDS = ("reached", "day_part", "channel", "result", "outcome")
+
+
+@dataclass
+class PurgeResult:
+    municipality_code: str
+    case_ids: list[uuid.UUID]
+    quarantined_rows: int
+
+
+def purge(session: Session, *, municipality: Municipality, now: datetime, dry_run: bool) -> PurgeResult:
+    settings = MunicipalitySettings.model_validate(municipality.settings)
+    cutoff = months_before(now.date(), settings.retention_months)
+    candidates = session.exec(
+        select(Case).where(
+            Case.municipality_code == municipality.code, Case.state == CaseState.CLOSED.value,
+            col(Case.purged_at).is_(None), col(Case.closed_at) < datetime.combine(cutoff, datetime.min.time(), now.tzinfo),
+        ).with_for_update()
+    ).all()
+    with_trajectory = set(
+        session.exec(select(Trajectory.case_id).where(col(Trajectory.case_id).in_([c.id for c in candidates])))
+    )
+    due = [
+        case for case in candidates
+        if due_for_purge(
+            state=case.state, closed_on=case.closed_at.date() if case.closed_at else None,
+            has_trajectory=case.id in with_trajectory, purged=False, today=now.date(),
+            retention_months=settings.retention_months,
+        )
+    ]
+    old_imports = select(SignalImport.id).where(
+        SignalImport.municipality_code == municipality.code,
+        col(SignalImport.created_at) < datetime.combine(cutoff, datetime.min.time(), now.tzinfo),
+    )
+    quarantined = session.exec(
+        select(sa.func.count()).select_from(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports))
+    ).one()
+    result = PurgeResult(municipality.code, [case.id for case in due], int(quarantined))
+    if dry_run or (not due and not quarantined):
+        return result
+    ids = [case.id for case in due]
+    session.execute(
+        sa.update(Signal).where(col(Signal.case_id).in_(ids)).values(
+            bsn_ciphertext=None, bsn_digest=None, initials=None, prefix=None, surname=None, birth_date=None,
+            gender=None, phone=None, email=None,
+        )
+    )
+    for event in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(ids))):
+        event.payload = {key: value for key, value in event.payload.items() if key in KEPT_EVENT_FIELDS}
+        session.add(event)
+    sequence = iter(reserve_change_seqs(session, municipality.code, len(due)))
+    for case in due:
+        case.purged_at = now
+        case.assigned_worker_id = None
+        case.second_worker_id = None
+        case.version += 1
+        case.change_seq = next(sequence)  # devices learn that the case was purged
+        session.add(case)
+    _forget_households(session, {case.household_id for case in due})
+    session.execute(sa.delete(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports)))
+    system = Principal(kind="system", actor_id="retention", municipality_code=municipality.code)
+    for case in due:
+        record(session, system, action="cases.purge", resource_type="case", resource_id=case.id, case_id=case.id, at=now)
+    if quarantined:
+        record(session, system, action="signals.quarantine-purge", resource_type="quarantined_row", at=now,
+               detail={"rows": int(quarantined)})
+    session.flush()
+    return result
+
+
+def _forget_households(session: Session, household_ids: set[uuid.UUID]) -> None:
+    """An address is erased once no case of the household still needs it."""
+    still_needed = set(
+        session.exec(
+            select(Case.household_id).where(col(Case.household_id).in_(household_ids), col(Case.purged_at).is_(None))
+        )
+    )
+    for household in session.exec(select(Household).where(col(Household.id).in_(household_ids - still_needed))):
+        household.address_key = f"purged:{household.id}"
+        household.postcode = None
+        household.house_number = None
+        household.house_number_addition = None
+        household.street = None
+        session.add(household)

@@ -1,0 +1,973 @@
+"""Read the platforms' monthly signal files (CSV, XLSX, DDAS JSON) row by row into checked signal input. Pure."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import json
+import math
+import re
+import zipfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
+from typing import Any, BinaryIO, Literal
+
+from openpyxl import load_workbook
+
+from api.signals.rules import is_valid_bsn
+
+# --------------------------------------------------------------------------- vocabulary
+
+PARTNER_TYPES: frozenset[str] = frozenset(
+    {
+        "Belastingdienst",
+        "CAK Eigen bijdrage",
+        "CAK Zorgverzekeringen",
+        "Dienst Toeslagen",
+        "DUO",
+        "Energie",
+        "Huur",
+        "Hypotheek",
+        "Overige",
+        "Water",
+        "Zorg",
+    }
+)
+_PARTNER_BY_KEY = {name.lower(): name for name in PARTNER_TYPES}
+
+CANONICAL: tuple[str, ...] = (
+    "signal_id",
+    "partner_type",
+    "creditor",
+    "amount",
+    "arrears_since",
+    "signal_date",
+    "crisis",
+    "warm_handover",
+    "bsn",
+    "initials",
+    "prefix",
+    "surname",
+    "birth_date",
+    "gender",
+    "street",
+    "house_number",
+    "house_number_addition",
+    "postcode",
+    "town",
+    "phone",
+    "email",
+)
+
+# The column name as the platforms export it; reasons name columns this way, because that is
+# what the person fixing the file sees.
+_EXPORT_NAME: dict[str, str] = {
+    "signal_id": "signaal_id",
+    "partner_type": "signaalpartner_type",
+    "creditor": "schuldeiser",
+    "amount": "bedrag",
+    "arrears_since": "ontstaansdatum",
+    "signal_date": "signaaldatum",
+    "crisis": "crisissignaal",
+    "warm_handover": "warme_overdracht",
+    "bsn": "bsn",
+    "initials": "voorletters",
+    "prefix": "voorvoegsel",
+    "surname": "achternaam",
+    "birth_date": "geboortedatum",
+    "gender": "geslacht",
+    "street": "straat",
+    "house_number": "huisnummer",
+    "house_number_addition": "huisnummertoevoeging",
+    "postcode": "postcode",
+    "town": "woonplaats",
+    "phone": "telefoon",
+    "email": "email",
+}
+
+
+def _accepted_headers() -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for canonical, exported in _EXPORT_NAME.items():
+        for name in (exported, canonical):
+            headers[name] = canonical
+            headers[name.replace("_", " ")] = canonical  # "Warme overdracht" as Excel users type it
+    headers["e-mail"] = "email"
+    return headers
+
+
+COLUMNS: dict[str, str] = _accepted_headers()
+
+_REQUIRED_COLUMNS = ("signal_id", "partner_type", "signal_date")
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInput:
+    external_id: str
+    partner_type: str
+    creditor_name: str | None
+    amount_cents: int | None
+    arrears_since_date: date | None
+    signal_date: date
+    crisis: bool
+    warm_handover: bool
+    bsn: str | None
+    initials: str | None
+    prefix: str | None
+    surname: str | None
+    birth_date: date | None
+    gender: str | None
+    street: str | None
+    house_number: int | None
+    house_number_addition: str | None
+    postcode: str | None
+    town: str | None
+    phone: str | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str | None
+    reason: str
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    line: int
+    raw: dict[str, str | None]
+    signal: SignalInput | None
+    errors: list[RowError]
+
+
+RefusalSlug = Literal[
+    "empty-file", "unsupported-file-type", "corrupt-file", "missing-columns", "duplicate-columns", "wrong-municipality"
+]
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read; no row of it is imported."""
+
+    def __init__(self, reason: str, *, slug: RefusalSlug) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.slug = slug
+
+
+# --------------------------------------------------------------------------- one row
+#
+# Reasons never quote the offending value: the row's raw values travel alongside in ParsedRow,
+# and reasons end up in logs and audit trails where a BSN or a name must not appear.
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_TIME_SUFFIX = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+_DATE_YMD = re.compile(r"([0-9]{4})([-/])([0-9]{1,2})\2([0-9]{1,2})" + _TIME_SUFFIX)
+_DATE_DMY = re.compile(r"([0-9]{1,2})([-/])([0-9]{1,2})\2([0-9]{4})" + _TIME_SUFFIX)
+_AMOUNT_NOISE = re.compile(r"\s|€|eur(?:o)?", re.IGNORECASE)
+_AMOUNT_PLAIN = re.compile(r"([0-9]*)(?:[.,]([0-9]+))?")
+_AMOUNT_GROUPED = re.compile(r"([1-9][0-9]{0,2}(?:([.,])[0-9]{3})(?:\2[0-9]{3})*)(?:([.,])([0-9]+))?")
+_THOUSANDS_HEAD = re.compile(r"[1-9][0-9]{0,2}")
+_DIGITS = re.compile(r"[0-9]+")
+_POSTCODE = re.compile(r"[1-9][0-9]{3}[A-Z]{2}")
+_PHONE = re.compile(r"\+?[0-9 ()./-]+")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f\ud800-\udfff"
+_EMAIL = re.compile(rf"[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}.][^{_NOT_IN_EMAIL}]*\.[^{_NOT_IN_EMAIL}.]+")
+
+_MAX_AMOUNT_CENTS = 100_000_000_000  # € 1 billion: no household arrear comes near; guards the database column
+_BOOLEANS = {
+    **dict.fromkeys(("ja", "j", "true", "1", "yes", "y", "waar"), True),
+    **dict.fromkeys(("nee", "n", "false", "0", "no", "onwaar"), False),
+}
+_GENDERS = {
+    **dict.fromkeys(("m", "man", "male", "mannelijk"), "M"),
+    **dict.fromkeys(("v", "vrouw", "f", "female", "vrouwelijk"), "V"),
+    **dict.fromkeys(("o", "onbekend", "x", "leeg", "unknown"), "O"),
+}
+
+
+def _scalar_text(value: object, column: str) -> str:
+    """Text for a typed cell (an XLSX number in a text column), or _Invalid for anything else."""
+    if isinstance(value, bool):
+        raise _Invalid(f"{column} must be text, not true/false")
+    if isinstance(value, int) and abs(value) < 10**30:
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e30 else repr(value)
+    if isinstance(value, date):
+        raise _Invalid(f"{column} must be text, not a date")
+    raise _Invalid(f"{column} must be a single value")
+
+
+def _raw_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time.min else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return str(value)
+    except ValueError:  # an integer beyond the str conversion limit
+        return "<too long to show>"
+
+
+def _text(column: str, limit: int) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = value if type(value) is str else _scalar_text(value, column)
+        if len(text) > limit:
+            raise _Invalid(f"{column} is longer than {limit} characters")
+        if _CONTROL.search(text):
+            raise _Invalid(f"{column} contains control characters")
+        return text
+
+    return parse
+
+
+def _partner_type(value: object) -> str:
+    if type(value) is str:
+        key = value.lower()
+        found = _PARTNER_BY_KEY.get(key) or _PARTNER_BY_KEY.get(" ".join(key.split()))
+        if found is not None:
+            return found
+    raise _Invalid("signaalpartner_type must be one of: " + ", ".join(sorted(PARTNER_TYPES)))
+
+
+def _cents_from_text(text: str) -> int:
+    """`1234`, `1234.56`, `1234,56`, `1.234,56`, `1,234.56` (a single separator before exactly three
+    digits is a thousands separator: `1.234` is € 1234), rounded half up on the cent."""
+    if len(text) > 32:
+        raise _Invalid("bedrag is too long to be an amount")
+    match = _AMOUNT_PLAIN.fullmatch(text)
+    if match is not None and text:
+        whole, fraction = match[1], match[2]
+        if fraction is not None and len(fraction) == 3 and _THOUSANDS_HEAD.fullmatch(whole):
+            whole, fraction = whole + fraction, None
+    else:
+        match = _AMOUNT_GROUPED.fullmatch(text)
+        if match is None or (match[3] is not None and match[3] == match[2]):
+            raise _Invalid("bedrag must be an amount like 1234, 1234,56, 1.234,56 or 1,234.56")
+        whole, fraction = match[1].replace(match[2], ""), match[4]
+    cents = int(whole or "0") * 100
+    if fraction:
+        cents += int((fraction + "0")[:2])
+        if len(fraction) > 2 and fraction[2] >= "5":
+            cents += 1
+    return cents
+
+
+# Monthly files repeat the same dates and many amounts thousands of times; remembering the
+# parsed value of such strings (never personal on their own) halves their cost. Bounded.
+_MEMO_LIMIT = 65_536
+_AMOUNT_MEMO: dict[str, int] = {}
+_DATE_MEMO: dict[str, date] = {}
+
+
+def _amount(value: object) -> int:
+    if type(value) is str:
+        cents = _AMOUNT_MEMO.get(value)
+        if cents is None:
+            cents = _amount_from_text(value)
+            if len(_AMOUNT_MEMO) >= _MEMO_LIMIT:
+                _AMOUNT_MEMO.clear()
+            _AMOUNT_MEMO[value] = cents
+        return cents
+    if isinstance(value, bool):
+        raise _Invalid("bedrag must be an amount, not true/false")
+    if isinstance(value, int):  # whole euros, as DDAS and spreadsheets give them
+        cents = value * 100
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Invalid("bedrag must be a number")
+        if abs(value) * 100 > _MAX_AMOUNT_CENTS:
+            cents = round(value * 100)
+        else:  # repr() is the shortest decimal that round-trips: 0.125 stays 0.125, not 0.12499…
+            cents = int(Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP) * 100)
+    else:
+        raise _Invalid("bedrag must be an amount")
+    return _checked_cents(cents)
+
+
+def _checked_cents(cents: int) -> int:
+    if cents < 0:
+        raise _Invalid("bedrag must not be negative")
+    if cents > _MAX_AMOUNT_CENTS:
+        raise _Invalid("bedrag is over € 1,000,000,000, which cannot be an arrear")
+    return cents
+
+
+def _amount_from_text(value: str) -> int:
+    if value.isdigit() and value.isascii() and len(value) < 12:
+        return int(value) * 100
+    text = _AMOUNT_NOISE.sub("", value)
+    if text.startswith("+"):
+        text = text[1:]
+    if text.endswith((",-", ".-")):  # "€ 1.234,-": whole euros, the Dutch way
+        text = text[:-2]
+    if text.startswith("-") or text.endswith("-") or (text.startswith("(") and text.endswith(")")):
+        raise _Invalid("bedrag must not be negative")
+    return _checked_cents(_cents_from_text(text))
+
+
+def _date(column: str) -> Callable[[object], date]:
+    def parse(value: object) -> date:
+        if type(value) is str:
+            result = _DATE_MEMO.get(value)
+            if result is not None:
+                return result
+            match = _DATE_YMD.fullmatch(value)
+            if match is not None:
+                year, month, day = int(match[1]), int(match[3]), int(match[4])
+            else:
+                match = _DATE_DMY.fullmatch(value)
+                if match is None:
+                    raise _Invalid(f"{column} must be a date as YYYY-MM-DD or DD-MM-YYYY")
+                day, month, year = int(match[1]), int(match[3]), int(match[4])
+            try:
+                result = date(year, month, day)
+            except ValueError:
+                raise _Invalid(f"{column} is not an existing calendar date") from None
+        elif isinstance(value, datetime):
+            result = value.date()
+        elif isinstance(value, date):
+            result = value
+        else:
+            raise _Invalid(f"{column} must be a date as YYYY-MM-DD or DD-MM-YYYY (or a date cell)")
+        if result.year < 1900:
+            raise _Invalid(f"{column} is before 1900")
+        if type(value) is str:
+            if len(_DATE_MEMO) >= _MEMO_LIMIT:
+                _DATE_MEMO.clear()
+            _DATE_MEMO[value] = result
+        return result
+
+    return parse
+
+
+def _flag(column: str) -> Callable[[object], bool]:
+    def parse(value: object) -> bool:
+        if type(value) is str:
+            found = _BOOLEANS.get(value.lower())
+            if found is not None:
+                return found
+        elif type(value) is bool:
+            return value
+        elif type(value) in (int, float) and value in (0, 1):
+            return bool(value)
+        raise _Invalid(f"{column} must be ja or nee (or true/false, 1/0, j/n, yes/no, waar/onwaar)")
+
+    return parse
+
+
+def _bsn(value: object) -> str:
+    if type(value) is str:
+        digits = value if value.isdigit() else value.replace(" ", "").replace(".", "").replace("-", "")
+    elif type(value) is int and value >= 0:
+        digits = str(value) if value < 10**10 else "too long"
+    elif type(value) is float and value.is_integer() and 0 <= value < 10**10:
+        digits = str(int(value))
+    else:
+        raise _Invalid("bsn must be 9 digits")
+    if len(digits) == 8:  # a spreadsheet dropped the leading zero
+        digits = "0" + digits
+    if len(digits) != 9 or not _DIGITS.fullmatch(digits):
+        raise _Invalid("bsn must be 9 digits")
+    if not is_valid_bsn(digits):
+        raise _Invalid("bsn fails the elfproef (eleven test), so it is not a BSN")
+    return digits
+
+
+def _gender(value: object) -> str:
+    if type(value) is str:
+        found = _GENDERS.get(value.lower())
+        if found is not None:
+            return found
+    raise _Invalid("geslacht must be M, V or O (or man, vrouw, onbekend, male, female, unknown, leeg, x)")
+
+
+def _house_number(value: object) -> int:
+    number = -1
+    if type(value) is str:
+        if len(value) <= 9 and _DIGITS.fullmatch(value):
+            number = int(value)
+    elif type(value) is int:
+        number = value
+    elif type(value) is float and value.is_integer():
+        number = int(value)
+    if not 1 <= number <= 99999:
+        raise _Invalid("huisnummer must be a whole number from 1 to 99999 (additions go in huisnummertoevoeging)")
+    return number
+
+
+_addition_text = _text("huisnummertoevoeging", 10)
+
+
+def _house_number_addition(value: object) -> str:
+    return _addition_text(value).upper()
+
+
+def _postcode(value: object) -> str:
+    text = value if type(value) is str else _scalar_text(value, "postcode")
+    text = "".join(text.split()).upper()
+    if not _POSTCODE.fullmatch(text):
+        raise _Invalid("postcode must be 4 digits (the first not 0) and 2 letters, like 1234 AB")
+    return text
+
+
+def _phone(value: object) -> str:
+    text = value if type(value) is str else _scalar_text(value, "telefoon")
+    if text.isdigit() and text.isascii() and 8 <= len(text) <= 15:
+        return text
+    international = text.startswith("+")
+    if international:
+        text = text.replace("(0)", "")  # +31 (0)6 …: the trunk zero is not dialled from abroad
+    if not _PHONE.fullmatch(text):
+        raise _Invalid("telefoon may contain only digits, a leading +, spaces and - ( ) . /")
+    digits = _NOT_DIGIT.sub("", text)
+    if not 8 <= len(digits) <= 15:
+        raise _Invalid("telefoon must have 8 to 15 digits")
+    return "+" + digits if international else digits
+
+
+def _email(value: object) -> str:
+    text = (value if type(value) is str else _scalar_text(value, "email")).lower()
+    if len(text) > 254:
+        raise _Invalid("email is longer than 254 characters")
+    if not _EMAIL.fullmatch(text):
+        raise _Invalid("email must look like name@example.nl (one @, a dot in the domain, no spaces)")
+    return text
+
+
+# In CANONICAL order, which is also SignalInput's field order.
+_PARSERS: tuple[tuple[str, Callable[[Any], object]], ...] = (
+    ("signal_id", _text("signaal_id", 100)),
+    ("partner_type", _partner_type),
+    ("creditor", _text("schuldeiser", 200)),
+    ("amount", _amount),
+    ("arrears_since", _date("ontstaansdatum")),
+    ("signal_date", _date("signaaldatum")),
+    ("crisis", _flag("crisissignaal")),
+    ("warm_handover", _flag("warme_overdracht")),
+    ("bsn", _bsn),
+    ("initials", _text("voorletters", 20)),
+    ("prefix", _text("voorvoegsel", 20)),
+    ("surname", _text("achternaam", 200)),
+    ("birth_date", _date("geboortedatum")),
+    ("gender", _gender),
+    ("street", _text("straat", 200)),
+    ("house_number", _house_number),
+    ("house_number_addition", _house_number_addition),
+    ("postcode", _postcode),
+    ("town", _text("woonplaats", 100)),
+    ("phone", _phone),
+    ("email", _email),
+)
+assert tuple(name for name, _ in _PARSERS) == CANONICAL
+assert len(fields(SignalInput)) == len(CANONICAL)  # SignalInput(*values in CANONICAL order)
+_PARSE = tuple(parse for _, parse in _PARSERS)
+
+
+_I_SIGNAL_ID, _I_PARTNER_TYPE, _I_SIGNAL_DATE, _I_CRISIS, _I_WARM_HANDOVER, _I_BSN, _I_HOUSE_NUMBER, _I_POSTCODE = map(
+    CANONICAL.index,
+    ("signal_id", "partner_type", "signal_date", "crisis", "warm_handover", "bsn", "house_number", "postcode"),
+)
+
+
+def normalise_row(values: Mapping[str, object], *, line: int) -> ParsedRow:
+    """Check and normalise one row given by canonical column name; every problem becomes a RowError.
+
+    Strings are stripped and an empty string counts as missing. Never raises for odd values.
+    """
+    return _normalise(list(map(values.get, CANONICAL)), line)
+
+
+def _normalise(values: Sequence[Any], line: int) -> ParsedRow:
+    """normalise_row over the values in CANONICAL order; the readers call it directly, because at
+    100,000 rows a file the dictionary per row is a measurable share of the time."""
+    raw: list[str | None] = [None] * len(CANONICAL)
+    out: list[Any] = [None] * len(CANONICAL)
+    errors: list[RowError] = []
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if type(value) is str:
+            value = value.strip()
+            if not value:
+                continue
+            raw[index] = value
+        else:
+            raw[index] = _raw_text(value)
+        try:
+            out[index] = _PARSE[index](value)
+        except _Invalid as invalid:
+            errors.append(RowError(line, CANONICAL[index], invalid.reason))
+
+    for index in _I_SIGNAL_ID, _I_PARTNER_TYPE, _I_SIGNAL_DATE:
+        if raw[index] is None:
+            errors.append(RowError(line, CANONICAL[index], f"{_EXPORT_NAME[CANONICAL[index]]} is required"))
+    # An invalid BSN is already an error of its own; only a row without any BSN needs the address.
+    if raw[_I_BSN] is None and (out[_I_POSTCODE] is None or out[_I_HOUSE_NUMBER] is None):
+        errors.append(RowError(line, None, "a signal needs a valid bsn, or a postcode and huisnummer"))
+    if errors:
+        return ParsedRow(line, dict(zip(CANONICAL, raw)), None, errors)
+    out[_I_CRISIS] = out[_I_CRISIS] or False
+    out[_I_WARM_HANDOVER] = out[_I_WARM_HANDOVER] or False
+    return ParsedRow(line, dict(zip(CANONICAL, raw)), SignalInput(*out), errors)
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _map_header(names: list[str]) -> tuple[Callable[[Sequence[Any]], tuple[Any, ...]], list[str]]:
+    """A picker of the values in CANONICAL order from a record, and the unrecognised headers.
+
+    The picker takes a record padded to the header's width plus one empty value at the end, which
+    stands in for the columns the file does not have.
+
+    Refuses a header without the required columns, or without any way to identify a household.
+    """
+    positions: dict[str, int] = {}
+    unknown: list[str] = []
+    duplicates: list[str] = []
+    for position, name in enumerate(names):
+        if not name:
+            continue
+        canonical = COLUMNS.get(name.lower())
+        if canonical is None:
+            unknown.append(name)
+        elif canonical in positions:
+            duplicates.append(name)
+        else:
+            positions[canonical] = position
+    if duplicates:
+        # Two columns for one field leave no way to tell which value is meant: refuse, don't guess.
+        raise FileRefused(
+            "the header names these fields twice: " + ", ".join(duplicates), slug="duplicate-columns"
+        )
+    missing = [_EXPORT_NAME[name] for name in _REQUIRED_COLUMNS if name not in positions]
+    if missing:
+        raise FileRefused(
+            "missing required columns: " + ", ".join(missing) + " (the first line must be the header)",
+            slug="missing-columns",
+        )
+    if "bsn" not in positions and not ("postcode" in positions and "house_number" in positions):
+        raise FileRefused(
+            "missing columns to identify the household: bsn, or postcode and huisnummer", slug="missing-columns"
+        )
+    return itemgetter(*(positions.get(name, -1) for name in CANONICAL)), unknown
+
+
+class SignalFile(ABC):
+    """An opened signal file whose header has been checked. Iterating reads the rows from the
+    start of the file each time; do not interleave two iterations over one file."""
+
+    format: str
+    unknown_columns: list[str]
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[ParsedRow]: ...
+
+
+# --------------------------------------------------------------------------- CSV
+
+_SNIFF_BYTES = 64 * 1024
+_SEPARATORS = (";", ",", "\t")
+_MAX_HEADER_CHARS = 64 * 1024
+# Control bytes that no CSV export contains (tab, newlines, form feed and DOS end-of-file aside).
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
+
+
+class _Borrowed(io.RawIOBase):
+    """The caller's file as a raw stream that TextIOWrapper may close without closing the file."""
+
+    def __init__(self, data: BinaryIO) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _text_stream(data: BinaryIO, encoding: str) -> io.TextIOWrapper:
+    data.seek(0)
+    return io.TextIOWrapper(io.BufferedReader(_Borrowed(data), 1 << 16), encoding=encoding, newline="")
+
+
+def _separator(header_line: str) -> str:
+    counts = dict.fromkeys(_SEPARATORS, 0)
+    quoted = False
+    for char in header_line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    return max(_SEPARATORS, key=counts.__getitem__)  # ties go to ";", what Dutch Excel writes
+
+
+def _encoding_name(encoding: str) -> str:
+    return {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16"}[encoding]
+
+
+class _CsvFile(SignalFile):
+    format = "csv"
+
+    def __init__(self, data: BinaryIO, encoding: str) -> None:
+        self._data = data
+        self._encoding = encoding
+        records = self._records()
+        try:
+            header = next(records, None)
+            if header is None:
+                raise FileRefused("the file is empty", slug="empty-file")
+            self._pick, self.unknown_columns = _map_header([name.strip() for name in header[1]])
+            self._width = len(header[1])
+            if not any(True for _ in records):
+                raise FileRefused("the file has a header but no signals", slug="empty-file")
+        finally:
+            records.close()
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where the record starts, fields) of each non-blank record, the header first."""
+        text = _text_stream(self._data, self._encoding)
+        blank_lines = 0  # before the header
+        reader = None
+        try:
+            header_line = text.readline(_MAX_HEADER_CHARS)
+            while header_line and not header_line.strip():
+                blank_lines += 1
+                header_line = text.readline(_MAX_HEADER_CHARS)
+            if not header_line:
+                return
+            if len(header_line) == _MAX_HEADER_CHARS:
+                raise FileRefused("the first line is too long to be a header", slug="corrupt-file")
+            reader = csv.reader(
+                itertools.chain((header_line,), text), delimiter=_separator(header_line), skipinitialspace=True
+            )
+            line_before = 0
+            for record in reader:
+                start = line_before + 1 + blank_lines
+                line_before = reader.line_num
+                if "".join(record).strip():
+                    yield start, record
+        except UnicodeDecodeError:
+            line = _line_of_first_undecodable(self._data, self._encoding)
+            raise FileRefused(
+                f"the file is not valid {_encoding_name(self._encoding)} near line {line}", slug="corrupt-file"
+            ) from None
+        except csv.Error as error:
+            line = (reader.line_num if reader else 0) + blank_lines
+            raise FileRefused(f"unreadable CSV near line {line}: {error}", slug="corrupt-file") from None
+
+    def __iter__(self) -> Iterator[ParsedRow]:
+        pick, width = self._pick, self._width
+        padding = [""] * width
+        records = self._records()
+        next(records)  # the header
+        for line, record in records:
+            count = len(record)
+            if count < width:
+                record.extend(padding[count:])
+            record.append("")
+            parsed = _normalise(pick(record), line)
+            if count > width and any(value.strip() for value in record[width:count]):
+                # Usually an unquoted separator inside a value (1,50 in a comma file): every value
+                # after it sits in the wrong column.
+                reason = f"the row has {count} values but the header has {width} columns"
+                parsed.errors.append(RowError(line, None, reason))
+                parsed.signal = None
+            yield parsed
+
+
+def _line_of_first_undecodable(data: BinaryIO, encoding: str) -> int:
+    """The text layer decodes ahead of the CSV reader, so its position says little: count again."""
+    data.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    while chunk := data.read(_SNIFF_BYTES):
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            return line + chunk.count(b"\n", 0, max(error.start, 0))
+        line += chunk.count(b"\n")
+    return line
+
+
+def _text_encoding(head: bytes) -> str | None:
+    """utf-8-sig when the first 64 KiB are UTF-8, cp1252 when they are not, None for binary."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text" export
+    if _BINARY_BYTES.search(head):
+        return None
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return None
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+class _XlsxFile(SignalFile):
+    format = "xlsx"
+
+    def __init__(self, data: BinaryIO) -> None:
+        self._data = data
+        rows = self._rows()
+        try:
+            header = next(rows, None)
+            if header is None:
+                raise FileRefused("the workbook's first sheet is empty", slug="empty-file")
+            names = ["" if cell is None else _raw_text(cell).strip() for cell in header[1]]
+            self._pick, self.unknown_columns = _map_header(names)
+            self._width = len(names)
+            if next(rows, None) is None:
+                raise FileRefused("the workbook has a header but no signals", slug="empty-file")
+        finally:
+            rows.close()
+
+    def _rows(self) -> Iterator[tuple[int, tuple[object, ...]]]:
+        """(sheet row number, cell values) of each non-empty row of the first sheet, the header first."""
+        self._data.seek(0)
+        # openpyxl reports a damaged package with many exception types (BadZipFile, KeyError, XML
+        # syntax errors, TypeError…); for an uploaded file they all mean the same thing.
+        try:
+            workbook = load_workbook(self._data, read_only=True, data_only=True)
+        except Exception:
+            raise FileRefused("the xlsx file is damaged and cannot be opened", slug="corrupt-file") from None
+        try:
+            if not workbook.worksheets:
+                return
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()  # some writers record a wrong size; read what is really there
+            cells = sheet.iter_rows(min_row=1, values_only=True)
+            number = 0
+            while True:
+                try:
+                    row = next(cells)
+                except StopIteration:
+                    return
+                except Exception:
+                    raise FileRefused(f"the xlsx file is damaged near row {number + 1}", slug="corrupt-file") from None
+                number += 1
+                for value in row:
+                    if value is not None and (type(value) is not str or value.strip()):
+                        yield number, row
+                        break
+        finally:
+            workbook.close()
+
+    def __iter__(self) -> Iterator[ParsedRow]:
+        pick = self._pick
+        padding = (None,) * self._width
+        rows = self._rows()
+        next(rows)  # the header
+        for number, row in rows:
+            yield _normalise(pick((*row, *padding[len(row) :], None)), number)
+
+
+# --------------------------------------------------------------------------- DDAS JSON
+
+_DDAS_ITEM_KEYS = frozenset(
+    {"ID", "crisissignaal", "warmeOverdracht", "bedrag", "ontstaansdatum", "signaaldatum", "status"}
+    | {"signaalpartner", "client"}
+)
+_DDAS_CLIENT_KEYS = {
+    "burgerservicenummer": "bsn",
+    "geslachtsaanduiding": "gender",
+    "geboortedatum": "birth_date",
+    "postcode": "postcode",
+    "huisnummer": "house_number",
+    "huisnummertoevoeging": "house_number_addition",
+}
+
+
+def _municipality_key(code: object) -> str:
+    """0363, 363 and GM0363 (the CBS spelling) are one municipality."""
+    text = str(code).strip().upper().removeprefix("GM")
+    return text.zfill(4) if text.isdigit() else text
+
+
+class _DdasJsonFile(SignalFile):
+    format = "ddas-json"
+
+    def __init__(self, data: BinaryIO, municipality_code: str) -> None:
+        # The standard library has no streaming JSON parser, so the whole delivery is held in
+        # memory: about 5x the file size (a 100,000-signal delivery of 32 MB peaks at 170 MB RSS).
+        # CSV and XLSX, the bulk formats of the platforms, do stream.
+        text = _text_stream(data, "utf-8-sig")
+        try:
+            document = json.load(text)
+        except UnicodeDecodeError:
+            raise FileRefused("the JSON file is not valid UTF-8", slug="corrupt-file") from None
+        except ValueError as error:  # json.JSONDecodeError; its message has a position, not content
+            raise FileRefused(f"the file is not valid JSON: {error}", slug="corrupt-file") from None
+        except RecursionError:
+            raise FileRefused("the JSON is nested too deeply", slug="corrupt-file") from None
+        self._items = _vroegsignalen(document, municipality_code)
+        if not self._items:
+            raise FileRefused("the delivery contains no vroegsignalen", slug="empty-file")
+        unknown: dict[str, None] = {}
+        for item in self._items:
+            if isinstance(item, dict):
+                unknown.update(dict.fromkeys(key for key in item if key not in _DDAS_ITEM_KEYS))
+                client = item.get("client")
+                if isinstance(client, dict):
+                    unknown.update(dict.fromkeys(f"client.{key}" for key in client if key not in _DDAS_CLIENT_KEYS))
+        self.unknown_columns = list(unknown)
+
+    def __iter__(self) -> Iterator[ParsedRow]:
+        for line, item in enumerate(self._items, start=1):
+            yield _ddas_row(item, line)
+
+
+def _vroegsignalen(document: object, municipality_code: str) -> list[object]:
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, dict):
+        raise FileRefused("the JSON is not a DDAS delivery: expected an object or a list", slug="unsupported-file-type")
+    wanted = _municipality_key(municipality_code)
+    if "leveringen" in document:
+        deliveries = document["leveringen"]
+        if not isinstance(deliveries, list) or not all(isinstance(d, dict) for d in deliveries):
+            raise FileRefused("leveringen must be a list of objects", slug="corrupt-file")
+        ours = [d for d in deliveries if _municipality_key(d.get("gemeentecode")) == wanted]
+        if deliveries and not ours:
+            codes = sorted({str(d.get("gemeentecode")) for d in deliveries})
+            raise FileRefused(
+                f"the delivery is for gemeentecode {', '.join(codes)}, not {municipality_code}",
+                slug="wrong-municipality",
+            )
+        items: list[object] = []
+        for delivery in ours:  # lines count on through several deliveries for one municipality
+            signals = delivery.get("vroegsignalen", [])
+            if not isinstance(signals, list):
+                raise FileRefused("vroegsignalen must be a list", slug="corrupt-file")
+            items.extend(signals)
+        return items
+    if "vroegsignalen" in document:
+        if "gemeentecode" in document and _municipality_key(document["gemeentecode"]) != wanted:
+            raise FileRefused(
+                f"the delivery is for gemeentecode {document['gemeentecode']}, not {municipality_code}",
+                slug="wrong-municipality",
+            )
+        signals = document["vroegsignalen"]
+        if not isinstance(signals, list):
+            raise FileRefused("vroegsignalen must be a list", slug="corrupt-file")
+        return signals
+    raise FileRefused(
+        "the JSON is not a DDAS delivery: it has no leveringen or vroegsignalen", slug="unsupported-file-type"
+    )
+
+
+def _ddas_row(item: object, line: int) -> ParsedRow:
+    if not isinstance(item, dict):
+        return ParsedRow(
+            line, dict.fromkeys(CANONICAL), None, [RowError(line, None, "the vroegsignaal is not a JSON object")]
+        )
+    partner = item.get("signaalpartner")
+    client = item.get("client")
+    values: dict[str, object] = {
+        "signal_id": item.get("ID"),
+        "amount": item.get("bedrag"),
+        "arrears_since": item.get("ontstaansdatum"),
+        "signal_date": item.get("signaaldatum"),
+        "crisis": item.get("crisissignaal"),
+        "warm_handover": item.get("warmeOverdracht"),
+    }
+    if isinstance(partner, dict):
+        values["partner_type"] = partner.get("type")
+    if isinstance(client, dict):
+        for key, name in _DDAS_CLIENT_KEYS.items():
+            values[name] = client.get(key)
+    parsed = normalise_row(values, line=line)
+    shape_errors = []
+    if partner is not None and not isinstance(partner, dict):
+        shape_errors.append(RowError(line, "partner_type", "signaalpartner must be an object with a type"))
+    if client is not None and not isinstance(client, dict):
+        shape_errors.append(RowError(line, None, "client must be an object"))
+    if shape_errors:
+        parsed.errors.extend(shape_errors)
+        parsed.signal = None
+    return parsed
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def open_signal_file(data: BinaryIO, *, filename: str, municipality_code: str) -> SignalFile:
+    """Recognise the format by content (the file name is only a hint) and check the header.
+
+    Raises FileRefused for a file that cannot be imported at all; rows are checked while iterating.
+    """
+    data.seek(0)
+    head = data.read(_SNIFF_BYTES)
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if not head.strip():
+        raise FileRefused("the file is empty", slug="empty-file")
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        _check_workbook_package(data)
+        return _XlsxFile(data)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused(
+            "old Excel 97-2003 (.xls) files are not supported: save as .xlsx or CSV", slug="unsupported-file-type"
+        )
+    if head.startswith(b"%PDF"):
+        raise FileRefused(
+            "a PDF cannot be imported: use the platform's CSV, XLSX or DDAS JSON export", slug="unsupported-file-type"
+        )
+    text_start = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    if not text_start:
+        raise FileRefused("the file is empty", slug="empty-file")
+    if text_start[:1] in (b"{", b"["):
+        return _DdasJsonFile(data, municipality_code)
+    encoding = _text_encoding(head)
+    if encoding is None:
+        raise FileRefused(
+            "the file is neither CSV text nor an xlsx workbook nor DDAS JSON", slug="unsupported-file-type"
+        )
+    if extension == "json":
+        raise FileRefused("the file is named .json but is not valid JSON", slug="corrupt-file")
+    if text_start[:1] == b"<":
+        raise FileRefused(
+            "HTML or XML cannot be imported: use the platform's CSV or XLSX export", slug="unsupported-file-type"
+        )
+    return _CsvFile(data, encoding)
+
+
+def _check_workbook_package(data: BinaryIO) -> None:
+    """A zip that is not a workbook (a .docx, a zip of CSVs) is refused before openpyxl sees it."""
+    data.seek(0)
+    try:
+        with zipfile.ZipFile(data) as package:
+            names = set(package.namelist())
+    except Exception:  # BadZipFile mostly, but a damaged directory also gives NotImplementedError, ValueError…
+        raise FileRefused("the xlsx file is damaged or incomplete", slug="corrupt-file") from None
+    if not any(name.startswith("xl/") for name in names):
+        raise FileRefused("the zip file is not an xlsx workbook", slug="unsupported-file-type")

@@ -1,0 +1,332 @@
+"""HTTP surface of signal intake: file imports, the partner API, creditor agreements, BSN reveal."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlmodel import Session, col, select
+
+from api.audit.service import record
+from api.auth.deps import Now, allow
+from api.auth.principal import Principal
+from api.db import SessionDep
+from api.models import CreditorAgreement, Municipality, PartnerClient, QuarantinedRow, Signal, SignalImport
+from api.policy import MunicipalitySettings
+from api.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable, problem_responses
+from api.signals import service
+from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
+from api.signals.schemas import (
+    AgreementIn, AgreementList, AgreementOut, BsnOut, ImportList, ImportMode, ImportReportOut, SignalBatch,
+    SignalBatchResult, SignalResult,
+)
+from api.tenancy import owned
+
+router = APIRouter(prefix="/v1/signals", tags=["signals"], responses=problem_responses(401, 403, 422))
+agreements_router = APIRouter(
+    prefix="/v1/creditor-agreements", tags=["agreements"], responses=problem_responses(401, 403, 422)
+)
+
+Importer = Annotated[Principal, Depends(allow(roles=("backoffice", "admin"), scopes=("signals:write",)))]
+Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
+
+
+class UnsupportedFileType(ProblemError):
+    status, slug, title = 415, "unsupported-file-type", "Not a signal file"
+
+
+def _refused(exc: FileRefused) -> ProblemError:
+    if exc.slug == "unsupported-file-type":
+        return UnsupportedFileType(exc.reason)
+    return Unprocessable(exc.reason, slug=exc.slug, title="The file cannot be imported")
+
+
+def _municipality(session: Session, principal: Principal) -> Municipality:
+    municipality = session.get(Municipality, principal.municipality_code)
+    if municipality is None:
+        raise NotFound("Your municipality is not set up.")
+    return municipality
+
+
+def _report_out(row: SignalImport) -> ImportReportOut:
+    report = row.report
+    return ImportReportOut(
+        id=row.id, source=row.source, filename=row.filename, format=row.file_format, mode=row.mode,  # type: ignore[arg-type]
+        status=row.status, created_at=row.created_at, created_by=row.created_by, total_rows=row.total_rows,  # type: ignore[arg-type]
+        created=row.created_count, duplicates=row.duplicate_count, repeats=row.repeat_count,
+        rejected=row.rejected_count, cases_opened=report.get("cases_opened", 0),
+        cases_updated=report.get("cases_updated", 0), errors=report.get("errors", []),
+        errors_truncated=report.get("errors_truncated", False), unknown_columns=report.get("unknown_columns", []),
+        warnings=report.get("warnings", []), creditors_without_agreement=report.get("creditors_without_agreement", []),
+        duplicate_of=report.get("duplicate_of"),
+    )
+
+
+def _sha256(upload: UploadFile) -> str:
+    digest = hashlib.sha256()
+    while chunk := upload.file.read(1 << 20):
+        digest.update(chunk)
+    upload.file.seek(0)
+    return digest.hexdigest()
+
+
+@router.post(
+    "/imports",
+    name="import",
+    status_code=201,
+    response_model=ImportReportOut,
+    summary="Import a platform file (CSV, XLSX or DDAS JSON)",
+    description=(
+        "The monthly download of VPS or RIS. `all-or-nothing` (default): any invalid row rejects the whole file "
+        "and nothing is written (`status: rejected`, the report lists every error). `accept-valid`: valid rows "
+        "land, invalid rows are reported and kept in a quarantine the back office can download. Signal ids "
+        "already received are reported as duplicates; importing the same file again changes nothing."
+    ),
+    responses=problem_responses(413, 415),
+)
+def import_file(
+    request: Request,
+    session: SessionDep,
+    principal: Importer,
+    at: Now,
+    file: Annotated[UploadFile, File(description="CSV (; or ,), XLSX (first sheet) or DDAS JSON.")],
+    mode: Annotated[ImportMode, Form()] = "all-or-nothing",
+) -> ImportReportOut:
+    municipality = _municipality(session, principal)
+    file_sha256 = _sha256(file)
+    try:
+        signal_file = open_signal_file(file.file, filename=file.filename or "", municipality_code=municipality.code)
+    except FileRefused as exc:
+        raise _refused(exc) from exc
+    previous = session.exec(
+        select(SignalImport.id).where(
+            SignalImport.municipality_code == municipality.code, SignalImport.file_sha256 == file_sha256,
+            SignalImport.status == "completed",
+        ).order_by(col(SignalImport.created_at))
+    ).first()
+    import_row = service.new_import(
+        code=municipality.code, source="file", mode=mode, created_by=principal.actor_id, now=at,
+        filename=(file.filename or "")[:255] or None, file_format=signal_file.format, file_sha256=file_sha256,
+    )
+    session.add(import_row)
+    session.flush()
+    try:
+        report = service.intake(
+            session, municipality=municipality, vault=request.app.state.vault, rows=signal_file, mode=mode,
+            import_id=import_row.id, now=at,
+        )
+    except FileRefused as exc:  # found while streaming, e.g. broken encoding halfway: nothing is kept
+        raise _refused(exc) from exc
+    extra = _file_extra(session, municipality.code, report, signal_file.unknown_columns, previous)
+    service.finish_import(import_row, report, extra=extra)
+    session.add(import_row)
+    record(session, principal, action="signals.import", resource_type="signal_import", resource_id=import_row.id, at=at,
+           detail={"created": report.created, "rejected": report.rejected, "status": import_row.status})
+    return _report_out(import_row)
+
+
+def _file_extra(
+    session: Session, code: str, report: service.IntakeReport, unknown_columns: list[str], previous: uuid.UUID | None
+) -> dict[str, Any]:
+    missing = service.missing_agreements(session, code=code, creditors=report.creditors)
+    warnings = []
+    if missing:
+        warnings.append(f"{len(missing)} creditor(s) in this file are not in the register of agreements.")
+    if unknown_columns:
+        warnings.append(f"Columns ignored: {', '.join(unknown_columns)}.")
+    if previous is not None:
+        warnings.append("This file was imported before; its signals are reported as duplicates.")
+    return {
+        "unknown_columns": unknown_columns, "warnings": warnings, "creditors_without_agreement": missing,
+        "duplicate_of": str(previous) if previous else None,
+    }
+
+
+def _visible_import(session: Session, principal: Principal, import_id: uuid.UUID) -> SignalImport:
+    row = owned(session, SignalImport, import_id, principal)
+    if principal.kind == "partner" and row.created_by != principal.actor_id:
+        raise NotFound("No such signalimport.")
+    return row
+
+
+@router.get("/imports", name="list-imports", response_model=ImportList, summary="Recent imports and their reports")
+def list_imports(session: SessionDep, principal: Importer) -> ImportList:
+    query = select(SignalImport).where(SignalImport.municipality_code == principal.municipality_code)
+    if principal.kind == "partner":
+        query = query.where(SignalImport.created_by == principal.actor_id)
+    rows = session.exec(query.order_by(col(SignalImport.created_at).desc()).limit(100)).all()
+    return ImportList(items=[_report_out(row) for row in rows])
+
+
+@router.get(
+    "/imports/{import_id}", name="get-import", response_model=ImportReportOut, summary="The stored report of an import",
+    responses=problem_responses(404),
+)
+def get_import(session: SessionDep, principal: Importer, import_id: uuid.UUID) -> ImportReportOut:
+    return _report_out(_visible_import(session, principal, import_id))
+
+
+@router.get(
+    "/imports/{import_id}/quarantine",
+    name="quarantine",
+    summary="The rejected rows of an accept-valid import, as CSV to correct and re-import",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+               **problem_responses(404)},
+)
+def download_quarantine(session: SessionDep, principal: Office, at: Now, import_id: uuid.UUID) -> Response:
+    import_row = _visible_import(session, principal, import_id)
+    rows = session.exec(
+        select(QuarantinedRow).where(QuarantinedRow.import_id == import_row.id).order_by(col(QuarantinedRow.line))
+    ).all()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(["line", *CANONICAL, "errors"])
+    for row in rows:
+        errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
+        writer.writerow([row.line, *(row.raw.get(name) or "" for name in CANONICAL), errors])
+    record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
+           resource_id=import_row.id, at=at, detail={"rows": len(rows)})
+    return Response(
+        buffer.getvalue(), media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="quarantine-{import_row.id}.csv"'},
+    )
+
+
+@router.post(
+    "",
+    name="deliver",
+    response_model=SignalBatchResult,
+    summary="Deliver signals (partner API, up to 1,000 per call)",
+    description=(
+        "One result per signal: `created`, `duplicate` (the signal id was received before) or `rejected` with "
+        "the reason. Valid signals land even when others in the batch are rejected. A partner client can "
+        "only deliver when the municipality has an agreement on record for it."
+    ),
+    responses=problem_responses(413),
+)
+def deliver(request: Request, session: SessionDep, principal: Importer, at: Now, batch: SignalBatch) -> SignalBatchResult:
+    municipality = _municipality(session, principal)
+    if principal.kind == "partner":
+        client = session.exec(select(PartnerClient).where(PartnerClient.client_id == principal.actor_id)).one()
+        agreement = session.exec(
+            select(CreditorAgreement.id).where(
+                CreditorAgreement.municipality_code == municipality.code, CreditorAgreement.partner_client_id == client.id
+            )
+        ).first()
+        if agreement is None:
+            raise Forbidden(
+                "The municipality has no signed agreement on record for this partner.", slug="no-agreement"
+            )
+    import_row = service.new_import(
+        code=municipality.code, source="api", mode="accept-valid", created_by=principal.actor_id, now=at
+    )
+    session.add(import_row)
+    session.flush()
+    rows = (
+        normalise_row(signal.model_dump(exclude_none=True), line=index + 1) for index, signal in enumerate(batch.signals)
+    )
+    report = service.intake(
+        session, municipality=municipality, vault=request.app.state.vault, rows=rows, mode="accept-valid",
+        import_id=import_row.id, now=at, keep_outcomes=True,
+    )
+    service.finish_import(import_row, report, extra={"unknown_columns": [], "warnings": [], "creditors_without_agreement": []})
+    session.add(import_row)
+    record(session, principal, action="signals.deliver", resource_type="signal_import", resource_id=import_row.id, at=at,
+           detail={"created": report.created, "rejected": report.rejected})
+    return SignalBatchResult(
+        import_id=import_row.id,
+        results=[
+            SignalResult(index=o.line - 1, signal_id=o.external_id, result=o.outcome, reason=o.reason)
+            for o in sorted(report.outcomes, key=lambda o: o.line)
+        ],
+    )
+
+
+@router.get(
+    "/{signal_id}/bsn", name="reveal-bsn", response_model=BsnOut,
+    summary="Reveal the BSN of a signal (audited; roles per municipality setting)",
+    responses=problem_responses(404),
+)
+def reveal_bsn(request: Request, session: SessionDep, principal: Office, at: Now, signal_id: uuid.UUID) -> BsnOut:
+    signal = owned(session, Signal, signal_id, principal)
+    settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
+    if principal.role not in settings.bsn_visible_to:
+        raise Forbidden("Your role may not see BSNs in this municipality.")
+    bsn = (
+        request.app.state.vault.decrypt(signal.bsn_ciphertext, municipality_code=signal.municipality_code)
+        if signal.bsn_ciphertext else None
+    )
+    record(session, principal, action="signals.reveal-bsn", resource_type="signal", resource_id=signal.id,
+           case_id=signal.case_id, at=at)
+    return BsnOut(signal_id=signal.id, bsn=bsn)
+
+
+# --- creditor agreements ------------------------------------------------------------------
+
+
+def _agreement_out(session: Session, agreement: CreditorAgreement) -> AgreementOut:
+    client_id = session.get(PartnerClient, agreement.partner_client_id).client_id if agreement.partner_client_id else None  # type: ignore[union-attr]
+    return AgreementOut(
+        id=agreement.id, name=agreement.name, partner_type=agreement.partner_type,
+        agreement_date=agreement.agreement_date, platform=agreement.platform, partner_client_id=client_id,
+    )
+
+
+@agreements_router.get("", name="list", response_model=AgreementList, summary="The register of signed agreements")
+def list_agreements(session: SessionDep, principal: Office) -> AgreementList:
+    rows = session.exec(
+        select(CreditorAgreement).where(CreditorAgreement.municipality_code == principal.municipality_code)
+        .order_by(col(CreditorAgreement.name))
+    ).all()
+    return AgreementList(items=[_agreement_out(session, row) for row in rows])
+
+
+@agreements_router.post(
+    "", name="create", status_code=201, response_model=AgreementOut, summary="Register a signed agreement",
+    responses=problem_responses(409),
+)
+def create_agreement(session: SessionDep, principal: Office, at: Now, body: AgreementIn) -> AgreementOut:
+    client_uuid = None
+    if body.partner_client_id is not None:
+        client = session.exec(
+            select(PartnerClient).where(
+                PartnerClient.client_id == body.partner_client_id,
+                PartnerClient.municipality_code == principal.municipality_code,
+            )
+        ).first()
+        if client is None:
+            raise Unprocessable("No such partner client in your municipality.", slug="unknown-partner-client")
+        client_uuid = client.id
+    exists = session.exec(
+        select(CreditorAgreement.id).where(
+            CreditorAgreement.municipality_code == principal.municipality_code,
+            CreditorAgreement.name == body.name, CreditorAgreement.partner_type == body.partner_type,
+        )
+    ).first()
+    if exists is not None:
+        raise Conflict("This creditor is already registered.", slug="agreement-exists")
+    agreement = CreditorAgreement(
+        municipality_code=principal.municipality_code, name=body.name, partner_type=body.partner_type,
+        agreement_date=body.agreement_date, platform=body.platform, partner_client_id=client_uuid, created_at=at,
+    )
+    session.add(agreement)
+    session.flush()
+    record(session, principal, action="agreements.create", resource_type="creditor_agreement", resource_id=agreement.id, at=at)
+    return _agreement_out(session, agreement)
+
+
+@agreements_router.delete(
+    "/{agreement_id}", name="delete", status_code=204, summary="Remove an agreement from the register",
+    responses=problem_responses(404),
+)
+def delete_agreement(session: SessionDep, principal: Office, at: Now, agreement_id: uuid.UUID) -> Response:
+    agreement = owned(session, CreditorAgreement, agreement_id, principal)
+    session.delete(agreement)
+    record(session, principal, action="agreements.delete", resource_type="creditor_agreement", resource_id=agreement_id, at=at)
+    return Response(status_code=204)

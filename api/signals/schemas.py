@@ -1,0 +1,130 @@
+"""Wire shapes of signal intake, imports, creditor agreements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PartnerType = Literal[
+    "Belastingdienst", "CAK Eigen bijdrage", "CAK Zorgverzekeringen", "Dienst Toeslagen", "DUO", "Energie", "Huur",
+    "Hypotheek", "Overige", "Water", "Zorg",
+]
+ImportMode = Literal["all-or-nothing", "accept-valid"]
+
+
+class SignalIn(BaseModel):
+    """One signal as a partner delivers it; the same fields as the file import (English names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signal_id: str = Field(min_length=1, max_length=100)
+    partner_type: str = Field(max_length=40, description="A DDAS EnumSignaalpartner value, e.g. `Huur`.")
+    creditor: str | None = Field(default=None, max_length=200)
+    amount: str | float | None = Field(default=None, description="Euros: `1234`, `1234.56` or `1.234,56`.")
+    arrears_since: str | None = Field(default=None, max_length=20, description="YYYY-MM-DD or DD-MM-YYYY.")
+    signal_date: str = Field(max_length=20, description="YYYY-MM-DD or DD-MM-YYYY.")
+    crisis: bool | str | None = None
+    warm_handover: bool | str | None = None
+    bsn: str | None = Field(default=None, max_length=12)
+    initials: str | None = Field(default=None, max_length=20)
+    prefix: str | None = Field(default=None, max_length=20)
+    surname: str | None = Field(default=None, max_length=200)
+    birth_date: str | None = Field(default=None, max_length=20)
+    gender: str | None = Field(default=None, max_length=10)
+    street: str | None = Field(default=None, max_length=200)
+    house_number: str | int | None = None
+    house_number_addition: str | None = Field(default=None, max_length=10)
+    postcode: str | None = Field(default=None, max_length=10)
+    town: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class SignalBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signals: list[SignalIn] = Field(min_length=1, max_length=1000)
+
+
+class SignalResult(BaseModel):
+    index: int = Field(description="Position in the batch, from 0.")
+    signal_id: str | None
+    result: Literal["created", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class SignalBatchResult(BaseModel):
+    import_id: uuid.UUID
+    results: list[SignalResult]
+
+
+class RowErrorOut(BaseModel):
+    line: int
+    column: str | None
+    reason: str
+
+
+class MissingAgreement(BaseModel):
+    creditor: str
+    partner_type: str
+
+
+class ImportReportOut(BaseModel):
+    id: uuid.UUID
+    source: Literal["file", "api"]
+    filename: str | None
+    format: str | None
+    mode: ImportMode
+    status: Literal["completed", "rejected"]
+    created_at: datetime
+    created_by: str
+    total_rows: int
+    created: int
+    duplicates: int
+    repeats: int
+    rejected: int
+    cases_opened: int
+    cases_updated: int
+    errors: list[RowErrorOut]
+    errors_truncated: bool
+    unknown_columns: list[str]
+    warnings: list[str]
+    creditors_without_agreement: list[MissingAgreement]
+    duplicate_of: uuid.UUID | None = Field(default=None, description="An earlier import of the very same file.")
+
+
+class ImportList(BaseModel):
+    items: list[ImportReportOut]
+
+
+class AgreementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    partner_type: PartnerType
+    agreement_date: date
+    platform: Literal["VPS", "RIS", "API", "other"]
+    partner_client_id: str | None = Field(
+        default=None, max_length=64, description="Client id of the integration partner that delivers for this creditor."
+    )
+
+
+class AgreementOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    partner_type: str
+    agreement_date: date
+    platform: str
+    partner_client_id: str | None
+
+
+class AgreementList(BaseModel):
+    items: list[AgreementOut]
+
+
+class BsnOut(BaseModel):
+    signal_id: uuid.UUID
+    bsn: str | None

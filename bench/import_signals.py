@@ -1,0 +1,198 @@
+"""Benchmark: importing a realistic 100,000-row platform file on SQLite and PostgreSQL.
+
+Prints rows/s and peak RSS of each import (each in its own process, so the peak is the
+import's own), and the raw ceiling: PostgreSQL COPY of the same rows, with the ratio.
+Target: ≥ 25,000 rows/s on PostgreSQL (≥ 0.2× COPY) and peak RSS under 300 MB.
+
+    .venv/bin/python bench/import_signals.py [--rows 100000] [--pg postgresql+psycopg://…]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+HEADER = [
+    "signaal_id", "signaalpartner_type", "schuldeiser", "bedrag", "ontstaansdatum", "signaaldatum", "crisissignaal",
+    "warme_overdracht", "bsn", "voorletters", "voorvoegsel", "achternaam", "geboortedatum", "geslacht", "straat",
+    "huisnummer", "huisnummertoevoeging", "postcode", "woonplaats", "telefoon", "email",
+]
+# H1 2024 mix (DOMAIN.md): health insurance 41%, rent 20%, energy 20%, water 18%, other 1%.
+PARTNERS = [("Zorg", ["Zilveren Kruis", "VGZ", "CZ", "Menzis"], 41), ("Huur", ["Ymere", "Stadgenoot", "Rochdale"], 20),
+            ("Energie", ["Vattenfall", "Eneco", "Essent"], 20), ("Water", ["Waternet", "Vitens", "Evides"], 18),
+            ("Overige", ["Gemeentebelastingen"], 1)]
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench"
+
+
+def valid_bsn(rng: random.Random) -> str:
+    while True:
+        digits = [rng.randint(0, 9) for _ in range(8)]
+        total = sum(w * d for w, d in zip(range(9, 1, -1), digits, strict=True))
+        last = total % 11
+        if last < 10 and total - last > 0:
+            return "".join(map(str, digits)) + str(last)
+
+
+def generate(path: Path, rows: int, seed: int = 2024) -> None:
+    """~10% multiple households (two signals in the month), ~40% consecutive (an earlier signal)."""
+    from faker import Faker
+
+    fake = Faker("nl_NL")
+    Faker.seed(seed)
+    rng = random.Random(seed)
+    # Pools keep Faker out of the per-row loop (it costs ~50 µs a call).
+    streets = [fake.street_name() for _ in range(2000)]
+    towns = [fake.city() for _ in range(300)]
+    surnames = [fake.last_name() for _ in range(3000)]
+    prefixes = ["", "", "", "van", "de", "van der", "van den"]
+    month = date(2026, 10, 1)
+    partners, weights = [p[:2] for p in PARTNERS], [p[2] for p in PARTNERS]
+    written = 0
+    household = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(HEADER)
+        while written < rows:
+            household += 1
+            postcode = f"{rng.randint(1000, 9999)} {rng.choice('ABCDEFGHJKLMNPRSTVWXZ')}{rng.choice('ABCDEFGHJKLMNPRSTVWXZ')}"
+            number = rng.randint(1, 300)
+            addition = rng.choice(["", "", "", "", "A", "B", "1", "2"])
+            street, town = rng.choice(streets), rng.choice(towns)
+            roll = rng.random()
+            dates = [month + timedelta(days=rng.randint(0, 27))]
+            if roll < 0.10:
+                dates.append(month + timedelta(days=rng.randint(0, 27)))  # multiple
+            elif roll < 0.50:
+                dates.insert(0, month - timedelta(days=rng.randint(30, 170)))  # consecutive
+            bsn = valid_bsn(rng)
+            surname, prefix = rng.choice(surnames), rng.choice(prefixes)
+            for signal_date in dates:
+                if written >= rows:
+                    break
+                written += 1
+                partner, creditors = rng.choices(partners, weights=weights)[0]
+                amount = rng.randint(90, 4000) + rng.choice([0, 0.5, 0.25])
+                writer.writerow([
+                    f"VPS-{written:08d}", partner, rng.choice(creditors), f"{amount:.2f}".replace(".", ","),
+                    (signal_date - timedelta(days=rng.randint(40, 150))).strftime("%d-%m-%Y"),
+                    signal_date.isoformat(), "ja" if rng.random() < 0.02 else "nee", "nee", bsn,
+                    rng.choice(["A.", "J.", "M.", "S.", "P.J.", "H."]), prefix, surname,
+                    date(rng.randint(1945, 2004), rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
+                    rng.choice(["M", "V"]), street, number, addition, postcode, town,
+                    f"06{rng.randint(10000000, 99999999)}", "",
+                ])
+
+
+def run_import(url: str, path: Path) -> dict[str, float]:
+    """In a fresh process: migrate, create the tenant, import; report rows/s and peak RSS."""
+    import base64
+
+    from sqlmodel import Session
+
+    from api.db import make_engine, migrate
+    from api.models import Municipality
+    from api.policy import MunicipalitySettings
+    from api.sequence import start_sequence
+    from api.signals import service
+    from api.signals.bsn import BsnVault, generate_data_key
+    from api.signals.parsing import open_signal_file
+
+    migrate(url)
+    engine = make_engine(url)
+    vault = BsnVault([generate_data_key("bench")], base64.b64encode(bytes(range(32))).decode())
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        municipality = Municipality(code="0363", name="Bench", settings=MunicipalitySettings().model_dump(), created_at=now)
+        session.add(municipality)
+        session.flush()
+        start_sequence(session, "0363")
+        session.commit()
+        started = time.perf_counter()
+        with path.open("rb") as data:
+            signal_file = open_signal_file(data, filename=path.name, municipality_code="0363")
+            record = service.new_import(code="0363", source="file", mode="all-or-nothing", created_by="bench", now=now)
+            session.add(record)
+            session.flush()
+            report = service.intake(session, municipality=municipality, vault=vault, rows=signal_file,
+                                    mode="all-or-nothing", import_id=record.id, now=now)
+        session.commit()
+        elapsed = time.perf_counter() - started
+    engine.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"rows": report.total, "created": report.created, "rejected": report.rejected, "cases": report.cases_opened,
+            "seconds": elapsed, "rows_per_s": report.total / elapsed, "peak_rss_mb": peak_mb}
+
+
+def copy_ceiling(url: str, path: Path) -> float:
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute("CREATE UNLOGGED TABLE bench_copy (" + ", ".join(f"{c} text" for c in HEADER) + ")")
+        started = time.perf_counter()
+        with path.open("rb") as data, cursor.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)") as copy:
+            while chunk := data.read(1 << 20):
+                copy.write(chunk)
+        connection.commit()
+        elapsed = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM bench_copy")
+        rows = cursor.fetchone()[0]  # type: ignore[index]
+        cursor.execute("DROP TABLE bench_copy")
+    return rows / elapsed
+
+
+def fresh_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    database = sa.engine.make_url(url).database
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    admin.dispose()
+
+
+def in_subprocess(url: str, path: Path) -> dict[str, float]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", url, str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--pg", default=PG_DEFAULT)
+    parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_import(args.child[0], Path(args.child[1]))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "signals.csv"
+        started = time.perf_counter()
+        generate(path, args.rows)
+        print(f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s")
+        sqlite = in_subprocess(f"sqlite:///{Path(tmp) / 'bench.db'}", path)
+        fresh_postgres(args.pg)
+        postgres = in_subprocess(args.pg, path)
+        ceiling = copy_ceiling(args.pg, path)
+    for name, figures in (("SQLite", sqlite), ("PostgreSQL", postgres)):
+        print(f"{name:<11} {figures['rows_per_s']:>9,.0f} rows/s  {figures['seconds']:6.1f}s  peak RSS "
+              f"{figures['peak_rss_mb']:5.0f} MB  ({figures['created']:,.0f} created, {figures['cases']:,.0f} cases)")
+    print(f"COPY ceiling {ceiling:>8,.0f} rows/s (PostgreSQL, same rows as text)")
+    print(f"ratio PostgreSQL import / COPY: {postgres['rows_per_s'] / ceiling:.2f}  (target ≥ 0.20; ≥ 25,000 rows/s)")
+
+
+if __name__ == "__main__":
+    main()

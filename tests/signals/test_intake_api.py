@@ -1,0 +1,251 @@
+"""Signals in through the public API: file imports, the partner API, grouping into cases, BSN handling."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import Workbook
+from sqlmodel import Session, select
+
+from api.models import Case, QuarantinedRow, Signal, SignalImport
+from tests.factories import login, make_municipality, make_partner, make_user, partner_login, read
+
+HEADER = "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;crisissignaal;bsn;voorletters;achternaam;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats"
+BSN = "111222333"
+
+
+def row(signal_id: str, *, partner: str = "Huur", creditor: str = "Ymere", amount: str = "1.234,56",
+        since: str = "01-08-2026", day: str = "2026-11-03", crisis: str = "nee", bsn: str = "", surname: str = "Jansen",
+        postcode: str = "1053 KL", number: str = "12", addition: str = "") -> str:
+    return f"{signal_id};{partner};{creditor};{amount};{since};{day};{crisis};{bsn};J.;{surname};Kinkerstraat;{number};{addition};{postcode};Amsterdam"
+
+
+def csv_file(*rows: str, header: str = HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+@pytest.fixture
+def office(client: TestClient, session: Session) -> dict[str, str]:
+    make_municipality(session)
+    make_user(session, role="backoffice", username="office1")
+    make_user(session, role="admin", username="admin1")
+    make_user(session, role="worker", username="worker1")
+    return login(client, "office1")
+
+
+def upload(client: TestClient, headers: dict[str, str], content: bytes, *, name: str = "vps.csv", mode: str | None = None):  # type: ignore[no-untyped-def]
+    data = {"mode": mode} if mode else {}
+    return client.post("/v1/signals/imports", headers=headers, files={"file": (name, content, "text/csv")}, data=data)
+
+
+def _count(session: Session, model) -> int:  # type: ignore[no-untyped-def]
+    return len(read(session, select(model)))
+
+
+def test_a_csv_import_stores_signals_groups_households_and_keeps_its_report(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    content = csv_file(
+        row("S1", bsn=BSN),
+        row("S2", partner="Energie", creditor="Vattenfall", postcode="1053kl", day="2026-11-20"),  # same household
+        row("S3", postcode="1055 AB", number="7", crisis="ja"),
+    )
+    response = upload(client, office, content)
+
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["status"] == "completed" and report["format"] == "csv"
+    assert (report["total_rows"], report["created"], report["rejected"], report["cases_opened"]) == (3, 3, 0, 2)
+    assert client.get(f"/v1/signals/imports/{report['id']}", headers=office).json() == report
+    cases = {c["address"]["postcode"]: c for c in client.get("/v1/cases", headers=office).json()["items"]}
+    assert cases["1053KL"]["classification"] == "multiple"
+    assert cases["1055AB"]["classification"] == "single" and cases["1055AB"]["crisis"] is True
+    # 28 days after receipt (the test clock: 26 Nov); crisis: 3 working days.
+    assert cases["1053KL"]["first_contact_due_date"] == "2026-12-24"
+    assert cases["1055AB"]["first_contact_due_date"] == "2026-12-01"
+    amounts = {s.external_id: s.amount_cents for s in read(session, select(Signal))}
+    assert amounts["S1"] == 123456
+
+
+def test_all_or_nothing_rejects_the_whole_file_and_lists_every_error(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    content = csv_file(row("S1"), row("S2", partner="Bakker", day="31-02-2026"), row("S3", bsn="123456789", postcode="", number=""))
+    report = upload(client, office, content).json()
+
+    assert report["status"] == "rejected" and report["created"] == 0 and report["rejected"] == 2
+    errors = {(e["line"], e["column"]) for e in report["errors"]}
+    assert {(3, "partner_type"), (3, "signal_date"), (4, "bsn")} <= errors
+    assert all("123456789" not in e["reason"] for e in report["errors"])
+    assert _count(session, Signal) == 0 and _count(session, Case) == 0
+    assert client.get(f"/v1/signals/imports/{report['id']}", headers=office).json()["status"] == "rejected"
+
+
+def test_accept_valid_lands_valid_rows_and_quarantines_the_rest(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    content = csv_file(row("S1"), row("S2", partner="Bakker"), row("S3", postcode="1055AB"))
+    report = upload(client, office, content, mode="accept-valid").json()
+
+    assert (report["status"], report["created"], report["rejected"]) == ("completed", 2, 1)
+    assert _count(session, QuarantinedRow) == 1
+    download = client.get(f"/v1/signals/imports/{report['id']}/quarantine", headers=office)
+    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    lines = download.text.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("3;S2;Bakker") and "partner_type" in lines[1]
+
+
+def test_reimporting_the_same_file_changes_nothing_and_says_so(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    content = csv_file(row("S1"), row("S2", postcode="1055AB"))
+    first = upload(client, office, content).json()
+    second = upload(client, office, content).json()
+
+    assert (second["created"], second["duplicates"], second["cases_opened"]) == (0, 2, 0)
+    assert second["duplicate_of"] == first["id"] and second["warnings"]
+    assert _count(session, Signal) == 2 and _count(session, Case) == 2
+
+
+def test_a_repeat_signal_is_recorded_but_opens_no_outreach(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    upload(client, office, csv_file(row("S1", day="2026-10-03")))
+    session.execute(Case.__table__.update().values(state="closed", result="Niet opgepakt: andere reden"))
+    session.commit()
+    report = upload(client, office, csv_file(row("S2", day="2026-11-03"))).json()
+
+    assert (report["created"], report["repeats"], report["cases_opened"]) == (1, 1, 0)
+    [repeat] = read(session, select(Signal).where(Signal.external_id == "S2"))
+    assert repeat.status == "Niet opgepakt: herhaalde melding" and repeat.case_id is None
+    higher = upload(client, office, csv_file(row("S3", day="2026-11-10", amount="2000"))).json()
+    assert (higher["repeats"], higher["cases_opened"]) == (0, 1)
+
+
+def test_a_new_signal_joins_the_open_case_and_escalates_it(client: TestClient, office):  # type: ignore[no-untyped-def]
+    upload(client, office, csv_file(row("S1", day="2026-11-02")))
+    [case] = client.get("/v1/cases", headers=office).json()["items"]
+    assert case["classification"] == "single" and case["version"] == 1
+    upload(client, office, csv_file(row("S2", partner="Water", creditor="Waternet", day="2026-11-15", crisis="ja")))
+    [after] = client.get("/v1/cases", headers=office).json()["items"]
+    assert after["id"] == case["id"] and after["classification"] == "multiple" and after["version"] == 2
+    # The crisis signal's deadline is earlier: the earliest deadline of its signals wins.
+    assert after["first_contact_due_date"] == "2026-12-01"
+
+
+def test_a_household_without_an_address_is_grouped_by_bsn(client: TestClient, office):  # type: ignore[no-untyped-def]
+    upload(client, office, csv_file(row("S1", bsn=BSN, postcode="", number=""), row("S2", bsn=BSN, postcode="", number="",
+                                                                                 partner="Zorg", creditor="CZ")))
+    [case] = client.get("/v1/cases", headers=office).json()["items"]
+    assert case["classification"] == "multiple" and case["address"]["postcode"] is None
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "status", "slug"),
+    [
+        (b"", "empty.csv", 422, "empty-file"),
+        (HEADER.encode() + b"\n", "header-only.csv", 422, "empty-file"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "photo.png", 415, "unsupported-file-type"),
+        (b"PK\x03\x04this is no workbook", "broken.xlsx", 422, "corrupt-file"),
+        (b'{"vroegsignalen": [', "broken.json", 422, "corrupt-file"),
+        (b"naam;adres\nJan;Kinkerstraat\n", "other.csv", 422, "missing-columns"),
+    ],
+)
+def test_a_bad_file_is_refused_with_a_problem_and_nothing_is_written(  # type: ignore[no-untyped-def]
+    client: TestClient, office, session: Session, content: bytes, name: str, status: int, slug: str
+):
+    response = upload(client, office, content, name=name)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == f"urn:doorstep:problem:{slug}"
+    assert _count(session, SignalImport) == 0 and _count(session, Signal) == 0
+
+
+def test_an_oversized_file_is_refused_with_413(client: TestClient, office, app):  # type: ignore[no-untyped-def]
+    app.user_middleware  # the limit is read at app creation; use a file larger than it
+    limit = app.state.settings.max_import_bytes
+    response = client.post(
+        "/v1/signals/imports", headers={**office, "Content-Length": str(limit + 1)}, content=b"x" * 10,
+    )
+    assert response.status_code == 413
+
+
+def test_xlsx_and_ddas_json_imports(client: TestClient, office):  # type: ignore[no-untyped-def]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["signaal_id", "signaalpartner_type", "signaaldatum", "postcode", "huisnummer", "bedrag"])
+    sheet.append(["X1", "Zorg", date(2026, 11, 4), "1055AB", 7, 312.5])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    xlsx = upload(client, office, buffer.getvalue(), name="vps.xlsx").json()
+    assert (xlsx["format"], xlsx["created"]) == ("xlsx", 1)
+
+    delivery = {"leveringen": [{"gemeentecode": "0363", "vroegsignalen": [
+        {"ID": "D1", "signaalpartner": {"type": "Energie"}, "signaaldatum": "2026-11-05", "bedrag": 450,
+         "client": {"burgerservicenummer": BSN}},
+        {"ID": "D2", "signaalpartner": {"type": "Water"}, "signaaldatum": "2026-11-06",
+         "client": {"postcode": "1053KL", "huisnummer": "12"}},
+    ]}]}
+    ddas = upload(client, office, json.dumps(delivery).encode(), name="ddas.json").json()
+    assert (ddas["format"], ddas["created"], ddas["status"]) == ("ddas-json", 2, "completed")
+
+
+def test_the_import_warns_about_creditors_missing_from_the_register(client: TestClient, office):  # type: ignore[no-untyped-def]
+    created = client.post("/v1/creditor-agreements", headers=office, json={
+        "name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "VPS"})
+    assert created.status_code == 201
+    report = upload(client, office, csv_file(row("S1"), row("S2", partner="Energie", creditor="Vattenfall"))).json()
+    assert report["creditors_without_agreement"] == [{"creditor": "Vattenfall", "partner_type": "Energie"}]
+    assert report["created"] == 2  # platform files are trusted
+    duplicate = client.post("/v1/creditor-agreements", headers=office, json={
+        "name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "VPS"})
+    assert duplicate.status_code == 409
+
+
+def test_the_partner_api_needs_an_agreement_and_answers_per_signal(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    partner = make_partner(session, scopes=("signals:write",))
+    headers = partner_login(client, partner.client_id)
+    batch = {"signals": [
+        {"signal_id": "P1", "partner_type": "Huur", "signal_date": "2026-11-10", "postcode": "1053KL", "house_number": 12},
+        {"signal_id": "P2", "partner_type": "Huur", "signal_date": "2026-11-10", "bsn": "123456789"},
+        {"signal_id": "P1", "partner_type": "Huur", "signal_date": "2026-11-10", "postcode": "1053KL", "house_number": 12},
+    ]}
+    refused = client.post("/v1/signals", headers=headers, json=batch)
+    assert refused.status_code == 403 and refused.json()["type"] == "urn:doorstep:problem:no-agreement"
+
+    client.post("/v1/creditor-agreements", headers=office, json={
+        "name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "API",
+        "partner_client_id": partner.client_id})
+    response = client.post("/v1/signals", headers=headers, json=batch)
+    assert response.status_code == 200, response.text
+    results = [(r["index"], r["signal_id"], r["result"]) for r in response.json()["results"]]
+    assert results == [(0, "P1", "created"), (1, "P2", "rejected"), (2, "P1", "duplicate")]
+    assert "bsn" in response.json()["results"][1]["reason"] and "123456789" not in response.text
+    again = client.post("/v1/signals", headers=headers, json={"signals": batch["signals"][:1]})
+    assert again.json()["results"][0]["result"] == "duplicate"
+    too_many = client.post("/v1/signals", headers=headers, json={"signals": batch["signals"][:1] * 1001})
+    assert too_many.status_code == 422
+
+
+def test_the_bsn_is_stored_encrypted_and_revealed_only_to_the_office_with_an_audit_entry(  # type: ignore[no-untyped-def]
+    client: TestClient, office, session: Session
+):
+    upload(client, office, csv_file(row("S1", bsn=BSN)))
+    [signal] = read(session, select(Signal))
+    assert signal.bsn_ciphertext and BSN not in signal.bsn_ciphertext and signal.bsn_digest and BSN not in signal.bsn_digest
+    case = client.get(f"/v1/cases/{signal.case_id}", headers=office)
+    assert BSN not in case.text
+
+    revealed = client.get(f"/v1/signals/{signal.id}/bsn", headers=office)
+    assert revealed.json()["bsn"] == BSN
+    assert client.get(f"/v1/signals/{signal.id}/bsn", headers=login(client, "worker1")).status_code == 403
+    audit = client.get("/v1/audit", params={"action": "signals.reveal-bsn"}, headers=login(client, "admin1")).json()
+    assert len(audit["items"]) == 1 and audit["items"][0]["case_id"] == str(signal.case_id)
+
+
+def test_imports_of_another_municipality_are_not_found(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    report = upload(client, office, csv_file(row("S1"))).json()
+    make_municipality(session, "0599", "Rotterdam")
+    make_user(session, code="0599", role="backoffice", username="rotterdam")
+    other = login(client, "rotterdam")
+    assert client.get(f"/v1/signals/imports/{report['id']}", headers=other).status_code == 404
+    assert client.get(f"/v1/signals/imports/{report['id']}/quarantine", headers=other).status_code == 404
+    assert client.get("/v1/cases", headers=other).json()["items"] == []
+
+
+def test_workers_cannot_import(client: TestClient, office):  # type: ignore[no-untyped-def]
+    assert upload(client, login(client, "worker1"), csv_file(row("S1"))).status_code == 403
