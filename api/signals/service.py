@@ -40,6 +40,7 @@ Mode = Literal["all-or-nothing", "accept-valid"]
 Outcome = Literal["created", "duplicate", "rejected"]
 CHUNK = 2000
 MAX_REPORTED_ERRORS = 1000
+ANALYZE_AFTER = 4_000
 
 
 @dataclass
@@ -92,6 +93,7 @@ def intake(
     touched: set[uuid.UUID] = set()
     savepoint = session.begin_nested()
     writing = True
+    statistics = _Statistics(session, ("signal", "household"))
     for chunk in _chunks(rows, CHUNK):
         fresh: list[SignalInput] = []
         lines: dict[str, int] = {}
@@ -147,6 +149,7 @@ def intake(
         if new:
             touched.update(_store(session, code=code, vault=vault, signals=new, import_id=import_id, now=now))
             report.created += len(new)
+            statistics.grew(report.created)
 
     if mode == "all-or-nothing" and report.rejected:
         savepoint.rollback()
@@ -194,9 +197,9 @@ def _store(
                 }
             )
     if new_households:
-        session.execute(sa.insert(Household), new_households)
+        session.execute(Household.__table__.insert(), new_households)
     session.execute(
-        sa.insert(Signal),
+        Signal.__table__.insert(),
         [
             {
                 "id": uuid.uuid4(), "municipality_code": code, "external_id": s.external_id,
@@ -227,23 +230,29 @@ def _assess_and_group(
     session: Session, *, code: str, settings: MunicipalitySettings, households: set[uuid.UUID], now: datetime,
     report: IntakeReport,
 ) -> None:
+    # Plain rows and Core statements: an import touches tens of thousands of cases, and ORM
+    # objects would cost more than everything else together.
     ordered = sorted(households)
+    cases = Case.__table__
+    statistics = _Statistics(session, ("outreach_case",))
+    opened = 0
     for start in range(0, len(ordered), 1000):
         batch = ordered[start:start + 1000]
         signals_by_household: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(col(Signal.household_id).in_(batch))):
             signals_by_household[row.household_id].append(row)
         open_cases = {
-            case.household_id: case
-            for case in session.exec(
-                select(Case)
-                .where(col(Case.household_id).in_(batch), Case.state != CaseState.CLOSED.value)
+            row.household_id: row
+            for row in session.execute(
+                sa.select(cases.c.id, cases.c.household_id, cases.c.classification, cases.c.crisis,
+                          cases.c.first_contact_due_date, cases.c.version)
+                .where(cases.c.household_id.in_(batch), cases.c.state != CaseState.CLOSED.value)
                 .with_for_update()
             )
         }
         signal_updates: list[dict[str, Any]] = []
-        new_cases: list[Case] = []
-        changed_cases: list[Case] = []
+        new_cases: list[dict[str, Any]] = []
+        changed_cases: list[dict[str, Any]] = []
         for household_id in batch:
             rows = signals_by_household[household_id]
             assessment = assess_household(
@@ -256,57 +265,62 @@ def _assess_and_group(
                 ],
                 lookback_months=settings.lookback_months,
             )
-            case = open_cases.get(household_id)
             joining = [r for r in rows if r.case_id is None and not assessment[r.external_id].is_repeat]
             joining_ids = {r.id for r in joining}
-            if case is None and joining:
-                case = Case(
-                    municipality_code=code, household_id=household_id, state=CaseState.NEW.value,
-                    classification=SignalKind.SINGLE.value, crisis=False, opened_at=now,
-                    first_contact_due_date=_due(joining[0], settings), version=0,
-                )
-                new_cases.append(case)
+            existing = open_cases.get(household_id)
+            case_id = existing.id if existing is not None else (uuid.uuid4() if joining else None)
             for r in rows:
                 verdict = assessment[r.external_id]
-                case_id = r.case_id
-                if case_id is None and case is not None:
-                    case_id = case.id  # repeats join an open case too, but never open one
-                if (
-                    verdict.kind.value != r.classification or verdict.is_repeat != r.is_repeat
-                    or case_id != r.case_id
-                ):
+                # Repeats join an open case too, but never open one.
+                target = r.case_id if r.case_id is not None else case_id
+                if verdict.kind.value != r.classification or verdict.is_repeat != r.is_repeat or target != r.case_id:
                     signal_updates.append(
                         {"sid": r.id, "classification": verdict.kind.value, "is_repeat": verdict.is_repeat,
-                         "status": verdict.status, "case_id": case_id}
+                         "status": verdict.status, "case_id": target}
                     )
                 if verdict.is_repeat and r.classification is None:
                     report.repeats += 1
-            if case is not None:
-                members = [r for r in rows if r.case_id == case.id or r.id in joining_ids]
-                counted = [assessment[r.external_id].kind for r in members if not assessment[r.external_id].is_repeat]
-                classification = case_classification(counted).value
-                crisis = case.crisis or any(r.crisis for r in joining)
-                due = min([case.first_contact_due_date, *(_due(r, settings) for r in joining)])
-                if (classification, crisis, due) != (case.classification, case.crisis, case.first_contact_due_date) or (
-                    case in new_cases
-                ):
-                    case.classification, case.crisis, case.first_contact_due_date = classification, crisis, due
-                    if case not in new_cases:
-                        changed_cases.append(case)
+            if case_id is None:
+                continue
+            members = [r for r in rows if r.case_id == case_id or r.id in joining_ids]
+            classification = case_classification(
+                [assessment[r.external_id].kind for r in members if not assessment[r.external_id].is_repeat]
+            ).value
+            dues = [_due(r, settings) for r in joining]
+            if existing is None:
+                new_cases.append({
+                    "id": case_id, "municipality_code": code, "household_id": household_id,
+                    "state": CaseState.NEW.value, "classification": classification,
+                    "crisis": any(r.crisis for r in joining), "opened_at": now, "first_contact_due_date": min(dues),
+                    "assigned_worker_id": None, "second_worker_id": None, "result": None, "closed_at": None,
+                    "purged_at": None, "version": 1,
+                })
+                continue
+            crisis = existing.crisis or any(r.crisis for r in joining)
+            due = min([existing.first_contact_due_date, *dues])
+            if (classification, crisis, due) != (existing.classification, existing.crisis, existing.first_contact_due_date):
+                changed_cases.append({"cid": existing.id, "classification": classification, "crisis": crisis,
+                                      "due": due, "version": existing.version + 1})
         sequence = iter(reserve_change_seqs(session, code, len(new_cases) + len(changed_cases)))
-        for case in new_cases:
-            case.version, case.change_seq = 1, next(sequence)
-            session.add(case)
-        for case in changed_cases:
-            case.version += 1
-            case.change_seq = next(sequence)
-            session.add(case)
-        session.flush()
-        if signal_updates:
+        if new_cases:
+            for case in new_cases:
+                case["change_seq"] = next(sequence)
+            session.execute(cases.insert(), new_cases)
+        if changed_cases:
+            for case in changed_cases:
+                case["seq"] = next(sequence)
             session.execute(
-                sa.update(Signal.__table__)
-                .where(Signal.__table__.c.id == sa.bindparam("sid"))
-                .values(
+                cases.update().where(cases.c.id == sa.bindparam("cid")).values(
+                    classification=sa.bindparam("classification"), crisis=sa.bindparam("crisis"),
+                    first_contact_due_date=sa.bindparam("due"), version=sa.bindparam("version"),
+                    change_seq=sa.bindparam("seq"),
+                ),
+                changed_cases,
+            )
+        if signal_updates:
+            table = Signal.__table__
+            session.execute(
+                table.update().where(table.c.id == sa.bindparam("sid")).values(
                     classification=sa.bindparam("classification"), is_repeat=sa.bindparam("is_repeat"),
                     status=sa.bindparam("status"), case_id=sa.bindparam("case_id"),
                 ),
@@ -314,6 +328,29 @@ def _assess_and_group(
             )
         report.cases_opened += len(new_cases)
         report.cases_updated += len(changed_cases)
+        opened += len(new_cases)
+        statistics.grew(opened)
+
+
+class _Statistics:
+    """Keeps PostgreSQL's planner statistics in step while a delivery grows the tables.
+
+    Inside one long transaction autovacuum cannot analyse the new rows, so the planner
+    goes on believing a table is as small as it was; `IN (…2000 ids…)` then becomes a
+    sequential scan per batch and the import turns quadratic. Analysing each time the rows
+    written have doubled costs a few quick samples in all.
+    """
+
+    def __init__(self, session: Session, tables: tuple[str, ...]) -> None:
+        self.session = session
+        self.tables = tables
+        self.enabled = session.get_bind().dialect.name == "postgresql"
+        self.next_at = ANALYZE_AFTER
+
+    def grew(self, written: int) -> None:
+        if self.enabled and written >= self.next_at:
+            self.session.execute(sa.text(f"ANALYZE {', '.join(self.tables)}"))
+            self.next_at = written * 2
 
 
 def _due(row: Any, settings: MunicipalitySettings):  # type: ignore[no-untyped-def]
