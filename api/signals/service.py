@@ -21,6 +21,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from api.bulk import insert_rows, update_rows
 from api.cases.rules import CaseState, first_contact_deadline
 from api.models import Case, CreditorAgreement, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
@@ -196,10 +197,10 @@ def _store(
                     "street": signal.street, "town": signal.town, "created_at": now,
                 }
             )
-    if new_households:
-        session.execute(Household.__table__.insert(), new_households)
-    session.execute(
-        Signal.__table__.insert(),
+    insert_rows(session, Household.__table__, new_households)
+    insert_rows(
+        session,
+        Signal.__table__,
         [
             {
                 "id": uuid.uuid4(), "municipality_code": code, "external_id": s.external_id,
@@ -275,7 +276,7 @@ def _assess_and_group(
                 target = r.case_id if r.case_id is not None else case_id
                 if verdict.kind.value != r.classification or verdict.is_repeat != r.is_repeat or target != r.case_id:
                     signal_updates.append(
-                        {"sid": r.id, "classification": verdict.kind.value, "is_repeat": verdict.is_repeat,
+                        {"id": r.id, "classification": verdict.kind.value, "is_repeat": verdict.is_repeat,
                          "status": verdict.status, "case_id": target}
                     )
                 if verdict.is_repeat and r.classification is None:
@@ -299,33 +300,14 @@ def _assess_and_group(
             crisis = existing.crisis or any(r.crisis for r in joining)
             due = min([existing.first_contact_due_date, *dues])
             if (classification, crisis, due) != (existing.classification, existing.crisis, existing.first_contact_due_date):
-                changed_cases.append({"cid": existing.id, "classification": classification, "crisis": crisis,
-                                      "due": due, "version": existing.version + 1})
+                changed_cases.append({"id": existing.id, "classification": classification, "crisis": crisis,
+                                      "first_contact_due_date": due, "version": existing.version + 1})
         sequence = iter(reserve_change_seqs(session, code, len(new_cases) + len(changed_cases)))
-        if new_cases:
-            for case in new_cases:
-                case["change_seq"] = next(sequence)
-            session.execute(cases.insert(), new_cases)
-        if changed_cases:
-            for case in changed_cases:
-                case["seq"] = next(sequence)
-            session.execute(
-                cases.update().where(cases.c.id == sa.bindparam("cid")).values(
-                    classification=sa.bindparam("classification"), crisis=sa.bindparam("crisis"),
-                    first_contact_due_date=sa.bindparam("due"), version=sa.bindparam("version"),
-                    change_seq=sa.bindparam("seq"),
-                ),
-                changed_cases,
-            )
-        if signal_updates:
-            table = Signal.__table__
-            session.execute(
-                table.update().where(table.c.id == sa.bindparam("sid")).values(
-                    classification=sa.bindparam("classification"), is_repeat=sa.bindparam("is_repeat"),
-                    status=sa.bindparam("status"), case_id=sa.bindparam("case_id"),
-                ),
-                signal_updates,
-            )
+        for case in (*new_cases, *changed_cases):
+            case["change_seq"] = next(sequence)
+        insert_rows(session, cases, new_cases)
+        update_rows(session, cases, changed_cases)
+        update_rows(session, Signal.__table__, signal_updates)
         report.cases_opened += len(new_cases)
         report.cases_updated += len(changed_cases)
         opened += len(new_cases)

@@ -1,0 +1,62 @@
+"""Bulk writes for imports: COPY on PostgreSQL, executemany elsewhere. Same rows, same result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert dicts keyed by column name (every row with the same keys)."""
+    if not rows:
+        return
+    if not _postgres(session):
+        session.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0])
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+
+
+def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], *, key: str = "id") -> None:
+    """Set columns per row, matched on `key` (every row with the same keys)."""
+    if not rows:
+        return
+    columns = [column for column in rows[0] if column != key]
+    if not _postgres(session):
+        session.execute(
+            table.update()
+            .where(table.c[key] == sa.bindparam("_key"))
+            .values({column: sa.bindparam(column) for column in columns}),
+            [{"_key": row[key], **{column: row[column] for column in columns}} for row in rows],
+        )
+        return
+    # One set-based UPDATE … FROM a temporary table filled by COPY, instead of a statement per row.
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    staging = f"_bulk_update_{table.name}"
+    definitions = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in [key, *columns])
+    session.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({definitions}) ON COMMIT DROP"))
+    session.execute(sa.text(f"TRUNCATE {staging}"))
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {staging} ({', '.join(quote(c) for c in [key, *columns])}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[key], *(row[column] for column in columns)])
+    assignments = ", ".join(f"{quote(c)} = staged.{quote(c)}" for c in columns)
+    session.execute(
+        sa.text(f"UPDATE {quote(table.name)} SET {assignments} FROM {staging} AS staged "
+                f"WHERE {quote(table.name)}.{quote(key)} = staged.{quote(key)}")
+    )
