@@ -223,7 +223,7 @@ def import_signals(
     engine = make_engine(settings.database_url)
     console = Console()
     now = datetime.now(UTC)
-    with Session(engine) as session, file.open("rb") as data:
+    with Session(engine, expire_on_commit=False) as session, file.open("rb") as data:
         tenant = session.get(Municipality, municipality)
         if tenant is None:
             _fail(f"Municipality {municipality} does not exist.")
@@ -263,7 +263,8 @@ def import_signals(
                action="signals.import", resource_type="signal_import", resource_id=import_row.id, at=now,
                detail={"created": report.created, "rejected": report.rejected, "status": import_row.status})
         session.commit()
-    table = Table(title=f"Import {import_row.id} — {import_row.status}")
+    console.print(f"Import {import_row.id}: {import_row.status}")
+    table = Table()
     table.add_column("rows", justify="right")
     for label in ("created", "duplicates", "repeats", "rejected", "cases opened", "cases updated"):
         table.add_column(label, justify="right")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -18,6 +17,7 @@ from api.auth.principal import Principal
 from api.db import SessionDep
 from api.pagination import decode_cursor, encode_cursor
 from api.problems import problem_responses
+from api.wire import Instant
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403, 422))
 Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
@@ -31,8 +31,8 @@ def list_entries(
     case_id: uuid.UUID | None = None,
     actor_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
@@ -61,8 +61,8 @@ def export_entries(
     principal: Admin,
     case_id: uuid.UUID | None = None,
     actor_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> Response:
     entries = service.search(
         session, municipality_code=principal.municipality_code, case_id=case_id, actor_id=actor_id, action=None,

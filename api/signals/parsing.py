@@ -297,7 +297,8 @@ def _amount(value: object) -> int:
         if not math.isfinite(value):
             raise _Invalid("bedrag must be a number")
         if abs(value) * 100 > _MAX_AMOUNT_CENTS:
-            cents = round(value * 100)
+            # Too large either way; × 100 may overflow to infinity, which round() cannot take.
+            cents = _MAX_AMOUNT_CENTS + 1 if value > 0 else -1
         else:  # repr() is the shortest decimal that round-trips: 0.125 stays 0.125, not 0.12499…
             cents = int(Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP) * 100)
     else:

@@ -21,8 +21,9 @@ from api.policy import MunicipalitySettings
 from api.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable, problem_responses
 from api.signals import service
 from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
+from api.signals.rules import is_valid_bsn
 from api.signals.schemas import (
-    AgreementIn, AgreementList, AgreementOut, BsnOut, ImportList, ImportMode, ImportReportOut, SignalBatch,
+    AgreementIn, AgreementList, AgreementOut, BsnMatch, BsnMatches, BsnOut, BsnSearch, ImportList, ImportMode, ImportReportOut, SignalBatch,
     SignalBatchResult, SignalResult,
 )
 from api.tenancy import owned
@@ -246,6 +247,31 @@ def deliver(request: Request, session: SessionDep, principal: Importer, at: Now,
             for o in sorted(report.outcomes, key=lambda o: o.line)
         ],
     )
+
+
+@router.post(
+    "/search", name="search-bsn", response_model=BsnMatches, summary="Find the signals of a BSN (audited)",
+    description="Looks the BSN up through its keyed hash; the BSN itself is never stored in the clear.",
+)
+def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now, body: BsnSearch) -> BsnMatches:
+    settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
+    if principal.role not in settings.bsn_visible_to:
+        raise Forbidden("Your role may not search by BSN in this municipality.")
+    bsn = body.bsn.strip().zfill(9)
+    if not is_valid_bsn(bsn):
+        raise Unprocessable("This is not a valid BSN (elfproef).", slug="invalid-bsn")
+    digest = request.app.state.vault.digest(bsn, municipality_code=principal.municipality_code)
+    signals = session.exec(
+        select(Signal).where(Signal.municipality_code == principal.municipality_code, Signal.bsn_digest == digest)
+        .order_by(col(Signal.signal_date))
+    ).all()
+    record(session, principal, action="signals.search-bsn", resource_type="signal", at=at,
+           detail={"matches": len(signals)})
+    return BsnMatches(items=[
+        BsnMatch(signal_id=s.id, external_id=s.external_id, case_id=s.case_id, signal_date=s.signal_date,
+                 partner_type=s.partner_type)
+        for s in signals
+    ])
 
 
 @router.get(

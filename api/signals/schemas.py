@@ -128,3 +128,21 @@ class AgreementList(BaseModel):
 class BsnOut(BaseModel):
     signal_id: uuid.UUID
     bsn: str | None
+
+
+class BsnSearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bsn: str = Field(min_length=8, max_length=12, description="Sent in the body, never in a URL (URLs end up in logs).")
+
+
+class BsnMatch(BaseModel):
+    signal_id: uuid.UUID
+    external_id: str
+    case_id: uuid.UUID | None
+    signal_date: date
+    partner_type: str
+
+
+class BsnMatches(BaseModel):
+    items: list[BsnMatch]

@@ -96,3 +96,11 @@ def test_user_administration_is_audited_without_the_password(client: TestClient,
     entries = client.get("/v1/audit", params={"action": "users.update"}, headers=admin_headers).json()["items"]
     assert entries[0]["detail"] == {"changed": ["password", "role"]}
     assert "another long one" not in client.get("/v1/audit/export", headers=admin_headers).text
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+00:01", "2026-01-01T00:00:00", "9999-12-31T23:59:59-01:00"])
+def test_out_of_range_or_naive_times_are_a_422(client: TestClient, setup, since: str):  # type: ignore[no-untyped-def]
+    *_, admin_headers = setup
+    for path in ("/v1/audit", "/v1/audit/export"):
+        response = client.get(path, params={"since": since}, headers=admin_headers)
+        assert response.status_code == 422, (path, response.text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -35,3 +35,13 @@ def test_crisis_is_never_later_than_ordinary_when_the_settings_say_so(received: 
     ordinary = first_contact_deadline(received, crisis=False, first_contact_days=28, crisis_working_days=crisis_days)
     crisis = first_contact_deadline(received, crisis=True, first_contact_days=28, crisis_working_days=crisis_days)
     assert crisis <= ordinary
+
+
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+    st.booleans(),
+    st.integers(min_value=1, max_value=20),
+)
+def test_the_deadline_is_never_later_than_receipt_plus_28_days(received: date, crisis: bool, crisis_days: int):
+    due = first_contact_deadline(received, crisis=crisis, first_contact_days=28, crisis_working_days=crisis_days)
+    assert received < due <= received + timedelta(days=28)

@@ -249,3 +249,47 @@ def test_imports_of_another_municipality_are_not_found(client: TestClient, offic
 
 def test_workers_cannot_import(client: TestClient, office):  # type: ignore[no-untyped-def]
     assert upload(client, login(client, "worker1"), csv_file(row("S1"))).status_code == 403
+
+
+def test_the_office_finds_signals_by_bsn_without_it_being_stored_in_the_clear(client: TestClient, office):  # type: ignore[no-untyped-def]
+    upload(client, office, csv_file(row("S1", bsn=BSN), row("S2", bsn="123456782", postcode="1055AB")))
+    found = client.post("/v1/signals/search", headers=office, json={"bsn": BSN})
+    assert found.status_code == 200 and [m["external_id"] for m in found.json()["items"]] == ["S1"]
+    assert client.post("/v1/signals/search", headers=office, json={"bsn": "123456789"}).status_code == 422
+    assert client.post("/v1/signals/search", headers=login(client, "worker1"), json={"bsn": BSN}).status_code == 403
+
+
+def test_classification_does_not_depend_on_the_order_of_deliveries(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    first = csv_file(row("A1", day="2026-06-10"), row("A2", postcode="1055AB", day="2026-11-04"))
+    second = csv_file(row("B1", partner="Zorg", creditor="CZ", day="2026-11-20"),
+                      row("B2", partner="Water", creditor="Waternet", postcode="1055AB", day="2026-11-05"))
+    make_municipality(session, "0599", "Rotterdam")
+    make_user(session, code="0599", role="backoffice", username="rotterdam")
+    other = login(client, "rotterdam")
+    for headers, files in ((office, (first, second)), (other, (second, first))):
+        for content in files:
+            assert upload(client, headers, content).json()["status"] == "completed"
+    signals = read(session, select(Signal))
+    by_tenant: dict[str, dict[str, str | None]] = {"0363": {}, "0599": {}}
+    for signal in signals:
+        by_tenant[signal.municipality_code][signal.external_id] = signal.classification
+    assert by_tenant["0363"] == by_tenant["0599"]
+    assert by_tenant["0363"]["B1"] == "consecutive" and by_tenant["0363"]["B2"] == "multiple"
+
+
+def test_the_cli_imports_with_a_summary_and_fails_on_a_rejected_file(office, database_url: str, tmp_path):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from tests.cases.test_case_api import _env
+
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_bytes(csv_file(row("C1"), row("C2", postcode="1055AB")))
+    bad.write_bytes(csv_file(row("C3", partner="Bakker")))
+    runner = CliRunner()
+    env = _env(database_url, tmp_path) | {"COLUMNS": "200"}
+    result = runner.invoke(cli, ["import", str(good), "--municipality", "0363"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "completed" in result.output and "cases opened" in result.output
+    rejected = runner.invoke(cli, ["import", str(bad), "--municipality", "0363"], env=env)
+    assert rejected.exit_code == 1 and "line 2, partner_type" in rejected.output

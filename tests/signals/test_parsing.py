@@ -851,3 +851,10 @@ if __name__ == "__main__":
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{signals} signals from {len(data) / 1e6:.1f} MB in {elapsed:.2f} s: {100_000 / elapsed:,.0f} rows/s, peak RSS {peak:.0f} MB")
+
+
+@pytest.mark.parametrize("value", [1.797693134862316e306, -1.797693134862316e306, 1e300])
+def test_an_astronomical_float_amount_is_a_row_error_not_a_crash(value: float):
+    parsed = normalise_row({"signal_id": "S1", "partner_type": "Huur", "signal_date": "2026-11-01",
+                            "postcode": "1053KL", "house_number": "12", "amount": value}, line=2)
+    assert parsed.signal is None and [e.column for e in parsed.errors] == ["amount"]
