@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.cases.rules import DDAS_RESULTS
+
 
 class AddressOut(BaseModel):
     street: str | None
@@ -73,24 +75,7 @@ class CaseCursor(BaseModel):
     id: uuid.UUID
 
 
-DdasResult = Literal[
-    "(Budget)advies en/of quick fix",
-    "Definitief geen contact kunnen krijgen",
-    "Geen reactie na eerder contact",
-    "Inwoner al bekend bij schuldhulpverlening",
-    "Inwoner heeft al een ander lopend traject",
-    "Inwoner heeft zelf al betaald/betalingsregeling getroffen",
-    "Inwoner is overleden",
-    "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering",
-    "Niet opgepakt: andere reden",
-    "Niet opgepakt: herhaalde melding",
-    "Niet opgepakt: onterecht signaal",
-    "Persoon is geen inwoner (meer) in de gemeente",
-    "Vervolghulp en/of verwijzing",
-    "Vervolghulp en/of verwijzing financieel",
-    "Vervolghulp en/of verwijzing niet financieel",
-    "Verwijzing zonder tussenkomst inwoner",
-]
+DdasResult = Literal[DDAS_RESULTS]  # type: ignore[valid-type]  # the 16 results, as DDAS spells them
 
 
 class CloseRequest(BaseModel):

@@ -8,10 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PartnerType = Literal[
-    "Belastingdienst", "CAK Eigen bijdrage", "CAK Zorgverzekeringen", "Dienst Toeslagen", "DUO", "Energie", "Huur",
-    "Hypotheek", "Overige", "Water", "Zorg",
-]
+from api.signals.parsing import PARTNER_TYPES
+
+PartnerType = Literal[tuple(sorted(PARTNER_TYPES))]  # type: ignore[valid-type]  # DDAS EnumSignaalpartner
 ImportMode = Literal["all-or-nothing", "accept-valid"]
 
 
