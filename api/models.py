@@ -104,6 +104,7 @@ class Device(SQLModel, table=True):
     revoked_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     last_pull_at: datetime | None = _at(nullable=True)
     last_push_at: datetime | None = _at(nullable=True)
+    last_push_event_count: int | None = Field(default=None)
     unsent_events_reported: int | None = Field(default=None)
 
 

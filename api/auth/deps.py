@@ -13,9 +13,10 @@ from fastapi.security import OAuth2
 from sqlmodel import select
 
 from api.auth.principal import Principal
+from api.auth.service import DeviceRevoked
 from api.auth.tokens import InvalidToken, decode_access_token
 from api.db import SessionDep
-from api.models import PartnerClient, StaffUser
+from api.models import Device, PartnerClient, StaffUser
 from api.problems import Forbidden, Unauthorized
 
 oauth2 = OAuth2(
@@ -66,15 +67,25 @@ def _load_principal(session: SessionDep, claims: dict) -> Principal:
     # The database, not the token, is the authority on whether the account still exists,
     # is active and what role it has: deactivation and role changes take effect at once.
     tenant = claims["tid"]
-    if claims["typ"] == "staff":
+    if claims["typ"] in ("staff", "device"):
         try:
             user_id = uuid.UUID(str(claims["sub"]))
-        except ValueError as exc:
+            device_id = uuid.UUID(str(claims["did"])) if claims["typ"] == "device" else None
+        except (ValueError, KeyError) as exc:
             raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
         user = session.get(StaffUser, user_id)
         if user is None or user.municipality_code != tenant or not user.active:
             raise Unauthorized("This account is no longer active.", slug="account-inactive")
-        return Principal(kind="staff", actor_id=str(user.id), municipality_code=tenant, role=user.role, user_id=user.id)
+        if device_id is not None:
+            device = session.get(Device, device_id)
+            if device is None or device.worker_id != user.id:
+                raise Unauthorized("The access token is not valid.", slug="invalid-token")
+            if device.revoked_at is not None:
+                raise DeviceRevoked()
+        return Principal(
+            kind="staff", actor_id=str(user.id), municipality_code=tenant, role=user.role, user_id=user.id,
+            device_id=device_id,
+        )
     if claims["typ"] == "partner":
         client = session.exec(select(PartnerClient).where(PartnerClient.client_id == str(claims["sub"]))).first()
         if client is None or client.municipality_code != tenant or not client.active:

@@ -99,7 +99,7 @@ def logout(session: SessionDep, principal: CurrentPrincipal, at: Now, body: Logo
 def me(principal: CurrentPrincipal) -> Me:
     return Me(
         kind=principal.kind, id=principal.actor_id, municipality_code=principal.municipality_code,  # type: ignore[arg-type]
-        role=principal.role, scopes=sorted(principal.scopes),  # type: ignore[arg-type]
+        role=principal.role, scopes=sorted(principal.scopes), device_id=principal.device_id,  # type: ignore[arg-type]
     )
 
 

@@ -41,6 +41,7 @@ class Me(BaseModel):
     municipality_code: str
     role: Role | None
     scopes: list[str]
+    device_id: uuid.UUID | None = Field(default=None, description="Set for a device-bound token.")
 
 
 class UserOut(BaseModel):

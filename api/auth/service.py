@@ -8,13 +8,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.auth.keys import KeyRing
 from api.auth.passwords import hash_secret, verify_secret
 from api.auth.principal import PARTNER_SCOPES, Principal
 from api.auth.tokens import issue_access_token
-from api.models import PartnerClient, RefreshToken, StaffUser
+from api.models import Device, PartnerClient, RefreshToken, StaffUser
 from api.problems import Conflict, NotFound, ProblemError, Unauthorized
 from api.settings import Settings
 
@@ -41,24 +41,50 @@ def _hash_refresh(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _access_for_user(settings: Settings, keys: KeyRing, user: StaffUser, now: datetime) -> str:
+def _access_for_user(
+    settings: Settings, keys: KeyRing, user: StaffUser, now: datetime, *, device_id: uuid.UUID | None = None
+) -> str:
+    """A staff token, or with `device_id` a device-bound one (what pull and push require)."""
+    extra: dict[str, str] = {"role": user.role}
+    if device_id is not None:
+        extra["did"] = str(device_id)
     return issue_access_token(
         keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=str(user.id),
-        tenant=user.municipality_code, token_type="staff", now=now,
-        ttl=timedelta(seconds=settings.access_token_ttl_seconds), extra={"role": user.role},
+        tenant=user.municipality_code, token_type="device" if device_id else "staff", now=now,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds), extra=extra,
     )
 
 
-def _new_refresh(session: Session, settings: Settings, user: StaffUser, *, family_id: uuid.UUID, now: datetime) -> str:
+def _new_refresh(
+    session: Session, settings: Settings, user: StaffUser, *, family_id: uuid.UUID, now: datetime,
+    device_id: uuid.UUID | None = None,
+) -> str:
     token = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
-            municipality_code=user.municipality_code, user_id=user.id, family_id=family_id,
+            municipality_code=user.municipality_code, user_id=user.id, device_id=device_id, family_id=family_id,
             token_hash=_hash_refresh(token), issued_at=now,
             expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
         )
     )
     return token
+
+
+def device_tokens(
+    session: Session, *, settings: Settings, keys: KeyRing, user: StaffUser, device_id: uuid.UUID, now: datetime
+) -> IssuedTokens:
+    """The token pair of a freshly enrolled device."""
+    refresh = _new_refresh(session, settings, user, family_id=uuid.uuid4(), now=now, device_id=device_id)
+    return IssuedTokens(
+        _access_for_user(settings, keys, user, now, device_id=device_id), settings.access_token_ttl_seconds, refresh, None
+    )
+
+
+class DeviceRevoked(Unauthorized):
+    slug, title = "device-revoked", "This device was revoked"
+
+    def __init__(self) -> None:
+        super().__init__("This device was revoked: delete its local data and keys.", wipe=True)
 
 
 def password_grant(
@@ -99,7 +125,11 @@ def refresh_grant(session: Session, *, settings: Settings, keys: KeyRing, refres
     stored = session.exec(
         select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token)).with_for_update()
     ).first()
-    if stored is None or stored.revoked_at is not None or stored.expires_at <= now or stored.device_id is not None:
+    if stored is not None and stored.device_id is not None:
+        device = session.get(Device, stored.device_id)
+        if device is None or device.revoked_at is not None:
+            raise DeviceRevoked()
+    if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         raise InvalidGrant("The refresh token is not valid.", error="invalid_grant")
     if stored.used_at is not None:
         _revoke_family(session, stored.family_id, now)
@@ -110,8 +140,11 @@ def refresh_grant(session: Session, *, settings: Settings, keys: KeyRing, refres
     if user is None or not user.active:
         raise InvalidGrant("This account is no longer active.", error="invalid_grant")
     stored.used_at = now
-    new_refresh = _new_refresh(session, settings, user, family_id=stored.family_id, now=now)
-    return IssuedTokens(_access_for_user(settings, keys, user, now), settings.access_token_ttl_seconds, new_refresh, None)
+    new_refresh = _new_refresh(
+        session, settings, user, family_id=stored.family_id, now=now, device_id=stored.device_id
+    )
+    access = _access_for_user(settings, keys, user, now, device_id=stored.device_id)
+    return IssuedTokens(access, settings.access_token_ttl_seconds, new_refresh, None)
 
 
 def _revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:
@@ -122,7 +155,13 @@ def _revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> Non
 
 def logout(session: Session, principal: Principal, *, refresh_token: str | None, now: datetime) -> int:
     """Revoke the session of `refresh_token`, or every refresh token of the caller when none is given."""
-    query = select(RefreshToken).where(RefreshToken.user_id == principal.user_id, RefreshToken.revoked_at.is_(None))
+    # A device logs out itself only; a staff session leaves the worker's devices alone.
+    same_device = (
+        RefreshToken.device_id == principal.device_id if principal.device_id else col(RefreshToken.device_id).is_(None)
+    )
+    query = select(RefreshToken).where(
+        RefreshToken.user_id == principal.user_id, col(RefreshToken.revoked_at).is_(None), same_device
+    )
     if refresh_token is not None:
         stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token))).first()
         if stored is None or stored.user_id != principal.user_id:

@@ -12,11 +12,14 @@ from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.cases import service
 from api.cases.rules import CaseState, next_action
-from api.cases.schemas import AddressOut, CaseCursor, CloseRequest, CaseDetail, CasePage, CaseSignalOut, CaseSummary
+from api.cases.schemas import (
+    AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseCursor, CaseDetail, CasePage,
+    CaseSignalOut, CaseSummary, CloseRequest,
+)
 from api.db import SessionDep
 from api.models import Case, Household
 from api.pagination import decode_cursor, encode_cursor
-from api.problems import problem_responses
+from api.problems import ProblemError, Unprocessable, problem_responses
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
@@ -53,6 +56,31 @@ def list_cases(
     return CasePage(items=[CaseSummary.model_validate(_summary(c, h)) for c, h in rows], next_cursor=next_cursor)
 
 
+@router.post(
+    "/assignments", name="assign-bulk", response_model=BulkAssignmentResult,
+    summary="Assign many cases at once (all or nothing)",
+    responses=problem_responses(404, 409),
+)
+def assign_bulk(session: SessionDep, principal: Office, at: Now, body: BulkAssignmentRequest) -> BulkAssignmentResult:
+    items, errors = [], []
+    for index, item in enumerate(body.assignments):
+        try:
+            case, household = service.assign(
+                session, principal, item.case_id, worker_id=item.worker_id, second_worker_id=item.second_worker_id,
+                now=at,
+            )
+        except ProblemError as exc:
+            errors.append({"index": index, "case_id": str(item.case_id), "type": exc.slug, "detail": exc.detail})
+            continue
+        record(session, principal, action="cases.assign", resource_type="case", resource_id=case.id, case_id=case.id,
+               at=at, detail={"worker_id": str(item.worker_id), "second_worker_id": str(item.second_worker_id or "")})
+        items.append(CaseSummary.model_validate(_summary(case, household)))
+    if errors:
+        raise Unprocessable(f"{len(errors)} assignment(s) are not possible; nothing was assigned.",
+                            slug="assignments-refused", errors=errors)
+    return BulkAssignmentResult(items=items)
+
+
 @router.get(
     "/{case_id}", name="get", response_model=CaseDetail, summary="One case with its signals",
     responses=problem_responses(404),
@@ -82,4 +110,18 @@ def close_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.UU
     case, household = service.close(session, principal, case_id, result=body.result, base_version=body.base_version, now=at)
     record(session, principal, action="cases.close", resource_type="case", resource_id=case.id, case_id=case.id, at=at,
            detail={"result": body.result})
+    return CaseSummary.model_validate(_summary(case, household))
+
+
+@router.post(
+    "/{case_id}/assignment", name="assign", response_model=CaseSummary,
+    summary="Assign a case to a worker (and optionally a second one); reassigning moves it",
+    responses=problem_responses(404, 409),
+)
+def assign_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.UUID, body: AssignmentRequest) -> CaseSummary:
+    case, household = service.assign(
+        session, principal, case_id, worker_id=body.worker_id, second_worker_id=body.second_worker_id, now=at
+    )
+    record(session, principal, action="cases.assign", resource_type="case", resource_id=case.id, case_id=case.id, at=at,
+           detail={"worker_id": str(body.worker_id), "second_worker_id": str(body.second_worker_id or "")})
     return CaseSummary.model_validate(_summary(case, household))

@@ -83,3 +83,24 @@ class CloseRequest(BaseModel):
 
     result: DdasResult = Field(description="One of the 16 DDAS results, spelled exactly as the schema does.")
     base_version: int | None = Field(default=None, ge=1, description="The case version you saw; 409 if it moved on.")
+
+
+class AssignmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: uuid.UUID
+    second_worker_id: uuid.UUID | None = Field(default=None, description="Doorstep visits in pairs: both devices hold the case.")
+
+
+class BulkAssignment(AssignmentRequest):
+    case_id: uuid.UUID
+
+
+class BulkAssignmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignments: list[BulkAssignment] = Field(min_length=1, max_length=500)
+
+
+class BulkAssignmentResult(BaseModel):
+    items: list[CaseSummary]

@@ -1,4 +1,4 @@
-"""Use cases of cases: reading (scoped to the municipality and, for workers, their own), closing."""
+"""Use cases of cases: reading (scoped to the municipality and, for workers, their own), assigning, closing."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
 from api.cases.rules import Attempt, CaseEvent, CaseState, IllegalTransition, transition
-from api.models import Case, Household, Municipality, Signal, VisitEvent
+from api.models import Case, Household, Municipality, Signal, StaffUser, VisitEvent
 from api.policy import ChannelPlan, MunicipalitySettings
-from api.problems import Conflict, NotFound
+from api.problems import Conflict, NotFound, Unprocessable
 from api.sequence import next_change_seq
 from api.tenancy import owned
 
@@ -95,6 +95,43 @@ def close(
         raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
     case.result = result
     case.closed_at = now
+    case.version += 1
+    case.change_seq = next_change_seq(session, case.municipality_code)
+    session.add(case)
+    session.flush()
+    household = session.get(Household, case.household_id)
+    assert household is not None
+    return case, household
+
+
+def _worker(session: Session, principal: Principal, worker_id: uuid.UUID) -> StaffUser:
+    worker = session.get(StaffUser, worker_id)
+    if worker is None or worker.municipality_code != principal.municipality_code:
+        raise Unprocessable("No such worker in your municipality.", slug="unknown-worker")
+    if worker.role != "worker" or not worker.active:
+        raise Unprocessable("Cases go to active outreach workers only.", slug="not-a-worker")
+    return worker
+
+
+def assign(
+    session: Session, principal: Principal, case_id: uuid.UUID, *, worker_id: uuid.UUID,
+    second_worker_id: uuid.UUID | None, now: datetime,
+) -> tuple[Case, Household]:
+    """Put a case on a worker's list (and a second worker's, for a visit in pairs).
+    Reassigning moves it: the previous workers' devices see it removed on their next pull."""
+    case = owned(session, Case, case_id, principal, lock=True)
+    if case.purged_at is not None:
+        raise NotFound("No such case.")
+    _worker(session, principal, worker_id)
+    if second_worker_id is not None:
+        if second_worker_id == worker_id:
+            raise Unprocessable("The second worker must be someone else.", slug="same-worker")
+        _worker(session, principal, second_worker_id)
+    try:
+        case.state = transition(CaseState(case.state), CaseEvent.PLAN).value
+    except IllegalTransition as exc:
+        raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
+    case.assigned_worker_id, case.second_worker_id = worker_id, second_worker_id
     case.version += 1
     case.change_seq = next_change_seq(session, case.municipality_code)
     session.add(case)

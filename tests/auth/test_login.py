@@ -20,7 +20,8 @@ def test_staff_password_grant_gives_a_short_lived_token_and_a_refresh_token(clie
     assert 0 < body["expires_in"] <= 900
     assert body["refresh_token"]
     me = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}).json()
-    assert me == {"kind": "staff", "id": str(user.id), "municipality_code": "0363", "role": "worker", "scopes": []}
+    assert me == {"kind": "staff", "id": str(user.id), "municipality_code": "0363", "role": "worker", "scopes": [],
+                  "device_id": None}
 
 
 def test_wrong_password_unknown_user_and_inactive_account_are_refused_alike(client: TestClient, session: Session):

@@ -1,0 +1,75 @@
+"""HTTP surface of the field: device enrolment, revocation and the back office's device list."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from api.audit.service import record
+from api.auth import service as auth
+from api.auth.deps import CurrentPrincipal, Now, allow
+from api.auth.principal import Principal
+from api.db import SessionDep
+from api.field import service
+from api.field.schemas import DeviceEnroll, DeviceEnrolled, DeviceList, DeviceOut
+from api.models import Device, StaffUser
+from api.problems import problem_responses
+
+router = APIRouter(prefix="/v1/devices", tags=["devices"], responses=problem_responses(401, 403, 422))
+Staff = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
+
+
+def _out(device: Device, worker: StaffUser, pending: int) -> DeviceOut:
+    return DeviceOut(
+        id=device.id, worker_id=worker.id, worker_username=worker.username, label=device.label,
+        key_thumbprint=device.key_thumbprint, enrolled_at=device.enrolled_at, revoked_at=device.revoked_at,
+        last_pull_at=device.last_pull_at, last_push_at=device.last_push_at,
+        last_push_event_count=device.last_push_event_count, unsent_events_reported=device.unsent_events_reported,
+        pending_conflicts=pending,
+    )
+
+
+@router.post(
+    "", name="enroll", status_code=201, response_model=DeviceEnrolled, summary="Enroll a phone with its public key",
+    description=(
+        "With a worker's token. Returns a device-bound token pair: pull and push need it. The private key never "
+        "leaves the phone; a key with private members is refused."
+    ),
+    responses=problem_responses(409),
+)
+def enroll(request: Request, session: SessionDep, principal: CurrentPrincipal, at: Now, body: DeviceEnroll) -> DeviceEnrolled:
+    device, worker = service.enroll(session, principal, public_jwk=body.public_jwk, label=body.label, now=at)
+    tokens = auth.device_tokens(
+        session, settings=request.app.state.settings, keys=request.app.state.keys, user=worker, device_id=device.id,
+        now=at,
+    )
+    record(session, principal, action="devices.enroll", resource_type="device", resource_id=device.id, at=at,
+           detail={"key_thumbprint": device.key_thumbprint})
+    assert tokens.refresh_token is not None
+    return DeviceEnrolled(
+        device_id=device.id, access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
+@router.get("", name="list", response_model=DeviceList, summary="Devices and their sync health (workers: their own)")
+def list_devices(session: SessionDep, principal: Staff) -> DeviceList:
+    return DeviceList(items=[_out(*row) for row in service.list_devices(session, principal)])
+
+
+@router.post(
+    "/{device_id}/revoke", name="revoke", response_model=DeviceOut,
+    summary="Revoke a device: its tokens fail at once and it is told to wipe",
+    responses=problem_responses(404),
+)
+def revoke(session: SessionDep, principal: Staff, at: Now, device_id: uuid.UUID) -> DeviceOut:
+    device = service.revoke(session, principal, device_id, now=at)
+    record(session, principal, action="devices.revoke", resource_type="device", resource_id=device.id, at=at,
+           detail={"last_push_at": device.last_push_at.isoformat() if device.last_push_at else None,
+                   "last_push_event_count": device.last_push_event_count})
+    worker = session.get(StaffUser, device.worker_id)
+    assert worker is not None
+    pending = next((p for d, _, p in service.list_devices(session, principal) if d.id == device.id), 0)
+    return _out(device, worker, pending)
