@@ -108,6 +108,17 @@ class Device(SQLModel, table=True):
     unsent_events_reported: int | None = Field(default=None)
 
 
+class DeviceHolding(SQLModel, table=True):
+    """Which case versions a device holds after its last pull: the base for `removed` and checksums."""
+
+    __tablename__ = "device_holding"
+
+    device_id: uuid.UUID = Field(foreign_key="device.id", primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="outreach_case.id", primary_key=True)
+    municipality_code: str = _tenant()
+    version: int
+
+
 class RefreshToken(SQLModel, table=True):
     """A server-side refresh token (only its hash is stored); revoking it ends the session."""
 

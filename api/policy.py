@@ -59,6 +59,9 @@ class MunicipalitySettings(BaseModel):
     bkr_removal_months_after_end: int = Field(default=60, ge=0, le=120)
     reopen_window_days: int = Field(default=30, ge=0, le=365)
     max_devices_per_worker: int = Field(default=2, ge=1, le=10)
+    visit_list_working_days: int = Field(
+        default=1, ge=0, le=5, description="A visit list expires at the end of this many working days after the pull."
+    )
     bsn_visible_to: list[Literal["backoffice", "admin"]] = Field(
         default=["backoffice", "admin"], description="Staff roles that may reveal a BSN (audited)."
     )

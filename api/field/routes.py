@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from api.audit.service import record
+from api.audit.service import record, record_case_reads
+from api.auth.sealing import seal_for_device
 from api.auth import service as auth
 from api.auth.deps import CurrentPrincipal, Now, allow
 from api.auth.principal import Principal
@@ -73,3 +75,36 @@ def revoke(session: SessionDep, principal: Staff, at: Now, device_id: uuid.UUID)
     assert worker is not None
     pending = next((p for d, _, p in service.list_devices(session, principal) if d.id == device.id), 0)
     return _out(device, worker, pending)
+
+
+sync_router = APIRouter(prefix="/v1/sync", tags=["sync"], responses=problem_responses(401, 403, 422))
+Worker = Annotated[Principal, Depends(allow(roles=("worker",)))]
+JOSE = "application/jose"
+
+
+@sync_router.get(
+    "/pull",
+    name="pull",
+    summary="The encrypted visit list of this device",
+    description=(
+        "A compact JWE (`RSA-OAEP-256` + `A256GCM`) encrypted to the device's enrolled key; its plaintext is a "
+        "`VisitList`: `{cursor, full, upserts, removed, expires_at, server_time}`. Without a cursor, with one "
+        "the server no longer accepts, or with a `checksum` that differs from the server's view of what the "
+        "device holds, the list is a full snapshot. Needs a device-bound token."
+    ),
+    response_class=Response,
+    responses={200: {"content": {JOSE: {"schema": {"type": "string"}}},
+                     "description": "Compact JWE; plaintext schema: VisitList"}},
+)
+def pull(
+    session: SessionDep,
+    principal: Worker,
+    at: Now,
+    cursor: Annotated[str | None, Query(max_length=200, description="The `cursor` of the previous list.")] = None,
+    checksum: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$", description="sha256 of the device's case set.")] = None,
+    unsent: Annotated[int | None, Query(ge=0, le=1_000_000, description="Events still in the device's outbox.")] = None,
+) -> Response:
+    visit_list, device = service.pull(session, principal, cursor_text=cursor, checksum=checksum, unsent=unsent, now=at)
+    record_case_reads(session, principal, case_ids=[case.id for case in visit_list.upserts], action="sync.pull", at=at)
+    sealed = seal_for_device(visit_list.model_dump_json().encode(), device.public_jwk, kid=device.key_thumbprint)
+    return Response(sealed, media_type=JOSE, headers={"Cache-Control": "no-store"})

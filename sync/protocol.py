@@ -1,0 +1,78 @@
+"""The sync wire protocol shared by server and clients: what a pull carries, how a device's case set is summed.
+
+Devices stay on old app versions for months: fields are only ever added, never renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class PreviousAttempt(BaseModel):
+    occurred_at: datetime
+    day_part: str | None
+    kind: str
+    reached: bool | None
+
+
+class VisitAddress(BaseModel):
+    street: str | None
+    house_number: int | None
+    house_number_addition: str | None
+    postcode: str | None
+    town: str | None
+
+
+class Resident(BaseModel):
+    initials: str | None
+    prefix: str | None
+    surname: str | None
+    phone: str | None
+
+
+class VisitCase(BaseModel):
+    """A case as the doorstep needs it, and nothing more (never a BSN)."""
+
+    id: uuid.UUID
+    version: int
+    state: str
+    classification: str
+    crisis: bool
+    first_contact_due_date: date
+    address: VisitAddress
+    residents: list[Resident]
+    partner_types: list[str]
+    signal_kinds: list[str]
+    total_arrears_cents: int
+    planned_action: str | None
+    avoid_day_parts: list[str]
+    previous_attempts: list[PreviousAttempt]
+    paired: bool = Field(description="Visited in pairs: another worker's device holds this case too.")
+
+
+class Removal(BaseModel):
+    case_id: uuid.UUID
+    reason: str = Field(description="closed | reassigned | purged | unavailable")
+
+
+class VisitList(BaseModel):
+    """The plaintext of a pull's JWE."""
+
+    cursor: str
+    full: bool
+    upserts: list[VisitCase]
+    removed: list[Removal]
+    expires_at: datetime
+    server_time: datetime
+
+
+def case_set_checksum(cases: Iterable[tuple[uuid.UUID, int]]) -> str:
+    """What a device holds, summed: sha256 over sorted `case_id:version` lines. A device
+    that sends a different sum than the server expects gets a full snapshot."""
+    lines = "\n".join(sorted(f"{case_id}:{version}" for case_id, version in cases))
+    return hashlib.sha256(lines.encode()).hexdigest()

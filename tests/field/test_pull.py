@@ -1,0 +1,158 @@
+"""Pull: the visit list encrypted to the device, incremental by cursor, self-healing by checksum."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+from jwcrypto import jwe as jwcrypto_jwe
+from jwcrypto import jwk as jwcrypto_jwk
+from sqlmodel import Session
+
+from api.field.service import visit_list_expiry
+from sync.protocol import VisitList, case_set_checksum
+from tests.factories import login, make_case, make_municipality, make_user
+from tests.field.test_devices import _b64
+
+PRIVATE = rsa.generate_private_key(65537, 2048)
+OTHER = rsa.generate_private_key(65537, 2048)
+BSN_DIGEST = "d" * 64
+
+
+def _jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
+    numbers = key.public_key().public_numbers()
+    return {"kty": "RSA", "n": _b64(numbers.n), "e": _b64(numbers.e)}
+
+
+def decrypt(token: str, key: rsa.RSAPrivateKey = PRIVATE) -> VisitList:
+    """With jwcrypto, a JOSE library independent of the server's python-jose."""
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    envelope = jwcrypto_jwe.JWE()
+    envelope.deserialize(token, key=jwcrypto_jwk.JWK.from_pem(pem))
+    assert json.loads(envelope.objects["protected"])["alg"] == "RSA-OAEP-256"
+    assert json.loads(envelope.objects["protected"])["enc"] == "A256GCM"
+    return VisitList.model_validate_json(envelope.payload)
+
+
+@pytest.fixture
+def field(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
+    make_municipality(session)
+    worker = make_user(session, role="worker", username="worker1")
+    colleague = make_user(session, role="worker", username="worker2")
+    make_user(session, role="backoffice", username="office1")
+    mine = make_case(session, worker=worker, surname="Baldewsingh", bsn_digest=BSN_DIGEST)
+    theirs = make_case(session, worker=colleague, postcode="1055AB", surname="Visser")
+    device = client.post("/v1/devices", headers=login(client, "worker1"),
+                         json={"public_jwk": _jwk(PRIVATE), "label": "phone"}).json()
+    return {"worker": worker, "colleague": colleague, "mine": mine, "theirs": theirs,
+            "device": {"Authorization": f"Bearer {device['access_token']}"}, "device_id": device["device_id"],
+            "office": login(client, "office1")}
+
+
+def pull(client: TestClient, headers: dict[str, str], **params):  # type: ignore[no-untyped-def]
+    response = client.get("/v1/sync/pull", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/jose"
+    return response
+
+
+def test_a_first_pull_is_a_full_list_of_the_workers_own_cases_without_bsn(client: TestClient, field):  # type: ignore[no-untyped-def]
+    response = pull(client, field["device"])
+    visit_list = decrypt(response.text)
+    assert visit_list.full and [case.id for case in visit_list.upserts] == [field["mine"].id]
+    case = visit_list.upserts[0]
+    assert case.address.postcode == "1055AB" and case.residents[0].surname == "Baldewsingh"
+    assert case.partner_types == ["Huur"] and case.total_arrears_cents == 123456 and case.planned_action == "letter"
+    plaintext = visit_list.model_dump_json()
+    assert BSN_DIGEST not in plaintext and "bsn" not in plaintext.lower()
+    assert visit_list.expires_at == visit_list_expiry(datetime(2026, 11, 26, 9, tzinfo=UTC), working_days=1)
+
+
+def test_the_list_is_encrypted_to_the_enrolled_key_only(client: TestClient, field):  # type: ignore[no-untyped-def]
+    token = pull(client, field["device"]).text
+    with pytest.raises(Exception):  # noqa: B017 - any failure to decrypt is the point
+        decrypt(token, OTHER)
+    header, key, iv, ciphertext, tag = token.split(".")
+    tampered = ".".join([header, key, iv, ciphertext[:-4] + ("AAAA" if ciphertext[-4:] != "AAAA" else "BBBB"), tag])
+    with pytest.raises(Exception):  # noqa: B017
+        decrypt(tampered)
+
+
+def test_an_unchanged_incremental_pull_is_small_and_empty(client: TestClient, field):  # type: ignore[no-untyped-def]
+    first = decrypt(pull(client, field["device"]).text)
+    response = pull(client, field["device"], cursor=first.cursor)
+    again = decrypt(response.text)
+    assert (again.full, again.upserts, again.removed) == (False, [], [])
+    assert len(response.content) < 1024
+
+
+def test_a_reassigned_case_is_removed_with_a_reason_and_a_new_one_arrives(client: TestClient, field, session):  # type: ignore[no-untyped-def]
+    first = decrypt(pull(client, field["device"]).text)
+    newcomer = make_case(session, postcode="1068XY")
+    office = field["office"]
+    client.post(f"/v1/cases/{field['mine'].id}/assignment", headers=office, json={"worker_id": str(field["colleague"].id)})
+    client.post(f"/v1/cases/{newcomer.id}/assignment", headers=office, json={"worker_id": str(field["worker"].id)})
+
+    update = decrypt(pull(client, field["device"], cursor=first.cursor).text)
+
+    assert not update.full
+    assert [(r.case_id, r.reason) for r in update.removed] == [(field["mine"].id, "reassigned")]
+    assert [c.id for c in update.upserts] == [newcomer.id]
+
+
+def test_a_closed_case_is_removed_as_closed(client: TestClient, field):  # type: ignore[no-untyped-def]
+    first = decrypt(pull(client, field["device"]).text)
+    client.post(f"/v1/cases/{field['mine'].id}/close", headers=field["office"], json={"result": "Inwoner is overleden"})
+    update = decrypt(pull(client, field["device"], cursor=first.cursor).text)
+    assert [(r.case_id, r.reason) for r in update.removed] == [(field["mine"].id, "closed")]
+
+
+def test_a_checksum_mismatch_heals_with_a_full_snapshot(client: TestClient, field):  # type: ignore[no-untyped-def]
+    first = decrypt(pull(client, field["device"]).text)
+    held = case_set_checksum((case.id, case.version) for case in first.upserts)
+    same = decrypt(pull(client, field["device"], cursor=first.cursor, checksum=held).text)
+    assert not same.full
+    lost = decrypt(pull(client, field["device"], cursor=first.cursor, checksum=case_set_checksum([])).text)
+    assert lost.full and [c.id for c in lost.upserts] == [field["mine"].id]
+
+
+def test_a_forged_cursor_gives_a_full_snapshot(client: TestClient, field):  # type: ignore[no-untyped-def]
+    decrypt(pull(client, field["device"]).text)
+    assert decrypt(pull(client, field["device"], cursor="c1.Zm9yZ2Vk").text).full
+
+
+def test_pull_needs_a_device_token_and_a_revoked_device_gets_nothing(client: TestClient, field):  # type: ignore[no-untyped-def]
+    staff = client.get("/v1/sync/pull", headers=login(client, "worker1"))
+    assert staff.status_code == 403 and staff.json()["type"] == "urn:doorstep:problem:device-token-required"
+    client.post(f"/v1/devices/{field['device_id']}/revoke", headers=field["office"])
+    revoked = client.get("/v1/sync/pull", headers=field["device"])
+    assert revoked.status_code == 401 and revoked.json()["wipe"] is True
+
+
+def test_pulls_are_audited_and_the_device_reports_its_outbox(client: TestClient, field):  # type: ignore[no-untyped-def]
+    pull(client, field["device"], unsent=3)
+    devices = client.get("/v1/devices", headers=field["office"]).json()["items"]
+    assert devices[0]["unsent_events_reported"] == 3 and devices[0]["last_pull_at"]
+    admin = make_user_admin(client, field)
+    entries = client.get("/v1/audit", params={"action": "sync.pull"}, headers=admin).json()["items"]
+    assert [e["case_id"] for e in entries] == [str(field["mine"].id)]
+
+
+def make_user_admin(client: TestClient, field) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from sqlmodel import Session as _Session
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with _Session(engine) as session:
+        make_user(session, role="admin", username="admin1")
+    return login(client, "admin1")
+
+
+def test_the_list_expires_at_the_end_of_the_next_working_day():
+    friday_evening = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    assert visit_list_expiry(friday_evening, working_days=1) == datetime(2026, 11, 30, 22, 59, 59, tzinfo=UTC)
+    thursday = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert visit_list_expiry(thursday, working_days=1) == datetime(2026, 11, 27, 22, 59, 59, tzinfo=UTC)
