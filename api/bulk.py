@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlmodel import Session
+
+
+@contextmanager
+def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
+    """COPY runs on the raw psycopg connection; its errors are re-raised as SQLAlchemy's, so the
+    usual handlers apply (a unique violation from a concurrent delivery is a 409, not a 500)."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def _postgres(session: Session) -> bool:
@@ -23,8 +35,8 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     columns = list(rows[0])
     quote = session.get_bind().dialect.identifier_preparer.quote
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with _as_sqlalchemy_errors(statement), raw.cursor() as cursor:  # type: ignore[union-attr]
         with cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row[column] for column in columns])
@@ -51,8 +63,9 @@ def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     session.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({definitions}) ON COMMIT DROP"))
     session.execute(sa.text(f"TRUNCATE {staging}"))
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {staging} ({', '.join(quote(c) for c in [key, *columns])}) FROM STDIN") as copy:
+    statement = f"COPY {staging} ({', '.join(quote(c) for c in [key, *columns])}) FROM STDIN"
+    with _as_sqlalchemy_errors(statement), raw.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row[key], *(row[column] for column in columns)])
     assignments = ", ".join(f"{quote(c)} = staged.{quote(c)}" for c in columns)

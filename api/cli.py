@@ -140,7 +140,9 @@ def create_user(
     try:
         body = UserCreate(username=username, display_name=display_name, role=role, password=password)  # type: ignore[arg-type]
     except ValidationError as exc:
-        _fail(f"Not created: {exc}")
+        # Field and message only: pydantic's own text would echo the password.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        _fail(f"Not created: {problems}")
         return
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -307,6 +309,7 @@ def purge(
                 result = run_purge(session, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
                 verb = "would erase" if dry_run else "erased"
                 typer.echo(f"{tenant.code}: {verb} {len(result.case_ids)} case(s), "
+                           f"{result.caseless_signals} signal(s) without a case, "
                            f"{result.quarantined_rows} quarantined row(s)")
                 for case_id in result.case_ids:
                     typer.echo(f"  case {case_id}")

@@ -176,3 +176,14 @@ def test_cli_creates_a_municipality_and_a_user(tmp_path: Path):
 def test_invalid_configuration_is_a_clear_error(tmp_path: Path):
     result = runner.invoke(cli, ["migrate"], env=_env("sqlite://", tmp_path, DOORSTEP_ACCESS_TOKEN_TTL_SECONDS="3600"))
     assert result.exit_code == 2 and "access_token_ttl_seconds" in result.output
+
+
+def test_cli_create_user_never_echoes_a_refused_password(tmp_path: Path):
+    env = _env(f"sqlite:///{tmp_path / 'echo.db'}", tmp_path)
+    runner.invoke(cli, ["migrate"], env=env)
+    runner.invoke(cli, ["create-municipality", "0599", "Rotterdam"], env=env)
+    result = runner.invoke(
+        cli, ["create-user", "--municipality", "0599", "--username", "r.x", "--role", "admin", "--display-name", "R"],
+        input="tiny-secret\ntiny-secret\n", env=env,
+    )
+    assert result.exit_code == 1 and "password" in result.output and "tiny-secret" not in result.output

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AuditEntryOut(BaseModel):
@@ -28,4 +28,4 @@ class AuditPage(BaseModel):
 
 
 class AuditCursor(BaseModel):
-    after_id: int
+    after_id: int = Field(ge=0, lt=2**63)

@@ -23,11 +23,18 @@ from api.sequence import reserve_change_seqs
 KEPT_EVENT_FIELDS = ("reached", "day_part", "channel", "result", "outcome")
 
 
+PERSONAL_SIGNAL_FIELDS = dict(
+    bsn_ciphertext=None, bsn_digest=None, initials=None, prefix=None, surname=None, birth_date=None, gender=None,
+    phone=None, email=None,
+)
+
+
 @dataclass
 class PurgeResult:
     municipality_code: str
     case_ids: list[uuid.UUID]
     quarantined_rows: int
+    caseless_signals: int = 0
 
 
 def purge(session: Session, *, municipality: Municipality, now: datetime, dry_run: bool) -> PurgeResult:
@@ -57,15 +64,23 @@ def purge(session: Session, *, municipality: Municipality, now: datetime, dry_ru
     quarantined = session.exec(
         select(sa.func.count()).select_from(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports))
     ).one()
-    result = PurgeResult(municipality.code, [case.id for case in due], int(quarantined))
-    if dry_run or (not due and not quarantined):
+    # Signals that never opened outreach (repeats without an open case) have no case to close:
+    # they go `retention_months` after they were received.
+    caseless = session.exec(
+        select(Signal.id, Signal.household_id).where(
+            Signal.municipality_code == municipality.code, col(Signal.case_id).is_(None),
+            col(Signal.received_at) < datetime.combine(cutoff, datetime.min.time(), now.tzinfo),
+            sa.or_(col(Signal.surname).is_not(None), col(Signal.bsn_ciphertext).is_not(None),
+                   col(Signal.phone).is_not(None), col(Signal.birth_date).is_not(None)),
+        )
+    ).all()
+    result = PurgeResult(municipality.code, [case.id for case in due], int(quarantined), len(caseless))
+    if dry_run or (not due and not quarantined and not caseless):
         return result
     ids = [case.id for case in due]
+    session.execute(sa.update(Signal).where(col(Signal.case_id).in_(ids)).values(**PERSONAL_SIGNAL_FIELDS))
     session.execute(
-        sa.update(Signal).where(col(Signal.case_id).in_(ids)).values(
-            bsn_ciphertext=None, bsn_digest=None, initials=None, prefix=None, surname=None, birth_date=None,
-            gender=None, phone=None, email=None,
-        )
+        sa.update(Signal).where(col(Signal.id).in_([row[0] for row in caseless])).values(**PERSONAL_SIGNAL_FIELDS)
     )
     for event in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(ids))):
         event.payload = {key: value for key, value in event.payload.items() if key in KEPT_EVENT_FIELDS}
@@ -78,7 +93,7 @@ def purge(session: Session, *, municipality: Municipality, now: datetime, dry_ru
         case.version += 1
         case.change_seq = next(sequence)  # devices learn that the case was purged
         session.add(case)
-    _forget_households(session, {case.household_id for case in due})
+    _forget_households(session, {case.household_id for case in due} | {row[1] for row in caseless})
     session.execute(sa.delete(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports)))
     system = Principal(kind="system", actor_id="retention", municipality_code=municipality.code)
     for case in due:
@@ -86,15 +101,24 @@ def purge(session: Session, *, municipality: Municipality, now: datetime, dry_ru
     if quarantined:
         record(session, system, action="signals.quarantine-purge", resource_type="quarantined_row", at=now,
                detail={"rows": int(quarantined)})
+    for signal_id, _ in caseless:
+        record(session, system, action="signals.purge", resource_type="signal", resource_id=signal_id, at=now)
     session.flush()
     return result
 
 
 def _forget_households(session: Session, household_ids: set[uuid.UUID]) -> None:
-    """An address is erased once no case of the household still needs it."""
+    """An address is erased once no case and no signal of the household still needs it."""
     still_needed = set(
         session.exec(
             select(Case.household_id).where(col(Case.household_id).in_(household_ids), col(Case.purged_at).is_(None))
+        )
+    ) | set(
+        session.exec(
+            select(Signal.household_id).where(
+                col(Signal.household_id).in_(household_ids), col(Signal.case_id).is_(None),
+                sa.or_(col(Signal.surname).is_not(None), col(Signal.bsn_ciphertext).is_not(None)),
+            )
         )
     )
     for household in session.exec(select(Household).where(col(Household.id).in_(household_ids - still_needed))):

@@ -180,8 +180,12 @@ def get_import(session: SessionDep, principal: Importer, import_id: uuid.UUID) -
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
                **problem_responses(404)},
 )
-def download_quarantine(session: SessionDep, principal: Office, at: Now, import_id: uuid.UUID) -> Response:
+def download_quarantine(
+    request: Request, session: SessionDep, principal: Office, at: Now, import_id: uuid.UUID
+) -> Response:
     import_row = _visible_import(session, principal, import_id)
+    settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
+    vault = request.app.state.vault if principal.role in settings.bsn_visible_to else None
     rows = session.exec(
         select(QuarantinedRow).where(QuarantinedRow.import_id == import_row.id).order_by(col(QuarantinedRow.line))
     ).all()
@@ -190,7 +194,10 @@ def download_quarantine(session: SessionDep, principal: Office, at: Now, import_
     writer.writerow(["line", *CANONICAL, "errors"])
     for row in rows:
         errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
-        writer.writerow([row.line, *(row.raw.get(name) or "" for name in CANONICAL), errors])
+        values = dict(row.raw)
+        if values.get("bsn"):
+            values["bsn"] = vault.decrypt(values["bsn"], municipality_code=row.municipality_code) if vault else ""
+        writer.writerow([row.line, *(values.get(name) or "" for name in CANONICAL), errors])
     record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
            resource_id=import_row.id, at=at, detail={"rows": len(rows)})
     return Response(
@@ -265,8 +272,12 @@ def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now
         select(Signal).where(Signal.municipality_code == principal.municipality_code, Signal.bsn_digest == digest)
         .order_by(col(Signal.signal_date))
     ).all()
-    record(session, principal, action="signals.search-bsn", resource_type="signal", at=at,
-           detail={"matches": len(signals)})
+    # One entry per person's record found, so the data protection officer sees whose data was read.
+    for signal in signals:
+        record(session, principal, action="signals.search-bsn", resource_type="signal", resource_id=signal.id,
+               case_id=signal.case_id, at=at)
+    if not signals:
+        record(session, principal, action="signals.search-bsn", resource_type="signal", at=at, detail={"matches": 0})
     return BsnMatches(items=[
         BsnMatch(signal_id=s.id, external_id=s.external_id, case_id=s.case_id, signal_date=s.signal_date,
                  partner_type=s.partner_type)

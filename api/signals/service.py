@@ -108,9 +108,12 @@ def intake(
                     reason = "; ".join(f"{e.column or 'row'}: {e.reason}" for e in row.errors)
                     report.outcomes.append(RowOutcome(row.line, row.raw.get("signal_id"), "rejected", reason))
                 if mode == "accept-valid":
+                    raw = dict(row.raw)
+                    if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
+                        raw["bsn"] = vault.encrypt(str(raw["bsn"]), municipality_code=code)
                     session.add(
                         QuarantinedRow(
-                            municipality_code=code, import_id=import_id, line=row.line, raw=row.raw,
+                            municipality_code=code, import_id=import_id, line=row.line, raw=raw,
                             errors=[{"column": e.column, "reason": e.reason} for e in row.errors],
                         )
                     )
@@ -239,6 +242,12 @@ def _assess_and_group(
     opened = 0
     for start in range(0, len(ordered), 1000):
         batch = ordered[start:start + 1000]
+        # Lock the households first, in a fixed order: two deliveries touching one household
+        # then take turns, and the second sees the first one's signals and case.
+        session.execute(
+            sa.select(Household.__table__.c.id).where(Household.__table__.c.id.in_(batch))
+            .order_by(Household.__table__.c.id).with_for_update()
+        ).all()
         signals_by_household: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(col(Signal.household_id).in_(batch))):
             signals_by_household[row.household_id].append(row)

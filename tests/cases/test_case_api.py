@@ -117,3 +117,29 @@ def test_purge_erases_personal_data_of_old_closed_cases_only(session: Session, d
     assert kept.surname == "Recent"
     assert [entry.case_id for entry in audit] == [old.id]
     assert open_case.state == "new"
+
+
+def test_purge_also_erases_repeat_signals_that_never_had_a_case(client: TestClient, staff, session: Session,  # type: ignore[no-untyped-def]
+                                                                 database_url: str, tmp_path: Path):
+    from datetime import timedelta
+
+    case = make_case(session, surname="Herhaald")
+    [signal] = read(session, select(Signal).where(Signal.case_id == case.id))
+    long_ago = datetime(2025, 1, 10, tzinfo=UTC)
+    session.execute(Case.__table__.update().where(Case.__table__.c.id == case.id)
+                    .values(state="closed", result="Inwoner is overleden", closed_at=long_ago))
+    session.execute(Signal.__table__.insert().values(
+        id=__import__("uuid").uuid4(), municipality_code="0363", external_id="REPEAT", household_id=case.household_id,
+        case_id=None, partner_type="Huur", signal_date=long_ago.date(), received_at=long_ago + timedelta(days=30),
+        crisis=False, warm_handover=False, is_repeat=True, status="Niet opgepakt: herhaalde melding",
+        surname="Herhaald", bsn_digest="f" * 64, created_at=long_ago))
+    session.commit()
+
+    result = runner.invoke(cli, ["purge"], env=_env(database_url, tmp_path))
+
+    assert result.exit_code == 0 and "1 signal(s) without a case" in result.output
+    [repeat] = read(session, select(Signal).where(Signal.external_id == "REPEAT"))
+    assert repeat.surname is None and repeat.bsn_digest is None and repeat.status == "Niet opgepakt: herhaalde melding"
+    [household] = read(session, select(Household).where(Household.id == case.household_id))
+    assert household.postcode is None
+    assert signal.surname == "Herhaald"

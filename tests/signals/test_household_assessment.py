@@ -113,11 +113,19 @@ def test_the_first_report_of_an_arrear_is_never_a_repeat(signals: list[SignalFac
 
 
 @given(household_signals, st.integers(min_value=1, max_value=24))
-def test_a_later_signal_never_changes_an_earlier_signals_classification(signals: list[SignalFacts], lookback: int):
+def test_a_signal_next_month_never_changes_the_classification_of_earlier_months(signals: list[SignalFacts], lookback: int):
     if not signals:
         return
     before = assess_household(signals, lookback_months=lookback)
     latest = max(s.signal_date for s in signals)
-    later = facts("later", date(latest.year + 1, latest.month, 1) + timedelta(days=40), creditor="Other")
+    next_month = (latest.replace(day=28) + timedelta(days=4)).replace(day=1)
+    later = facts("later", next_month, creditor="Other")
     after = assess_household([*signals, later], lookback_months=lookback)
-    assert all(after[s.key].kind == before[s.key].kind for s in signals)
+    assert all(after[s.key] == before[s.key] for s in signals)
+    # ... while the newcomer itself sees them: consecutive when a counted signal lies in its look-back.
+    months = next_month.year * 12 + next_month.month
+    in_window = [
+        s for s in signals
+        if not before[s.key].is_repeat and 0 < months - (s.signal_date.year * 12 + s.signal_date.month) <= lookback
+    ]
+    assert (after["later"].kind is SignalKind.CONSECUTIVE) == bool(in_window)
