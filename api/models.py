@@ -71,6 +71,7 @@ class StaffUser(SQLModel, table=True):
     role: str = Field(max_length=16)
     password_hash: str = Field(max_length=255)
     active: bool = Field(default=True)
+    credentials_changed_at: datetime | None = _at(nullable=True)  # tokens issued before it are refused
     created_at: datetime = _at()
     updated_at: datetime = _at()
 

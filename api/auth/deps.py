@@ -76,6 +76,9 @@ def _load_principal(session: SessionDep, claims: dict) -> Principal:
         user = session.get(StaffUser, user_id)
         if user is None or user.municipality_code != tenant or not user.active:
             raise Unauthorized("This account is no longer active.", slug="account-inactive")
+        changed = user.credentials_changed_at
+        if changed is not None and int(claims["iat"]) < int(changed.timestamp()):
+            raise Unauthorized("The password changed since this token was issued; log in again.", slug="invalid-token")
         if device_id is not None:
             device = session.get(Device, device_id)
             if device is None or device.worker_id != user.id:

@@ -205,8 +205,9 @@ def update_user(
     if active is not None:
         user.active = active
     if active is False or password is not None:
-        # Deactivation and a new password end every session; access tokens die with the
-        # per-request account check in the auth dependency.
+        # Deactivation and a new password end every session: refresh tokens are revoked here,
+        # access tokens issued before this moment are refused by the auth dependency.
+        user.credentials_changed_at = now
         for token in session.exec(
             select(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         ):

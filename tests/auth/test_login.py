@@ -152,3 +152,16 @@ def test_deactivated_users_token_stops_working_at_once(client: TestClient, sessi
     refused = client.get("/v1/auth/me", headers=worker_headers)
     assert refused.status_code == 401
     assert refused.json()["type"] == "urn:doorstep:problem:account-inactive"
+
+
+def test_a_password_change_ends_the_access_tokens_issued_before_it(client: TestClient, session: Session, clock):  # type: ignore[no-untyped-def]
+    make_municipality(session)
+    make_user(session, role="admin", username="boss")
+    worker = make_user(session, role="worker", username="w1")
+    stolen = login(client, "w1")
+    clock.advance(seconds=5)
+    response = client.patch(f"/v1/users/{worker.id}", headers=login(client, "boss"), json={"password": "a brand new passphrase"})
+    assert response.status_code == 200
+    assert client.get("/v1/auth/me", headers=stolen).status_code == 401
+    clock.advance(seconds=1)
+    assert client.get("/v1/auth/me", headers=login(client, "w1", "a brand new passphrase")).status_code == 200
