@@ -235,6 +235,8 @@ class VisitEvent(SQLModel, table=True):
     payload: dict[str, Any] = _json()
     outcome: str = Field(max_length=16)
     change_seq: int = Field(sa_type=sa.BigInteger)
+    clock_skew: bool = Field(default=False)
+    body_hash: str = Field(default="", max_length=64)  # a replay must carry the very same body
 
 
 class Conflict(SQLModel, table=True):

@@ -103,7 +103,8 @@ def partner_login(client: TestClient, client_id: str, scope: str | None = None, 
 def read(session: Session, statement) -> list:  # type: ignore[no-untyped-def]
     """Rows of a query, detached, with the read transaction ended: on SQLite an open
     transaction holds the write lock, and touching an expired row would open a new one."""
-    rows = list(session.exec(statement).all())
+    # populate_existing: rows made earlier in this session must not hide what the API wrote since.
+    rows = list(session.exec(statement.execution_options(populate_existing=True)).all())
     session.expunge_all()
     session.rollback()
     return rows

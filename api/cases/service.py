@@ -59,7 +59,7 @@ def policy_for(session: Session, case: Case) -> ChannelPlan:
 
 # Event kinds that count as a contact attempt, by channel. Reached visits and calls end outreach.
 _ATTEMPT_CHANNELS = {
-    "visit": "visit", "not_home": "visit", "card_left": "visit", "letter_sent": "letter", "phone_attempt": "phone",
+    "visit_attempt": "visit", "card_left": "visit", "letter_sent": "letter", "phone_attempt": "phone",
 }
 
 

@@ -15,7 +15,10 @@ from api.auth.deps import CurrentPrincipal, Now, allow
 from api.auth.principal import Principal
 from api.db import SessionDep
 from api.field import service
-from api.field.schemas import DeviceEnroll, DeviceEnrolled, DeviceList, DeviceOut
+from api.field.schemas import (
+    ConflictList, ConflictOut, ConflictResolution, DeviceEnroll, DeviceEnrolled, DeviceList, DeviceOut,
+)
+from sync.events import PushBatch, PushResult
 from api.models import Device, StaffUser
 from api.problems import problem_responses
 
@@ -108,3 +111,50 @@ def pull(
     record_case_reads(session, principal, case_ids=[case.id for case in visit_list.upserts], action="sync.pull", at=at)
     sealed = seal_for_device(visit_list.model_dump_json().encode(), device.public_jwk, kid=device.key_thumbprint)
     return Response(sealed, media_type=JOSE, headers={"Cache-Control": "no-store"})
+
+
+@sync_router.post(
+    "/push",
+    name="push",
+    response_model=PushResult,
+    summary="Send events recorded offline (up to 500), one result each",
+    description=(
+        "Each event carries a client-generated `event_id`: a replay returns `duplicate` and changes nothing; a "
+        "different body under a used id is `rejected`. Events are facts and are stored even on a case that was "
+        "reassigned or closed meanwhile; disagreements about the case become `conflict` for the back office. "
+        "The batch is one transaction, committed before this response is sent."
+    ),
+    responses=problem_responses(413),
+)
+def push(session: SessionDep, principal: Worker, at: Now, batch: PushBatch) -> PushResult:
+    result = service.push(session, principal, batch, now=at)
+    record(session, principal, action="sync.push", resource_type="device", resource_id=batch.device_id, at=at,
+           detail={"events": len(batch.events),
+                   "conflicts": sum(1 for r in result.results if r.result == "conflict")})
+    return result
+
+
+conflicts_router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"], responses=problem_responses(401, 403, 422))
+Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
+
+
+def _conflict_out(conflict) -> ConflictOut:  # type: ignore[no-untyped-def]
+    return ConflictOut(id=conflict.id, case_id=conflict.case_id, kind=conflict.kind, opened_at=conflict.opened_at,
+                       sides=conflict.sides, resolved_at=conflict.resolved_at, resolution=conflict.resolution)
+
+
+@conflicts_router.get("", name="list", response_model=ConflictList, summary="Open conflicts, oldest first")
+def list_conflicts(session: SessionDep, principal: Office) -> ConflictList:
+    return ConflictList(items=[_conflict_out(c) for c in service.open_conflicts(session, principal)])
+
+
+@conflicts_router.post(
+    "/{conflict_id}/resolve", name="resolve", response_model=ConflictOut, summary="Decide a conflict",
+    responses=problem_responses(404, 409),
+)
+def resolve_conflict(session: SessionDep, principal: Office, at: Now, conflict_id: uuid.UUID,
+                     body: ConflictResolution) -> ConflictOut:
+    conflict = service.resolve(session, principal, conflict_id, decision=body.decision, note=body.note, now=at)
+    record(session, principal, action="conflicts.resolve", resource_type="conflict", resource_id=conflict.id,
+           case_id=conflict.case_id, at=at, detail={"decision": body.decision})
+    return _conflict_out(conflict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,3 +41,37 @@ class DeviceOut(BaseModel):
 
 class DeviceList(BaseModel):
     items: list[DeviceOut]
+
+
+class ConflictSide(BaseModel):
+    event_id: uuid.UUID
+    device_id: uuid.UUID | None
+    author_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    base_version: int
+    payload: dict[str, Any]
+
+
+class ConflictOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    kind: str
+    opened_at: datetime
+    sides: list[ConflictSide]
+    resolved_at: datetime | None
+    resolution: dict[str, Any] | None
+
+
+class ConflictList(BaseModel):
+    items: list[ConflictOut]
+
+
+class ConflictResolution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["help_accepted", "help_declined", "keep_office", "keep_both_as_facts"] = Field(
+        description="help_accepted / help_declined: what the resident really said; keep_office: the office's "
+        "close or reassignment stands; keep_both_as_facts: nothing changes, the events stay as history."
+    )
+    note: str | None = Field(default=None, max_length=2000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, time
@@ -12,7 +14,9 @@ from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
 from api.field.rules import UnacceptableKey, accept_public_jwk
-from api.cases.rules import Attempt, CaseState, add_working_days, next_action
+from api.cases.rules import (
+    DDAS_RESULTS, Attempt, CaseEvent, CaseState, add_working_days, allowed_events, next_action, transition,
+)
 from api.models import (
     Case, Conflict, Device, DeviceHolding, Household, Municipality, RefreshToken, Signal, StaffUser, TenantSequence,
     VisitEvent,
@@ -21,7 +25,12 @@ from api.policy import MunicipalitySettings
 from api.problems import Conflict as ConflictProblem
 from api.problems import Forbidden, NotFound, Unprocessable
 from api.tenancy import owned
+from api.sequence import next_change_seq
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
+from sync.events import (
+    OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, check_payload,
+    clock_skewed, reconcile,
+)
 from sync.protocol import PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
 
 
@@ -92,7 +101,7 @@ def list_devices(session: Session, principal: Principal) -> list[tuple[Device, S
 
 # --- pull: the encrypted visit list ---------------------------------------------------------
 
-ATTEMPT_KINDS = {"visit_attempt", "card_left", "phone_attempt", "visit", "not_home", "letter_sent"}
+ATTEMPT_KINDS = {"visit_attempt", "card_left", "phone_attempt", "letter_sent"}
 DAY_PARTS = ((0, 12, "ochtend"), (12, 18, "middag"), (18, 24, "avond"))
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -238,5 +247,198 @@ def _visit_cases(session: Session, cases: list[Case], settings: MunicipalitySett
     return result
 
 
-_CHANNELS = {"phone_attempt": "phone", "letter_sent": "letter"}
+_CHANNELS = {"phone_attempt": "phone", "letter_sent": "letter", "visit_attempt": "visit", "card_left": "visit"}
 CURSOR_GENERATION = 1
+
+
+# --- push: events recorded offline -----------------------------------------------------------
+
+
+def _body_hash(event: PushEvent) -> str:
+    body = json.dumps(
+        {"case_id": str(event.case_id), "kind": event.kind, "occurred_at": event.occurred_at.isoformat(),
+         "base_version": event.base_version, "payload": event.payload},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def push(session: Session, principal: Principal, batch: PushBatch, *, now: datetime) -> PushResult:
+    """Store a device's events in one transaction: each applied, a duplicate, a conflict or rejected.
+
+    Cases are locked in id order before anything is read, so two pushes touching one case
+    take turns (no lost update) and cannot deadlock each other.
+    """
+    if principal.device_id is None:
+        raise Forbidden("Pushing events needs a device-bound token.", slug="device-token-required")
+    if batch.device_id != principal.device_id:
+        raise Forbidden("The batch names another device than the token.", slug="device-mismatch")
+    device = session.get(Device, principal.device_id, with_for_update=True)
+    assert device is not None
+    code = principal.municipality_code
+    case_ids = sorted({event.case_id for event in batch.events}, key=str)
+    cases = {
+        case.id: case
+        for case in session.exec(
+            select(Case).where(col(Case.id).in_(case_ids), Case.municipality_code == code)
+            .order_by(col(Case.id)).with_for_update()
+        )
+    } if case_ids else {}
+    held = set(session.exec(select(DeviceHolding.case_id).where(DeviceHolding.device_id == device.id)))
+    stored = {
+        event.id: event
+        for event in session.exec(select(VisitEvent).where(col(VisitEvent.id).in_([e.event_id for e in batch.events])))
+    } if batch.events else {}
+    results: dict[uuid.UUID, EventResult] = {}
+    touched: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
+    for event in batch.events:
+        digest = _body_hash(event)
+        previous = stored.get(event.event_id)
+        if previous is not None:
+            if previous.body_hash != digest or previous.municipality_code != code:
+                results[event.event_id] = EventResult(event_id=event.event_id, result="rejected",
+                                                      reason="event id already used for a different event")
+            else:
+                results[event.event_id] = EventResult(event_id=event.event_id, result="duplicate",
+                                                      reason=f"stored before as {previous.outcome}")
+            continue
+        case = cases.get(event.case_id)
+        mine = case is not None and principal.user_id in (case.assigned_worker_id, case.second_worker_id)
+        if case is None or case.purged_at is not None or not (mine or case.id in held):
+            results[event.event_id] = EventResult(event_id=event.event_id, result="rejected", reason="unknown case")
+            continue
+        try:
+            payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
+        except ValueError as exc:
+            results[event.event_id] = EventResult(event_id=event.event_id, result="rejected", reason=str(exc))
+            continue
+        occurred = event.occurred_at.astimezone(UTC)
+        if event.kind in ("visit_attempt", "phone_attempt", "card_left"):
+            payload["day_part"] = day_part(occurred)
+        row = VisitEvent(
+            id=event.event_id, municipality_code=code, case_id=case.id, device_id=device.id,
+            author_id=principal.user_id, kind=event.kind, occurred_at=occurred, received_at=now,
+            base_version=event.base_version, payload=payload, outcome="applied", change_seq=0,
+            clock_skew=clock_skewed(occurred, received_at=now, case_opened_at=case.opened_at), body_hash=digest,
+        )
+        session.add(row)
+        stored[event.event_id] = row
+        touched[case.id].append(row)
+    session.flush()
+    for case_id, new_events in touched.items():
+        _reconcile_case(session, cases[case_id], new_events, now=now)
+    for events in touched.values():
+        for row in events:
+            results[row.id] = EventResult(
+                event_id=row.id, result="conflict" if row.outcome == "conflict" else "applied",
+                reason="needs review by the back office" if row.outcome == "conflict" else None,
+                case_version=cases[row.case_id].version,
+            )
+    device.last_push_at = now
+    device.last_push_event_count = len(batch.events)
+    if batch.unsent is not None:
+        device.unsent_events_reported = batch.unsent
+    session.add(device)
+    session.flush()
+    return PushResult(results=[results[event.event_id] for event in batch.events], server_time=now)
+
+
+def day_part(moment: datetime) -> str:
+    """Ochtend before 12:00, middag 12–18, avond from 18:00, Amsterdam time."""
+    hour = moment.astimezone(AMSTERDAM).hour
+    return next(name for start, end, name in DAY_PARTS if start <= hour < end)
+
+
+def _reconcile_case(session: Session, case: Case, new_events: list[VisitEvent], *, now: datetime) -> None:
+    events = list(session.exec(select(VisitEvent).where(VisitEvent.case_id == case.id)))
+    existing = list(session.exec(select(Conflict).where(Conflict.case_id == case.id)))
+    resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
+                         if c.resolved_at is not None and c.resolution)
+    known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
+    office_changes = []
+    if case.state == CaseState.CLOSED.value:
+        office_changes.append(OfficeChange("closed", case.version))
+    new_ids = {event.id for event in new_events}
+    reassigned = [e for e in new_events if e.author_id not in (case.assigned_worker_id, case.second_worker_id)]
+    if reassigned:
+        office_changes.append(OfficeChange("reassigned", case.version))
+    verdict = reconcile(
+        [Fact(event_id=e.id, kind=e.kind, occurred_at=e.occurred_at, author=str(e.device_id or e.author_id),
+              base_version=e.base_version, payload=e.payload) for e in events],
+        office_changes=[c for c in office_changes if c.kind == "closed"],
+        resolved=resolved,
+    )
+    disagreements = list(verdict.conflicts)
+    # A device that no longer holds the case after a reassignment recorded an outcome on stale ground.
+    for event in reassigned:
+        if event.kind in OUTCOME_KINDS:
+            disagreements.append(Disagreement("outcome-after-reassigned", (event.id,)))
+    by_id = {e.id: e for e in events}
+    for disagreement in disagreements:
+        ids = frozenset(str(i) for i in disagreement.event_ids)
+        if not ids & {str(i) for i in new_ids} or ids in known:
+            continue
+        session.add(Conflict(
+            municipality_code=case.municipality_code, case_id=case.id, kind=disagreement.kind, opened_at=now,
+            sides=[{"event_id": str(i), "device_id": str(by_id[i].device_id) if by_id[i].device_id else None,
+                    "author_id": str(by_id[i].author_id), "kind": by_id[i].kind,
+                    "occurred_at": by_id[i].occurred_at.isoformat(), "base_version": by_id[i].base_version,
+                    "payload": by_id[i].payload} for i in disagreement.event_ids],
+        ))
+        known.add(ids)
+        for i in disagreement.event_ids:
+            if i in new_ids:
+                by_id[i].outcome = "conflict"
+                session.add(by_id[i])
+    state = CaseState(case.state)
+    if state is not CaseState.CLOSED and not disagreements:
+        for event in (CaseEvent.CONTACT if verdict.reached else None,
+                      CaseEvent.ACCEPT_HELP if verdict.help == "accepted" else None):
+            if event is not None and event in allowed_events(state):
+                state = transition(state, event)
+    case.state = state.value
+    case.version += 1
+    case.change_seq = next_change_seq(session, case.municipality_code)
+    session.add(case)
+
+
+# --- conflicts: the back office's review queue ---------------------------------------------
+
+
+def open_conflicts(session: Session, principal: Principal) -> list[Conflict]:
+    return list(session.exec(
+        select(Conflict).where(Conflict.municipality_code == principal.municipality_code,
+                               col(Conflict.resolved_at).is_(None)).order_by(col(Conflict.opened_at))
+    ))
+
+
+def resolve(session: Session, principal: Principal, conflict_id: uuid.UUID, *, decision: str, note: str | None,
+            now: datetime) -> Conflict:
+    conflict = owned(session, Conflict, conflict_id, principal, lock=True)
+    if conflict.resolved_at is not None:
+        raise ConflictProblem("This conflict was resolved already.", slug="conflict-resolved")
+    case = session.get(Case, conflict.case_id, with_for_update=True)
+    assert case is not None
+    state = CaseState(case.state)
+    target = {"help_accepted": CaseEvent.ACCEPT_HELP}.get(decision)
+    if target is not None:
+        if state is CaseState.NEW or state is CaseState.PLANNED:
+            state = transition(state, CaseEvent.CONTACT)
+        if target in allowed_events(state):
+            state = transition(state, target)
+    elif decision == "help_declined" and state in (CaseState.NEW, CaseState.PLANNED):
+        state = transition(state, CaseEvent.CONTACT)
+    conflict.resolved_at = now
+    conflict.resolved_by = principal.user_id
+    conflict.resolution = {"decision": decision, "note": note, "event_ids": [side["event_id"] for side in conflict.sides]}
+    for event in session.exec(select(VisitEvent).where(col(VisitEvent.id).in_(
+            [uuid.UUID(side["event_id"]) for side in conflict.sides]))):
+        event.outcome = "applied" if decision != "keep_office" else "conflict"
+        session.add(event)
+    case.state = state.value
+    case.version += 1
+    case.change_seq = next_change_seq(session, case.municipality_code)  # devices learn the outcome on their next pull
+    session.add(case)
+    session.add(conflict)
+    session.flush()
+    return conflict
