@@ -102,6 +102,7 @@ def list_devices(session: Session, principal: Principal) -> list[tuple[Device, S
 # --- pull: the encrypted visit list ---------------------------------------------------------
 
 ATTEMPT_KINDS = {"visit_attempt", "card_left", "phone_attempt", "letter_sent"}
+STATE_KINDS = {"visit_attempt", "phone_attempt", "help_offered", "help_accepted", "help_declined", "result_proposed"}
 DAY_PARTS = ((0, 12, "ochtend"), (12, 18, "middag"), (18, 24, "avond"))
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -350,7 +351,12 @@ def day_part(moment: datetime) -> str:
 
 
 def _reconcile_case(session: Session, case: Case, new_events: list[VisitEvent], *, now: datetime) -> None:
-    events = list(session.exec(select(VisitEvent).where(VisitEvent.case_id == case.id)))
+    # Only events that can say something about the case's state: cards and notes never do,
+    # and a case collects many of them over a month of visits.
+    events = list(session.exec(
+        select(VisitEvent).where(VisitEvent.case_id == case.id, col(VisitEvent.kind).in_(STATE_KINDS))
+    ))
+    events += [e for e in new_events if e.kind not in STATE_KINDS]
     existing = list(session.exec(select(Conflict).where(Conflict.case_id == case.id)))
     resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
                          if c.resolved_at is not None and c.resolution)

@@ -1,0 +1,12 @@
+"""The app factory uvicorn runs for benchmarks (`--factory bench._app:make`), configured by environment."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.settings import Settings
+
+
+def make() -> FastAPI:
+    return create_app(Settings())
