@@ -243,10 +243,12 @@ def _assess_and_group(
     for start in range(0, len(ordered), 1000):
         batch = ordered[start:start + 1000]
         # Lock the households first, in a fixed order: two deliveries touching one household
-        # then take turns, and the second sees the first one's signals and case.
+        # then take turns, and the second sees the first one's signals and case. FOR NO KEY
+        # UPDATE, because both already hold the KEY SHARE lock their signal inserts took through
+        # the foreign key; FOR UPDATE would deadlock against it.
         session.execute(
             sa.select(Household.__table__.c.id).where(Household.__table__.c.id.in_(batch))
-            .order_by(Household.__table__.c.id).with_for_update()
+            .order_by(Household.__table__.c.id).with_for_update(key_share=True)
         ).all()
         signals_by_household: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(col(Signal.household_id).in_(batch))):
