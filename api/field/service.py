@@ -25,7 +25,7 @@ from api.policy import MunicipalitySettings
 from api.problems import Conflict as ConflictProblem
 from api.problems import Forbidden, NotFound, Unprocessable
 from api.tenancy import owned
-from api.sequence import next_change_seq
+from api.sequence import next_change_seq, reserve_change_seqs
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
 from sync.events import (
     OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, check_payload,
@@ -326,8 +326,22 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         stored[event.event_id] = row
         touched[case.id].append(row)
     session.flush()
+    # Everything the rules need, for all touched cases at once: a batch of 100 events touches
+    # dozens of cases, and a few queries per case would dominate the push.
+    touched_ids = list(touched)
+    state_events: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
+    existing: dict[uuid.UUID, list[Conflict]] = defaultdict(list)
+    if touched_ids:
+        for row in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(touched_ids),
+                                                         col(VisitEvent.kind).in_(STATE_KINDS))):
+            state_events[row.case_id].append(row)
+        for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(touched_ids))):
+            existing[conflict.case_id].append(conflict)
+    sequence = iter(reserve_change_seqs(session, code, len(touched_ids)))
     for case_id, new_events in touched.items():
-        _reconcile_case(session, cases[case_id], new_events, now=now)
+        events = state_events[case_id] + [e for e in new_events if e.kind not in STATE_KINDS]
+        _reconcile_case(session, cases[case_id], new_events, events=events, existing=existing[case_id],
+                        change_seq=next(sequence), now=now)
     for events in touched.values():
         for row in events:
             results[row.id] = EventResult(
@@ -350,14 +364,11 @@ def day_part(moment: datetime) -> str:
     return next(name for start, end, name in DAY_PARTS if start <= hour < end)
 
 
-def _reconcile_case(session: Session, case: Case, new_events: list[VisitEvent], *, now: datetime) -> None:
-    # Only events that can say something about the case's state: cards and notes never do,
-    # and a case collects many of them over a month of visits.
-    events = list(session.exec(
-        select(VisitEvent).where(VisitEvent.case_id == case.id, col(VisitEvent.kind).in_(STATE_KINDS))
-    ))
-    events += [e for e in new_events if e.kind not in STATE_KINDS]
-    existing = list(session.exec(select(Conflict).where(Conflict.case_id == case.id)))
+def _reconcile_case(
+    session: Session, case: Case, new_events: list[VisitEvent], *, events: list[VisitEvent], existing: list[Conflict],
+    change_seq: int, now: datetime,
+) -> None:
+    """Fold the case's state events (cards and notes never change state) and raise new conflicts."""
     resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
                          if c.resolved_at is not None and c.resolution)
     known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
@@ -404,7 +415,7 @@ def _reconcile_case(session: Session, case: Case, new_events: list[VisitEvent], 
                 state = transition(state, event)
     case.state = state.value
     case.version += 1
-    case.change_seq = next_change_seq(session, case.municipality_code)
+    case.change_seq = change_seq
     session.add(case)
 
 
