@@ -13,7 +13,8 @@ from api.auth.principal import Principal
 from api.cases import service
 from api.cases.rules import CaseState, next_action
 from api.cases.schemas import (
-    AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseCursor, CaseDetail, CasePage,
+    AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseCursor, CaseDetail, CaseEventOut,
+    CasePage,
     CaseSignalOut, CaseSummary, CloseRequest,
 )
 from api.db import SessionDep
@@ -97,6 +98,7 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
         {
             **_summary(case, household),
             "signals": [CaseSignalOut.model_validate(s, from_attributes=True) for s in signals],
+            "events": [CaseEventOut.model_validate(e, from_attributes=True) for e in service.events_of(session, case)],
             "next_planned_action": planned.__dict__ if planned and case.state != CaseState.CLOSED else None,
         }
     )

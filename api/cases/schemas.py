@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,8 +60,22 @@ class PlannedActionOut(BaseModel):
     after_last_attempt: str | None
 
 
+class CaseEventOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    received_at: datetime
+    device_id: uuid.UUID | None
+    author_id: uuid.UUID
+    base_version: int
+    outcome: str = Field(description="applied, or conflict while the back office has not decided")
+    clock_skew: bool = Field(description="The device clock said a time that cannot be right; shown, not trusted.")
+    payload: dict[str, Any]
+
+
 class CaseDetail(CaseSummary):
     signals: list[CaseSignalOut]
+    events: list[CaseEventOut]
     next_planned_action: PlannedActionOut | None = Field(description="None once the resident has been reached.")
 
 

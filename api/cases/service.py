@@ -38,6 +38,12 @@ def list_cases(
     return [(case, household) for case, household in session.exec(query)]
 
 
+def events_of(session: Session, case: Case) -> list[VisitEvent]:
+    return list(session.exec(
+        select(VisitEvent).where(VisitEvent.case_id == case.id).order_by(col(VisitEvent.occurred_at), col(VisitEvent.id))
+    ))
+
+
 def get_case(session: Session, principal: Principal, case_id: uuid.UUID) -> tuple[Case, Household, list[Signal]]:
     row = session.exec(_visible(principal).where(Case.id == case_id)).first()
     if row is None:

@@ -177,3 +177,11 @@ def test_two_pushes_on_one_case_at_once_lose_nothing(client: TestClient, duo, se
     assert outcomes == [200, 200]
     assert len(read(session, select(VisitEvent))) == 10
     assert case_row(session, duo["case"].id).version == before + 2
+
+
+def test_the_back_office_sees_the_clock_skew_flag_on_the_case(client: TestClient, duo):  # type: ignore[no-untyped-def]
+    push(client, duo["devices"][0], [event(duo["case"].id, "visit_attempt", reached=False, when=WHEN + timedelta(hours=3))])
+    detail = client.get(f"/v1/cases/{duo['case'].id}", headers=duo["office"]).json()
+    [seen] = detail["events"]
+    assert seen["clock_skew"] is True and seen["device_id"] == duo["devices"][0]["id"]
+    assert seen["payload"]["day_part"] == "middag"
