@@ -95,19 +95,28 @@ def close(
             f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
             current_version=case.version,
         )
-    try:
-        case.state = transition(CaseState(case.state), CaseEvent.CLOSE).value
-    except IllegalTransition as exc:
-        raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
+    _move(case, CaseEvent.CLOSE)
     case.result = result
     case.closed_at = now
+    return case, _changed(session, case)
+
+
+def _move(case: Case, event: CaseEvent) -> None:
+    try:
+        case.state = transition(CaseState(case.state), event).value
+    except IllegalTransition as exc:
+        raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
+
+
+def _changed(session: Session, case: Case) -> Household:
+    """A new version with a new change number, so devices and lists see the change."""
     case.version += 1
     case.change_seq = next_change_seq(session, case.municipality_code)
     session.add(case)
     session.flush()
     household = session.get(Household, case.household_id)
     assert household is not None
-    return case, household
+    return household
 
 
 def _worker(session: Session, principal: Principal, worker_id: uuid.UUID) -> StaffUser:
@@ -133,15 +142,6 @@ def assign(
         if second_worker_id == worker_id:
             raise Unprocessable("The second worker must be someone else.", slug="same-worker")
         _worker(session, principal, second_worker_id)
-    try:
-        case.state = transition(CaseState(case.state), CaseEvent.PLAN).value
-    except IllegalTransition as exc:
-        raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
+    _move(case, CaseEvent.PLAN)
     case.assigned_worker_id, case.second_worker_id = worker_id, second_worker_id
-    case.version += 1
-    case.change_seq = next_change_seq(session, case.municipality_code)
-    session.add(case)
-    session.flush()
-    household = session.get(Household, case.household_id)
-    assert household is not None
-    return case, household
+    return case, _changed(session, case)
