@@ -7,8 +7,10 @@ import json
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -128,37 +130,47 @@ def pull(
     municipality = session.get(Municipality, code)
     settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
     current_seq = session.exec(select(TenantSequence.last_seq).where(TenantSequence.municipality_code == code)).one()
-    holdings = {
-        holding.case_id: holding
-        for holding in session.exec(select(DeviceHolding).where(DeviceHolding.device_id == device.id))
-    }
+    # Plain rows throughout: a pull runs for every device several times a day, and ORM
+    # objects for 40 cases with their households, signals and events cost more than the rest.
+    holdings_table = DeviceHolding.__table__
+    holdings = dict(
+        session.execute(
+            sa.select(holdings_table.c.case_id, holdings_table.c.version).where(holdings_table.c.device_id == device.id)
+        ).all()
+    )
     cursor = decode_cursor(cursor_text)
-    expected = case_set_checksum((case_id, h.version) for case_id, h in holdings.items())
+    expected = case_set_checksum(holdings.items())
     full = not usable_for(cursor, tenant=code, generation=CURSOR_GENERATION, oldest_retained_seq=0,
                           current_seq=current_seq) or (checksum is not None and checksum != expected) or not holdings
     worker_id = principal.user_id
-    visible = list(
-        session.exec(
-            select(Case).where(
-                Case.municipality_code == code, Case.state != CaseState.CLOSED.value, col(Case.purged_at).is_(None),
-                or_(Case.assigned_worker_id == worker_id, Case.second_worker_id == worker_id),
-            )
-        )
-    )
+    cases = Case.__table__
+    visible = session.execute(
+        sa.select(cases.c.id, cases.c.version, cases.c.change_seq, cases.c.state, cases.c.classification,
+                  cases.c.crisis, cases.c.first_contact_due_date, cases.c.household_id, cases.c.second_worker_id)
+        .where(cases.c.municipality_code == code, cases.c.state != CaseState.CLOSED.value, cases.c.purged_at.is_(None),
+               or_(cases.c.assigned_worker_id == worker_id, cases.c.second_worker_id == worker_id))
+    ).all()
     visible_ids = {case.id for case in visible}
     changed = [case for case in visible if full or case.change_seq > cursor.seq or case.id not in holdings]  # type: ignore[union-attr]
     gone = [case_id for case_id in holdings if case_id not in visible_ids]
     removed = _removals(session, gone, worker_id)
     upserts = _visit_cases(session, changed, settings)
-    for case_id in gone:
-        session.delete(holdings[case_id])
-    for case in visible:
-        holding = holdings.get(case.id)
-        if holding is None:
-            session.add(DeviceHolding(device_id=device.id, case_id=case.id, municipality_code=code, version=case.version))
-        elif holding.version != case.version:
-            holding.version = case.version
-            session.add(holding)
+    if gone:
+        session.execute(holdings_table.delete().where(holdings_table.c.device_id == device.id,
+                                                      holdings_table.c.case_id.in_(gone)))
+    fresh = [{"device_id": device.id, "case_id": c.id, "municipality_code": code, "version": c.version}
+             for c in visible if c.id not in holdings]
+    moved = [{"device_id": device.id, "case_id": c.id, "version": c.version}
+             for c in visible if c.id in holdings and holdings[c.id] != c.version]
+    if fresh:
+        session.execute(holdings_table.insert(), fresh)
+    if moved:
+        session.execute(
+            holdings_table.update()
+            .where(holdings_table.c.device_id == sa.bindparam("d"), holdings_table.c.case_id == sa.bindparam("c"))
+            .values(version=sa.bindparam("v")),
+            [{"d": m["device_id"], "c": m["case_id"], "v": m["version"]} for m in moved],
+        )
     device.last_pull_at = now
     if unsent is not None:
         device.unsent_events_reported = unsent
@@ -191,20 +203,30 @@ def _removals(session: Session, case_ids: list[uuid.UUID], worker_id: uuid.UUID 
     return removals
 
 
-def _visit_cases(session: Session, cases: list[Case], settings: MunicipalitySettings) -> list[VisitCase]:
+def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySettings) -> list[VisitCase]:
     if not cases:
         return []
     ids = [case.id for case in cases]
-    households = {h.id: h for h in session.exec(select(Household).where(col(Household.id).in_([c.household_id for c in cases])))}
-    signals: dict[uuid.UUID, list[Signal]] = defaultdict(list)
-    for signal in session.exec(select(Signal).where(col(Signal.case_id).in_(ids))):
-        signals[signal.case_id].append(signal)  # type: ignore[index]
-    events: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
-    for event in session.exec(
-        select(VisitEvent).where(col(VisitEvent.case_id).in_(ids), col(VisitEvent.kind).in_(ATTEMPT_KINDS))
-        .order_by(col(VisitEvent.occurred_at))
+    h, sg, ev = Household.__table__, Signal.__table__, VisitEvent.__table__
+    households = {
+        row.id: row for row in session.execute(
+            sa.select(h.c.id, h.c.street, h.c.house_number, h.c.house_number_addition, h.c.postcode, h.c.town)
+            .where(h.c.id.in_({case.household_id for case in cases}))
+        )
+    }
+    signals: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in session.execute(
+        sa.select(sg.c.case_id, sg.c.is_repeat, sg.c.partner_type, sg.c.classification, sg.c.amount_cents,
+                  sg.c.initials, sg.c.prefix, sg.c.surname, sg.c.phone)
+        .where(sg.c.case_id.in_(ids)).order_by(sg.c.signal_date)
     ):
-        events[event.case_id].append(event)
+        signals[row.case_id].append(row)
+    events: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in session.execute(
+        sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
+        .where(ev.c.case_id.in_(ids), ev.c.kind.in_(ATTEMPT_KINDS)).order_by(ev.c.occurred_at)
+    ):
+        events[row.case_id].append(row)
     result = []
     for case in cases:
         household = households[case.household_id]
@@ -221,7 +243,7 @@ def _visit_cases(session: Session, cases: list[Case], settings: MunicipalitySett
         residents = {
             (s.initials, s.prefix, s.surname, s.phone): Resident(initials=s.initials, prefix=s.prefix, surname=s.surname,
                                                                  phone=s.phone)
-            for s in sorted(signals[case.id], key=lambda s: s.signal_date)
+            for s in signals[case.id]
             if s.surname or s.phone
         }
         result.append(
