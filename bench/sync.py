@@ -59,7 +59,6 @@ def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[b
 
 def prepare(url: str) -> dict[str, str]:
     """A fresh database with one municipality, a worker with 40 cases, and keys in the environment."""
-    import sqlalchemy as sa
     from argon2 import PasswordHasher
     from sqlmodel import Session
 
@@ -69,13 +68,9 @@ def prepare(url: str) -> dict[str, str]:
     from api.policy import MunicipalitySettings
     from api.sequence import next_change_seq, start_sequence
     from api.signals.bsn import generate_data_key
+    from bench.import_signals import fresh_postgres
 
-    database = sa.engine.make_url(url).database
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
-    admin.dispose()
+    fresh_postgres(url)
     migrate(url)
     engine = make_engine(url)
     now = datetime.now(UTC)

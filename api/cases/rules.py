@@ -90,6 +90,10 @@ def allowed_events(state: CaseState) -> list[CaseEvent]:
 # --- the next planned action --------------------------------------------------------------
 
 
+# Event kinds that are contact attempts, by channel (a card is left at a visit nobody answered).
+ATTEMPT_CHANNELS = {"visit_attempt": "visit", "card_left": "visit", "phone_attempt": "phone", "letter_sent": "letter"}
+
+
 @dataclass(frozen=True)
 class Attempt:
     channel: str  # letter | phone | visit

@@ -9,7 +9,7 @@ from sqlalchemy import or_, tuple_
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.cases.rules import Attempt, CaseEvent, CaseState, IllegalTransition, transition
+from api.cases.rules import ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, transition
 from api.models import Case, Household, Municipality, Signal, StaffUser, VisitEvent
 from api.policy import ChannelPlan, MunicipalitySettings
 from api.problems import Conflict, NotFound, Unprocessable
@@ -63,12 +63,6 @@ def policy_for(session: Session, case: Case) -> ChannelPlan:
     return settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
 
 
-# Event kinds that count as a contact attempt, by channel. Reached visits and calls end outreach.
-_ATTEMPT_CHANNELS = {
-    "visit_attempt": "visit", "card_left": "visit", "letter_sent": "letter", "phone_attempt": "phone",
-}
-
-
 def attempts(session: Session, case: Case) -> list[Attempt]:
     events = session.exec(
         select(VisitEvent).where(VisitEvent.case_id == case.id, VisitEvent.outcome == "applied")
@@ -76,11 +70,11 @@ def attempts(session: Session, case: Case) -> list[Attempt]:
     )
     return [
         Attempt(
-            channel=_ATTEMPT_CHANNELS[event.kind], reached=bool(event.payload.get("reached")),
+            channel=ATTEMPT_CHANNELS[event.kind], reached=bool(event.payload.get("reached")),
             day_part=event.payload.get("day_part"),
         )
         for event in events
-        if event.kind in _ATTEMPT_CHANNELS
+        if event.kind in ATTEMPT_CHANNELS
     ]
 
 

@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from api.auth.principal import Principal
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
-    DDAS_RESULTS, Attempt, CaseEvent, CaseState, add_working_days, allowed_events, next_action, transition,
+    ATTEMPT_CHANNELS, DDAS_RESULTS, Attempt, CaseEvent, CaseState, add_working_days, allowed_events, next_action,
+    transition,
 )
 from api.models import (
     Case, Conflict, Device, DeviceHolding, Household, Municipality, RefreshToken, Signal, StaffUser, TenantSequence,
@@ -103,7 +104,6 @@ def list_devices(session: Session, principal: Principal) -> list[tuple[Device, S
 
 # --- pull: the encrypted visit list ---------------------------------------------------------
 
-ATTEMPT_KINDS = {"visit_attempt", "card_left", "phone_attempt", "letter_sent"}
 STATE_KINDS = {"visit_attempt", "phone_attempt", "help_offered", "help_accepted", "help_declined", "result_proposed"}
 DAY_PARTS = ((0, 12, "ochtend"), (12, 18, "middag"), (18, 24, "avond"))
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -224,7 +224,7 @@ def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySetti
     events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(
         sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
-        .where(ev.c.case_id.in_(ids), ev.c.kind.in_(ATTEMPT_KINDS)).order_by(ev.c.occurred_at)
+        .where(ev.c.case_id.in_(ids), ev.c.kind.in_(list(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
     ):
         events[row.case_id].append(row)
     result = []
@@ -232,7 +232,7 @@ def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySetti
         household = households[case.household_id]
         counted = [s for s in signals[case.id] if not s.is_repeat]
         attempts = [
-            Attempt(channel=_CHANNELS.get(e.kind, "visit"), reached=bool(e.payload.get("reached")),
+            Attempt(channel=ATTEMPT_CHANNELS[e.kind], reached=bool(e.payload.get("reached")),
                     day_part=e.payload.get("day_part"))
             for e in events[case.id] if e.outcome == "applied"
         ]
@@ -270,7 +270,6 @@ def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySetti
     return result
 
 
-_CHANNELS = {"phone_attempt": "phone", "letter_sent": "letter", "visit_attempt": "visit", "card_left": "visit"}
 CURSOR_GENERATION = 1
 
 

@@ -31,7 +31,6 @@ from api.signals.parsing import ParsedRow, SignalInput
 from api.signals.rules import (
     STATUS_PICKED_UP,
     SignalFacts,
-    SignalKind,
     assess_household,
     case_classification,
     household_key,
