@@ -311,28 +311,30 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         event.id: event
         for event in session.exec(select(VisitEvent).where(col(VisitEvent.id).in_([e.event_id for e in batch.events])))
     } if batch.events else {}
-    results: dict[uuid.UUID, EventResult] = {}
+    # By position: an event repeated inside one batch is applied once and a duplicate after.
+    results: list[EventResult | None] = [None] * len(batch.events)
+    position: dict[uuid.UUID, int] = {}
     touched: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
-    for event in batch.events:
+    for index, event in enumerate(batch.events):
         digest = _body_hash(event)
         previous = stored.get(event.event_id)
         if previous is not None:
             if previous.body_hash != digest or previous.municipality_code != code:
-                results[event.event_id] = EventResult(event_id=event.event_id, result="rejected",
-                                                      reason="event id already used for a different event")
+                results[index] = EventResult(event_id=event.event_id, result="rejected",
+                                             reason="event id already used for a different event")
             else:
-                results[event.event_id] = EventResult(event_id=event.event_id, result="duplicate",
-                                                      reason=f"stored before as {previous.outcome}")
+                results[index] = EventResult(event_id=event.event_id, result="duplicate",
+                                             reason=f"stored before as {previous.outcome}")
             continue
         case = cases.get(event.case_id)
         mine = case is not None and principal.user_id in (case.assigned_worker_id, case.second_worker_id)
         if case is None or case.purged_at is not None or not (mine or case.id in held):
-            results[event.event_id] = EventResult(event_id=event.event_id, result="rejected", reason="unknown case")
+            results[index] = EventResult(event_id=event.event_id, result="rejected", reason="unknown case")
             continue
         try:
             payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
         except ValueError as exc:
-            results[event.event_id] = EventResult(event_id=event.event_id, result="rejected", reason=str(exc))
+            results[index] = EventResult(event_id=event.event_id, result="rejected", reason=str(exc))
             continue
         occurred = event.occurred_at.astimezone(UTC)
         if event.kind in ("visit_attempt", "phone_attempt", "card_left"):
@@ -345,6 +347,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         )
         session.add(row)
         stored[event.event_id] = row
+        position[row.id] = index
         touched[case.id].append(row)
     session.flush()
     # Everything the rules need, for all touched cases at once: a batch of 100 events touches
@@ -365,7 +368,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
                         change_seq=next(sequence), now=now)
     for events in touched.values():
         for row in events:
-            results[row.id] = EventResult(
+            results[position[row.id]] = EventResult(
                 event_id=row.id, result="conflict" if row.outcome == "conflict" else "applied",
                 reason="needs review by the back office" if row.outcome == "conflict" else None,
                 case_version=cases[row.case_id].version,
@@ -376,7 +379,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         device.unsent_events_reported = batch.unsent
     session.add(device)
     session.flush()
-    return PushResult(results=[results[event.event_id] for event in batch.events], server_time=now)
+    return PushResult(results=[result for result in results if result is not None], server_time=now)
 
 
 def day_part(moment: datetime) -> str:

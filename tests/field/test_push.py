@@ -185,3 +185,9 @@ def test_the_back_office_sees_the_clock_skew_flag_on_the_case(client: TestClient
     [seen] = detail["events"]
     assert seen["clock_skew"] is True and seen["device_id"] == duo["devices"][0]["id"]
     assert seen["payload"]["day_part"] == "middag"
+
+
+def test_an_event_repeated_inside_one_batch_is_applied_once(client: TestClient, duo, session: Session):  # type: ignore[no-untyped-def]
+    same = event(duo["case"].id, "card_left")
+    assert [r[0] for r in push(client, duo["devices"][0], [same, same])] == ["applied", "duplicate"]
+    assert len(read(session, select(VisitEvent))) == 1
