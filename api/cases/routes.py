@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -21,6 +21,9 @@ from api.db import SessionDep
 from api.models import Case, Household
 from api.pagination import decode_cursor, encode_cursor
 from api.problems import ProblemError, Unprocessable, problem_responses
+from api.signals.schemas import PartnerType
+
+POSTCODE_BOUND = r"^\d{4}( ?[A-Za-z]{2})?$"
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
@@ -34,19 +37,38 @@ def _summary(case: Case, household: Household) -> dict:
     }
 
 
-@router.get("", name="list", response_model=CasePage, summary="Cases, by deadline (workers see their own)")
+@router.get(
+    "", name="list", response_model=CasePage, summary="Cases, by deadline, with the back office's filters",
+    description="Workers see their own cases. Postcode bounds take `1053` or `1053KL`; the list is ordered by "
+    "`first_contact_due_date` and paged with `cursor`.",
+)
 def list_cases(
     session: SessionDep,
     principal: CaseReader,
     at: Now,
     state: CaseState | None = None,
+    classification: Literal["single", "multiple", "consecutive"] | None = None,
+    partner_type: PartnerType | None = None,  # type: ignore[valid-type]
+    due_within_days: Annotated[int | None, Query(ge=0, le=365, description="Due on or before today + N.")] = None,
+    overdue: bool | None = None,
+    worker_id: uuid.UUID | None = None,
+    unassigned: bool | None = None,
+    postcode_from: Annotated[str | None, Query(pattern=POSTCODE_BOUND)] = None,
+    postcode_to: Annotated[str | None, Query(pattern=POSTCODE_BOUND)] = None,
+    has_open_conflict: bool | None = None,
+    crisis: bool | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
     position = decode_cursor(cursor, CaseCursor)
+    filters = service.CaseFilter(
+        state=state, classification=classification, partner_type=partner_type, due_within_days=due_within_days,
+        overdue=overdue, worker_id=worker_id, unassigned=unassigned, postcode_from=postcode_from,
+        postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis,
+    )
     rows = service.list_cases(
-        session, principal, state=state, after=(position.first_contact_due_date, position.id) if position else None,
-        limit=limit + 1,
+        session, principal, filters=filters, today=at.date(),
+        after=(position.first_contact_due_date, position.id) if position else None, limit=limit + 1,
     )
     more = len(rows) > limit
     rows = rows[:limit]

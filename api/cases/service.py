@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, tuple_
 from sqlmodel import Session, col, select
@@ -11,6 +12,7 @@ from sqlmodel import Session, col, select
 from api.auth.principal import Principal
 from api.cases.rules import ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, transition
 from api.models import Case, Household, Municipality, Signal, StaffUser, VisitEvent
+from api.models import Conflict as ConflictRow
 from api.policy import ChannelPlan, MunicipalitySettings
 from api.problems import Conflict, NotFound, Unprocessable
 from api.sequence import next_change_seq
@@ -26,12 +28,67 @@ def _visible(principal: Principal):  # type: ignore[no-untyped-def]
     return query
 
 
+@dataclass(frozen=True)
+class CaseFilter:
+    """The back office's filters; every one is optional and they combine with AND."""
+
+    state: str | None = None
+    classification: str | None = None
+    partner_type: str | None = None
+    due_within_days: int | None = None  # due on or before today + N (overdue included)
+    overdue: bool | None = None
+    worker_id: uuid.UUID | None = None
+    unassigned: bool | None = None
+    postcode_from: str | None = None
+    postcode_to: str | None = None
+    has_open_conflict: bool | None = None
+    crisis: bool | None = None
+
+
+def _postcode_bound(value: str, *, upper: bool) -> str:
+    compact = value.replace(" ", "").upper()
+    return compact if len(compact) == 6 else compact + ("ZZ" if upper else "AA")
+
+
+def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-untyped-def]
+    if filters.state is not None:
+        query = query.where(Case.state == filters.state)
+    if filters.classification is not None:
+        query = query.where(Case.classification == filters.classification)
+    if filters.crisis is not None:
+        query = query.where(Case.crisis == filters.crisis)
+    if filters.partner_type is not None:
+        query = query.where(
+            select(Signal.id).where(Signal.case_id == Case.id, Signal.partner_type == filters.partner_type).exists()
+        )
+    if filters.due_within_days is not None:
+        query = query.where(col(Case.first_contact_due_date) <= today + timedelta(days=filters.due_within_days))
+    if filters.overdue is not None:
+        overdue = col(Case.first_contact_due_date) < today
+        query = query.where(overdue if filters.overdue else ~overdue)
+    if filters.worker_id is not None:
+        query = query.where(or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id))
+    if filters.unassigned is not None:
+        query = query.where(
+            col(Case.assigned_worker_id).is_(None) if filters.unassigned else col(Case.assigned_worker_id).is_not(None)
+        )
+    if filters.postcode_from is not None:
+        query = query.where(col(Household.postcode) >= _postcode_bound(filters.postcode_from, upper=False))
+    if filters.postcode_to is not None:
+        query = query.where(col(Household.postcode) <= _postcode_bound(filters.postcode_to, upper=True))
+    if filters.has_open_conflict is not None:
+        open_conflict = (
+            select(ConflictRow.id).where(ConflictRow.case_id == Case.id, col(ConflictRow.resolved_at).is_(None)).exists()
+        )
+        query = query.where(open_conflict if filters.has_open_conflict else ~open_conflict)
+    return query
+
+
 def list_cases(
-    session: Session, principal: Principal, *, state: str | None, after: tuple[date, uuid.UUID] | None, limit: int
+    session: Session, principal: Principal, *, filters: CaseFilter, today: date, after: tuple[date, uuid.UUID] | None,
+    limit: int,
 ) -> list[tuple[Case, Household]]:
-    query = _visible(principal)
-    if state is not None:
-        query = query.where(Case.state == state)
+    query = _filtered(_visible(principal), filters, today=today)
     if after is not None:
         query = query.where(tuple_(Case.first_contact_due_date, Case.id) > tuple_(after[0], after[1]))
     query = query.order_by(col(Case.first_contact_due_date), col(Case.id)).limit(limit)

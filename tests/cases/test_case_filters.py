@@ -1,0 +1,75 @@
+"""The back office's case list: every filter, combined, ordered by deadline, paged."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from api.models import Conflict
+from tests.factories import login, make_case, make_municipality, make_user
+
+
+@pytest.fixture
+def cases(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
+    make_municipality(session)
+    worker = make_user(session, role="worker", username="worker1")
+    make_user(session, role="backoffice", username="office1")
+    made = {
+        "overdue": make_case(session, postcode="1011AB", worker=worker),
+        "soon": make_case(session, postcode="1053KL"),
+        "later": make_case(session, postcode="1102XY"),
+    }
+    made["overdue"].first_contact_due_date = date(2026, 11, 20)
+    made["soon"].first_contact_due_date = date(2026, 11, 30)
+    made["soon"].classification, made["soon"].crisis = "multiple", True
+    made["later"].first_contact_due_date = date(2027, 1, 5)
+    for case in made.values():
+        session.add(case)
+    session.add(Conflict(municipality_code="0363", case_id=made["later"].id, kind="accepted-and-declined", sides=[],
+                         opened_at=datetime(2026, 11, 25, tzinfo=UTC)))
+    session.commit()
+    return {name: str(case.id) for name, case in made.items()} | {"worker": str(worker.id),
+                                                                   "headers": login(client, "office1")}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, ["overdue", "soon", "later"]),
+        ({"overdue": "true"}, ["overdue"]),
+        ({"overdue": "false"}, ["soon", "later"]),
+        ({"due_within_days": 7}, ["overdue", "soon"]),
+        ({"classification": "multiple"}, ["soon"]),
+        ({"crisis": "true"}, ["soon"]),
+        ({"partner_type": "Huur"}, ["overdue", "soon", "later"]),
+        ({"partner_type": "Zorg"}, []),
+        ({"unassigned": "true"}, ["soon", "later"]),
+        ({"postcode_from": "1050", "postcode_to": "1099"}, ["soon"]),
+        ({"postcode_from": "1053 KL", "postcode_to": "1053KL"}, ["soon"]),
+        ({"has_open_conflict": "true"}, ["later"]),
+        ({"has_open_conflict": "false", "unassigned": "true"}, ["soon"]),
+        ({"state": "new", "due_within_days": 30}, ["overdue", "soon"]),
+    ],
+)
+def test_filters_select_the_right_cases_in_deadline_order(client: TestClient, cases, params, expected):  # type: ignore[no-untyped-def]
+    response = client.get("/v1/cases", headers=cases["headers"], params=params)
+    assert response.status_code == 200, response.text
+    assert [item["id"] for item in response.json()["items"]] == [cases[name] for name in expected]
+
+
+def test_the_worker_filter_and_paging(client: TestClient, cases):  # type: ignore[no-untyped-def]
+    mine = client.get("/v1/cases", headers=cases["headers"], params={"worker_id": cases["worker"]}).json()
+    assert [item["id"] for item in mine["items"]] == [cases["overdue"]]
+    first = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2}).json()
+    second = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [i["id"] for i in first["items"] + second["items"]] == [cases["overdue"], cases["soon"], cases["later"]]
+    assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize("params", [{"postcode_from": "10"}, {"classification": "huge"}, {"due_within_days": -1},
+                                    {"partner_type": "Bakker"}])
+def test_bad_filters_are_a_422(client: TestClient, cases, params):  # type: ignore[no-untyped-def]
+    assert client.get("/v1/cases", headers=cases["headers"], params=params).status_code == 422
