@@ -17,6 +17,7 @@ from api import health
 from api.audit.routes import router as audit_router
 from api.auth.keys import KeyRing, demo_signing_key
 from api.auth.routes import auth_router, users_router
+from api.backoffice.routes import router as backoffice_router
 from api.cases.routes import router as cases_router
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
@@ -57,6 +58,7 @@ TAGS = [
     {"name": "devices", "description": "Outreach workers' phones: enrolment with a public key, revocation, sync health."},
     {"name": "sync", "description": "Offline-first sync for field devices: encrypted visit lists."},
     {"name": "conflicts", "description": "Disagreements about case state, with both sides, for the back office."},
+    {"name": "backoffice", "description": "The back office's overview of the day."},
     {"name": "municipality", "description": "The municipality's settings and outreach policy."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -102,7 +104,7 @@ def create_app(
     install_handlers(app)
     routers = (
         auth_router, users_router, signals_router, agreements_router, cases_router, devices_router, sync_router,
-        conflicts_router, municipality_router, audit_router,
+        conflicts_router, backoffice_router, municipality_router, audit_router,
         health.router,
     )
     for router in routers:

@@ -1,0 +1,72 @@
+"""The back office's day at a glance: deadlines, reach by channel, conflicts, silent devices."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from api.cases.rules import ATTEMPT_CHANNELS, CaseState
+from api.models import Case, Conflict, Device, VisitEvent
+
+SILENT_AFTER = timedelta(days=1)
+
+
+@dataclass
+class Dashboard:
+    open_by_state: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+    due_within_7_days: int = 0
+    attempts_by_channel: dict[str, int] = field(default_factory=dict)
+    reached_by_channel: dict[str, int] = field(default_factory=dict)
+    open_conflicts: int = 0
+    devices_not_synced_for_a_day: int = 0
+
+
+def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Dashboard:
+    today = now.date()
+    board = Dashboard()
+    open_cases = (Case.municipality_code == municipality_code, Case.state != CaseState.CLOSED.value,
+                  col(Case.purged_at).is_(None))
+    for state, count in session.exec(select(Case.state, sa.func.count()).where(*open_cases).group_by(Case.state)):
+        board.open_by_state[state] = count
+    board.overdue = session.exec(
+        select(sa.func.count()).select_from(Case).where(*open_cases, col(Case.first_contact_due_date) < today)
+    ).one()
+    board.due_within_7_days = session.exec(
+        select(sa.func.count()).select_from(Case).where(
+            *open_cases, col(Case.first_contact_due_date) >= today,
+            col(Case.first_contact_due_date) <= today + timedelta(days=7),
+        )
+    ).one()
+    attempts: Counter[str] = Counter()
+    reached: Counter[str] = Counter()
+    for kind, payload in session.exec(
+        select(VisitEvent.kind, VisitEvent.payload).where(
+            VisitEvent.municipality_code == municipality_code, col(VisitEvent.kind).in_(list(ATTEMPT_CHANNELS))
+        )
+    ):
+        channel = ATTEMPT_CHANNELS[kind]
+        attempts[channel] += 1
+        reached[channel] += bool(payload.get("reached"))
+    board.attempts_by_channel, board.reached_by_channel = dict(attempts), dict(reached)
+    board.open_conflicts = session.exec(
+        select(sa.func.count()).select_from(Conflict).where(
+            Conflict.municipality_code == municipality_code, col(Conflict.resolved_at).is_(None)
+        )
+    ).one()
+    # A device is silent when neither a pull nor a push reached us for a day (a municipality
+    # has a handful of devices: counting them here is simpler than portable SQL over NULLs).
+    board.devices_not_synced_for_a_day = sum(
+        1
+        for pulled, pushed, enrolled in session.exec(
+            select(Device.last_pull_at, Device.last_push_at, Device.enrolled_at).where(
+                Device.municipality_code == municipality_code, col(Device.revoked_at).is_(None)
+            )
+        )
+        if max(moment for moment in (pulled, pushed, enrolled) if moment is not None) < now - SILENT_AFTER
+    )
+    return board
