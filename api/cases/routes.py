@@ -15,7 +15,7 @@ from api.cases.rules import CaseState, next_action
 from api.cases.schemas import (
     AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseCursor, CaseDetail, CaseEventOut,
     CasePage,
-    CaseSignalOut, CaseSummary, CloseRequest,
+    CaseSignalOut, CaseSummary, CloseRequest, OfficeAction, OfficeActionResult,
 )
 from api.db import SessionDep
 from api.models import Case, Household
@@ -148,4 +148,31 @@ def assign_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.U
     )
     record(session, principal, action="cases.assign", resource_type="case", resource_id=case.id, case_id=case.id, at=at,
            detail={"worker_id": str(body.worker_id), "second_worker_id": str(body.second_worker_id or "")})
+    return CaseSummary.model_validate(_summary(case, household))
+
+
+@router.post(
+    "/{case_id}/actions", name="act", response_model=OfficeActionResult,
+    summary="Record a letter sent, a phone attempt, an appointment or a note (idempotent by action_id)",
+    responses=problem_responses(404, 409),
+)
+def act(session: SessionDep, principal: Office, at: Now, case_id: uuid.UUID, body: OfficeAction) -> OfficeActionResult:
+    case, household, applied = service.record_office_action(
+        session, principal, case_id, action_id=body.action_id, kind=body.kind, occurred_at=body.occurred_at,
+        base_version=body.base_version, fields=body.model_dump(), now=at,
+    )
+    if applied:
+        record(session, principal, action=f"cases.{body.kind}", resource_type="case", resource_id=case.id,
+               case_id=case.id, at=at, detail={"action_id": str(body.action_id)})
+    return OfficeActionResult(action_id=body.action_id, result="applied" if applied else "duplicate",
+                              case=CaseSummary.model_validate(_summary(case, household)))
+
+
+@router.post(
+    "/{case_id}/reopen", name="reopen", response_model=CaseSummary,
+    summary="Reopen a closed case within the municipality's window", responses=problem_responses(404, 409),
+)
+def reopen_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.UUID) -> CaseSummary:
+    case, household = service.reopen(session, principal, case_id, now=at)
+    record(session, principal, action="cases.reopen", resource_type="case", resource_id=case.id, case_id=case.id, at=at)
     return CaseSummary.model_validate(_summary(case, household))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, tuple_
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.cases.rules import ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, transition
+from api.cases.rules import (
+    ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, allowed_events, transition,
+)
 from api.models import Case, Household, Municipality, Signal, StaffUser, VisitEvent
 from api.models import Conflict as ConflictRow
 from api.policy import ChannelPlan, MunicipalitySettings
@@ -195,4 +198,58 @@ def assign(
         _worker(session, principal, second_worker_id)
     _move(case, CaseEvent.PLAN)
     case.assigned_worker_id, case.second_worker_id = worker_id, second_worker_id
+    return case, _changed(session, case)
+
+
+OFFICE_PAYLOAD_FIELDS = {
+    "letter_sent": (), "phone_attempt": ("reached",), "appointment": ("appointment_at", "location"), "note": ("text",),
+}
+
+
+def record_office_action(
+    session: Session, principal: Principal, case_id: uuid.UUID, *, action_id: uuid.UUID, kind: str,
+    occurred_at: datetime, base_version: int | None, fields: dict[str, Any], now: datetime,
+) -> tuple[Case, Household, bool]:
+    """A letter, a call, an appointment or a note from the office: a fact on the case's timeline,
+    idempotent by the client's action id (the unique event id enforces it in the database)."""
+    case = owned(session, Case, case_id, principal, lock=True)
+    previous = session.get(VisitEvent, action_id)
+    if previous is not None:
+        if previous.case_id != case.id or previous.kind != kind or previous.municipality_code != case.municipality_code:
+            raise Conflict("This action id was used for another action.", slug="action-id-reused")
+        household = session.get(Household, case.household_id)
+        assert household is not None
+        return case, household, False
+    if case.purged_at is not None:
+        raise NotFound("No such case.")
+    if base_version is not None and base_version != case.version:
+        raise Conflict(f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
+                       current_version=case.version)
+    payload = {name: fields[name] for name in OFFICE_PAYLOAD_FIELDS[kind] if fields.get(name) is not None}
+    missing = {"phone_attempt": "reached", "appointment": "appointment_at", "note": "text"}.get(kind)
+    if missing and missing not in payload:
+        raise Unprocessable(f"`{missing}` is required for {kind}.", slug="validation-error")
+    if "appointment_at" in payload:
+        payload["appointment_at"] = payload["appointment_at"].isoformat()
+    session.add(VisitEvent(
+        id=action_id, municipality_code=case.municipality_code, case_id=case.id, device_id=None,
+        author_id=principal.user_id, kind=kind, occurred_at=occurred_at, received_at=now, base_version=case.version,
+        payload=payload, outcome="applied", change_seq=0, body_hash="",
+    ))
+    if kind == "phone_attempt" and payload.get("reached") and CaseEvent.CONTACT in allowed_events(CaseState(case.state)):
+        _move(case, CaseEvent.CONTACT)
+    return case, _changed(session, case), True
+
+
+def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: datetime) -> tuple[Case, Household]:
+    case = owned(session, Case, case_id, principal, lock=True)
+    if case.purged_at is not None:
+        raise NotFound("No such case.")
+    municipality = session.get(Municipality, case.municipality_code)
+    window = MunicipalitySettings.model_validate(municipality.settings if municipality else {}).reopen_window_days
+    if case.closed_at is not None and now - case.closed_at > timedelta(days=window):
+        raise Conflict(f"The case closed more than {window} days ago and can no longer be reopened.",
+                       slug="reopen-window-passed", state=case.state)
+    _move(case, CaseEvent.REOPEN)
+    case.result, case.closed_at = None, None
     return case, _changed(session, case)
