@@ -17,6 +17,7 @@ from api import health
 from api.audit.routes import router as audit_router
 from api.auth.keys import KeyRing, demo_signing_key
 from api.auth.routes import auth_router, users_router
+from api.backoffice.routes import plans_router
 from api.backoffice.routes import router as backoffice_router
 from api.cases.routes import router as cases_router
 from api.field.routes import router as devices_router
@@ -104,7 +105,7 @@ def create_app(
     install_handlers(app)
     routers = (
         auth_router, users_router, signals_router, agreements_router, cases_router, devices_router, sync_router,
-        conflicts_router, backoffice_router, municipality_router, audit_router,
+        conflicts_router, backoffice_router, plans_router, municipality_router, audit_router,
         health.router,
     )
     for router in routers:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.backoffice import service
+from api.backoffice import planning, service
+from api.cases.routes import assign_bulk
+from api.cases.schemas import BulkAssignmentRequest, BulkAssignmentResult
 from api.db import SessionDep
-from api.problems import problem_responses
+from api.problems import Unprocessable, problem_responses
 
 router = APIRouter(prefix="/v1/dashboard", tags=["backoffice"], responses=problem_responses(401, 403))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
@@ -31,3 +35,75 @@ class DashboardOut(BaseModel):
 def dashboard(session: SessionDep, principal: Office, at: Now) -> DashboardOut:
     board = service.dashboard(session, municipality_code=principal.municipality_code, now=at)
     return DashboardOut.model_validate(board, from_attributes=True)
+
+
+plans_router = APIRouter(prefix="/v1/plans", tags=["backoffice"], responses=problem_responses(401, 403, 422))
+
+
+class PlanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+    worker_ids: list[uuid.UUID] | None = Field(default=None, max_length=200, description="Default: every active worker.")
+    visits_per_worker: int = Field(default=8, ge=1, le=40)
+
+
+class PlannedVisitOut(BaseModel):
+    case_id: uuid.UUID
+    first_contact_due_date: dt.date
+    postcode: str | None
+    street: str | None
+    house_number: int | None
+    house_number_addition: str | None
+    day_part: str
+    attempt_number: int
+
+
+class WorkerListOut(BaseModel):
+    worker_id: uuid.UUID
+    visits: list[PlannedVisitOut]
+
+
+class PlanProposal(BaseModel):
+    date: dt.date
+    lists: list[WorkerListOut]
+
+
+class AcceptedList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: uuid.UUID
+    case_ids: list[uuid.UUID] = Field(max_length=40)
+
+
+class PlanAcceptance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lists: list[AcceptedList] = Field(min_length=1, max_length=200)
+
+
+@plans_router.post(
+    "", name="propose", response_model=PlanProposal,
+    summary="Propose a day's visit lists: by deadline, then walking order, with the policy's day parts",
+    description="Nothing is assigned yet: edit the lists (move or drop cases) and send them to `/v1/plans/accept`.",
+)
+def propose(session: SessionDep, principal: Office, body: PlanRequest) -> PlanProposal:
+    lists = planning.propose(session, municipality_code=principal.municipality_code, worker_ids=body.worker_ids,
+                             per_worker=body.visits_per_worker, day=body.date)
+    return PlanProposal(date=body.date, lists=[
+        WorkerListOut(worker_id=item.worker_id, visits=[PlannedVisitOut(**visit.__dict__) for visit in item.visits])
+        for item in lists
+    ])
+
+
+@plans_router.post(
+    "/accept", name="accept", response_model=BulkAssignmentResult,
+    summary="Accept (possibly edited) lists: every case is assigned to its worker, all or nothing",
+    responses=problem_responses(404, 409),
+)
+def accept(session: SessionDep, principal: Office, at: Now, body: PlanAcceptance) -> BulkAssignmentResult:
+    pairs = [{"case_id": case_id, "worker_id": item.worker_id} for item in body.lists for case_id in item.case_ids]
+    if not 1 <= len(pairs) <= 500:
+        raise Unprocessable("Accept between 1 and 500 cases at a time.", slug="validation-error")
+    assignments = BulkAssignmentRequest.model_validate({"assignments": pairs})
+    return assign_bulk(session, principal, at, assignments)

@@ -1,0 +1,82 @@
+"""Planning a day's visits: which cases need a visit, in deadline and walking order, split per worker."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from api.cases.rules import CaseState, next_action
+from api.cases.service import attempts
+from api.models import Case, Household, Municipality, StaffUser
+from api.policy import MunicipalitySettings
+from api.problems import Unprocessable
+
+
+@dataclass(frozen=True)
+class PlannedVisit:
+    case_id: uuid.UUID
+    first_contact_due_date: date
+    postcode: str | None
+    street: str | None
+    house_number: int | None
+    house_number_addition: str | None
+    day_part: str
+    attempt_number: int
+
+
+@dataclass(frozen=True)
+class WorkerList:
+    worker_id: uuid.UUID
+    visits: list[PlannedVisit]
+
+
+def walking_order(visit: PlannedVisit) -> tuple:  # type: ignore[type-arg]
+    return (visit.postcode or "", visit.street or "", visit.house_number or 0, visit.house_number_addition or "")
+
+
+def split_by_walking_order(visits: list[PlannedVisit], workers: list[uuid.UUID], per_worker: int) -> list[WorkerList]:
+    """The most urgent visits, then each worker gets a contiguous stretch of streets. Pure."""
+    chosen = sorted(visits, key=lambda v: (v.first_contact_due_date, *walking_order(v)))[: per_worker * len(workers)]
+    route = sorted(chosen, key=walking_order)
+    size = -(-len(route) // len(workers)) if workers else 0
+    return [WorkerList(worker, route[i * size:(i + 1) * size]) for i, worker in enumerate(workers)]
+
+
+def propose(session: Session, *, municipality_code: str, worker_ids: list[uuid.UUID] | None, per_worker: int,
+            day: date) -> list[WorkerList]:
+    municipality = session.get(Municipality, municipality_code)
+    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    workers = session.exec(
+        select(StaffUser).where(StaffUser.municipality_code == municipality_code, StaffUser.role == "worker",
+                                StaffUser.active).order_by(col(StaffUser.username))
+    ).all()
+    if worker_ids is not None:
+        known = {w.id for w in workers}
+        if not set(worker_ids) <= known:
+            raise Unprocessable("Plans are made for active outreach workers of your municipality.", slug="not-a-worker")
+        chosen_workers = list(worker_ids)
+    else:
+        chosen_workers = [w.id for w in workers]
+    rows = session.exec(
+        select(Case, Household).join(Household, col(Household.id) == Case.household_id).where(
+            Case.municipality_code == municipality_code, col(Case.purged_at).is_(None),
+            col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]),
+        )
+    ).all()
+    rotation = settings.policy.day_part_rotation
+    visits = []
+    for case, household in rows:
+        plan = settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
+        planned = next_action(channels=list(plan.channels), max_attempts=plan.max_attempts,
+                              change_day_part=plan.change_day_part, after_last_attempt=plan.after_last_attempt,
+                              attempts=attempts(session, case))
+        if planned is None or planned.channel != "visit":
+            continue
+        day_part = next((part for part in rotation if part not in planned.avoid_day_parts), rotation[0])
+        visits.append(PlannedVisit(case.id, case.first_contact_due_date, household.postcode, household.street,
+                                   household.house_number, household.house_number_addition, day_part,
+                                   planned.attempt_number))
+    return split_by_walking_order(visits, chosen_workers, per_worker)

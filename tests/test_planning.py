@@ -1,0 +1,79 @@
+"""Planning a day: the most urgent visits, split per worker along the streets, then accepted as assignments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import Session
+
+from api.backoffice.planning import PlannedVisit, split_by_walking_order, walking_order
+from tests.factories import login, make_case, make_municipality, make_user
+
+
+def visit(due: date, postcode: str, number: int = 1) -> PlannedVisit:
+    return PlannedVisit(uuid.uuid4(), due, postcode, "Straat", number, None, "middag", 1)
+
+
+visits = st.lists(st.builds(visit, st.dates(date(2026, 11, 1), date(2027, 1, 31)),
+                            st.from_regex(r"^10[0-9]{2}[A-Z]{2}$", fullmatch=True), st.integers(1, 300)), max_size=40)
+
+
+@given(visits, st.integers(1, 5), st.integers(1, 8))
+def test_the_most_urgent_visits_are_planned_once_each_in_walking_order(pool, workers, per_worker):  # type: ignore[no-untyped-def]
+    ids = [uuid.uuid4() for _ in range(workers)]
+    lists = split_by_walking_order(pool, ids, per_worker)
+    planned = [v for item in lists for v in item.visits]
+    assert len(planned) == len({v.case_id for v in planned}) == min(len(pool), workers * per_worker)
+    assert all(len(item.visits) <= per_worker for item in lists)
+    assert all([walking_order(v) for v in item.visits] == sorted(walking_order(v) for v in item.visits) for item in lists)
+    left_out = [v for v in pool if v.case_id not in {p.case_id for p in planned}]
+    if left_out and planned:
+        assert max(v.first_contact_due_date for v in planned) <= min(v.first_contact_due_date for v in left_out)
+
+
+@pytest.fixture
+def day(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
+    make_municipality(session)
+    workers = [make_user(session, role="worker", username=f"worker{i}") for i in (1, 2)]
+    make_user(session, role="backoffice", username="office1")
+    cases = []
+    for index, postcode in enumerate(["1011AA", "1102BB", "1053CC", "1011AB", "1068DD"]):
+        case = make_case(session, postcode=postcode)
+        case.classification = "multiple"  # the policy visits multiple-signal households first
+        case.first_contact_due_date = date(2026, 12, 1) + timedelta(days=index)
+        session.add(case)
+        cases.append(case)
+    session.commit()
+    return {"workers": workers, "cases": cases, "headers": login(client, "office1")}
+
+
+def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(client: TestClient, day):  # type: ignore[no-untyped-def]
+    proposal = client.post("/v1/plans", headers=day["headers"], json={"date": "2026-11-27", "visits_per_worker": 2})
+    assert proposal.status_code == 200, proposal.text
+    lists = proposal.json()["lists"]
+    planned = [v["case_id"] for item in lists for v in item["visits"]]
+    assert sorted(planned) == sorted(str(c.id) for c in day["cases"][:4])  # the latest deadline waits
+    assert all(v["day_part"] == "middag" for item in lists for v in item["visits"])
+    assert [v["postcode"] for v in lists[0]["visits"]] == ["1011AA", "1011AB"]
+
+    edited = [{"worker_id": item["worker_id"], "case_ids": [v["case_id"] for v in item["visits"]]} for item in lists]
+    edited[1]["case_ids"] = edited[1]["case_ids"][:1]  # the office drops one visit
+    accepted = client.post("/v1/plans/accept", headers=day["headers"], json={"lists": edited})
+    assert accepted.status_code == 200 and len(accepted.json()["items"]) == 3
+    assert all(item["state"] == "planned" for item in accepted.json()["items"])
+
+
+def test_plans_are_for_active_workers_of_the_municipality(client: TestClient, day):  # type: ignore[no-untyped-def]
+    response = client.post("/v1/plans", headers=day["headers"], json={"date": "2026-11-27", "worker_ids": [str(uuid.uuid4())]})
+    assert response.status_code == 422
+    assert client.post("/v1/plans", headers=login(client, "worker1"), json={"date": "2026-11-27"}).status_code == 403
+
+
+def test_accepting_nothing_is_a_422(client: TestClient, day):  # type: ignore[no-untyped-def]
+    empty = {"lists": [{"worker_id": str(day["workers"][0].id), "case_ids": []}]}
+    assert client.post("/v1/plans/accept", headers=day["headers"], json=empty).status_code == 422
