@@ -9,7 +9,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, next_action
-from api.cases.service import attempts
+from api.cases.service import attempts_by_case
 from api.models import Case, Household, Municipality, StaffUser
 from api.policy import MunicipalitySettings
 from api.problems import Unprocessable
@@ -45,8 +45,9 @@ def split_by_walking_order(visits: list[PlannedVisit], workers: list[uuid.UUID],
     return [WorkerList(worker, route[i * size:(i + 1) * size]) for i, worker in enumerate(workers)]
 
 
-def propose(session: Session, *, municipality_code: str, worker_ids: list[uuid.UUID] | None, per_worker: int,
-            day: date) -> list[WorkerList]:
+def propose(
+    session: Session, *, municipality_code: str, worker_ids: list[uuid.UUID] | None, per_worker: int
+) -> list[WorkerList]:
     municipality = session.get(Municipality, municipality_code)
     settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
     workers = session.exec(
@@ -67,12 +68,13 @@ def propose(session: Session, *, municipality_code: str, worker_ids: list[uuid.U
         )
     ).all()
     rotation = settings.policy.day_part_rotation
+    history = attempts_by_case(session, [case.id for case, _ in rows])
     visits = []
     for case, household in rows:
         plan = settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
         planned = next_action(channels=list(plan.channels), max_attempts=plan.max_attempts,
                               change_day_part=plan.change_day_part, after_last_attempt=plan.after_last_attempt,
-                              attempts=attempts(session, case))
+                              attempts=history[case.id])
         if planned is None or planned.channel != "visit":
             continue
         day_part = next((part for part in rotation if part not in planned.avoid_day_parts), rotation[0])

@@ -89,7 +89,7 @@ class PlanAcceptance(BaseModel):
 )
 def propose(session: SessionDep, principal: Office, body: PlanRequest) -> PlanProposal:
     lists = planning.propose(session, municipality_code=principal.municipality_code, worker_ids=body.worker_ids,
-                             per_worker=body.visits_per_worker, day=body.date)
+                             per_worker=body.visits_per_worker)
     return PlanProposal(date=body.date, lists=[
         WorkerListOut(worker_id=item.worker_id, visits=[PlannedVisitOut(**visit.__dict__) for visit in item.visits])
         for item in lists

@@ -396,17 +396,13 @@ def _reconcile_case(
     resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
                          if c.resolved_at is not None and c.resolution)
     known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
-    office_changes = []
-    if case.state == CaseState.CLOSED.value:
-        office_changes.append(OfficeChange("closed", case.version))
+    closed = [OfficeChange("closed", case.version)] if case.state == CaseState.CLOSED.value else []
     new_ids = {event.id for event in new_events}
     reassigned = [e for e in new_events if e.author_id not in (case.assigned_worker_id, case.second_worker_id)]
-    if reassigned:
-        office_changes.append(OfficeChange("reassigned", case.version))
     verdict = reconcile(
         [Fact(event_id=e.id, kind=e.kind, occurred_at=e.occurred_at, author=str(e.device_id or e.author_id),
               base_version=e.base_version, payload=e.payload) for e in events],
-        office_changes=[c for c in office_changes if c.kind == "closed"],
+        office_changes=closed,
         resolved=resolved,
     )
     disagreements = list(verdict.conflicts)
@@ -461,12 +457,11 @@ def resolve(session: Session, principal: Principal, conflict_id: uuid.UUID, *, d
     case = session.get(Case, conflict.case_id, with_for_update=True)
     assert case is not None
     state = CaseState(case.state)
-    target = {"help_accepted": CaseEvent.ACCEPT_HELP}.get(decision)
-    if target is not None:
+    if decision == "help_accepted":
         if state is CaseState.NEW or state is CaseState.PLANNED:
             state = transition(state, CaseEvent.CONTACT)
-        if target in allowed_events(state):
-            state = transition(state, target)
+        if CaseEvent.ACCEPT_HELP in allowed_events(state):
+            state = transition(state, CaseEvent.ACCEPT_HELP)
     elif decision == "help_declined" and state in (CaseState.NEW, CaseState.PLANNED):
         state = transition(state, CaseEvent.CONTACT)
     conflict.resolved_at = now
