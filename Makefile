@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	mkdir -p var
 	DOORSTEP_DEMO=true $(BIN)/doorstep demo
-	DOORSTEP_DEMO=true $(BIN)/doorstep serve --host $(HOST) --port $(PORT)
+	DOORSTEP_DEMO=true $(BIN)/doorstep demo-stack --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

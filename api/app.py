@@ -18,8 +18,10 @@ from api.audit.routes import router as audit_router
 from api.auth.keys import KeyRing, demo_signing_key
 from api.auth.routes import auth_router, users_router
 from api.backoffice.routes import plans_router
+from api.bkr.routes import router as bkr_router
 from api.backoffice.routes import router as backoffice_router
 from api.cases.routes import router as cases_router
+from api.cases.trajectory_routes import router as trajectory_router
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
@@ -106,7 +108,7 @@ def create_app(
     routers = (
         auth_router, users_router, signals_router, agreements_router, cases_router, devices_router, sync_router,
         conflicts_router, backoffice_router, plans_router, municipality_router, audit_router,
-        health.router,
+        trajectory_router, bkr_router, health.router,
     )
     for router in routers:
         app.include_router(router)

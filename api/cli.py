@@ -57,6 +57,97 @@ def serve(
     uvicorn.run(application, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
 
 
+@app.command("bkr-worker")
+def bkr_worker(
+    once: Annotated[bool, typer.Option(help="Deliver what is due now, then stop.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between rounds.")] = 5.0,
+) -> None:
+    """Deliver BKR registrations from the outbox. Run as many as you like: they never send one twice."""
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from api.bkr.client import HttpBkrClient
+    from api.bkr.outbox import deliver_due, run_worker
+    from api.db import make_engine
+    from api.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    try:
+        url, username, password = settings.bkr_endpoint()
+    except ValueError as exc:
+        _fail(f"Refusing to start: {exc}")
+        return
+    if settings.bkr_lease_seconds <= settings.bkr_timeout_seconds:
+        _fail("Refusing to start: DOORSTEP_BKR_LEASE_SECONDS must exceed DOORSTEP_BKR_TIMEOUT_SECONDS.")
+    engine = make_engine(settings.database_url)
+    client = HttpBkrClient(url, username=username, password=password, timeout_seconds=settings.bkr_timeout_seconds)
+    options = {"clock": lambda: datetime.now(UTC), "lease": timedelta(seconds=settings.bkr_lease_seconds),
+               "max_attempts": settings.bkr_max_attempts}
+    try:
+        if once:
+            stats = deliver_due(engine, client, **options)  # type: ignore[arg-type]
+        else:
+            stop = threading.Event()
+            for number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(number, lambda *_: stop.set())
+            typer.echo(f"BKR worker: delivering to {url} every {interval:g} s (Ctrl-C stops)", err=True)
+            stats = run_worker(engine, client, interval_seconds=interval, stop=stop, **options)  # type: ignore[arg-type]
+    finally:
+        client.close()
+        engine.dispose()
+    typer.echo(f"delivered {stats.delivered}, to retry {stats.retried}, rejected {stats.rejected}")
+
+
+@app.command("bkr-double")
+def bkr_double(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8100,
+) -> None:
+    """Run the BKR test double (in memory; for tests and the demo, never production)."""
+    import uvicorn
+
+    from bkr_double.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+@app.command("demo-stack")
+def demo_stack(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port of the API.")] = 8000,
+    bkr_port: Annotated[int, typer.Option(help="TCP port of the BKR test double.")] = 8100,
+) -> None:
+    """The demo as `make run` starts it: the API, the BKR test double and the BKR worker."""
+    import os
+    import subprocess
+
+    settings = _settings()
+    if not settings.demo:
+        _fail("demo-stack runs in demo mode only (DOORSTEP_DEMO=true).")
+    env = {**os.environ, "DOORSTEP_BKR_URL": os.environ.get("DOORSTEP_BKR_URL", f"http://{host}:{bkr_port}")}
+    if "DOORSTEP_BKR_URL" not in os.environ:
+        from api.settings import DEMO_BKR_PASSWORD, DEMO_BKR_USERNAME
+
+        env.update(DOORSTEP_BKR_USERNAME=DEMO_BKR_USERNAME, DOORSTEP_BKR_PASSWORD=DEMO_BKR_PASSWORD)
+    children = [
+        subprocess.Popen([sys.executable, "-m", "bkr_double", "--host", host, "--port", str(bkr_port)]),
+        subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "2"], env=env),
+    ]
+    typer.echo(f"BKR test double on http://{host}:{bkr_port}, BKR worker every 2 s", err=True)
+    try:
+        serve(host=host, port=port, workers=1)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the newest migration."""
@@ -344,3 +435,7 @@ def openapi(target: Annotated[Path, typer.Argument(help="Where to write the docu
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(document)
         typer.echo(f"Wrote {target}.")
+
+
+if __name__ == "__main__":
+    app()

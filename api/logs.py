@@ -16,7 +16,8 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 ALLOWED_FIELDS = frozenset(
     {
         "method", "path", "route", "status", "duration_ms", "query_keys", "principal", "principal_type",
-        "tenant", "error_class", "client_ip", "bytes_in", "revision", "count", "event",
+        "tenant", "error_class", "client_ip", "bytes_in", "revision", "count", "event", "registration_id", "outcome",
+        "http_status",
     }
 )
 

@@ -319,34 +319,59 @@ class Trajectory(SQLModel, table=True):
     case_id: uuid.UUID = Field(foreign_key="outreach_case.id", unique=True)
     decision_date: date
     end_date: date | None = None
-    outcome: str | None = Field(default=None, max_length=40)
+    outcome: str | None = Field(default=None, max_length=40)  # completed | terminated | other, once ended
     started_by: uuid.UUID = Field(foreign_key="staff_user.id")
+    ended_by: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = _at()
 
 
 class BkrRegistration(SQLModel, table=True):
-    """Outbox row for BKR (contract type SH); delivered exactly once by the outbox worker."""
+    """Outbox row for BKR (contract type SH): written in the transaction that starts or ends a
+    trajectory, delivered by the outbox worker with its idempotency key, so exactly once."""
 
     __tablename__ = "bkr_registration"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_bkr_registration_status"),
+        sa.CheckConstraint("action IN ('register', 'end')", name="ck_bkr_registration_action"),
+        sa.UniqueConstraint("trajectory_id", "action", name="uq_bkr_registration_trajectory_action"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
     trajectory_id: uuid.UUID = Field(foreign_key="trajectory.id", index=True)
-    action: str = Field(max_length=16)
+    action: str = Field(max_length=16)  # register | end
     contract_type: str = Field(default="SH", max_length=4)
     start_date: date
     end_date: date | None = None
     removal_date: date | None = None
+    subject: dict[str, Any] = _json()  # the resident as BKR identifies them (register only); never the BSN
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = _at(index=True)
+    claimed_until: datetime | None = _at(nullable=True)  # a worker's lease while it sends
+    claim_token: uuid.UUID | None = None  # which claim may record the outcome
     idempotency_key: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)
+    bkr_reference: str | None = Field(default=None, max_length=64)  # BKR's id of the registration
     last_error: str | None = Field(default=None, max_length=500)
     delivered_at: datetime | None = _at(nullable=True)
     created_at: datetime = _at()
+
+
+class BkrAttempt(SQLModel, table=True):
+    """One delivery attempt. Written before sending (outcome `sending`) and completed after,
+    so an attempt whose worker died in between still shows."""
+
+    __tablename__ = "bkr_attempt"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    registration_id: uuid.UUID = Field(foreign_key="bkr_registration.id", index=True)
+    number: int
+    started_at: datetime = _at()
+    finished_at: datetime | None = _at(nullable=True)
+    outcome: str = Field(default="sending", max_length=16)  # sending | delivered | retry | rejected
+    http_status: int | None = None
+    error: str | None = Field(default=None, max_length=500)
 
 
 # --- audit and sync bookkeeping -----------------------------------------------------------

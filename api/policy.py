@@ -56,7 +56,13 @@ class MunicipalitySettings(BaseModel):
     crisis_first_contact_working_days: int = Field(default=3, ge=1, le=20)
     lookback_months: int = Field(default=6, ge=1, le=24, description="Window that makes a signal consecutive.")
     retention_months: int = Field(default=6, ge=1, le=60, description="Keep personal data after closing without trajectory.")
-    bkr_removal_months_after_end: int = Field(default=60, ge=0, le=120)
+    bkr_removal_months_after_end: int = Field(
+        default=60, ge=0, le=120, description="BKR removes the SH registration this long after the trajectory ends."
+    )
+    bkr_removal_months_after_success: int | None = Field(
+        default=None, ge=0, le=120,
+        description="Sooner after a successful end (the four largest cities: 6); unset: as after any end.",
+    )
     reopen_window_days: int = Field(default=30, ge=0, le=365)
     max_devices_per_worker: int = Field(default=2, ge=1, le=10)
     visit_list_working_days: int = Field(

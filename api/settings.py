@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/doorstep.db"
+# The BKR test double as `make run` starts it; used only in demo mode.
+DEMO_BKR_URL = "http://127.0.0.1:8100"
+DEMO_BKR_USERNAME = "doorstep-demo"
+DEMO_BKR_PASSWORD = "demo"
 
 
 class SigningKey(BaseModel):
@@ -80,6 +84,21 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Root log level (JSON lines on stdout).")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins (JSON list).")
+    bkr_url: str | None = Field(
+        default=None, pattern=r"^https?://",
+        description="Base URL of BKR's registration interface. Unset: in demo mode the BKR test double on "
+        "http://127.0.0.1:8100; otherwise the BKR worker refuses to start.",
+    )
+    bkr_username: str | None = Field(default=None, description="BKR credentials (HTTP basic); demo: the double's.")
+    bkr_password: SecretStr | None = Field(default=None, description="BKR password; never logged.")
+    bkr_timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="One BKR request's timeout.")
+    bkr_max_attempts: int = Field(
+        default=20, ge=1, le=100, description="Attempts (with exponential backoff) before a registration fails."
+    )
+    bkr_lease_seconds: int = Field(
+        default=120, ge=5, le=3600,
+        description="How long a worker holds a claimed registration; must exceed the BKR timeout.",
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -98,6 +117,16 @@ class Settings(BaseSettings):
             if len(kids) != len(set(kids)):
                 raise ValueError(f"{name}: every kid must be unique")
         return self
+
+    def bkr_endpoint(self) -> tuple[str, str, str]:
+        """URL, user and password of BKR; the test double's only in demo mode."""
+        if self.bkr_url:
+            if not self.bkr_username or self.bkr_password is None:
+                raise ValueError("DOORSTEP_BKR_USERNAME and DOORSTEP_BKR_PASSWORD are required with DOORSTEP_BKR_URL")
+            return self.bkr_url, self.bkr_username, self.bkr_password.get_secret_value()
+        if not self.demo:
+            raise ValueError("DOORSTEP_BKR_URL is not set (only demo mode falls back to the BKR test double)")
+        return DEMO_BKR_URL, DEMO_BKR_USERNAME, DEMO_BKR_PASSWORD
 
     @property
     def is_sqlite(self) -> bool:

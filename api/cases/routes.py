@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Query
 from api.audit.service import record, record_case_reads
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.cases import service
+from api.cases import service, trajectory
 from api.cases.rules import CaseState, next_action
+from api.cases.trajectory_routes import trajectory_out
 from api.cases.schemas import (
-    AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseCursor, CaseDetail, CaseEventOut,
-    CasePage,
+    AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseConflictOut, CaseCursor, CaseDetail,
+    CaseEventOut, CasePage,
     CaseSignalOut, CaseSummary, CloseRequest, OfficeAction, OfficeActionResult,
 )
 from api.db import SessionDep
@@ -112,6 +113,7 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
     case, household, signals = service.get_case(session, principal, case_id)
     record(session, principal, action="cases.read", resource_type="case", resource_id=case.id, case_id=case.id, at=at)
     plan = service.policy_for(session, case)
+    path, registrations = trajectory.of_case(session, case.id)
     planned = next_action(
         channels=list(plan.channels), max_attempts=plan.max_attempts, change_day_part=plan.change_day_part,
         after_last_attempt=plan.after_last_attempt, attempts=service.attempts(session, case),
@@ -121,6 +123,8 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
             **_summary(case, household),
             "signals": [CaseSignalOut.model_validate(s, from_attributes=True) for s in signals],
             "events": [CaseEventOut.model_validate(e, from_attributes=True) for e in service.events_of(session, case)],
+            "conflicts": [CaseConflictOut.model_validate(c, from_attributes=True) for c in service.conflicts_of(session, case)],
+            "trajectory": trajectory_out(session, path, registrations) if path else None,
             "next_planned_action": planned.__dict__ if planned and case.state != CaseState.CLOSED else None,
         }
     )

@@ -104,6 +104,12 @@ def events_of(session: Session, case: Case) -> list[VisitEvent]:
     ))
 
 
+def conflicts_of(session: Session, case: Case) -> list[ConflictRow]:
+    return list(session.exec(
+        select(ConflictRow).where(ConflictRow.case_id == case.id).order_by(col(ConflictRow.opened_at), col(ConflictRow.id))
+    ))
+
+
 def get_case(session: Session, principal: Principal, case_id: uuid.UUID) -> tuple[Case, Household, list[Signal]]:
     row = session.exec(_visible(principal).where(Case.id == case_id)).first()
     if row is None:
@@ -156,20 +162,20 @@ def close(
             f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
             current_version=case.version,
         )
-    _move(case, CaseEvent.CLOSE)
+    move(case, CaseEvent.CLOSE)
     case.result = result
     case.closed_at = now
-    return case, _changed(session, case)
+    return case, new_version(session, case)
 
 
-def _move(case: Case, event: CaseEvent) -> None:
+def move(case: Case, event: CaseEvent) -> None:
     try:
         case.state = transition(CaseState(case.state), event).value
     except IllegalTransition as exc:
         raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
 
 
-def _changed(session: Session, case: Case) -> Household:
+def new_version(session: Session, case: Case) -> Household:
     """A new version with a new change number, so devices and lists see the change."""
     case.version += 1
     case.change_seq = next_change_seq(session, case.municipality_code)
@@ -203,13 +209,14 @@ def assign(
         if second_worker_id == worker_id:
             raise Unprocessable("The second worker must be someone else.", slug="same-worker")
         _worker(session, principal, second_worker_id)
-    _move(case, CaseEvent.PLAN)
+    move(case, CaseEvent.PLAN)
     case.assigned_worker_id, case.second_worker_id = worker_id, second_worker_id
-    return case, _changed(session, case)
+    return case, new_version(session, case)
 
 
 OFFICE_PAYLOAD_FIELDS = {
     "letter_sent": (), "phone_attempt": ("reached",), "appointment": ("appointment_at", "location"), "note": ("text",),
+    "help_accepted": (),
 }
 
 
@@ -244,8 +251,10 @@ def record_office_action(
         payload=payload, outcome="applied", change_seq=0, body_hash="",
     ))
     if kind == "phone_attempt" and payload.get("reached") and CaseEvent.CONTACT in allowed_events(CaseState(case.state)):
-        _move(case, CaseEvent.CONTACT)
-    return case, _changed(session, case), True
+        move(case, CaseEvent.CONTACT)
+    if kind == "help_accepted":  # said on the phone or at the office, after contact was made
+        move(case, CaseEvent.ACCEPT_HELP)
+    return case, new_version(session, case), True
 
 
 def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: datetime) -> tuple[Case, Household]:
@@ -257,6 +266,6 @@ def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: d
     if case.closed_at is not None and now - case.closed_at > timedelta(days=window):
         raise Conflict(f"The case closed more than {window} days ago and can no longer be reopened.",
                        slug="reopen-window-passed", state=case.state)
-    _move(case, CaseEvent.REOPEN)
+    move(case, CaseEvent.REOPEN)
     case.result, case.closed_at = None, None
-    return case, _changed(session, case)
+    return case, new_version(session, case)

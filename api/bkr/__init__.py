@@ -1,0 +1,1 @@
+"""BKR registration: the trajectory rule, the outbox and its delivery worker."""

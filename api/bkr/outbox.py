@@ -1,0 +1,193 @@
+"""The BKR outbox: rows written in the trajectory's own transaction, delivered by workers.
+
+Delivery is at-least-once sending with one idempotency key per row, which BKR honours, so
+exactly one registration per trajectory reaches BKR:
+
+1. *claim* (short transaction): the oldest due row, `FOR UPDATE SKIP LOCKED` so workers
+   never wait on each other, gets a lease and a claim token; the attempt is written down
+   (outcome `sending`) before anything leaves the building.
+2. *send*, outside any transaction (BKR may be slow; no lock is held meanwhile).
+3. *record* (short transaction): the attempt's outcome; the row becomes delivered, is
+   retried later with backoff, or fails for a person to look at — but only if the claim
+   token still matches (a worker whose lease ran out must not overwrite a newer claim).
+
+A worker that dies after sending and before recording leaves a `sending` attempt and an
+expired lease: the next claim sends again with the same key, and BKR answers with the
+registration it already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from api.bkr.client import BkrClient, BkrMessage
+from api.bkr.rules import CONTRACT_TYPE, Delivery, judge, retry_delay
+from api.models import BkrAttempt, BkrRegistration, Trajectory
+
+log = logging.getLogger("doorstep.bkr")
+
+
+def enqueue_registration(session: Session, trajectory: Trajectory, *, subject: dict, now: datetime) -> BkrRegistration:
+    """The SH registration of a trajectory that starts: no amount, start = decision date."""
+    row = BkrRegistration(
+        municipality_code=trajectory.municipality_code, trajectory_id=trajectory.id, action="register",
+        contract_type=CONTRACT_TYPE, start_date=trajectory.decision_date, subject=subject, next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def enqueue_end(session: Session, trajectory: Trajectory, *, removal_date: date, now: datetime) -> BkrRegistration:
+    """The end date of the registration, and when BKR removes it. Sent only after the
+    registration itself was delivered."""
+    assert trajectory.end_date is not None
+    row = BkrRegistration(
+        municipality_code=trajectory.municipality_code, trajectory_id=trajectory.id, action="end",
+        contract_type=CONTRACT_TYPE, start_date=trajectory.decision_date, end_date=trajectory.end_date,
+        removal_date=removal_date, subject={}, next_attempt_at=now, created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def message_for(row: BkrRegistration) -> BkrMessage:
+    reference = str(row.trajectory_id)
+    if row.action == "register":
+        body = {
+            "reference": reference, "participant": row.municipality_code, "contract_type": row.contract_type,
+            "start_date": row.start_date.isoformat(), **row.subject,
+        }
+    else:
+        assert row.end_date is not None and row.removal_date is not None
+        body = {"end_date": row.end_date.isoformat(), "removal_date": row.removal_date.isoformat()}
+    return BkrMessage(action=row.action, reference=reference, body=body, idempotency_key=str(row.idempotency_key))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Claim:
+    registration_id: uuid.UUID
+    attempt_id: uuid.UUID
+    token: uuid.UUID
+    message: BkrMessage
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    register = aliased(BkrRegistration)
+    waiting_for_registration = (
+        select(register.id)
+        .where(register.trajectory_id == BkrRegistration.trajectory_id, register.action == "register",
+               register.status != "delivered")
+        .exists()
+    )
+    return (
+        select(BkrRegistration)
+        .where(BkrRegistration.status == "pending", col(BkrRegistration.next_attempt_at) <= now,
+               or_(col(BkrRegistration.claimed_until).is_(None), col(BkrRegistration.claimed_until) < now),
+               or_(BkrRegistration.action == "register", ~waiting_for_registration))
+        .order_by(col(BkrRegistration.next_attempt_at), col(BkrRegistration.created_at), col(BkrRegistration.id))
+        .limit(1)
+        .with_for_update(skip_locked=True, of=BkrRegistration)  # type: ignore[arg-type]
+    )
+
+
+def claim(engine: Engine, *, now: datetime, lease: timedelta) -> Claim | None:
+    with Session(engine) as session:
+        row = session.exec(_due(now)).first()
+        if row is None:
+            session.rollback()
+            return None
+        row.attempts += 1
+        row.claim_token = uuid.uuid4()
+        row.claimed_until = now + lease
+        attempt = BkrAttempt(
+            municipality_code=row.municipality_code, registration_id=row.id, number=row.attempts, started_at=now,
+        )
+        session.add_all([row, attempt])
+        found = Claim(registration_id=row.id, attempt_id=attempt.id, token=row.claim_token, message=message_for(row))
+        session.commit()
+        return found
+
+
+def record(
+    engine: Engine, found: Claim, *, verdict: Delivery, status_code: int | None, error: str | None,
+    bkr_reference: str | None, now: datetime, max_attempts: int,
+) -> None:
+    with Session(engine) as session:
+        row = session.get(BkrRegistration, found.registration_id, with_for_update=True)
+        attempt = session.get(BkrAttempt, found.attempt_id)
+        assert row is not None and attempt is not None
+        attempt.finished_at, attempt.outcome, attempt.http_status, attempt.error = now, verdict.value, status_code, error
+        session.add(attempt)
+        if row.claim_token == found.token and row.status == "pending":
+            row.claim_token, row.claimed_until = None, None
+            if verdict is Delivery.DELIVERED:
+                row.status, row.delivered_at, row.last_error = "delivered", now, None
+                row.bkr_reference = bkr_reference or row.bkr_reference
+            elif verdict is Delivery.REJECTED:
+                row.status, row.last_error = "failed", error
+            elif row.attempts >= max_attempts:
+                row.status, row.last_error = "failed", f"gave up after {row.attempts} attempts; last: {error}"[:500]
+            else:
+                row.next_attempt_at, row.last_error = now + retry_delay(row.attempts), error
+            session.add(row)
+        session.commit()
+
+
+@dataclass
+class WorkerStats:
+    delivered: int = 0
+    retried: int = 0
+    rejected: int = 0
+
+    @property
+    def attempts(self) -> int:
+        return self.delivered + self.retried + self.rejected
+
+
+def deliver_due(
+    engine: Engine, client: BkrClient, *, clock: Callable[[], datetime], lease: timedelta, max_attempts: int,
+    stop: threading.Event | None = None,
+) -> WorkerStats:
+    """Deliver every row that is due now, one at a time; returns when none is left."""
+    stats = WorkerStats()
+    while stop is None or not stop.is_set():
+        found = claim(engine, now=clock(), lease=lease)
+        if found is None:
+            break
+        answer = client.deliver(found.message)
+        verdict = judge(answer.status_code)
+        record(
+            engine, found, verdict=verdict, status_code=answer.status_code, error=answer.error,
+            bkr_reference=str(answer.body.get("id")) if answer.body.get("id") else None, now=clock(),
+            max_attempts=max_attempts,
+        )
+        log.info("bkr.delivery", extra={"registration_id": str(found.registration_id), "outcome": verdict.value,
+                                        "http_status": answer.status_code})
+        setattr(stats, verdict.value, getattr(stats, verdict.value) + 1)
+    return stats
+
+
+def run_worker(
+    engine: Engine, client: BkrClient, *, clock: Callable[[], datetime], lease: timedelta, max_attempts: int,
+    interval_seconds: float, stop: threading.Event,
+) -> WorkerStats:
+    """`doorstep bkr-worker`: deliver what is due, sleep, repeat until stopped."""
+    total = WorkerStats()
+    while not stop.is_set():
+        stats = deliver_due(engine, client, clock=clock, lease=lease, max_attempts=max_attempts, stop=stop)
+        total.delivered += stats.delivered
+        total.retried += stats.retried
+        total.rejected += stats.rejected
+        stop.wait(interval_seconds)
+    return total

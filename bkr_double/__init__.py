@@ -1,0 +1,1 @@
+"""A stand-in for BKR's registration interface (which is not public), for tests and the demo."""
