@@ -10,7 +10,6 @@ idempotency keys, and can be told to fail, delay or drop its answers.
 State lives in memory: a restart forgets everything (it is a double, not a register).
 """
 
-from __future__ import annotations
 
 import asyncio
 import hashlib
@@ -71,7 +70,7 @@ class End(BaseModel):
     removal_date: date
 
     @model_validator(mode="after")
-    def _order(self) -> End:
+    def _order(self) -> "End":
         if self.removal_date < self.end_date:
             raise ValueError("removal_date before end_date")
         return self
@@ -95,6 +94,7 @@ class State:
     answers: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)  # key → (body hash, status, body)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    generation: int = 0  # a reset starts a new one; requests still in flight from before store nothing
 
     def next_fault(self) -> Fault | None:
         if not self.faults:
@@ -132,7 +132,10 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
             status = fault.status or (503 if fault.mode == "error" else 422)
             return JSONResponse({"title": "injected fault", "detail": f"told to answer {status}"}, status_code=status)
         if fault and fault.mode == "delay":
+            generation = state.generation
             await asyncio.sleep(fault.delay_seconds)
+            if generation != state.generation:
+                return JSONResponse({"title": "reset while waiting"}, status_code=503)
         if key in state.answers:
             seen_digest, status, body = state.answers[key]
             if seen_digest != digest:
@@ -206,6 +209,7 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
 
     @app.post("/_control/reset", status_code=204)
     def reset() -> None:
+        state.generation += 1
         state.registrations.clear()
         state.answers.clear()
         state.requests.clear()

@@ -154,6 +154,19 @@ class WorkerStats:
     def attempts(self) -> int:
         return self.delivered + self.retried + self.rejected
 
+    def count(self, verdict: Delivery) -> None:
+        if verdict is Delivery.DELIVERED:
+            self.delivered += 1
+        elif verdict is Delivery.RETRY:
+            self.retried += 1
+        else:
+            self.rejected += 1
+
+    def add(self, other: WorkerStats) -> None:
+        self.delivered += other.delivered
+        self.retried += other.retried
+        self.rejected += other.rejected
+
 
 def deliver_due(
     engine: Engine, client: BkrClient, *, clock: Callable[[], datetime], lease: timedelta, max_attempts: int,
@@ -174,7 +187,7 @@ def deliver_due(
         )
         log.info("bkr.delivery", extra={"registration_id": str(found.registration_id), "outcome": verdict.value,
                                         "http_status": answer.status_code})
-        setattr(stats, verdict.value, getattr(stats, verdict.value) + 1)
+        stats.count(verdict)
     return stats
 
 
@@ -186,8 +199,6 @@ def run_worker(
     total = WorkerStats()
     while not stop.is_set():
         stats = deliver_due(engine, client, clock=clock, lease=lease, max_attempts=max_attempts, stop=stop)
-        total.delivered += stats.delivered
-        total.retried += stats.retried
-        total.rejected += stats.rejected
+        total.add(stats)
         stop.wait(interval_seconds)
     return total

@@ -1,0 +1,209 @@
+"""Delivery through the BKR test double, with injected faults: exactly one registration
+per trajectory reaches BKR, whatever fails on the way."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from api.bkr.client import BkrAnswer, BkrMessage, HttpBkrClient
+from api.bkr.outbox import deliver_due
+from api.cli import app as cli
+from api.models import BkrAttempt, BkrRegistration
+from tests.bkr.conftest import BkrDouble
+from tests.bkr.helpers import accepted_case, start
+from tests.conftest import FakeClock
+from tests.factories import login, make_municipality, make_user, read
+
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+def office(client: TestClient, session: Session) -> dict[str, str]:
+    make_municipality(session)
+    make_user(session, role="backoffice", username="office1")
+    return login(client, "office1")
+
+
+def trajectories(client: TestClient, session: Session, office: dict[str, str], count: int = 1) -> list:  # type: ignore[type-arg]
+    cases = []
+    for number in range(count):
+        case = accepted_case(client, session, office, surname=f"Bakker{number}")
+        assert start(client, office, case.id, decision_date="2026-11-25").status_code == 201
+        cases.append(case)
+    return cases
+
+
+def deliver(db: Engine, client, clock: FakeClock, *, max_attempts: int = 20):  # type: ignore[no-untyped-def]
+    return deliver_due(db, client, clock=clock, lease=LEASE, max_attempts=max_attempts)
+
+
+def rows(session: Session) -> list[BkrRegistration]:
+    return read(session, select(BkrRegistration).order_by(BkrRegistration.created_at, BkrRegistration.action.desc()))
+
+
+def attempts(session: Session) -> list[tuple[int, str, int | None]]:
+    return [(a.number, a.outcome, a.http_status) for a in read(session, select(BkrAttempt).order_by(BkrAttempt.started_at, BkrAttempt.number))]
+
+
+def test_a_started_trajectory_reaches_bkr_once_with_what_bkr_needs(client, session, office, db, clock, bkr: BkrDouble):  # type: ignore[no-untyped-def]
+    [case] = trajectories(client, session, office)
+    stats = deliver(db, bkr.client(), clock)
+    assert (stats.delivered, stats.retried, stats.rejected) == (1, 0, 0)
+    [stored] = bkr.registrations()
+    assert stored["contract_type"] == "SH" and stored["start_date"] == "2026-11-25" and stored["participant"] == "0363"
+    assert stored["person"]["surname"] == "Bakker0" and stored["person"]["birth_date"] == "1984-03-09"
+    assert "amount" not in stored
+    [row] = rows(session)
+    assert (row.status, row.attempts, row.bkr_reference) == ("delivered", 1, stored["id"])
+    assert attempts(session) == [(1, "delivered", 201)]
+    assert deliver(db, bkr.client(), clock).attempts == 0  # nothing left to do
+    listed = client.get("/v1/bkr/registrations", headers=office).json()["items"]
+    assert listed[0]["status"] == "delivered" and listed[0]["case_id"] == str(case.id)
+    assert listed[0]["attempt_log"][0]["outcome"] == "delivered"
+
+
+def test_5xx_and_timeouts_are_retried_with_backoff_under_the_same_key(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office)
+    bkr.fault("error", status=503)
+    bkr.fault("delay", delay_seconds=1.0)  # longer than the client waits
+    assert deliver(db, bkr.client(timeout_seconds=0.3), clock).retried == 1
+    [row] = rows(session)
+    assert row.status == "pending" and row.next_attempt_at == clock() + timedelta(seconds=30)
+    assert "503" in (row.last_error or "")
+    assert deliver(db, bkr.client(timeout_seconds=0.3), clock).attempts == 0  # not due yet
+    clock.advance(seconds=31)
+    assert deliver(db, bkr.client(timeout_seconds=0.3), clock).retried == 1
+    assert rows(session)[0].next_attempt_at == clock() + timedelta(seconds=60)
+    clock.advance(seconds=61)
+    assert deliver(db, bkr.client(timeout_seconds=0.3), clock).delivered == 1
+    assert [(n, outcome) for n, outcome, _ in attempts(session)] == [(1, "retry"), (2, "retry"), (3, "delivered")]
+    assert len(bkr.registrations()) == 1
+    keys = {request["idempotency_key"] for request in bkr.requests()}
+    assert keys == {str(rows(session)[0].idempotency_key)}
+
+
+def test_a_dropped_answer_is_resent_and_bkr_recognises_it(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office)
+    bkr.fault("drop", delay_seconds=1.0)  # BKR stores it, the answer never arrives in time
+    assert deliver(db, bkr.client(timeout_seconds=0.3), clock).retried == 1
+    assert len(bkr.registrations()) == 1
+    clock.advance(seconds=31)
+    assert deliver(db, bkr.client(), clock).delivered == 1
+    assert len(bkr.registrations()) == 1
+    assert len(bkr.requests()) == 2 and len({r["idempotency_key"] for r in bkr.requests()}) == 1
+
+
+class Crash(BaseException):
+    """The worker process dies: nothing after this line runs."""
+
+
+class CrashAfterSending:
+    def __init__(self, inner: HttpBkrClient) -> None:
+        self.inner = inner
+
+    def deliver(self, message: BkrMessage) -> BkrAnswer:
+        self.inner.deliver(message)
+        raise Crash
+
+
+def test_a_worker_that_dies_after_sending_does_not_cause_a_second_registration(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office)
+    with pytest.raises(Crash):
+        deliver(db, CrashAfterSending(bkr.client()), clock)
+    assert len(bkr.registrations()) == 1
+    [row] = rows(session)
+    assert row.status == "pending" and row.claimed_until == clock() + LEASE
+    assert attempts(session) == [(1, "sending", None)]  # the attempt shows even though nobody recorded its answer
+    assert deliver(db, bkr.client(), clock).attempts == 0  # the lease still holds
+    clock.advance(seconds=61)
+    assert deliver(db, bkr.client(), clock).delivered == 1
+    assert len(bkr.registrations()) == 1
+    assert rows(session)[0].status == "delivered"
+    assert attempts(session) == [(1, "sending", None), (2, "delivered", 201)]
+
+
+def test_two_racing_workers_send_every_registration_exactly_once(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office, count=8)
+    bkr.fault("delay", delay_seconds=0.05, times=8)  # keep each send in flight while the other worker claims
+    results = []
+
+    def work() -> None:
+        client_ = bkr.client()
+        results.append(deliver(db, client_, clock))
+        client_.close()
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sum(stats.delivered for stats in results) == 8
+    assert len(bkr.registrations()) == 8
+    sent = Counter(request["idempotency_key"] for request in bkr.requests())
+    assert len(sent) == 8 and set(sent.values()) == {1}
+    assert {(row.status, row.attempts) for row in rows(session)} == {("delivered", 1)}
+
+
+def test_a_refusal_stops_shows_the_error_and_can_be_retried(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    [case] = trajectories(client, session, office)
+    bkr.fault("reject", status=422)
+    assert deliver(db, bkr.client(), clock).rejected == 1
+    clock.advance(hours=2)
+    assert deliver(db, bkr.client(), clock).attempts == 0  # a refusal is not retried by itself
+    office = login(client, "office1")  # the morning's token has expired meanwhile
+    failed = client.get("/v1/bkr/registrations", headers=office, params={"status": "failed"}).json()["items"]
+    assert len(failed) == 1 and "422" in failed[0]["last_error"]
+    client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-26", "outcome": "other"})
+    assert deliver(db, bkr.client(), clock).attempts == 0  # the end waits for the registration itself
+    retried = client.post(f"/v1/bkr/registrations/{failed[0]['id']}/retry", headers=office)
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    assert client.post(f"/v1/bkr/registrations/{failed[0]['id']}/retry", headers=office).status_code == 409
+    assert deliver(db, bkr.client(), clock).delivered == 2
+    [stored] = bkr.registrations()
+    assert stored["end_date"] == "2026-11-26" and stored["removal_date"] == "2031-11-26"
+    assert [(row.action, row.status) for row in rows(session)] == [("register", "delivered"), ("end", "delivered")]
+
+
+def test_attempts_run_out_and_the_registration_fails_visibly(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office)
+    bkr.fault("error", status=500, times=3)
+    for _ in range(3):
+        deliver(db, bkr.client(), clock, max_attempts=3)
+        clock.advance(hours=1, seconds=1)
+    [row] = rows(session)
+    assert row.status == "failed" and row.last_error.startswith("gave up after 3 attempts")
+    assert bkr.registrations() == []
+
+
+def test_wrong_credentials_are_a_refusal_not_a_retry(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office)
+    assert deliver(db, bkr.client(password="wrong"), clock).rejected == 1
+    assert rows(session)[0].last_error.startswith("HTTP 401")
+
+
+def test_the_worker_command_delivers_what_is_due(client, session, office, database_url, bkr, monkeypatch):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office, count=2)
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", database_url)
+    monkeypatch.setenv("DOORSTEP_BKR_URL", bkr.url)
+    monkeypatch.setenv("DOORSTEP_BKR_USERNAME", "doorstep-demo")
+    monkeypatch.setenv("DOORSTEP_BKR_PASSWORD", "demo")
+    result = CliRunner().invoke(cli, ["bkr-worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "delivered 2" in result.output
+    assert len(bkr.registrations()) == 2
+
+
+def test_the_worker_command_refuses_to_run_without_a_bkr_address(monkeypatch, database_url):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", database_url)
+    monkeypatch.delenv("DOORSTEP_BKR_URL", raising=False)
+    monkeypatch.setenv("DOORSTEP_DEMO", "false")
+    result = CliRunner().invoke(cli, ["bkr-worker", "--once"])
+    assert result.exit_code == 1 and "DOORSTEP_BKR_URL" in result.output
