@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY api/ api/
 COPY sync/ sync/
 COPY clients/ clients/
+COPY bkr_double/ bkr_double/
 RUN pip install . \
     && rm -rf build *.egg-info \
     && chown doorstep:doorstep /app

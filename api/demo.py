@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from api.auth import service as auth
-from api.models import Case, Municipality, StaffUser
+from api.auth.principal import Principal
+from api.cases import service as cases
+from api.cases import trajectory
+from api.models import Case, Municipality, Signal, StaffUser
 from api.policy import MunicipalitySettings
 from api.safety import DEMO_PARTNER, DEMO_PASSWORD
 from api.sequence import start_sequence
@@ -73,7 +77,34 @@ def load_demo(session: Session, *, vault: BsnVault, now: datetime) -> DemoResult
         secret=DEMO_PARTNER[1], scopes=DEMO_SCOPES, now=now,
     )
     signals, cases = _signals_and_cases(session, municipality, vault, workers, now=now)
+    office = session.exec(select(StaffUser).where(StaffUser.username == "office")).one()
+    _help_accepted_and_a_trajectory(session, office, now=now)
     return DemoResult(created=True, signals=signals, cases=cases)
+
+
+def _help_accepted_and_a_trajectory(session: Session, office: StaffUser, *, now: datetime) -> None:
+    """Three unassigned cases whose resident was reached by phone and accepted help; the first
+    also has its trajectory started, so `make run` shows the BKR worker deliver it. Through the
+    real use cases, so the demo cannot do what the product would refuse."""
+    principal = Principal(kind="staff", actor_id=str(office.id), municipality_code=DEMO_CODE, role="backoffice",
+                          user_id=office.id)
+    candidates = session.exec(
+        select(Case).where(Case.municipality_code == DEMO_CODE, col(Case.assigned_worker_id).is_(None))
+        .order_by(col(Case.first_contact_due_date).desc())
+    ).all()
+    accepted = 0
+    for case in candidates:
+        if len(session.exec(select(Signal.id).where(Signal.case_id == case.id)).all()) != 1:
+            continue  # one named resident, so a trajectory needs no choice of person
+        for kind, fields in (("phone_attempt", {"reached": True}), ("help_accepted", {})):
+            cases.record_office_action(session, principal, case.id, action_id=uuid.uuid4(), kind=kind,
+                                       occurred_at=now - timedelta(hours=2), base_version=None, fields=fields, now=now)
+        if accepted == 0:
+            trajectory.start(session, principal, case.id, decision_date=now.date(), signal_id=None, base_version=None,
+                             now=now)
+        accepted += 1
+        if accepted == 3:
+            break
 
 
 def _signals_and_cases(

@@ -1,4 +1,4 @@
-"""docker-compose.yml is valid and keeps its promises: db + migrate + api, health checks,
+"""docker-compose.yml is valid and keeps its promises: db + migrate + api + the BKR worker and double, health checks,
 no default signing key. Only `docker-compose config` is used, so no Docker engine is needed."""
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ def test_compose_services_images_and_healthchecks(tmp_path: Path) -> None:
         assert "DOORSTEP_DATABASE_URL: postgresql+psycopg://" in blocks[name]
         assert "@db:5432/" in blocks[name]
         assert f"DOORSTEP_JWT_SIGNING_KEYS: '{DUMMY_KEYS}'" in blocks[name]
+    # The BKR outbox worker delivers to the test double unless DOORSTEP_BKR_URL says otherwise.
+    assert "bkr-worker" in blocks["bkr-worker"] and "DOORSTEP_BKR_URL: http://bkr-double:8100" in blocks["bkr-worker"]
+    assert "bkr_double" in blocks["bkr-double"] and "/healthz" in blocks["bkr-double"]
 
 
 def test_compose_requires_signing_keys(tmp_path: Path) -> None:
