@@ -29,6 +29,7 @@ class DashboardOut(BaseModel):
     reached_by_channel: dict[str, int]
     open_conflicts: int
     devices_not_synced_for_a_day: int
+    bkr_failed: int = Field(description="BKR registrations that BKR refused or that ran out of attempts.")
 
 
 @router.get("", name="dashboard", response_model=DashboardOut, summary="Deadlines, reach, conflicts, silent devices")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.cases.rules import ATTEMPT_CHANNELS, CaseState
-from api.models import Case, Conflict, Device, VisitEvent
+from api.models import BkrRegistration, Case, Conflict, Device, VisitEvent
 
 SILENT_AFTER = timedelta(days=1)
 
@@ -24,6 +24,7 @@ class Dashboard:
     reached_by_channel: dict[str, int] = field(default_factory=dict)
     open_conflicts: int = 0
     devices_not_synced_for_a_day: int = 0
+    bkr_failed: int = 0
 
 
 def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Dashboard:
@@ -69,4 +70,9 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
         )
         if max(moment for moment in (pulled, pushed, enrolled) if moment is not None) < now - SILENT_AFTER
     )
+    board.bkr_failed = session.exec(
+        select(sa.func.count()).select_from(BkrRegistration).where(
+            BkrRegistration.municipality_code == municipality_code, BkrRegistration.status == "failed"
+        )
+    ).one()
     return board

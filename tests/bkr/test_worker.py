@@ -161,6 +161,7 @@ def test_a_refusal_stops_shows_the_error_and_can_be_retried(client, session, off
     office = login(client, "office1")  # the morning's token has expired meanwhile
     failed = client.get("/v1/bkr/registrations", headers=office, params={"status": "failed"}).json()["items"]
     assert len(failed) == 1 and "422" in failed[0]["last_error"]
+    assert client.get("/v1/dashboard", headers=office).json()["bkr_failed"] == 1
     client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-26", "outcome": "other"})
     assert deliver(db, bkr.client(), clock).attempts == 0  # the end waits for the registration itself
     retried = client.post(f"/v1/bkr/registrations/{failed[0]['id']}/retry", headers=office)
