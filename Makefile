@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test openapi demo migrate bench clean
+.PHONY: run test openapi types demo migrate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/doorstep openapi openapi/openapi.json
+	$(BIN)/python -m clients.python.gen_operations
+
+# TypeScript types of the API for the mobile team (needs Node.js and npm).
+types:
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent generate
 
 bench: $(STAMP)
 	$(BIN)/python bench/auth_tokens.py
