@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test openapi types demo migrate bench clean
+.PHONY: run test openapi types demo-field demo migrate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(STAMP)
 	mkdir -p var
 	DOORSTEP_DEMO=true $(BIN)/doorstep demo
 	DOORSTEP_DEMO=true $(BIN)/doorstep demo-stack --host $(HOST) --port $(PORT)
+
+# Replays a field day against the demo server that `make run` serves (run it in another terminal).
+demo-field: $(STAMP)
+	$(BIN)/python -m clients.python.field_day --server http://$(HOST):$(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,0 +1,103 @@
+"""The field day, end to end: the API as a real uvicorn process, the BKR test double and a
+BKR worker as their own processes, two reference devices, and faults on the way
+(`clients/python/field_day.py` is the scenario; `make demo-field` replays it for people)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from api.models import BkrRegistration, VisitEvent
+from api.settings import SigningKey
+from clients.python import field_day
+from tests.bkr.conftest import _free_port
+from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
+from tests.factories import PASSWORD, make_municipality, make_user, read
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _wait(url: str, process: subprocess.Popen, what: str) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start")
+
+
+@pytest.fixture
+def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    make_municipality(session)
+    make_user(session, role="backoffice", username="office1")
+    make_user(session, role="worker", username="worker1")
+    make_user(session, role="worker", username="worker2")
+    api_port, bkr_port = _free_port(), _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")},
+        "DOORSTEP_DATABASE_URL": database_url, "DOORSTEP_DEMO": "false",
+        "DOORSTEP_JWT_SIGNING_KEYS": json.dumps([signing_key.model_dump()]),
+        "DOORSTEP_BSN_ENCRYPTION_KEYS": json.dumps([key.model_dump() for key in BSN_KEYS]),
+        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY, "DOORSTEP_VAR_DIR": str(tmp_path),
+        "DOORSTEP_BKR_URL": f"http://127.0.0.1:{bkr_port}", "DOORSTEP_BKR_USERNAME": "doorstep-demo",
+        "DOORSTEP_BKR_PASSWORD": "demo", "DOORSTEP_LOG_LEVEL": "WARNING",
+    }
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "bkr_double", "--port", str(bkr_port)], cwd=ROOT),
+        subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(api_port)], cwd=ROOT, env=env),
+        subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "0.2"], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL),
+    ]
+    try:
+        _wait(f"http://127.0.0.1:{bkr_port}/healthz", processes[0], "the BKR double")
+        _wait(f"http://127.0.0.1:{api_port}/readyz", processes[1], "the API")
+        yield f"http://127.0.0.1:{api_port}"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        session.rollback()
+
+
+def test_a_field_day(stack: str, session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
+    lines: list[str] = []
+    day = field_day.run(stack, office=("office1", PASSWORD), workers=(("worker1", PASSWORD), ("worker2", PASSWORD)),
+                        say=lines.append, home=tmp_path / "phones")
+    recorded = day.recorded["a"] + day.recorded["b"]
+    stored = read(session, select(VisitEvent).where(VisitEvent.device_id.is_not(None)))
+    # No event lost, none applied twice.
+    assert sorted(str(event.id) for event in stored) == sorted(recorded)
+    assert Counter(day.event_ids_on_server) == Counter(recorded)
+    assert day.a_pushes == 2 and day.push_results["a"].duplicate == len(day.recorded["a"])
+    # The duo's disagreement was a conflict in the queue, and it was decided.
+    assert [c["kind"] for c in day.conflicts] == ["accepted-and-declined"]
+    assert day.push_results["b"].conflict == 1
+    # The reassigned case left phone A with a reason; the not-home attempt recorded on it was kept.
+    assert day.removed_from_a == [{"case_id": day.cases["moved"], "reason": "reassigned"}]
+    assert any(e.case_id.hex == day.cases["moved"].replace("-", "") and e.kind == "visit_attempt" for e in stored)
+    # A trajectory started; exactly one registration reached BKR.
+    assert day.trajectory["decision_date"] and day.registrations[0]["status"] == "delivered"
+    assert len(read(session, select(BkrRegistration))) == 1
+    assert [r["action"] for r in day.registrations] == ["register"]
+    # The revoked phone wiped itself.
+    assert day.wiped
+    assert lines[0].startswith("1.") and any(line.startswith("10.") for line in lines)
