@@ -25,6 +25,7 @@ from api.cases.trajectory_routes import router as trajectory_router
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
+from api.reports.ddas_routes import router as ddas_router
 from api.signals.routes import agreements_router
 from api.signals.routes import router as signals_router
 from api.db import head_revision, make_engine
@@ -64,6 +65,7 @@ TAGS = [
     {"name": "backoffice", "description": "The back office's overview of the day."},
     {"name": "municipality", "description": "The municipality's settings and outreach policy."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
+    {"name": "reports", "description": "Deliveries about the municipality's work, e.g. DDAS Vroegsignalering to CBS."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -112,6 +114,7 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    app.include_router(ddas_router)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -23,6 +23,7 @@ from clients.python import field_day
 from tests.bkr.conftest import _free_port
 from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
 from tests.factories import PASSWORD, make_municipality, make_user, read
+from tests.test_reports_ddas import VALIDATOR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,6 +99,11 @@ def test_a_field_day(stack: str, session: Session, tmp_path: Path):  # type: ign
     assert day.trajectory["decision_date"] and day.registrations[0]["status"] == "delivered"
     assert len(read(session, select(BkrRegistration))) == 1
     assert [r["action"] for r in day.registrations] == ["register"]
+    # The month's DDAS delivery validates and holds today's file (by signal id, never a BSN or a name).
+    errors = sorted(VALIDATOR.iter_errors(day.ddas), key=str)
+    assert errors == [], errors[:3]
+    delivered = json.dumps(day.ddas)
+    assert delivered.count('"FD-') >= 4 and "Yilmaz" not in delivered
     # The revoked phone wiped itself.
     assert day.wiped
     assert lines[0].startswith("1.") and any(line.startswith("10.") for line in lines)

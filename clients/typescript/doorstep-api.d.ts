@@ -533,6 +533,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/ddas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The DDAS Vroegsignalering v1.2 delivery to CBS for a period
+         * @description Signals received in the period and the cases open during it, with contact attempts and results, as a JSON file valid against VNG's DDAS v1.2 JSON Schema (`Uitwisselmodel`). Residents are named by postcode and house number, never by BSN; signals whose personal data was erased are left out, their cases are kept.
+         */
+        get: operations["reports-ddas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/signals": {
         parameters: {
             query?: never;
@@ -4069,6 +4089,58 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "reports-ddas": {
+        parameters: {
+            query: {
+                /** @description First day of the period (YYYY-MM-DD). */
+                from: string;
+                /** @description Last day of the period, included (YYYY-MM-DD). */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A DDAS `Uitwisselmodel` document, as a download */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -33,6 +33,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     'municipality-get-settings': ('GET', '/v1/municipality/settings'),
     'municipality-put-policy': ('PUT', '/v1/municipality/policy'),
     'municipality-put-settings': ('PUT', '/v1/municipality/settings'),
+    'reports-ddas': ('GET', '/v1/reports/ddas'),
     'signals-deliver': ('POST', '/v1/signals'),
     'signals-get-import': ('GET', '/v1/signals/imports/{import_id}'),
     'signals-import': ('POST', '/v1/signals/imports'),
