@@ -90,8 +90,9 @@ def allowed_events(state: CaseState) -> list[CaseEvent]:
 # --- the next planned action --------------------------------------------------------------
 
 
-# Event kinds that are contact attempts, by channel (a card is left at a visit nobody answered).
-ATTEMPT_CHANNELS = {"visit_attempt": "visit", "card_left": "visit", "phone_attempt": "phone", "letter_sent": "letter"}
+# Event kinds that are contact attempts, by channel. A card left at a door nobody opened is
+# part of that visit attempt, not a second one: it must not use up the policy's attempts.
+ATTEMPT_CHANNELS = {"visit_attempt": "visit", "phone_attempt": "phone", "letter_sent": "letter"}
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from api.cases.rules import ATTEMPT_CHANNELS, months_before
+from api.cases.rules import months_before
 from api.field.service import AMSTERDAM, day_part
 from api.models import Case, Household, Municipality, Signal, VisitEvent
 from api.policy import MunicipalitySettings
-from api.reports.ddas import AttemptRow, CaseRow, Client, Period, SignalRow, delivery
+from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def _cases(session: Session, *, municipality_code: str, start: datetime, end: da
         sa.select(VisitEvent.case_id, VisitEvent.kind, VisitEvent.occurred_at, VisitEvent.payload)
         .join(Case, col(Case.id) == VisitEvent.case_id)
         .where(*in_period, VisitEvent.municipality_code == municipality_code,
-               col(VisitEvent.kind).in_(list(ATTEMPT_CHANNELS)), col(VisitEvent.occurred_at) < end)
+               col(VisitEvent.kind).in_(list(CONTACT_KINDS)), col(VisitEvent.occurred_at) < end)
         .order_by(col(VisitEvent.occurred_at), col(VisitEvent.id))
     ):
         attempts[case_id].append(_attempt(kind, occurred_at, payload))
