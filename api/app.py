@@ -23,6 +23,7 @@ from api.cases.routes import router as cases_router
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
+from api.reports.monitor_routes import router as monitor_router
 from api.signals.routes import agreements_router
 from api.signals.routes import router as signals_router
 from api.db import head_revision, make_engine
@@ -61,6 +62,7 @@ TAGS = [
     {"name": "conflicts", "description": "Disagreements about case state, with both sides, for the back office."},
     {"name": "backoffice", "description": "The back office's overview of the day."},
     {"name": "municipality", "description": "The municipality's settings and outreach policy."},
+    {"name": "reports", "description": "Figures for the municipality: the monitor report."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -105,7 +107,7 @@ def create_app(
     install_handlers(app)
     routers = (
         auth_router, users_router, signals_router, agreements_router, cases_router, devices_router, sync_router,
-        conflicts_router, backoffice_router, plans_router, municipality_router, audit_router,
+        conflicts_router, backoffice_router, plans_router, municipality_router, monitor_router, audit_router,
         health.router,
     )
     for router in routers:
