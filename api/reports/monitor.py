@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -11,7 +11,9 @@ from sqlmodel import Session
 from api.cases.rules import CaseState
 from api.models import Case, Signal, Trajectory
 from api.reports.facts import CHANNELS, attempt_counts, contact_facts, utc_date
-from api.reports.rules import ClosedTally, DeadlineTally, deadline_outcome, tally_closed, tally_deadlines
+from api.reports.rules import (
+    ClosedTally, DeadlineTally, day_bounds, deadline_outcome, tally_closed, tally_deadlines,
+)
 from api.signals.parsing import PARTNER_TYPES
 from api.signals.rules import SignalKind
 
@@ -46,11 +48,6 @@ class Monitor:
     help_accepted: int
     trajectories: TrajectoryFigures
     closed: ClosedTally
-
-
-def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, day after end 00:00) in UTC: the days deadlines are counted in."""
-    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
 
 
 def monitor(session: Session, *, municipality_code: str, start: date, end: date, now: datetime) -> Monitor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 # --- closed cases: the 16 DDAS results in four categories -----------------------------------
@@ -123,6 +123,11 @@ def period_problem(start: date, end: date, *, max_days: int | None = MAX_PERIOD_
     if max_days is not None and (end - start).days + 1 > max_days:
         return f"A period covers at most {max_days} days."
     return None
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, the day after end 00:00) in UTC: whole days, as deadlines are counted."""
+    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
 
 
 def negotiate(accept: str | None, offered: Sequence[str]) -> str | None:
