@@ -23,6 +23,7 @@ from api.cases.routes import router as cases_router
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
+from api.reports.case_export_routes import router as case_export_router
 from api.reports.monitor_routes import router as monitor_router
 from api.signals.routes import agreements_router
 from api.signals.routes import router as signals_router
@@ -105,8 +106,10 @@ def create_app(
     app.state.head_revision = head_revision()
 
     install_handlers(app)
+    # The case export before the cases router: `GET /v1/cases/{case_id}` would take "export" for an id.
     routers = (
-        auth_router, users_router, signals_router, agreements_router, cases_router, devices_router, sync_router,
+        auth_router, users_router, signals_router, agreements_router, case_export_router, cases_router, devices_router,
+        sync_router,
         conflicts_router, backoffice_router, plans_router, municipality_router, monitor_router, audit_router,
         health.router,
     )
