@@ -19,7 +19,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from api.models import Case, Household, Trajectory
-from api.reports.facts import contact_facts
+from api.reports.facts import contact_columns, with_contacts
 from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
 
 SHEET = "cases"
@@ -31,22 +31,22 @@ def exported_cases(
 ) -> list[ExportedCase]:
     """The municipality's cases, oldest first, with their contact facts and trajectory, in one statement."""
     cases, households, trajectories = Case.__table__.c, Household.__table__.c, Trajectory.__table__.c
-    facts = contact_facts(municipality_code)
     query = (
         sa.select(
             cases.id, cases.state, cases.classification, cases.crisis, cases.opened_at, cases.first_contact_due_date,
             households.street, households.house_number, households.house_number_addition, households.postcode,
             households.town, cases.assigned_worker_id, cases.result, cases.closed_at, cases.purged_at,
-            facts.c.letter_attempts, facts.c.phone_attempts, facts.c.visit_attempts, facts.c.first_attempt_at,
-            facts.c.first_contact_at, facts.c.help_accepted_at, trajectories.decision_date, trajectories.end_date,
-            trajectories.outcome,
+            *contact_columns().values(), trajectories.decision_date, trajectories.end_date, trajectories.outcome,
         )
-        .select_from(
+        .select_from(with_contacts(
             Case.__table__.join(Household.__table__, households.id == cases.household_id)
-            .outerjoin(facts, facts.c.case_id == cases.id)
-            .outerjoin(Trajectory.__table__, trajectories.case_id == cases.id)
-        )
+            .outerjoin(Trajectory.__table__, trajectories.case_id == cases.id),
+            cases.id,
+        ))
         .where(cases.municipality_code == municipality_code)
+        # A case has one household and at most one trajectory (unique case_id): one group per case,
+        # and PostgreSQL reads the other columns as depending on these primary keys.
+        .group_by(cases.id, households.id, trajectories.id)
         .order_by(cases.opened_at, cases.id)
         .limit(limit)
     )

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from api.cases.rules import CaseState
 from api.models import Case, Signal, Trajectory
-from api.reports.facts import CHANNELS, attempt_counts, contact_facts, utc_date
+from api.reports.facts import CHANNELS, attempt_counts, contact_columns, help_accepted_count, utc_date, with_contacts
 from api.reports.rules import (
     ClosedTally, DeadlineTally, day_bounds, deadline_outcome, tally_closed, tally_deadlines,
 )
@@ -59,7 +59,7 @@ def monitor(session: Session, *, municipality_code: str, start: date, end: date,
         cases=_opened(session, municipality_code, since, until, today=now.date()),
         attempts_by_channel={channel: attempts.get(channel, 0) for channel in CHANNELS},
         reached_by_channel={channel: reached.get(channel, 0) for channel in CHANNELS},
-        help_accepted=_help_accepted(session, municipality_code, since, until),
+        help_accepted=help_accepted_count(session, municipality_code=municipality_code, since=since, until=until),
         trajectories=_trajectories(session, municipality_code, start, end),
         closed=_closed(session, municipality_code, since, until),
     )
@@ -87,18 +87,19 @@ def _signals(session: Session, code: str, since: datetime, until: datetime) -> S
 def _opened(session: Session, code: str, since: datetime, until: datetime, *, today: date) -> DeadlineTally:
     """Cases opened in the period against their deadline, counted per combination of four facts."""
     cases = Case.__table__.c
-    facts = contact_facts(code)
-    # The facts per case in an inner query, grouped outside: PostgreSQL cannot match a
-    # GROUP BY expression that holds a bound parameter (today) with the same one in SELECT.
+    first_contact_at = contact_columns()["first_contact_at"].element
+    # The facts per case inside, the counting outside: grouping by an expression that holds
+    # a bound parameter (today) would not match the same expression in SELECT on PostgreSQL.
     per_case = (
         sa.select(
-            facts.c.first_contact_at.is_not(None).label("reached"),
-            (utc_date(facts.c.first_contact_at) <= cases.first_contact_due_date).label("reached_by_deadline"),
+            first_contact_at.is_not(None).label("reached"),
+            (utc_date(first_contact_at) <= cases.first_contact_due_date).label("reached_by_deadline"),
             (cases.state == CaseState.CLOSED.value).label("closed"),
             (cases.first_contact_due_date < today).label("deadline_passed"),
         )
-        .select_from(Case.__table__.outerjoin(facts, facts.c.case_id == cases.id))
+        .select_from(with_contacts(Case.__table__, cases.id))
         .where(cases.municipality_code == code, cases.opened_at >= since, cases.opened_at < until)
+        .group_by(cases.id)
         .subquery("per_case")
     )
     flags = (per_case.c.reached, per_case.c.reached_by_deadline, per_case.c.closed, per_case.c.deadline_passed)
@@ -109,14 +110,6 @@ def _opened(session: Session, code: str, since: datetime, until: datetime, *, to
             sa.select(*flags, sa.func.count()).group_by(*flags)
         )
     )
-
-
-def _help_accepted(session: Session, code: str, since: datetime, until: datetime) -> int:
-    facts = contact_facts(code)
-    return int(session.execute(
-        sa.select(sa.func.count()).select_from(facts)
-        .where(facts.c.help_accepted_at >= since, facts.c.help_accepted_at < until)
-    ).scalar_one())
 
 
 def _trajectories(session: Session, code: str, start: date, end: date) -> TrajectoryFigures:
