@@ -25,7 +25,9 @@ from api.cases.trajectory_routes import router as trajectory_router
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
+from api.reports.case_export_routes import router as case_export_router
 from api.reports.ddas_routes import router as ddas_router
+from api.reports.monitor_routes import router as monitor_router
 from api.signals.routes import agreements_router
 from api.signals.routes import router as signals_router
 from api.db import head_revision, make_engine
@@ -65,7 +67,7 @@ TAGS = [
     {"name": "backoffice", "description": "The back office's overview of the day."},
     {"name": "municipality", "description": "The municipality's settings and outreach policy."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
-    {"name": "reports", "description": "Deliveries about the municipality's work, e.g. DDAS Vroegsignalering to CBS."},
+    {"name": "reports", "description": "Figures and deliveries: the monitor report, the DDAS delivery to CBS, the case export."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -107,14 +109,14 @@ def create_app(
     app.state.head_revision = head_revision()
 
     install_handlers(app)
+    # The case export before the cases router: `GET /v1/cases/{case_id}` would take "export" for an id.
     routers = (
-        auth_router, users_router, signals_router, agreements_router, cases_router, devices_router, sync_router,
-        conflicts_router, backoffice_router, plans_router, municipality_router, audit_router,
-        trajectory_router, bkr_router, health.router,
+        auth_router, users_router, signals_router, agreements_router, case_export_router, cases_router, devices_router,
+        sync_router, conflicts_router, backoffice_router, plans_router, municipality_router, monitor_router,
+        ddas_router, audit_router, trajectory_router, bkr_router, health.router,
     )
     for router in routers:
         app.include_router(router)
-    app.include_router(ddas_router)
 
     if settings.cors_origins:
         app.add_middleware(

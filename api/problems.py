@@ -4,6 +4,7 @@
      ├── NotFound            404      not-found        (also hides other tenants' rows)
      ├── Unauthorized        401      unauthorized / invalid-token / invalid-grant …
      ├── Forbidden           403      forbidden / insufficient-scope
+     ├── NotAcceptable       406      not-acceptable   (no representation the `Accept` header takes)
      ├── Conflict            409      conflict / version-conflict / duplicate
      ├── Unprocessable       422      validation-error (field paths in `errors`)
      └── PayloadTooLarge     413      payload-too-large
@@ -83,6 +84,10 @@ class Unauthorized(ProblemError):
 
 class Forbidden(ProblemError):
     status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotAcceptable(ProblemError):
+    status, slug, title = 406, "not-acceptable", "Not acceptable"
 
 
 class Conflict(ProblemError):
@@ -216,7 +221,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     descriptions = {
         400: "Bad request", 401: "Missing, invalid or expired token", 403: "Role or scope does not allow this",
-        404: "Not found (or not in your municipality)", 409: "Conflict with the current state",
+        404: "Not found (or not in your municipality)", 406: "None of the offered media types is acceptable",
+        409: "Conflict with the current state",
         413: "Request body too large", 415: "Not a file type this endpoint takes",
         422: "Validation failed; `errors` lists field paths",
         503: "Not ready",

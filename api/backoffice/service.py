@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api.cases.rules import ATTEMPT_CHANNELS, CaseState
-from api.models import BkrRegistration, Case, Conflict, Device, VisitEvent
+from api.cases.rules import CaseState
+from api.models import BkrRegistration, Case, Conflict, Device
+from api.reports.facts import attempt_counts
 
 SILENT_AFTER = timedelta(days=1)
 
@@ -43,17 +43,7 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
             col(Case.first_contact_due_date) <= today + timedelta(days=7),
         )
     ).one()
-    attempts: Counter[str] = Counter()
-    reached: Counter[str] = Counter()
-    for kind, payload in session.exec(
-        select(VisitEvent.kind, VisitEvent.payload).where(
-            VisitEvent.municipality_code == municipality_code, col(VisitEvent.kind).in_(list(ATTEMPT_CHANNELS))
-        )
-    ):
-        channel = ATTEMPT_CHANNELS[kind]
-        attempts[channel] += 1
-        reached[channel] += bool(payload.get("reached"))
-    board.attempts_by_channel, board.reached_by_channel = dict(attempts), dict(reached)
+    board.attempts_by_channel, board.reached_by_channel = attempt_counts(session, municipality_code=municipality_code)
     board.open_conflicts = session.exec(
         select(sa.func.count()).select_from(Conflict).where(
             Conflict.municipality_code == municipality_code, col(Conflict.resolved_at).is_(None)

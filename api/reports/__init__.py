@@ -1,1 +1,1 @@
-"""Reports: what the municipality delivers to others about its work (CBS's DDAS Vroegsignalering)."""
+"""Reports: the monitor figures, the DDAS delivery to CBS and the case export."""

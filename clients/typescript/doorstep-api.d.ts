@@ -214,6 +214,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cases/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases with their results, attempts and trajectory dates, as CSV or XLSX for the case system
+         * @description Every case of your municipality (or those in `state`, opened `from`..`to`), oldest first, in the column layout of the README ("Case export (layout)"). `format` wins over `Accept`; without either: CSV. Never the BSN; purged cases without address or worker. At most 100,000 rows.
+         */
+        get: operations["cases-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/cases/{case_id}": {
         parameters: {
             query?: never;
@@ -553,6 +573,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Monitor figures for a period: signals, deadline, reach by channel, help, trajectories, results
+         * @description Your municipality's figures for `from`..`to` (dates included, UTC days, at most 366 days). JSON by default; `Accept: text/csv` gives one figure per row: `section,key,subkey,value`.
+         */
+        get: operations["reports-monitor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/signals": {
         parameters: {
             query?: never;
@@ -831,6 +871,23 @@ export interface components {
              * Format: uuid
              */
             worker_id: string;
+        };
+        /** AttemptsOut */
+        AttemptsOut: {
+            /**
+             * By Channel
+             * @description Contact attempts in the period per channel (letter, phone, visit).
+             */
+            by_channel: {
+                [key: string]: number;
+            };
+            /**
+             * Reached By Channel
+             * @description Of those, attempts that reached the resident.
+             */
+            reached_by_channel: {
+                [key: string]: number;
+            };
         };
         /** AuditEntryOut */
         AuditEntryOut: {
@@ -1277,6 +1334,35 @@ export interface components {
             version: number;
         };
         /**
+         * CasesOpenedOut
+         * @description The cases opened in the period against their first-contact deadline; the five counts add up to `opened`.
+         */
+        CasesOpenedOut: {
+            /** Closed Without Contact */
+            closed_without_contact: number;
+            /** First Contact After Deadline */
+            first_contact_after_deadline: number;
+            /**
+             * First Contact Within Deadline
+             * @description First reached on or before `first_contact_due_date`.
+             */
+            first_contact_within_deadline: number;
+            /**
+             * Open Past Deadline Without Contact
+             * @description Not reached, not closed, due date passed (today).
+             */
+            open_past_deadline_without_contact: number;
+            /** Open Within Deadline Without Contact */
+            open_within_deadline_without_contact: number;
+            /** Opened */
+            opened: number;
+            /**
+             * Share First Contact Within Deadline
+             * @description `first_contact_within_deadline / opened`, four decimals; null when no case was opened.
+             */
+            share_first_contact_within_deadline: number | null;
+        };
+        /**
          * ChannelPlan
          * @description For one classification: the channels in order, how many attempts, and what then.
          */
@@ -1316,6 +1402,28 @@ export interface components {
              * @enum {string}
              */
             result: "(Budget)advies en/of quick fix" | "Definitief geen contact kunnen krijgen" | "Geen reactie na eerder contact" | "Inwoner al bekend bij schuldhulpverlening" | "Inwoner heeft al een ander lopend traject" | "Inwoner heeft zelf al betaald/betalingsregeling getroffen" | "Inwoner is overleden" | "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Persoon is geen inwoner (meer) in de gemeente" | "Vervolghulp en/of verwijzing" | "Vervolghulp en/of verwijzing financieel" | "Vervolghulp en/of verwijzing niet financieel" | "Verwijzing zonder tussenkomst inwoner";
+        };
+        /** ClosedOut */
+        ClosedOut: {
+            /**
+             * By Category
+             * @description Per result category (README: Monitor report); adds up to `total`.
+             */
+            by_category: {
+                [key: string]: number;
+            };
+            /**
+             * By Result
+             * @description Per DDAS result, all 16 included.
+             */
+            by_result: {
+                [key: string]: number;
+            };
+            /**
+             * Total
+             * @description Cases closed in the period (still closed now).
+             */
+            total: number;
         };
         /** ConflictList */
         ConflictList: {
@@ -1526,6 +1634,14 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** HelpOut */
+        HelpOut: {
+            /**
+             * Accepted
+             * @description Cases whose first accepted help (`help_accepted` event) falls in the period.
+             */
+            accepted: number;
+        };
         /** ImportList */
         ImportList: {
             /** Items */
@@ -1641,6 +1757,32 @@ export interface components {
             creditor: string;
             /** Partner Type */
             partner_type: string;
+        };
+        /** MonitorOut */
+        MonitorOut: {
+            attempts: components["schemas"]["AttemptsOut"];
+            cases: components["schemas"]["CasesOpenedOut"];
+            closed: components["schemas"]["ClosedOut"];
+            /**
+             * From Date
+             * Format: date
+             */
+            from_date: string;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            help: components["schemas"]["HelpOut"];
+            /** Municipality Code */
+            municipality_code: string;
+            signals: components["schemas"]["SignalsOut"];
+            /**
+             * To Date
+             * Format: date
+             */
+            to_date: string;
+            trajectories: components["schemas"]["TrajectoriesOut"];
         };
         /** MunicipalitySettings */
         MunicipalitySettings: {
@@ -2055,6 +2197,33 @@ export interface components {
             /** Signal Id */
             signal_id: string | null;
         };
+        /** SignalsOut */
+        SignalsOut: {
+            /**
+             * By Classification
+             * @description single / multiple / consecutive; adds up to `received`.
+             */
+            by_classification: {
+                [key: string]: number;
+            };
+            /**
+             * By Partner Type
+             * @description Per DDAS partner type, zero included; adds up to `received`.
+             */
+            by_partner_type: {
+                [key: string]: number;
+            };
+            /**
+             * Received
+             * @description Signals received in the period (by `received_at`), repeats included.
+             */
+            received: number;
+            /**
+             * Repeats
+             * @description Of those, repeats (`Niet opgepakt: herhaalde melding`): they open no outreach.
+             */
+            repeats: number;
+        };
         /** TokenResponse */
         TokenResponse: {
             /** Access Token */
@@ -2080,6 +2249,23 @@ export interface components {
              * @constant
              */
             token_type: "bearer";
+        };
+        /** TrajectoriesOut */
+        TrajectoriesOut: {
+            /**
+             * Ended
+             * @description Trajectories whose end date falls in the period.
+             */
+            ended: number;
+            /** Ended By Outcome */
+            ended_by_outcome: {
+                [key: string]: number;
+            };
+            /**
+             * Started
+             * @description Trajectories whose decision (beschikking) date falls in the period.
+             */
+            started: number;
         };
         /** TrajectoryEnd */
         TrajectoryEnd: {
@@ -2773,6 +2959,71 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "cases-export": {
+        parameters: {
+            query?: {
+                /** @description Instead of `Accept`. */
+                format?: ("csv" | "xlsx") | null;
+                state?: components["schemas"]["CaseState"] | null;
+                /** @description Opened on or after this day (UTC). */
+                from?: string | null;
+                /** @description Opened on or before this day (UTC). */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, with a file name in Content-Disposition */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description None of the offered media types is acceptable */
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4141,6 +4392,68 @@ export interface operations {
             };
             /** @description Role or scope does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "reports-monitor": {
+        parameters: {
+            query: {
+                /** @description First day of the period (YYYY-MM-DD). */
+                from: string;
+                /** @description Last day of the period, included (YYYY-MM-DD). */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorOut"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description None of the offered media types is acceptable */
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };

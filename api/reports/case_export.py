@@ -1,0 +1,115 @@
+"""The case export for the municipality's debt-help case system: one query, then CSV or XLSX.
+
+The column layout is `api.reports.rules.EXPORT_COLUMNS`, documented in the README ("Case
+export (layout)"); a test holds the two together. The BSN is never part of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlmodel import Session
+
+from api.models import Case, Household, Trajectory
+from api.reports.facts import contact_columns, with_contacts
+from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
+
+SHEET = "cases"
+
+
+def exported_cases(
+    session: Session, *, municipality_code: str, state: str | None, opened_from: date | None, opened_to: date | None,
+    limit: int,
+) -> list[ExportedCase]:
+    """The municipality's cases, oldest first, with their contact facts and trajectory, in one statement."""
+    cases, households, trajectories = Case.__table__.c, Household.__table__.c, Trajectory.__table__.c
+    query = (
+        sa.select(
+            cases.id, cases.state, cases.classification, cases.crisis, cases.opened_at, cases.first_contact_due_date,
+            households.street, households.house_number, households.house_number_addition, households.postcode,
+            households.town, cases.assigned_worker_id, cases.result, cases.closed_at, cases.purged_at,
+            *contact_columns().values(), trajectories.decision_date, trajectories.end_date, trajectories.outcome,
+        )
+        .select_from(with_contacts(
+            Case.__table__.join(Household.__table__, households.id == cases.household_id)
+            .outerjoin(Trajectory.__table__, trajectories.case_id == cases.id),
+            cases.id,
+        ))
+        .where(cases.municipality_code == municipality_code)
+        # A case has one household and at most one trajectory (unique case_id): one group per case,
+        # and PostgreSQL reads the other columns as depending on these primary keys.
+        .group_by(cases.id, households.id, trajectories.id)
+        .order_by(cases.opened_at, cases.id)
+        .limit(limit)
+    )
+    if state is not None:
+        query = query.where(cases.state == state)
+    if opened_from is not None:
+        query = query.where(cases.opened_at >= day_bounds(opened_from, opened_from)[0])
+    if opened_to is not None:
+        query = query.where(cases.opened_at < day_bounds(opened_to, opened_to)[1])
+    return [
+        ExportedCase(
+            case_id=row.id, state=row.state, classification=row.classification, crisis=row.crisis,
+            opened_date=row.opened_at.date(), first_contact_due_date=row.first_contact_due_date, street=row.street,
+            house_number=row.house_number, house_number_addition=row.house_number_addition, postcode=row.postcode,
+            town=row.town, assigned_worker_id=row.assigned_worker_id, result=row.result,
+            result_category=category_of(row.result) if row.result else None,
+            closed_date=row.closed_at.date() if row.closed_at else None,
+            letter_attempts=row.letter_attempts or 0, phone_attempts=row.phone_attempts or 0,
+            visit_attempts=row.visit_attempts or 0,
+            first_attempt_date=row.first_attempt_at.date() if row.first_attempt_at else None,
+            first_contact_date=row.first_contact_at.date() if row.first_contact_at else None,
+            reached=row.first_contact_at is not None, help_accepted=row.help_accepted_at is not None,
+            trajectory_decision_date=row.decision_date, trajectory_end_date=row.end_date,
+            trajectory_outcome=row.outcome, purged=row.purged_at is not None,
+        )
+        for row in session.execute(query)
+    ]
+
+
+def csv_chunks(cases: Sequence[ExportedCase], *, rows_per_chunk: int = 1000) -> Iterator[bytes]:
+    """UTF-8, comma-separated, RFC 4180 quoting; dates as YYYY-MM-DD, empty for none."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for index, case in enumerate(cases, start=1):
+        writer.writerow(["" if cell is None else cell.isoformat() if isinstance(cell, date) else cell
+                         for cell in export_cells(case)])
+        if index % rows_per_chunk == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def xlsx_bytes(cases: Sequence[ExportedCase]) -> bytes:
+    """One sheet, `cases`: the header row, then a row per case; dates as dates, counts as numbers."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET)
+    sheet.append(list(EXPORT_COLUMNS))
+    for case in cases:
+        sheet.append([_xlsx_cell(sheet, cell) for cell in export_cells(case)])
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters make the workbook unreadable
+    if not text.startswith("="):
+        return text
+    # An address from a signal file is text, never a formula Excel would run.
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell

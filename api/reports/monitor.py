@@ -1,0 +1,140 @@
+"""The monitor: a municipality's figures for a period, each one aggregate query (10,000s of cases)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from api.cases.rules import CaseState
+from api.models import Case, Signal, Trajectory
+from api.reports.facts import CHANNELS, attempt_counts, contact_columns, help_accepted_count, utc_date, with_contacts
+from api.reports.rules import (
+    ClosedTally, DeadlineTally, day_bounds, deadline_outcome, tally_closed, tally_deadlines,
+)
+from api.signals.parsing import PARTNER_TYPES
+from api.signals.rules import SignalKind
+
+UNCLASSIFIED = "unclassified"  # a signal not yet assessed (never left so by an intake)
+
+
+@dataclass(frozen=True)
+class SignalFigures:
+    received: int
+    repeats: int  # included in `received` and in both breakdowns
+    by_classification: dict[str, int]
+    by_partner_type: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TrajectoryFigures:
+    started: int
+    ended: int
+    ended_by_outcome: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Monitor:
+    municipality_code: str
+    from_date: date
+    to_date: date
+    generated_at: datetime
+    signals: SignalFigures
+    cases: DeadlineTally
+    attempts_by_channel: dict[str, int]
+    reached_by_channel: dict[str, int]
+    help_accepted: int
+    trajectories: TrajectoryFigures
+    closed: ClosedTally
+
+
+def monitor(session: Session, *, municipality_code: str, start: date, end: date, now: datetime) -> Monitor:
+    since, until = day_bounds(start, end)
+    attempts, reached = attempt_counts(session, municipality_code=municipality_code, since=since, until=until)
+    return Monitor(
+        municipality_code=municipality_code, from_date=start, to_date=end, generated_at=now,
+        signals=_signals(session, municipality_code, since, until),
+        cases=_opened(session, municipality_code, since, until, today=now.date()),
+        attempts_by_channel={channel: attempts.get(channel, 0) for channel in CHANNELS},
+        reached_by_channel={channel: reached.get(channel, 0) for channel in CHANNELS},
+        help_accepted=help_accepted_count(session, municipality_code=municipality_code, since=since, until=until),
+        trajectories=_trajectories(session, municipality_code, start, end),
+        closed=_closed(session, municipality_code, since, until),
+    )
+
+
+def _signals(session: Session, code: str, since: datetime, until: datetime) -> SignalFigures:
+    signals = Signal.__table__.c
+    by_classification = {kind.value: 0 for kind in SignalKind}
+    by_partner_type = {partner_type: 0 for partner_type in sorted(PARTNER_TYPES)}
+    received = repeats = 0
+    for classification, partner_type, is_repeat, count in session.execute(
+        sa.select(signals.classification, signals.partner_type, signals.is_repeat, sa.func.count())
+        .where(signals.municipality_code == code, signals.received_at >= since, signals.received_at < until)
+        .group_by(signals.classification, signals.partner_type, signals.is_repeat)
+    ):
+        key = classification or UNCLASSIFIED
+        by_classification[key] = by_classification.get(key, 0) + count
+        by_partner_type[partner_type] = by_partner_type.get(partner_type, 0) + count
+        received += count
+        repeats += count if is_repeat else 0
+    return SignalFigures(received=received, repeats=repeats, by_classification=by_classification,
+                         by_partner_type=by_partner_type)
+
+
+def _opened(session: Session, code: str, since: datetime, until: datetime, *, today: date) -> DeadlineTally:
+    """Cases opened in the period against their deadline, counted per combination of four facts."""
+    cases = Case.__table__.c
+    first_contact_at = contact_columns()["first_contact_at"].element
+    # The facts per case inside, the counting outside: grouping by an expression that holds
+    # a bound parameter (today) would not match the same expression in SELECT on PostgreSQL.
+    per_case = (
+        sa.select(
+            first_contact_at.is_not(None).label("reached"),
+            (utc_date(first_contact_at) <= cases.first_contact_due_date).label("reached_by_deadline"),
+            (cases.state == CaseState.CLOSED.value).label("closed"),
+            (cases.first_contact_due_date < today).label("deadline_passed"),
+        )
+        .select_from(with_contacts(Case.__table__, cases.id))
+        .where(cases.municipality_code == code, cases.opened_at >= since, cases.opened_at < until)
+        .group_by(cases.id)
+        .subquery("per_case")
+    )
+    flags = (per_case.c.reached, per_case.c.reached_by_deadline, per_case.c.closed, per_case.c.deadline_passed)
+    return tally_deadlines(
+        (deadline_outcome(reached=bool(reached_), reached_by_deadline=bool(by_deadline), closed=bool(closed),
+                          deadline_passed=bool(passed)), count)
+        for reached_, by_deadline, closed, passed, count in session.execute(
+            sa.select(*flags, sa.func.count()).group_by(*flags)
+        )
+    )
+
+
+def _trajectories(session: Session, code: str, start: date, end: date) -> TrajectoryFigures:
+    trajectories = Trajectory.__table__.c
+    started = session.execute(
+        sa.select(sa.func.count()).where(trajectories.municipality_code == code,
+                                         trajectories.decision_date.between(start, end))
+    ).scalar_one()
+    ended_by_outcome: dict[str, int] = {}
+    for outcome, count in session.execute(
+        sa.select(trajectories.outcome, sa.func.count())
+        .where(trajectories.municipality_code == code, trajectories.end_date.between(start, end))
+        .group_by(trajectories.outcome)
+    ):
+        key = outcome or "unknown"
+        ended_by_outcome[key] = ended_by_outcome.get(key, 0) + count
+    return TrajectoryFigures(started=int(started), ended=sum(ended_by_outcome.values()),
+                             ended_by_outcome=dict(sorted(ended_by_outcome.items())))
+
+
+def _closed(session: Session, code: str, since: datetime, until: datetime) -> ClosedTally:
+    cases = Case.__table__.c
+    return tally_closed(dict(session.execute(  # type: ignore[arg-type]
+        sa.select(cases.result, sa.func.count())
+        .where(cases.municipality_code == code, cases.state == CaseState.CLOSED.value, cases.closed_at >= since,
+               cases.closed_at < until)
+        .group_by(cases.result)
+    ).all()))
