@@ -21,6 +21,7 @@ from sqlmodel import Session
 from api.models import Case, Household, Trajectory
 from api.reports.facts import contact_columns, with_contacts
 from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
+from api.spreadsheet import safe_cell
 
 SHEET = "cases"
 
@@ -82,7 +83,7 @@ def csv_chunks(cases: Sequence[ExportedCase], *, rows_per_chunk: int = 1000) -> 
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     for index, case in enumerate(cases, start=1):
-        writer.writerow(["" if cell is None else cell.isoformat() if isinstance(cell, date) else cell
+        writer.writerow(["" if cell is None else cell.isoformat() if isinstance(cell, date) else safe_cell(cell)
                          for cell in export_cells(case)])
         if index % rows_per_chunk == 0:
             yield buffer.getvalue().encode()

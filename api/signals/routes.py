@@ -26,6 +26,7 @@ from api.signals.schemas import (
     AgreementIn, AgreementList, AgreementOut, BsnMatch, BsnMatches, BsnOut, BsnSearch, ImportList, ImportMode, ImportReportOut, SignalBatch,
     SignalBatchResult, SignalResult,
 )
+from api.spreadsheet import safe_cell
 from api.tenancy import owned
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"], responses=problem_responses(401, 403, 422))
@@ -197,7 +198,7 @@ def download_quarantine(
         values = dict(row.raw)
         if values.get("bsn"):
             values["bsn"] = vault.decrypt(values["bsn"], municipality_code=row.municipality_code) if vault else ""
-        writer.writerow([row.line, *(values.get(name) or "" for name in CANONICAL), errors])
+        writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
     record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
            resource_id=import_row.id, at=at, detail={"rows": len(rows)})
     return Response(
