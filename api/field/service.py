@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -285,38 +286,109 @@ def _body_hash(event: PushEvent) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(slots=True)
+class _PushCase:
+    """The columns of a locked case that push reads and writes (plain, no ORM object)."""
+
+    id: uuid.UUID
+    municipality_code: str
+    state: str
+    version: int
+    opened_at: datetime
+    assigned_worker_id: uuid.UUID | None
+    second_worker_id: uuid.UUID | None
+    purged_at: datetime | None
+    change_seq: int = 0
+
+
+@dataclass(slots=True)
+class _NewEvent:
+    """An event of this batch, to be stored as one `visit_event` row."""
+
+    id: uuid.UUID
+    municipality_code: str
+    case_id: uuid.UUID
+    device_id: uuid.UUID
+    author_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    base_version: int
+    payload: dict[str, Any]
+    clock_skew: bool
+    body_hash: str
+    outcome: str = "applied"
+
+
+_EVENT_ATTRS = ("id", "municipality_code", "case_id", "device_id", "author_id", "kind", "occurred_at", "base_version", "payload",
+                "clock_skew", "body_hash", "outcome")
+_CASE_COLUMNS = ("id", "municipality_code", "state", "version", "opened_at", "assigned_worker_id", "second_worker_id",
+                 "purged_at")
+
+
+def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, datetime]:
+    """What push needs of one event that depends on the event alone: its body hash, the payload
+    as stored (with the day part) or why it is refused, and when it happened in UTC."""
+    occurred = event.occurred_at.astimezone(UTC)
+    try:
+        payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
+    except ValueError as exc:
+        return _body_hash(event), {}, str(exc), occurred
+    if event.kind in ("visit_attempt", "phone_attempt", "card_left"):
+        payload["day_part"] = day_part(occurred)
+    return _body_hash(event), payload, None, occurred
+
+
 def push(session: Session, principal: Principal, batch: PushBatch, *, now: datetime) -> PushResult:
     """Store a device's events in one transaction: each applied, a duplicate, a conflict or rejected.
 
     Cases are locked in id order before anything is read, so two pushes touching one case
     take turns (no lost update) and cannot deadlock each other.
+
+    Plain rows and Core statements throughout: a batch of 100 events touching dozens of
+    cases would otherwise spend most of its time building and flushing ORM objects.
     """
     if principal.device_id is None:
         raise Forbidden("Pushing events needs a device-bound token.", slug="device-token-required")
     if batch.device_id != principal.device_id:
         raise Forbidden("The batch names another device than the token.", slug="device-mismatch")
-    device = session.get(Device, principal.device_id, with_for_update=True)
-    assert device is not None
+    dv, cs, ev, hd = Device.__table__, Case.__table__, VisitEvent.__table__, DeviceHolding.__table__
+    # The pure part of checking each event first, before any lock is taken: concurrent pushes
+    # wait for each other's locks, so the less that happens while holding them the better.
+    checked = [_check_event(event) for event in batch.events]
+    # Lock the device (one sync of a device at a time) and note this push, in one statement.
+    noted: dict[str, Any] = {"last_push_at": now, "last_push_event_count": len(batch.events)}
+    if batch.unsent is not None:
+        noted["unsent_events_reported"] = batch.unsent
+    device_id = session.execute(
+        dv.update().where(dv.c.id == principal.device_id).values(**noted).returning(dv.c.id)
+    ).scalar_one()
     code = principal.municipality_code
     case_ids = sorted({event.case_id for event in batch.events}, key=str)
-    cases = {
-        case.id: case
-        for case in session.exec(
-            select(Case).where(col(Case.id).in_(case_ids), Case.municipality_code == code)
-            .order_by(col(Case.id)).with_for_update()
+    held_by_device = sa.exists().where(hd.c.device_id == device_id, hd.c.case_id == cs.c.id)
+    cases: dict[uuid.UUID, _PushCase] = {}
+    held: set[uuid.UUID] = set()
+    if case_ids:
+        for *columns, is_held in session.execute(
+            sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
+            .where(cs.c.id.in_(case_ids), cs.c.municipality_code == code)
+            .order_by(cs.c.id).with_for_update(of=cs)
+        ):
+            cases[columns[0]] = _PushCase(*columns)
+            if is_held:
+                held.add(columns[0])
+    stored: dict[uuid.UUID, Any] = {
+        row.id: row
+        for row in session.execute(
+            sa.select(ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash)
+            .where(ev.c.id.in_([e.event_id for e in batch.events]))
         )
-    } if case_ids else {}
-    held = set(session.exec(select(DeviceHolding.case_id).where(DeviceHolding.device_id == device.id)))
-    stored = {
-        event.id: event
-        for event in session.exec(select(VisitEvent).where(col(VisitEvent.id).in_([e.event_id for e in batch.events])))
     } if batch.events else {}
     # By position: an event repeated inside one batch is applied once and a duplicate after.
     results: list[EventResult | None] = [None] * len(batch.events)
     position: dict[uuid.UUID, int] = {}
-    touched: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
-    for index, event in enumerate(batch.events):
-        digest = _body_hash(event)
+    touched: dict[uuid.UUID, list[_NewEvent]] = defaultdict(list)
+    assert principal.user_id is not None
+    for index, (event, (digest, payload, problem, occurred)) in enumerate(zip(batch.events, checked)):
         previous = stored.get(event.event_id)
         if previous is not None:
             if previous.body_hash != digest or previous.municipality_code != code:
@@ -331,54 +403,59 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         if case is None or case.purged_at is not None or not (mine or case.id in held):
             results[index] = EventResult(event_id=event.event_id, result="rejected", reason="unknown case")
             continue
-        try:
-            payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
-        except ValueError as exc:
-            results[index] = EventResult(event_id=event.event_id, result="rejected", reason=str(exc))
+        if problem is not None:
+            results[index] = EventResult(event_id=event.event_id, result="rejected", reason=problem)
             continue
-        occurred = event.occurred_at.astimezone(UTC)
-        if event.kind in ("visit_attempt", "phone_attempt", "card_left"):
-            payload["day_part"] = day_part(occurred)
-        row = VisitEvent(
-            id=event.event_id, municipality_code=code, case_id=case.id, device_id=device.id,
-            author_id=principal.user_id, kind=event.kind, occurred_at=occurred, received_at=now,
-            base_version=event.base_version, payload=payload, outcome="applied", change_seq=0,
+        row = _NewEvent(
+            id=event.event_id, municipality_code=code, case_id=case.id, device_id=device_id, author_id=principal.user_id, kind=event.kind,
+            occurred_at=occurred, base_version=event.base_version, payload=dict(payload),
             clock_skew=clock_skewed(occurred, received_at=now, case_opened_at=case.opened_at), body_hash=digest,
         )
-        session.add(row)
         stored[event.event_id] = row
         position[row.id] = index
         touched[case.id].append(row)
-    session.flush()
     # Everything the rules need, for all touched cases at once: a batch of 100 events touches
     # dozens of cases, and a few queries per case would dominate the push.
     touched_ids = list(touched)
-    state_events: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
+    state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     existing: dict[uuid.UUID, list[Conflict]] = defaultdict(list)
     if touched_ids:
-        for row in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(touched_ids),
-                                                         col(VisitEvent.kind).in_(STATE_KINDS))):
-            state_events[row.case_id].append(row)
+        for stored_row in session.execute(
+            sa.select(ev.c.id, ev.c.case_id, ev.c.device_id, ev.c.author_id, ev.c.kind, ev.c.occurred_at,
+                      ev.c.base_version, ev.c.payload)
+            .where(ev.c.case_id.in_(touched_ids), ev.c.kind.in_(sorted(STATE_KINDS)))
+        ):
+            state_events[stored_row.case_id].append(stored_row)
         for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(touched_ids))):
             existing[conflict.case_id].append(conflict)
     sequence = iter(reserve_change_seqs(session, code, len(touched_ids)))
     for case_id, new_events in touched.items():
-        events = state_events[case_id] + [e for e in new_events if e.kind not in STATE_KINDS]
+        # Cards and notes never change state (their payloads cannot say `reached`): the rules see state events only.
+        events = state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
         _reconcile_case(session, cases[case_id], new_events, events=events, existing=existing[case_id],
                         change_seq=next(sequence), now=now)
-    for events in touched.values():
-        for row in events:
+    new_rows = [
+        {"received_at": now, "change_seq": 0,
+         **{name: getattr(row, name) for name in _EVENT_ATTRS}}
+        for rows in touched.values() for row in rows
+    ]
+    if new_rows:
+        session.execute(ev.insert(), new_rows)
+        session.execute(
+            cs.update().where(cs.c.id == sa.bindparam("b_id"))
+            .values(state=sa.bindparam("b_state"), version=sa.bindparam("b_version"),
+                    change_seq=sa.bindparam("b_change_seq")),
+            [{"b_id": case_id, "b_state": cases[case_id].state, "b_version": cases[case_id].version,
+              "b_change_seq": cases[case_id].change_seq} for case_id in touched_ids],
+        )
+    session.flush()  # the conflicts raised above
+    for rows in touched.values():
+        for row in rows:
             results[position[row.id]] = EventResult(
                 event_id=row.id, result="conflict" if row.outcome == "conflict" else "applied",
                 reason="needs review by the back office" if row.outcome == "conflict" else None,
                 case_version=cases[row.case_id].version,
             )
-    device.last_push_at = now
-    device.last_push_event_count = len(batch.events)
-    if batch.unsent is not None:
-        device.unsent_events_reported = batch.unsent
-    session.add(device)
-    session.flush()
     return PushResult(results=[result for result in results if result is not None], server_time=now)
 
 
@@ -389,10 +466,14 @@ def day_part(moment: datetime) -> str:
 
 
 def _reconcile_case(
-    session: Session, case: Case, new_events: list[VisitEvent], *, events: list[VisitEvent], existing: list[Conflict],
+    session: Session, case: _PushCase, new_events: list[_NewEvent], *, events: list[Any], existing: list[Conflict],
     change_seq: int, now: datetime,
 ) -> None:
-    """Fold the case's state events (cards and notes never change state) and raise new conflicts."""
+    """Fold the case's state events (cards and notes never change state) and raise new conflicts.
+
+    Sets the outcome of new events that raise a conflict and the case's new state, version
+    and change number; the caller writes them.
+    """
     resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
                          if c.resolved_at is not None and c.resolution)
     known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
@@ -404,13 +485,14 @@ def _reconcile_case(
               base_version=e.base_version, payload=e.payload) for e in events],
         office_changes=closed,
         resolved=resolved,
-    )
+    ) if events else _NOTHING
     disagreements = list(verdict.conflicts)
     # A device that no longer holds the case after a reassignment recorded an outcome on stale ground.
     for event in reassigned:
         if event.kind in OUTCOME_KINDS:
             disagreements.append(Disagreement("outcome-after-reassigned", (event.id,)))
-    by_id = {e.id: e for e in events}
+    by_id: dict[uuid.UUID, Any] = {e.id: e for e in events}
+    by_id.update((e.id, e) for e in new_events)
     for disagreement in disagreements:
         ids = frozenset(str(i) for i in disagreement.event_ids)
         if not ids & {str(i) for i in new_ids} or ids in known:
@@ -426,7 +508,6 @@ def _reconcile_case(
         for i in disagreement.event_ids:
             if i in new_ids:
                 by_id[i].outcome = "conflict"
-                session.add(by_id[i])
     state = CaseState(case.state)
     if state is not CaseState.CLOSED and not disagreements:
         for event in (CaseEvent.CONTACT if verdict.reached else None,
@@ -436,7 +517,9 @@ def _reconcile_case(
     case.state = state.value
     case.version += 1
     case.change_seq = change_seq
-    session.add(case)
+
+
+_NOTHING = reconcile([])
 
 
 # --- conflicts: the back office's review queue ---------------------------------------------
