@@ -121,19 +121,30 @@ def visit_list_expiry(now: datetime, *, working_days: int) -> datetime:
 def pull(
     session: Session, principal: Principal, *, cursor_text: str | None, checksum: str | None, unsent: int | None,
     now: datetime,
-) -> tuple[VisitList, Device]:
+) -> tuple[VisitList, Any]:
+    """The device's visit list, and the device's `public_jwk` and `key_thumbprint` to seal it with."""
     if principal.device_id is None:
         raise Forbidden("Pulling a visit list needs a device-bound token (POST /v1/devices).", slug="device-token-required")
-    # One pull of a device at a time: its holdings are read and rewritten below.
-    device = session.get(Device, principal.device_id, with_for_update=True)
-    assert device is not None
-    code = principal.municipality_code
-    municipality = session.get(Municipality, code)
-    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
-    current_seq = session.exec(select(TenantSequence.last_seq).where(TenantSequence.municipality_code == code)).one()
     # Plain rows throughout: a pull runs for every device several times a day, and ORM
     # objects for 40 cases with their households, signals and events cost more than the rest.
-    holdings_table = DeviceHolding.__table__
+    dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
+    holdings_table, cases, h = DeviceHolding.__table__, Case.__table__, Household.__table__
+    # One pull of a device at a time: its holdings are read and rewritten below. The UPDATE
+    # takes the device's row lock and notes the pull in one statement.
+    noted: dict[str, Any] = {"last_pull_at": now}
+    if unsent is not None:
+        noted["unsent_events_reported"] = unsent
+    device = session.execute(
+        dv.update().where(dv.c.id == principal.device_id).values(**noted)
+        .returning(dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint)
+    ).one()
+    code = principal.municipality_code
+    current_seq, stored_settings = session.execute(
+        sa.select(ts.c.last_seq, mu.c.settings)
+        .select_from(ts.outerjoin(mu, mu.c.code == ts.c.municipality_code))
+        .where(ts.c.municipality_code == code)
+    ).one()
+    settings = MunicipalitySettings.model_validate(stored_settings or {})
     holdings = dict(
         session.execute(
             sa.select(holdings_table.c.case_id, holdings_table.c.version).where(holdings_table.c.device_id == device.id)
@@ -144,18 +155,26 @@ def pull(
     full = not usable_for(cursor, tenant=code, generation=CURSOR_GENERATION, oldest_retained_seq=0,
                           current_seq=current_seq) or (checksum is not None and checksum != expected) or not holdings
     worker_id = principal.user_id
-    cases = Case.__table__
+    is_visible = sa.and_(
+        cases.c.municipality_code == code, cases.c.state != CaseState.CLOSED.value, cases.c.purged_at.is_(None),
+        or_(cases.c.assigned_worker_id == worker_id, cases.c.second_worker_id == worker_id),
+    )
     visible = session.execute(
         sa.select(cases.c.id, cases.c.version, cases.c.change_seq, cases.c.state, cases.c.classification,
-                  cases.c.crisis, cases.c.first_contact_due_date, cases.c.household_id, cases.c.second_worker_id)
-        .where(cases.c.municipality_code == code, cases.c.state != CaseState.CLOSED.value, cases.c.purged_at.is_(None),
-               or_(cases.c.assigned_worker_id == worker_id, cases.c.second_worker_id == worker_id))
+                  cases.c.crisis, cases.c.first_contact_due_date, cases.c.household_id, cases.c.second_worker_id,
+                  h.c.street, h.c.house_number, h.c.house_number_addition, h.c.postcode, h.c.town)
+        .select_from(cases.join(h, h.c.id == cases.c.household_id))
+        .where(is_visible)
     ).all()
     visible_ids = {case.id for case in visible}
     changed = [case for case in visible if full or case.change_seq > cursor.seq or case.id not in holdings]  # type: ignore[union-attr]
     gone = [case_id for case_id in holdings if case_id not in visible_ids]
     removed = _removals(session, gone, worker_id)
-    upserts = _visit_cases(session, changed, settings)
+    # A full list needs the signals and attempts of every visible case: ask by the same condition
+    # instead of by a long list of ids.
+    of_cases = (sa.select(cases.c.id).where(is_visible) if len(changed) == len(visible)
+                else [case.id for case in changed])
+    upserts = _visit_cases(session, changed, of_cases, settings)
     if gone:
         session.execute(holdings_table.delete().where(holdings_table.c.device_id == device.id,
                                                       holdings_table.c.case_id.in_(gone)))
@@ -172,11 +191,6 @@ def pull(
             .values(version=sa.bindparam("v")),
             [{"d": m["device_id"], "c": m["case_id"], "v": m["version"]} for m in moved],
         )
-    device.last_pull_at = now
-    if unsent is not None:
-        device.unsent_events_reported = unsent
-    session.add(device)
-    session.flush()
     visit_list = VisitList(
         cursor=encode_cursor(Cursor(tenant=code, seq=current_seq, generation=CURSOR_GENERATION)), full=full,
         upserts=upserts, removed=removed,
@@ -204,33 +218,27 @@ def _removals(session: Session, case_ids: list[uuid.UUID], worker_id: uuid.UUID 
     return removals
 
 
-def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySettings) -> list[VisitCase]:
+def _visit_cases(session: Session, cases: list[Any], of_cases: Any, settings: MunicipalitySettings) -> list[VisitCase]:
+    """`cases`: rows of the cases with their household's address; `of_cases`: their ids, as a
+    list or a subquery."""
     if not cases:
         return []
-    ids = [case.id for case in cases]
-    h, sg, ev = Household.__table__, Signal.__table__, VisitEvent.__table__
-    households = {
-        row.id: row for row in session.execute(
-            sa.select(h.c.id, h.c.street, h.c.house_number, h.c.house_number_addition, h.c.postcode, h.c.town)
-            .where(h.c.id.in_({case.household_id for case in cases}))
-        )
-    }
+    sg, ev = Signal.__table__, VisitEvent.__table__
     signals: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(
         sa.select(sg.c.case_id, sg.c.is_repeat, sg.c.partner_type, sg.c.classification, sg.c.amount_cents,
                   sg.c.initials, sg.c.prefix, sg.c.surname, sg.c.phone)
-        .where(sg.c.case_id.in_(ids)).order_by(sg.c.signal_date)
+        .where(sg.c.case_id.in_(of_cases)).order_by(sg.c.signal_date)
     ):
         signals[row.case_id].append(row)
     events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(
         sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
-        .where(ev.c.case_id.in_(ids), ev.c.kind.in_(list(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
+        .where(ev.c.case_id.in_(of_cases), ev.c.kind.in_(list(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
     ):
         events[row.case_id].append(row)
     result = []
     for case in cases:
-        household = households[case.household_id]
         counted = [s for s in signals[case.id] if not s.is_repeat]
         attempts = [
             Attempt(channel=ATTEMPT_CHANNELS[e.kind], reached=bool(e.payload.get("reached")),
@@ -251,9 +259,9 @@ def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySetti
             VisitCase(
                 id=case.id, version=case.version, state=case.state, classification=case.classification,
                 crisis=case.crisis, first_contact_due_date=case.first_contact_due_date,
-                address=VisitAddress(street=household.street, house_number=household.house_number,
-                                     house_number_addition=household.house_number_addition,
-                                     postcode=household.postcode, town=household.town),
+                address=VisitAddress(street=case.street, house_number=case.house_number,
+                                     house_number_addition=case.house_number_addition,
+                                     postcode=case.postcode, town=case.town),
                 residents=list(residents.values()),
                 partner_types=sorted({s.partner_type for s in counted}),
                 signal_kinds=sorted({s.classification for s in counted if s.classification}),
