@@ -32,8 +32,8 @@ from api.tenancy import owned
 from api.sequence import next_change_seq, reserve_change_seqs
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
 from sync.events import (
-    OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, check_payload,
-    clock_skewed, reconcile,
+    OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
+    check_payload, clock_skewed, reconcile,
 )
 from sync.protocol import PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
 
@@ -384,13 +384,22 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
             cases[columns[0]] = _PushCase(*columns)
             if is_held:
                 held.add(columns[0])
-    stored: dict[uuid.UUID, Any] = {
-        row.id: row
+    # One read of visit_event for two things: the batch's ids already stored (duplicates), and
+    # the stored state events of the batch's cases, which the rules fold below.
+    stored: dict[uuid.UUID, Any] = {}
+    state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    if batch.events:
+        batch_ids = {e.event_id for e in batch.events}
         for row in session.execute(
-            sa.select(ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash)
-            .where(ev.c.id.in_([e.event_id for e in batch.events]))
-        )
-    } if batch.events else {}
+            sa.select(ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash, ev.c.case_id, ev.c.device_id,
+                      ev.c.author_id, ev.c.kind, ev.c.occurred_at, ev.c.base_version, ev.c.payload)
+            .where(or_(ev.c.id.in_(sorted(batch_ids, key=str)),
+                       sa.and_(ev.c.case_id.in_(list(cases)), ev.c.kind.in_(sorted(STATE_KINDS)))))
+        ):
+            if row.id in batch_ids:
+                stored[row.id] = row
+            if row.case_id in cases and row.kind in STATE_KINDS:
+                state_events[row.case_id].append(row)
     # By position: an event repeated inside one batch is applied once and a duplicate after.
     results: list[EventResult | None] = [None] * len(batch.events)
     position: dict[uuid.UUID, int] = {}
@@ -423,25 +432,25 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         position[row.id] = index
         touched[case.id].append(row)
     # Everything the rules need, for all touched cases at once: a batch of 100 events touches
-    # dozens of cases, and a few queries per case would dominate the push.
+    # dozens of cases, and a few queries per case would dominate the push. Conflicts are rare:
+    # stored ones are read only for cases where the rules see a disagreement at all (what the
+    # back office resolved only ever removes disagreements).
     touched_ids = list(touched)
-    state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    # Cards and notes never change state (their payloads cannot say `reached`): the rules see state events only.
+    facts = {case_id: state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
+             for case_id, new_events in touched.items()}
+    first_look = {case_id: _verdict(cases[case_id], facts[case_id], resolved=frozenset()) for case_id in touched_ids}
+    disputed = [case_id for case_id in touched_ids
+                if first_look[case_id].conflicts or _outcomes_after_reassignment(cases[case_id], touched[case_id])]
     existing: dict[uuid.UUID, list[Conflict]] = defaultdict(list)
-    if touched_ids:
-        for stored_row in session.execute(
-            sa.select(ev.c.id, ev.c.case_id, ev.c.device_id, ev.c.author_id, ev.c.kind, ev.c.occurred_at,
-                      ev.c.base_version, ev.c.payload)
-            .where(ev.c.case_id.in_(touched_ids), ev.c.kind.in_(sorted(STATE_KINDS)))
-        ):
-            state_events[stored_row.case_id].append(stored_row)
-        for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(touched_ids))):
+    if disputed:
+        for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(disputed))):
             existing[conflict.case_id].append(conflict)
     sequence = iter(reserve_change_seqs(session, code, len(touched_ids)))
     for case_id, new_events in touched.items():
-        # Cards and notes never change state (their payloads cannot say `reached`): the rules see state events only.
-        events = state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
-        _reconcile_case(session, cases[case_id], new_events, events=events, existing=existing[case_id],
-                        change_seq=next(sequence), now=now)
+        stored_conflicts = existing.get(case_id, [])
+        _reconcile_case(session, cases[case_id], new_events, events=facts[case_id], existing=stored_conflicts,
+                        change_seq=next(sequence), now=now, verdict=None if stored_conflicts else first_look[case_id])
     new_rows = [
         {"received_at": now, "change_seq": 0,
          **{name: getattr(row, name) for name in _EVENT_ATTRS}}
@@ -473,32 +482,43 @@ def day_part(moment: datetime) -> str:
     return next(name for start, end, name in DAY_PARTS if start <= hour < end)
 
 
-def _reconcile_case(
-    session: Session, case: _PushCase, new_events: list[_NewEvent], *, events: list[Any], existing: list[Conflict],
-    change_seq: int, now: datetime,
-) -> None:
-    """Fold the case's state events (cards and notes never change state) and raise new conflicts.
-
-    Sets the outcome of new events that raise a conflict and the case's new state, version
-    and change number; the caller writes them.
-    """
-    resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
-                         if c.resolved_at is not None and c.resolution)
-    known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
+def _verdict(case: _PushCase, events: list[Any], *, resolved: frozenset[frozenset[uuid.UUID]]) -> Reconciled:
     closed = [OfficeChange("closed", case.version)] if case.state == CaseState.CLOSED.value else []
-    new_ids = {event.id for event in new_events}
-    reassigned = [e for e in new_events if e.author_id not in (case.assigned_worker_id, case.second_worker_id)]
-    verdict = reconcile(
+    if not events:
+        return _NOTHING
+    return reconcile(
         [Fact(event_id=e.id, kind=e.kind, occurred_at=e.occurred_at, author=str(e.device_id or e.author_id),
               base_version=e.base_version, payload=e.payload) for e in events],
         office_changes=closed,
         resolved=resolved,
-    ) if events else _NOTHING
+    )
+
+
+def _outcomes_after_reassignment(case: _PushCase, new_events: list[_NewEvent]) -> list[_NewEvent]:
+    """Outcomes from a device that no longer holds the case after a reassignment: recorded on stale ground."""
+    return [e for e in new_events
+            if e.author_id not in (case.assigned_worker_id, case.second_worker_id) and e.kind in OUTCOME_KINDS]
+
+
+def _reconcile_case(
+    session: Session, case: _PushCase, new_events: list[_NewEvent], *, events: list[Any], existing: list[Conflict],
+    change_seq: int, now: datetime, verdict: Reconciled | None = None,
+) -> None:
+    """Fold the case's state events (cards and notes never change state) and raise new conflicts.
+
+    Sets the outcome of new events that raise a conflict and the case's new state, version
+    and change number; the caller writes them. `verdict`: the rules' answer, when the caller
+    already has it (no stored conflicts to take into account).
+    """
+    resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
+                         if c.resolved_at is not None and c.resolution)
+    known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
+    new_ids = {event.id for event in new_events}
+    if verdict is None:
+        verdict = _verdict(case, events, resolved=resolved)
     disagreements = list(verdict.conflicts)
-    # A device that no longer holds the case after a reassignment recorded an outcome on stale ground.
-    for event in reassigned:
-        if event.kind in OUTCOME_KINDS:
-            disagreements.append(Disagreement("outcome-after-reassigned", (event.id,)))
+    for event in _outcomes_after_reassignment(case, new_events):
+        disagreements.append(Disagreement("outcome-after-reassigned", (event.id,)))
     by_id: dict[uuid.UUID, Any] = {e.id: e for e in events}
     by_id.update((e.id, e) for e in new_events)
     for disagreement in disagreements:
