@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
 from fastapi.security import OAuth2
@@ -73,17 +74,23 @@ def _load_principal(session: SessionDep, claims: dict) -> Principal:
             device_id = uuid.UUID(str(claims["did"])) if claims["typ"] == "device" else None
         except (ValueError, KeyError) as exc:
             raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
-        user = session.get(StaffUser, user_id)
+        # One query for the account and, with a device token, its device: this runs on every
+        # request, and a device's revocation must still take effect on its very next one.
+        su, dv = StaffUser.__table__, Device.__table__
+        query = sa.select(su.c.id, su.c.municipality_code, su.c.active, su.c.credentials_changed_at, su.c.role)
+        if device_id is not None:
+            query = (query.add_columns(dv.c.id.label("device_id"), dv.c.worker_id, dv.c.revoked_at)
+                     .select_from(su.outerjoin(dv, dv.c.id == device_id)))
+        user = session.execute(query.where(su.c.id == user_id)).one_or_none()
         if user is None or user.municipality_code != tenant or not user.active:
             raise Unauthorized("This account is no longer active.", slug="account-inactive")
         changed = user.credentials_changed_at
         if changed is not None and int(claims["iat"]) < int(changed.timestamp()):
             raise Unauthorized("The password changed since this token was issued; log in again.", slug="invalid-token")
         if device_id is not None:
-            device = session.get(Device, device_id)
-            if device is None or device.worker_id != user.id:
+            if user.device_id is None or user.worker_id != user.id:
                 raise Unauthorized("The access token is not valid.", slug="invalid-token")
-            if device.revoked_at is not None:
+            if user.revoked_at is not None:
                 raise DeviceRevoked()
         return Principal(
             kind="staff", actor_id=str(user.id), municipality_code=tenant, role=user.role, user_id=user.id,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,8 +32,8 @@ from api.tenancy import owned
 from api.sequence import next_change_seq, reserve_change_seqs
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
 from sync.events import (
-    OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, check_payload,
-    clock_skewed, reconcile,
+    OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
+    check_payload, clock_skewed, reconcile,
 )
 from sync.protocol import PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
 
@@ -120,19 +121,30 @@ def visit_list_expiry(now: datetime, *, working_days: int) -> datetime:
 def pull(
     session: Session, principal: Principal, *, cursor_text: str | None, checksum: str | None, unsent: int | None,
     now: datetime,
-) -> tuple[VisitList, Device]:
+) -> tuple[VisitList, Any]:
+    """The device's visit list, and the device's `public_jwk` and `key_thumbprint` to seal it with."""
     if principal.device_id is None:
         raise Forbidden("Pulling a visit list needs a device-bound token (POST /v1/devices).", slug="device-token-required")
-    # One pull of a device at a time: its holdings are read and rewritten below.
-    device = session.get(Device, principal.device_id, with_for_update=True)
-    assert device is not None
-    code = principal.municipality_code
-    municipality = session.get(Municipality, code)
-    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
-    current_seq = session.exec(select(TenantSequence.last_seq).where(TenantSequence.municipality_code == code)).one()
     # Plain rows throughout: a pull runs for every device several times a day, and ORM
     # objects for 40 cases with their households, signals and events cost more than the rest.
-    holdings_table = DeviceHolding.__table__
+    dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
+    holdings_table, cases, h = DeviceHolding.__table__, Case.__table__, Household.__table__
+    # One pull of a device at a time: its holdings are read and rewritten below. The UPDATE
+    # takes the device's row lock and notes the pull in one statement.
+    noted: dict[str, Any] = {"last_pull_at": now}
+    if unsent is not None:
+        noted["unsent_events_reported"] = unsent
+    device = session.execute(
+        dv.update().where(dv.c.id == principal.device_id).values(**noted)
+        .returning(dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint)
+    ).one()
+    code = principal.municipality_code
+    current_seq, stored_settings = session.execute(
+        sa.select(ts.c.last_seq, mu.c.settings)
+        .select_from(ts.outerjoin(mu, mu.c.code == ts.c.municipality_code))
+        .where(ts.c.municipality_code == code)
+    ).one()
+    settings = MunicipalitySettings.model_validate(stored_settings or {})
     holdings = dict(
         session.execute(
             sa.select(holdings_table.c.case_id, holdings_table.c.version).where(holdings_table.c.device_id == device.id)
@@ -143,18 +155,26 @@ def pull(
     full = not usable_for(cursor, tenant=code, generation=CURSOR_GENERATION, oldest_retained_seq=0,
                           current_seq=current_seq) or (checksum is not None and checksum != expected) or not holdings
     worker_id = principal.user_id
-    cases = Case.__table__
+    is_visible = sa.and_(
+        cases.c.municipality_code == code, cases.c.state != CaseState.CLOSED.value, cases.c.purged_at.is_(None),
+        or_(cases.c.assigned_worker_id == worker_id, cases.c.second_worker_id == worker_id),
+    )
     visible = session.execute(
         sa.select(cases.c.id, cases.c.version, cases.c.change_seq, cases.c.state, cases.c.classification,
-                  cases.c.crisis, cases.c.first_contact_due_date, cases.c.household_id, cases.c.second_worker_id)
-        .where(cases.c.municipality_code == code, cases.c.state != CaseState.CLOSED.value, cases.c.purged_at.is_(None),
-               or_(cases.c.assigned_worker_id == worker_id, cases.c.second_worker_id == worker_id))
+                  cases.c.crisis, cases.c.first_contact_due_date, cases.c.household_id, cases.c.second_worker_id,
+                  h.c.street, h.c.house_number, h.c.house_number_addition, h.c.postcode, h.c.town)
+        .select_from(cases.join(h, h.c.id == cases.c.household_id))
+        .where(is_visible)
     ).all()
     visible_ids = {case.id for case in visible}
     changed = [case for case in visible if full or case.change_seq > cursor.seq or case.id not in holdings]  # type: ignore[union-attr]
     gone = [case_id for case_id in holdings if case_id not in visible_ids]
     removed = _removals(session, gone, worker_id)
-    upserts = _visit_cases(session, changed, settings)
+    # A full list needs the signals and attempts of every visible case: ask by the same condition
+    # instead of by a long list of ids.
+    of_cases = (sa.select(cases.c.id).where(is_visible) if len(changed) == len(visible)
+                else [case.id for case in changed])
+    upserts = _visit_cases(session, changed, of_cases, settings)
     if gone:
         session.execute(holdings_table.delete().where(holdings_table.c.device_id == device.id,
                                                       holdings_table.c.case_id.in_(gone)))
@@ -171,11 +191,6 @@ def pull(
             .values(version=sa.bindparam("v")),
             [{"d": m["device_id"], "c": m["case_id"], "v": m["version"]} for m in moved],
         )
-    device.last_pull_at = now
-    if unsent is not None:
-        device.unsent_events_reported = unsent
-    session.add(device)
-    session.flush()
     visit_list = VisitList(
         cursor=encode_cursor(Cursor(tenant=code, seq=current_seq, generation=CURSOR_GENERATION)), full=full,
         upserts=upserts, removed=removed,
@@ -203,33 +218,27 @@ def _removals(session: Session, case_ids: list[uuid.UUID], worker_id: uuid.UUID 
     return removals
 
 
-def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySettings) -> list[VisitCase]:
+def _visit_cases(session: Session, cases: list[Any], of_cases: Any, settings: MunicipalitySettings) -> list[VisitCase]:
+    """`cases`: rows of the cases with their household's address; `of_cases`: their ids, as a
+    list or a subquery."""
     if not cases:
         return []
-    ids = [case.id for case in cases]
-    h, sg, ev = Household.__table__, Signal.__table__, VisitEvent.__table__
-    households = {
-        row.id: row for row in session.execute(
-            sa.select(h.c.id, h.c.street, h.c.house_number, h.c.house_number_addition, h.c.postcode, h.c.town)
-            .where(h.c.id.in_({case.household_id for case in cases}))
-        )
-    }
+    sg, ev = Signal.__table__, VisitEvent.__table__
     signals: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(
         sa.select(sg.c.case_id, sg.c.is_repeat, sg.c.partner_type, sg.c.classification, sg.c.amount_cents,
                   sg.c.initials, sg.c.prefix, sg.c.surname, sg.c.phone)
-        .where(sg.c.case_id.in_(ids)).order_by(sg.c.signal_date)
+        .where(sg.c.case_id.in_(of_cases)).order_by(sg.c.signal_date)
     ):
         signals[row.case_id].append(row)
     events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(
         sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
-        .where(ev.c.case_id.in_(ids), ev.c.kind.in_(list(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
+        .where(ev.c.case_id.in_(of_cases), ev.c.kind.in_(list(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
     ):
         events[row.case_id].append(row)
     result = []
     for case in cases:
-        household = households[case.household_id]
         counted = [s for s in signals[case.id] if not s.is_repeat]
         attempts = [
             Attempt(channel=ATTEMPT_CHANNELS[e.kind], reached=bool(e.payload.get("reached")),
@@ -250,9 +259,9 @@ def _visit_cases(session: Session, cases: list[Any], settings: MunicipalitySetti
             VisitCase(
                 id=case.id, version=case.version, state=case.state, classification=case.classification,
                 crisis=case.crisis, first_contact_due_date=case.first_contact_due_date,
-                address=VisitAddress(street=household.street, house_number=household.house_number,
-                                     house_number_addition=household.house_number_addition,
-                                     postcode=household.postcode, town=household.town),
+                address=VisitAddress(street=case.street, house_number=case.house_number,
+                                     house_number_addition=case.house_number_addition,
+                                     postcode=case.postcode, town=case.town),
                 residents=list(residents.values()),
                 partner_types=sorted({s.partner_type for s in counted}),
                 signal_kinds=sorted({s.classification for s in counted if s.classification}),
@@ -285,38 +294,118 @@ def _body_hash(event: PushEvent) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(slots=True)
+class _PushCase:
+    """The columns of a locked case that push reads and writes (plain, no ORM object)."""
+
+    id: uuid.UUID
+    municipality_code: str
+    state: str
+    version: int
+    opened_at: datetime
+    assigned_worker_id: uuid.UUID | None
+    second_worker_id: uuid.UUID | None
+    purged_at: datetime | None
+    change_seq: int = 0
+
+
+@dataclass(slots=True)
+class _NewEvent:
+    """An event of this batch, to be stored as one `visit_event` row."""
+
+    id: uuid.UUID
+    municipality_code: str
+    case_id: uuid.UUID
+    device_id: uuid.UUID
+    author_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    base_version: int
+    payload: dict[str, Any]
+    clock_skew: bool
+    body_hash: str
+    outcome: str = "applied"
+
+
+_EVENT_ATTRS = ("id", "municipality_code", "case_id", "device_id", "author_id", "kind", "occurred_at", "base_version", "payload",
+                "clock_skew", "body_hash", "outcome")
+_CASE_COLUMNS = ("id", "municipality_code", "state", "version", "opened_at", "assigned_worker_id", "second_worker_id",
+                 "purged_at")
+
+
+def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, datetime]:
+    """What push needs of one event that depends on the event alone: its body hash, the payload
+    as stored (with the day part) or why it is refused, and when it happened in UTC."""
+    occurred = event.occurred_at.astimezone(UTC)
+    try:
+        payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
+    except ValueError as exc:
+        return _body_hash(event), {}, str(exc), occurred
+    if event.kind in ("visit_attempt", "phone_attempt", "card_left"):
+        payload["day_part"] = day_part(occurred)
+    return _body_hash(event), payload, None, occurred
+
+
 def push(session: Session, principal: Principal, batch: PushBatch, *, now: datetime) -> PushResult:
     """Store a device's events in one transaction: each applied, a duplicate, a conflict or rejected.
 
     Cases are locked in id order before anything is read, so two pushes touching one case
     take turns (no lost update) and cannot deadlock each other.
+
+    Plain rows and Core statements throughout: a batch of 100 events touching dozens of
+    cases would otherwise spend most of its time building and flushing ORM objects.
     """
     if principal.device_id is None:
         raise Forbidden("Pushing events needs a device-bound token.", slug="device-token-required")
     if batch.device_id != principal.device_id:
         raise Forbidden("The batch names another device than the token.", slug="device-mismatch")
-    device = session.get(Device, principal.device_id, with_for_update=True)
-    assert device is not None
+    dv, cs, ev, hd = Device.__table__, Case.__table__, VisitEvent.__table__, DeviceHolding.__table__
+    # The pure part of checking each event first, before any lock is taken: concurrent pushes
+    # wait for each other's locks, so the less that happens while holding them the better.
+    checked = [_check_event(event) for event in batch.events]
+    # Lock the device (one sync of a device at a time) and note this push, in one statement.
+    noted: dict[str, Any] = {"last_push_at": now, "last_push_event_count": len(batch.events)}
+    if batch.unsent is not None:
+        noted["unsent_events_reported"] = batch.unsent
+    device_id = session.execute(
+        dv.update().where(dv.c.id == principal.device_id).values(**noted).returning(dv.c.id)
+    ).scalar_one()
     code = principal.municipality_code
     case_ids = sorted({event.case_id for event in batch.events}, key=str)
-    cases = {
-        case.id: case
-        for case in session.exec(
-            select(Case).where(col(Case.id).in_(case_ids), Case.municipality_code == code)
-            .order_by(col(Case.id)).with_for_update()
-        )
-    } if case_ids else {}
-    held = set(session.exec(select(DeviceHolding.case_id).where(DeviceHolding.device_id == device.id)))
-    stored = {
-        event.id: event
-        for event in session.exec(select(VisitEvent).where(col(VisitEvent.id).in_([e.event_id for e in batch.events])))
-    } if batch.events else {}
+    held_by_device = sa.exists().where(hd.c.device_id == device_id, hd.c.case_id == cs.c.id)
+    cases: dict[uuid.UUID, _PushCase] = {}
+    held: set[uuid.UUID] = set()
+    if case_ids:
+        for *columns, is_held in session.execute(
+            sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
+            .where(cs.c.id.in_(case_ids), cs.c.municipality_code == code)
+            .order_by(cs.c.id).with_for_update(of=cs)
+        ):
+            cases[columns[0]] = _PushCase(*columns)
+            if is_held:
+                held.add(columns[0])
+    # One read of visit_event for two things: the batch's ids already stored (duplicates), and
+    # the stored state events of the batch's cases, which the rules fold below.
+    stored: dict[uuid.UUID, Any] = {}
+    state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    if batch.events:
+        batch_ids = {e.event_id for e in batch.events}
+        for row in session.execute(
+            sa.select(ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash, ev.c.case_id, ev.c.device_id,
+                      ev.c.author_id, ev.c.kind, ev.c.occurred_at, ev.c.base_version, ev.c.payload)
+            .where(or_(ev.c.id.in_(sorted(batch_ids, key=str)),
+                       sa.and_(ev.c.case_id.in_(list(cases)), ev.c.kind.in_(sorted(STATE_KINDS)))))
+        ):
+            if row.id in batch_ids:
+                stored[row.id] = row
+            if row.case_id in cases and row.kind in STATE_KINDS:
+                state_events[row.case_id].append(row)
     # By position: an event repeated inside one batch is applied once and a duplicate after.
     results: list[EventResult | None] = [None] * len(batch.events)
     position: dict[uuid.UUID, int] = {}
-    touched: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
-    for index, event in enumerate(batch.events):
-        digest = _body_hash(event)
+    touched: dict[uuid.UUID, list[_NewEvent]] = defaultdict(list)
+    assert principal.user_id is not None
+    for index, (event, (digest, payload, problem, occurred)) in enumerate(zip(batch.events, checked)):
         previous = stored.get(event.event_id)
         if previous is not None:
             if previous.body_hash != digest or previous.municipality_code != code:
@@ -331,54 +420,59 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         if case is None or case.purged_at is not None or not (mine or case.id in held):
             results[index] = EventResult(event_id=event.event_id, result="rejected", reason="unknown case")
             continue
-        try:
-            payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
-        except ValueError as exc:
-            results[index] = EventResult(event_id=event.event_id, result="rejected", reason=str(exc))
+        if problem is not None:
+            results[index] = EventResult(event_id=event.event_id, result="rejected", reason=problem)
             continue
-        occurred = event.occurred_at.astimezone(UTC)
-        if event.kind in ("visit_attempt", "phone_attempt", "card_left"):
-            payload["day_part"] = day_part(occurred)
-        row = VisitEvent(
-            id=event.event_id, municipality_code=code, case_id=case.id, device_id=device.id,
-            author_id=principal.user_id, kind=event.kind, occurred_at=occurred, received_at=now,
-            base_version=event.base_version, payload=payload, outcome="applied", change_seq=0,
+        row = _NewEvent(
+            id=event.event_id, municipality_code=code, case_id=case.id, device_id=device_id, author_id=principal.user_id, kind=event.kind,
+            occurred_at=occurred, base_version=event.base_version, payload=dict(payload),
             clock_skew=clock_skewed(occurred, received_at=now, case_opened_at=case.opened_at), body_hash=digest,
         )
-        session.add(row)
         stored[event.event_id] = row
         position[row.id] = index
         touched[case.id].append(row)
-    session.flush()
     # Everything the rules need, for all touched cases at once: a batch of 100 events touches
-    # dozens of cases, and a few queries per case would dominate the push.
+    # dozens of cases, and a few queries per case would dominate the push. Conflicts are rare:
+    # stored ones are read only for cases where the rules see a disagreement at all (what the
+    # back office resolved only ever removes disagreements).
     touched_ids = list(touched)
-    state_events: dict[uuid.UUID, list[VisitEvent]] = defaultdict(list)
+    # Cards and notes never change state (their payloads cannot say `reached`): the rules see state events only.
+    facts = {case_id: state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
+             for case_id, new_events in touched.items()}
+    first_look = {case_id: _verdict(cases[case_id], facts[case_id], resolved=frozenset()) for case_id in touched_ids}
+    disputed = [case_id for case_id in touched_ids
+                if first_look[case_id].conflicts or _outcomes_after_reassignment(cases[case_id], touched[case_id])]
     existing: dict[uuid.UUID, list[Conflict]] = defaultdict(list)
-    if touched_ids:
-        for row in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(touched_ids),
-                                                         col(VisitEvent.kind).in_(STATE_KINDS))):
-            state_events[row.case_id].append(row)
-        for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(touched_ids))):
+    if disputed:
+        for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(disputed))):
             existing[conflict.case_id].append(conflict)
     sequence = iter(reserve_change_seqs(session, code, len(touched_ids)))
     for case_id, new_events in touched.items():
-        events = state_events[case_id] + [e for e in new_events if e.kind not in STATE_KINDS]
-        _reconcile_case(session, cases[case_id], new_events, events=events, existing=existing[case_id],
-                        change_seq=next(sequence), now=now)
-    for events in touched.values():
-        for row in events:
+        stored_conflicts = existing.get(case_id, [])
+        _reconcile_case(session, cases[case_id], new_events, events=facts[case_id], existing=stored_conflicts,
+                        change_seq=next(sequence), now=now, verdict=None if stored_conflicts else first_look[case_id])
+    new_rows = [
+        {"received_at": now, "change_seq": 0,
+         **{name: getattr(row, name) for name in _EVENT_ATTRS}}
+        for rows in touched.values() for row in rows
+    ]
+    if new_rows:
+        session.execute(ev.insert(), new_rows)
+        session.execute(
+            cs.update().where(cs.c.id == sa.bindparam("b_id"))
+            .values(state=sa.bindparam("b_state"), version=sa.bindparam("b_version"),
+                    change_seq=sa.bindparam("b_change_seq")),
+            [{"b_id": case_id, "b_state": cases[case_id].state, "b_version": cases[case_id].version,
+              "b_change_seq": cases[case_id].change_seq} for case_id in touched_ids],
+        )
+    session.flush()  # the conflicts raised above
+    for rows in touched.values():
+        for row in rows:
             results[position[row.id]] = EventResult(
                 event_id=row.id, result="conflict" if row.outcome == "conflict" else "applied",
                 reason="needs review by the back office" if row.outcome == "conflict" else None,
                 case_version=cases[row.case_id].version,
             )
-    device.last_push_at = now
-    device.last_push_event_count = len(batch.events)
-    if batch.unsent is not None:
-        device.unsent_events_reported = batch.unsent
-    session.add(device)
-    session.flush()
     return PushResult(results=[result for result in results if result is not None], server_time=now)
 
 
@@ -388,29 +482,45 @@ def day_part(moment: datetime) -> str:
     return next(name for start, end, name in DAY_PARTS if start <= hour < end)
 
 
-def _reconcile_case(
-    session: Session, case: Case, new_events: list[VisitEvent], *, events: list[VisitEvent], existing: list[Conflict],
-    change_seq: int, now: datetime,
-) -> None:
-    """Fold the case's state events (cards and notes never change state) and raise new conflicts."""
-    resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
-                         if c.resolved_at is not None and c.resolution)
-    known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
+def _verdict(case: _PushCase, events: list[Any], *, resolved: frozenset[frozenset[uuid.UUID]]) -> Reconciled:
     closed = [OfficeChange("closed", case.version)] if case.state == CaseState.CLOSED.value else []
-    new_ids = {event.id for event in new_events}
-    reassigned = [e for e in new_events if e.author_id not in (case.assigned_worker_id, case.second_worker_id)]
-    verdict = reconcile(
+    if not events:
+        return _NOTHING
+    return reconcile(
         [Fact(event_id=e.id, kind=e.kind, occurred_at=e.occurred_at, author=str(e.device_id or e.author_id),
               base_version=e.base_version, payload=e.payload) for e in events],
         office_changes=closed,
         resolved=resolved,
     )
+
+
+def _outcomes_after_reassignment(case: _PushCase, new_events: list[_NewEvent]) -> list[_NewEvent]:
+    """Outcomes from a device that no longer holds the case after a reassignment: recorded on stale ground."""
+    return [e for e in new_events
+            if e.author_id not in (case.assigned_worker_id, case.second_worker_id) and e.kind in OUTCOME_KINDS]
+
+
+def _reconcile_case(
+    session: Session, case: _PushCase, new_events: list[_NewEvent], *, events: list[Any], existing: list[Conflict],
+    change_seq: int, now: datetime, verdict: Reconciled | None = None,
+) -> None:
+    """Fold the case's state events (cards and notes never change state) and raise new conflicts.
+
+    Sets the outcome of new events that raise a conflict and the case's new state, version
+    and change number; the caller writes them. `verdict`: the rules' answer, when the caller
+    already has it (no stored conflicts to take into account).
+    """
+    resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
+                         if c.resolved_at is not None and c.resolution)
+    known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
+    new_ids = {event.id for event in new_events}
+    if verdict is None:
+        verdict = _verdict(case, events, resolved=resolved)
     disagreements = list(verdict.conflicts)
-    # A device that no longer holds the case after a reassignment recorded an outcome on stale ground.
-    for event in reassigned:
-        if event.kind in OUTCOME_KINDS:
-            disagreements.append(Disagreement("outcome-after-reassigned", (event.id,)))
-    by_id = {e.id: e for e in events}
+    for event in _outcomes_after_reassignment(case, new_events):
+        disagreements.append(Disagreement("outcome-after-reassigned", (event.id,)))
+    by_id: dict[uuid.UUID, Any] = {e.id: e for e in events}
+    by_id.update((e.id, e) for e in new_events)
     for disagreement in disagreements:
         ids = frozenset(str(i) for i in disagreement.event_ids)
         if not ids & {str(i) for i in new_ids} or ids in known:
@@ -426,7 +536,6 @@ def _reconcile_case(
         for i in disagreement.event_ids:
             if i in new_ids:
                 by_id[i].outcome = "conflict"
-                session.add(by_id[i])
     state = CaseState(case.state)
     if state is not CaseState.CLOSED and not disagreements:
         for event in (CaseEvent.CONTACT if verdict.reached else None,
@@ -436,7 +545,9 @@ def _reconcile_case(
     case.state = state.value
     case.version += 1
     case.change_seq = change_seq
-    session.add(case)
+
+
+_NOTHING = reconcile([])
 
 
 # --- conflicts: the back office's review queue ---------------------------------------------
