@@ -45,8 +45,8 @@ def is_valid_bsn(bsn: str) -> bool:
     """Nine digits passing the elfproef: 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a positive multiple of 11."""
     if len(bsn) != 9 or not bsn.isascii() or not bsn.isdigit():
         return False
-    digits = [int(c) for c in bsn]
-    total = sum(weight * digit for weight, digit in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]
+    d = bsn.encode()  # ASCII digits: each byte is 48 + the digit, so the weighted sum is off by 48 × (44 − 1)
+    total = 9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7] - d[8] - 2064
     return total > 0 and total % 11 == 0
 
 
@@ -60,7 +60,9 @@ def address_key(*, postcode: str | None, house_number: int | None, addition: str
     """Signals on one address belong to one household: postcode + number + addition, normalised."""
     if not postcode or house_number is None:
         return None
-    normalised_addition = "".join(ch for ch in (addition or "").upper() if ch.isalnum())
+    normalised_addition = (addition or "").upper()
+    if normalised_addition and not normalised_addition.isalnum():
+        normalised_addition = "".join(ch for ch in normalised_addition if ch.isalnum())
     return f"{postcode.replace(' ', '').upper()}|{house_number}|{normalised_addition}"
 
 

@@ -1,15 +1,17 @@
 """Use cases of signal intake: store valid signals, group them per household into cases, report.
 
 The import streams: rows arrive from a parser in chunks; each chunk is checked against
-stored signal ids, its households are found or created and its signals inserted in bulk.
-Afterwards every household the delivery touched is re-assessed as a whole (classification
-and repeats are order-independent), and cases are opened, joined or escalated.
+stored signal ids, its households are found or created and locked, and each household is
+assessed in memory together with the signals it already has (classification and repeats
+are order-independent); then cases are opened, joined or escalated and the chunk's signals
+inserted in bulk, each once and with its verdict.
 All writes of one delivery happen inside a savepoint: in all-or-nothing mode one invalid
 row rolls the savepoint back and only the report is stored.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,7 +21,8 @@ from itertools import islice
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Session
 
 from api.bulk import insert_rows, update_rows
 from api.cases.rules import CaseState, first_contact_deadline
@@ -90,10 +93,10 @@ def intake(
     code = municipality.code
     report = IntakeReport()
     seen: set[str] = set()
-    touched: set[uuid.UUID] = set()
     savepoint = session.begin_nested()
     writing = True
-    statistics = _Statistics(session, ("signal", "household"))
+    settings = MunicipalitySettings.model_validate(municipality.settings)
+    writer = _Writer(session, code=code, vault=vault, settings=settings, import_id=import_id, now=now)
     for chunk in _chunks(rows, CHUNK):
         fresh: list[SignalInput] = []
         lines: dict[str, int] = {}
@@ -133,13 +136,13 @@ def intake(
         if not fresh or not writing:
             continue
         stored = set(
-            session.exec(
-                select(Signal.external_id).where(
-                    Signal.municipality_code == code, col(Signal.external_id).in_([s.external_id for s in fresh])
+            session.execute(
+                sa.select(_SIGNALS.c.external_id).where(
+                    _SIGNALS.c.municipality_code == code, _among(session, _SIGNALS.c.external_id, [s.external_id for s in fresh])
                 )
-            )
+            ).scalars()
         )
-        new = [s for s in fresh if s.external_id not in stored]
+        new = [s for s in fresh if s.external_id not in stored] if stored else fresh
         report.duplicates += len(fresh) - len(new)
         if keep_outcomes:
             for signal in fresh:
@@ -150,9 +153,8 @@ def intake(
                 else:
                     report.outcomes.append(RowOutcome(lines[signal.external_id], signal.external_id, "created"))
         if new:
-            touched.update(_store(session, code=code, vault=vault, signals=new, import_id=import_id, now=now))
+            writer.store(new)
             report.created += len(new)
-            statistics.grew(report.created)
 
     if mode == "all-or-nothing" and report.rejected:
         savepoint.rollback()
@@ -162,110 +164,193 @@ def intake(
                 if outcome.outcome == "created":
                     outcome.outcome, outcome.reason = "rejected", "delivery rejected as a whole (all-or-nothing)"
         return report
-    settings = MunicipalitySettings.model_validate(municipality.settings)
-    _assess_and_group(session, code=code, settings=settings, households=touched, now=now, report=report)
+    report.repeats = len(writer.repeats)
+    report.cases_opened = writer.cases_opened
+    report.cases_updated = writer.cases_updated
     savepoint.commit()
     return report
 
 
-def _store(
-    session: Session, *, code: str, vault: BsnVault, signals: Sequence[SignalInput], import_id: uuid.UUID, now: datetime
-) -> set[uuid.UUID]:
-    """Insert households that are new and the signals; returns the households touched."""
-    digests = {s.external_id: vault.digest(s.bsn, municipality_code=code) for s in signals if s.bsn}
-    keys = {
-        s.external_id: household_key(
-            postcode=s.postcode, house_number=s.house_number, addition=s.house_number_addition,
-            bsn_digest=digests.get(s.external_id),
-        )
-        for s in signals
-    }
-    known = dict(
-        session.execute(
-            sa.select(Household.address_key, Household.id).where(
-                Household.municipality_code == code, col(Household.address_key).in_(set(keys.values()))
-            )
-        ).all()
-    )
-    new_households: list[dict[str, Any]] = []
-    for signal in signals:
-        key = keys[signal.external_id]
-        if key not in known:
-            known[key] = uuid.uuid4()
-            new_households.append(
-                {
-                    "id": known[key], "municipality_code": code, "address_key": key, "postcode": signal.postcode,
-                    "house_number": signal.house_number, "house_number_addition": signal.house_number_addition,
-                    "street": signal.street, "town": signal.town, "created_at": now,
-                }
-            )
-    insert_rows(session, Household.__table__, new_households)
-    insert_rows(
-        session,
-        Signal.__table__,
-        [
-            {
-                "id": uuid.uuid4(), "municipality_code": code, "external_id": s.external_id,
-                "household_id": known[keys[s.external_id]], "case_id": None, "import_id": import_id,
-                "partner_type": s.partner_type, "creditor_name": s.creditor_name, "amount_cents": s.amount_cents,
-                "arrears_since_date": s.arrears_since_date, "signal_date": s.signal_date, "received_at": now,
-                "crisis": s.crisis, "warm_handover": s.warm_handover, "is_repeat": False, "status": STATUS_PICKED_UP,
-                "classification": None,
-                "bsn_ciphertext": vault.encrypt(s.bsn, municipality_code=code) if s.bsn else None,
-                "bsn_digest": digests.get(s.external_id), "initials": s.initials, "prefix": s.prefix,
-                "surname": s.surname, "birth_date": s.birth_date, "gender": s.gender, "phone": s.phone,
-                "email": s.email, "created_at": now,
-            }
-            for s in signals
-        ],
-    )
-    return {known[key] for key in keys.values()}
-
-
+_SIGNALS = Signal.__table__
+_HOUSEHOLDS = Household.__table__
+_CASES = Case.__table__
 _SIGNAL_COLUMNS = (
-    Signal.id, Signal.external_id, Signal.household_id, Signal.case_id, Signal.signal_date, Signal.partner_type,
-    Signal.creditor_name, Signal.arrears_since_date, Signal.amount_cents, Signal.received_at, Signal.crisis,
-    Signal.is_repeat, Signal.classification,
+    _SIGNALS.c.id, _SIGNALS.c.external_id, _SIGNALS.c.household_id, _SIGNALS.c.case_id, _SIGNALS.c.import_id,
+    _SIGNALS.c.signal_date, _SIGNALS.c.partner_type, _SIGNALS.c.creditor_name, _SIGNALS.c.arrears_since_date,
+    _SIGNALS.c.amount_cents, _SIGNALS.c.received_at, _SIGNALS.c.crisis, _SIGNALS.c.is_repeat,
+    _SIGNALS.c.classification,
 )
 
 
-def _assess_and_group(
-    session: Session, *, code: str, settings: MunicipalitySettings, households: set[uuid.UUID], now: datetime,
-    report: IntakeReport,
-) -> None:
-    # Plain rows and Core statements: an import touches tens of thousands of cases, and ORM
-    # objects would cost more than everything else together.
-    ordered = sorted(households)
-    cases = Case.__table__
-    statistics = _Statistics(session, ("outreach_case",))
-    opened = 0
-    for start in range(0, len(ordered), 1000):
-        batch = ordered[start:start + 1000]
-        # Lock the households first, in a fixed order: two deliveries touching one household
-        # then take turns, and the second sees the first one's signals and case. FOR NO KEY
-        # UPDATE, because both already hold the KEY SHARE lock their signal inserts took through
-        # the foreign key; FOR UPDATE would deadlock against it.
-        session.execute(
-            sa.select(Household.__table__.c.id).where(Household.__table__.c.id.in_(batch))
-            .order_by(Household.__table__.c.id).with_for_update(key_share=True)
-        ).all()
-        signals_by_household: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(col(Signal.household_id).in_(batch))):
-            signals_by_household[row.household_id].append(row)
-        open_cases = {
-            row.household_id: row
-            for row in session.execute(
-                sa.select(cases.c.id, cases.c.household_id, cases.c.classification, cases.c.crisis,
-                          cases.c.first_contact_due_date, cases.c.version)
-                .where(cases.c.household_id.in_(batch), cases.c.state != CaseState.CLOSED.value)
-                .with_for_update()
+def _uuid4s() -> Iterator[uuid.UUID]:
+    """What uuid.uuid4() gives, as an endless supply: one os.urandom call per 4,096 ids, not one each."""
+    new = uuid.UUID
+    while True:
+        block = os.urandom(16 * 4096)
+        for start in range(0, len(block), 16):
+            yield new(bytes=block[start:start + 16], version=4)
+
+
+def _among(session: Session, column: sa.Column[Any], values: list[Any]) -> sa.ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter whatever the number of
+    values, so the statement is the same each chunk and is not re-rendered with 2,000 placeholders."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+class _Fresh:
+    """A signal of this delivery about to be inserted, shaped like a stored row for the rules."""
+
+    __slots__ = ("id", "external_id", "case_id", "signal_date", "partner_type", "creditor_name", "arrears_since_date",
+                 "amount_cents", "crisis", "row")
+
+    is_repeat = False
+    classification = None
+
+    def __init__(self, signal_id: uuid.UUID, signal: SignalInput, row: dict[str, Any]) -> None:
+        self.id = signal_id
+        self.external_id = signal.external_id
+        self.case_id = None
+        self.signal_date = signal.signal_date
+        self.partner_type = signal.partner_type
+        self.creditor_name = signal.creditor_name
+        self.arrears_since_date = signal.arrears_since_date
+        self.amount_cents = signal.amount_cents
+        self.crisis = signal.crisis
+        self.row = row
+
+
+class _Writer:
+    """Writes a delivery chunk by chunk, each signal once and with its verdict.
+
+    Per chunk: find or create the households, lock the ones that existed (in a fixed order:
+    two deliveries touching one household take turns, and the second sees the first one's
+    signals and case), read their stored signals and open cases, assess every household of the
+    chunk in memory (its stored signals and the new ones together: classification and repeats
+    are order-independent), then insert cases and signals and update what changed. A household
+    whose signals are spread over several chunks is re-assessed with each; the last assessment
+    sees all of them, so the outcome is the one a single assessment of the whole delivery gives.
+    """
+
+    def __init__(
+        self, session: Session, *, code: str, vault: BsnVault, settings: MunicipalitySettings,
+        import_id: uuid.UUID, now: datetime,
+    ) -> None:
+        self.session = session
+        self.code = code
+        self.vault = vault
+        self.settings = settings
+        self.import_id = import_id
+        self.now = now
+        self.due = first_contact_deadline(
+            now.date(), crisis=False, first_contact_days=settings.first_contact_days,
+            crisis_working_days=settings.crisis_first_contact_working_days,
+        )
+        self.crisis_due = first_contact_deadline(
+            now.date(), crisis=True, first_contact_days=settings.first_contact_days,
+            crisis_working_days=settings.crisis_first_contact_working_days,
+        )
+        self.repeats: set[uuid.UUID] = set()  # this delivery's signals that are repeats
+        self.cases_opened = 0
+        self.cases_updated = 0
+        self.numbered: set[uuid.UUID] = set()  # cases this delivery opened or already gave a new version
+        self.written = 0
+        self.statistics = _Statistics(session, ("signal", "household", "outreach_case"))
+        self.new_id = _uuid4s().__next__
+
+    def store(self, signals: Sequence[SignalInput]) -> None:
+        session, code, now, import_id = self.session, self.code, self.now, self.import_id
+        digest, encrypt, new_id = self.vault.digester(code), self.vault.encrypter(code), self.new_id
+        households: dict[str, list[_Fresh]] = {}
+        firsts: dict[str, SignalInput] = {}
+        for s in signals:
+            bsn_digest = digest(s.bsn) if s.bsn else None
+            key = household_key(
+                postcode=s.postcode, house_number=s.house_number, addition=s.house_number_addition, bsn_digest=bsn_digest
             )
-        }
+            signal_id = new_id()
+            row = {
+                "id": signal_id, "municipality_code": code, "external_id": s.external_id, "household_id": None,
+                "case_id": None, "import_id": import_id, "partner_type": s.partner_type,
+                "creditor_name": s.creditor_name, "amount_cents": s.amount_cents,
+                "arrears_since_date": s.arrears_since_date, "signal_date": s.signal_date, "received_at": now,
+                "crisis": s.crisis, "warm_handover": s.warm_handover, "is_repeat": False, "status": STATUS_PICKED_UP,
+                "classification": None, "bsn_ciphertext": encrypt(s.bsn) if s.bsn else None,
+                "bsn_digest": bsn_digest, "initials": s.initials, "prefix": s.prefix, "surname": s.surname,
+                "birth_date": s.birth_date, "gender": s.gender, "phone": s.phone, "email": s.email, "created_at": now,
+            }
+            fresh = _Fresh(signal_id, s, row)
+            group = households.get(key)
+            if group is None:
+                households[key] = [fresh]
+                firsts[key] = s
+            else:
+                group.append(fresh)
+
+        known = dict(
+            session.execute(
+                sa.select(_HOUSEHOLDS.c.address_key, _HOUSEHOLDS.c.id).where(
+                    _HOUSEHOLDS.c.municipality_code == code, _among(session, _HOUSEHOLDS.c.address_key, list(households))
+                )
+            ).all()
+        )
+        existing = sorted(known.values())
+        new_households: list[dict[str, Any]] = []
+        for key, first in firsts.items():
+            if key not in known:
+                known[key] = new_id()
+                new_households.append(
+                    {
+                        "id": known[key], "municipality_code": code, "address_key": key, "postcode": first.postcode,
+                        "house_number": first.house_number, "house_number_addition": first.house_number_addition,
+                        "street": first.street, "town": first.town, "created_at": now,
+                    }
+                )
+        insert_rows(session, _HOUSEHOLDS, new_households)
+
+        stored: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        open_cases: dict[uuid.UUID, Any] = {}
+        if existing:
+            # Lock the households that existed first, in a fixed order. FOR NO KEY UPDATE: the
+            # signal inserts take a KEY SHARE lock through the foreign key, which it leaves be.
+            session.execute(
+                sa.select(_HOUSEHOLDS.c.id).where(_among(session, _HOUSEHOLDS.c.id, existing))
+                .order_by(_HOUSEHOLDS.c.id).with_for_update(key_share=True)
+            ).all()
+            for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(_among(session, _SIGNALS.c.household_id, existing))):
+                stored[row.household_id].append(row)
+            open_cases = {
+                row.household_id: row
+                for row in session.execute(
+                    sa.select(_CASES.c.id, _CASES.c.household_id, _CASES.c.classification, _CASES.c.crisis,
+                              _CASES.c.first_contact_due_date, _CASES.c.version)
+                    .where(_among(session, _CASES.c.household_id, existing), _CASES.c.state != CaseState.CLOSED.value)
+                    .with_for_update()
+                )
+            }
+
+        new_signals: list[dict[str, Any]] = []
         signal_updates: list[dict[str, Any]] = []
         new_cases: list[dict[str, Any]] = []
-        changed_cases: list[dict[str, Any]] = []
-        for household_id in batch:
-            rows = signals_by_household[household_id]
+        renumbered_cases: list[dict[str, Any]] = []  # a new version and change number
+        amended_cases: list[dict[str, Any]] = []  # already renumbered by this delivery
+        lookback = self.settings.lookback_months
+        for key, group in households.items():
+            household_id = known[key]
+            earlier = stored.get(household_id)
+            existing_case = open_cases.get(household_id)
+            if earlier is None and existing_case is None and len(group) == 1:
+                # The common case, quickly: one signal on a household new to the rules is single,
+                # not a repeat, and opens a case of its own.
+                fresh = group[0]
+                case_id = new_id()
+                row = fresh.row
+                row["household_id"], row["case_id"], row["classification"] = household_id, case_id, "single"
+                new_signals.append(row)
+                new_cases.append(self._new_case(case_id, household_id, "single", [fresh]))
+                continue
+            rows: list[Any] = [*earlier, *group] if earlier else group
             assessment = assess_household(
                 [
                     SignalFacts(
@@ -274,54 +359,80 @@ def _assess_and_group(
                     )
                     for r in rows
                 ],
-                lookback_months=settings.lookback_months,
+                lookback_months=lookback,
             )
             joining = [r for r in rows if r.case_id is None and not assessment[r.external_id].is_repeat]
             joining_ids = {r.id for r in joining}
-            existing = open_cases.get(household_id)
-            case_id = existing.id if existing is not None else (uuid.uuid4() if joining else None)
+            case_id = existing_case.id if existing_case is not None else (new_id() if joining else None)
             for r in rows:
                 verdict = assessment[r.external_id]
                 # Repeats join an open case too, but never open one.
                 target = r.case_id if r.case_id is not None else case_id
+                if type(r) is _Fresh:
+                    row = r.row
+                    row["household_id"], row["case_id"] = household_id, target
+                    row["classification"], row["is_repeat"] = verdict.kind.value, verdict.is_repeat
+                    row["status"] = verdict.status
+                    new_signals.append(row)
+                    if verdict.is_repeat:
+                        self.repeats.add(r.id)
+                    continue
                 if verdict.kind.value != r.classification or verdict.is_repeat != r.is_repeat or target != r.case_id:
                     signal_updates.append(
                         {"id": r.id, "classification": verdict.kind.value, "is_repeat": verdict.is_repeat,
                          "status": verdict.status, "case_id": target}
                     )
-                if verdict.is_repeat and r.classification is None:
-                    report.repeats += 1
+                    if r.import_id == import_id:
+                        (self.repeats.add if verdict.is_repeat else self.repeats.discard)(r.id)
             if case_id is None:
                 continue
             members = [r for r in rows if r.case_id == case_id or r.id in joining_ids]
             classification = case_classification(
                 [assessment[r.external_id].kind for r in members if not assessment[r.external_id].is_repeat]
             ).value
-            dues = [_due(r, settings) for r in joining]
-            if existing is None:
-                new_cases.append({
-                    "id": case_id, "municipality_code": code, "household_id": household_id,
-                    "state": CaseState.NEW.value, "classification": classification,
-                    "crisis": any(r.crisis for r in joining), "opened_at": now, "first_contact_due_date": min(dues),
-                    "assigned_worker_id": None, "second_worker_id": None, "result": None, "closed_at": None,
-                    "purged_at": None, "version": 1,
-                })
+            if existing_case is None:
+                new_cases.append(self._new_case(case_id, household_id, classification, joining))
                 continue
-            crisis = existing.crisis or any(r.crisis for r in joining)
-            due = min([existing.first_contact_due_date, *dues])
-            if (classification, crisis, due) != (existing.classification, existing.crisis, existing.first_contact_due_date):
-                changed_cases.append({"id": existing.id, "classification": classification, "crisis": crisis,
-                                      "first_contact_due_date": due, "version": existing.version + 1})
-        sequence = iter(reserve_change_seqs(session, code, len(new_cases) + len(changed_cases)))
-        for case in (*new_cases, *changed_cases):
+            crisis = existing_case.crisis or any(r.crisis for r in joining)
+            due = min([existing_case.first_contact_due_date, *(self._due(r) for r in joining)])
+            if (classification, crisis, due) == (
+                existing_case.classification, existing_case.crisis, existing_case.first_contact_due_date
+            ):
+                continue
+            change = {"id": case_id, "classification": classification, "crisis": crisis, "first_contact_due_date": due}
+            if case_id in self.numbered:
+                amended_cases.append(change)
+            else:
+                self.numbered.add(case_id)
+                renumbered_cases.append(change | {"version": existing_case.version + 1})
+
+        sequence = iter(reserve_change_seqs(session, code, len(new_cases) + len(renumbered_cases)))
+        for case in (*new_cases, *renumbered_cases):
             case["change_seq"] = next(sequence)
-        insert_rows(session, cases, new_cases)
-        update_rows(session, cases, changed_cases)
-        update_rows(session, Signal.__table__, signal_updates)
-        report.cases_opened += len(new_cases)
-        report.cases_updated += len(changed_cases)
-        opened += len(new_cases)
-        statistics.grew(opened)
+        insert_rows(session, _CASES, new_cases)
+        insert_rows(session, _SIGNALS, new_signals)
+        update_rows(session, _SIGNALS, signal_updates)
+        update_rows(session, _CASES, renumbered_cases)
+        update_rows(session, _CASES, amended_cases)
+        self.cases_opened += len(new_cases)
+        self.cases_updated += len(renumbered_cases)
+        self.numbered.update(case["id"] for case in new_cases)
+        self.written += len(new_signals)
+        self.statistics.grew(self.written)
+
+    def _new_case(self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any]) -> dict[str, Any]:
+        crisis = any(r.crisis for r in joining)
+        return {
+            "id": case_id, "municipality_code": self.code, "household_id": household_id,
+            "state": CaseState.NEW.value, "classification": classification, "crisis": crisis, "opened_at": self.now,
+            "first_contact_due_date": min(self._due(r) for r in joining), "assigned_worker_id": None,
+            "second_worker_id": None, "result": None, "closed_at": None, "purged_at": None, "version": 1,
+        }
+
+    def _due(self, row: Any) -> Any:
+        if type(row) is _Fresh:
+            return self.crisis_due if row.crisis else self.due
+        return _due(row, self.settings)
 
 
 class _Statistics:

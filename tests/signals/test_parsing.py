@@ -815,6 +815,91 @@ def test_any_bytes_are_read_or_refused_never_a_crash(data, filename):
         assert refused.slug in {"empty-file", "unsupported-file-type", "corrupt-file", "missing-columns", "duplicate-columns"}
 
 
+# --------------------------------------------------------------------------- the fast path for CSV rows
+
+# Per column: values in the notations platforms use (valid, the fast path's own ground), then near
+# misses and noise (which must end up in _normalise, the definition). Valid values are drawn far
+# more often, so that many generated rows are valid throughout and both paths are compared on them.
+_MESSY = {
+    "signal_id": (["VPS-1", " VPS-2 ", "x" * 100], ["x" * 101, "a\x07b", ""]),
+    "partner_type": (["Huur", "huur", "ZORG", "cak eigen bijdrage"], ["CAK  Eigen bijdrage", "Bakker", ""]),
+    "creditor": (["Ymere", "y" * 200, ""], ["y" * 201, "Eneco\x0b"]),
+    "amount": (["1234", "1234.56", "1.234,56", "1,234.56", "€ 12,-", "12,345", "0,005", ""], ["-5", "1e3"]),
+    "arrears_since": (["2026-01-31", "31-01-2026", "1/2/2026", ""], ["2026-02-30", "1899-12-31", "gister"]),
+    "signal_date": (["2026-10-01", "01-10-2026", "2026-10-01T10:00:00Z"], ["10-2026", ""]),
+    "crisis": (["ja", "Nee", "TRUE", "0", "j", ""], ["misschien"]),
+    "warm_handover": (["nee", "Ja", "1", "waar", ""], ["2"]),
+    "bsn": ([BSN, BSN_WITH_LEADING_ZERO, "12345672", "111.222.333", "111 222 333", ""],
+            [INVALID_BSN, "١١١٢٢٢٣٣٣", "1234"]),
+    "initials": (["A.", ""], ["a" * 21]),
+    "prefix": (["van der", ""], ["v" * 21]),
+    "surname": (["Jansen", ""], ["z" * 201]),
+    "birth_date": (["1970-05-04", "4-5-1970", ""], ["1970-13-01"]),
+    "gender": (["M", "v", "Vrouw", "onbekend", ""], ["q"]),
+    "street": (["Dorpsstraat", ""], ["s" * 201]),
+    "house_number": (["12", "012", "99999", ""], ["0", "100000", "12a", "１２", "1234567890"]),
+    "house_number_addition": (["a", "bis", "ß", ""], ["a" * 11]),
+    "postcode": (["1234AB", "1234 ab", " 1234  AB ", ""], ["0123AB", "1234A"]),
+    "town": (["Amsterdam", ""], ["t" * 101]),
+    "phone": (["0612345678", "+31 (0)6 1234 5678", ""], ["06-12", "bel me"]),
+    "email": (["a@b.nl", "A@B.NL", ""], ["geen", "a@@b.nl"]),
+}
+assert set(_MESSY) == set(CANONICAL)
+
+
+def _messy(valid: list[str], invalid: list[str]) -> st.SearchStrategy[str]:
+    # 1 in 25 a near miss, 1 in 25 any text, else a valid notation.
+    return st.tuples(st.integers(0, 24), st.sampled_from(valid), st.sampled_from(invalid), st.text(max_size=12)).map(
+        lambda drawn: (drawn[2], drawn[3])[drawn[0]] if drawn[0] < 2 else drawn[1]
+    )
+
+
+@given(
+    st.fixed_dictionaries({name: _messy(*values) for name, values in _MESSY.items()}),
+    st.sampled_from(["", " ", "  ", "\t"]),
+)
+def test_the_fast_csv_path_gives_what_the_definition_gives(values, padding):
+    from api.signals.parsing import _normalise, _normalise_text
+
+    record = tuple(padding + values[name] + padding for name in CANONICAL)
+    fast, slow = _normalise_text(record, 7), _normalise(record, 7)
+    assert (fast.signal, fast.errors, fast.raw, fast.line) == (slow.signal, slow.errors, slow.raw, slow.line)
+
+
+@given(
+    st.fixed_dictionaries({name: st.sampled_from(valid) for name, (valid, _) in _MESSY.items()}),
+    st.sampled_from(CANONICAL).flatmap(
+        lambda name: st.tuples(st.just(name), st.sampled_from(_MESSY[name][1]) | st.text(max_size=12))
+    ),
+)
+def test_the_fast_csv_path_agrees_on_a_valid_row_spoilt_in_one_place(values, spoilt):
+    from api.signals.parsing import _normalise, _normalise_text
+
+    name, value = spoilt
+    record = tuple(value if column == name else values[column] for column in CANONICAL)
+    fast, slow = _normalise_text(record, 3), _normalise(record, 3)
+    assert (fast.signal, fast.errors, fast.raw) == (slow.signal, slow.errors, slow.raw)
+
+
+def test_the_fast_csv_path_takes_a_plain_valid_row_without_the_definition(monkeypatch):
+    from api.signals import parsing
+
+    record = tuple(ROW[exported] for exported in HEADER)
+    expected = parsing._normalise(record, 2)
+    monkeypatch.setattr(parsing, "_normalise", lambda *_: pytest.fail("fell back to _normalise"))
+    assert parsing._normalise_text(record, 2) == expected and expected.signal is not None
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9) | st.text(max_size=10))
+def test_the_elfproef_agrees_with_its_textbook_form(text):
+    textbook = (
+        len(text) == 9 and text.isascii() and text.isdigit()
+        and (total := sum(w * int(d) for w, d in zip(range(9, 1, -1), text[:8])) - int(text[8])) > 0
+        and total % 11 == 0
+    )
+    assert is_valid_bsn(text) == textbook
+
+
 # --------------------------------------------------------------------------- throughput, by hand
 
 if __name__ == "__main__":
