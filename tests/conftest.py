@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -23,6 +24,10 @@ from api.settings import Settings, SigningKey
 from api.signals.bsn import generate_data_key
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
+
+# Machines here are shared and noisy: a property test judges behaviour, never speed.
+hypothesis_settings.register_profile("doorstep", deadline=None)
+hypothesis_settings.load_profile("doorstep")
 
 
 class FakeClock:

@@ -366,8 +366,14 @@ class _Writer:
             case_id = existing_case.id if existing_case is not None else (new_id() if joining else None)
             for r in rows:
                 verdict = assessment[r.external_id]
-                # Repeats join an open case too, but never open one.
-                target = r.case_id if r.case_id is not None else case_id
+                # Repeats join an open case too, but never open one; an earlier delivery's repeat
+                # (caseless because no case was open then) stays out of a case opened later.
+                if r.case_id is not None:
+                    target = r.case_id
+                elif type(r) is _Fresh or r.import_id == import_id or r.id in joining_ids:
+                    target = case_id
+                else:
+                    target = None
                 if type(r) is _Fresh:
                     row = r.row
                     row["household_id"], row["case_id"] = household_id, target

@@ -366,3 +366,17 @@ def test_two_deliveries_at_once_for_one_household_give_one_case(office, session:
     assert errors == []
     open_cases = read(session, select(Case).where(Case.state != "closed"))
     assert len(open_cases) == 1 and open_cases[0].classification == "multiple"
+
+
+def test_an_earlier_repeat_does_not_join_a_case_opened_later(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    upload(client, office, csv_file(row("A1", amount="1000", since="01-08-2026", day="2026-09-01")))
+    [first] = read(session, select(Case))
+    client.post(f"/v1/cases/{first.id}/close", headers=office, json={"result": "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering"})
+    upload(client, office, csv_file(row("A2", amount="900", since="01-08-2026", day="2026-10-01")))
+    repeat = read(session, select(Signal).where(Signal.external_id == "A2"))[0]
+    assert repeat.is_repeat and repeat.case_id is None
+    upload(client, office, csv_file(row("B1", partner="Energie", creditor="Vattenfall", day="2026-11-02")))
+    opened = read(session, select(Case).where(Case.id != first.id))
+    assert len(opened) == 1
+    signals = {s.external_id: s.case_id for s in read(session, select(Signal))}
+    assert signals == {"A1": first.id, "A2": None, "B1": opened[0].id}
