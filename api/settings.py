@@ -123,7 +123,10 @@ class Settings(BaseSettings):
         if self.bkr_url:
             if not self.bkr_username or self.bkr_password is None:
                 raise ValueError("DOORSTEP_BKR_USERNAME and DOORSTEP_BKR_PASSWORD are required with DOORSTEP_BKR_URL")
-            return self.bkr_url, self.bkr_username, self.bkr_password.get_secret_value()
+            password = self.bkr_password.get_secret_value()
+            if not self.demo and (self.bkr_username, password) == (DEMO_BKR_USERNAME, DEMO_BKR_PASSWORD):
+                raise ValueError("the BKR test double's credentials are for demo mode only")
+            return self.bkr_url, self.bkr_username, password
         if not self.demo:
             raise ValueError("DOORSTEP_BKR_URL is not set (only demo mode falls back to the BKR test double)")
         return DEMO_BKR_URL, DEMO_BKR_USERNAME, DEMO_BKR_PASSWORD

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose binary n
 DUMMY_KEYS = '[{"kid": "compose-test", "private_key_pem": "not-a-real-key"}]'
 
 
-def _compose(tmp_path: Path, *args: str, signing_keys: str | None = DUMMY_KEYS) -> subprocess.CompletedProcess[str]:
+def _compose(
+    tmp_path: Path, *args: str, signing_keys: str | None = DUMMY_KEYS, drop: str | None = None
+) -> subprocess.CompletedProcess[str]:
     # A clean environment and an empty env file, so neither the caller's shell nor a stray
     # .env in the repository can supply values the test is about.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOORSTEP_", "POSTGRES_", "COMPOSE_"))}
@@ -26,6 +28,9 @@ def _compose(tmp_path: Path, *args: str, signing_keys: str | None = DUMMY_KEYS) 
         env["DOORSTEP_JWT_SIGNING_KEYS"] = signing_keys
     env["DOORSTEP_BSN_ENCRYPTION_KEYS"] = '[{"kid": "k1", "key": "dummy"}]'
     env["DOORSTEP_BSN_HMAC_KEY"] = "dummy"
+    env.update(DOORSTEP_BKR_URL="http://bkr-double:8100", DOORSTEP_BKR_USERNAME="u", DOORSTEP_BKR_PASSWORD="p")
+    if drop:
+        env.pop(drop)
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
     assert COMPOSE is not None
@@ -77,6 +82,9 @@ def test_compose_services_images_and_healthchecks(tmp_path: Path) -> None:
         assert f"DOORSTEP_JWT_SIGNING_KEYS: '{DUMMY_KEYS}'" in blocks[name]
     # The BKR outbox worker delivers to the test double unless DOORSTEP_BKR_URL says otherwise.
     assert "bkr-worker" in blocks["bkr-worker"] and "DOORSTEP_BKR_URL: http://bkr-double:8100" in blocks["bkr-worker"]
+    for name in ("DOORSTEP_BKR_URL", "DOORSTEP_BKR_PASSWORD"):  # no silent default: BKR is named on purpose
+        missing = _compose(tmp_path, "config", "-q", drop=name)
+        assert missing.returncode != 0 and name in missing.stderr
     assert "bkr_double" in blocks["bkr-double"] and "/healthz" in blocks["bkr-double"]
 
 

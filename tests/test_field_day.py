@@ -26,6 +26,7 @@ from tests.factories import PASSWORD, make_municipality, make_user, read
 from tests.test_reports_ddas import VALIDATOR
 
 ROOT = Path(__file__).resolve().parents[1]
+BKR_LOGIN = ("doorstep-field-day", "not-the-demo-password")  # outside demo mode the double's own are refused
 
 
 def _wait(url: str, process: subprocess.Popen, what: str) -> None:  # type: ignore[type-arg]
@@ -43,7 +44,7 @@ def _wait(url: str, process: subprocess.Popen, what: str) -> None:  # type: igno
 
 
 @pytest.fixture
-def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_path: Path) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     make_municipality(session)
     make_user(session, role="backoffice", username="office1")
     make_user(session, role="worker", username="worker1")
@@ -55,11 +56,12 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
         "DOORSTEP_JWT_SIGNING_KEYS": json.dumps([signing_key.model_dump()]),
         "DOORSTEP_BSN_ENCRYPTION_KEYS": json.dumps([key.model_dump() for key in BSN_KEYS]),
         "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY, "DOORSTEP_VAR_DIR": str(tmp_path),
-        "DOORSTEP_BKR_URL": f"http://127.0.0.1:{bkr_port}", "DOORSTEP_BKR_USERNAME": "doorstep-demo",
-        "DOORSTEP_BKR_PASSWORD": "demo", "DOORSTEP_LOG_LEVEL": "WARNING",
+        "DOORSTEP_BKR_URL": f"http://127.0.0.1:{bkr_port}", "DOORSTEP_BKR_USERNAME": BKR_LOGIN[0],
+        "DOORSTEP_BKR_PASSWORD": BKR_LOGIN[1], "DOORSTEP_LOG_LEVEL": "WARNING",
     }
     processes = [
-        subprocess.Popen([sys.executable, "-m", "bkr_double", "--port", str(bkr_port)], cwd=ROOT),
+        subprocess.Popen([sys.executable, "-m", "bkr_double", "--port", str(bkr_port)], cwd=ROOT,
+                         env={**env, "BKR_DOUBLE_USERNAME": BKR_LOGIN[0], "BKR_DOUBLE_PASSWORD": BKR_LOGIN[1]}),
         subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(api_port)], cwd=ROOT, env=env),
         subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "0.2"], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL),
@@ -67,7 +69,7 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
     try:
         _wait(f"http://127.0.0.1:{bkr_port}/healthz", processes[0], "the BKR double")
         _wait(f"http://127.0.0.1:{api_port}/readyz", processes[1], "the API")
-        yield f"http://127.0.0.1:{api_port}"
+        yield {"api": f"http://127.0.0.1:{api_port}", "bkr": f"http://127.0.0.1:{bkr_port}"}
     finally:
         for process in processes:
             process.terminate()
@@ -79,9 +81,9 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
         session.rollback()
 
 
-def test_a_field_day(stack: str, session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_field_day(stack: dict[str, str], session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
     lines: list[str] = []
-    day = field_day.run(stack, office=("office1", PASSWORD), workers=(("worker1", PASSWORD), ("worker2", PASSWORD)),
+    day = field_day.run(stack["api"], office=("office1", PASSWORD), workers=(("worker1", PASSWORD), ("worker2", PASSWORD)),
                         say=lines.append, home=tmp_path / "phones")
     recorded = day.recorded["a"] + day.recorded["b"]
     stored = read(session, select(VisitEvent).where(VisitEvent.device_id.is_not(None)))
@@ -99,6 +101,10 @@ def test_a_field_day(stack: str, session: Session, tmp_path: Path):  # type: ign
     assert day.trajectory["decision_date"] and day.registrations[0]["status"] == "delivered"
     assert len(read(session, select(BkrRegistration))) == 1
     assert [r["action"] for r in day.registrations] == ["register"]
+    at_bkr = httpx.get(f"{stack['bkr']}/v1/registrations", auth=BKR_LOGIN).json()
+    assert len(at_bkr) == 1 and at_bkr[0]["reference"] == day.trajectory["id"] and at_bkr[0]["contract_type"] == "SH"
+    sent = [r["idempotency_key"] for r in httpx.get(f"{stack['bkr']}/_control/requests").json()]
+    assert len(set(sent)) == 1
     # The month's DDAS delivery validates and holds today's file (by signal id, never a BSN or a name).
     errors = sorted(VALIDATOR.iter_errors(day.ddas), key=str)
     assert errors == [], errors[:3]

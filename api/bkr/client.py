@@ -56,7 +56,8 @@ class HttpBkrClient:
             body = {}
         error = None
         if response.status_code >= 300:
-            error = f"HTTP {response.status_code}: {body.get('detail') or body.get('title') or response.reason_phrase}"[:500]
+            # Only the title: a detail may echo the resident's data back, and errors are shown and kept.
+            error = f"HTTP {response.status_code}: {body.get('title') or response.reason_phrase}"[:200]
         return BkrAnswer(response.status_code, body=body, error=error)
 
     def close(self) -> None:

@@ -25,14 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from api.bkr.client import BkrClient, BkrMessage
-from api.bkr.rules import CONTRACT_TYPE, Delivery, judge, retry_delay
-from api.models import BkrAttempt, BkrRegistration, Trajectory
+from api.bkr.rules import CONTRACT_TYPE, NOT_ACCEPTED, Delivery, judge, retry_delay
+from api.models import BkrAttempt, BkrRegistration, Conflict, Trajectory
 
 log = logging.getLogger("doorstep.bkr")
 
@@ -90,9 +91,17 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
                register.status != "delivered")
         .exists()
     )
+    # A conflict opened after the start (a phone's offline "declined", say) holds delivery back
+    # until the back office has decided it.
+    open_conflict = (
+        select(Conflict.id)
+        .join(Trajectory, Trajectory.case_id == Conflict.case_id)
+        .where(Trajectory.id == BkrRegistration.trajectory_id, col(Conflict.resolved_at).is_(None))
+        .exists()
+    )
     return (
         select(BkrRegistration)
-        .where(BkrRegistration.status == "pending", col(BkrRegistration.next_attempt_at) <= now,
+        .where(BkrRegistration.status == "pending", col(BkrRegistration.next_attempt_at) <= now, ~open_conflict,
                or_(col(BkrRegistration.claimed_until).is_(None), col(BkrRegistration.claimed_until) < now),
                or_(BkrRegistration.action == "register", ~waiting_for_registration))
         .order_by(col(BkrRegistration.next_attempt_at), col(BkrRegistration.created_at), col(BkrRegistration.id))
@@ -110,8 +119,11 @@ def claim(engine: Engine, *, now: datetime, lease: timedelta) -> Claim | None:
         row.attempts += 1
         row.claim_token = uuid.uuid4()
         row.claimed_until = now + lease
+        number = session.exec(
+            select(sa.func.count()).select_from(BkrAttempt).where(BkrAttempt.registration_id == row.id)
+        ).one() + 1
         attempt = BkrAttempt(
-            municipality_code=row.municipality_code, registration_id=row.id, number=row.attempts, started_at=now,
+            municipality_code=row.municipality_code, registration_id=row.id, number=number, started_at=now,
         )
         session.add_all([row, attempt])
         found = Claim(registration_id=row.id, attempt_id=attempt.id, token=row.claim_token, message=message_for(row))
@@ -133,6 +145,7 @@ def record(
             row.claim_token, row.claimed_until = None, None
             if verdict is Delivery.DELIVERED:
                 row.status, row.delivered_at, row.last_error = "delivered", now, None
+                row.subject = {}  # BKR has the resident now; the outbox keeps no copy of them
                 row.bkr_reference = bkr_reference or row.bkr_reference
             elif verdict is Delivery.REJECTED:
                 row.status, row.last_error = "failed", error
@@ -188,6 +201,10 @@ def deliver_due(
         log.info("bkr.delivery", extra={"registration_id": str(found.registration_id), "outcome": verdict.value,
                                         "http_status": answer.status_code})
         stats.count(verdict)
+        if answer.status_code in NOT_ACCEPTED:
+            # BKR refuses the worker itself (credentials): stop this round instead of failing the queue.
+            log.error("bkr.not-accepted", extra={"http_status": answer.status_code})
+            break
     return stats
 
 

@@ -79,9 +79,13 @@ class Delivery(StrEnum):
     REJECTED = "rejected"  # a 4xx: BKR says no; a person must look
 
 
+# BKR does not accept *us* (credentials, access): no registration is at fault, so none fails.
+NOT_ACCEPTED = (401, 403)
+
+
 def judge(status_code: int | None) -> Delivery:
     """What an answer means. None: no answer at all (timeout, connection lost)."""
-    if status_code is None or status_code >= 500 or status_code in (408, 425, 429):
+    if status_code is None or status_code >= 500 or status_code in (408, 425, 429, *NOT_ACCEPTED):
         return Delivery.RETRY
     if 200 <= status_code < 300:
         return Delivery.DELIVERED

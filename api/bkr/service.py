@@ -53,11 +53,13 @@ def search(
 
 
 def retry(session: Session, principal: Principal, registration_id: uuid.UUID, *, now: datetime) -> BkrRegistration:
-    """After a person fixed what BKR refused: send it again (same idempotency key)."""
+    """After a person looked at what BKR refused (or why attempts ran out): send it again, with the
+    same idempotency key and a fresh run of attempts."""
     row = owned(session, BkrRegistration, registration_id, principal, lock=True)
     if row.status != "failed":
         raise Conflict(f"Only a failed registration can be retried; this one is {row.status}.", slug="not-failed")
     row.status, row.next_attempt_at, row.claimed_until, row.claim_token = "pending", now, None, None
+    row.attempts, row.last_error = 0, None  # a fresh run of attempts; the attempt log keeps the history
     session.add(row)
     session.flush()
     return row

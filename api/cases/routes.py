@@ -113,7 +113,10 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
     case, household, signals = service.get_case(session, principal, case_id)
     record(session, principal, action="cases.read", resource_type="case", resource_id=case.id, case_id=case.id, at=at)
     plan = service.policy_for(session, case)
-    path, registrations = trajectory.of_case(session, case.id)
+    # A partner (a case system, a creditor's platform) reads the case, not whether its resident is in
+    # debt relief or what the office and the field disagreed about.
+    staff = principal.kind == "staff"
+    path, registrations = trajectory.of_case(session, case.id) if staff else (None, [])
     planned = next_action(
         channels=list(plan.channels), max_attempts=plan.max_attempts, change_day_part=plan.change_day_part,
         after_last_attempt=plan.after_last_attempt, attempts=service.attempts(session, case),
@@ -123,7 +126,8 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
             **_summary(case, household),
             "signals": [CaseSignalOut.model_validate(s, from_attributes=True) for s in signals],
             "events": [CaseEventOut.model_validate(e, from_attributes=True) for e in service.events_of(session, case)],
-            "conflicts": [CaseConflictOut.model_validate(c, from_attributes=True) for c in service.conflicts_of(session, case)],
+            "conflicts": [CaseConflictOut.model_validate(c, from_attributes=True)
+                          for c in (service.conflicts_of(session, case) if staff else [])],
             "trajectory": trajectory_out(session, path, registrations) if path else None,
             "next_planned_action": planned.__dict__ if planned and case.state != CaseState.CLOSED else None,
         }

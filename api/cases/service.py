@@ -14,7 +14,7 @@ from api.auth.principal import Principal
 from api.cases.rules import (
     ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, allowed_events, transition,
 )
-from api.models import Case, Household, Municipality, Signal, StaffUser, VisitEvent
+from api.models import Case, Household, Municipality, Signal, StaffUser, Trajectory, VisitEvent
 from api.models import Conflict as ConflictRow
 from api.policy import ChannelPlan, MunicipalitySettings
 from api.problems import Conflict, NotFound, Unprocessable
@@ -162,6 +162,13 @@ def close(
             f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
             current_version=case.version,
         )
+    if case.state == CaseState.TRAJECTORY.value:
+        running = session.exec(
+            select(Trajectory.id).where(Trajectory.case_id == case.id, col(Trajectory.end_date).is_(None))
+        ).first()
+        if running is not None:  # else BKR would never hear that it ended, nor when to remove it
+            raise Conflict("End the trajectory first (POST …/trajectory/end), then close the case.",
+                           slug="trajectory-running", state=case.state)
     move(case, CaseEvent.CLOSE)
     case.result = result
     case.closed_at = now

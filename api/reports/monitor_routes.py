@@ -21,8 +21,7 @@ from api.reports import monitor as service
 from api.reports.rules import DeadlineOutcome, negotiate, period_problem
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=problem_responses(401, 403, 406, 422))
-# Aggregate figures without personal data: partners with `reports:read` may read them too.
-Reader = Annotated[Principal, Depends(allow(roles=("backoffice", "admin"), scopes=("reports:read",)))]
+Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 JSON, CSV = "application/json", "text/csv"
 CSV_HEADER = ("section", "key", "subkey", "value")
 
@@ -127,7 +126,7 @@ def _text(value: Any) -> str:
 def monitor(
     request: Request,
     session: SessionDep,
-    principal: Reader,
+    principal: Office,
     at: Now,
     from_: Annotated[date, Query(alias="from", description="First day of the period (YYYY-MM-DD).")],
     to: Annotated[date, Query(description="Last day of the period, included (YYYY-MM-DD).")],

@@ -60,7 +60,7 @@ def test_no_name_different_people_or_no_birth_date_are_refused():
 @pytest.mark.parametrize(("status", "verdict"), [
     (200, Delivery.DELIVERED), (201, Delivery.DELIVERED), (None, Delivery.RETRY), (500, Delivery.RETRY),
     (503, Delivery.RETRY), (429, Delivery.RETRY), (408, Delivery.RETRY), (400, Delivery.REJECTED),
-    (401, Delivery.REJECTED), (404, Delivery.REJECTED), (409, Delivery.REJECTED), (422, Delivery.REJECTED),
+    (401, Delivery.RETRY), (403, Delivery.RETRY), (404, Delivery.REJECTED), (409, Delivery.REJECTED), (422, Delivery.REJECTED),
 ])
 def test_timeouts_and_5xx_are_retried_4xx_stop(status: int | None, verdict: Delivery):
     assert judge(status) is verdict

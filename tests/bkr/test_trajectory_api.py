@@ -174,3 +174,22 @@ def test_ending_without_a_trajectory_and_other_tenants(client: TestClient, sessi
     start(client, office, case.id)
     assert client.get("/v1/bkr/registrations", headers=stranger).json()["items"] == []
     assert len(client.get("/v1/bkr/registrations", headers=office).json()["items"]) == 1
+
+
+def test_a_running_trajectory_is_ended_before_its_case_closes(client: TestClient, session, office):  # type: ignore[no-untyped-def]
+    case = accepted_case(client, session, office)
+    start(client, office, case.id, decision_date="2026-11-02")
+    result = {"result": "Vervolghulp en/of verwijzing financieel"}
+    refused = client.post(f"/v1/cases/{case.id}/close", headers=office, json=result)
+    assert refused.status_code == 409 and refused.json()["type"].endswith("trajectory-running")
+    client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-25", "outcome": "completed"})
+    assert client.post(f"/v1/cases/{case.id}/close", headers=office, json=result).status_code == 200
+
+
+def test_a_partner_reading_the_case_does_not_learn_of_the_trajectory(client: TestClient, session, office):  # type: ignore[no-untyped-def]
+    case = accepted_case(client, session, office)
+    start(client, office, case.id)
+    partner = make_partner(session, scopes=("cases:read",))
+    detail = client.get(f"/v1/cases/{case.id}", headers=partner_login(client, partner.client_id)).json()
+    assert detail["trajectory"] is None and detail["conflicts"] == []
+    assert client.get(f"/v1/cases/{case.id}", headers=office).json()["trajectory"] is not None

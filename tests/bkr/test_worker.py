@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from api.bkr.client import BkrAnswer, BkrMessage, HttpBkrClient
 from api.bkr.outbox import deliver_due
 from api.cli import app as cli
-from api.models import BkrAttempt, BkrRegistration
+from api.models import BkrAttempt, BkrRegistration, Conflict
 from tests.bkr.conftest import BkrDouble
 from tests.bkr.helpers import accepted_case, start
 from tests.conftest import FakeClock
@@ -166,6 +166,8 @@ def test_a_refusal_stops_shows_the_error_and_can_be_retried(client, session, off
     assert deliver(db, bkr.client(), clock).attempts == 0  # the end waits for the registration itself
     retried = client.post(f"/v1/bkr/registrations/{failed[0]['id']}/retry", headers=office)
     assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    assert (retried.json()["attempts"], retried.json()["last_error"]) == (0, None)  # a fresh run of attempts
+    assert [a["number"] for a in retried.json()["attempt_log"]] == [1]  # the history stays
     assert client.post(f"/v1/bkr/registrations/{failed[0]['id']}/retry", headers=office).status_code == 409
     assert deliver(db, bkr.client(), clock).delivered == 2
     [stored] = bkr.registrations()
@@ -184,10 +186,29 @@ def test_attempts_run_out_and_the_registration_fails_visibly(client, session, of
     assert bkr.registrations() == []
 
 
-def test_wrong_credentials_are_a_refusal_not_a_retry(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
-    trajectories(client, session, office)
-    assert deliver(db, bkr.client(password="wrong"), clock).rejected == 1
-    assert rows(session)[0].last_error.startswith("HTTP 401")
+def test_wrong_credentials_fail_no_registration_and_stop_the_round(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    trajectories(client, session, office, count=2)
+    stats = deliver(db, bkr.client(password="wrong"), clock)
+    assert (stats.retried, stats.rejected) == (1, 0)  # one try, then the worker stops: it is not accepted itself
+    assert sorted((row.status, row.attempts) for row in rows(session)) == [("pending", 0), ("pending", 1)]
+    [tried] = [row for row in rows(session) if row.attempts == 1]
+    assert tried.last_error.startswith("HTTP 401")
+    clock.advance(seconds=31)
+    assert deliver(db, bkr.client(), clock).delivered == 2  # fixed credentials: the queue goes through
+
+
+def test_a_conflict_opened_after_the_start_holds_delivery_back(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    [case] = trajectories(client, session, office)
+    conflict = Conflict(municipality_code="0363", case_id=case.id, kind="accepted-and-declined", sides=[],
+                        opened_at=clock())
+    session.add(conflict)
+    session.commit()
+    assert deliver(db, bkr.client(), clock).attempts == 0
+    assert bkr.registrations() == []
+    client.post(f"/v1/conflicts/{conflict.id}/resolve", headers=office, json={"decision": "help_accepted"})
+    assert deliver(db, bkr.client(), clock).delivered == 1
+    [row] = rows(session)
+    assert row.status == "delivered" and row.subject == {}  # BKR has the resident; the outbox keeps no copy
 
 
 def test_the_worker_command_delivers_what_is_due(client, session, office, database_url, bkr, monkeypatch):  # type: ignore[no-untyped-def]
@@ -196,6 +217,10 @@ def test_the_worker_command_delivers_what_is_due(client, session, office, databa
     monkeypatch.setenv("DOORSTEP_BKR_URL", bkr.url)
     monkeypatch.setenv("DOORSTEP_BKR_USERNAME", "doorstep-demo")
     monkeypatch.setenv("DOORSTEP_BKR_PASSWORD", "demo")
+    monkeypatch.setenv("DOORSTEP_DEMO", "false")
+    refused = CliRunner().invoke(cli, ["bkr-worker", "--once"])
+    assert refused.exit_code == 1 and "demo mode only" in refused.output  # the double's credentials
+    monkeypatch.setenv("DOORSTEP_DEMO", "true")
     result = CliRunner().invoke(cli, ["bkr-worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "delivered 2" in result.output

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from api.models import VisitEvent
 from clients.python.doorstep_client import cli as field_cli
 from clients.python.doorstep_client.device import (
-    DeviceWiped, FieldDevice, ListExpired, SyncFailed, TamperedList,
+    DeviceError, DeviceWiped, FieldDevice, ListExpired, SyncFailed, TamperedList,
 )
 from clients.python.doorstep_client.sdk import ApiError
 from clients.python.gen_operations import SPEC, TARGET, render
@@ -191,3 +191,39 @@ def test_the_command_line_device(field, monkeypatch):  # type: ignore[no-untyped
     assert "2 applied" in runner.invoke(field_cli.app, ["push", *home]).output
     unknown = runner.invoke(field_cli.app, ["card", "00000000-0000-0000-0000-000000000000", *home])
     assert unknown.exit_code == 1 and "not on this device" in unknown.output
+
+
+def test_wiping_removes_the_devices_own_files_only(tmp_path: Path, field, client: TestClient):  # type: ignore[no-untyped-def]
+    device = field["device"]
+    device.pull()
+    (device.home / "holiday.jpg").write_bytes(b"not ours")
+    client.post(f"/v1/devices/{device.device_id}/revoke", headers=field["office"])
+    with pytest.raises(DeviceWiped):
+        device.pull()
+    assert sorted(path.name for path in device.home.iterdir()) == ["holiday.jpg"]
+
+
+def test_an_enrolled_device_keeps_its_key_and_refuses_unknown_event_kinds(field):  # type: ignore[no-untyped-def]
+    device = field["device"]
+    key = (device.home / "device_key.pem").read_bytes()
+    with pytest.raises(DeviceError, match="already enrolled"):
+        device.enroll("worker1", "wrong password", "again")
+    assert (device.home / "device_key.pem").read_bytes() == key
+    device.pull()
+    with pytest.raises(DeviceError, match="unknown event kind"):
+        device.record(str(field["cases"][0].id), "coffee_offered")
+    assert device.store.pending() == []
+
+
+def test_the_wipe_command_keeps_unsent_visits_unless_forced(field, monkeypatch):  # type: ignore[no-untyped-def]
+    device = field["device"]
+    device.pull()
+    device.not_home(str(field["cases"][0].id))
+    device.close()
+    monkeypatch.setattr(field_cli, "_device", lambda home, server: FieldDevice(
+        home, "http://testserver", transport=field["transport"], clock=device.clock))
+    runner = CliRunner()
+    refused = runner.invoke(field_cli.app, ["wipe", "--home", str(device.home)])
+    assert refused.exit_code == 1 and "never acknowledged" in refused.output and device.home.exists()
+    assert runner.invoke(field_cli.app, ["wipe", "--force", "--home", str(device.home)]).exit_code == 0
+    assert not device.home.exists()

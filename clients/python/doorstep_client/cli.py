@@ -123,9 +123,18 @@ def outbox(home: Home = DEFAULT_HOME, server: Server = DEFAULT_SERVER) -> None:
 
 
 @app.command()
-def wipe(home: Home = DEFAULT_HOME, server: Server = DEFAULT_SERVER) -> None:
+def wipe(
+    force: Annotated[bool, typer.Option("--force", help="Also when events were never acknowledged.")] = False,
+    home: Home = DEFAULT_HOME, server: Server = DEFAULT_SERVER,
+) -> None:
     """Delete this device's store and key."""
-    _run(home, server, lambda d: (d.wipe(), typer.echo("wiped")))
+    def work(device: FieldDevice) -> None:
+        pending = len(device.store.pending())
+        if pending and not force:
+            raise DeviceError(f"{pending} event(s) were never acknowledged by the server: push first, or --force")
+        device.wipe()
+        typer.echo("wiped")
+    _run(home, server, work)
 
 
 if __name__ == "__main__":

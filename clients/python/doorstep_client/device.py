@@ -14,7 +14,6 @@ import base64
 import json
 import os
 import random
-import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from pydantic import ValidationError
 
 from clients.python.doorstep_client.sdk import ApiError, DoorstepClient
 from clients.python.doorstep_client.store import Store
+from sync.events import PAYLOADS
 from sync.protocol import VisitList, case_set_checksum
 
 KEY_FILE = "device_key.pem"
@@ -92,8 +92,8 @@ class FieldDevice:
     ) -> None:
         self.home = home
         self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
-        home.mkdir(parents=True, exist_ok=True)
-        os.chmod(home, 0o700)
+        if not home.exists():
+            home.mkdir(parents=True, mode=0o700)
         self.store = Store(home / STORE_FILE)
         self.api = DoorstepClient(base_url, access_token=self.store.get("access_token"), transport=transport,
                                   timeout=timeout)
@@ -105,15 +105,20 @@ class FieldDevice:
     # --- enrolment ------------------------------------------------------------------------
 
     def enroll(self, username: str, password: str, label: str) -> str:
+        if self.store.get("device_id") is not None:
+            raise DeviceError("this device is already enrolled (wipe it first)")
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        path = self.home / KEY_FILE
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
         numbers = key.public_key().public_numbers()
         self.api.login(username, password)  # the worker's own login, only to enroll
         enrolled = self.api.enroll_device({"kty": "RSA", "n": _b64(numbers.n), "e": _b64(numbers.e)}, label)
+        # The key lands only once the server knows it: written with mode 0600 from the start, then renamed.
+        staging = self.home / (KEY_FILE + ".new")
+        staging.unlink(missing_ok=True)
+        descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+        os.replace(staging, self.home / KEY_FILE)
         self.api.access_token = enrolled["access_token"]
         self.store.put(device_id=enrolled["device_id"], access_token=enrolled["access_token"],
                        refresh_token=enrolled["refresh_token"], cursor=None)
@@ -197,6 +202,8 @@ class FieldDevice:
 
     def record(self, case_id: str, kind: str, payload: dict[str, Any] | None = None,
                occurred_at: datetime | None = None) -> str:
+        if kind not in PAYLOADS:
+            raise DeviceError(f"unknown event kind {kind!r}; known: {', '.join(sorted(PAYLOADS))}")
         case = self.store.case(case_id)
         if case is None:
             raise DeviceError(f"case {case_id} is not on this device")
@@ -228,6 +235,8 @@ class FieldDevice:
         while batch := self.store.pending(limit=batch_size):
             left = len(self.store.pending()) - len(batch)
             answer = self._send_with_retries(batch, left, max_tries=max_tries, base_delay=base_delay)
+            if {str(r["event_id"]) for r in answer["results"]} != {event["event_id"] for event in batch}:
+                raise SyncFailed("the server did not answer for every event sent; the outbox is kept as it was")
             self.store.mark(answer["results"])
             sent += len(batch)
             for result in answer["results"]:
@@ -254,6 +263,13 @@ class FieldDevice:
     # --- wipe -----------------------------------------------------------------------------
 
     def wipe(self) -> None:
-        """Delete the local store and the private key (revocation, or a lost phone)."""
+        """Delete the local store and the private key (revocation, or a lost phone): this device's
+        own files only, then its folder if nothing else is in it."""
         self.store.close()
-        shutil.rmtree(self.home, ignore_errors=True)
+        for name in (KEY_FILE, KEY_FILE + ".new", STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm",
+                     STORE_FILE + "-journal"):
+            (self.home / name).unlink(missing_ok=True)
+        try:
+            self.home.rmdir()
+        except OSError:
+            pass  # somebody else's files live there too: leave them
