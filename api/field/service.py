@@ -170,11 +170,9 @@ def pull(
     changed = [case for case in visible if full or case.change_seq > cursor.seq or case.id not in holdings]  # type: ignore[union-attr]
     gone = [case_id for case_id in holdings if case_id not in visible_ids]
     removed = _removals(session, gone, worker_id)
-    # A full list needs the signals and attempts of every visible case: ask by the same condition
-    # instead of by a long list of ids.
-    of_cases = (sa.select(cases.c.id).where(is_visible) if len(changed) == len(visible)
-                else [case.id for case in changed])
-    upserts = _visit_cases(session, changed, of_cases, settings)
+    # By the ids read above, not by re-running the condition: a case closed or reassigned between
+    # the two statements (READ COMMITTED) must not come back without its residents and attempts.
+    upserts = _visit_cases(session, changed, [case.id for case in changed], settings)
     if gone:
         session.execute(holdings_table.delete().where(holdings_table.c.device_id == device.id,
                                                       holdings_table.c.case_id.in_(gone)))
@@ -218,9 +216,10 @@ def _removals(session: Session, case_ids: list[uuid.UUID], worker_id: uuid.UUID 
     return removals
 
 
-def _visit_cases(session: Session, cases: list[Any], of_cases: Any, settings: MunicipalitySettings) -> list[VisitCase]:
-    """`cases`: rows of the cases with their household's address; `of_cases`: their ids, as a
-    list or a subquery."""
+def _visit_cases(
+    session: Session, cases: list[Any], of_cases: list[uuid.UUID], settings: MunicipalitySettings
+) -> list[VisitCase]:
+    """`cases`: rows of the cases with their household's address; `of_cases`: their ids."""
     if not cases:
         return []
     sg, ev = Signal.__table__, VisitEvent.__table__
