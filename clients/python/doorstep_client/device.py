@@ -133,28 +133,23 @@ class FieldDevice:
 
     # --- talking to the server ------------------------------------------------------------
 
+    @staticmethod
+    def _revoked(exc: ApiError) -> bool:
+        return exc.slug == "device-revoked" or bool(exc.problem.get("wipe"))
+
     def _authorised(self, call: Callable[[], Any]) -> Any:
         """One call, refreshing an expired access token once; a revoked device wipes itself."""
         try:
-            return call()
-        except ApiError as exc:
-            if exc.slug == "device-revoked" or exc.problem.get("wipe"):
-                self.wipe()
-                raise DeviceWiped(str(exc)) from exc
-            if exc.status != 401 or not self.store.get("refresh_token"):
-                raise
-        try:
+            try:
+                return call()
+            except ApiError as exc:
+                if exc.status != 401 or self._revoked(exc) or not self.store.get("refresh_token"):
+                    raise
             tokens = self.api.refresh(self.store.get("refresh_token") or "")
-        except ApiError as exc:
-            if exc.slug == "device-revoked" or exc.problem.get("wipe"):
-                self.wipe()
-                raise DeviceWiped(str(exc)) from exc
-            raise
-        self.store.put(access_token=tokens["access_token"], refresh_token=tokens.get("refresh_token"))
-        try:
+            self.store.put(access_token=tokens["access_token"], refresh_token=tokens.get("refresh_token"))
             return call()
         except ApiError as exc:
-            if exc.slug == "device-revoked" or exc.problem.get("wipe"):
+            if self._revoked(exc):
                 self.wipe()
                 raise DeviceWiped(str(exc)) from exc
             raise
