@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.models import Case, Household, Municipality, PartnerClient, Signal, StaffUser
@@ -108,3 +112,18 @@ def read(session: Session, statement) -> list:  # type: ignore[no-untyped-def]
     session.expunge_all()
     session.rollback()
     return rows
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs (to show a read does not grow per row)."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import Session, select
@@ -17,7 +16,9 @@ from sqlmodel import Session, select
 from api.cases.retention import purge
 from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
-from tests.factories import login, make_case, make_municipality, make_partner, make_user, partner_login, read
+from tests.factories import (
+    login, make_case, make_municipality, make_partner, make_user, partner_login, read, statements_run,
+)
 from tests.field.test_pull import _jwk
 from tests.field.test_push import KEYS, event, push
 from tests.signals.test_intake_api import BSN, csv_file, row
@@ -212,20 +213,11 @@ def test_the_export_runs_the_same_few_queries_for_three_cases_or_thirty(client: 
     make_municipality(session)
     make_user(session, role="backoffice", username="office1")
     headers = login(client, "office1")
-    statements: list[str] = []
-
-    def count(*args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(args[2])
-
     counts = []
     for total in (3, 30):
         while len(read(session, select(Case))) < total:
             make_case(session)
-        statements.clear()
-        sa.event.listen(db, "before_cursor_execute", count)
-        try:
+        with statements_run(db) as statements:
             assert len(export(client, headers)) == total
-        finally:
-            sa.event.remove(db, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[0] == counts[1]

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,7 +23,9 @@ from api.models import AuditEntry, Case, Municipality, Signal, Trajectory
 from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery, whole_euros
 from api.signals.parsing import PARTNER_TYPES
 from tests.conftest import FakeClock
-from tests.factories import login, make_case, make_municipality, make_partner, make_user, partner_login, read
+from tests.factories import (
+    login, make_case, make_municipality, make_partner, make_user, partner_login, read, statements_run,
+)
 from tests.field.test_pull import OTHER, PRIVATE, _jwk
 
 REPO = Path(__file__).resolve().parents[1]
@@ -486,19 +487,10 @@ def test_a_leap_year_is_one_period(client: TestClient, callers):  # type: ignore
 
 def test_the_export_reads_the_same_few_queries_for_3_cases_as_for_30(client: TestClient, callers, session: Session,  # type: ignore[no-untyped-def]
                                                                     db: Engine):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
     def queries_for_export() -> int:
-        statements.clear()
-        sa.event.listen(db, "before_cursor_execute", count)
-        try:
+        with statements_run(db) as statements:
             response = client.get("/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"},
                                   headers=callers["backoffice"])
-        finally:
-            sa.event.remove(db, "before_cursor_execute", count)
         assert response.status_code == 200
         return len(statements)
 

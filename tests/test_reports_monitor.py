@@ -8,13 +8,14 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import AuditEntry, Case, Household, Trajectory
 from api.reports.monitor_routes import tidy_rows
-from tests.factories import login, make_case, make_municipality, make_partner, make_user, partner_login, read
+from tests.factories import (
+    login, make_case, make_municipality, make_partner, make_user, partner_login, read, statements_run,
+)
 from tests.field.test_pull import _jwk
 from tests.field.test_push import KEYS, event, push
 from tests.signals.test_intake_api import csv_file, row
@@ -280,20 +281,11 @@ def test_the_monitor_runs_the_same_few_queries_for_three_cases_or_thirty(client:
     make_municipality(session)
     make_user(session, role="backoffice", username="office1")
     headers = login(client, "office1")
-    statements: list[str] = []
-
-    def count(*args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(args[2])
-
     counts = []
     for total in (3, 30):
         while len(read(session, select(Case))) < total:
             make_case(session)
-        statements.clear()
-        sa.event.listen(db, "before_cursor_execute", count)
-        try:
+        with statements_run(db) as statements:
             client.get("/v1/reports/monitor", headers=headers, params={"from": "2026-11-01", "to": "2026-11-30"})
-        finally:
-            sa.event.remove(db, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[0] == counts[1]
