@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,27 +19,13 @@ from sqlmodel import Session, select
 from api.models import BkrRegistration, VisitEvent
 from api.settings import SigningKey
 from clients.python import field_day
-from tests.bkr.conftest import _free_port
 from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
 from tests.factories import PASSWORD, make_municipality, make_user, read
+from tests.processes import free_port, wait_until_up
 from tests.test_reports_ddas import VALIDATOR
 
 ROOT = Path(__file__).resolve().parents[1]
 BKR_LOGIN = ("doorstep-field-day", "not-the-demo-password")  # outside demo mode the double's own are refused
-
-
-def _wait(url: str, process: subprocess.Popen, what: str) -> None:  # type: ignore[type-arg]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start")
 
 
 @pytest.fixture
@@ -49,7 +34,7 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
     make_user(session, role="backoffice", username="office1")
     make_user(session, role="worker", username="worker1")
     make_user(session, role="worker", username="worker2")
-    api_port, bkr_port = _free_port(), _free_port()
+    api_port, bkr_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")},
         "DOORSTEP_DATABASE_URL": database_url, "DOORSTEP_DEMO": "false",
@@ -67,8 +52,8 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
                          stdout=subprocess.DEVNULL),
     ]
     try:
-        _wait(f"http://127.0.0.1:{bkr_port}/healthz", processes[0], "the BKR double")
-        _wait(f"http://127.0.0.1:{api_port}/readyz", processes[1], "the API")
+        wait_until_up(f"http://127.0.0.1:{bkr_port}/healthz", processes[0], "the BKR double")
+        wait_until_up(f"http://127.0.0.1:{api_port}/readyz", processes[1], "the API")
         yield {"api": f"http://127.0.0.1:{api_port}", "bkr": f"http://127.0.0.1:{bkr_port}"}
     finally:
         for process in processes:

@@ -3,10 +3,8 @@ emptied before every test that uses it."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,30 +14,15 @@ import pytest
 
 from api.bkr.client import HttpBkrClient
 from bkr_double.app import DEFAULT_PASSWORD, DEFAULT_USERNAME
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.processes import free_port, wait_until_up
 
 
 @pytest.fixture(scope="session")
 def bkr_double_url() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "bkr_double", "--port", str(port)])
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the BKR test double did not start")
-        time.sleep(0.05)
+    wait_until_up(f"{url}/healthz", process, "the BKR test double", seconds=20)
     yield url
     process.terminate()
     process.wait(timeout=10)
