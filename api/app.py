@@ -22,6 +22,7 @@ from api.bkr.routes import router as bkr_router
 from api.backoffice.routes import router as backoffice_router
 from api.cases.routes import router as cases_router
 from api.cases.trajectory_routes import router as trajectory_router
+from api.console import routes as console
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
@@ -117,6 +118,7 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    console.install(app)
 
     if settings.cors_origins:
         app.add_middleware(
@@ -124,7 +126,8 @@ def create_app(
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(
-        BodyLimit, max_bytes=settings.max_body_bytes, overrides={"/v1/signals/imports": settings.max_import_bytes}
+        BodyLimit, max_bytes=settings.max_body_bytes,
+        overrides={"/v1/signals/imports": settings.max_import_bytes, console.UPLOAD_PATH: settings.max_import_bytes},
     )
     app.add_middleware(RequestContext)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

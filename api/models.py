@@ -137,6 +137,25 @@ class RefreshToken(SQLModel, table=True):
     revoked_at: datetime | None = _at(nullable=True)
 
 
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in back-office browser: the cookie holds a random token, this row its hash.
+
+    Server-side so logout, the idle timeout, a password change and deactivation end it at once.
+    """
+
+    __tablename__ = "console_session"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    user_id: uuid.UUID = Field(foreign_key="staff_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _at()
+    last_seen_at: datetime = _at()
+    expires_at: datetime = _at()
+    flash: str | None = Field(default=None, max_length=500)
+
+
 # --- signals and cases --------------------------------------------------------------------
 
 

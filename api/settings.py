@@ -99,6 +99,17 @@ class Settings(BaseSettings):
         default=120, ge=5, le=3600,
         description="How long a worker holds a claimed registration; must exceed the BKR timeout.",
     )
+    console_idle_minutes: int = Field(
+        default=30, ge=1, le=480, description="The console signs a browser out after this long without a request."
+    )
+    console_session_hours: int = Field(
+        default=10, ge=1, le=24, description="A console sign-in lasts at most this long, active or not."
+    )
+    console_secure_cookie: bool | None = Field(
+        default=None,
+        description="Mark the console's session cookie Secure (HTTPS only). Unset: on, except in demo mode "
+        "(which serves plain http on 127.0.0.1).",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -87,11 +87,19 @@ class DeviceRevoked(Unauthorized):
         super().__init__("This device was revoked: delete its local data and keys.", wipe=True)
 
 
+def authenticate(session: Session, *, username: str, password: str) -> StaffUser | None:
+    """The active staff member with these credentials, or None (in the same time either way)."""
+    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+    if not verify_secret(user.password_hash if user else None, password) or user is None or not user.active:
+        return None
+    return user
+
+
 def password_grant(
     session: Session, *, settings: Settings, keys: KeyRing, username: str, password: str, now: datetime
 ) -> IssuedTokens:
-    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
-    if not verify_secret(user.password_hash if user else None, password) or user is None or not user.active:
+    user = authenticate(session, username=username, password=password)
+    if user is None:
         raise InvalidGrant("Unknown username, wrong password or inactive account.", error="invalid_grant")
     refresh = _new_refresh(session, settings, user, family_id=uuid.uuid4(), now=now)
     return IssuedTokens(_access_for_user(settings, keys, user, now), settings.access_token_ttl_seconds, refresh, None)

@@ -1,0 +1,18 @@
+"""Everything the console adds to the app: its screens and its static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.console.screens import cases, login, today
+from api.console.web import HERE
+
+SCREENS = (login, today, cases)
+UPLOAD_PATH = "/console/signalen"
+
+
+def install(app: FastAPI) -> None:
+    for screen in SCREENS:
+        app.include_router(screen.router)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -1,0 +1,176 @@
+"""Zaken: the case list with the API's filters, and a case's page with its timeline and the office's actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from api.auth.deps import Now
+from api.auth.principal import Principal
+from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
+from api.cases import routes as case_api
+from api.cases import trajectory_routes as trajectory_api
+from api.cases.rules import DDAS_RESULTS, CaseState
+from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
+from api.console.labels import AMSTERDAM
+from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, parse, render, today_local
+from api.db import SessionDep
+from api.models import Device, StaffUser
+from api.problems import ProblemError
+from api.signals.schemas import PartnerType
+
+router = APIRouter(prefix="/console/zaken", route_class=ConsoleRoute)
+PAGE_SIZE = 50
+
+
+class CaseListQuery(BaseModel):
+    """The filters of `GET /v1/cases`, as the console's filter form sends them (empty = not set)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    state: CaseState | None = None
+    classification: Literal["single", "multiple", "consecutive"] | None = None
+    partner_type: PartnerType | None = None  # type: ignore[valid-type]
+    due_within_days: int | None = Field(default=None, ge=0, le=365)
+    overdue: bool | None = None
+    worker_id: uuid.UUID | None = None
+    unassigned: bool | None = None
+    postcode_from: str | None = Field(default=None, pattern=case_api.POSTCODE_BOUND)
+    postcode_to: str | None = Field(default=None, pattern=case_api.POSTCODE_BOUND)
+    has_open_conflict: bool | None = None
+    crisis: bool | None = None
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+def workers(session: Session, principal: Principal) -> list[StaffUser]:
+    """The municipality's active outreach workers, by name (for pickers and for naming assignees)."""
+    return list(session.exec(
+        select(StaffUser).where(StaffUser.municipality_code == principal.municipality_code,
+                                StaffUser.role == "worker", col(StaffUser.active).is_(True))
+        .order_by(col(StaffUser.display_name))
+    ))
+
+
+def staff_names(session: Session, principal: Principal) -> dict[uuid.UUID, str]:
+    return {user.id: user.display_name for user in session.exec(
+        select(StaffUser).where(StaffUser.municipality_code == principal.municipality_code))}
+
+
+@router.get("", name="console-cases")
+def case_list(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
+    raw = {key: value for key, value in request.query_params.items() if value.strip()}
+    query = parse(CaseListQuery, raw)
+    page = case_api.list_cases(session, signed.principal, at, **query.model_dump(), limit=PAGE_SIZE)
+    filters = {key: value for key, value in raw.items() if key != "cursor"}
+    return render(
+        request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
+        workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
+        today=today_local(at), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
+    )
+
+
+def case_page(
+    request: Request, session: Session, signed: Any, at: datetime, case_id: uuid.UUID,
+    *, error: ProblemError | None = None,
+) -> Response:
+    case = case_api.get_case(session, signed.principal, at, case_id)
+    device_ids = {event.device_id for event in case.events if event.device_id}
+    devices = {device.id: device.label for device in session.exec(
+        select(Device).where(col(Device.id).in_(device_ids), Device.municipality_code == signed.principal.municipality_code)
+    )} if device_ids else {}
+    people = {(s.initials, s.prefix, s.surname): s for s in case.signals if s.surname}
+    return render(
+        request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
+        names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
+        results=DDAS_RESULTS, people=list(people.values()), today=today_local(at),
+        now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
+    )
+
+
+@router.get("/{case_id}", name="console-case")
+def case_detail(request: Request, session: SessionDep, signed: Office, at: Now, case_id: uuid.UUID) -> Response:
+    return case_page(request, session, signed, at, case_id)
+
+
+def _moment(value: str | None, at: datetime) -> datetime:
+    """A `datetime-local` field, read as Amsterdam time; empty means now."""
+    if not value:
+        return at
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=AMSTERDAM)
+    except ValueError:
+        return at
+
+
+def _after(request: Request, session: Session, signed: Any, at: datetime, case_id: uuid.UUID,
+           action: Any, message: str) -> Response:
+    _, problem = attempt(session, action)
+    if problem is not None:
+        return case_page(request, session, signed, at, case_id, error=problem)
+    return done(signed, message, f"/console/zaken/{case_id}")
+
+
+@router.post("/{case_id}/actie", name="console-case-action")
+def office_action(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
+                  case_id: uuid.UUID) -> Response:
+    kind = optional(form, "kind")
+    fields = {
+        "action_id": optional(form, "action_id"), "kind": kind, "base_version": optional(form, "base_version"),
+        "occurred_at": _moment(optional(form, "occurred_at"), at),
+        "reached": optional(form, "reached") == "ja" if kind == "phone_attempt" else None,
+        "text": optional(form, "text") if kind == "note" else None,
+    }
+    labels = {"letter_sent": "Brief vastgelegd.", "phone_attempt": "Telefoonpoging vastgelegd.",
+              "note": "Notitie opgeslagen.", "help_accepted": "Hulp aanvaard vastgelegd."}
+    return _after(request, session, signed, at, case_id,
+                  lambda: case_api.act(session, signed.principal, at, case_id, parse(OfficeAction, fields)),
+                  labels.get(kind or "", "Vastgelegd."))
+
+
+@router.post("/{case_id}/afsluiten", name="console-case-close")
+def close(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
+    fields = {"result": optional(form, "result"), "base_version": optional(form, "base_version")}
+    return _after(request, session, signed, at, case_id,
+                  lambda: case_api.close_case(session, signed.principal, at, case_id, parse(CloseRequest, fields)),
+                  "Zaak afgesloten.")
+
+
+@router.post("/{case_id}/heropenen", name="console-case-reopen")
+def reopen(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
+    return _after(request, session, signed, at, case_id,
+                  lambda: case_api.reopen_case(session, signed.principal, at, case_id), "Zaak heropend.")
+
+
+@router.post("/{case_id}/toewijzing", name="console-case-assign")
+def assign(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
+    fields = {"worker_id": optional(form, "worker_id"), "second_worker_id": optional(form, "second_worker_id")}
+    return _after(request, session, signed, at, case_id,
+                  lambda: case_api.assign_case(session, signed.principal, at, case_id, parse(AssignmentRequest, fields)),
+                  "Zaak toegewezen.")
+
+
+@router.post("/{case_id}/traject", name="console-trajectory-start")
+def start_trajectory(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
+                     case_id: uuid.UUID) -> Response:
+    fields = {"decision_date": optional(form, "decision_date"), "signal_id": optional(form, "signal_id"),
+              "base_version": optional(form, "base_version")}
+    return _after(request, session, signed, at, case_id,
+                  lambda: trajectory_api.start_trajectory(session, signed.principal, at, case_id,
+                                                          parse(TrajectoryStart, fields)),
+                  "Traject gestart; de BKR-registratie staat klaar voor verzending.")
+
+
+@router.post("/{case_id}/traject/einde", name="console-trajectory-end")
+def end_trajectory(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
+                   case_id: uuid.UUID) -> Response:
+    fields = {"end_date": optional(form, "end_date"), "outcome": optional(form, "outcome")}
+    return _after(request, session, signed, at, case_id,
+                  lambda: trajectory_api.end_trajectory(session, signed.principal, at, case_id,
+                                                        parse(TrajectoryEnd, fields)),
+                  "Einde traject vastgelegd; BKR krijgt de einddatum.")

@@ -1,0 +1,217 @@
+"""The console's plumbing: its route class, who is signed in, CSRF-checked forms, and rendering.
+
+Screens stay small: they take `Office` (the signed-in back-office member) and, for a form,
+`Form`; call the API's route functions or services; and return `render(...)` or `done(...)`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, RedirectResponse
+
+from api.auth.deps import Now
+from api.console import sessions
+from api.console.labels import AMSTERDAM, LABELS, amount, day_part_of, local_date, local_datetime
+from api.db import SessionDep
+from api.problems import Forbidden, ProblemError, Unprocessable
+
+M = TypeVar("M", bound=BaseModel)
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(datum=local_date, datumtijd=local_datetime, bedrag=amount, dagdeel=day_part_of)
+templates.env.globals.update(L=LABELS)
+
+# Personal data on every page: never cached, never framed, no script but our own file.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+NAV = (
+    ("vandaag", "Vandaag", "/console"),
+    ("zaken", "Zaken", "/console/zaken"),
+    ("conflicten", "Conflicten", "/console/conflicten"),
+    ("planning", "Planning", "/console/planning"),
+    ("signalen", "Signalen", "/console/signalen"),
+    ("apparaten", "Apparaten", "/console/apparaten"),
+    ("bkr", "BKR", "/console/bkr"),
+    ("rapportages", "Rapportages", "/console/rapportages"),
+)
+
+# Dutch headlines for the API's stable problem types; the API's own (English) detail follows.
+HEADLINES = {
+    "not-found": "Niet gevonden.",
+    "forbidden": "Uw rol staat dit niet toe.",
+    "version-conflict": "De zaak is intussen gewijzigd. Bekijk de nieuwe stand en probeer het opnieuw.",
+    "validation-error": "Niet alle velden zijn goed ingevuld.",
+    "csrf-failed": "Het formulier is verlopen of komt niet van deze console. Probeer het opnieuw.",
+    "conflict": "Dit kan niet in de huidige stand van de zaak.",
+    "illegal-transition": "Deze stap past niet bij de huidige stand van de zaak.",
+    "open-conflict": "Er staat nog een conflict open op deze zaak.",
+    "trajectory-running": "Er loopt nog een traject; beëindig dat eerst.",
+    "payload-too-large": "Het bestand is te groot.",
+    "unsupported-file-type": "Dit bestandstype kan niet worden ingelezen.",
+}
+
+
+class LoginRequired(Exception):
+    """No live console session: the route class sends the browser to the sign-in page."""
+
+
+class ConsoleRoute(APIRoute):
+    """Console routes answer in HTML: problems become an error page, a missing session a redirect,
+    and every response carries the security headers. Hidden from the OpenAPI document."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["include_in_schema"] = False
+        super().__init__(*args, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except LoginRequired:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                response = RedirectResponse(f"/console/inloggen?volgende={quote(target, safe='')}", status_code=303)
+            except ProblemError as exc:
+                response = error_page(request, exc)
+            except RequestValidationError as exc:
+                response = error_page(request, Unprocessable(_fields_text(exc.errors())))
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+        return run
+
+
+def console_user(request: Request, session: SessionDep, at: Now) -> sessions.SignedIn:
+    signed = sessions.signed_in(
+        session, request.cookies.get(sessions.COOKIE), settings=request.app.state.settings, now=at
+    )
+    if signed is None:
+        raise LoginRequired()
+    request.state.principal = signed.principal  # the access log names who it was
+    request.state.console = signed
+    return signed
+
+
+Office = Annotated[sessions.SignedIn, Depends(console_user)]
+
+
+class CsrfFailed(Forbidden):
+    slug, title = "csrf-failed", "Form not accepted"
+
+
+def same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def checked_form(request: Request, signed: Office) -> FormData:
+    """The posted form, once its CSRF token matches the session's and it came from this origin
+    (SameSite=Strict already keeps the cookie off other sites' requests; this is the second lock)."""
+    if not same_origin(request):
+        raise CsrfFailed("The form was sent from another site.")
+    form = await request.form(max_files=1, max_fields=2000)
+    if not sessions.csrf_matches(signed.row, form.get("csrf_token")):
+        raise CsrfFailed("The form's CSRF token does not match this session.")
+    return form
+
+
+Form = Annotated[FormData, Depends(checked_form)]
+
+
+def render(
+    request: Request, signed: sessions.SignedIn | None, template: str, *, status: int = 200,
+    error: ProblemError | None = None, **context: Any,
+) -> HTMLResponse:
+    flash = None
+    if signed is not None and signed.row.flash:
+        flash, signed.row.flash = signed.row.flash, None
+    return templates.TemplateResponse(
+        request, template,
+        {"me": signed.user if signed else None, "csrf": signed.row.csrf_token if signed else None, "flash": flash,
+         "nav": NAV, "error": error and problem_view(error), **context},
+        status_code=error.status if error is not None and status == 200 else status,
+    )
+
+
+def done(signed: sessions.SignedIn, message: str, to: str) -> RedirectResponse:
+    """Post/redirect/get: the message shows once on the next page."""
+    signed.row.flash = message[:500]
+    return RedirectResponse(to, status_code=303)
+
+
+def problem_view(exc: ProblemError) -> dict[str, Any]:
+    errors = exc.extra.get("errors") or []
+    return {
+        "headline": HEADLINES.get(exc.slug, "Dat is niet gelukt."),
+        "detail": exc.detail,
+        "status": exc.status,
+        "errors": [f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in errors if isinstance(e, Mapping)][:50],
+    }
+
+
+def error_page(request: Request, exc: ProblemError) -> HTMLResponse:
+    signed = getattr(request.state, "console", None)
+    return render(request, signed, "error.html", error=exc, headers=exc.headers)
+
+
+def attempt(session: Session, action: Callable[[], Any]) -> tuple[Any, ProblemError | None]:
+    """Run one change in a savepoint: on a problem nothing of it is kept and the page shows why."""
+    try:
+        with session.begin_nested():
+            return action(), None
+    except ProblemError as exc:
+        return None, exc
+
+
+def parse(model: type[M], data: Mapping[str, Any]) -> M:
+    """A form as the API's own request model: the same validation, reported in the console."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Unprocessable(_fields_text(exc.errors()), errors=[
+            {"pointer": "/" + "/".join(str(p) for p in e["loc"]), "detail": e["msg"]} for e in exc.errors()
+        ]) from exc
+
+
+def _fields_text(errors: Any) -> str:
+    names = sorted({str(e["loc"][-1]) for e in errors if e.get("loc")})
+    return "Check: " + ", ".join(names) if names else "The request is not valid."
+
+
+def optional(form: Mapping[str, Any], name: str) -> str | None:
+    value = form.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError as exc:
+        raise Unprocessable("Not a valid id.") from exc
+
+
+def today_local(at: datetime) -> date:
+    return at.astimezone(AMSTERDAM).date()

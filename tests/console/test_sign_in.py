@@ -1,0 +1,137 @@
+"""Signing in to the console: the cookie, the CSRF locks, timeouts and who may enter."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.models import AuditEntry, ConsoleSession, StaffUser
+from tests.conftest import FakeClock
+from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
+from tests.factories import make_user
+
+
+def test_a_visitor_without_session_is_sent_to_sign_in_and_back(app: FastAPI, office_user: StaffUser) -> None:
+    with browser(app) as client:
+        first = client.get("/console/zaken?overdue=true")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/console/inloggen?volgende=%2Fconsole%2Fzaken%3Foverdue%3Dtrue"
+        signed = sign_in(client, office_user.username, next_url="/console/zaken?overdue=true")
+        assert signed.status_code == 303
+        assert signed.headers["location"] == "/console/zaken?overdue=true"
+
+
+def test_the_session_cookie_is_httponly_strict_and_secure(app: FastAPI, office_user: StaffUser) -> None:
+    with browser(app) as client:
+        response = sign_in(client, office_user.username)
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("doorstep_console="))
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "secure", "samesite"} <= attributes
+    assert "samesite=strict" in cookie.lower()
+    assert "path=/console" in cookie.lower()
+
+
+def test_wrong_password_is_refused_without_a_session(app: FastAPI, office_user: StaffUser, session: Session) -> None:
+    with browser(app) as client:
+        response = sign_in(client, office_user.username, "wrong")
+        assert response.status_code == 401
+        assert "Inloggen" in text_of(response)
+        assert client.get("/console").status_code == 303
+    assert session.exec(select(ConsoleSession)).all() == []
+
+
+def test_an_outreach_worker_cannot_sign_in_to_the_console(app: FastAPI, office_user: StaffUser, session: Session) -> None:
+    worker = make_user(session, role="worker")
+    with browser(app) as client:
+        assert sign_in(client, worker.username).status_code == 401
+
+
+def test_sign_in_without_the_forms_own_token_is_refused(app: FastAPI, office_user: StaffUser) -> None:
+    with browser(app) as client:
+        csrf_on(client, "/console/inloggen")
+        response = client.post("/console/inloggen", data={
+            "username": office_user.username, "password": "correct horse battery staple", "csrf_token": "forged",
+        })
+        assert response.status_code == 403
+        assert client.get("/console").status_code == 303
+
+
+def test_sign_in_never_redirects_to_another_site(app: FastAPI, office_user: StaffUser) -> None:
+    for target in ("https://evil.example/", "//evil.example/console", "/v1/cases", "/console\\@evil.example"):
+        with browser(app) as client:
+            response = sign_in(client, office_user.username, next_url=target)
+            assert response.headers["location"] == "/console", target
+
+
+def test_signing_out_ends_the_session_on_the_server(app: FastAPI, office: TestClient, session: Session) -> None:
+    cookie = office.cookies.get("doorstep_console")
+    response = submit(office, "/console", "/console/uitloggen", {})
+    assert response.status_code == 303
+    assert session.exec(select(ConsoleSession)).all() == []
+    session.rollback()
+    with browser(app) as replay:
+        replay.cookies.set("doorstep_console", cookie)
+        assert replay.get("/console").status_code == 303
+
+
+def test_a_form_without_the_sessions_csrf_token_changes_nothing(office: TestClient, session: Session) -> None:
+    response = office.post("/console/uitloggen", data={"csrf_token": "not-the-token"})
+    assert response.status_code == 403
+    assert "verlopen" in text_of(response)
+    assert len(session.exec(select(ConsoleSession)).all()) == 1
+    session.rollback()
+    assert office.get("/console").status_code == 200
+
+
+def test_a_form_posted_from_another_site_is_refused(office: TestClient) -> None:
+    token = csrf_on(office, "/console")
+    response = office.post("/console/uitloggen", data={"csrf_token": token}, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert office.get("/console").status_code == 200
+
+
+def test_the_session_ends_after_the_idle_timeout(office: TestClient, clock: FakeClock) -> None:
+    clock.advance(minutes=29)
+    assert office.get("/console").status_code == 200
+    clock.advance(minutes=29)  # active 29 minutes ago: still in
+    assert office.get("/console").status_code == 200
+    clock.advance(minutes=31)
+    assert office.get("/console").status_code == 303
+
+
+def test_the_session_ends_after_its_lifetime_even_when_active(office: TestClient, clock: FakeClock) -> None:
+    for _ in range(21):
+        clock.advance(minutes=29)
+        office.get("/console")
+    assert office.get("/console").status_code == 303  # 10 hours 9 minutes after signing in
+
+
+def test_a_password_change_or_deactivation_ends_the_session(
+    office: TestClient, office_user: StaffUser, session: Session, clock: FakeClock
+) -> None:
+    user = session.get(StaffUser, office_user.id)
+    user.credentials_changed_at = clock() + timedelta(seconds=1)
+    session.add(user)
+    session.commit()
+    assert office.get("/console").status_code == 303
+
+
+def test_sign_in_and_out_are_audited(office: TestClient, office_user: StaffUser, session: Session) -> None:
+    submit(office, "/console", "/console/uitloggen", {})
+    actions = session.exec(select(AuditEntry.action).where(AuditEntry.actor_id == str(office_user.id))).all()
+    assert {"console.login", "console.logout"} <= set(actions)
+
+
+def test_every_console_page_is_uncacheable_and_unframable(office: TestClient) -> None:
+    response = office.get("/console")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_the_console_is_not_part_of_the_api_contract(app: FastAPI) -> None:
+    assert not [path for path in app.openapi()["paths"] if path.startswith("/console")]
