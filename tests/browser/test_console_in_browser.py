@@ -1,0 +1,86 @@
+"""The console in a real browser: signing in, every screen accessible (axe-core), the day's key flows."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.models import BkrRegistration, StaffUser
+from tests.bkr.helpers import accepted_case
+from tests.browser.conftest import Screens
+from tests.factories import PASSWORD, login, make_case, make_municipality, make_user
+
+
+def _sign_in(screens: Screens, username: str, password: str = PASSWORD) -> None:
+    page = screens.page
+    screens.goto("/console")
+    page.get_by_label("Gebruikersnaam").fill(username)
+    page.get_by_label("Wachtwoord").fill(password)
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url("**/console")
+
+
+def _office(session: Session) -> StaffUser:
+    make_municipality(session)
+    make_user(session, role="worker", username="worker-browser")
+    return make_user(session, role="backoffice", username="office-browser")
+
+
+def test_signing_in_shows_the_day_and_signing_out_ends_it(screens: Screens, session: Session) -> None:
+    office = _office(session)
+    screens.goto("/console")
+    assert screens.page.get_by_role("heading", name="Inloggen").is_visible()
+    assert screens.check("inloggen") == []
+    screens.page.get_by_label("Gebruikersnaam").fill(office.username)
+    screens.page.get_by_label("Wachtwoord").fill("wrong")
+    screens.page.get_by_role("button", name="Inloggen").click()
+    assert screens.page.get_by_role("alert").is_visible()
+    _sign_in(screens, office.username)
+    assert screens.page.get_by_role("heading", name="Vandaag", level=1).is_visible()
+    assert screens.check("vandaag") == []
+    cookie = next(c for c in screens.page.context.cookies() if c["name"] == "doorstep_console")  # type: ignore[attr-defined]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    screens.page.get_by_role("button", name="Uitloggen").click()
+    assert screens.page.get_by_text("U bent uitgelogd.").is_visible()
+    screens.goto("/console/zaken")
+    assert screens.page.get_by_role("heading", name="Inloggen").is_visible()
+
+
+def test_the_case_list_and_a_case_page_are_accessible(screens: Screens, session: Session) -> None:
+    office = _office(session)
+    case = make_case(session, surname="Visser")
+    _sign_in(screens, office.username)
+    screens.page.get_by_role("link", name="Zaken").first.click()
+    assert screens.page.get_by_role("heading", name="Zaken", level=1).is_visible()
+    assert screens.check("zaken") == []
+    screens.page.get_by_role("link", name="Bos en Lommerweg 12, 1055AB").click()
+    screens.page.wait_for_url(f"**/console/zaken/{case.id}")
+    assert screens.page.get_by_text("Visser").first.is_visible()
+    assert screens.check("zaak") == []
+
+
+def test_keyboard_alone_reaches_the_content_and_the_menu(screens: Screens, session: Session) -> None:
+    office = _office(session)
+    _sign_in(screens, office.username)
+    page = screens.page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Naar de inhoud"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "inhoud"
+
+
+def test_starting_a_trajectory_from_the_case_page(screens: Screens, session: Session, app: FastAPI) -> None:
+    office = _office(session)
+    with TestClient(app) as api:
+        case = accepted_case(api, session, login(api, office.username), surname="de Boer")
+    _sign_in(screens, office.username)
+    screens.goto(f"/console/zaken/{case.id}")
+    page = screens.page
+    page.get_by_label("Datum besluit").fill("2026-11-26")
+    page.get_by_role("button", name="Traject starten").click()
+    assert page.get_by_role("status").filter(has_text="Traject gestart").is_visible()
+    assert page.get_by_role("cell", name="Registratie (SH, 26-11-2026)").is_visible()
+    assert screens.check("zaak-traject") == []
+    session.rollback()
+    assert len(session.exec(select(BkrRegistration)).all()) == 1
