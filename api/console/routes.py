@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console.screens import cases, login, today
+from api.console.screens import cases, login, not_found, today
 from api.console.web import HERE
 
 SCREENS = (login, today, cases)
@@ -16,3 +16,5 @@ def install(app: FastAPI) -> None:
     for screen in SCREENS:
         app.include_router(screen.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    # Last: it takes every other /console address.
+    app.include_router(not_found.router)

@@ -135,3 +135,11 @@ def test_every_console_page_is_uncacheable_and_unframable(office: TestClient) ->
 
 def test_the_console_is_not_part_of_the_api_contract(app: FastAPI) -> None:
     assert not [path for path in app.openapi()["paths"] if path.startswith("/console")]
+
+
+def test_an_unknown_console_address_is_a_page_not_json(office: TestClient) -> None:
+    response = office.get("/console/bestaat-niet")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Niet gevonden" in text_of(response)
+    assert office.get("/console/static/console.css").status_code == 200
