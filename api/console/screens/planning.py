@@ -18,7 +18,7 @@ from api.backoffice import routes as plans_api
 from api.backoffice.routes import PlanAcceptance, PlannedVisitOut, PlanRequest
 from api.console.labels import local_date
 from api.console.screens.cases import staff_names, workers
-from api.console.web import ConsoleRoute, Form, Office, attempt, done, parse, render, today_local
+from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, parse, render, today_local
 from api.db import SessionDep
 from api.models import Case, Household
 from api.problems import ProblemError, Unprocessable
@@ -121,12 +121,13 @@ def _visits(session: Session, signed: Any, fields: dict[str, Any], case_ids: Ite
 def accept(request: Request, session: SessionDep, signed: Office, at: Now, form: Form) -> Response:
     fields = _plan_fields(form)
     # Each visit on the page posts its case (`zaak`), whose list it was on (`van-…`) and where it goes (`naar-…`).
-    posted = [(case_id, _uuid(form.get(f"van-{case_id}")), _uuid(form.get(f"naar-{case_id}")))
+    # An empty `naar` is "niet inplannen"; anything else goes to the API as sent, so it judges every id itself.
+    posted = [(case_id, _uuid(form.get(f"van-{case_id}")), optional(form, f"naar-{case_id}"))
               for case_id in dict.fromkeys(form.getlist("zaak")) if isinstance(case_id, str)]
     lists: dict[str, list[str]] = {}
     for case_id, _, to in posted:
         if to is not None:
-            lists.setdefault(str(to), []).append(case_id)
+            lists.setdefault(to, []).append(case_id)
     acceptance = {"lists": [{"worker_id": worker_id, "case_ids": case_ids} for worker_id, case_ids in lists.items()]}
     result, problem = attempt(session, lambda: plans_api.accept(session, signed.principal, at,
                                                                 parse(PlanAcceptance, acceptance)))
@@ -146,7 +147,7 @@ def accept(request: Request, session: SessionDep, signed: Office, at: Now, form:
         if case_id is None or case_id not in visits:
             continue
         group = groups.setdefault(origin, PlanGroup(origin))
-        group.rows.append(PlanRow(visits[case_id], to, refused.get(str(case_id))))
+        group.rows.append(PlanRow(visits[case_id], _uuid(to), refused.get(str(case_id))))
     plan_date = date.fromisoformat(fields["date"]) if _is_date(fields["date"]) else None
     return _page(request, session, signed, at, fields=fields, groups=list(groups.values()), plan_date=plan_date,
                  error=problem)
