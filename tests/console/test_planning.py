@@ -184,3 +184,15 @@ def test_the_proposal_reads_the_same_number_of_statements_for_more_cases(  # typ
         page = office.get(proposal_url(day, per_worker=8))
     assert "Bezoeklijst van Anna de Vries (8 bezoeken)" in text_of(page)
     assert len(many) == len(few) > 0
+
+
+def test_a_visit_sent_to_someone_who_is_not_a_worker_is_refused_not_dropped(  # type: ignore[no-untyped-def]
+    office: TestClient, office_user: StaffUser, day, session: Session  # noqa: F811
+) -> None:
+    url = proposal_url(day)
+    data = accept_form(office.get(url))
+    data[f"naar-{case_at(day, '1011AA').id}"] = [str(office_user.id)]  # a tampered form: the office member
+    response = submit(office, url, "/console/planning/accepteren", data)
+    assert response.status_code == 422
+    assert "Er is niets toegewezen." in text_of(response)
+    assert set(assignments(session).values()) == {None}
