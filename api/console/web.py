@@ -70,6 +70,8 @@ HEADLINES = {
     "trajectory-running": "Er loopt nog een traject; beëindig dat eerst.",
     "payload-too-large": "Het bestand is te groot.",
     "unsupported-file-type": "Dit bestandstype kan niet worden ingelezen.",
+    "conflict-resolved": "Over dit conflict is al besloten.",
+    "assignments-refused": "De planning is niet toegewezen: niet elke zaak kon naar deze medewerker.",
 }
 
 
@@ -168,7 +170,8 @@ def problem_view(exc: ProblemError) -> dict[str, Any]:
         "headline": HEADLINES.get(exc.slug, "Dat is niet gelukt."),
         "detail": exc.detail,
         "status": exc.status,
-        "errors": [f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in errors if isinstance(e, Mapping)][:50],
+        "errors": [": ".join(str(part) for part in (e.get("pointer"), e.get("detail")) if part)
+                   for e in errors if isinstance(e, Mapping)][:50],
     }
 
 
