@@ -36,6 +36,7 @@ types:
 
 bench: $(STAMP)
 	$(BIN)/python bench/auth_tokens.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) var

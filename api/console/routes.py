@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console.screens import cases, conflicts, login, not_found, planning, today
+from api.console.screens import cases, conflicts, login, not_found, planning, reports, today
 from api.console.web import HERE
 
-SCREENS = (login, today, cases, conflicts, planning)
+SCREENS = (login, today, cases, conflicts, planning, reports)
 UPLOAD_PATH = "/console/signalen"
 
 

@@ -12,7 +12,7 @@ from api.cases.rules import CaseState
 from api.models import Case, Signal, Trajectory
 from api.reports.facts import CHANNELS, attempt_counts, contact_columns, help_accepted_count, utc_date, with_contacts
 from api.reports.rules import (
-    ClosedTally, DeadlineTally, day_bounds, deadline_outcome, tally_closed, tally_deadlines,
+    ClosedTally, DeadlineTally, day_bounds, deadline_outcome, tally_by_month, tally_closed, tally_deadlines,
 )
 from api.signals.parsing import PARTNER_TYPES
 from api.signals.rules import SignalKind
@@ -63,6 +63,24 @@ def monitor(session: Session, *, municipality_code: str, start: date, end: date,
         trajectories=_trajectories(session, municipality_code, start, end),
         closed=_closed(session, municipality_code, since, until),
     )
+
+
+def signals_by_partner_type_per_month(
+    session: Session, *, municipality_code: str, start: date, end: date
+) -> dict[str, dict[str, int]]:
+    """Signals received per month of the period (`YYYY-MM`, UTC days as everywhere in the monitor) and
+    partner type, repeats included: each month adds up to what the monitor's `received` counts in it."""
+    since, until = day_bounds(start, end)
+    signals = Signal.__table__.c
+    day = utc_date(signals.received_at)
+    rows = session.execute(
+        sa.select(day, signals.partner_type, sa.func.count())
+        .where(signals.municipality_code == municipality_code, signals.received_at >= since,
+               signals.received_at < until)
+        .group_by(day, signals.partner_type)
+    )
+    return tally_by_month(((received, partner_type, int(count)) for received, partner_type, count in rows),
+                          start=start, end=end, keys=sorted(PARTNER_TYPES))
 
 
 def _signals(session: Session, code: str, since: datetime, until: datetime) -> SignalFigures:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.audit.service import record
 from api.auth.deps import Now, allow
@@ -137,17 +138,26 @@ def monitor(
     media_type = negotiate(request.headers.get("accept"), [JSON, CSV])
     if media_type is None:
         raise NotAcceptable(f"The monitor comes as {JSON} or {CSV}.")
-    code = principal.municipality_code
-    report = _wire(service.monitor(session, municipality_code=code, start=from_, end=to, now=at))
+    report = read_monitor(session, principal, at, from_, to, format_="csv" if media_type == CSV else "json")
+    return report if media_type == JSON else csv_response(report)
+
+
+def read_monitor(session: Session, principal: Principal, at: datetime, start: date, end: date, *,
+                 format_: str) -> MonitorOut:
+    """The figures for `start`..`end` (a period `period_problem` accepts), audited as one read of the monitor."""
+    report = _wire(service.monitor(session, municipality_code=principal.municipality_code, start=start, end=end,
+                                   now=at))
     record(session, principal, action="reports.monitor", resource_type="report", resource_id="monitor", at=at,
-           detail={"from": from_.isoformat(), "to": to.isoformat(), "format": "csv" if media_type == CSV else "json"})
-    if media_type == JSON:
-        return report
+           detail={"from": start.isoformat(), "to": end.isoformat(), "format": format_})
+    return report
+
+
+def csv_response(report: MonitorOut) -> Response:
+    """The figures as a CSV download, one figure per row (`tidy_rows`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
     writer.writerows(tidy_rows(report.model_dump(mode="json")))
-    return Response(
-        buffer.getvalue(), media_type=CSV,
-        headers={"Content-Disposition": f'attachment; filename="monitor-{code}-{from_.isoformat()}-{to.isoformat()}.csv"'},
-    )
+    filename = f"monitor-{report.municipality_code}-{report.from_date.isoformat()}-{report.to_date.isoformat()}.csv"
+    return Response(buffer.getvalue(), media_type=CSV,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -130,6 +130,28 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
 
 
+def months_of(start: date, end: date) -> list[str]:
+    """The calendar months `start`..`end` touches, as `YYYY-MM`, in order."""
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def tally_by_month(
+    counts: Iterable[tuple[date | str, str, int]], *, start: date, end: date, keys: Iterable[str]
+) -> dict[str, dict[str, int]]:
+    """Counts per day and key folded into the months of `start`..`end`: every month and every key, zero included
+    (a key outside `keys` is added where it occurs)."""
+    keys = list(keys)
+    tally = {month: dict.fromkeys(keys, 0) for month in months_of(start, end)}
+    for day, key, count in counts:
+        per_key = tally.setdefault(str(day)[:7], dict.fromkeys(keys, 0))
+        per_key[key] = per_key.get(key, 0) + count
+    return tally
+
+
 def negotiate(accept: str | None, offered: Sequence[str]) -> str | None:
     """The offered media type the `Accept` header prefers (RFC 9110 §12.5.1), or None if it takes none.
 
