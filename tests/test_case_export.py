@@ -178,6 +178,7 @@ def test_another_municipality_exports_only_its_own_cases(client: TestClient, his
 
 @pytest.mark.parametrize(("params", "headers", "status", "slug"), [
     ({"from": "2026-03-31", "to": "2026-03-01"}, {}, 422, "validation-error"),
+    ({"to": "9999-12-31"}, {}, 422, "validation-error"),
     ({"format": "pdf"}, {}, 422, "validation-error"),
     ({"state": "lost"}, {}, 422, "validation-error"),
     ({}, {"Accept": "application/json"}, 406, "not-acceptable"),

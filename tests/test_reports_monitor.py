@@ -239,6 +239,7 @@ def test_the_csv_has_one_figure_per_row_and_says_the_same_as_the_json(client: Te
     ({"from": "2025-01-01", "to": "2026-01-02"}, "/query/from"),  # 367 days; 366 is the most
     ({"to": "2026-03-31"}, "/query/from"),
     ({"from": "2026-03-01", "to": "31-03-2026"}, "/query/to"),
+    ({"from": "9999-12-31", "to": "9999-12-31"}, "/query/from"),  # no day after it to count up to
 ])
 def test_a_bad_period_is_a_422_problem(client: TestClient, session: Session, params, pointer):  # type: ignore[no-untyped-def]
     make_municipality(session)

@@ -19,7 +19,7 @@ from api.cases.rules import CaseState
 from api.db import SessionDep
 from api.problems import NotAcceptable, Unprocessable, problem_responses
 from api.reports import case_export as service
-from api.reports.rules import negotiate, period_problem
+from api.reports.rules import EARLIEST, LATEST, negotiate, period_problem
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 406, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
@@ -49,7 +49,9 @@ def export_cases(
     from_: Annotated[date | None, Query(alias="from", description="Opened on or after this day (UTC).")] = None,
     to: Annotated[date | None, Query(description="Opened on or before this day (UTC).")] = None,
 ) -> Response:
-    if from_ is not None and to is not None and (problem := period_problem(from_, to, max_days=None)):
+    if (from_ is not None or to is not None) and (
+        problem := period_problem(from_ or EARLIEST, to or LATEST, max_days=None)
+    ):
         raise Unprocessable(problem, errors=[{"pointer": "/query/from", "detail": problem, "code": "period"}])
     media_type = FORMATS[format_] if format_ else negotiate(request.headers.get("accept"), [CSV, XLSX])
     if media_type is None:

@@ -15,11 +15,11 @@ from api.db import SessionDep
 from api.problems import Unprocessable, problem_responses
 from api.reports.ddas import Period
 from api.reports.ddas_service import ddas_delivery
+from api.reports.rules import EARLIEST, LATEST
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=problem_responses(401, 403, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 MAX_PERIOD_DAYS = 366  # a leap year
-EARLIEST, LATEST = date(1900, 1, 1), date(9998, 12, 31)
 
 
 @router.get(

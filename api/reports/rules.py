@@ -114,10 +114,14 @@ def tally_deadlines(groups: Iterable[tuple[DeadlineOutcome, int]]) -> DeadlineTa
 # --- periods and media types ----------------------------------------------------------------
 
 MAX_PERIOD_DAYS = 366  # a year, leap years included
+# Reports count in whole days up to the day after a period: 9999-12-31 has no day after it.
+EARLIEST, LATEST = date(1900, 1, 1), date(9998, 12, 31)
 
 
 def period_problem(start: date, end: date, *, max_days: int | None = MAX_PERIOD_DAYS) -> str | None:
     """Why `start`..`end` (both included) is not a period a report covers, or None."""
+    if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
+        return f"Dates must lie between {EARLIEST} and {LATEST}."
     if start > end:
         return "`from` must be on or before `to`."
     if max_days is not None and (end - start).days + 1 > max_days:

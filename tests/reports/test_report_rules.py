@@ -147,3 +147,9 @@ def test_a_purged_case_is_exported_without_its_address_or_worker():
     cells = dict(zip(EXPORT_COLUMNS, export_cells(_exported(purged=True)), strict=True))
     assert all(cells[name] is None for name in PERSONAL_COLUMNS)
     assert cells["purged"] == "yes" and cells["result"] == "Inwoner is overleden" and cells["visit_attempts"] == 2
+
+
+def test_a_period_must_have_a_day_after_it():
+    assert period_problem(date(9999, 12, 31), date(9999, 12, 31)) == "Dates must lie between 1900-01-01 and 9998-12-31."
+    assert period_problem(date(1899, 12, 31), date(1900, 1, 1)) == "Dates must lie between 1900-01-01 and 9998-12-31."
+    assert period_problem(date(9998, 12, 31), date(9998, 12, 31)) is None
