@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console.screens import cases, login, today
+from api.console.screens import cases, login, signals, today
 from api.console.web import HERE
 
-SCREENS = (login, today, cases)
+SCREENS = (login, today, cases, signals)
 UPLOAD_PATH = "/console/signalen"
 
 
