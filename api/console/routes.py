@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console.screens import cases, login, signals, today
+from api.console.screens import cases, devices, login, signals, today
 from api.console.web import HERE
 
-SCREENS = (login, today, cases, signals)
+SCREENS = (login, today, cases, signals, devices)
 UPLOAD_PATH = "/console/signalen"
 
 
