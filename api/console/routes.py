@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console.screens import cases, devices, login, signals, today
+from api.console.screens import bkr, cases, devices, login, signals, today
 from api.console.web import HERE
 
-SCREENS = (login, today, cases, signals, devices)
+SCREENS = (login, today, cases, signals, devices, bkr)
 UPLOAD_PATH = "/console/signalen"
 
 
