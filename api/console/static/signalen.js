@@ -36,7 +36,7 @@
     var button = form.querySelector('button[type="submit"]');
     var box = form.querySelector("#u-voortgang");
     var bar = form.querySelector("#u-progress");
-    var told = -STEP;
+    var told = 0; // "0%" is said when the upload starts
     var xhr = new XMLHttpRequest();
 
     function finish(text) {
