@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console.screens import cases, conflicts, login, not_found, planning, reports, today
+from api.console.screens import bkr, cases, conflicts, devices, login, not_found, planning, reports, signals, today
 from api.console.web import HERE
 
-SCREENS = (login, today, cases, conflicts, planning, reports)
+SCREENS = (login, today, cases, conflicts, planning, signals, devices, bkr, reports)
 UPLOAD_PATH = "/console/signalen"
 
 

@@ -1,0 +1,78 @@
+"""BKR: the registrations with their delivery status, attempts and last error, and sending a failed one again."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from api.auth.deps import Now
+from api.bkr import routes as bkr_api
+from api.console.screens.signals import as_api
+from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, parse, render
+from api.db import SessionDep
+from api.models import Case, Household
+from api.problems import ProblemError
+
+router = APIRouter(prefix="/console/bkr", route_class=ConsoleRoute)
+PAGE_SIZE = 50
+
+
+class BkrQuery(BaseModel):
+    """The filters of `GET /v1/bkr/registrations`, as the console's filter form sends them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["pending", "delivered", "failed"] | None = None
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+def _addresses(session: Session, municipality_code: str, case_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each case's address, to name the case link (one query for the whole page)."""
+    if not case_ids:
+        return {}
+    rows = session.exec(
+        select(Case.id, Household.street, Household.house_number, Household.house_number_addition, Household.postcode)
+        .join(Household, col(Household.id) == Case.household_id)
+        .where(Case.municipality_code == municipality_code, col(Case.id).in_(case_ids))
+    ).all()
+    return {
+        case_id: " ".join(str(part) for part in (street, f"{number or ''}{addition or ''}", postcode) if part)
+        for case_id, street, number, addition, postcode in rows
+    }
+
+
+def bkr_page(request: Request, session: Session, signed: Any, at: datetime, raw: dict[str, str], *,
+             error: ProblemError | None = None) -> Response:
+    query = parse(BkrQuery, raw)
+    page = bkr_api.list_registrations(session, as_api(bkr_api.Office, signed.principal), at,
+                                      status=query.status, case_id=None, cursor=query.cursor, limit=PAGE_SIZE)
+    filters = {"status": query.status} if query.status else {}
+    return render(
+        request, signed, "bkr.html", current="bkr", error=error, page=page, filters=filters, raw=raw,
+        addresses=_addresses(session, signed.principal.municipality_code, {r.case_id for r in page.items}),
+    )
+
+
+@router.get("", name="console-bkr")
+def registrations(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
+    raw = {key: value for key, value in request.query_params.items() if value.strip()}
+    return bkr_page(request, session, signed, at, raw)
+
+
+@router.post("/{registration_id}/opnieuw", name="console-bkr-retry")
+def retry(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
+          registration_id: uuid.UUID) -> Response:
+    status = optional(form, "status")
+    back = {"status": status} if status in ("pending", "delivered", "failed") else {}
+    _, problem = attempt(session, lambda: bkr_api.retry_registration(
+        session, as_api(bkr_api.Office, signed.principal), at, registration_id))
+    if problem is not None:
+        return bkr_page(request, session, signed, at, back, error=problem)
+    return done(signed, "Registratie staat weer klaar voor verzending naar BKR.",
+                "/console/bkr" + (f"?status={back['status']}" if back else ""))
