@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from api.auth.deps import Now
+from api.auth.principal import Principal
 from api.console import sessions
 from api.console.labels import AMSTERDAM, LABELS, amount, day_part_of, local_date, local_datetime
 from api.db import SessionDep
@@ -118,6 +119,13 @@ def console_user(request: Request, session: SessionDep, at: Now) -> sessions.Sig
 
 
 Office = Annotated[sessions.SignedIn, Depends(console_user)]
+
+
+def as_api(role: Any, principal: Principal) -> Principal:
+    """The API route's own role check (the `Depends(allow(...))` of its principal parameter), run on
+    the console's principal: a screen that calls a route function directly is held to the same roles."""
+    checked: Principal = get_args(role)[1].dependency(principal)
+    return checked
 
 
 class CsrfFailed(Forbidden):

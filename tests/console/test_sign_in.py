@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from api.auth.principal import Principal
+from api.cases import routes as case_api
+from api.console.web import as_api
 from api.models import AuditEntry, ConsoleSession, StaffUser
+from api.problems import Forbidden
 from tests.conftest import FakeClock
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
 from tests.factories import make_user
@@ -143,3 +149,11 @@ def test_an_unknown_console_address_is_a_page_not_json(office: TestClient) -> No
     assert response.headers["content-type"].startswith("text/html")
     assert "Niet gevonden" in text_of(response)
     assert office.get("/console/static/console.css").status_code == 200
+
+
+def test_a_screen_calling_an_api_route_is_held_to_that_routes_roles() -> None:
+    office = Principal(kind="staff", actor_id="x", municipality_code="0363", role="backoffice", user_id=uuid.uuid4())
+    worker = Principal(kind="staff", actor_id="y", municipality_code="0363", role="worker", user_id=uuid.uuid4())
+    assert as_api(case_api.Office, office) is office
+    with pytest.raises(Forbidden):
+        as_api(case_api.Office, worker)

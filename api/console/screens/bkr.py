@@ -13,8 +13,7 @@ from starlette.responses import Response
 
 from api.auth.deps import Now
 from api.bkr import routes as bkr_api
-from api.console.screens.signals import as_api
-from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, parse, render
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
 from api.db import SessionDep
 from api.models import Case, Household
 from api.problems import ProblemError

@@ -19,7 +19,8 @@ from api.cases import trajectory_routes as trajectory_api
 from api.cases.rules import DDAS_RESULTS, CaseState
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
 from api.console.labels import AMSTERDAM
-from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, parse, render, today_local
+from api.console.staff import staff_names, workers
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render, today_local
 from api.db import SessionDep
 from api.models import Device, StaffUser
 from api.problems import ProblemError
@@ -48,25 +49,11 @@ class CaseListQuery(BaseModel):
     cursor: str | None = Field(default=None, max_length=200)
 
 
-def workers(session: Session, principal: Principal) -> list[StaffUser]:
-    """The municipality's active outreach workers, by name (for pickers and for naming assignees)."""
-    return list(session.exec(
-        select(StaffUser).where(StaffUser.municipality_code == principal.municipality_code,
-                                StaffUser.role == "worker", col(StaffUser.active).is_(True))
-        .order_by(col(StaffUser.display_name))
-    ))
-
-
-def staff_names(session: Session, principal: Principal) -> dict[uuid.UUID, str]:
-    return {user.id: user.display_name for user in session.exec(
-        select(StaffUser).where(StaffUser.municipality_code == principal.municipality_code))}
-
-
 @router.get("", name="console-cases")
 def case_list(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
     raw = {key: value for key, value in request.query_params.items() if value.strip()}
     query = parse(CaseListQuery, raw)
-    page = case_api.list_cases(session, signed.principal, at, **query.model_dump(), limit=PAGE_SIZE)
+    page = case_api.list_cases(session, as_api(case_api.CaseReader, signed.principal), at, **query.model_dump(), limit=PAGE_SIZE)
     filters = {key: value for key, value in raw.items() if key != "cursor"}
     return render(
         request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
@@ -79,7 +66,7 @@ def case_page(
     request: Request, session: Session, signed: Any, at: datetime, case_id: uuid.UUID,
     *, error: ProblemError | None = None,
 ) -> Response:
-    case = case_api.get_case(session, signed.principal, at, case_id)
+    case = case_api.get_case(session, as_api(case_api.CaseReader, signed.principal), at, case_id)
     device_ids = {event.device_id for event in case.events if event.device_id}
     devices = {device.id: device.label for device in session.exec(
         select(Device).where(col(Device.id).in_(device_ids), Device.municipality_code == signed.principal.municipality_code)
@@ -129,7 +116,7 @@ def office_action(request: Request, session: SessionDep, signed: Office, at: Now
     labels = {"letter_sent": "Brief vastgelegd.", "phone_attempt": "Telefoonpoging vastgelegd.",
               "note": "Notitie opgeslagen.", "help_accepted": "Hulp aanvaard vastgelegd."}
     return _after(request, session, signed, at, case_id,
-                  lambda: case_api.act(session, signed.principal, at, case_id, parse(OfficeAction, fields)),
+                  lambda: case_api.act(session, as_api(case_api.Office, signed.principal), at, case_id, parse(OfficeAction, fields)),
                   labels.get(kind or "", "Vastgelegd."))
 
 
@@ -137,21 +124,21 @@ def office_action(request: Request, session: SessionDep, signed: Office, at: Now
 def close(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
     fields = {"result": optional(form, "result"), "base_version": optional(form, "base_version")}
     return _after(request, session, signed, at, case_id,
-                  lambda: case_api.close_case(session, signed.principal, at, case_id, parse(CloseRequest, fields)),
+                  lambda: case_api.close_case(session, as_api(case_api.Office, signed.principal), at, case_id, parse(CloseRequest, fields)),
                   "Zaak afgesloten.")
 
 
 @router.post("/{case_id}/heropenen", name="console-case-reopen")
 def reopen(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
     return _after(request, session, signed, at, case_id,
-                  lambda: case_api.reopen_case(session, signed.principal, at, case_id), "Zaak heropend.")
+                  lambda: case_api.reopen_case(session, as_api(case_api.Office, signed.principal), at, case_id), "Zaak heropend.")
 
 
 @router.post("/{case_id}/toewijzing", name="console-case-assign")
 def assign(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
     fields = {"worker_id": optional(form, "worker_id"), "second_worker_id": optional(form, "second_worker_id")}
     return _after(request, session, signed, at, case_id,
-                  lambda: case_api.assign_case(session, signed.principal, at, case_id, parse(AssignmentRequest, fields)),
+                  lambda: case_api.assign_case(session, as_api(case_api.Office, signed.principal), at, case_id, parse(AssignmentRequest, fields)),
                   "Zaak toegewezen.")
 
 
@@ -161,7 +148,7 @@ def start_trajectory(request: Request, session: SessionDep, signed: Office, at: 
     fields = {"decision_date": optional(form, "decision_date"), "signal_id": optional(form, "signal_id"),
               "base_version": optional(form, "base_version")}
     return _after(request, session, signed, at, case_id,
-                  lambda: trajectory_api.start_trajectory(session, signed.principal, at, case_id,
+                  lambda: trajectory_api.start_trajectory(session, as_api(trajectory_api.Office, signed.principal), at, case_id,
                                                           parse(TrajectoryStart, fields)),
                   "Traject gestart; de BKR-registratie staat klaar voor verzending.")
 
@@ -171,6 +158,6 @@ def end_trajectory(request: Request, session: SessionDep, signed: Office, at: No
                    case_id: uuid.UUID) -> Response:
     fields = {"end_date": optional(form, "end_date"), "outcome": optional(form, "outcome")}
     return _after(request, session, signed, at, case_id,
-                  lambda: trajectory_api.end_trajectory(session, signed.principal, at, case_id,
+                  lambda: trajectory_api.end_trajectory(session, as_api(trajectory_api.Office, signed.principal), at, case_id,
                                                         parse(TrajectoryEnd, fields)),
                   "Einde traject vastgelegd; BKR krijgt de einddatum.")

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from api.audit.service import record_case_reads
 from api.auth.deps import Now
 from api.auth.principal import Principal
-from api.console.screens.cases import staff_names
-from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, parse, render
+from api.console.staff import staff_names
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
 from api.db import SessionDep
 from api.field import routes as field_api
 from api.field.schemas import ConflictOut, ConflictResolution
@@ -52,7 +52,7 @@ def _devices(session: Session, principal: Principal, conflicts: Iterable[Conflic
 
 @router.get("", name="console-conflicts")
 def queue(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
-    conflicts = field_api.list_conflicts(session, signed.principal).items
+    conflicts = field_api.list_conflicts(session, as_api(field_api.Office, signed.principal)).items
     cases = _cases(session, signed.principal, (c.case_id for c in conflicts))
     # The queue shows addresses: reading them is audited as the case list's are.
     record_case_reads(session, signed.principal, case_ids=list(cases), action="conflicts.list", at=at)
@@ -92,7 +92,7 @@ def resolve(request: Request, session: SessionDep, signed: Office, at: Now, form
             conflict_id: uuid.UUID) -> Response:
     fields = {"decision": optional(form, "decision"), "note": optional(form, "note")}
     _, problem = attempt(session, lambda: field_api.resolve_conflict(
-        session, signed.principal, at, conflict_id, parse(ConflictResolution, fields)))
+        session, as_api(field_api.Office, signed.principal), at, conflict_id, parse(ConflictResolution, fields)))
     if problem is not None:
         return conflict_page(request, session, signed, at, conflict_id, error=problem,
                              chosen=fields["decision"], note=fields["note"])

@@ -12,9 +12,8 @@ from starlette.responses import Response
 
 from api.auth.deps import Now
 from api.backoffice.service import SILENT_AFTER
-from api.console.screens.cases import staff_names
-from api.console.screens.signals import as_api
-from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, render
+from api.console.staff import staff_names
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, render
 from api.db import SessionDep
 from api.field import routes as device_api
 from api.field.schemas import DeviceOut

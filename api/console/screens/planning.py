@@ -17,8 +17,8 @@ from api.auth.deps import Now
 from api.backoffice import routes as plans_api
 from api.backoffice.routes import PlanAcceptance, PlannedVisitOut, PlanRequest
 from api.console.labels import local_date
-from api.console.screens.cases import staff_names, workers
-from api.console.web import ConsoleRoute, Form, Office, attempt, done, optional, parse, render, today_local
+from api.console.staff import staff_names, workers
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render, today_local
 from api.db import SessionDep
 from api.models import Case, Household
 from api.problems import ProblemError, Unprocessable
@@ -59,7 +59,7 @@ def _proposal(session: Session, signed: Any, fields: dict[str, Any]) -> tuple[Pl
     body = parse(PlanRequest, fields)
     if not body.worker_ids:
         raise Unprocessable("Choose at least one worker.", errors=[{"pointer": "/worker_ids", "detail": "empty"}])
-    return body, plans_api.propose(session, signed.principal, body)
+    return body, plans_api.propose(session, as_api(plans_api.Office, signed.principal), body)
 
 
 def _as_groups(proposal: plans_api.PlanProposal) -> list[PlanGroup]:
@@ -129,7 +129,7 @@ def accept(request: Request, session: SessionDep, signed: Office, at: Now, form:
         if to is not None:
             lists.setdefault(to, []).append(case_id)
     acceptance = {"lists": [{"worker_id": worker_id, "case_ids": case_ids} for worker_id, case_ids in lists.items()]}
-    result, problem = attempt(session, lambda: plans_api.accept(session, signed.principal, at,
+    result, problem = attempt(session, lambda: plans_api.accept(session, as_api(plans_api.Office, signed.principal), at,
                                                                 parse(PlanAcceptance, acceptance)))
     if problem is None:
         count = len(result.items)

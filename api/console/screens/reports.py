@@ -16,13 +16,13 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from api.auth.deps import Now
-from api.console.web import ConsoleRoute, Office, render, today_local
+from api.console.web import ConsoleRoute, Office, as_api, render, today_local
 from api.db import SessionDep
 from api.reports import case_export_routes as case_export_api
 from api.reports import ddas_routes as ddas_api
 from api.reports import monitor_routes as monitor_api
 from api.reports.monitor import signals_by_partner_type_per_month
-from api.reports.rules import MAX_PERIOD_DAYS, DeadlineOutcome
+from api.reports.rules import EARLIEST, LATEST, MAX_PERIOD_DAYS, DeadlineOutcome
 
 router = APIRouter(prefix="/console/rapportages", route_class=ConsoleRoute)
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -71,8 +71,8 @@ def period_of(request: Request, at: datetime) -> Period:
     if start is None or end is None:
         return Period(raw_from, raw_to, problem=f"{' en '.join(wrong)}: geen geldige datum. "
                                                 "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-03-31.")
-    if not (ddas_api.EARLIEST <= start <= ddas_api.LATEST and ddas_api.EARLIEST <= end <= ddas_api.LATEST):
-        return Period(raw_from, raw_to, problem=f"Kies datums tussen {ddas_api.EARLIEST.year} en {ddas_api.LATEST.year}.")
+    if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
+        return Period(raw_from, raw_to, problem=f"Kies datums tussen {EARLIEST.year} en {LATEST.year}.")
     if end < start:
         return Period(raw_from, raw_to, problem="De periode klopt niet: ‘tot en met’ ligt vóór ‘van’.")
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
@@ -120,7 +120,7 @@ def percentage(value: float | None) -> str:
 
 def figures(session: Session, signed: Any, at: datetime, period: Period) -> dict[str, Any]:
     assert period.start is not None and period.end is not None
-    report = monitor_api.read_monitor(session, signed.principal, at, period.start, period.end, format_="html")
+    report = monitor_api.read_monitor(session, as_api(monitor_api.Office, signed.principal), at, period.start, period.end, format_="html")
     per_month = signals_by_partner_type_per_month(session, municipality_code=signed.principal.municipality_code,
                                                   start=period.start, end=period.end)
     partner_types = [kind for kind in report.signals.by_partner_type
@@ -155,7 +155,7 @@ def ddas_download(request: Request, session: SessionDep, signed: Office, at: Now
     period = period_of(request, at)
     if period.problem or period.start is None or period.end is None:
         return page(request, session, signed, at, period)
-    return ddas_api.ddas(session=session, principal=signed.principal, at=at, from_=period.start, to=period.end)
+    return ddas_api.ddas(session=session, principal=as_api(ddas_api.Office, signed.principal), at=at, from_=period.start, to=period.end)
 
 
 @router.get("/monitor.csv", name="console-reports-monitor-csv")
@@ -163,11 +163,11 @@ def monitor_download(request: Request, session: SessionDep, signed: Office, at: 
     period = period_of(request, at)
     if period.problem or period.start is None or period.end is None:
         return page(request, session, signed, at, period)
-    report = monitor_api.read_monitor(session, signed.principal, at, period.start, period.end, format_="csv")
+    report = monitor_api.read_monitor(session, as_api(monitor_api.Office, signed.principal), at, period.start, period.end, format_="csv")
     return monitor_api.csv_response(report)
 
 
 @router.get("/zaken.csv", name="console-reports-cases-csv")
 def cases_download(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
-    return case_export_api.export_cases(request=request, session=session, principal=signed.principal, at=at,
+    return case_export_api.export_cases(request=request, session=session, principal=as_api(case_export_api.Office, signed.principal), at=at,
                                         format_="csv", state=None, from_=None, to=None)

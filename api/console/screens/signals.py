@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, get_args
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
@@ -13,8 +13,8 @@ from starlette.responses import RedirectResponse, Response
 
 from api.auth.deps import Now
 from api.auth.principal import Principal
-from api.console.screens.cases import staff_names
-from api.console.web import ConsoleRoute, Form, Office, attempt, optional, parse, render
+from api.console.staff import staff_names
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, optional, parse, render
 from api.db import SessionDep
 from api.problems import ProblemError, Unprocessable
 from api.signals import routes as signal_api
@@ -28,13 +28,6 @@ WORDS = {
     "format": {"csv": "CSV", "xlsx": "Excel (xlsx)", "ddas-json": "DDAS-JSON"},
     "source": {"file": "Bestand", "api": "Koppeling"},
 }
-
-
-def as_api(role: Any, principal: Principal) -> Principal:
-    """The API route's own role check (the `Depends(allow(...))` of its principal parameter), for
-    a console screen that calls the route function directly."""
-    checked: Principal = get_args(role)[1].dependency(principal)
-    return checked
 
 
 class UploadForm(BaseModel):
