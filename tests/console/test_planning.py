@@ -87,7 +87,7 @@ def test_the_proposal_shows_each_workers_list_in_walking_order(office: TestClien
     assert "1068DD" not in text  # the latest deadline waits for another day
     assert '<th scope="col">Inplannen bij</th>' in page.text and "<caption>" in page.text
     case = case_at(day, "1011AA")
-    assert f'<label for="naar-{case.id}" class="onzichtbaar">' in page.text
+    assert f'<label for="naar-{case.id}" class="verborgen">' in page.text
     assert set(assignments(session).values()) == {None}  # a proposal assigns nothing
 
 
