@@ -50,6 +50,7 @@ SCREENS = (
     ("Zaak", "/console/zaken/{case_id}"),
     ("Conflicten", "/console/conflicten"),
     ("Planning", "/console/planning"),
+    ("Planning (voorstel)", "/console/planning?datum=2026-11-27&bezoeken=8&medewerker={worker_id}"),
     ("Signalen", "/console/signalen"),
     ("Apparaten", "/console/apparaten"),
     ("BKR", "/console/bkr"),
@@ -158,12 +159,14 @@ def measure(url: str, cases: int, renders: int) -> None:
     engine = make_engine(url)
     with browser(create_app(settings, engine=engine, clock=FakeClock(NOW))) as client:
         signed = sign_in(client, "bench-office")
+        with Session(engine) as session:
+            worker_id = session.exec(select(StaffUser.id).where(StaffUser.username == "bench-worker")).one()
         assert signed.status_code == 303, signed.text
         print(f"\n{engine.dialect.name}, {cases:,} cases; in-process (Starlette TestClient), "
               f"{renders} renders per screen after one warm-up; target {TARGET_MS} ms")
         print(f"  {'screen':<23} {'median':>8} {'p95':>8} {'median/target':>14} {'p95/target':>11} {'KiB':>6}")
         for name, path in SCREENS:
-            path = path.format(case_id=case_id)
+            path = path.format(case_id=case_id, worker_id=worker_id)
             first = client.get(path)
             if first.status_code == 404:
                 print(f"  {name:<23} {'missing (404: not built yet)':>52}")

@@ -77,3 +77,25 @@ def test_plans_are_for_active_workers_of_the_municipality(client: TestClient, da
 def test_accepting_nothing_is_a_422(client: TestClient, day):  # type: ignore[no-untyped-def]
     empty = {"lists": [{"worker_id": str(day["workers"][0].id), "case_ids": []}]}
     assert client.post("/v1/plans/accept", headers=day["headers"], json=empty).status_code == 422
+
+
+def test_reading_cases_by_deadline_in_small_batches_proposes_the_same_lists(  # type: ignore[no-untyped-def]
+    session: Session, day, monkeypatch: pytest.MonkeyPatch
+):
+    """Planning stops reading once it has enough visits; ties on the last deadline must all be seen."""
+    from api.backoffice import planning
+
+    for index, postcode in enumerate(["1011AC", "1099ZZ", "1011AA", "1050AB", "1102BA", "1011AD", "1068DE"]):
+        case = make_case(session, postcode=postcode, house_number=index + 1)
+        case.classification = "multiple"
+        case.first_contact_due_date = date(2026, 12, 2) + timedelta(days=index % 2)  # many equal deadlines
+        session.add(case)
+    session.commit()
+    workers = [worker.id for worker in day["workers"]]
+    for per_worker in (1, 2, 3, 5, 20):
+        whole = planning.propose(session, municipality_code="0363", worker_ids=workers, per_worker=per_worker)
+        monkeypatch.setattr(planning, "PLAN_BATCH", 2)
+        batched = planning.propose(session, municipality_code="0363", worker_ids=workers, per_worker=per_worker)
+        monkeypatch.setattr(planning, "PLAN_BATCH", 500)
+        assert batched == whole, per_worker
+    session.rollback()

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, next_action
@@ -13,6 +14,8 @@ from api.cases.service import attempts_by_case
 from api.models import Case, Household, Municipality, StaffUser
 from api.policy import MunicipalitySettings
 from api.problems import Unprocessable
+
+PLAN_BATCH = 500  # cases read at a time, by deadline
 
 
 @dataclass(frozen=True)
@@ -61,24 +64,37 @@ def propose(
         chosen_workers = list(worker_ids)
     else:
         chosen_workers = [w.id for w in workers]
-    rows = session.exec(
-        select(Case, Household).join(Household, col(Household.id) == Case.household_id).where(
-            Case.municipality_code == municipality_code, col(Case.purged_at).is_(None),
-            col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]),
-        )
-    ).all()
+    needed = per_worker * len(chosen_workers)
+    rows = session.execute(
+        sa.select(Case.id, Case.first_contact_due_date, Case.classification, Case.crisis, Household.postcode,
+                  Household.street, Household.house_number, Household.house_number_addition)
+        .join(Household, col(Household.id) == Case.household_id)
+        .where(Case.municipality_code == municipality_code, col(Case.purged_at).is_(None),
+               col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]))
+        .order_by(col(Case.first_contact_due_date), col(Case.id))
+        .execution_options(yield_per=PLAN_BATCH)
+    )
     rotation = settings.policy.day_part_rotation
-    history = attempts_by_case(session, [case.id for case, _ in rows])
-    visits = []
-    for case, household in rows:
-        plan = settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
-        planned = next_action(channels=list(plan.channels), max_attempts=plan.max_attempts,
-                              change_day_part=plan.change_day_part, after_last_attempt=plan.after_last_attempt,
-                              attempts=history[case.id])
-        if planned is None or planned.channel != "visit":
-            continue
-        day_part = next((part for part in rotation if part not in planned.avoid_day_parts), rotation[0])
-        visits.append(PlannedVisit(case.id, case.first_contact_due_date, household.postcode, household.street,
-                                   household.house_number, household.house_number_addition, day_part,
-                                   planned.attempt_number))
+    visits: list[PlannedVisit] = []
+    # The lists take the most urgent visits first, so reading by deadline can stop once there are
+    # enough visits and the next case is due later than the last one taken (equal deadlines are
+    # ordered by walking order, so all of them must be seen): a municipality has thousands of open
+    # cases and a day's lists hold a few dozen.
+    for batch in rows.partitions():
+        history = attempts_by_case(session, [row.id for row in batch])
+        for row in batch:
+            plan = settings.policy.plan_for(classification=row.classification, crisis=row.crisis)
+            planned = next_action(channels=list(plan.channels), max_attempts=plan.max_attempts,
+                                  change_day_part=plan.change_day_part, after_last_attempt=plan.after_last_attempt,
+                                  attempts=history[row.id])
+            if planned is None or planned.channel != "visit":
+                continue
+            day_part = next((part for part in rotation if part not in planned.avoid_day_parts), rotation[0])
+            visits.append(PlannedVisit(row.id, row.first_contact_due_date, row.postcode, row.street,
+                                       row.house_number, row.house_number_addition, day_part, planned.attempt_number))
+        if needed and len(visits) >= needed:
+            cutoff = sorted(visit.first_contact_due_date for visit in visits)[needed - 1]
+            if batch[-1].first_contact_due_date > cutoff:
+                break
+    rows.close()
     return split_by_walking_order(visits, chosen_workers, per_worker)
