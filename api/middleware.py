@@ -89,7 +89,7 @@ class BodyLimit:
                 await self._refuse(send, 400, "bad-request", "Bad request", "Invalid Content-Length header.")
                 return
             if declared > limit:
-                await self._refuse_too_large(send, limit)
+                await self._refuse_too_large(send, limit, scope["path"])
                 return
 
         received = 0
@@ -114,9 +114,13 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not response_started:
-                await self._refuse_too_large(send, limit)
+                await self._refuse_too_large(send, limit, scope["path"])
 
-    async def _refuse_too_large(self, send: Send, limit: int) -> None:
+    async def _refuse_too_large(self, send: Send, limit: int, path: str) -> None:
+        if path.startswith("/console"):
+            # People in the console's upload form, not API clients: a page they can read.
+            await _send(send, 413, "text/html; charset=utf-8", _TOO_LARGE_PAGE.format(mb=limit // (1024 * 1024)).encode())
+            return
         await self._refuse(
             send, 413, "payload-too-large", "Request body too large",
             f"The request body exceeds the limit of {limit} bytes.",
@@ -127,14 +131,21 @@ class BodyLimit:
         import json
 
         body = json.dumps(problem_body(status=status, slug=slug, title=title, detail=detail)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send(send, status, "application/problem+json", body)
+
+
+async def _send(send: Send, status: int, media_type: str, body: bytes) -> None:
+    headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_TOO_LARGE_PAGE = """<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><title>Bestand te groot · Doorstep</title></head>
+<body><main><h1>Het bestand is te groot</h1>
+<p>Een bestand mag hoogstens {mb} MB zijn. Er is niets ingelezen.</p>
+<p><a href="/console/signalen">Terug naar Signalen</a></p></main></body></html>
+"""
 
 
 class _TooLarge(StarletteHTTPException):

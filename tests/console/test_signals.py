@@ -124,6 +124,8 @@ def test_an_oversized_upload_is_refused_before_it_is_read(office: TestClient, se
     response = office.post(PAGE, content=b"x" * 10, headers={"Content-Length": str(limit + 1),
                                                              "Content-Type": "multipart/form-data; boundary=x"})
     assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")  # a page for the person, not JSON
+    assert "Het bestand is te groot" in response.text
     assert read(session, select(SignalImport)) == []
 
 
