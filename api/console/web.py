@@ -96,7 +96,9 @@ class ConsoleRoute(APIRoute):
                 response = await handler(request)
             except LoginRequired:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                response = RedirectResponse(f"/console/inloggen?volgende={quote(target, safe='')}", status_code=303)
+                ended = "&verlopen=true" if request.cookies.get(sessions.COOKIE) else ""
+                response = RedirectResponse(f"/console/inloggen?volgende={quote(target, safe='')}{ended}",
+                                            status_code=303)
             except ProblemError as exc:
                 response = error_page(request, exc)
             except RequestValidationError as exc:

@@ -105,7 +105,9 @@ def test_the_session_ends_after_the_idle_timeout(office: TestClient, clock: Fake
     clock.advance(minutes=29)  # active 29 minutes ago: still in
     assert office.get("/console").status_code == 200
     clock.advance(minutes=31)
-    assert office.get("/console").status_code == 303
+    expired = office.get("/console")
+    assert expired.status_code == 303 and expired.headers["location"].endswith("&verlopen=true")
+    assert "Uw sessie is verlopen" in text_of(office.get(expired.headers["location"]))
 
 
 def test_the_session_ends_after_its_lifetime_even_when_active(office: TestClient, clock: FakeClock) -> None:

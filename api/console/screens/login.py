@@ -42,8 +42,8 @@ def _login_page(request: Request, *, next_url: str, status: int = 200, error: Ex
 
 
 @router.get("/inloggen", name="console-login-form")
-def login_form(request: Request, volgende: str | None = None, uitgelogd: bool = False) -> Response:
-    return _login_page(request, next_url=_safe_next(volgende), signed_out=uitgelogd, expired=bool(volgende))
+def login_form(request: Request, volgende: str | None = None, uitgelogd: bool = False, verlopen: bool = False) -> Response:
+    return _login_page(request, next_url=_safe_next(volgende), signed_out=uitgelogd, expired=verlopen)
 
 
 @router.post("/inloggen", name="console-login")
