@@ -48,6 +48,7 @@ def list_cases(
     principal: CaseReader,
     at: Now,
     state: CaseState | None = None,
+    open: Annotated[bool | None, Query(description="true: every case not closed (as the dashboard counts them).")] = None,
     classification: Literal["single", "multiple", "consecutive"] | None = None,
     partner_type: PartnerType | None = None,  # type: ignore[valid-type]
     due_within_days: Annotated[int | None, Query(ge=0, le=365, description="Due on or before today + N.")] = None,
@@ -63,7 +64,8 @@ def list_cases(
 ) -> CasePage:
     position = decode_cursor(cursor, CaseCursor)
     filters = service.CaseFilter(
-        state=state, classification=classification, partner_type=partner_type, due_within_days=due_within_days,
+        state=state, open=open, classification=classification, partner_type=partner_type,
+        due_within_days=due_within_days,
         overdue=overdue, worker_id=worker_id, unassigned=unassigned, postcode_from=postcode_from,
         postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis,
     )

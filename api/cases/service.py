@@ -37,6 +37,7 @@ class CaseFilter:
     """The back office's filters; every one is optional and they combine with AND."""
 
     state: str | None = None
+    open: bool | None = None  # True: every state but closed (what the dashboard counts); False: closed only
     classification: str | None = None
     partner_type: str | None = None
     due_within_days: int | None = None  # due on or before today + N (overdue included)
@@ -57,6 +58,9 @@ def _postcode_bound(value: str, *, upper: bool) -> str:
 def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-untyped-def]
     if filters.state is not None:
         query = query.where(Case.state == filters.state)
+    if filters.open is not None:
+        closed = Case.state == CaseState.CLOSED.value
+        query = query.where(~closed if filters.open else closed)
     if filters.classification is not None:
         query = query.where(Case.classification == filters.classification)
     if filters.crisis is not None:

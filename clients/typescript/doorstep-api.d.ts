@@ -2850,6 +2850,8 @@ export interface operations {
         parameters: {
             query?: {
                 state?: components["schemas"]["CaseState"] | null;
+                /** @description true: every case not closed (as the dashboard counts them). */
+                open?: boolean | null;
                 classification?: ("single" | "multiple" | "consecutive") | null;
                 partner_type?: ("Belastingdienst" | "CAK Eigen bijdrage" | "CAK Zorgverzekeringen" | "DUO" | "Dienst Toeslagen" | "Energie" | "Huur" | "Hypotheek" | "Overige" | "Water" | "Zorg") | null;
                 /** @description Due on or before today + N. */

@@ -26,6 +26,9 @@ def cases(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
     made["soon"].first_contact_due_date = date(2026, 11, 30)
     made["soon"].classification, made["soon"].crisis = "multiple", True
     made["later"].first_contact_due_date = date(2027, 1, 5)
+    made["closed"] = make_case(session, postcode="1011AC")
+    made["closed"].first_contact_due_date = date(2026, 11, 21)
+    made["closed"].state, made["closed"].result = "closed", "Definitief geen contact kunnen krijgen"
     for case in made.values():
         session.add(case)
     session.add(Conflict(municipality_code="0363", case_id=made["later"].id, kind="accepted-and-declined", sides=[],
@@ -38,19 +41,22 @@ def cases(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({}, ["overdue", "soon", "later"]),
-        ({"overdue": "true"}, ["overdue"]),
+        ({}, ["overdue", "closed", "soon", "later"]),
+        ({"overdue": "true"}, ["overdue", "closed"]),
+        ({"open": "true", "overdue": "true"}, ["overdue"]),
+        ({"open": "false"}, ["closed"]),
         ({"overdue": "false"}, ["soon", "later"]),
-        ({"due_within_days": 7}, ["overdue", "soon"]),
+        ({"due_within_days": 7}, ["overdue", "closed", "soon"]),
+        ({"open": "true", "due_within_days": 7}, ["overdue", "soon"]),
         ({"classification": "multiple"}, ["soon"]),
         ({"crisis": "true"}, ["soon"]),
-        ({"partner_type": "Huur"}, ["overdue", "soon", "later"]),
+        ({"partner_type": "Huur"}, ["overdue", "closed", "soon", "later"]),
         ({"partner_type": "Zorg"}, []),
-        ({"unassigned": "true"}, ["soon", "later"]),
+        ({"unassigned": "true"}, ["closed", "soon", "later"]),
         ({"postcode_from": "1050", "postcode_to": "1099"}, ["soon"]),
         ({"postcode_from": "1053 KL", "postcode_to": "1053KL"}, ["soon"]),
         ({"has_open_conflict": "true"}, ["later"]),
-        ({"has_open_conflict": "false", "unassigned": "true"}, ["soon"]),
+        ({"has_open_conflict": "false", "unassigned": "true", "open": "true"}, ["soon"]),
         ({"state": "new", "due_within_days": 30}, ["overdue", "soon"]),
     ],
 )
@@ -65,7 +71,8 @@ def test_the_worker_filter_and_paging(client: TestClient, cases):  # type: ignor
     assert [item["id"] for item in mine["items"]] == [cases["overdue"]]
     first = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2}).json()
     second = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2, "cursor": first["next_cursor"]}).json()
-    assert [i["id"] for i in first["items"] + second["items"]] == [cases["overdue"], cases["soon"], cases["later"]]
+    paged = [i["id"] for i in first["items"] + second["items"]]
+    assert paged == [cases["overdue"], cases["closed"], cases["soon"], cases["later"]]
     assert second["next_cursor"] is None
 
 

@@ -154,3 +154,20 @@ def test_a_partner_or_worker_token_does_not_open_the_console(app: FastAPI, offic
         headers = login(client, worker.username)
         assert client.get("/console/zaken", headers=headers).status_code == 303
         assert sign_in(client, worker.username).status_code == 401
+
+
+def test_each_deadline_number_on_vandaag_opens_a_list_of_exactly_those_cases(office: TestClient, session: Session) -> None:
+    due = {"overdue": date(2026, 11, 20), "closed-overdue": date(2026, 11, 19), "soon": date(2026, 11, 30),
+           "later": date(2026, 12, 24)}
+    for number, (name, day) in enumerate(due.items(), start=1):
+        case = make_case(session, house_number=number)
+        case.first_contact_due_date = day
+        if name == "closed-overdue":
+            case.state, case.result = "closed", "Definitief geen contact kunnen krijgen"
+        session.add(case)
+    session.commit()
+    page = office.get("/console")
+    tiles = re.findall(r'<a href="(/console/zaken\?[^"]+)"><strong>(\d+)</strong>', page.text)
+    assert [count for _, count in tiles] == ["1", "1"]  # one overdue, one due within 7 days; the closed one counts not
+    for link, count in tiles:
+        assert len(_case_links(office.get(link.replace("&amp;", "&")))) == int(count), link

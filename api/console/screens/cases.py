@@ -36,6 +36,7 @@ class CaseListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     state: CaseState | None = None
+    open: bool | None = None
     classification: Literal["single", "multiple", "consecutive"] | None = None
     partner_type: PartnerType | None = None  # type: ignore[valid-type]
     due_within_days: int | None = Field(default=None, ge=0, le=365)
