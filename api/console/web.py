@@ -76,6 +76,17 @@ HEADLINES = {
 }
 
 
+# Routes that answer with a file, not a screen: signing in never lands on one (an outside link
+# through the sign-in page must not start a download of every case in the staff member's name).
+DOWNLOADS: set[str] = set()
+
+
+def download(name: str) -> str:
+    """A download route's name, registered as one: `@router.get(path, name=download("…"))`."""
+    DOWNLOADS.add(name)
+    return name
+
+
 class LoginRequired(Exception):
     """No live console session: the route class sends the browser to the sign-in page."""
 
@@ -100,6 +111,11 @@ class ConsoleRoute(APIRoute):
                 response = RedirectResponse(f"/console/inloggen?volgende={quote(target, safe='')}{ended}",
                                             status_code=303)
             except ProblemError as exc:
+                # The page answers instead of the problem, so the request's session would commit:
+                # what the failed request wrote goes first, as it does for the API.
+                session = getattr(request.state, "console_db", None)
+                if session is not None and not exc.commit_changes:
+                    session.rollback()
                 response = error_page(request, exc)
             except RequestValidationError as exc:
                 response = error_page(request, Unprocessable(_fields_text(exc.errors())))
@@ -117,6 +133,7 @@ def console_user(request: Request, session: SessionDep, at: Now) -> sessions.Sig
         raise LoginRequired()
     request.state.principal = signed.principal  # the access log names who it was
     request.state.console = signed
+    request.state.console_db = session
     return signed
 
 
@@ -187,7 +204,9 @@ def problem_view(exc: ProblemError) -> dict[str, Any]:
 
 def error_page(request: Request, exc: ProblemError) -> HTMLResponse:
     signed = getattr(request.state, "console", None)
-    return render(request, signed, "error.html", error=exc, headers=exc.headers)
+    response = render(request, signed, "error.html", error=exc)
+    response.headers.update(exc.headers)
+    return response
 
 
 def attempt(session: Session, action: Callable[[], Any]) -> tuple[Any, ProblemError | None]:

@@ -124,3 +124,12 @@ def test_a_worker_cannot_see_the_bkr_screen(app: FastAPI, session: Session, offi
         assert client.get(PAGE).status_code == 303
         assert client.post(f"{PAGE}/{failed.id}/opnieuw", data={}).status_code == 303
     assert read(session, select(BkrRegistration))[0].status == "failed"
+
+
+def test_the_addresses_on_the_list_are_audited_as_case_reads(
+    office: TestClient, session: Session, office_user: StaffUser
+) -> None:
+    shown, _ = registration(session, office_user, status="delivered", house_number=3)
+    office.get(PAGE)
+    reads = read(session, select(AuditEntry).where(AuditEntry.action == "bkr.list", AuditEntry.case_id.is_not(None)))  # type: ignore[union-attr]
+    assert [entry.case_id for entry in reads] == [shown.id]

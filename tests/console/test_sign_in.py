@@ -6,15 +6,16 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.auth.principal import Principal
 from api.cases import routes as case_api
-from api.console.web import as_api
+from api.console.web import ConsoleRoute, Office, as_api
+from api.db import SessionDep
 from api.models import AuditEntry, ConsoleSession, StaffUser
-from api.problems import Forbidden
+from api.problems import Forbidden, NotFound
 from tests.conftest import FakeClock
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
 from tests.factories import make_user
@@ -65,8 +66,10 @@ def test_sign_in_without_the_forms_own_token_is_refused(app: FastAPI, office_use
         assert client.get("/console").status_code == 303
 
 
-def test_sign_in_never_redirects_to_another_site(app: FastAPI, office_user: StaffUser) -> None:
-    for target in ("https://evil.example/", "//evil.example/console", "/v1/cases", "/console\\@evil.example"):
+def test_sign_in_lands_on_a_screen_never_on_another_site_or_a_download(app: FastAPI, office_user: StaffUser) -> None:
+    downloads = ("/console/rapportages/zaken.csv", "/console/rapportages/ddas?from=2026-01-01&to=2026-11-26",
+                 "/console/rapportages/monitor.csv", f"/console/signalen/{uuid.uuid4()}/quarantaine")
+    for target in ("https://evil.example/", "//evil.example/console", "/v1/cases", "/console\\@evil.example", *downloads):
         with browser(app) as client:
             response = sign_in(client, office_user.username, next_url=target)
             assert response.headers["location"] == "/console", target
@@ -159,3 +162,42 @@ def test_a_screen_calling_an_api_route_is_held_to_that_routes_roles() -> None:
     assert as_api(case_api.Office, office) is office
     with pytest.raises(Forbidden):
         as_api(case_api.Office, worker)
+
+
+def test_sign_in_lands_on_the_screen_asked_for(app: FastAPI, office_user: StaffUser) -> None:
+    for target in ("/console/zaken?open=true&overdue=true", "/console/rapportages?from=2026-01-01&to=2026-03-31"):
+        with browser(app) as client:
+            assert sign_in(client, office_user.username, next_url=target).headers["location"] == target
+
+
+def test_a_console_request_that_fails_keeps_nothing_it_wrote(
+    app: FastAPI, office: TestClient, office_user: StaffUser, session: Session
+) -> None:
+    probe = APIRouter(route_class=ConsoleRoute)
+
+    @probe.get("/console/probe")
+    def write_then_fail(db: SessionDep, signed: Office) -> None:
+        user = db.get(StaffUser, signed.user.id)
+        user.display_name = "half-written"
+        db.add(user)
+        db.flush()
+        raise NotFound("Nothing here after all.")
+
+    app.include_router(probe)
+    app.router.routes.insert(0, app.router.routes.pop())  # before the console's catch-all
+    response = office.get("/console/probe")
+    assert response.status_code == 404 and "Niet gevonden" in text_of(response)
+    session.expire_all()
+    assert session.get(StaffUser, office_user.id).display_name == "Test backoffice"
+
+
+@pytest.mark.parametrize("change", [{"active": False}, {"role": "worker"}])
+def test_deactivation_or_losing_the_back_office_role_ends_the_session(
+    office: TestClient, office_user: StaffUser, session: Session, change: dict
+) -> None:
+    user = session.get(StaffUser, office_user.id)
+    for name, value in change.items():
+        setattr(user, name, value)
+    session.add(user)
+    session.commit()
+    assert office.get("/console").status_code == 303

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
+from api.audit.service import record_case_reads
 from api.auth.deps import Now
 from api.bkr import routes as bkr_api
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
@@ -52,9 +53,12 @@ def bkr_page(request: Request, session: Session, signed: Any, at: datetime, raw:
     page = bkr_api.list_registrations(session, as_api(bkr_api.Office, signed.principal), at,
                                       status=query.status, case_id=None, cursor=query.cursor, limit=PAGE_SIZE)
     filters = {"status": query.status} if query.status else {}
+    addresses = _addresses(session, signed.principal.municipality_code, {r.case_id for r in page.items})
+    # The API's list names no one; this page shows whose address is in debt relief: audited as a case read.
+    record_case_reads(session, signed.principal, case_ids=list(addresses), action="bkr.list", at=at)
     return render(
         request, signed, "bkr.html", current="bkr", error=error, page=page, filters=filters, raw=raw,
-        addresses=_addresses(session, signed.principal.municipality_code, {r.case_id for r in page.items}),
+        addresses=addresses,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.params import Form as FormParam
@@ -13,7 +14,7 @@ from api.audit.service import record
 from api.auth.deps import Now
 from api.auth.service import authenticate
 from api.console import sessions
-from api.console.web import ConsoleRoute, Form, Office, console_user, render, same_origin
+from api.console.web import ConsoleRoute, Form, Office, render, same_origin
 from api.db import SessionDep
 from api.problems import Unauthorized
 
@@ -24,11 +25,12 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute)
 LOGIN_COOKIE = "doorstep_console_login"
 
 
-def _safe_next(value: str | None) -> str:
-    """Only a console path: `volgende` must never send a browser to another site."""
-    if value and value.startswith("/console") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/console"
+def _safe_next(request: Request, value: str | None) -> str:
+    """Only a console screen: `volgende` must never send a browser to another site, nor start a download."""
+    if not value or not value.startswith("/console") or value.startswith("//") or "\\" in value:
+        return "/console"
+    path = urlsplit(value).path
+    return value if any(screen.match(path) for screen in request.app.state.console_screens) else "/console"
 
 
 def _login_page(request: Request, *, next_url: str, status: int = 200, error: Exception | None = None,
@@ -43,7 +45,7 @@ def _login_page(request: Request, *, next_url: str, status: int = 200, error: Ex
 
 @router.get("/inloggen", name="console-login-form")
 def login_form(request: Request, volgende: str | None = None, uitgelogd: bool = False, verlopen: bool = False) -> Response:
-    return _login_page(request, next_url=_safe_next(volgende), signed_out=uitgelogd, expired=verlopen)
+    return _login_page(request, next_url=_safe_next(request, volgende), signed_out=uitgelogd, expired=verlopen)
 
 
 @router.post("/inloggen", name="console-login")
@@ -55,7 +57,7 @@ def login(
     volgende: Annotated[str, FormParam(max_length=2000)] = "",
 ) -> Response:
     settings = request.app.state.settings
-    next_url = _safe_next(volgende)
+    next_url = _safe_next(request, volgende)
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not same_origin(request) or not cookie or not secrets.compare_digest(cookie.encode(), csrf_token.encode()):
         return _login_page(request, next_url=next_url, status=403, username=username,
@@ -88,5 +90,3 @@ def logout(request: Request, session: SessionDep, at: Now, signed: Office, form:
     response.delete_cookie(sessions.COOKIE, path="/console")
     return response
 
-
-__all__ = ["router", "console_user"]

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from api.auth.deps import Now
-from api.console.web import ConsoleRoute, Office, as_api, render, today_local
+from api.console.web import ConsoleRoute, Office, as_api, download, render, today_local
 from api.db import SessionDep
 from api.reports import case_export_routes as case_export_api
 from api.reports import ddas_routes as ddas_api
@@ -150,7 +150,7 @@ def reports(request: Request, session: SessionDep, signed: Office, at: Now) -> R
     return page(request, session, signed, at, period_of(request, at))
 
 
-@router.get("/ddas", name="console-reports-ddas")
+@router.get("/ddas", name=download("console-reports-ddas"))
 def ddas_download(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
     period = period_of(request, at)
     if period.problem or period.start is None or period.end is None:
@@ -158,7 +158,7 @@ def ddas_download(request: Request, session: SessionDep, signed: Office, at: Now
     return ddas_api.ddas(session=session, principal=as_api(ddas_api.Office, signed.principal), at=at, from_=period.start, to=period.end)
 
 
-@router.get("/monitor.csv", name="console-reports-monitor-csv")
+@router.get("/monitor.csv", name=download("console-reports-monitor-csv"))
 def monitor_download(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
     period = period_of(request, at)
     if period.problem or period.start is None or period.end is None:
@@ -167,7 +167,7 @@ def monitor_download(request: Request, session: SessionDep, signed: Office, at: 
     return monitor_api.csv_response(report)
 
 
-@router.get("/zaken.csv", name="console-reports-cases-csv")
+@router.get("/zaken.csv", name=download("console-reports-cases-csv"))
 def cases_download(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
     return case_export_api.export_cases(request=request, session=session, principal=as_api(case_export_api.Office, signed.principal), at=at,
                                         format_="csv", state=None, from_=None, to=None)

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from api.auth.deps import Now
 from api.auth.principal import Principal
 from api.console.staff import staff_names
-from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, optional, parse, render
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, download, optional, parse, render
 from api.db import SessionDep
 from api.problems import ProblemError, Unprocessable
 from api.signals import routes as signal_api
@@ -89,6 +89,6 @@ def import_report(request: Request, session: SessionDep, signed: Office, import_
     )
 
 
-@router.get("/{import_id}/quarantaine", name="console-quarantine")
+@router.get("/{import_id}/quarantaine", name=download("console-quarantine"))
 def quarantine(request: Request, session: SessionDep, signed: Office, at: Now, import_id: uuid.UUID) -> Response:
     return signal_api.download_quarantine(request, session, as_api(signal_api.Office, signed.principal), at, import_id)
