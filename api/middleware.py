@@ -119,7 +119,8 @@ class BodyLimit:
     async def _refuse_too_large(self, send: Send, limit: int, path: str) -> None:
         if path.startswith("/console"):
             # People in the console's upload form, not API clients: a page they can read.
-            await _send(send, 413, "text/html; charset=utf-8", _TOO_LARGE_PAGE.format(mb=limit // (1024 * 1024)).encode())
+            page = _TOO_LARGE_PAGE.format(mb=limit // (1024 * 1024)).encode()
+            await _send(send, 413, "text/html; charset=utf-8", page, extra=_PAGE_HEADERS)
             return
         await self._refuse(
             send, 413, "payload-too-large", "Request body too large",
@@ -134,12 +135,17 @@ class BodyLimit:
         await _send(send, status, "application/problem+json", body)
 
 
-async def _send(send: Send, status: int, media_type: str, body: bytes) -> None:
-    headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+async def _send(send: Send, status: int, media_type: str, body: bytes,
+                extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
+_PAGE_HEADERS = (
+    (b"cache-control", b"no-store"), (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+)
 _TOO_LARGE_PAGE = """<!doctype html>
 <html lang="nl"><head><meta charset="utf-8"><title>Bestand te groot · Doorstep</title></head>
 <body><main><h1>Het bestand is te groot</h1>

@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.backoffice.planning import PlannedVisit, split_by_walking_order, walking_order
-from tests.factories import login, make_case, make_municipality, make_user
+from api.models import AuditEntry
+from tests.factories import login, make_case, make_municipality, make_user, read
 
 
 def visit(due: date, postcode: str, number: int = 1) -> PlannedVisit:
@@ -52,7 +53,7 @@ def day(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
     return {"workers": workers, "cases": cases, "headers": login(client, "office1")}
 
 
-def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(client: TestClient, day):  # type: ignore[no-untyped-def]
+def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(client: TestClient, day, session: Session):  # type: ignore[no-untyped-def]
     proposal = client.post("/v1/plans", headers=day["headers"], json={"date": "2026-11-27", "visits_per_worker": 2})
     assert proposal.status_code == 200, proposal.text
     lists = proposal.json()["lists"]
@@ -60,6 +61,8 @@ def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(cli
     assert sorted(planned) == sorted(str(c.id) for c in day["cases"][:4])  # the latest deadline waits
     assert all(v["day_part"] == "middag" for item in lists for v in item["visits"])
     assert [v["postcode"] for v in lists[0]["visits"]] == ["1011AA", "1011AB"]
+    audited = read(session, select(AuditEntry.case_id).where(AuditEntry.action == "plans.propose"))
+    assert sorted(str(case_id) for case_id in audited) == sorted(planned)  # the lists name addresses
 
     edited = [{"worker_id": item["worker_id"], "case_ids": [v["case_id"] for v in item["visits"]]} for item in lists]
     edited[1]["case_ids"] = edited[1]["case_ids"][:1]  # the office drops one visit

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.audit.service import record_case_reads
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.backoffice import planning, service
@@ -88,9 +89,12 @@ class PlanAcceptance(BaseModel):
     summary="Propose a day's visit lists: by deadline, then walking order, with the policy's day parts",
     description="Nothing is assigned yet: edit the lists (move or drop cases) and send them to `/v1/plans/accept`.",
 )
-def propose(session: SessionDep, principal: Office, body: PlanRequest) -> PlanProposal:
+def propose(session: SessionDep, principal: Office, at: Now, body: PlanRequest) -> PlanProposal:
     lists = planning.propose(session, municipality_code=principal.municipality_code, worker_ids=body.worker_ids,
                              per_worker=body.visits_per_worker)
+    # The lists name addresses: read like the case list's, audited like them.
+    record_case_reads(session, principal, case_ids=[visit.case_id for item in lists for visit in item.visits],
+                      action="plans.propose", at=at)
     return PlanProposal(date=body.date, lists=[
         WorkerListOut(worker_id=item.worker_id, visits=[PlannedVisitOut(**visit.__dict__) for visit in item.visits])
         for item in lists

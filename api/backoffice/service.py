@@ -15,6 +15,12 @@ from api.reports.facts import attempt_counts
 SILENT_AFTER = timedelta(days=1)
 
 
+def is_silent(last_pull_at: datetime | None, last_push_at: datetime | None, enrolled_at: datetime, *,
+              now: datetime) -> bool:
+    """A device is silent when neither a pull nor a push reached us for a day (since enrolment)."""
+    return max(moment for moment in (last_pull_at, last_push_at, enrolled_at) if moment is not None) < now - SILENT_AFTER
+
+
 @dataclass
 class Dashboard:
     open_by_state: dict[str, int] = field(default_factory=dict)
@@ -58,7 +64,7 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
                 Device.municipality_code == municipality_code, col(Device.revoked_at).is_(None)
             )
         )
-        if max(moment for moment in (pulled, pushed, enrolled) if moment is not None) < now - SILENT_AFTER
+        if is_silent(pulled, pushed, enrolled, now=now)
     )
     board.bkr_failed = session.exec(
         select(sa.func.count()).select_from(BkrRegistration).where(

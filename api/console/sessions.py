@@ -78,6 +78,12 @@ def sign_out(session: Session, row: ConsoleSession) -> None:
     session.delete(row)
 
 
+def sign_out_token(session: Session, token: str | None) -> None:
+    """End the session behind a cookie, if there is one."""
+    if token and len(token) <= 100:
+        session.exec(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))  # type: ignore[call-overload]
+
+
 def csrf_matches(row: ConsoleSession, presented: object) -> bool:
     return isinstance(presented, str) and hmac.compare_digest(row.csrf_token.encode(), presented.encode())
 

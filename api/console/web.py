@@ -6,7 +6,6 @@ Screens stay small: they take `Office` (the signed-in back-office member) and, f
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -237,12 +236,6 @@ def optional(form: Mapping[str, Any], name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
 
-
-def uuid_or_none(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError as exc:
-        raise Unprocessable("Not a valid id.") from exc
 
 
 def today_local(at: datetime) -> date:

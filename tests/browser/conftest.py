@@ -100,6 +100,7 @@ class Screens:
         """Screenshot the current page and return axe's serious or critical violations (should be none)."""
         from axe_playwright_python.sync_playwright import Axe
 
+        self.page.wait_for_load_state("load")  # type: ignore[attr-defined]
         self.page.screenshot(path=str(OUTPUT / f"{screen}.png"), full_page=True)  # type: ignore[attr-defined]
         results = Axe().run(self.page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]})
         (OUTPUT / f"{screen}.axe.json").write_text(json.dumps(results.response["violations"], indent=2))

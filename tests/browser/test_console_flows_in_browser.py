@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -18,7 +19,10 @@ from tests.signals.test_intake_api import csv_file, row
 
 
 def _menu(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name=name, exact=True).click()
+    link = page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name=name, exact=True)
+    target = link.get_attribute("href")
+    link.click()
+    page.wait_for_url(f"**{target}")
 
 
 @pytest.fixture
@@ -39,13 +43,13 @@ def test_resolving_a_conflict_from_the_dashboard(screens: Screens, conflict, ses
     assert screens.check("conflicten") == []
     page.get_by_role("link", name=re.compile("^Beoordelen")).click()
     page.wait_for_url(f"**/console/conflicten/{conflict['id']}")
-    assert page.get_by_text("Wil het zelf regelen").is_visible()
+    expect(page.get_by_text("Wil het zelf regelen")).to_be_visible()
     assert screens.check("conflict") == []
     page.get_by_label("Hulp is aanvaard").check()
     page.get_by_label("Toelichting (niet verplicht)").fill("Teruggebeld: wil toch hulp")
     page.get_by_role("button", name="Besluit vastleggen").click()
     page.wait_for_url("**/console/conflicten")
-    assert page.get_by_role("status").filter(has_text="Conflict besloten.").is_visible()
+    expect(page.get_by_role("status").filter(has_text="Conflict besloten.")).to_be_visible()
     stored = read(session, select(Conflict))[0]
     assert stored.resolved_at is not None and stored.resolution["decision"] == "help_accepted"
 
@@ -62,8 +66,8 @@ def test_uploading_a_file_with_a_bad_row_shows_the_line_and_stores_nothing(
     page.get_by_label("Bestand van VPS of RIS").set_input_files(str(bad))
     page.get_by_role("button", name="Inlezen").click()
     page.wait_for_url(re.compile(r".*/console/signalen/[0-9a-f-]{36}$"))
-    assert page.get_by_role("heading", name="Verslag: vps-november.csv").is_visible()
-    assert page.get_by_role("cell", name="signaalpartner_type", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Verslag: vps-november.csv")).to_be_visible()
+    expect(page.get_by_role("cell", name="signaalpartner_type", exact=True)).to_be_visible()
     assert screens.check("signalen-verslag") == []
     [imported] = read(session, select(SignalImport))
     assert imported.status == "rejected"
@@ -78,8 +82,8 @@ def test_revoking_a_phone_makes_it_wipe_on_its_next_contact(
     _menu(page, "Apparaten")
     assert screens.check("apparaten") == []
     page.get_by_role("button", name=re.compile("^Intrekken")).first.click()
-    assert page.get_by_role("status").filter(has_text="Apparaat ingetrokken").is_visible()
-    assert page.get_by_text(re.compile("ingetrokken op")).first.is_visible()
+    expect(page.get_by_role("status").filter(has_text="Apparaat ingetrokken")).to_be_visible()
+    expect(page.get_by_text(re.compile("ingetrokken op")).first).to_be_visible()
     [revoked] = read(session, select(Device).where(Device.revoked_at.is_not(None)))  # type: ignore[union-attr]
     phone = next(d for d in duo["devices"] if d["id"] == str(revoked.id))
     answer = client.get("/v1/sync/pull", headers=phone["headers"])
@@ -91,12 +95,13 @@ def test_planning_bkr_and_reports_screens_are_accessible(screens: Screens, confl
     _sign_in(screens, "office1")
     _menu(page, "Planning")
     page.get_by_role("button", name="Voorstel maken").click()
+    page.wait_for_url("**/console/planning?**")
     assert screens.check("planning") == []
     _menu(page, "BKR")
-    assert page.get_by_role("heading", name="BKR", level=1).is_visible()
+    expect(page.get_by_role("heading", name="BKR", level=1)).to_be_visible()
     assert screens.check("bkr") == []
     _menu(page, "Rapportages")
-    assert page.get_by_role("heading", name="Rapportages", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Rapportages", level=1)).to_be_visible()
     assert screens.check("rapportages") == []
     screens.goto("/console/bestaat-niet")
     assert "Niet gevonden" in page.content()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from playwright.sync_api import expect
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -30,33 +31,34 @@ def _office(session: Session) -> StaffUser:
 def test_signing_in_shows_the_day_and_signing_out_ends_it(screens: Screens, session: Session) -> None:
     office = _office(session)
     screens.goto("/console")
-    assert screens.page.get_by_role("heading", name="Inloggen").is_visible()
+    expect(screens.page.get_by_role("heading", name="Inloggen")).to_be_visible()
     assert screens.check("inloggen") == []
     screens.page.get_by_label("Gebruikersnaam").fill(office.username)
     screens.page.get_by_label("Wachtwoord").fill("wrong")
     screens.page.get_by_role("button", name="Inloggen").click()
-    assert screens.page.get_by_role("alert").is_visible()
+    expect(screens.page.get_by_role("alert")).to_be_visible()
     _sign_in(screens, office.username)
-    assert screens.page.get_by_role("heading", name="Vandaag", level=1).is_visible()
+    expect(screens.page.get_by_role("heading", name="Vandaag", level=1)).to_be_visible()
     assert screens.check("vandaag") == []
     cookie = next(c for c in screens.page.context.cookies() if c["name"] == "doorstep_console")  # type: ignore[attr-defined]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     screens.page.get_by_role("button", name="Uitloggen").click()
-    assert screens.page.get_by_text("U bent uitgelogd.").is_visible()
+    expect(screens.page.get_by_text("U bent uitgelogd.")).to_be_visible()
     screens.goto("/console/zaken")
-    assert screens.page.get_by_role("heading", name="Inloggen").is_visible()
+    expect(screens.page.get_by_role("heading", name="Inloggen")).to_be_visible()
 
 
 def test_the_case_list_and_a_case_page_are_accessible(screens: Screens, session: Session) -> None:
     office = _office(session)
     case = make_case(session, surname="Visser")
     _sign_in(screens, office.username)
-    screens.page.get_by_role("link", name="Zaken").first.click()
-    assert screens.page.get_by_role("heading", name="Zaken", level=1).is_visible()
+    screens.page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Zaken").click()
+    screens.page.wait_for_url("**/console/zaken")
+    expect(screens.page.get_by_role("heading", name="Zaken", level=1)).to_be_visible()
     assert screens.check("zaken") == []
     screens.page.get_by_role("link", name="Bos en Lommerweg 12, 1055AB").click()
     screens.page.wait_for_url(f"**/console/zaken/{case.id}")
-    assert screens.page.get_by_text("Visser").first.is_visible()
+    expect(screens.page.get_by_text("Visser").first).to_be_visible()
     assert screens.check("zaak") == []
 
 
@@ -79,8 +81,9 @@ def test_starting_a_trajectory_from_the_case_page(screens: Screens, session: Ses
     page = screens.page
     page.get_by_label("Datum besluit").fill("2026-11-26")
     page.get_by_role("button", name="Traject starten").click()
-    assert page.get_by_role("status").filter(has_text="Traject gestart").is_visible()
-    assert page.get_by_role("cell", name="Registratie (SH, 26-11-2026)").is_visible()
+    page.wait_for_url(f"**/console/zaken/{case.id}")
+    expect(page.get_by_role("status").filter(has_text="Traject gestart")).to_be_visible()
+    expect(page.get_by_role("cell", name="Registratie (SH, 26-11-2026)")).to_be_visible()
     assert screens.check("zaak-traject") == []
     session.rollback()
     assert len(session.exec(select(BkrRegistration)).all()) == 1

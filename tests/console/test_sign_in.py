@@ -201,3 +201,12 @@ def test_deactivation_or_losing_the_back_office_role_ends_the_session(
     session.add(user)
     session.commit()
     assert office.get("/console").status_code == 303
+
+
+def test_signing_in_ends_the_session_the_browser_still_held(
+    office: TestClient, office_user: StaffUser, session: Session
+) -> None:
+    colleague = make_user(session, role="backoffice", username="colleague-console")
+    assert sign_in(office, colleague.username).status_code == 303
+    holders = session.exec(select(ConsoleSession.user_id)).all()
+    assert holders == [colleague.id]

@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from api.auth.deps import Now
-from api.auth.principal import Principal
 from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
 from api.cases import routes as case_api
 from api.cases import trajectory_routes as trajectory_api
@@ -22,7 +21,7 @@ from api.console.labels import AMSTERDAM
 from api.console.staff import staff_names, workers
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render, today_local
 from api.db import SessionDep
-from api.models import Device, StaffUser
+from api.models import Device
 from api.problems import ProblemError
 from api.signals.schemas import PartnerType
 
@@ -59,7 +58,8 @@ def case_list(request: Request, session: SessionDep, signed: Office, at: Now) ->
     return render(
         request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
         workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
-        today=today_local(at), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
+        # `overdue` as the API's filter and the dashboard judge it (days in UTC), so the label matches them.
+        overdue_before=at.date(), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
     )
 
 
@@ -76,7 +76,7 @@ def case_page(
     return render(
         request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
         names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
-        results=DDAS_RESULTS, people=list(people.values()), today=today_local(at),
+        results=DDAS_RESULTS, people=list(people.values()), today=today_local(at), overdue_before=at.date(),
         now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
     )
 
@@ -86,14 +86,15 @@ def case_detail(request: Request, session: SessionDep, signed: Office, at: Now, 
     return case_page(request, session, signed, at, case_id)
 
 
-def _moment(value: str | None, at: datetime) -> datetime:
-    """A `datetime-local` field, read as Amsterdam time; empty means now."""
+def _moment(value: str | None, at: datetime) -> datetime | str:
+    """A `datetime-local` field, read as Amsterdam time; empty means now. Anything else goes to the
+    API's model as it was typed, which refuses it with a clear error."""
     if not value:
         return at
     try:
         return datetime.fromisoformat(value).replace(tzinfo=AMSTERDAM)
     except ValueError:
-        return at
+        return value
 
 
 def _after(request: Request, session: Session, signed: Any, at: datetime, case_id: uuid.UUID,

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from api.auth.deps import Now
-from api.backoffice.service import SILENT_AFTER
+from api.backoffice.service import is_silent
 from api.console.staff import staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, render
 from api.db import SessionDep
@@ -24,16 +24,15 @@ router = APIRouter(prefix="/console/apparaten", route_class=ConsoleRoute)
 REVOKED = "Apparaat ingetrokken; het wist zich bij het volgende contact."
 
 
-def is_silent(device: DeviceOut, at: datetime) -> bool:
+def silent_device(device: DeviceOut, at: datetime) -> bool:
     """As the dashboard counts them: an active device that neither pulled nor pushed for a day."""
-    last = max(moment for moment in (device.last_pull_at, device.last_push_at, device.enrolled_at) if moment)
-    return device.revoked_at is None and last < at - SILENT_AFTER
+    return device.revoked_at is None and is_silent(device.last_pull_at, device.last_push_at, device.enrolled_at, now=at)
 
 
 def device_page(request: Request, session: Session, signed: Any, at: datetime, *, silent_only: bool,
                 error: ProblemError | None = None) -> Response:
     devices = device_api.list_devices(session, as_api(device_api.Staff, signed.principal)).items
-    silent = {device.id for device in devices if is_silent(device, at)}
+    silent = {device.id for device in devices if silent_device(device, at)}
     if silent_only:
         devices = [device for device in devices if device.id in silent]
     names = staff_names(session, signed.principal)

@@ -69,6 +69,8 @@ def login(
             slug="login-failed",
         )
         return _login_page(request, next_url=next_url, status=401, username=username, error=problem)
+    # A session this browser still holds (someone else's, on a shared PC) ends here.
+    sessions.sign_out_token(session, request.cookies.get(sessions.COOKIE))
     token = sessions.sign_in(session, user=user, settings=settings, now=at)
     record(session, sessions.principal_of(user), action="console.login", resource_type="staff_user",
            resource_id=user.id, at=at)

@@ -55,11 +55,12 @@ def _plan_fields(values: QueryParams | FormData) -> dict[str, Any]:
             "worker_ids": [v for v in values.getlist("medewerker") if isinstance(v, str)]}
 
 
-def _proposal(session: Session, signed: Any, fields: dict[str, Any]) -> tuple[PlanRequest, plans_api.PlanProposal]:
+def _proposal(session: Session, signed: Any, at: datetime, fields: dict[str, Any]
+              ) -> tuple[PlanRequest, plans_api.PlanProposal]:
     body = parse(PlanRequest, fields)
     if not body.worker_ids:
         raise Unprocessable("Choose at least one worker.", errors=[{"pointer": "/worker_ids", "detail": "empty"}])
-    return body, plans_api.propose(session, as_api(plans_api.Office, signed.principal), body)
+    return body, plans_api.propose(session, as_api(plans_api.Office, signed.principal), at, body)
 
 
 def _as_groups(proposal: plans_api.PlanProposal) -> list[PlanGroup]:
@@ -88,18 +89,19 @@ def planning(request: Request, session: SessionDep, signed: Office, at: Now) -> 
         return _page(request, session, signed, at, fields=None)
     fields = _plan_fields(request.query_params)
     try:
-        body, proposal = _proposal(session, signed, fields)
+        body, proposal = _proposal(session, signed, at, fields)
     except ProblemError as problem:
         return _page(request, session, signed, at, fields=fields, error=problem)
     return _page(request, session, signed, at, fields=fields, groups=_as_groups(proposal), plan_date=body.date)
 
 
-def _visits(session: Session, signed: Any, fields: dict[str, Any], case_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PlannedVisitOut]:
+def _visits(session: Session, signed: Any, at: datetime, fields: dict[str, Any],
+            case_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PlannedVisitOut]:
     """What to show of the posted visits when the page is shown again: the proposal made anew,
     and for a case no longer in it (closed meanwhile, say) its address and deadline, in one query."""
     visits: dict[uuid.UUID, PlannedVisitOut] = {}
     try:
-        _, proposal = _proposal(session, signed, fields)
+        _, proposal = _proposal(session, signed, at, fields)
         visits = {visit.case_id: visit for item in proposal.lists for visit in item.visits}
     except ProblemError:
         pass  # the plan's own fields were tampered with: the acceptance's error says enough
@@ -140,7 +142,7 @@ def accept(request: Request, session: SessionDep, signed: Office, at: Now, form:
     refused = {str(e.get("case_id")): str(e.get("detail") or e.get("type") or "")
                for e in problem.extra.get("errors") or [] if isinstance(e, dict) and e.get("case_id")}
     ids = [case_id for case_id in (_uuid(c) for c, _, _ in posted) if case_id is not None]
-    visits = _visits(session, signed, fields, ids)
+    visits = _visits(session, signed, at, fields, ids)
     groups: dict[uuid.UUID | None, PlanGroup] = {}
     for case_text, origin, to in posted:
         case_id = _uuid(case_text)

@@ -1,2 +1,0 @@
-// Doorstep console: every screen works without this file; it only adds comfort.
-"use strict";
