@@ -38,7 +38,7 @@ def test_resolving_a_conflict_from_the_dashboard(screens: Screens, conflict, ses
     page = screens.page
     _sign_in(screens, "office1")
     assert screens.check("vandaag-met-conflict") == []
-    page.get_by_role("link", name=re.compile("1 open conflicten")).click()
+    page.get_by_role("link", name=re.compile("1 open conflict")).click()
     page.wait_for_url("**/console/conflicten")
     assert screens.check("conflicten") == []
     page.get_by_role("link", name=re.compile("^Beoordelen")).click()

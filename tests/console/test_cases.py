@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from api.models import AuditEntry, BkrRegistration, Case, VisitEvent, StaffUser
 from tests.bkr.helpers import accepted_case
 from tests.console.helpers import browser, sign_in, submit, text_of
-from tests.factories import login, make_case, make_user
+from tests.factories import login, make_case, make_user, read
 
 
 def _case_links(response) -> list[str]:  # type: ignore[no-untyped-def]
@@ -171,3 +171,19 @@ def test_each_deadline_number_on_vandaag_opens_a_list_of_exactly_those_cases(off
     assert [count for _, count in tiles] == ["1", "1"]  # one overdue, one due within 7 days; the closed one counts not
     for link, count in tiles:
         assert len(_case_links(office.get(link.replace("&amp;", "&")))) == int(count), link
+
+
+def test_another_municipalitys_case_cannot_be_changed_from_the_console(office: TestClient, session: Session) -> None:
+    from tests.factories import make_municipality
+
+    make_municipality(session, code="0344", name="Utrecht")
+    foreign = make_case(session, code="0344")
+    own = make_case(session)
+    for action, form in (("afsluiten", {"result": "Definitief geen contact kunnen krijgen"}),
+                         ("actie", {"kind": "note", "text": "x", "action_id": str(uuid.uuid4())}),
+                         ("traject", {"decision_date": "2026-11-26"}), ("heropenen", {})):
+        response = submit(office, f"/console/zaken/{own.id}", f"/console/zaken/{foreign.id}/{action}", form)
+        assert response.status_code == 404, action
+    session.expire_all()
+    assert session.get(Case, foreign.id).state == "new"
+    assert read(session, select(VisitEvent).where(VisitEvent.case_id == foreign.id)) == []
