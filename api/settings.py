@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     console_session_hours: int = Field(
         default=10, ge=1, le=24, description="A console sign-in lasts at most this long, active or not."
     )
+    console_origin: str | None = Field(
+        default=None, pattern=r"^https?://[^/\s]+$",
+        description="The console's public origin behind a TLS proxy, e.g. `https://doorstep.gemeente.nl`: forms "
+        "posted from it are accepted even when the proxy's X-Forwarded-Proto does not reach the service.",
+    )
     console_secure_cookie: bool | None = Field(
         default=None,
         description="Mark the console's session cookie Secure (HTTPS only). Unset: on, except in demo mode "

@@ -151,8 +151,10 @@ class CsrfFailed(Forbidden):
 
 
 def same_origin(request: Request) -> bool:
+    """The form came from this service: its own address, or its public origin behind a proxy."""
     origin = request.headers.get("origin")
-    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+    own = {f"{request.url.scheme}://{request.url.netloc}", request.app.state.settings.console_origin}
+    return origin is None or origin in own
 
 
 async def checked_form(request: Request, signed: Office) -> FormData:

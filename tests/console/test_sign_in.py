@@ -210,3 +210,15 @@ def test_signing_in_ends_the_session_the_browser_still_held(
     assert sign_in(office, colleague.username).status_code == 303
     holders = session.exec(select(ConsoleSession.user_id)).all()
     assert holders == [colleague.id]
+
+
+def test_behind_a_proxy_forms_from_the_configured_public_origin_are_accepted(
+    app: FastAPI, office: TestClient, session: Session
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"console_origin": "https://doorstep.gemeente.nl"})
+    token = csrf_on(office, "/console")
+    assert office.post("/console/uitloggen", data={"csrf_token": token},
+                       headers={"Origin": "https://elders.example"}).status_code == 403
+    response = office.post("/console/uitloggen", data={"csrf_token": token},
+                           headers={"Origin": "https://doorstep.gemeente.nl"})
+    assert response.status_code == 303
