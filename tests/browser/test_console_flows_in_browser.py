@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from playwright.sync_api import expect
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from api.models import Conflict, Device, Signal, SignalImport
 from tests.browser.conftest import Screens
 from tests.browser.test_console_in_browser import _sign_in
+from tests.console.test_conflicts import conflict  # noqa: F401 (a fixture: accepted on one phone, declined on the other)
 from tests.factories import read
-from tests.field.test_push import duo, event, push  # noqa: F401 (duo: two workers' phones on one case)
+from tests.field.test_push import duo  # noqa: F401 (a fixture: two workers' phones on one case)
 from tests.signals.test_intake_api import csv_file, row
 
 
@@ -24,14 +24,6 @@ def _menu(page, name: str) -> None:  # type: ignore[no-untyped-def]
     link.click()
     page.wait_for_url(f"**{target}")
 
-
-@pytest.fixture
-def conflict(client: TestClient, duo) -> dict:  # type: ignore[no-untyped-def]  # noqa: F811
-    one, two = duo["devices"]
-    assert push(client, one, [event(duo["case"].id, "help_accepted")]) == [("applied", None)]
-    assert push(client, two, [event(duo["case"].id, "help_declined", reason="Wil het zelf regelen")])[0][0] == "conflict"
-    [item] = client.get("/v1/conflicts", headers=duo["office"]).json()["items"]
-    return item
 
 
 def test_resolving_a_conflict_from_the_dashboard(screens: Screens, conflict, session: Session) -> None:  # type: ignore[no-untyped-def]
