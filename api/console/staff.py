@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.models import StaffUser
+from api.models import Device, StaffUser
 
 
 def workers(session: Session, principal: Principal) -> list[StaffUser]:
@@ -22,3 +23,12 @@ def workers(session: Session, principal: Principal) -> list[StaffUser]:
 def staff_names(session: Session, principal: Principal) -> dict[uuid.UUID, str]:
     return {user.id: user.display_name for user in session.exec(
         select(StaffUser).where(StaffUser.municipality_code == principal.municipality_code))}
+
+
+def device_labels(session: Session, principal: Principal, device_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The labels of these devices of the municipality (the phone that recorded a visit), in one query."""
+    ids = {device_id for device_id in device_ids if device_id is not None}
+    if not ids:
+        return {}
+    return dict(session.exec(select(Device.id, Device.label).where(  # type: ignore[arg-type]
+        col(Device.id).in_(ids), Device.municipality_code == principal.municipality_code)).all())

@@ -234,6 +234,11 @@ def _fields_text(errors: Any) -> str:
     return "Check: " + ", ".join(names) if names else "The request is not valid."
 
 
+def filled(request: Request) -> dict[str, str]:
+    """The query's fields that are filled in: a filter form sends its empty fields as ``name=``."""
+    return {key: value for key, value in request.query_params.items() if value.strip()}
+
+
 def optional(form: Mapping[str, Any], name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None

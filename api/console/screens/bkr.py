@@ -14,7 +14,7 @@ from starlette.responses import Response
 from api.audit.service import record_case_reads
 from api.auth.deps import Now
 from api.bkr import routes as bkr_api
-from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render
 from api.db import SessionDep
 from api.models import Case, Household
 from api.problems import ProblemError
@@ -64,7 +64,7 @@ def bkr_page(request: Request, session: Session, signed: Any, at: datetime, raw:
 
 @router.get("", name="console-bkr")
 def registrations(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
-    raw = {key: value for key, value in request.query_params.items() if value.strip()}
+    raw = filled(request)
     return bkr_page(request, session, signed, at, raw)
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.responses import Response
 
 from api.auth.deps import Now
@@ -18,10 +18,11 @@ from api.cases import trajectory_routes as trajectory_api
 from api.cases.rules import DDAS_RESULTS, CaseState
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
 from api.console.labels import AMSTERDAM
-from api.console.staff import staff_names, workers
-from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render, today_local
+from api.console.staff import device_labels, staff_names, workers
+from api.console.web import (
+    ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render, today_local,
+)
 from api.db import SessionDep
-from api.models import Device
 from api.problems import ProblemError
 from api.signals.schemas import PartnerType
 
@@ -51,7 +52,7 @@ class CaseListQuery(BaseModel):
 
 @router.get("", name="console-cases")
 def case_list(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
-    raw = {key: value for key, value in request.query_params.items() if value.strip()}
+    raw = filled(request)
     query = parse(CaseListQuery, raw)
     page = case_api.list_cases(session, as_api(case_api.CaseReader, signed.principal), at, **query.model_dump(), limit=PAGE_SIZE)
     filters = {key: value for key, value in raw.items() if key != "cursor"}
@@ -68,10 +69,7 @@ def case_page(
     *, error: ProblemError | None = None,
 ) -> Response:
     case = case_api.get_case(session, as_api(case_api.CaseReader, signed.principal), at, case_id)
-    device_ids = {event.device_id for event in case.events if event.device_id}
-    devices = {device.id: device.label for device in session.exec(
-        select(Device).where(col(Device.id).in_(device_ids), Device.municipality_code == signed.principal.municipality_code)
-    )} if device_ids else {}
+    devices = device_labels(session, signed.principal, (event.device_id for event in case.events))
     people = {(s.initials, s.prefix, s.surname): s for s in case.signals if s.surname}
     return render(
         request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,

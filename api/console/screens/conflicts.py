@@ -14,12 +14,12 @@ from starlette.responses import Response
 from api.audit.service import record_case_reads
 from api.auth.deps import Now
 from api.auth.principal import Principal
-from api.console.staff import staff_names
+from api.console.staff import device_labels, staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
 from api.db import SessionDep
 from api.field import routes as field_api
 from api.field.schemas import ConflictOut, ConflictResolution
-from api.models import Case, Conflict, Device, Household, VisitEvent
+from api.models import Case, Conflict, Household, VisitEvent
 from api.problems import ProblemError
 from api.tenancy import owned
 
@@ -41,15 +41,6 @@ def _cases(session: Session, principal: Principal, case_ids: Iterable[uuid.UUID]
     return {case.id: (case, household) for case, household in rows}
 
 
-def _devices(session: Session, principal: Principal, conflicts: Iterable[ConflictOut]) -> dict[uuid.UUID, str]:
-    """Device labels for every side of the conflicts, in one query."""
-    ids = sorted({side.device_id for c in conflicts for side in c.sides if side.device_id}, key=str)
-    if not ids:
-        return {}
-    return {device.id: device.label for device in session.exec(
-        select(Device).where(col(Device.id).in_(ids), Device.municipality_code == principal.municipality_code))}
-
-
 @router.get("", name="console-conflicts")
 def queue(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
     conflicts = field_api.list_conflicts(session, as_api(field_api.Office, signed.principal)).items
@@ -58,7 +49,8 @@ def queue(request: Request, session: SessionDep, signed: Office, at: Now) -> Res
     record_case_reads(session, signed.principal, case_ids=list(cases), action="conflicts.list", at=at)
     return render(
         request, signed, "conflicten.html", current="conflicten", conflicts=conflicts, cases=cases,
-        names=staff_names(session, signed.principal), devices=_devices(session, signed.principal, conflicts),
+        names=staff_names(session, signed.principal),
+        devices=device_labels(session, signed.principal, (side.device_id for c in conflicts for side in c.sides)),
     )
 
 
@@ -77,7 +69,8 @@ def conflict_page(
     return render(
         request, signed, "conflict.html", current="conflicten", conflict=conflict, case=case, household=household,
         resolved_by=row.resolved_by, received=received, names=staff_names(session, signed.principal),
-        devices=_devices(session, signed.principal, [conflict]), decisions=DECISIONS, error=error,
+        devices=device_labels(session, signed.principal, (side.device_id for side in conflict.sides)),
+        decisions=DECISIONS, error=error,
         chosen=chosen, note=note,
     )
 
