@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -121,7 +123,6 @@ def demo_stack(
 ) -> None:
     """The demo as `make run` starts it: the API, the BKR test double and the BKR worker."""
     import os
-    import subprocess
 
     settings = _settings()
     if not settings.demo:
@@ -139,13 +140,18 @@ def demo_stack(
     try:
         serve(host=host, port=port, workers=1)
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop(children)
+
+
+def stop(processes: Sequence[subprocess.Popen[bytes]], *, seconds: float = 10) -> None:
+    """Ask every process to end, then kill any that has not within `seconds`."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @app.command()

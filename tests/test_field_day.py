@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from api.cli import stop
 from api.models import BkrRegistration, VisitEvent
 from api.settings import SigningKey
 from clients.python import field_day
@@ -56,13 +57,7 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
         wait_until_up(f"http://127.0.0.1:{api_port}/readyz", processes[1], "the API")
         yield {"api": f"http://127.0.0.1:{api_port}", "bkr": f"http://127.0.0.1:{bkr_port}"}
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
         session.rollback()
 
 

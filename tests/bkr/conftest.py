@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from api.bkr.client import HttpBkrClient
+from api.cli import stop
 from bkr_double.app import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from tests.processes import free_port, wait_until_up
 
@@ -24,8 +25,7 @@ def bkr_double_url() -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     wait_until_up(f"{url}/healthz", process, "the BKR test double", seconds=20)
     yield url
-    process.terminate()
-    process.wait(timeout=10)
+    stop([process])
 
 
 @dataclass
