@@ -47,6 +47,18 @@ def make_user(
     return user
 
 
+def amsterdam_and_rotterdam(session: Session) -> StaffUser:
+    """Amsterdam with `worker1`, `office1` and `admin1`, and Rotterdam with `office-rdam` beside it
+    (whose data must never show in Amsterdam's figures). Returns Amsterdam's worker."""
+    make_municipality(session)
+    make_municipality(session, "0599", "Rotterdam")
+    worker = make_user(session, role="worker", username="worker1")
+    make_user(session, role="backoffice", username="office1")
+    make_user(session, role="admin", username="admin1")
+    make_user(session, code="0599", role="backoffice", username="office-rdam")
+    return worker
+
+
 def make_partner(
     session: Session, *, code: str = "0363", client_id: str | None = None, scopes: tuple[str, ...] = ("cases:read",),
     secret: str = SECRET,

@@ -17,7 +17,8 @@ from api.cases.retention import purge
 from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
 from tests.factories import (
-    login, make_case, make_municipality, make_partner, make_user, partner_login, read, statements_run,
+    amsterdam_and_rotterdam, login, make_case, make_municipality, make_partner, make_user, partner_login, read,
+    statements_run,
 )
 from tests.field.test_pull import _jwk
 from tests.field.test_push import KEYS, event, push
@@ -39,12 +40,7 @@ def test_the_readme_documents_the_export_layout_column_by_column():
 
 @pytest.fixture
 def history(client: TestClient, session: Session, clock):  # type: ignore[no-untyped-def]
-    make_municipality(session)
-    make_municipality(session, "0599", "Rotterdam")
-    worker = make_user(session, role="worker", username="worker1")
-    make_user(session, role="backoffice", username="office1")
-    make_user(session, role="admin", username="admin1")
-    make_user(session, code="0599", role="backoffice", username="office-rdam")
+    worker = amsterdam_and_rotterdam(session)
 
     def office():  # type: ignore[no-untyped-def]
         return login(client, "office1")

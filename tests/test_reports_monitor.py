@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 from api.models import AuditEntry, Case, Household, Trajectory
 from api.reports.monitor_routes import tidy_rows
 from tests.factories import (
-    login, make_case, make_municipality, make_partner, make_user, partner_login, read, statements_run,
+    amsterdam_and_rotterdam, login, make_case, make_municipality, make_partner, make_user, partner_login, read,
+    statements_run,
 )
 from tests.field.test_pull import _jwk
 from tests.field.test_push import KEYS, event, push
@@ -54,12 +55,7 @@ def close(client: TestClient, headers, case: Case, result: str) -> None:  # type
 @pytest.fixture
 def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyped-def]
     """Amsterdam's March 2026, built through the API; Rotterdam's activity alongside must never show."""
-    make_municipality(session)
-    make_municipality(session, "0599", "Rotterdam")
-    worker = make_user(session, role="worker", username="worker1")
-    make_user(session, role="backoffice", username="office1")
-    make_user(session, role="admin", username="admin1")
-    make_user(session, code="0599", role="backoffice", username="office-rdam")
+    worker = amsterdam_and_rotterdam(session)
 
     def office():  # type: ignore[no-untyped-def]
         return login(client, "office1")  # tokens live 15 minutes, and the clock jumps
