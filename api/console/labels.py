@@ -52,13 +52,18 @@ def local_datetime(value: datetime | None) -> str:
     return "–" if value is None else value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
 
 
+def number(value: int) -> str:
+    """12345 → "12.345"."""
+    return f"{value:,}".replace(",", ".")
+
+
 def amount(cents: int | None) -> str:
     """1234567 → "€ 12.345,67"."""
     if cents is None:
         return "–"
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
-    return f"{sign}€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+    return f"{sign}€ {number(euros)},{rest:02d}"
 
 
 def day_part_of(value: datetime | None) -> str:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from api.auth.deps import Now
+from api.console.labels import number
 from api.console.web import ConsoleRoute, Office, as_api, download, render, today_local
 from api.db import SessionDep
 from api.reports import case_export_routes as case_export_api
@@ -107,11 +108,6 @@ def chart(groups: list[tuple[str, list[tuple[str, int, str]]]]) -> list[Group]:
 def month_label(month: str) -> str:
     year, number = month.split("-")
     return f"{MONTHS[int(number) - 1]} {year}"
-
-
-def number(value: int) -> str:
-    """12345 → "12.345"."""
-    return f"{value:,}".replace(",", ".")
 
 
 def percentage(value: float | None) -> str:
