@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse
@@ -26,7 +27,7 @@ from api.auth.principal import Principal
 from api.console import sessions
 from api.console.labels import AMSTERDAM, LABELS, amount, day_part_of, local_date, local_datetime
 from api.db import SessionDep
-from api.problems import Forbidden, ProblemError, Unprocessable
+from api.problems import Forbidden, ProblemError, Unprocessable, validation_errors
 
 M = TypeVar("M", bound=BaseModel)
 HERE = Path(__file__).parent
@@ -112,12 +113,14 @@ class ConsoleRoute(APIRoute):
             except ProblemError as exc:
                 # The page answers instead of the problem, so the request's session would commit:
                 # what the failed request wrote goes first, as it does for the API.
-                session = getattr(request.state, "console_db", None)
+                signed = getattr(request.state, "console", None)
+                session = object_session(signed.row) if signed is not None else None
                 if session is not None and not exc.commit_changes:
                     session.rollback()
                 response = error_page(request, exc)
             except RequestValidationError as exc:
-                response = error_page(request, Unprocessable(_fields_text(exc.errors())))
+                problem = Unprocessable(_fields_text(exc.errors()), errors=validation_errors(list(exc.errors())))
+                response = error_page(request, problem)
             response.headers.update(SECURITY_HEADERS)
             return response
 
@@ -132,7 +135,6 @@ def console_user(request: Request, session: SessionDep, at: Now) -> sessions.Sig
         raise LoginRequired()
     request.state.principal = signed.principal  # the access log names who it was
     request.state.console = signed
-    request.state.console_db = session
     return signed
 
 
@@ -224,9 +226,7 @@ def parse(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise Unprocessable(_fields_text(exc.errors()), errors=[
-            {"pointer": "/" + "/".join(str(p) for p in e["loc"]), "detail": e["msg"]} for e in exc.errors()
-        ]) from exc
+        raise Unprocessable(_fields_text(exc.errors()), errors=validation_errors(list(exc.errors()))) from exc
 
 
 def _fields_text(errors: Any) -> str:
@@ -242,7 +242,6 @@ def filled(request: Request) -> dict[str, str]:
 def optional(form: Mapping[str, Any], name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
-
 
 
 def today_local(at: datetime) -> date:
