@@ -37,7 +37,8 @@ class IssuedTokens:
     scope: str | None
 
 
-def _hash_refresh(token: str) -> str:
+def hash_token(token: str) -> str:
+    """How a bearer secret is stored (refresh tokens, console sessions): its SHA-256, never itself."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -63,7 +64,7 @@ def _new_refresh(
     session.add(
         RefreshToken(
             municipality_code=user.municipality_code, user_id=user.id, device_id=device_id, family_id=family_id,
-            token_hash=_hash_refresh(token), issued_at=now,
+            token_hash=hash_token(token), issued_at=now,
             expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
         )
     )
@@ -131,7 +132,7 @@ def refresh_grant(session: Session, *, settings: Settings, keys: KeyRing, refres
     """Rotate: the presented token is used up and a new one issued in the same family.
     Presenting a used token again means it leaked, so the whole family is revoked."""
     stored = session.exec(
-        select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token)).with_for_update()
+        select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token)).with_for_update()
     ).first()
     if stored is not None and stored.device_id is not None:
         device = session.get(Device, stored.device_id)
@@ -171,7 +172,7 @@ def logout(session: Session, principal: Principal, *, refresh_token: str | None,
         RefreshToken.user_id == principal.user_id, col(RefreshToken.revoked_at).is_(None), same_device
     )
     if refresh_token is not None:
-        stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token))).first()
+        stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token))).first()
         if stored is None or stored.user_id != principal.user_id:
             raise NotFound("No such session for this account.")
         query = query.where(RefreshToken.family_id == stored.family_id)

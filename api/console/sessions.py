@@ -6,7 +6,6 @@ change and deactivation must end a session at once, and each session carries its
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, delete, select
 
 from api.auth.principal import Principal
+from api.auth.service import hash_token
 from api.models import ConsoleSession, StaffUser
 from api.settings import Settings
 
@@ -32,10 +32,6 @@ class SignedIn:
     principal: Principal
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def principal_of(user: StaffUser) -> Principal:
     return Principal(kind="staff", actor_id=str(user.id), municipality_code=user.municipality_code, role=user.role,
                      user_id=user.id)
@@ -48,7 +44,7 @@ def sign_in(session: Session, *, user: StaffUser, settings: Settings, now: datet
     ))
     token = secrets.token_urlsafe(32)
     session.add(ConsoleSession(
-        municipality_code=user.municipality_code, user_id=user.id, token_hash=_hash(token),
+        municipality_code=user.municipality_code, user_id=user.id, token_hash=hash_token(token),
         csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now,
         expires_at=now + timedelta(hours=settings.console_session_hours),
     ))
@@ -60,7 +56,7 @@ def signed_in(session: Session, token: str | None, *, settings: Settings, now: d
     or its account was deactivated, lost the back-office role or changed its password since."""
     if not token or len(token) > 100:
         return None
-    row = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == _hash(token))).first()
+    row = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token))).first()
     if row is None or now >= row.expires_at or now - row.last_seen_at >= timedelta(minutes=settings.console_idle_minutes):
         return None
     user = session.get(StaffUser, row.user_id)
@@ -81,7 +77,7 @@ def sign_out(session: Session, row: ConsoleSession) -> None:
 def sign_out_token(session: Session, token: str | None) -> None:
     """End the session behind a cookie, if there is one."""
     if token and len(token) <= 100:
-        session.exec(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))  # type: ignore[call-overload]
+        session.exec(delete(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token)))  # type: ignore[call-overload]
 
 
 def csrf_matches(row: ConsoleSession, presented: object) -> bool:
