@@ -86,8 +86,7 @@ def _help_accepted_and_a_trajectory(session: Session, office: StaffUser, *, now:
     """Three unassigned cases whose resident was reached by phone and accepted help; the first
     also has its trajectory started, so `make run` shows the BKR worker deliver it. Through the
     real use cases, so the demo cannot do what the product would refuse."""
-    principal = Principal(kind="staff", actor_id=str(office.id), municipality_code=DEMO_CODE, role="backoffice",
-                          user_id=office.id)
+    principal = Principal.staff(office.id, DEMO_CODE, "backoffice")
     candidates = session.exec(
         select(Case).where(Case.municipality_code == DEMO_CODE, col(Case.assigned_worker_id).is_(None))
         .order_by(col(Case.first_contact_due_date).desc())

@@ -92,10 +92,7 @@ def _load_principal(session: SessionDep, claims: dict) -> Principal:
                 raise Unauthorized("The access token is not valid.", slug="invalid-token")
             if user.revoked_at is not None:
                 raise DeviceRevoked()
-        return Principal(
-            kind="staff", actor_id=str(user.id), municipality_code=tenant, role=user.role, user_id=user.id,
-            device_id=device_id,
-        )
+        return Principal.staff(user.id, tenant, user.role, device_id=device_id)
     if claims["typ"] == "partner":
         client = session.exec(select(PartnerClient).where(PartnerClient.client_id == str(claims["sub"]))).first()
         if client is None or client.municipality_code != tenant or not client.active:

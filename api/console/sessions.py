@@ -33,8 +33,7 @@ class SignedIn:
 
 
 def principal_of(user: StaffUser) -> Principal:
-    return Principal(kind="staff", actor_id=str(user.id), municipality_code=user.municipality_code, role=user.role,
-                     user_id=user.id)
+    return Principal.staff(user.id, user.municipality_code, user.role)
 
 
 def sign_in(session: Session, *, user: StaffUser, settings: Settings, now: datetime) -> str:
