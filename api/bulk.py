@@ -1,4 +1,5 @@
-"""Bulk writes for imports: COPY on PostgreSQL, executemany elsewhere. Same rows, same result."""
+"""Bulk reads and writes for imports and sync: COPY and arrays on PostgreSQL, executemany and IN elsewhere.
+Same rows, same result."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
 
@@ -23,6 +25,14 @@ def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
 
 def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def among(session: Session, column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter whatever the number of
+    values, so the statement is the same each time and is not re-rendered with a placeholder per value."""
+    if _postgres(session):
+        return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

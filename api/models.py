@@ -241,10 +241,12 @@ class VisitEvent(SQLModel, table=True):
     """An append-only fact from the field or the office; `id` is the client's event_id."""
 
     __tablename__ = "visit_event"
+    # A push reads the state events of the cases it touches: by case and kind, not every card and note.
+    __table_args__ = (sa.Index("ix_visit_event_case_id_kind", "case_id", "kind"),)
 
     id: uuid.UUID = Field(primary_key=True)
     municipality_code: str = _tenant()
-    case_id: uuid.UUID = Field(foreign_key="outreach_case.id", index=True)
+    case_id: uuid.UUID = Field(foreign_key="outreach_case.id")
     device_id: uuid.UUID | None = Field(default=None, foreign_key="device.id", index=True)
     author_id: uuid.UUID = Field(foreign_key="staff_user.id")
     kind: str = Field(max_length=40)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from api.bulk import among
 from api.auth.principal import Principal
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
@@ -227,13 +228,13 @@ def _visit_cases(
     for row in session.execute(
         sa.select(sg.c.case_id, sg.c.is_repeat, sg.c.partner_type, sg.c.classification, sg.c.amount_cents,
                   sg.c.initials, sg.c.prefix, sg.c.surname, sg.c.phone)
-        .where(sg.c.case_id.in_(of_cases)).order_by(sg.c.signal_date)
+        .where(among(session, sg.c.case_id, of_cases)).order_by(sg.c.signal_date)
     ):
         signals[row.case_id].append(row)
     events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(
         sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
-        .where(ev.c.case_id.in_(of_cases), ev.c.kind.in_(list(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
+        .where(among(session, ev.c.case_id, of_cases), ev.c.kind.in_(sorted(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
     ):
         events[row.case_id].append(row)
     result = []
@@ -377,7 +378,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     if case_ids:
         for *columns, is_held in session.execute(
             sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
-            .where(cs.c.id.in_(case_ids), cs.c.municipality_code == code)
+            .where(among(session, cs.c.id, case_ids), cs.c.municipality_code == code)
             .order_by(cs.c.id).with_for_update(of=cs)
         ):
             cases[columns[0]] = _PushCase(*columns)
@@ -388,16 +389,18 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     stored: dict[uuid.UUID, Any] = {}
     state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     if batch.events:
-        batch_ids = {e.event_id for e in batch.events}
-        for row in session.execute(
-            sa.select(ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash, ev.c.case_id, ev.c.device_id,
-                      ev.c.author_id, ev.c.kind, ev.c.occurred_at, ev.c.base_version, ev.c.payload)
-            .where(or_(ev.c.id.in_(sorted(batch_ids, key=str)),
-                       sa.and_(ev.c.case_id.in_(list(cases)), ev.c.kind.in_(sorted(STATE_KINDS)))))
-        ):
-            if row.id in batch_ids:
+        # Two index lookups in one statement (an OR of the two would scan the table).
+        columns = (ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash, ev.c.case_id, ev.c.device_id,
+                   ev.c.author_id, ev.c.kind, ev.c.occurred_at, ev.c.base_version, ev.c.payload)
+        query: sa.Select[Any] | sa.CompoundSelect[Any] = sa.select(*columns, sa.true().label("asked")).where(
+            among(session, ev.c.id, sorted({e.event_id for e in batch.events}, key=str)))
+        if cases:
+            query = sa.union_all(query, sa.select(*columns, sa.false().label("asked")).where(
+                among(session, ev.c.case_id, list(cases)), ev.c.kind.in_(sorted(STATE_KINDS))))
+        for row in session.execute(query):
+            if row.asked:
                 stored[row.id] = row
-            if row.case_id in cases and row.kind in STATE_KINDS:
+            else:
                 state_events[row.case_id].append(row)
     # By position: an event repeated inside one batch is applied once and a duplicate after.
     results: list[EventResult | None] = [None] * len(batch.events)

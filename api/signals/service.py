@@ -21,10 +21,9 @@ from itertools import islice
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from api.bulk import insert_rows, update_rows
+from api.bulk import among, insert_rows, update_rows
 from api.cases.rules import CaseState, first_contact_deadline
 from api.models import Case, CreditorAgreement, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
@@ -138,7 +137,7 @@ def intake(
         stored = set(
             session.execute(
                 sa.select(_SIGNALS.c.external_id).where(
-                    _SIGNALS.c.municipality_code == code, _among(session, _SIGNALS.c.external_id, [s.external_id for s in fresh])
+                    _SIGNALS.c.municipality_code == code, among(session, _SIGNALS.c.external_id, [s.external_id for s in fresh])
                 )
             ).scalars()
         )
@@ -189,14 +188,6 @@ def _uuid4s() -> Iterator[uuid.UUID]:
         block = os.urandom(16 * 4096)
         for start in range(0, len(block), 16):
             yield new(bytes=block[start:start + 16], version=4)
-
-
-def _among(session: Session, column: sa.Column[Any], values: list[Any]) -> sa.ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter whatever the number of
-    values, so the statement is the same each chunk and is not re-rendered with 2,000 placeholders."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
 
 
 class _Fresh:
@@ -291,7 +282,7 @@ class _Writer:
         known = dict(
             session.execute(
                 sa.select(_HOUSEHOLDS.c.address_key, _HOUSEHOLDS.c.id).where(
-                    _HOUSEHOLDS.c.municipality_code == code, _among(session, _HOUSEHOLDS.c.address_key, list(households))
+                    _HOUSEHOLDS.c.municipality_code == code, among(session, _HOUSEHOLDS.c.address_key, list(households))
                 )
             ).all()
         )
@@ -315,17 +306,17 @@ class _Writer:
             # Lock the households that existed first, in a fixed order. FOR NO KEY UPDATE: the
             # signal inserts take a KEY SHARE lock through the foreign key, which it leaves be.
             session.execute(
-                sa.select(_HOUSEHOLDS.c.id).where(_among(session, _HOUSEHOLDS.c.id, existing))
+                sa.select(_HOUSEHOLDS.c.id).where(among(session, _HOUSEHOLDS.c.id, existing))
                 .order_by(_HOUSEHOLDS.c.id).with_for_update(key_share=True)
             ).all()
-            for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(_among(session, _SIGNALS.c.household_id, existing))):
+            for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(among(session, _SIGNALS.c.household_id, existing))):
                 stored[row.household_id].append(row)
             open_cases = {
                 row.household_id: row
                 for row in session.execute(
                     sa.select(_CASES.c.id, _CASES.c.household_id, _CASES.c.classification, _CASES.c.crisis,
                               _CASES.c.first_contact_due_date, _CASES.c.version)
-                    .where(_among(session, _CASES.c.household_id, existing), _CASES.c.state != CaseState.CLOSED.value)
+                    .where(among(session, _CASES.c.household_id, existing), _CASES.c.state != CaseState.CLOSED.value)
                     .with_for_update()
                 )
             }
