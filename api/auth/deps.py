@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -38,8 +37,9 @@ oauth2 = OAuth2(
 )
 
 
-def now(request: Request) -> datetime:
-    """The request's clock; tests replace `app.state.clock`."""
+async def now(request: Request) -> datetime:
+    """The request's clock; tests replace `app.state.clock`. (Async, like the other dependencies
+    that do no I/O: a sync one costs a trip through the thread pool on every request.)"""
     return request.app.state.clock()
 
 
@@ -105,18 +105,32 @@ def _load_principal(session: SessionDep, claims: dict) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def allow(*, roles: tuple[str, ...] = (), scopes: tuple[str, ...] = ()) -> Callable[[Principal], Principal]:
-    """Dependency factory: staff with one of `roles`, or a partner with one of `scopes`."""
-    role_set, scope_set = frozenset(roles), frozenset(scopes)
+class Allow:
+    """The dependency `allow(...)` gives: staff with one of `roles`, or a partner with one of `scopes`.
 
-    def _check(principal: CurrentPrincipal) -> Principal:
-        if not principal.may(roles=role_set, scopes=scope_set):
+    `check` is the rule itself (the console runs it for screens that call route functions);
+    calling the instance is the dependency, async because it does no I/O (a sync one would
+    cost a trip through the thread pool on every request).
+    """
+
+    def __init__(self, roles: frozenset[str], scopes: frozenset[str]) -> None:
+        self.roles, self.scopes = roles, scopes
+
+    def check(self, principal: Principal) -> Principal:
+        if not principal.may(roles=self.roles, scopes=self.scopes):
             if principal.kind == "partner":
-                raise Forbidden("Your client lacks the scope for this.", slug="insufficient-scope", required=sorted(scope_set))
+                raise Forbidden("Your client lacks the scope for this.", slug="insufficient-scope",
+                                required=sorted(self.scopes))
             raise Forbidden("Your role does not allow this.")
         return principal
 
-    return _check
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        return self.check(principal)
+
+
+def allow(*, roles: tuple[str, ...] = (), scopes: tuple[str, ...] = ()) -> Allow:
+    """Dependency factory: staff with one of `roles`, or a partner with one of `scopes`."""
+    return Allow(frozenset(roles), frozenset(scopes))
 
 
 def utcnow() -> datetime:

@@ -144,7 +144,7 @@ Office = Annotated[sessions.SignedIn, Depends(console_user)]
 def as_api(role: Any, principal: Principal) -> Principal:
     """The API route's own role check (the `Depends(allow(...))` of its principal parameter), run on
     the console's principal: a screen that calls a route function directly is held to the same roles."""
-    checked: Principal = get_args(role)[1].dependency(principal)
+    checked: Principal = get_args(role)[1].dependency.check(principal)
     return checked
 
 
