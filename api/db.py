@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from time import monotonic
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -27,7 +28,34 @@ def make_engine(database_url: str) -> Engine:
         engine = sa.create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
         _make_sqlite_transactional(engine)
         return engine
-    return sa.create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = sa.create_engine(database_url, pool_size=10, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling without a round trip on every request: a connection
+    that sat in the pool for a while (the database may have restarted meanwhile) is tested
+    with `SELECT 1` before use and replaced when dead; one back from a request moments ago
+    is not. Under load every checkout is of the second kind."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        record.info["checked_in_at"] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+        checked_in = record.info.get("checked_in_at")
+        if checked_in is None or monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+            return  # new, or back from a request moments ago
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("stale pooled connection") from exc  # the pool connects afresh
 
 
 def _ensure_sqlite_dir(database_url: str) -> None:
