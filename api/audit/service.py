@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
@@ -48,12 +50,29 @@ def record(
 def record_case_reads(
     session: Session, principal: Principal, *, case_ids: Sequence[uuid.UUID], action: str, at: datetime
 ) -> None:
-    """One entry per case, written in one statement (lists and pulls show dozens of cases)."""
+    """One entry per case, written in one statement (lists and pulls show dozens of cases).
+
+    On PostgreSQL the rows are made by the database from one array of case ids: a pull of 40
+    cases then costs one parameter, not 40 rows of ten."""
     if not case_ids:
         return
     request_id = request_id_var.get()
+    table = AuditEntry.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        case = sa.func.unnest(sa.bindparam("case_ids", list(case_ids), type_=postgresql.ARRAY(sa.Uuid))).table_valued(
+            "case_id").render_derived()
+        values = {
+            "municipality_code": sa.literal(principal.municipality_code, table.c.municipality_code.type),
+            "at": sa.literal(at, table.c.at.type), "actor_type": sa.literal(principal.kind, table.c.actor_type.type),
+            "actor_id": sa.literal(principal.actor_id, table.c.actor_id.type),
+            "action": sa.literal(action, table.c.action.type), "resource_type": sa.literal("case", table.c.resource_type.type),
+            "resource_id": sa.cast(case.c.case_id, table.c.resource_id.type), "case_id": case.c.case_id,
+            "request_id": sa.literal(request_id, table.c.request_id.type), "detail": sa.literal({}, table.c.detail.type),
+        }
+        session.execute(table.insert().from_select(list(values), sa.select(*values.values()).select_from(case)))
+        return
     session.execute(
-        AuditEntry.__table__.insert(),
+        table.insert(),
         [
             {"municipality_code": principal.municipality_code, "at": at, "actor_type": principal.kind,
              "actor_id": principal.actor_id, "action": action, "resource_type": "case", "resource_id": str(case_id),
