@@ -58,7 +58,8 @@ def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[b
 
 
 def prepare(url: str) -> dict[str, str]:
-    """A fresh database with one municipality, a worker with 40 cases, and keys in the environment."""
+    """A fresh database with one municipality, 16 workers with 40 cases each, months of history, and keys
+    in the environment."""
     from argon2 import PasswordHasher
     from sqlmodel import Session
 
@@ -95,6 +96,7 @@ def prepare(url: str) -> dict[str, str]:
                                  classification="single", opened_at=now, first_contact_due_date=date(2026, 12, 24),
                                  assigned_worker_id=worker.id, change_seq=next_change_seq(session, "0363")))
         session.commit()
+    _history(url)
     engine.dispose()
     return {
         **os.environ,
@@ -105,6 +107,36 @@ def prepare(url: str) -> dict[str, str]:
         "DOORSTEP_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
+
+
+HISTORY_CASES, HISTORY_EVENTS = 5_000, 100_000
+
+
+def _history(url: str) -> None:
+    """Months of earlier work, as a municipality's database holds: closed cases with their visits,
+    cards and notes. Analysed, as autovacuum would have: the planner sees tables of their real size."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+        author = connection.execute("SELECT id FROM staff_user ORDER BY username LIMIT 1").fetchone()[0]  # type: ignore[index]
+        connection.execute(
+            "INSERT INTO household (id, municipality_code, address_key, postcode, house_number, street, town, created_at)"
+            " SELECT md5('h' || n)::uuid, '0363', '1066XX|' || n || '|', '1066XX', n, 'Osdorpplein', 'Amsterdam', now()"
+            " FROM generate_series(1, %(cases)s) AS n", {"cases": HISTORY_CASES})
+        connection.execute(
+            "INSERT INTO outreach_case (id, municipality_code, household_id, state, classification, crisis, opened_at,"
+            " first_contact_due_date, result, closed_at, version, change_seq)"
+            " SELECT md5('c' || n)::uuid, '0363', md5('h' || n)::uuid, 'closed', 'single', false,"
+            " now() - interval '120 days', current_date - 92, 'Geen contact', now() - interval '60 days', 5, 0"
+            " FROM generate_series(1, %(cases)s) AS n", {"cases": HISTORY_CASES})
+        connection.execute(
+            "INSERT INTO visit_event (id, municipality_code, case_id, device_id, author_id, kind, occurred_at, received_at,"
+            " base_version, payload, outcome, change_seq, clock_skew, body_hash)"
+            " SELECT gen_random_uuid(), '0363', md5('c' || (n %% %(cases)s + 1))::uuid, NULL, %(author)s,"
+            " (ARRAY['visit_attempt', 'card_left', 'note', 'phone_attempt'])[n %% 4 + 1], now() - interval '90 days',"
+            " now() - interval '90 days', 1, '{\"reached\": false}', 'applied', 0, false, ''"
+            " FROM generate_series(1, %(events)s) AS n", {"cases": HISTORY_CASES, "events": HISTORY_EVENTS, "author": author})
+        connection.execute("ANALYZE")
 
 
 def enroll(base: str, number: int = 0) -> tuple[str, str]:

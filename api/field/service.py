@@ -131,21 +131,21 @@ def pull(
     dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
     holdings_table, cases, h = DeviceHolding.__table__, Case.__table__, Household.__table__
     # One pull of a device at a time: its holdings are read and rewritten below. The UPDATE
-    # takes the device's row lock and notes the pull in one statement.
+    # takes the device's row lock, notes the pull, and reads the tenant's change number (the
+    # new cursor: read before the cases, so nothing up to it can be missing from them) and its
+    # settings, all in one statement.
     noted: dict[str, Any] = {"last_pull_at": now}
     if unsent is not None:
         noted["unsent_events_reported"] = unsent
+    code = principal.municipality_code
     device = session.execute(
         dv.update().where(dv.c.id == principal.device_id).values(**noted)
-        .returning(dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint)
+        .returning(dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint,
+                   sa.select(ts.c.last_seq).where(ts.c.municipality_code == code).scalar_subquery().label("last_seq"),
+                   sa.select(mu.c.settings).where(mu.c.code == code).scalar_subquery().label("settings"))
     ).one()
-    code = principal.municipality_code
-    current_seq, stored_settings = session.execute(
-        sa.select(ts.c.last_seq, mu.c.settings)
-        .select_from(ts.outerjoin(mu, mu.c.code == ts.c.municipality_code))
-        .where(ts.c.municipality_code == code)
-    ).one()
-    settings = MunicipalitySettings.model_validate(stored_settings or {})
+    current_seq = device.last_seq
+    settings = MunicipalitySettings.model_validate(device.settings or {})
     holdings = dict(
         session.execute(
             sa.select(holdings_table.c.case_id, holdings_table.c.version).where(holdings_table.c.device_id == device.id)
