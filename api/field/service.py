@@ -448,11 +448,10 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     if disputed:
         for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(disputed))):
             existing[conflict.case_id].append(conflict)
-    sequence = iter(reserve_change_seqs(session, code, len(touched_ids)))
     for case_id, new_events in touched.items():
         stored_conflicts = existing.get(case_id, [])
         _reconcile_case(session, cases[case_id], new_events, events=facts[case_id], existing=stored_conflicts,
-                        change_seq=next(sequence), now=now, verdict=None if stored_conflicts else first_look[case_id])
+                        now=now, verdict=None if stored_conflicts else first_look[case_id])
     new_rows = [
         {"received_at": now, "change_seq": 0,
          **{name: getattr(row, name) for name in _EVENT_ATTRS}}
@@ -460,6 +459,11 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     ]
     if new_rows:
         session.execute(ev.insert(), new_rows)
+        session.flush()  # the conflicts raised above
+        # The tenant's change counter last: its row lock is held until commit and every push,
+        # pull-visible office action and import of the tenant takes turns on it.
+        for case_id, change_seq in zip(touched_ids, reserve_change_seqs(session, code, len(touched_ids)), strict=True):
+            cases[case_id].change_seq = change_seq
         session.execute(
             cs.update().where(cs.c.id == sa.bindparam("b_id"))
             .values(state=sa.bindparam("b_state"), version=sa.bindparam("b_version"),
@@ -467,7 +471,6 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
             [{"b_id": case_id, "b_state": cases[case_id].state, "b_version": cases[case_id].version,
               "b_change_seq": cases[case_id].change_seq} for case_id in touched_ids],
         )
-    session.flush()  # the conflicts raised above
     for rows in touched.values():
         for row in rows:
             results[position[row.id]] = EventResult(
@@ -504,13 +507,13 @@ def _outcomes_after_reassignment(case: _PushCase, new_events: list[_NewEvent]) -
 
 def _reconcile_case(
     session: Session, case: _PushCase, new_events: list[_NewEvent], *, events: list[Any], existing: list[Conflict],
-    change_seq: int, now: datetime, verdict: Reconciled | None = None,
+    now: datetime, verdict: Reconciled | None = None,
 ) -> None:
     """Fold the case's state events (cards and notes never change state) and raise new conflicts.
 
-    Sets the outcome of new events that raise a conflict and the case's new state, version
-    and change number; the caller writes them. `verdict`: the rules' answer, when the caller
-    already has it (no stored conflicts to take into account).
+    Sets the outcome of new events that raise a conflict and the case's new state and version;
+    the caller gives it a change number and writes them. `verdict`: the rules' answer, when the
+    caller already has it (no stored conflicts to take into account).
     """
     resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
                          if c.resolved_at is not None and c.resolution)
@@ -546,7 +549,6 @@ def _reconcile_case(
                 state = transition(state, event)
     case.state = state.value
     case.version += 1
-    case.change_seq = change_seq
 
 
 _NOTHING = reconcile([])
