@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def dutch_date(moment: datetime) -> date:
+    """The calendar day in the Netherlands at `moment`: from midnight to 01:00 (02:00 in summer)
+    it is already the next day there while UTC still says the previous one."""
+    return moment.astimezone(AMSTERDAM).date()
 
 
 def add_working_days(start: date, days: int) -> date:

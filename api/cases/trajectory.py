@@ -17,7 +17,7 @@ from api.bkr.outbox import enqueue_end, enqueue_registration
 from api.bkr.rules import (
     ADDRESS_FIELDS, SUBJECT_FIELDS, Person, SubjectProblem, TrajectoryOutcome, choose_subject, removal_date,
 )
-from api.cases.rules import CaseEvent
+from api.cases.rules import CaseEvent, dutch_date
 from api.cases.service import move, new_version
 from api.models import BkrRegistration, Case, Conflict, Household, Municipality, Signal, Trajectory
 from api.policy import MunicipalitySettings
@@ -64,9 +64,11 @@ def start(
     base_version: int | None, now: datetime,
 ) -> tuple[Case, Trajectory, BkrRegistration]:
     case = _open_case(session, principal, case_id, base_version)
-    if decision_date > now.date():
+    # Dates as the office knows them: Dutch calendar days (just after midnight it is already
+    # tomorrow in Amsterdam, and a decision dated today must not be "in the future").
+    if decision_date > dutch_date(now):
         raise Unprocessable("The decision date lies in the future.", slug="decision-in-future")
-    if decision_date < case.opened_at.date():
+    if decision_date < dutch_date(case.opened_at):
         raise Unprocessable("The decision date lies before the case was opened.", slug="decision-before-case")
     if session.exec(select(Trajectory.id).where(Trajectory.case_id == case.id)).first() is not None:
         raise ConflictProblem("This case already has a trajectory.", slug="trajectory-exists")
@@ -103,7 +105,7 @@ def end(
         raise ConflictProblem(f"The trajectory already ended on {trajectory.end_date}.", slug="trajectory-ended")
     if end_date < trajectory.decision_date:
         raise Unprocessable("The end date lies before the decision date.", slug="end-before-start")
-    if end_date > now.date():
+    if end_date > dutch_date(now):
         raise Unprocessable("The end date lies in the future.", slug="end-in-future")
     municipality = session.get(Municipality, case.municipality_code)
     settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from api.field.service import AMSTERDAM, day_part
+from api.cases.rules import AMSTERDAM
+from api.field.service import day_part
 
 LABELS: dict[str, dict[str, str]] = {
     "state": {

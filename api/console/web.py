@@ -24,8 +24,9 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from api.auth.deps import Now
 from api.auth.principal import Principal
+from api.cases.rules import dutch_date
 from api.console import sessions
-from api.console.labels import AMSTERDAM, LABELS, amount, day_part_of, local_date, local_datetime
+from api.console.labels import LABELS, amount, day_part_of, local_date, local_datetime
 from api.db import SessionDep
 from api.problems import Forbidden, ProblemError, Unprocessable, validation_errors
 
@@ -245,4 +246,4 @@ def optional(form: Mapping[str, Any], name: str) -> str | None:
 
 
 def today_local(at: datetime) -> date:
-    return at.astimezone(AMSTERDAM).date()
+    return dutch_date(at)

@@ -9,7 +9,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import or_
@@ -19,8 +18,8 @@ from api.bulk import among
 from api.auth.principal import Principal
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
-    ATTEMPT_CHANNELS, DDAS_RESULTS, Attempt, CaseEvent, CaseState, add_working_days, allowed_events, next_action,
-    transition,
+    AMSTERDAM, ATTEMPT_CHANNELS, DDAS_RESULTS, Attempt, CaseEvent, CaseState, add_working_days, allowed_events,
+    dutch_date, next_action, transition,
 )
 from api.models import (
     Case, Conflict, Device, DeviceHolding, Household, Municipality, RefreshToken, Signal, StaffUser, TenantSequence,
@@ -108,13 +107,12 @@ def list_devices(session: Session, principal: Principal) -> list[tuple[Device, S
 
 STATE_KINDS = {"visit_attempt", "phone_attempt", "help_offered", "help_accepted", "help_declined", "result_proposed"}
 DAY_PARTS = ((0, 12, "ochtend"), (12, 18, "middag"), (18, 24, "avond"))
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def visit_list_expiry(now: datetime, *, working_days: int) -> datetime:
     """End of the working day `working_days` after today, Amsterdam time (the default: tomorrow,
     or Monday when pulled on Friday)."""
-    local = now.astimezone(AMSTERDAM).date()
+    local = dutch_date(now)
     day = add_working_days(local, working_days) if working_days else local
     return datetime.combine(day, time(23, 59, 59), AMSTERDAM).astimezone(UTC)
 

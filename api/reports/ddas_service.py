@@ -25,8 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from api.cases.rules import months_before
-from api.field.service import AMSTERDAM, day_part
+from api.cases.rules import AMSTERDAM, dutch_date, months_before
+from api.field.service import day_part
 from api.models import Case, Household, Municipality, Signal, VisitEvent
 from api.policy import MunicipalitySettings
 from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery
@@ -63,10 +63,6 @@ def ddas_delivery(
 def _moment(day: date) -> datetime:
     """Midnight at the start of `day` in the Netherlands (a signal on 1 Jan 00:30 belongs to January)."""
     return datetime.combine(day, time(0), AMSTERDAM)
-
-
-def _local_date(moment: datetime) -> date:
-    return moment.astimezone(AMSTERDAM).date()
 
 
 def _signals(
@@ -139,7 +135,7 @@ def _cases(session: Session, *, municipality_code: str, start: datetime, end: da
         attempts[case_id].append(_attempt(kind, occurred_at, payload))
     rows = [
         CaseRow(
-            opened_on=_local_date(case.opened_at),
+            opened_on=dutch_date(case.opened_at),
             result=case.result if case.closed_at is not None and case.closed_at < end else None,
             signal_ids=tuple(signal_ids[case.id]), attempts=tuple(attempts[case.id]),
         )
@@ -154,4 +150,4 @@ def _attempt(kind: str, occurred_at: datetime, payload: dict[str, Any]) -> Attem
     part = payload.get("day_part")
     if part is None and kind == "phone_attempt":
         part = day_part(occurred_at)
-    return AttemptRow(kind=kind, on=_local_date(occurred_at), reached=bool(payload.get("reached")), day_part=part)
+    return AttemptRow(kind=kind, on=dutch_date(occurred_at), reached=bool(payload.get("reached")), day_part=part)

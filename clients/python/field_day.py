@@ -16,7 +16,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def run(
             ids.append(someone.call("auth-me").json()["id"])
 
     say("1. The office imports the platform file of this month")
-    today = date.today()
+    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()  # the office's day, not this machine's
     run_id, first = random.randrange(10**6), random.randrange(200, 9000)
     households = ["x", "y", "duo", "moved"]
     rows = [

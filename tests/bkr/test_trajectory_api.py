@@ -103,6 +103,20 @@ def test_one_trajectory_per_case_and_sane_dates(client: TestClient, session, off
     assert len(registrations(session)) == 1
 
 
+def test_dates_are_dutch_calendar_days(client: TestClient, session, office, clock):  # type: ignore[no-untyped-def]
+    """At 00:30 in Amsterdam it is already the 27th there, while UTC still says the 26th: the office's
+    "today" is the Dutch one (the console fills in that date), for the start as for the end."""
+    case = accepted_case(client, session, office)
+    clock.current = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
+    office = login(client, "office1")  # the morning's token has expired by now
+    assert start(client, office, case.id, decision_date="2026-11-28").json()["type"].endswith("decision-in-future")
+    assert start(client, office, case.id, decision_date="2026-11-27").status_code == 201
+    url = f"/v1/cases/{case.id}/trajectory/end"
+    assert client.post(url, headers=office, json={"end_date": "2026-11-28", "outcome": "completed"}).json()[
+        "type"].endswith("end-in-future")
+    assert client.post(url, headers=office, json={"end_date": "2026-11-27", "outcome": "completed"}).status_code == 200
+
+
 def test_a_stale_case_version_is_refused(client: TestClient, session, office):  # type: ignore[no-untyped-def]
     case = accepted_case(client, session, office)
     response = start(client, office, case.id, base_version=1)
