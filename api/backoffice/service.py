@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api.cases.rules import CaseState
+from api.cases.rules import CaseState, dutch_date
 from api.models import BkrRegistration, Case, Conflict, Device
 from api.reports.facts import attempt_counts
 
@@ -34,7 +34,7 @@ class Dashboard:
 
 
 def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Dashboard:
-    today = now.date()
+    today = dutch_date(now)  # overdue once its last day has passed in the Netherlands
     board = Dashboard()
     open_cases = (Case.municipality_code == municipality_code, Case.state != CaseState.CLOSED.value,
                   col(Case.purged_at).is_(None))

@@ -11,7 +11,7 @@ from api.audit.service import record, record_case_reads
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.cases import service, trajectory
-from api.cases.rules import CaseState, next_action
+from api.cases.rules import CaseState, dutch_date, next_action
 from api.cases.trajectory_routes import trajectory_out
 from api.cases.schemas import (
     AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseConflictOut, CaseCursor, CaseDetail,
@@ -70,7 +70,7 @@ def list_cases(
         postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis,
     )
     rows = service.list_cases(
-        session, principal, filters=filters, today=at.date(),
+        session, principal, filters=filters, today=dutch_date(at),
         after=(position.first_contact_due_date, position.id) if position else None, limit=limit + 1,
     )
     more = len(rows) > limit

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api.cases.rules import CaseState
+from api.cases.rules import CaseState, dutch_date
 from api.models import Case, Signal, Trajectory
 from api.reports.facts import CHANNELS, attempt_counts, contact_columns, help_accepted_count, utc_date, with_contacts
 from api.reports.rules import (
@@ -56,7 +56,7 @@ def monitor(session: Session, *, municipality_code: str, start: date, end: date,
     return Monitor(
         municipality_code=municipality_code, from_date=start, to_date=end, generated_at=now,
         signals=_signals(session, municipality_code, since, until),
-        cases=_opened(session, municipality_code, since, until, today=now.date()),
+        cases=_opened(session, municipality_code, since, until, today=dutch_date(now)),
         attempts_by_channel={channel: attempts.get(channel, 0) for channel in CHANNELS},
         reached_by_channel={channel: reached.get(channel, 0) for channel in CHANNELS},
         help_accepted=help_accepted_count(session, municipality_code=municipality_code, since=since, until=until),

@@ -80,3 +80,21 @@ def test_the_worker_filter_and_paging(client: TestClient, cases):  # type: ignor
                                     {"partner_type": "Bakker"}])
 def test_bad_filters_are_a_422(client: TestClient, cases, params):  # type: ignore[no-untyped-def]
     assert client.get("/v1/cases", headers=cases["headers"], params=params).status_code == 422
+
+
+def test_a_deadline_has_passed_once_its_day_has_ended_in_the_netherlands(client: TestClient, session: Session, clock):  # type: ignore[no-untyped-def]
+    make_municipality(session)
+    make_user(session, role="backoffice", username="office1")
+    case = make_case(session)
+    case.first_contact_due_date = date(2026, 11, 26)
+    session.add(case)
+    session.commit()
+    clock.current = datetime(2026, 11, 26, 22, 30, tzinfo=UTC)  # 23:30 in Amsterdam: still the 26th
+    headers = login(client, "office1")
+    response = client.get("/v1/cases", headers=headers, params={"overdue": "true"})
+    assert response.json()["items"] == [], response.text
+    clock.current = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # 00:30 on the 27th there; UTC says the 26th
+    headers = login(client, "office1")
+    overdue = client.get("/v1/cases", headers=headers, params={"overdue": "true"}).json()["items"]
+    assert [item["id"] for item in overdue] == [str(case.id)]
+    assert client.get("/v1/dashboard", headers=headers).json()["overdue"] == 1

@@ -60,7 +60,7 @@ def case_list(request: Request, session: SessionDep, signed: Office, at: Now) ->
         request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
         workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
         # `overdue` as the API's filter and the dashboard judge it (days in UTC), so the label matches them.
-        overdue_before=at.date(), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
+        overdue_before=today_local(at), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
     )
 
 
@@ -74,7 +74,7 @@ def case_page(
     return render(
         request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
         names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
-        results=DDAS_RESULTS, people=list(people.values()), today=today_local(at), overdue_before=at.date(),
+        results=DDAS_RESULTS, people=list(people.values()), today=today_local(at), overdue_before=today_local(at),
         now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
     )
 
