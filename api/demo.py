@@ -13,6 +13,7 @@ from api.auth import service as auth
 from api.auth.principal import Principal
 from api.cases import service as cases
 from api.cases import trajectory
+from api.cases.rules import dutch_date
 from api.models import Case, Municipality, Signal, StaffUser
 from api.policy import MunicipalitySettings
 from api.safety import DEMO_PARTNER, DEMO_PASSWORD
@@ -99,7 +100,7 @@ def _help_accepted_and_a_trajectory(session: Session, office: StaffUser, *, now:
             cases.record_office_action(session, principal, case.id, action_id=uuid.uuid4(), kind=kind,
                                        occurred_at=now - timedelta(hours=2), base_version=None, fields=fields, now=now)
         if accepted == 0:
-            trajectory.start(session, principal, case.id, decision_date=now.date(), signal_id=None, base_version=None,
+            trajectory.start(session, principal, case.id, decision_date=dutch_date(now), signal_id=None, base_version=None,
                              now=now)
         accepted += 1
         if accepted == 3:
