@@ -3,6 +3,7 @@ Same rows, same result."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -68,7 +69,8 @@ def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     # One set-based UPDATE … FROM a temporary table filled by COPY, instead of a statement per row.
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer.quote
-    staging = f"_bulk_update_{table.name}"
+    # One staging table per table and set of columns: an import updates cases twice, with different columns.
+    staging = f"_bulk_update_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"
     definitions = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in [key, *columns])
     session.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({definitions}) ON COMMIT DROP"))
     session.execute(sa.text(f"TRUNCATE {staging}"))

@@ -163,6 +163,7 @@ def intake(
                 if outcome.outcome == "created":
                     outcome.outcome, outcome.reason = "rejected", "delivery rejected as a whole (all-or-nothing)"
         return report
+    writer.finish()
     report.repeats = len(writer.repeats)
     report.cases_opened = writer.cases_opened
     report.cases_updated = writer.cases_updated
@@ -246,6 +247,7 @@ class _Writer:
         self.cases_opened = 0
         self.cases_updated = 0
         self.numbered: set[uuid.UUID] = set()  # cases this delivery opened or already gave a new version
+        self.renumbered: list[uuid.UUID] = []  # existing cases it changed: they get a change number at the end
         self.written = 0
         self.statistics = _Statistics(session, ("signal", "household", "outreach_case"))
         self.new_id = _uuid4s().__next__
@@ -392,10 +394,10 @@ class _Writer:
                 continue
             crisis = existing_case.crisis or any(r.crisis for r in joining)
             due = min([existing_case.first_contact_due_date, *(self._due(r) for r in joining)])
-            if (classification, crisis, due) == (
+            if not joining and (classification, crisis, due) == (
                 existing_case.classification, existing_case.crisis, existing_case.first_contact_due_date
             ):
-                continue
+                continue  # a new signal that joins changes the case too (its residents, its arrears)
             change = {"id": case_id, "classification": classification, "crisis": crisis, "first_contact_due_date": due}
             if case_id in self.numbered:
                 amended_cases.append(change)
@@ -403,9 +405,7 @@ class _Writer:
                 self.numbered.add(case_id)
                 renumbered_cases.append(change | {"version": existing_case.version + 1})
 
-        sequence = iter(reserve_change_seqs(session, code, len(new_cases) + len(renumbered_cases)))
-        for case in (*new_cases, *renumbered_cases):
-            case["change_seq"] = next(sequence)
+        self.renumbered.extend(case["id"] for case in renumbered_cases)
         insert_rows(session, _CASES, new_cases)
         insert_rows(session, _SIGNALS, new_signals)
         update_rows(session, _SIGNALS, signal_updates)
@@ -417,6 +417,16 @@ class _Writer:
         self.written += len(new_signals)
         self.statistics.grew(self.written)
 
+    def finish(self) -> None:
+        """Number the existing cases this delivery changed, so devices holding them learn of it.
+
+        Last, just before the commit: the tenant's change counter is a row lock held until then,
+        and every push and office action of the municipality waits for it; taken per chunk, a
+        long import would hold up the whole field for as long as it runs."""
+        numbers = reserve_change_seqs(self.session, self.code, len(self.renumbered))
+        update_rows(self.session, _CASES, [{"id": case_id, "change_seq": number}
+                                           for case_id, number in zip(self.renumbered, numbers, strict=True)])
+
     def _new_case(self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any]) -> dict[str, Any]:
         crisis = any(r.crisis for r in joining)
         return {
@@ -424,6 +434,8 @@ class _Writer:
             "state": CaseState.NEW.value, "classification": classification, "crisis": crisis, "opened_at": self.now,
             "first_contact_due_date": min(self._due(r) for r in joining), "assigned_worker_id": None,
             "second_worker_id": None, "result": None, "closed_at": None, "purged_at": None, "version": 1,
+            # No change number: no device sees a case before it is assigned, and assigning numbers it.
+            "change_seq": 0,
         }
 
     def _due(self, row: Any) -> Any:
