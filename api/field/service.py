@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from api.bulk import among
 from api.auth.principal import Principal
+from api.bulk import among
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
     AMSTERDAM, ATTEMPT_CHANNELS, DDAS_RESULTS, Attempt, CaseEvent, CaseState, add_working_days, allowed_events,
