@@ -58,7 +58,7 @@ def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[b
     raise RuntimeError("server did not start")
 
 
-def prepare(url: str) -> dict[str, str]:
+def prepare(url: str, *, history_events: int = 100_000) -> dict[str, str]:
     """A fresh database with one municipality, 16 workers with 40 cases each, months of history, and keys
     in the environment."""
     from argon2 import PasswordHasher
@@ -97,7 +97,7 @@ def prepare(url: str) -> dict[str, str]:
                                  classification="single", opened_at=now, first_contact_due_date=date(2026, 12, 24),
                                  assigned_worker_id=worker.id, change_seq=next_change_seq(session, "0363")))
         session.commit()
-    _history(url)
+    _history(url, events=history_events)
     engine.dispose()
     return {
         **os.environ,
@@ -110,10 +110,10 @@ def prepare(url: str) -> dict[str, str]:
     }
 
 
-HISTORY_CASES, HISTORY_EVENTS = 5_000, 100_000
+HISTORY_CASES = 5_000
 
 
-def _history(url: str) -> None:
+def _history(url: str, *, events: int) -> None:
     """Months of earlier work, as a municipality's database holds: closed cases with their visits,
     cards and notes. Analysed, as autovacuum would have: the planner sees tables of their real size."""
     import psycopg
@@ -136,7 +136,7 @@ def _history(url: str) -> None:
             " SELECT gen_random_uuid(), '0363', md5('c' || (n %% %(cases)s + 1))::uuid, NULL, %(author)s,"
             " (ARRAY['visit_attempt', 'card_left', 'note', 'phone_attempt'])[n %% 4 + 1], now() - interval '90 days',"
             " now() - interval '90 days', 1, '{\"reached\": false}', 'applied', 0, false, ''"
-            " FROM generate_series(1, %(events)s) AS n", {"cases": HISTORY_CASES, "events": HISTORY_EVENTS, "author": author})
+            " FROM generate_series(1, %(events)s) AS n", {"cases": HISTORY_CASES, "events": events, "author": author})
         connection.execute("ANALYZE")
 
 
@@ -246,8 +246,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pg", default=PG_DEFAULT)
     parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--history-events", type=int, default=100_000, help="earlier events already stored")
     args = parser.parse_args()
-    env = prepare(args.pg)
+    env = prepare(args.pg, history_events=args.history_events)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start([sys.executable, "-m", "uvicorn", "--factory", "bench._app:make", "--workers", "2", "--port",
