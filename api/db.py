@@ -29,23 +29,8 @@ def make_engine(database_url: str) -> Engine:
         _make_sqlite_transactional(engine)
         return engine
     engine = sa.create_engine(database_url, pool_size=10, max_overflow=10)
-    _plan_with_the_values(engine)
     _ping_when_idle(engine)
     return engine
-
-
-def _plan_with_the_values(engine: Engine) -> None:
-    """psycopg prepares a statement after a few runs, and PostgreSQL then soon settles on a generic
-    plan that cannot see its parameters. With an array of ids (`= ANY(:ids)`) that plan guesses
-    the array's size and what it matches; once a case had thousands of events the push's read of
-    its state events became a scan of them all. Planning each run with its values costs a fraction
-    of a millisecond; the parse is still saved."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_custom_plan")
-        dbapi_connection.commit()
 
 
 PING_AFTER_IDLE_SECONDS = 5.0

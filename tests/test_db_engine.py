@@ -1,5 +1,4 @@
-"""The engine's connections: one the database dropped while it sat idle is replaced, not handed to a
-request; each plans its statements with their values."""
+"""The engine's connections: one the database dropped while it sat idle is replaced, not handed to a request."""
 
 from __future__ import annotations
 
@@ -36,11 +35,3 @@ def test_a_connection_dropped_while_idle_is_replaced(pg_url: str, monkeypatch: p
         engine.dispose()
         admin.dispose()
 
-
-def test_statements_are_planned_with_their_values(pg_url: str) -> None:
-    engine = make_engine(pg_url)
-    try:
-        with engine.connect() as connection:
-            assert connection.execute(sa.text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
-    finally:
-        engine.dispose()

@@ -92,11 +92,6 @@ def intake(
     code = municipality.code
     report = IntakeReport()
     seen: set[str] = set()
-    if session.get_bind().dialect.name == "postgresql":
-        # The service plans every statement with its values (api.db); for the import's arrays of
-        # 2,000 ids that planning costs more than it saves (a quarter of the import's time), and
-        # its plans stay sound as the tables grow because _Statistics keeps them analysed.
-        session.execute(sa.text("SET LOCAL plan_cache_mode = auto"))
     savepoint = session.begin_nested()
     writing = True
     settings = MunicipalitySettings.model_validate(municipality.settings)
