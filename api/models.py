@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from sync.events import STATE_KINDS
+from api.cases.rules import STATE_KINDS
 
 STATE_KINDS_SQL = "kind IN (" + ", ".join(f"'{kind}'" for kind in sorted(STATE_KINDS)) + ")"
 

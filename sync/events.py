@@ -137,9 +137,6 @@ class Reconciled:
 
 
 OUTCOME_KINDS = {"help_accepted", "help_declined", "result_proposed"}
-# Events that can change a case's state; cards and notes never do.
-STATE_KINDS = frozenset({"visit_attempt", "phone_attempt", "help_offered", "help_accepted", "help_declined",
-                         "result_proposed"})
 
 
 def reconcile(facts: Sequence[Fact], *, office_changes: Sequence[OfficeChange] = (),

@@ -102,6 +102,9 @@ def allowed_events(state: CaseState) -> list[CaseEvent]:
 # Event kinds that are contact attempts, by channel. A card left at a door nobody opened is
 # part of that visit attempt, not a second one: it must not use up the policy's attempts.
 ATTEMPT_CHANNELS = {"visit_attempt": "visit", "phone_attempt": "phone", "letter_sent": "letter"}
+# Events that can change a case's state; cards and notes never do.
+STATE_KINDS = frozenset({"visit_attempt", "phone_attempt", "help_offered", "help_accepted", "help_declined",
+                         "result_proposed"})
 
 
 @dataclass(frozen=True)

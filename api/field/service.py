@@ -18,8 +18,8 @@ from api.auth.principal import Principal
 from api.bulk import among
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
-    AMSTERDAM, ATTEMPT_CHANNELS, DDAS_RESULTS, Attempt, CaseEvent, CaseState, add_working_days, allowed_events,
-    dutch_date, next_action, transition,
+    AMSTERDAM, ATTEMPT_CHANNELS, DDAS_RESULTS, STATE_KINDS, Attempt, CaseEvent, CaseState, add_working_days,
+    allowed_events, dutch_date, next_action, transition,
 )
 from api.models import (
     Case, Conflict, Device, DeviceHolding, Household, Municipality, RefreshToken, Signal, StaffUser, TenantSequence,
@@ -32,7 +32,7 @@ from api.tenancy import owned
 from api.sequence import next_change_seq, reserve_change_seqs
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
 from sync.events import (
-    OUTCOME_KINDS, STATE_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
+    OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
     check_payload, clock_skewed, reconcile,
 )
 from sync.protocol import PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
