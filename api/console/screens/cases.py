@@ -59,7 +59,7 @@ def case_list(request: Request, session: SessionDep, signed: Office, at: Now) ->
     return render(
         request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
         workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
-        # `overdue` as the API's filter and the dashboard judge it (days in UTC), so the label matches them.
+        # `overdue` as the API's filter and the dashboard judge it (Dutch days), so the label matches them.
         overdue_before=today_local(at), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
     )
 
