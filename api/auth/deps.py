@@ -64,6 +64,18 @@ def current_principal(
     return principal
 
 
+_su, _dv = StaffUser.__table__, Device.__table__
+# Built once: they run on every request, and building a statement costs more than running it here.
+_STAFF = sa.select(_su.c.id, _su.c.municipality_code, _su.c.active, _su.c.credentials_changed_at, _su.c.role).where(
+    _su.c.id == sa.bindparam("user_id"))
+_STAFF_ON_DEVICE = (
+    sa.select(_su.c.id, _su.c.municipality_code, _su.c.active, _su.c.credentials_changed_at, _su.c.role,
+              _dv.c.id.label("device_id"), _dv.c.worker_id, _dv.c.revoked_at)
+    .select_from(_su.outerjoin(_dv, _dv.c.id == sa.bindparam("device_id")))
+    .where(_su.c.id == sa.bindparam("user_id"))
+)
+
+
 def _load_principal(session: SessionDep, claims: dict) -> Principal:
     # The database, not the token, is the authority on whether the account still exists,
     # is active and what role it has: deactivation and role changes take effect at once.
@@ -76,12 +88,10 @@ def _load_principal(session: SessionDep, claims: dict) -> Principal:
             raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
         # One query for the account and, with a device token, its device: this runs on every
         # request, and a device's revocation must still take effect on its very next one.
-        su, dv = StaffUser.__table__, Device.__table__
-        query = sa.select(su.c.id, su.c.municipality_code, su.c.active, su.c.credentials_changed_at, su.c.role)
-        if device_id is not None:
-            query = (query.add_columns(dv.c.id.label("device_id"), dv.c.worker_id, dv.c.revoked_at)
-                     .select_from(su.outerjoin(dv, dv.c.id == device_id)))
-        user = session.execute(query.where(su.c.id == user_id)).one_or_none()
+        if device_id is None:
+            user = session.execute(_STAFF, {"user_id": user_id}).one_or_none()
+        else:
+            user = session.execute(_STAFF_ON_DEVICE, {"user_id": user_id, "device_id": device_id}).one_or_none()
         if user is None or user.municipality_code != tenant or not user.active:
             raise Unauthorized("This account is no longer active.", slug="account-inactive")
         changed = user.credentials_changed_at

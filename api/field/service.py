@@ -116,6 +116,40 @@ def visit_list_expiry(now: datetime, *, working_days: int) -> datetime:
     return datetime.combine(day, time(23, 59, 59), AMSTERDAM).astimezone(UTC)
 
 
+def _note_pull(*, unsent: bool) -> sa.Update:
+    """One pull of a device at a time: its holdings are read and rewritten after this. The UPDATE
+    takes the device's row lock, notes the pull, and reads the tenant's change number (the new
+    cursor: read before the cases, so nothing up to it can be missing from them) and its
+    settings, all in one statement."""
+    dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
+    noted: dict[str, Any] = {"last_pull_at": sa.bindparam("now")}
+    if unsent:
+        noted["unsent_events_reported"] = sa.bindparam("unsent")
+    code = sa.bindparam("code")
+    return (
+        dv.update().where(dv.c.id == sa.bindparam("device_id")).values(**noted)
+        .returning(dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint,
+                   sa.select(ts.c.last_seq).where(ts.c.municipality_code == code).scalar_subquery().label("last_seq"),
+                   sa.select(mu.c.settings).where(mu.c.code == code).scalar_subquery().label("settings"))
+    )
+
+
+# A pull's fixed statements, built once (building one costs more than running it here).
+_NOTE_PULL, _NOTE_PULL_AND_UNSENT = _note_pull(unsent=False), _note_pull(unsent=True)
+_HOLDINGS = sa.select(DeviceHolding.__table__.c.case_id, DeviceHolding.__table__.c.version).where(
+    DeviceHolding.__table__.c.device_id == sa.bindparam("device_id"))
+_c, _h = Case.__table__, Household.__table__
+_VISIBLE = (
+    sa.select(_c.c.id, _c.c.version, _c.c.change_seq, _c.c.state, _c.c.classification, _c.c.crisis,
+              _c.c.first_contact_due_date, _c.c.household_id, _c.c.second_worker_id,
+              _h.c.street, _h.c.house_number, _h.c.house_number_addition, _h.c.postcode, _h.c.town)
+    .select_from(_c.join(_h, _h.c.id == _c.c.household_id))
+    .where(_c.c.municipality_code == sa.bindparam("code"), _c.c.state != CaseState.CLOSED.value,
+           _c.c.purged_at.is_(None),
+           or_(_c.c.assigned_worker_id == sa.bindparam("worker_id"), _c.c.second_worker_id == sa.bindparam("worker_id")))
+)
+
+
 def pull(
     session: Session, principal: Principal, *, cursor_text: str | None, checksum: str | None, unsent: int | None,
     now: datetime,
@@ -125,45 +159,21 @@ def pull(
         raise Forbidden("Pulling a visit list needs a device-bound token (POST /v1/devices).", slug="device-token-required")
     # Plain rows throughout: a pull runs for every device several times a day, and ORM
     # objects for 40 cases with their households, signals and events cost more than the rest.
-    dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
-    holdings_table, cases, h = DeviceHolding.__table__, Case.__table__, Household.__table__
-    # One pull of a device at a time: its holdings are read and rewritten below. The UPDATE
-    # takes the device's row lock, notes the pull, and reads the tenant's change number (the
-    # new cursor: read before the cases, so nothing up to it can be missing from them) and its
-    # settings, all in one statement.
-    noted: dict[str, Any] = {"last_pull_at": now}
-    if unsent is not None:
-        noted["unsent_events_reported"] = unsent
+    holdings_table = DeviceHolding.__table__
     code = principal.municipality_code
     device = session.execute(
-        dv.update().where(dv.c.id == principal.device_id).values(**noted)
-        .returning(dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint,
-                   sa.select(ts.c.last_seq).where(ts.c.municipality_code == code).scalar_subquery().label("last_seq"),
-                   sa.select(mu.c.settings).where(mu.c.code == code).scalar_subquery().label("settings"))
+        _NOTE_PULL if unsent is None else _NOTE_PULL_AND_UNSENT,
+        {"device_id": principal.device_id, "code": code, "now": now, "unsent": unsent},
     ).one()
     current_seq = device.last_seq
     settings = MunicipalitySettings.model_validate(device.settings or {})
-    holdings = dict(
-        session.execute(
-            sa.select(holdings_table.c.case_id, holdings_table.c.version).where(holdings_table.c.device_id == device.id)
-        ).all()
-    )
+    holdings = dict(session.execute(_HOLDINGS, {"device_id": device.id}).all())
     cursor = decode_cursor(cursor_text)
     expected = case_set_checksum(holdings.items())
     full = not usable_for(cursor, tenant=code, generation=CURSOR_GENERATION, oldest_retained_seq=0,
                           current_seq=current_seq) or (checksum is not None and checksum != expected) or not holdings
     worker_id = principal.user_id
-    is_visible = sa.and_(
-        cases.c.municipality_code == code, cases.c.state != CaseState.CLOSED.value, cases.c.purged_at.is_(None),
-        or_(cases.c.assigned_worker_id == worker_id, cases.c.second_worker_id == worker_id),
-    )
-    visible = session.execute(
-        sa.select(cases.c.id, cases.c.version, cases.c.change_seq, cases.c.state, cases.c.classification,
-                  cases.c.crisis, cases.c.first_contact_due_date, cases.c.household_id, cases.c.second_worker_id,
-                  h.c.street, h.c.house_number, h.c.house_number_addition, h.c.postcode, h.c.town)
-        .select_from(cases.join(h, h.c.id == cases.c.household_id))
-        .where(is_visible)
-    ).all()
+    visible = session.execute(_VISIBLE, {"code": code, "worker_id": worker_id}).all()
     visible_ids = {case.id for case in visible}
     changed = [case for case in visible if full or case.change_seq > cursor.seq or case.id not in holdings]  # type: ignore[union-attr]
     gone = [case_id for case_id in holdings if case_id not in visible_ids]
