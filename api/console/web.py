@@ -7,7 +7,6 @@ Screens stay small: they take `Office` (the signed-in back-office member) and, f
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args
 from urllib.parse import quote
@@ -24,7 +23,6 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from api.auth.deps import Now
 from api.auth.principal import Principal
-from api.cases.rules import dutch_date
 from api.console import sessions
 from api.console.labels import LABELS, amount, day_part_of, local_date, local_datetime
 from api.db import SessionDep
@@ -244,6 +242,3 @@ def optional(form: Mapping[str, Any], name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
 
-
-def today_local(at: datetime) -> date:
-    return dutch_date(at)

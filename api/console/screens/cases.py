@@ -15,12 +15,12 @@ from api.auth.deps import Now
 from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
 from api.cases import routes as case_api
 from api.cases import trajectory_routes as trajectory_api
-from api.cases.rules import DDAS_RESULTS, CaseState
+from api.cases.rules import DDAS_RESULTS, CaseState, dutch_date
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
 from api.console.labels import AMSTERDAM
 from api.console.staff import device_labels, staff_names, workers
 from api.console.web import (
-    ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render, today_local,
+    ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render,
 )
 from api.db import SessionDep
 from api.problems import ProblemError
@@ -60,7 +60,7 @@ def case_list(request: Request, session: SessionDep, signed: Office, at: Now) ->
         request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
         workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
         # `overdue` as the API's filter and the dashboard judge it (Dutch days), so the label matches them.
-        overdue_before=today_local(at), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
+        overdue_before=dutch_date(at), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
     )
 
 
@@ -71,10 +71,11 @@ def case_page(
     case = case_api.get_case(session, as_api(case_api.CaseReader, signed.principal), at, case_id)
     devices = device_labels(session, signed.principal, (event.device_id for event in case.events))
     people = {(s.initials, s.prefix, s.surname): s for s in case.signals if s.surname}
+    today = dutch_date(at)
     return render(
         request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
         names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
-        results=DDAS_RESULTS, people=list(people.values()), today=today_local(at), overdue_before=today_local(at),
+        results=DDAS_RESULTS, people=list(people.values()), today=today, overdue_before=today,
         now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
     )
 

@@ -16,9 +16,10 @@ from starlette.responses import Response
 from api.auth.deps import Now
 from api.backoffice import routes as plans_api
 from api.backoffice.routes import PlanAcceptance, PlannedVisitOut, PlanRequest
+from api.cases.rules import dutch_date
 from api.console.labels import local_date
 from api.console.staff import staff_names, workers
-from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render, today_local
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
 from api.db import SessionDep
 from api.models import Case, Household
 from api.problems import ProblemError, Unprocessable
@@ -78,7 +79,7 @@ def _page(
         request, signed, "planning.html", current="planning", error=error, workers=active,
         names=staff_names(session, signed.principal), groups=groups, plan_date=plan_date, chosen=chosen,
         planned=sum(len(group.rows) for group in groups or []),
-        datum=(fields or {}).get("date") or (today_local(at) + timedelta(days=1)).isoformat(),
+        datum=(fields or {}).get("date") or (dutch_date(at) + timedelta(days=1)).isoformat(),
         bezoeken=(fields or {}).get("visits_per_worker") or DEFAULT_VISITS,
     )
 

@@ -16,8 +16,9 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from api.auth.deps import Now
+from api.cases.rules import dutch_date
 from api.console.labels import number
-from api.console.web import ConsoleRoute, Office, as_api, download, render, today_local
+from api.console.web import ConsoleRoute, Office, as_api, download, render
 from api.db import SessionDep
 from api.reports import case_export_routes as case_export_api
 from api.reports import ddas_routes as ddas_api
@@ -64,7 +65,7 @@ def _day(value: str) -> date | None:
 
 def period_of(request: Request, at: datetime) -> Period:
     """`from` and `to` from the query; empty means the current calendar month up to today (Amsterdam)."""
-    today = today_local(at)
+    today = dutch_date(at)
     raw_from = (request.query_params.get("from") or "").strip() or today.replace(day=1).isoformat()
     raw_to = (request.query_params.get("to") or "").strip() or today.isoformat()
     start, end = _day(raw_from), _day(raw_to)
