@@ -24,14 +24,14 @@ def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
         raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
-def _postgres(session: Session) -> bool:
+def on_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
 def among(session: Session, column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
     """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter whatever the number of
     values, so the statement is the same each time and is not re-rendered with a placeholder per value."""
-    if _postgres(session):
+    if on_postgres(session):
         return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
 
@@ -40,7 +40,7 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     """Insert dicts keyed by column name (every row with the same keys)."""
     if not rows:
         return
-    if not _postgres(session):
+    if not on_postgres(session):
         session.execute(table.insert(), list(rows))
         return
     columns = list(rows[0])
@@ -58,7 +58,7 @@ def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     if not rows:
         return
     columns = [column for column in rows[0] if column != key]
-    if not _postgres(session):
+    if not on_postgres(session):
         session.execute(
             table.update()
             .where(table.c[key] == sa.bindparam("_key"))

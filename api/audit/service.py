@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
+from api.bulk import on_postgres
 from api.logs import request_id_var
 from api.models import AuditEntry
 
@@ -58,7 +59,7 @@ def record_case_reads(
         return
     request_id = request_id_var.get()
     table = AuditEntry.__table__
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgres(session):
         case = sa.func.unnest(sa.bindparam("case_ids", list(case_ids), type_=postgresql.ARRAY(sa.Uuid))).table_valued(
             "case_id").render_derived()
         values = {

@@ -68,12 +68,8 @@ _su, _dv = StaffUser.__table__, Device.__table__
 # Built once: they run on every request, and building a statement costs more than running it here.
 _STAFF = sa.select(_su.c.id, _su.c.municipality_code, _su.c.active, _su.c.credentials_changed_at, _su.c.role).where(
     _su.c.id == sa.bindparam("user_id"))
-_STAFF_ON_DEVICE = (
-    sa.select(_su.c.id, _su.c.municipality_code, _su.c.active, _su.c.credentials_changed_at, _su.c.role,
-              _dv.c.id.label("device_id"), _dv.c.worker_id, _dv.c.revoked_at)
-    .select_from(_su.outerjoin(_dv, _dv.c.id == sa.bindparam("device_id")))
-    .where(_su.c.id == sa.bindparam("user_id"))
-)
+_STAFF_ON_DEVICE = (_STAFF.add_columns(_dv.c.id.label("device_id"), _dv.c.worker_id, _dv.c.revoked_at)
+                    .select_from(_su.outerjoin(_dv, _dv.c.id == sa.bindparam("device_id"))))
 
 
 def _load_principal(session: SessionDep, claims: dict) -> Principal:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api.bulk import among, insert_rows, update_rows
+from api.bulk import among, insert_rows, on_postgres, update_rows
 from api.cases.rules import CaseState, first_contact_deadline
 from api.models import Case, CreditorAgreement, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
@@ -456,7 +456,7 @@ class _Statistics:
     def __init__(self, session: Session, tables: tuple[str, ...]) -> None:
         self.session = session
         self.tables = tables
-        self.enabled = session.get_bind().dialect.name == "postgresql"
+        self.enabled = on_postgres(session)
         self.next_at = ANALYZE_AFTER
 
     def grew(self, written: int) -> None:
