@@ -1,11 +1,13 @@
 """Benchmark: field sync under uvicorn (2 workers) on loopback against PostgreSQL.
 
 Measures, in one run, on this machine:
-- push: end-to-end events/s (batches of 100) against the raw ceiling of the database
-  (psycopg executemany of equivalent rows, 100 per transaction, 2 connections);
+- push: end-to-end events/s (batches of 100, two phones side by side) against the raw ceiling
+  of the database (psycopg executemany of equivalent rows, 100 per transaction, 2 connections);
 - pull: 40-case encrypted lists per second and p99 latency at 16 concurrent devices,
   against the framework's rate for a pre-serialised body of the same size;
-- bytes on the wire for a full 40-case pull and an unchanged pull.
+- bytes on the wire for a full 40-case pull and an unchanged pull;
+- the CPU each push, pull and ceiling operation costs the service, PostgreSQL and the load
+  generator: on a machine of two cores, what the rates can reach at all.
 
     .venv/bin/python bench/sync.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_sync]
 """
@@ -16,6 +18,7 @@ import argparse
 import base64
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -155,6 +158,43 @@ def enroll(base: str, number: int = 0) -> tuple[str, str]:
     return device["device_id"], device["access_token"]
 
 
+def _proc_cpu(pid: str) -> tuple[int, float]:
+    """(parent pid, CPU seconds of the process and of its children already reaped) from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[1]), sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(server: subprocess.Popen[bytes] | None) -> tuple[float, float, float]:
+    """CPU seconds used so far by the service (the uvicorn process and its workers), by PostgreSQL
+    (every server process; a closed connection's backend counts through the postmaster) and by
+    this load generator. Where the time goes, since the rates alone do not say (Linux only)."""
+    service = database = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent, used = _proc_cpu(pid)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        if server is not None and server.pid in (int(pid), parent):
+            service += used
+        elif command.startswith(b"postgres") or b"bin/postgres" in command:
+            database += used
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return service, database, usage.ru_utime + usage.ru_stime
+
+
+def measured(server: subprocess.Popen[bytes] | None, work):  # type: ignore[no-untyped-def]
+    """work()'s result and the CPU seconds it cost (service, PostgreSQL, load generator)."""
+    before = cpu_seconds(server)
+    result = work()
+    return result, tuple(after - start for start, after in zip(before, cpu_seconds(server), strict=True))
+
+
+def per(costs: list[tuple[float, ...]], operations: int) -> list[float]:
+    """Summed CPU seconds as milliseconds per operation."""
+    return [sum(cost[i] for cost in costs) * 1000 / operations for i in range(3)]
+
+
 def run_concurrently(workers: int, work) -> float:  # type: ignore[no-untyped-def]
     threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
     started = time.perf_counter()
@@ -165,19 +205,22 @@ def run_concurrently(workers: int, work) -> float:  # type: ignore[no-untyped-de
     return time.perf_counter() - started
 
 
-def bench_push(base: str, device_id: str, token: str, case_ids: list[str], batches: int) -> float:
-    headers = {"Authorization": f"Bearer {token}"}
+def bench_push(base: str, phones: list[tuple[str, str, list[str]]], batches: int) -> float:
+    """Two phones (device id, token, the cases it holds) push side by side, as a municipality's
+    devices do: one phone syncs one batch at a time (push locks its device row), so two clients
+    of one device would measure one push after another, not the two workers the ceiling gets."""
 
     def work(worker: int) -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        device_id, token, case_ids = phones[worker]
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
             for batch in range(batches // 2):
-                events = [{"event_id": str(uuid.uuid4()), "case_id": case_ids[(batch * 100 + i + worker) % len(case_ids)],
+                events = [{"event_id": str(uuid.uuid4()), "case_id": case_ids[(batch * 100 + i) % len(case_ids)],
                            "kind": "card_left", "occurred_at": datetime.now(UTC).isoformat(), "base_version": 1,
                            "payload": {}} for i in range(100)]
                 response = client.post("/v1/sync/push", json={"device_id": device_id, "events": events})
                 response.raise_for_status()
 
-    elapsed = run_concurrently(2, work)
+    elapsed = run_concurrently(len(phones), work)
     return batches * 100 / elapsed
 
 
@@ -256,19 +299,24 @@ def main() -> None:
     try:
         devices = [enroll(base, number) for number in range(DEVICES)]
         headers = [{"Authorization": f"Bearer {token}"} for _, token in devices]
-        pull_rounds = [bench_get(f"{base}/v1/sync/pull", headers, clients=DEVICES, requests_each=25)
-                       for _ in range(ROUNDS)]
+        pulled = [measured(server, lambda: bench_get(f"{base}/v1/sync/pull", headers, clients=DEVICES, requests_each=25))
+                  for _ in range(ROUNDS)]
+        pull_rounds = [result for result, _ in pulled]
+        pull_cpu = per([cost for _, cost in pulled], ROUNDS * DEVICES * 25)
         pulls, p99 = (statistics.median(r[i] for r in pull_rounds) for i in (0, 1))
         full_bytes = pull_rounds[0][2]
-        device_id, token = devices[0]
-        case_ids = [str(c) for c in _case_ids(args.pg, "bench-worker-0")]
-        push_rounds = [bench_push(base, device_id, token, case_ids, args.batches) for _ in range(ROUNDS)]
+        phones = [(*devices[n], [str(c) for c in _case_ids(args.pg, f"bench-worker-{n}")]) for n in range(2)]
+        pushed_rounds = [measured(server, lambda: bench_push(base, phones, args.batches)) for _ in range(ROUNDS)]
+        push_rounds = [result for result, _ in pushed_rounds]
+        push_cpu = per([cost for _, cost in pushed_rounds], ROUNDS * args.batches)
         print(f"rounds: push {[round(r) for r in push_rounds]} events/s, pull {[round(r[0]) for r in pull_rounds]} lists/s")
         pushed = statistics.median(push_rounds)
     finally:
         server.terminate()
         server.wait()
-    ceiling_insert = statistics.median(insert_ceiling(args.pg, args.batches) for _ in range(ROUNDS))
+    inserted = [measured(None, lambda: insert_ceiling(args.pg, args.batches)) for _ in range(ROUNDS)]
+    ceiling_insert = statistics.median(result for result, _ in inserted)
+    insert_cpu = per([cost for _, cost in inserted], ROUNDS * args.batches)
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "framework_app.py").write_text(FRAMEWORK_APP)
@@ -277,8 +325,11 @@ def main() -> None:
                            "--log-level", "warning", "--no-access-log", "--app-dir", tmp],
                           {**env, "BENCH_BODY_BYTES": str(full_bytes)}, fport)
         try:
-            framework_rounds = [bench_get(f"http://127.0.0.1:{fport}/body", [{}], clients=DEVICES, requests_each=50)
-                                for _ in range(ROUNDS)]
+            served = [measured(framework, lambda: bench_get(f"http://127.0.0.1:{fport}/body", [{}], clients=DEVICES,
+                                                            requests_each=50))
+                      for _ in range(ROUNDS)]
+            framework_rounds = [result for result, _ in served]
+            framework_cpu = per([cost for _, cost in served], ROUNDS * DEVICES * 50)
             ceiling_rate, ceiling_p99 = (statistics.median(r[i] for r in framework_rounds) for i in (0, 1))
         finally:
             framework.terminate()
@@ -292,6 +343,10 @@ def main() -> None:
           f"ratio {pulls / ceiling_rate:.2f} (target ≥ 0.25)")
     print(f"pull   p99 {p99:.1f} ms at 16 devices (target ≤ 25 ms); framework p99 {ceiling_p99:.1f} ms")
     print(f"bytes  full 40-case pull {full_bytes:,} B; unchanged pull {unchanged:,} B (target < 1 KB)")
+    print("CPU per push of 100 events: service {:.1f} ms, PostgreSQL {:.1f} ms, load generator {:.1f} ms".format(*push_cpu))
+    print("    per 100 ceiling rows:                    PostgreSQL {1:.1f} ms, load generator {2:.1f} ms".format(*insert_cpu))
+    print("CPU per pull:               service {:.1f} ms, PostgreSQL {:.1f} ms, load generator {:.1f} ms".format(*pull_cpu))
+    print("    per bare framework request: service {0:.1f} ms, load generator {2:.1f} ms".format(*framework_cpu))
 
 
 def _case_ids(url: str, username: str) -> list[uuid.UUID]:
