@@ -249,7 +249,7 @@ class _Writer:
         self.numbered: set[uuid.UUID] = set()  # cases this delivery opened or already gave a new version
         self.renumbered: list[uuid.UUID] = []  # existing cases it changed: they get a change number at the end
         self.written = 0
-        self.statistics = _Statistics(session, ("signal", "household", "outreach_case"))
+        self.statistics = _Statistics(session, _LOOKED_UP)
         self.new_id = _uuid4s().__next__
 
     def store(self, signals: Sequence[SignalInput]) -> None:
@@ -444,24 +444,33 @@ class _Writer:
         return _due(row, self.settings)
 
 
+# The columns the import looks rows up by, per table: what the planner needs to know while a delivery grows them.
+_LOOKED_UP = {
+    "signal": ("id", "municipality_code", "external_id", "household_id"),
+    "household": ("id", "municipality_code", "address_key"),
+    "outreach_case": ("id", "household_id", "state"),
+}
+
+
 class _Statistics:
     """Keeps PostgreSQL's planner statistics in step while a delivery grows the tables.
 
     Inside one long transaction autovacuum cannot analyse the new rows, so the planner
     goes on believing a table is as small as it was; `IN (…2000 ids…)` then becomes a
     sequential scan per batch and the import turns quadratic. Analysing each time the rows
-    written have doubled costs a few quick samples in all.
+    written have doubled costs a few quick samples in all; only the columns the import looks
+    rows up by (a third of the time of all columns; autovacuum does the rest after the commit).
     """
 
-    def __init__(self, session: Session, tables: tuple[str, ...]) -> None:
+    def __init__(self, session: Session, columns: dict[str, tuple[str, ...]]) -> None:
         self.session = session
-        self.tables = tables
+        self.statement = sa.text("ANALYZE " + ", ".join(f"{table} ({', '.join(names)})" for table, names in columns.items()))
         self.enabled = on_postgres(session)
         self.next_at = ANALYZE_AFTER
 
     def grew(self, written: int) -> None:
         if self.enabled and written >= self.next_at:
-            self.session.execute(sa.text(f"ANALYZE {', '.join(self.tables)}"))
+            self.session.execute(self.statement)
             self.next_at = written * 2
 
 
