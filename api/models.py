@@ -199,7 +199,7 @@ class Case(SQLModel, table=True):
     opened_at: datetime = _at()
     first_contact_due_date: date = Field(index=True)
     assigned_worker_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
-    second_worker_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    second_worker_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
     result: str | None = Field(default=None, max_length=120)
     closed_at: datetime | None = _at(nullable=True)
     purged_at: datetime | None = _at(nullable=True)

@@ -1,0 +1,43 @@
+"""A pull reads the worker's own cases by index, however many cases the municipality has."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Session
+
+from api.field.service import _VISIBLE
+from tests.factories import make_municipality, make_user
+
+
+def test_a_pull_does_not_read_every_case_of_the_municipality(session: Session, database_url: str) -> None:
+    """The worker is the first or the second of a pair (`OR`): with an index on only one of the two
+    columns PostgreSQL can use neither, and reads the whole case table on every pull."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the query plan is PostgreSQL's")
+    make_municipality(session)
+    worker = make_user(session, role="worker", username="worker1")
+    other = make_user(session, role="worker", username="worker2")
+    session.commit()
+    # Years of cases of other workers, and a day's list of this one: first of 30, second of 10.
+    session.execute(sa.text(
+        "INSERT INTO household (id, municipality_code, address_key, postcode, house_number, street, town, created_at)"
+        " SELECT md5('h' || n)::uuid, '0363', '1055AB|' || n || '|', '1055AB', n, 'Bos en Lommerweg', 'Amsterdam',"
+        " now() FROM generate_series(1, 20000) AS n"))
+    session.execute(sa.text(
+        "INSERT INTO outreach_case (id, municipality_code, household_id, state, classification, crisis, opened_at,"
+        " first_contact_due_date, assigned_worker_id, second_worker_id, version, change_seq)"
+        " SELECT md5('c' || n)::uuid, '0363', md5('h' || n)::uuid, CASE WHEN n % 3 = 0 THEN 'planned' ELSE 'closed' END,"
+        " 'single', false, now(), current_date + 28,"
+        " CASE WHEN n <= 30 THEN CAST(:worker AS uuid) ELSE CAST(:other AS uuid) END,"
+        " CASE WHEN n BETWEEN 31 AND 40 THEN CAST(:worker AS uuid) END, 1, n"
+        " FROM generate_series(1, 20000) AS n"), {"worker": str(worker.id), "other": str(other.id)})
+    session.execute(sa.text("ANALYZE household, outreach_case"))
+    compiled = _VISIBLE.compile(dialect=postgresql.psycopg.dialect())
+    parameters = compiled.construct_params({"code": "0363", "worker_id": worker.id})
+    plan = "\n".join(row[0] for row in session.connection().exec_driver_sql("EXPLAIN " + str(compiled), parameters))
+    assert "Seq Scan on outreach_case" not in plan, plan
+    found = session.connection().exec_driver_sql(str(compiled), parameters).all()
+    assert len(found) == 10 + 3  # the open ones among the 30 and the 10 (every third case is open)
+    session.rollback()
