@@ -12,10 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import or_
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.bulk import among
+from api.bulk import among, on_postgres
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
     AMSTERDAM, ATTEMPT_CHANNELS, DDAS_RESULTS, STATE_KINDS, Attempt, CaseEvent, CaseState, add_working_days,
@@ -150,6 +151,24 @@ _VISIBLE = (
 )
 
 
+_sg, _ev = Signal.__table__, VisitEvent.__table__
+# What a visit list shows of its cases' signals and attempts, for a list of case ids: an array
+# parameter on PostgreSQL (one, whatever the number of cases), an expanding IN elsewhere.
+_CASE_SIGNALS, _CASE_ATTEMPTS = (
+    {dialect: query.where(column == sa.any_(sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Uuid)))
+                          if dialect == "postgresql" else column.in_(sa.bindparam("case_ids", expanding=True)))
+     for dialect in ("postgresql", "other")}
+    for query, column in (
+        (sa.select(_sg.c.case_id, _sg.c.is_repeat, _sg.c.partner_type, _sg.c.classification, _sg.c.amount_cents,
+                   _sg.c.initials, _sg.c.prefix, _sg.c.surname, _sg.c.phone).order_by(_sg.c.signal_date), _sg.c.case_id),
+        # The kinds written into the statement: a list parameter would be rendered again at every execution.
+        (sa.select(_ev.c.case_id, _ev.c.kind, _ev.c.occurred_at, _ev.c.payload, _ev.c.outcome)
+         .where(_ev.c.kind.in_([sa.literal_column(f"'{kind}'") for kind in sorted(ATTEMPT_CHANNELS)]))
+         .order_by(_ev.c.occurred_at), _ev.c.case_id),
+    )
+)
+
+
 def pull(
     session: Session, principal: Principal, *, cursor_text: str | None, checksum: str | None, unsent: int | None,
     now: datetime,
@@ -230,19 +249,12 @@ def _visit_cases(
     """`cases`: rows of the cases with their household's address; `of_cases`: their ids."""
     if not cases:
         return []
-    sg, ev = Signal.__table__, VisitEvent.__table__
+    dialect = "postgresql" if on_postgres(session) else "other"
     signals: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in session.execute(
-        sa.select(sg.c.case_id, sg.c.is_repeat, sg.c.partner_type, sg.c.classification, sg.c.amount_cents,
-                  sg.c.initials, sg.c.prefix, sg.c.surname, sg.c.phone)
-        .where(among(session, sg.c.case_id, of_cases)).order_by(sg.c.signal_date)
-    ):
+    for row in session.execute(_CASE_SIGNALS[dialect], {"case_ids": of_cases}):
         signals[row.case_id].append(row)
     events: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in session.execute(
-        sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
-        .where(among(session, ev.c.case_id, of_cases), ev.c.kind.in_(sorted(ATTEMPT_CHANNELS))).order_by(ev.c.occurred_at)
-    ):
+    for row in session.execute(_CASE_ATTEMPTS[dialect], {"case_ids": of_cases}):
         events[row.case_id].append(row)
     result = []
     for case in cases:
