@@ -3,12 +3,13 @@ Same rows, same result."""
 
 from __future__ import annotations
 
-import zlib
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Json
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
@@ -47,14 +48,25 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     quote = session.get_bind().dialect.identifier_preparer.quote
     raw = session.connection().connection.driver_connection
     statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    documents = [position for position, column in enumerate(columns) if isinstance(table.c[column].type, sa.JSON)]
     with _as_sqlalchemy_errors(statement), raw.cursor() as cursor:  # type: ignore[union-attr]
         with cursor.copy(statement) as copy:
+            if not documents:
+                for row in rows:
+                    copy.write_row([row[column] for column in columns])
+                return
             for row in rows:
-                copy.write_row([row[column] for column in columns])
+                values = [row[column] for column in columns]
+                for position in documents:  # COPY knows no dict: a JSON column's value goes as JSON text
+                    values[position] = None if values[position] is None else Json(values[position])
+                copy.write_row(values)
 
 
 def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], *, key: str = "id") -> None:
-    """Set columns per row, matched on `key` (every row with the same keys)."""
+    """Set columns per row, matched on `key` (every row with the same keys).
+
+    On PostgreSQL one statement, `UPDATE … FROM unnest(an array per column)`: a parameter per
+    column whatever the number of rows, one round trip, and the same statement text each time."""
     if not rows:
         return
     columns = [column for column in rows[0] if column != key]
@@ -66,22 +78,14 @@ def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
             [{"_key": row[key], **{column: row[column] for column in columns}} for row in rows],
         )
         return
-    # One set-based UPDATE … FROM a temporary table filled by COPY, instead of a statement per row.
-    dialect = session.get_bind().dialect
-    quote = dialect.identifier_preparer.quote
-    # One staging table per table and set of columns: an import updates cases twice, with different columns.
-    staging = f"_bulk_update_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"
-    definitions = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in [key, *columns])
-    session.execute(sa.text(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({definitions}) ON COMMIT DROP"))
-    session.execute(sa.text(f"TRUNCATE {staging}"))
-    raw = session.connection().connection.driver_connection
-    statement = f"COPY {staging} ({', '.join(quote(c) for c in [key, *columns])}) FROM STDIN"
-    with _as_sqlalchemy_errors(statement), raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row[key], *(row[column] for column in columns)])
-    assignments = ", ".join(f"{quote(c)} = staged.{quote(c)}" for c in columns)
-    session.execute(
-        sa.text(f"UPDATE {quote(table.name)} SET {assignments} FROM {staging} AS staged "
-                f"WHERE {quote(table.name)}.{quote(key)} = staged.{quote(key)}")
-    )
+    names = [key, *columns]
+    session.execute(_update_from_arrays(table, tuple(names)), {f"_{name}": [row[name] for row in rows] for name in names})
+
+
+@functools.cache
+def _update_from_arrays(table: sa.Table, names: tuple[str, ...]) -> sa.Update:
+    """`UPDATE table SET … FROM unnest(:_key, :_column, …) WHERE key matches`, built once per table and columns."""
+    key, *columns = names
+    arrays = [sa.bindparam(f"_{name}", type_=postgresql.ARRAY(table.c[name].type)) for name in names]
+    staged = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+    return table.update().where(table.c[key] == staged.c[key]).values({column: staged.c[column] for column in columns})

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.bulk import among, on_postgres
+from api.bulk import among, insert_rows, on_postgres, update_rows
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
     AMSTERDAM, ATTEMPT_CHANNELS, DDAS_RESULTS, STATE_KINDS, Attempt, CaseEvent, CaseState, add_working_days,
@@ -480,19 +480,17 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         for rows in touched.values() for row in rows
     ]
     if new_rows:
-        session.execute(ev.insert(), new_rows)
+        insert_rows(session, ev, new_rows)
         session.flush()  # the conflicts raised above
         # The tenant's change counter last: its row lock is held until commit and every push,
         # pull-visible office action and import of the tenant takes turns on it.
         for case_id, change_seq in zip(touched_ids, reserve_change_seqs(session, code, len(touched_ids)), strict=True):
             cases[case_id].change_seq = change_seq
-        session.execute(
-            cs.update().where(cs.c.id == sa.bindparam("b_id"))
-            .values(state=sa.bindparam("b_state"), version=sa.bindparam("b_version"),
-                    change_seq=sa.bindparam("b_change_seq")),
-            [{"b_id": case_id, "b_state": cases[case_id].state, "b_version": cases[case_id].version,
-              "b_change_seq": cases[case_id].change_seq} for case_id in touched_ids],
-        )
+        update_rows(session, cs, [
+            {"id": case_id, "state": cases[case_id].state, "version": cases[case_id].version,
+             "change_seq": cases[case_id].change_seq}
+            for case_id in touched_ids
+        ])
     for rows in touched.values():
         for row in rows:
             results[position[row.id]] = EventResult(
