@@ -204,7 +204,9 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = _at(nullable=True)
     purged_at: datetime | None = _at(nullable=True)
     version: int = Field(default=1)
-    change_seq: int = Field(default=0, sa_type=sa.BigInteger, index=True)
+    # Not indexed: nothing looks cases up by it (a pull compares it for the cases it reads anyway), and
+    # without an index a push that changes no state can update its cases in place (a HOT update).
+    change_seq: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class Signal(SQLModel, table=True):
