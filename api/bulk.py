@@ -4,7 +4,7 @@ Same rows, same result."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,6 +35,21 @@ def among(session: Session, column: sa.ColumnElement[Any], values: Sequence[Any]
     if on_postgres(session):
         return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
+
+
+def in_array(column: sa.ColumnElement[Any], name: str, *, postgres: bool) -> sa.ColumnElement[bool]:
+    """`column` among the values of parameter `name`, for a statement built once: `= ANY(:name)`,
+    one array parameter, on PostgreSQL; an expanding `IN :name` elsewhere."""
+    if postgres:
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+def written_in(column: sa.ColumnElement[Any], values: Iterable[str]) -> sa.ColumnElement[bool]:
+    """`column IN ('a', 'b')` for constants of the code (event kinds), written into the statement: a
+    list parameter is rendered again at every execution, and a prepared statement's generic plan
+    sees constants, so a partial index on them can serve."""
+    return column.in_([sa.literal_column("'" + value.replace("'", "''") + "'") for value in sorted(values)])
 
 
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

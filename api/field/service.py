@@ -12,11 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import or_
-from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.bulk import among, insert_rows, on_postgres, update_rows
+from api.bulk import in_array, insert_rows, on_postgres, update_rows, written_in
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.cases.rules import (
     AMSTERDAM, ATTEMPT_CHANNELS, DDAS_RESULTS, STATE_KINDS, Attempt, CaseEvent, CaseState, add_working_days,
@@ -152,19 +151,15 @@ _VISIBLE = (
 
 
 _sg, _ev = Signal.__table__, VisitEvent.__table__
-# What a visit list shows of its cases' signals and attempts, for a list of case ids: an array
-# parameter on PostgreSQL (one, whatever the number of cases), an expanding IN elsewhere.
+# What a visit list shows of its cases' signals and attempts, for a list of case ids, per dialect.
 _CASE_SIGNALS, _CASE_ATTEMPTS = (
-    {dialect: query.where(column == sa.any_(sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Uuid)))
-                          if dialect == "postgresql" else column.in_(sa.bindparam("case_ids", expanding=True)))
+    {dialect: query.where(in_array(column, "case_ids", postgres=dialect == "postgresql"))
      for dialect in ("postgresql", "other")}
     for query, column in (
         (sa.select(_sg.c.case_id, _sg.c.is_repeat, _sg.c.partner_type, _sg.c.classification, _sg.c.amount_cents,
                    _sg.c.initials, _sg.c.prefix, _sg.c.surname, _sg.c.phone).order_by(_sg.c.signal_date), _sg.c.case_id),
-        # The kinds written into the statement: a list parameter would be rendered again at every execution.
         (sa.select(_ev.c.case_id, _ev.c.kind, _ev.c.occurred_at, _ev.c.payload, _ev.c.outcome)
-         .where(_ev.c.kind.in_([sa.literal_column(f"'{kind}'") for kind in sorted(ATTEMPT_CHANNELS)]))
-         .order_by(_ev.c.occurred_at), _ev.c.case_id),
+         .where(written_in(_ev.c.kind, ATTEMPT_CHANNELS)).order_by(_ev.c.occurred_at), _ev.c.case_id),
     )
 )
 
@@ -365,6 +360,39 @@ def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, dat
     return _body_hash(event), payload, None, occurred
 
 
+def _note_push(*, unsent: bool) -> sa.Update:
+    """Lock the device (one sync of a device at a time) and note this push, in one statement."""
+    dv = Device.__table__
+    noted = {"last_push_at": sa.bindparam("now"), "last_push_event_count": sa.bindparam("count")}
+    if unsent:
+        noted["unsent_events_reported"] = sa.bindparam("unsent")
+    return dv.update().where(dv.c.id == sa.bindparam("device_id")).values(**noted).returning(dv.c.id)
+
+
+def _push_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any], sa.CompoundSelect[Any]]:
+    """The batch's cases, locked in id order, each with whether this device holds it; the batch's
+    event ids already stored; and the same with the stored state events of the cases."""
+    cs, ev, hd = Case.__table__, VisitEvent.__table__, DeviceHolding.__table__
+    held_by_device = sa.exists().where(hd.c.device_id == sa.bindparam("device_id"), hd.c.case_id == cs.c.id)
+    cases = (sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
+             .where(in_array(cs.c.id, "case_ids", postgres=postgres), cs.c.municipality_code == sa.bindparam("code"))
+             .order_by(cs.c.id).with_for_update(of=cs))
+    columns = (ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash, ev.c.case_id, ev.c.device_id,
+               ev.c.author_id, ev.c.kind, ev.c.occurred_at, ev.c.base_version, ev.c.payload)
+    asked = sa.select(*columns, sa.true().label("asked")).where(in_array(ev.c.id, "event_ids", postgres=postgres))
+    # Two index lookups in one statement (with an OR of the two, the plan scanned the table). The
+    # kinds in the statement's text, not as parameters: so its plan, even a generic one of the
+    # prepared statement, can use the index of state events (models.VisitEvent).
+    with_state = sa.union_all(asked, sa.select(*columns, sa.false().label("asked")).where(
+        in_array(ev.c.case_id, "case_ids", postgres=postgres), written_in(ev.c.kind, STATE_KINDS)))
+    return cases, asked, with_state
+
+
+# A push's fixed statements, built once (building them cost more than running them).
+_NOTE_PUSH, _NOTE_PUSH_AND_UNSENT = _note_push(unsent=False), _note_push(unsent=True)
+_PUSH_READS = {"postgresql": _push_reads(postgres=True), "other": _push_reads(postgres=False)}
+
+
 def push(session: Session, principal: Principal, batch: PushBatch, *, now: datetime) -> PushResult:
     """Store a device's events in one transaction: each applied, a duplicate, a conflict or rejected.
 
@@ -378,28 +406,21 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         raise Forbidden("Pushing events needs a device-bound token.", slug="device-token-required")
     if batch.device_id != principal.device_id:
         raise Forbidden("The batch names another device than the token.", slug="device-mismatch")
-    dv, cs, ev, hd = Device.__table__, Case.__table__, VisitEvent.__table__, DeviceHolding.__table__
+    cs, ev = Case.__table__, VisitEvent.__table__
     # The pure part of checking each event first, before any lock is taken: concurrent pushes
     # wait for each other's locks, so the less that happens while holding them the better.
     checked = [_check_event(event) for event in batch.events]
-    # Lock the device (one sync of a device at a time) and note this push, in one statement.
-    noted: dict[str, Any] = {"last_push_at": now, "last_push_event_count": len(batch.events)}
-    if batch.unsent is not None:
-        noted["unsent_events_reported"] = batch.unsent
     device_id = session.execute(
-        dv.update().where(dv.c.id == principal.device_id).values(**noted).returning(dv.c.id)
+        _NOTE_PUSH if batch.unsent is None else _NOTE_PUSH_AND_UNSENT,
+        {"device_id": principal.device_id, "now": now, "count": len(batch.events), "unsent": batch.unsent},
     ).scalar_one()
     code = principal.municipality_code
+    read_cases, read_asked, read_asked_and_state = _PUSH_READS["postgresql" if on_postgres(session) else "other"]
     case_ids = sorted({event.case_id for event in batch.events}, key=str)
-    held_by_device = sa.exists().where(hd.c.device_id == device_id, hd.c.case_id == cs.c.id)
     cases: dict[uuid.UUID, _PushCase] = {}
     held: set[uuid.UUID] = set()
     if case_ids:
-        for *columns, is_held in session.execute(
-            sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
-            .where(among(session, cs.c.id, case_ids), cs.c.municipality_code == code)
-            .order_by(cs.c.id).with_for_update(of=cs)
-        ):
+        for *columns, is_held in session.execute(read_cases, {"case_ids": case_ids, "code": code, "device_id": device_id}):
             cases[columns[0]] = _PushCase(*columns)
             if is_held:
                 held.add(columns[0])
@@ -408,18 +429,10 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     stored: dict[uuid.UUID, Any] = {}
     state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     if batch.events:
-        # Two index lookups in one statement (with an OR of the two, the plan scanned the table).
-        columns = (ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash, ev.c.case_id, ev.c.device_id,
-                   ev.c.author_id, ev.c.kind, ev.c.occurred_at, ev.c.base_version, ev.c.payload)
-        query: sa.Select[Any] | sa.CompoundSelect[Any] = sa.select(*columns, sa.true().label("asked")).where(
-            among(session, ev.c.id, sorted({e.event_id for e in batch.events}, key=str)))
-        if cases:
-            query = sa.union_all(query, sa.select(*columns, sa.false().label("asked")).where(
-                among(session, ev.c.case_id, list(cases)),
-                # The kinds in the statement's text, not as parameters: so its plan, even a generic
-                # one of the prepared statement, can use the index of state events (models.VisitEvent).
-                ev.c.kind.in_(sa.bindparam("state_kinds", sorted(STATE_KINDS), expanding=True, literal_execute=True))))
-        for row in session.execute(query):
+        event_ids = sorted({e.event_id for e in batch.events}, key=str)
+        query, parameters = ((read_asked_and_state, {"event_ids": event_ids, "case_ids": list(cases)}) if cases
+                             else (read_asked, {"event_ids": event_ids}))
+        for row in session.execute(query, parameters):
             if row.asked:
                 stored[row.id] = row
             else:
