@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from time import monotonic
 from typing import Annotated
@@ -13,6 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -104,27 +105,37 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit when the handler succeeded, else roll back.
 
     Used with scope="function" so the commit happens before the response is sent: a
     device must never see 200 for a push whose commit failed.
+
+    Async, so that opening the session (no connection yet, nothing to wait for) takes no trip
+    to the thread pool; ending it, which talks to the database, takes one.
     """
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            yield session
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
+        yield session
+    except ProblemError as exc:
+        # Some refusals are also facts to keep (a replayed refresh token revokes its
+        # whole session); such errors ask for their changes to be committed.
+        await run_in_threadpool(_end, session, commit=exc.commit_changes)
+        raise
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
-        except ProblemError as exc:
-            # Some refusals are also facts to keep (a replayed refresh token revokes its
-            # whole session); such errors ask for their changes to be committed.
-            if exc.commit_changes:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
+        else:
             session.rollback()
-            raise
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
