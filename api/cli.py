@@ -41,7 +41,7 @@ def serve(
     """Run the API (uvicorn). Refuses demo credentials and default secrets outside demo mode."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, settled
     from api.logs import configure_logging
     from api.safety import UnsafeConfiguration, check_credentials
 
@@ -56,7 +56,7 @@ def serve(
         return
     if workers > 1:
         _fail("Run several replicas behind a load balancer instead of --workers (the app is built per process).")
-    uvicorn.run(application, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
+    uvicorn.run(settled(application), host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
 
 
 @app.command("bkr-worker")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.app import create_app
+from api.app import create_app, settled
 from api.settings import Settings
 
 
 def make() -> FastAPI:
-    return create_app(Settings())
+    return settled(create_app(Settings()))
