@@ -66,10 +66,6 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     documents = [position for position, column in enumerate(columns) if isinstance(table.c[column].type, sa.JSON)]
     with _as_sqlalchemy_errors(statement), raw.cursor() as cursor:  # type: ignore[union-attr]
         with cursor.copy(statement) as copy:
-            if not documents:
-                for row in rows:
-                    copy.write_row([row[column] for column in columns])
-                return
             for row in rows:
                 values = [row[column] for column in columns]
                 for position in documents:  # COPY knows no dict: a JSON column's value goes as JSON text

@@ -116,21 +116,25 @@ def visit_list_expiry(now: datetime, *, working_days: int) -> datetime:
     return datetime.combine(day, time(23, 59, 59), AMSTERDAM).astimezone(UTC)
 
 
-def _note_pull(*, unsent: bool) -> sa.Update:
-    """One pull of a device at a time: its holdings are read and rewritten after this. The UPDATE
-    takes the device's row lock, notes the pull, and reads the tenant's change number (the new
-    cursor: read before the cases, so nothing up to it can be missing from them) and its
-    settings, all in one statement."""
-    dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
-    noted: dict[str, Any] = {"last_pull_at": sa.bindparam("now")}
+def _note_device(noted: dict[str, Any], *, unsent: bool) -> sa.Update:
+    """Lock the device (one sync of a device at a time) and note this sync in its row; with
+    `unsent`, also the number of events the device says are still in its outbox."""
+    dv = Device.__table__
     if unsent:
-        noted["unsent_events_reported"] = sa.bindparam("unsent")
+        noted = {**noted, "unsent_events_reported": sa.bindparam("unsent")}
+    return dv.update().where(dv.c.id == sa.bindparam("device_id")).values(**noted)
+
+
+def _note_pull(*, unsent: bool) -> sa.Update:
+    """The holdings are read and rewritten after this, under the device's row lock. It also reads
+    the tenant's change number (the new cursor: read before the cases, so nothing up to it can be
+    missing from them) and its settings, all in one statement."""
+    dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
     code = sa.bindparam("code")
-    return (
-        dv.update().where(dv.c.id == sa.bindparam("device_id")).values(**noted)
-        .returning(dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint,
-                   sa.select(ts.c.last_seq).where(ts.c.municipality_code == code).scalar_subquery().label("last_seq"),
-                   sa.select(mu.c.settings).where(mu.c.code == code).scalar_subquery().label("settings"))
+    return _note_device({"last_pull_at": sa.bindparam("now")}, unsent=unsent).returning(
+        dv.c.id, dv.c.public_jwk, dv.c.key_thumbprint,
+        sa.select(ts.c.last_seq).where(ts.c.municipality_code == code).scalar_subquery().label("last_seq"),
+        sa.select(mu.c.settings).where(mu.c.code == code).scalar_subquery().label("settings"),
     )
 
 
@@ -150,18 +154,20 @@ _VISIBLE = (
 )
 
 
-_sg, _ev = Signal.__table__, VisitEvent.__table__
-# What a visit list shows of its cases' signals and attempts, for a list of case ids, per dialect.
-_CASE_SIGNALS, _CASE_ATTEMPTS = (
-    {dialect: query.where(in_array(column, "case_ids", postgres=dialect == "postgresql"))
-     for dialect in ("postgresql", "other")}
-    for query, column in (
-        (sa.select(_sg.c.case_id, _sg.c.is_repeat, _sg.c.partner_type, _sg.c.classification, _sg.c.amount_cents,
-                   _sg.c.initials, _sg.c.prefix, _sg.c.surname, _sg.c.phone).order_by(_sg.c.signal_date), _sg.c.case_id),
-        (sa.select(_ev.c.case_id, _ev.c.kind, _ev.c.occurred_at, _ev.c.payload, _ev.c.outcome)
-         .where(written_in(_ev.c.kind, ATTEMPT_CHANNELS)).order_by(_ev.c.occurred_at), _ev.c.case_id),
-    )
-)
+def _visit_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """What a visit list shows of its cases' signals and of their attempts, for a list of case ids."""
+    sg, ev = Signal.__table__, VisitEvent.__table__
+    signals = (sa.select(sg.c.case_id, sg.c.is_repeat, sg.c.partner_type, sg.c.classification, sg.c.amount_cents,
+                         sg.c.initials, sg.c.prefix, sg.c.surname, sg.c.phone)
+               .where(in_array(sg.c.case_id, "case_ids", postgres=postgres)).order_by(sg.c.signal_date))
+    attempts = (sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
+                .where(in_array(ev.c.case_id, "case_ids", postgres=postgres), written_in(ev.c.kind, ATTEMPT_CHANNELS))
+                .order_by(ev.c.occurred_at))
+    return signals, attempts
+
+
+# By `on_postgres(session)`: an array parameter there, an expanding IN elsewhere.
+_VISIT_READS = {postgres: _visit_reads(postgres=postgres) for postgres in (True, False)}
 
 
 def pull(
@@ -244,12 +250,12 @@ def _visit_cases(
     """`cases`: rows of the cases with their household's address; `of_cases`: their ids."""
     if not cases:
         return []
-    dialect = "postgresql" if on_postgres(session) else "other"
+    read_signals, read_attempts = _VISIT_READS[on_postgres(session)]
     signals: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in session.execute(_CASE_SIGNALS[dialect], {"case_ids": of_cases}):
+    for row in session.execute(read_signals, {"case_ids": of_cases}):
         signals[row.case_id].append(row)
     events: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in session.execute(_CASE_ATTEMPTS[dialect], {"case_ids": of_cases}):
+    for row in session.execute(read_attempts, {"case_ids": of_cases}):
         events[row.case_id].append(row)
     result = []
     for case in cases:
@@ -361,12 +367,8 @@ def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, dat
 
 
 def _note_push(*, unsent: bool) -> sa.Update:
-    """Lock the device (one sync of a device at a time) and note this push, in one statement."""
-    dv = Device.__table__
-    noted = {"last_push_at": sa.bindparam("now"), "last_push_event_count": sa.bindparam("count")}
-    if unsent:
-        noted["unsent_events_reported"] = sa.bindparam("unsent")
-    return dv.update().where(dv.c.id == sa.bindparam("device_id")).values(**noted).returning(dv.c.id)
+    return _note_device({"last_push_at": sa.bindparam("now"), "last_push_event_count": sa.bindparam("count")},
+                        unsent=unsent).returning(Device.__table__.c.id)
 
 
 def _push_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any], sa.CompoundSelect[Any]]:
@@ -390,7 +392,7 @@ def _push_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any], sa.C
 
 # A push's fixed statements, built once (building them cost more than running them).
 _NOTE_PUSH, _NOTE_PUSH_AND_UNSENT = _note_push(unsent=False), _note_push(unsent=True)
-_PUSH_READS = {"postgresql": _push_reads(postgres=True), "other": _push_reads(postgres=False)}
+_PUSH_READS = {postgres: _push_reads(postgres=postgres) for postgres in (True, False)}
 
 
 def push(session: Session, principal: Principal, batch: PushBatch, *, now: datetime) -> PushResult:
@@ -415,7 +417,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         {"device_id": principal.device_id, "now": now, "count": len(batch.events), "unsent": batch.unsent},
     ).scalar_one()
     code = principal.municipality_code
-    read_cases, read_asked, read_asked_and_state = _PUSH_READS["postgresql" if on_postgres(session) else "other"]
+    read_cases, read_asked, read_asked_and_state = _PUSH_READS[on_postgres(session)]
     case_ids = sorted({event.case_id for event in batch.events}, key=str)
     cases: dict[uuid.UUID, _PushCase] = {}
     held: set[uuid.UUID] = set()
