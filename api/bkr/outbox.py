@@ -208,14 +208,31 @@ def deliver_due(
     return stats
 
 
+MAX_BACKOFF_SECONDS = 300.0
+
+
 def run_worker(
     engine: Engine, client: BkrClient, *, clock: Callable[[], datetime], lease: timedelta, max_attempts: int,
     interval_seconds: float, stop: threading.Event,
 ) -> WorkerStats:
-    """`doorstep bkr-worker`: deliver what is due, sleep, repeat until stopped."""
+    """`doorstep bkr-worker`: deliver what is due, sleep, repeat until stopped.
+
+    Database trouble (a restart, a failover, SQLite locked by a long import) ends a round,
+    not the worker: it logs, waits twice as long each time (up to five minutes) and tries
+    again. Nothing is lost meanwhile: a row claimed before the trouble is claimed again once
+    its lease runs out, and BKR recognises the resent message by its idempotency key.
+    """
     total = WorkerStats()
+    failures = 0
     while not stop.is_set():
-        stats = deliver_due(engine, client, clock=clock, lease=lease, max_attempts=max_attempts, stop=stop)
-        total.add(stats)
+        try:
+            total.add(deliver_due(engine, client, clock=clock, lease=lease, max_attempts=max_attempts, stop=stop))
+        except sa.exc.SQLAlchemyError as exc:
+            failures += 1
+            pause = min(interval_seconds * 2 ** failures, MAX_BACKOFF_SECONDS)
+            log.error("bkr.database-error", extra={"error_class": type(exc).__name__, "count": failures})
+            stop.wait(pause)
+            continue
+        failures = 0
         stop.wait(interval_seconds)
     return total

@@ -4,18 +4,21 @@ per trajectory reaches BKR, whatever fails on the way."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.bkr.client import BkrAnswer, BkrMessage, HttpBkrClient
-from api.bkr.outbox import deliver_due
+from api.bkr.outbox import deliver_due, run_worker
 from api.cli import app as cli
+from api.db import make_engine
 from api.models import BkrAttempt, BkrRegistration, Conflict
 from tests.bkr.conftest import BkrDouble
 from tests.bkr.helpers import accepted_case, start
@@ -233,3 +236,50 @@ def test_the_worker_command_refuses_to_run_without_a_bkr_address(monkeypatch, da
     monkeypatch.setenv("DOORSTEP_DEMO", "false")
     result = CliRunner().invoke(cli, ["bkr-worker", "--once"])
     assert result.exit_code == 1 and "DOORSTEP_BKR_URL" in result.output
+
+
+def test_the_worker_survives_database_trouble_and_delivers_once_it_is_back(  # type: ignore[no-untyped-def]
+    client, session, office, database_url, clock, bkr
+):
+    """A restarting database (or SQLite locked by a long import) must not end the worker: it
+    backs off and delivers what is due once the database answers again."""
+    trajectories(client, session, office)
+    engine = make_engine(database_url)
+    down = threading.Event()
+    down.set()
+    refused = Counter[str]()
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _refuse(*_args):  # type: ignore[no-untyped-def]
+        if down.is_set():
+            refused["connect"] += 1
+            raise engine.dialect.loaded_dbapi.OperationalError("the database is restarting")
+
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run_worker(engine, bkr.client(), clock=clock, lease=LEASE, max_attempts=20, interval_seconds=0.01,
+                       stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever ended the worker
+            failure.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while refused["connect"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert refused["connect"] >= 3 and worker.is_alive() and not failure
+        down.clear()
+        while not bkr.registrations() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+        engine.dispose()
+    assert not failure and not worker.is_alive()
+    assert len(bkr.registrations()) == 1
+    [row] = rows(session)
+    assert row.status == "delivered"
