@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,16 @@ def _settings() -> Settings:
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
+
+
+def _secret(label: str, *, from_stdin: bool) -> str:
+    """A password or secret from a hidden prompt (asked twice), or from stdin for scripts."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            _fail(f"{label}: nothing on standard input.")
+        return line.rstrip("\r\n")
+    return str(typer.prompt(label, hide_input=True, confirmation_prompt=True))
 
 
 @app.command()
@@ -65,7 +76,6 @@ def bkr_worker(
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between rounds.")] = 5.0,
 ) -> None:
     """Deliver BKR registrations from the outbox. Run as many as you like: they never send one twice."""
-    import signal
     import threading
     from datetime import timedelta
 
@@ -132,15 +142,23 @@ def demo_stack(
         from api.settings import DEMO_BKR_PASSWORD, DEMO_BKR_USERNAME
 
         env.update(DOORSTEP_BKR_USERNAME=DEMO_BKR_USERNAME, DOORSTEP_BKR_PASSWORD=DEMO_BKR_PASSWORD)
-    children = [
-        subprocess.Popen([sys.executable, "-m", "bkr_double", "--host", host, "--port", str(bkr_port)]),
-        subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "2"], env=env),
-    ]
-    typer.echo(f"BKR test double on http://{host}:{bkr_port}, BKR worker every 2 s", err=True)
+    # SIGTERM (a service manager, `kill`, a closing terminal) must end the children too. Uvicorn
+    # catches it while serving and raises it again once it has shut down, with the handler found
+    # before it started: this one, which unwinds through the `finally` below instead of ending the
+    # process on the spot and leaving the BKR double and worker running without their parent.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    children: list[subprocess.Popen[bytes]] = []
     try:
+        children.append(subprocess.Popen([sys.executable, "-m", "bkr_double", "--host", host, "--port", str(bkr_port)]))
+        children.append(subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "2"], env=env))
+        typer.echo(f"BKR test double on http://{host}:{bkr_port}, BKR worker every 2 s", err=True)
         serve(host=host, port=port, workers=1)
     finally:
         stop(children)
+
+
+def _exit_on_signal(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def stop(processes: Sequence[subprocess.Popen[bytes]], *, seconds: float = 10) -> None:
@@ -225,15 +243,20 @@ def create_user(
     username: Annotated[str, typer.Option(help="Login name.")],
     role: Annotated[str, typer.Option(help="worker, backoffice or admin.")],
     display_name: Annotated[str, typer.Option(help="Name shown to colleagues.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input instead of a prompt.")] = False,
 ) -> None:
-    """Create a staff account (the first admin of a municipality is made this way)."""
+    """Create a staff account (the first admin of a municipality is made this way).
+
+    The password is asked for at a prompt (or read from standard input), never taken from the
+    command line, where the shell's history and any `ps` on the machine would show it."""
     from api.auth import service
     from api.auth.schemas import UserCreate
     from api.db import make_engine
     from api.models import Municipality
     from api.problems import ProblemError
 
+    password = _secret("Password", from_stdin=password_stdin)
     try:
         body = UserCreate(username=username, display_name=display_name, role=role, password=password)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -264,13 +287,15 @@ def create_partner(
     client_id: Annotated[str, typer.Option(help="Client id the partner logs in with.")],
     name: Annotated[str, typer.Option(help="Partner name.")],
     scope: Annotated[list[str], typer.Option(help="signals:write, cases:read or reports:read; repeat.")],
-    secret: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    secret_stdin: Annotated[bool, typer.Option(
+        "--secret-stdin", help="Read the client secret from the first line of standard input instead of a prompt.")] = False,
 ) -> None:
-    """Register an integration partner with client credentials."""
+    """Register an integration partner with client credentials (the secret at a prompt or on stdin)."""
     from api.auth import service
     from api.db import make_engine
     from api.problems import ProblemError
 
+    secret = _secret("Client secret", from_stdin=secret_stdin)
     if len(secret) < 24:
         _fail("A client secret has at least 24 characters.")
     settings = _settings()

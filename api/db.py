@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from time import monotonic
@@ -60,9 +61,15 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 def _ensure_sqlite_dir(database_url: str) -> None:
+    """The folder, and a new database file readable by its owner only: it holds the residents'
+    names and arrears (SQLite gives its -wal and -shm files the database file's permissions)."""
     path = sa.engine.make_url(database_url).database
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path and path != ":memory:" and not path.startswith("file:"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

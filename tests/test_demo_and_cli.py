@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from api.safety import UnsafeConfiguration, check_configuration, check_credentia
 from api.settings import Settings
 from api.signals.bsn import BsnVault
 from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
+from tests.processes import free_port, wait_until_up
 
 VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)
 
@@ -187,3 +193,59 @@ def test_cli_create_user_never_echoes_a_refused_password(tmp_path: Path):
         input="tiny-secret\ntiny-secret\n", env=env,
     )
     assert result.exit_code == 1 and "password" in result.output and "tiny-secret" not in result.output
+
+
+def test_the_demo_database_is_readable_by_its_owner_only(tmp_path: Path):
+    env = _env(f"sqlite:///{tmp_path / 'var' / 'doorstep.db'}", tmp_path, DOORSTEP_DEMO="true")
+    assert runner.invoke(cli, ["demo"], env=env).exit_code == 0
+    assert (tmp_path / "var" / "doorstep.db").stat().st_mode & 0o777 == 0o600
+    for sidecar in (tmp_path / "var").glob("doorstep.db-*"):
+        assert sidecar.stat().st_mode & 0o077 == 0, sidecar.name
+
+
+def test_create_user_takes_the_password_from_stdin_never_from_the_command_line(tmp_path: Path):
+    env = _env(f"sqlite:///{tmp_path / 'stdin.db'}", tmp_path)
+    runner.invoke(cli, ["migrate"], env=env)
+    runner.invoke(cli, ["create-municipality", "0599", "Rotterdam"], env=env)
+    base = ["create-user", "--municipality", "0599", "--role", "admin", "--display-name", "R"]
+    on_the_line = runner.invoke(cli, [*base, "--username", "r.line", "--password", "a strong passphrase"], env=env)
+    assert on_the_line.exit_code == 2 and "No such option" in on_the_line.output
+    piped = runner.invoke(cli, [*base, "--username", "r.pipe", "--password-stdin"], input="a strong passphrase\n",
+                          env=env)
+    assert piped.exit_code == 0, piped.output
+    engine = make_engine(env["DOORSTEP_DATABASE_URL"])
+    with Session(engine) as session:
+        assert session.exec(select(StaffUser.username)).all() == ["r.pipe"]
+    engine.dispose()
+
+
+def test_demo_stack_stops_its_children_on_sigterm(tmp_path: Path):
+    """A service manager's SIGTERM must not leave the BKR double and worker running without their parent."""
+    port, bkr_port = free_port(), free_port()
+    env = {**os.environ, **_env(f"sqlite:///{tmp_path / 'var' / 'stack.db'}", tmp_path, DOORSTEP_DEMO="true")}
+    env.pop("DOORSTEP_BKR_URL", None)
+    assert runner.invoke(cli, ["demo"], env=env).exit_code == 0
+    stack = subprocess.Popen([sys.executable, "-m", "api.cli", "demo-stack", "--port", str(port),
+                              "--bkr-port", str(bkr_port)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", stack, "the demo stack")
+        wait_until_up(f"http://127.0.0.1:{bkr_port}/healthz", stack, "the demo stack's BKR double")
+        children = [int(pid) for pid in Path(f"/proc/{stack.pid}/task/{stack.pid}/children").read_text().split()]
+        assert len(children) == 2
+        stack.send_signal(signal.SIGTERM)
+        stack.wait(timeout=20)
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        if stack.poll() is None:
+            stack.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for a parent that is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
