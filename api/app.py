@@ -112,6 +112,7 @@ def create_app(
         openapi_tags=TAGS,
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
+        **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -140,7 +141,7 @@ def create_app(
         BodyLimit, max_bytes=settings.max_body_bytes,
         overrides={"/v1/signals/imports": settings.max_import_bytes, console.UPLOAD_PATH: settings.max_import_bytes},
     )
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, hsts=not settings.demo)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

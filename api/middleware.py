@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -14,18 +15,30 @@ from api.logs import request_id_var
 from api.problems import problem_body
 
 access_log = logging.getLogger("doorstep.access")
+errors_log = logging.getLogger("doorstep.errors")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_NO_STORE = (b"cache-control", b"no-store")
+PUBLIC_PREFIX = "/console/static/"  # the console's style sheet and script: the same for everyone
 
 
 class RequestContext:
-    """Assigns a request id (a sane incoming X-Request-ID is kept) and logs each request.
+    """Assigns a request id (a sane incoming X-Request-ID is kept), logs each request, and gives
+    every response the headers that keep personal data out of caches and browsers' guesses.
 
     The log line carries the route template and the names of query parameters only:
     paths like /cases/{id} and values like ?postcode=… must not put personal data in logs.
+
+    Headers: `X-Content-Type-Options: nosniff` always; `Cache-Control: no-store` unless the
+    response chose its own or is one of the console's static files: nearly every answer holds
+    personal data or a token (RFC 6749 §5.1), and a rule by exception would miss the next one;
+    HSTS outside demo mode (which serves plain http on 127.0.0.1).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.extra_headers = [(b"x-content-type-options", b"nosniff")]
+        if hsts:
+            self.extra_headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,16 +50,33 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
+        response_started = False
+        public = scope["path"].startswith(PUBLIC_PREFIX)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                status, response_started = message["status"], True
+                headers = message.setdefault("headers", [])
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in self.extra_headers if header[0] not in present)
+                if b"cache-control" not in present and not public:
+                    headers.append(_NO_STORE)
+                headers.append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Here, not in the framework's outermost handler: there the request id is gone, and
+            # a 500 is exactly the line someone will look for by the id the client reports.
+            errors_log.error("unhandled error", extra={"error_class": type(exc).__name__})
+            if response_started:
+                raise
+            body = json.dumps(problem_body(status=500, slug="internal-error", title="Internal error",
+                                           detail="The request was not carried out.", instance=scope.get("path"),
+                                           request_id=request_id)).encode()
+            await _send(send_with_id, 500, "application/problem+json", body)
         finally:
             route = scope.get("route")
             query = scope.get("query_string", b"").decode("latin-1")
@@ -129,8 +159,6 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(send: Send, status: int, slug: str, title: str, detail: str) -> None:
-        import json
-
         body = json.dumps(problem_body(status=status, slug=slug, title=title, detail=detail)).encode()
         await _send(send, status, "application/problem+json", body)
 

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         description="The console's public origin behind a TLS proxy, e.g. `https://doorstep.gemeente.nl`: forms "
         "posted from it are accepted even when the proxy's X-Forwarded-Proto does not reach the service.",
     )
+    api_docs: bool | None = Field(
+        default=None,
+        description="Serve the interactive API docs (/docs, /redoc) and /openapi.json. Unset: on in demo mode, off "
+        "otherwise (the document is public in the repository's openapi/ folder).",
+    )
     console_secure_cookie: bool | None = Field(
         default=None,
         description="Mark the console's session cookie Secure (HTTPS only). Unset: on, except in demo mode "
@@ -146,6 +151,10 @@ class Settings(BaseSettings):
         if not self.demo:
             raise ValueError("DOORSTEP_BKR_URL is not set (only demo mode falls back to the BKR test double)")
         return DEMO_BKR_URL, DEMO_BKR_USERNAME, DEMO_BKR_PASSWORD
+
+    @property
+    def serves_api_docs(self) -> bool:
+        return self.demo if self.api_docs is None else self.api_docs
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session
 
+from api.app import create_app
 from tests.factories import login, make_case, make_municipality, make_user
 
 # CI replays a fixed exploration so that a landing does not hang on luck; set
@@ -35,6 +36,9 @@ CHECKS = [
 
 @pytest.fixture
 def fuzz_app(app: FastAPI, session: Session) -> FastAPI:
+    # The same app with its /openapi.json served (off by default outside demo mode): the fuzzer reads it.
+    state = app.state
+    app = create_app(state.settings.model_copy(update={"api_docs": True}), engine=state.engine, clock=state.clock)
     make_municipality(session)
     admin = make_user(session, role="admin", username="fuzz-admin")
     make_case(session, worker=None)

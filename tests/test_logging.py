@@ -75,3 +75,24 @@ def test_the_formatter_drops_extra_fields_that_are_not_on_the_allow_list():
     record.status = 200
     line = json.loads(JsonFormatter().format(record))
     assert "surname" not in line and line["status"] == 200
+
+
+def test_a_500_is_logged_with_the_request_id_the_client_was_given(
+    client: TestClient, session: Session, log_lines: list[str], monkeypatch: pytest.MonkeyPatch
+):
+    make_municipality(session)
+    make_user(session, role="admin", username="admin1")
+    headers = login(client, "admin1")
+
+    def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("Baldewsingh")
+
+    monkeypatch.setattr("api.auth.routes.service.create_user", explode)
+    response = client.post("/v1/users", headers={**headers, "X-Request-ID": "trace-500-abcdef"}, json={
+        "username": "newcomer", "display_name": "New Comer", "role": "worker", "password": "long enough password"})
+
+    assert response.status_code == 500 and response.headers["x-request-id"] == "trace-500-abcdef"
+    assert response.json()["request_id"] == "trace-500-abcdef"
+    errors = [json.loads(line) for line in log_lines if json.loads(line)["msg"] == "unhandled error"]
+    assert errors and all(e["request_id"] == "trace-500-abcdef" and e["error_class"] == "RuntimeError" for e in errors)
+    assert not any("Baldewsingh" in line for line in log_lines)
