@@ -68,7 +68,11 @@ def test_sign_in_without_the_forms_own_token_is_refused(app: FastAPI, office_use
 
 def test_sign_in_lands_on_a_screen_never_on_another_site_or_a_download(app: FastAPI, office_user: StaffUser) -> None:
     downloads = ("/console/rapportages/zaken.csv", "/console/rapportages/ddas?from=2026-01-01&to=2026-11-26",
-                 "/console/rapportages/monitor.csv", f"/console/signalen/{uuid.uuid4()}/quarantaine")
+                 "/console/rapportages/monitor.csv", f"/console/signalen/{uuid.uuid4()}/quarantaine",
+                 # The same downloads dressed up as screens: an encoded slash, dot segments, a backslash.
+                 f"/console/signalen/{uuid.uuid4()}%2Fquarantaine", f"/console/signalen/{uuid.uuid4()}%2fquarantaine",
+                 "/console/zaken/..%2Frapportages%2Fzaken.csv", "/console/zaken/%2E%2E/rapportages/zaken.csv",
+                 "/console/rapportages%2Fzaken.csv", "/console/zaken/%5C..%5Crapportages")
     for target in ("https://evil.example/", "//evil.example/console", "/v1/cases", "/console\\@evil.example", *downloads):
         with browser(app) as client:
             response = sign_in(client, office_user.username, next_url=target)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.params import Form as FormParam
@@ -26,10 +26,17 @@ LOGIN_COOKIE = "doorstep_console_login"
 
 
 def _safe_next(request: Request, value: str | None) -> str:
-    """Only a console screen: `volgende` must never send a browser to another site, nor start a download."""
+    """Only a console screen: `volgende` must never send a browser to another site, nor start a download.
+
+    Judged on the path as the service will route it: decoded (`%2F` is a slash by then, so
+    `/console/signalen/<id>%2Fquarantaine` is the quarantine download) and without dot segments
+    (a browser resolves `..` and `%2E%2E` before it asks)."""
     if not value or not value.startswith("/console") or value.startswith("//") or "\\" in value:
         return "/console"
-    path = urlsplit(value).path
+    parts = urlsplit(value)
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or "\\" in path or "//" in path or {".", ".."} & set(path.split("/")):
+        return "/console"
     return value if any(screen.match(path) for screen in request.app.state.console_screens) else "/console"
 
 
