@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk
 from jose.backends.base import Key
 
+from api.keyfiles import read_or_create
 from api.settings import SigningKey
 
 ALGORITHM = "RS256"
@@ -90,12 +91,7 @@ def _thumbprint_kid(private: rsa.RSAPrivateKey) -> str:
 
 
 def demo_signing_key(var_dir: Path) -> SigningKey:
-    """The demo's key, generated once under var/ so restarts keep tokens valid."""
-    path = var_dir / "demo-signing-key.json"
-    if path.exists():
-        return SigningKey.model_validate_json(path.read_text())
-    key = generate_signing_key(kid_prefix="demo-")
-    var_dir.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(key.model_dump_json())
-    return key
+    """The demo's key, generated once under var/ so restarts (and every replica) share it."""
+    stored = read_or_create(var_dir / "demo-signing-key.json",
+                            lambda: generate_signing_key(kid_prefix="demo-").model_dump_json())
+    return SigningKey.model_validate_json(stored)

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from api.keyfiles import read_or_create
 from api.settings import DataKey, Settings
 
 VERSION = "v1"
@@ -99,12 +100,6 @@ def generate_data_key(kid: str) -> DataKey:
 
 
 def _demo_vault(var_dir: Path) -> BsnVault:
-    path = var_dir / "demo-bsn-keys.json"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(
-            json.dumps({"keys": [generate_data_key("demo").model_dump()], "hmac": base64.b64encode(os.urandom(32)).decode()})
-        )
-    stored = json.loads(path.read_text())
+    stored = json.loads(read_or_create(var_dir / "demo-bsn-keys.json", lambda: json.dumps(
+        {"keys": [generate_data_key("demo").model_dump()], "hmac": base64.b64encode(os.urandom(32)).decode()})))
     return BsnVault([DataKey.model_validate(key) for key in stored["keys"]], stored["hmac"])
