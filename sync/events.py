@@ -8,23 +8,39 @@ case state; it keeps both sides for the back office to decide.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 EventKind = Literal[
     "visit_attempt", "card_left", "phone_attempt", "help_offered", "help_accepted", "help_declined", "note",
     "result_proposed",
 ]
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
+# The moments the server can place an event at: in UTC, in Dutch time and a day either side of
+# both. Outside them (`9999-12-31T23:30Z` is the year 10000 in Amsterdam) an event is rejected;
+# inside them a far-off device clock is kept and flagged (`clock_skewed`), never trusted.
+EARLIEST_PLACEABLE = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_PLACEABLE = datetime(9999, 1, 1, tzinfo=UTC)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        # A NUL or half a surrogate pair cannot be stored as text (PostgreSQL refuses both): the
+        # event is rejected on its own instead of failing the batch it came in.
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise ValueError("contains a NUL character or an unpaired surrogate")
+        return value
 
 
 class Reached(_Payload):
@@ -95,6 +111,18 @@ def check_payload(kind: str, payload: dict[str, Any], *, results: Sequence[str])
     if isinstance(model, ProposedResult) and model.result not in results:
         raise ValueError("payload result: not one of the 16 DDAS results")
     return model.model_dump(exclude_none=True)
+
+
+def placed(occurred_at: datetime) -> datetime:
+    """`occurred_at` in UTC, or ValueError with a reason safe to show when the server cannot place it."""
+    try:
+        moment = occurred_at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 lies before the first day the calendar has
+        moment = None
+    if moment is None or not EARLIEST_PLACEABLE <= moment < LATEST_PLACEABLE:
+        raise ValueError(f"occurred_at must lie between {EARLIEST_PLACEABLE.year} and {LATEST_PLACEABLE.year - 1}; "
+                         "check the device's clock")
+    return moment
 
 
 def clock_skewed(occurred_at: datetime, *, received_at: datetime, case_opened_at: datetime) -> bool:

@@ -33,7 +33,7 @@ from api.sequence import next_change_seq, reserve_change_seqs
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
 from sync.events import (
     OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
-    check_payload, clock_skewed, reconcile,
+    check_payload, clock_skewed, placed, reconcile,
 )
 from sync.protocol import PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
 
@@ -353,10 +353,14 @@ _CASE_COLUMNS = ("id", "municipality_code", "state", "version", "opened_at", "as
                  "purged_at")
 
 
-def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, datetime]:
+def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, datetime | None]:
     """What push needs of one event that depends on the event alone: its body hash, the payload
-    as stored (with the day part) or why it is refused, and when it happened in UTC."""
-    occurred = event.occurred_at.astimezone(UTC)
+    as stored (with the day part) or why it is refused, and when it happened in UTC (None when
+    the server cannot place it at all: then it is refused)."""
+    try:
+        occurred = placed(event.occurred_at)
+    except ValueError as exc:
+        return _body_hash(event), {}, str(exc), None
     try:
         payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
     except ValueError as exc:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.events import Fact, OfficeChange, check_payload, clock_skewed, reconcile
+from sync.events import (
+    EARLIEST_PLACEABLE, LATEST_PLACEABLE, Fact, OfficeChange, check_payload, clock_skewed, placed, reconcile,
+)
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 RESULTS = ("Inwoner is overleden", "Vervolghulp en/of verwijzing financieel")
@@ -91,3 +94,23 @@ def test_clock_skew_flags_the_future_and_the_time_before_the_case():
     assert clock_skewed(T0 + timedelta(minutes=11), received_at=T0, case_opened_at=T0 - timedelta(days=1))
     assert clock_skewed(T0 - timedelta(days=2), received_at=T0, case_opened_at=T0 - timedelta(days=1))
     assert not clock_skewed(T0 - timedelta(hours=3), received_at=T0, case_opened_at=T0 - timedelta(days=1))
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999),
+                    timezones=st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-1439, 1439))))
+def test_an_event_time_is_placed_in_utc_or_refused_with_a_reason(moment: datetime):
+    try:
+        utc = placed(moment)
+    except ValueError as refusal:
+        assert "occurred_at" in str(refusal)
+        return
+    assert utc == moment and utc.tzinfo is UTC
+    assert EARLIEST_PLACEABLE <= utc < LATEST_PLACEABLE
+    utc.astimezone(ZoneInfo("Europe/Amsterdam")) + timedelta(days=1)  # the day arithmetic a report does
+    utc - timedelta(days=1)
+
+
+def test_the_last_half_hour_of_the_calendar_cannot_be_placed():
+    for edge in ("9999-12-31T23:30:00+00:00", "0001-01-01T00:00:00+14:00", "1899-12-31T23:59:59+00:00"):
+        with pytest.raises(ValueError):
+            placed(datetime.fromisoformat(edge))
