@@ -77,7 +77,13 @@ class Settings(BaseSettings):
         default=900, ge=30, le=900, description="Lifetime of an access token (at most 15 minutes)."
     )
     refresh_token_ttl_seconds: int = Field(
-        default=12 * 3600, ge=60, le=30 * 24 * 3600, description="Lifetime of a staff refresh token."
+        default=12 * 3600, ge=60, le=30 * 24 * 3600,
+        description="How long a staff sign-in lasts: refresh tokens rotate within it, never beyond it.",
+    )
+    device_session_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600,
+        description="How long a device's token pair lasts from enrolment (or the worker's last sign-in on it) "
+        "however often it rotates; then the worker signs the device in again.",
     )
     max_body_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Largest accepted request body (413 above it)."

@@ -112,17 +112,26 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 class Allow:
-    """The dependency `allow(...)` gives: staff with one of `roles`, or a partner with one of `scopes`.
+    """The dependency `allow(...)` gives: staff with one of `roles`, or a partner with one of `scopes`;
+    a device's token only where `devices` says so.
+
+    A device-bound token lives on a phone that can be lost on a doorstep: it does what the phone
+    needs (pull, push, refresh, log itself out) and nothing else, so a stolen phone cannot enrol
+    another device that would outlive its revocation, revoke the worker's other phone, or read
+    cases beyond its encrypted list.
 
     `check` is the rule itself (the console runs it for screens that call route functions);
     calling the instance is the dependency, async because it does no I/O (a sync one would
     cost a trip through the thread pool on every request).
     """
 
-    def __init__(self, roles: frozenset[str], scopes: frozenset[str]) -> None:
-        self.roles, self.scopes = roles, scopes
+    def __init__(self, roles: frozenset[str], scopes: frozenset[str], devices: bool = False) -> None:
+        self.roles, self.scopes, self.devices = roles, scopes, devices
 
     def check(self, principal: Principal) -> Principal:
+        if principal.device_id is not None and not self.devices:
+            raise Forbidden("A device's token only syncs; sign in with your own account for this.",
+                            slug="staff-login-required")
         if not principal.may(roles=self.roles, scopes=self.scopes):
             if principal.kind == "partner":
                 raise Forbidden("Your client lacks the scope for this.", slug="insufficient-scope",
@@ -134,9 +143,10 @@ class Allow:
         return self.check(principal)
 
 
-def allow(*, roles: tuple[str, ...] = (), scopes: tuple[str, ...] = ()) -> Allow:
-    """Dependency factory: staff with one of `roles`, or a partner with one of `scopes`."""
-    return Allow(frozenset(roles), frozenset(scopes))
+def allow(*, roles: tuple[str, ...] = (), scopes: tuple[str, ...] = (), devices: bool = False) -> Allow:
+    """Dependency factory: staff with one of `roles`, or a partner with one of `scopes`; with
+    `devices`, also a device-bound token (only what a phone needs takes it)."""
+    return Allow(frozenset(roles), frozenset(scopes), devices)
 
 
 def utcnow() -> datetime:

@@ -57,15 +57,14 @@ def _access_for_user(
 
 
 def _new_refresh(
-    session: Session, settings: Settings, user: StaffUser, *, family_id: uuid.UUID, now: datetime,
+    session: Session, user: StaffUser, *, family_id: uuid.UUID, now: datetime, expires_at: datetime,
     device_id: uuid.UUID | None = None,
 ) -> str:
     token = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
             municipality_code=user.municipality_code, user_id=user.id, device_id=device_id, family_id=family_id,
-            token_hash=hash_token(token), issued_at=now,
-            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+            token_hash=hash_token(token), issued_at=now, expires_at=expires_at,
         )
     )
     return token
@@ -74,8 +73,10 @@ def _new_refresh(
 def device_tokens(
     session: Session, *, settings: Settings, keys: KeyRing, user: StaffUser, device_id: uuid.UUID, now: datetime
 ) -> IssuedTokens:
-    """The token pair of a freshly enrolled device."""
-    refresh = _new_refresh(session, settings, user, family_id=uuid.uuid4(), now=now, device_id=device_id)
+    """A device-bound token pair: on enrolment, and when the worker signs the device in again
+    after its session ended (`device_session_ttl_seconds` after the previous pair)."""
+    refresh = _new_refresh(session, user, family_id=uuid.uuid4(), now=now, device_id=device_id,
+                           expires_at=now + timedelta(seconds=settings.device_session_ttl_seconds))
     return IssuedTokens(
         _access_for_user(settings, keys, user, now, device_id=device_id), settings.access_token_ttl_seconds, refresh, None
     )
@@ -102,7 +103,8 @@ def password_grant(
     user = authenticate(session, username=username, password=password)
     if user is None:
         raise InvalidGrant("Unknown username, wrong password or inactive account.", error="invalid_grant")
-    refresh = _new_refresh(session, settings, user, family_id=uuid.uuid4(), now=now)
+    refresh = _new_refresh(session, user, family_id=uuid.uuid4(), now=now,
+                           expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds))
     return IssuedTokens(_access_for_user(settings, keys, user, now), settings.access_token_ttl_seconds, refresh, None)
 
 
@@ -130,7 +132,10 @@ def client_credentials_grant(
 
 def refresh_grant(session: Session, *, settings: Settings, keys: KeyRing, refresh_token: str, now: datetime) -> IssuedTokens:
     """Rotate: the presented token is used up and a new one issued in the same family.
-    Presenting a used token again means it leaked, so the whole family is revoked."""
+    Presenting a used token again means it leaked, so the whole family is revoked.
+
+    The successor keeps the family's end: a session lasts from the sign-in for the refresh
+    lifetime however often it rotates (a stolen token that keeps rotating dies with it)."""
     stored = session.exec(
         select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token)).with_for_update()
     ).first()
@@ -150,7 +155,7 @@ def refresh_grant(session: Session, *, settings: Settings, keys: KeyRing, refres
         raise InvalidGrant("This account is no longer active.", error="invalid_grant")
     stored.used_at = now
     new_refresh = _new_refresh(
-        session, settings, user, family_id=stored.family_id, now=now, device_id=stored.device_id
+        session, user, family_id=stored.family_id, now=now, expires_at=stored.expires_at, device_id=stored.device_id
     )
     access = _access_for_user(settings, keys, user, now, device_id=stored.device_id)
     return IssuedTokens(access, settings.access_token_ttl_seconds, new_refresh, None)

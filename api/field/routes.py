@@ -24,6 +24,7 @@ from api.problems import problem_responses
 
 router = APIRouter(prefix="/v1/devices", tags=["devices"], responses=problem_responses(401, 403, 422))
 Staff = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
+OwnWorker = Annotated[Principal, Depends(allow(roles=("worker",)))]
 
 
 def _out(device: Device, worker: StaffUser, pending: int) -> DeviceOut:
@@ -59,6 +60,31 @@ def enroll(request: Request, session: SessionDep, principal: CurrentPrincipal, a
     )
 
 
+@router.post(
+    "/{device_id}/tokens", name="sign-in", status_code=201, response_model=DeviceEnrolled,
+    summary="A new device-bound token pair for your own device, with your own sign-in",
+    description=(
+        "A device's session lasts `DOORSTEP_DEVICE_SESSION_TTL_SECONDS` from enrolment however often its refresh "
+        "token rotates; then the worker signs in on the phone again and it calls this with the worker's own "
+        "(not a device's) token. The device keeps its key, its id and its visit list; its earlier refresh tokens "
+        "end. A revoked device answers 409 `device-revoked` with `wipe: true`."
+    ),
+    responses=problem_responses(404, 409),
+)
+def sign_in(request: Request, session: SessionDep, principal: OwnWorker, at: Now, device_id: uuid.UUID) -> DeviceEnrolled:
+    device, worker = service.sign_in_again(session, principal, device_id, now=at)
+    tokens = auth.device_tokens(
+        session, settings=request.app.state.settings, keys=request.app.state.keys, user=worker, device_id=device.id,
+        now=at,
+    )
+    record(session, principal, action="devices.sign-in", resource_type="device", resource_id=device.id, at=at)
+    assert tokens.refresh_token is not None
+    return DeviceEnrolled(
+        device_id=device.id, access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
 @router.get("", name="list", response_model=DeviceList, summary="Devices and their sync health (workers: their own)")
 def list_devices(session: SessionDep, principal: Staff) -> DeviceList:
     return DeviceList(items=[_out(*row) for row in service.list_devices(session, principal)])
@@ -81,7 +107,7 @@ def revoke(session: SessionDep, principal: Staff, at: Now, device_id: uuid.UUID)
 
 
 sync_router = APIRouter(prefix="/v1/sync", tags=["sync"], responses=problem_responses(401, 403, 422))
-Worker = Annotated[Principal, Depends(allow(roles=("worker",)))]
+Worker = Annotated[Principal, Depends(allow(roles=("worker",), devices=True))]
 JOSE = "application/jose"
 
 

@@ -41,6 +41,9 @@ from sync.protocol import PreviousAttempt, Removal, Resident, VisitAddress, Visi
 def enroll(session: Session, principal: Principal, *, public_jwk: dict, label: str, now: datetime) -> tuple[Device, StaffUser]:
     if principal.role != "worker" or principal.user_id is None:
         raise Forbidden("Only outreach workers enroll devices.")
+    if principal.device_id is not None:
+        # A device enrolled by another device's token would outlive that device's revocation.
+        raise Forbidden("Enroll a device with your own sign-in, not with a device's token.", slug="staff-login-required")
     try:
         thumbprint = accept_public_jwk(public_jwk)
     except UnacceptableKey as exc:
@@ -65,6 +68,25 @@ def enroll(session: Session, principal: Principal, *, public_jwk: dict, label: s
     )
     session.add(device)
     session.flush()
+    return device, worker
+
+
+def sign_in_again(session: Session, principal: Principal, device_id: uuid.UUID, *, now: datetime) -> tuple[Device, StaffUser]:
+    """The worker's own device, for a new token pair once its session has ended; the device's
+    earlier refresh tokens end here (one session per device)."""
+    device = owned(session, Device, device_id, principal, lock=True)
+    if device.worker_id != principal.user_id:
+        raise NotFound("No such device.")  # another worker's phone: as if it did not exist
+    if device.revoked_at is not None:
+        raise ConflictProblem("This device was revoked: delete its local data and keys, then enroll again.",
+                              slug="device-revoked", wipe=True)
+    for token in session.exec(
+        select(RefreshToken).where(RefreshToken.device_id == device.id, col(RefreshToken.revoked_at).is_(None))
+    ):
+        token.revoked_at = now
+        session.add(token)
+    worker = session.get(StaffUser, device.worker_id)
+    assert worker is not None
     return device, worker
 
 

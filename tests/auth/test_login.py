@@ -165,3 +165,21 @@ def test_a_password_change_ends_the_access_tokens_issued_before_it(client: TestC
     assert client.get("/v1/auth/me", headers=stolen).status_code == 401
     clock.advance(seconds=1)
     assert client.get("/v1/auth/me", headers=login(client, "w1", "a brand new passphrase")).status_code == 200
+
+
+def test_a_staff_session_ends_at_sign_in_plus_its_lifetime_however_often_it_rotates(  # type: ignore[no-untyped-def]
+    client: TestClient, session: Session, settings, clock
+):
+    make_municipality(session)
+    make_user(session, username="office1")
+    refresh = client.post("/v1/auth/token", data={
+        "grant_type": "password", "username": "office1", "password": PASSWORD}).json()["refresh_token"]
+    step = settings.refresh_token_ttl_seconds // 3
+    for _ in range(2):  # each rotation long before the token it replaces would have expired
+        clock.advance(seconds=step)
+        rotated = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh})
+        assert rotated.status_code == 200
+        refresh = rotated.json()["refresh_token"]
+    clock.advance(seconds=step + 1)  # past sign-in + lifetime, though only a third of it after the last rotation
+    ended = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh})
+    assert ended.status_code == 400 and ended.json()["error"] == "invalid_grant"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from api.models import VisitEvent
 from clients.python.doorstep_client import cli as field_cli
 from clients.python.doorstep_client.device import (
-    DeviceError, DeviceWiped, FieldDevice, ListExpired, SyncFailed, TamperedList,
+    DeviceError, DeviceWiped, FieldDevice, ListExpired, SignInNeeded, SyncFailed, TamperedList,
 )
 from clients.python.doorstep_client.sdk import ApiError
 from clients.python.gen_operations import SPEC, TARGET, render
@@ -137,6 +137,20 @@ def test_an_expired_access_token_is_refreshed(field, clock: FakeClock):  # type:
     assert device.pull().full
 
 
+def test_after_its_session_ends_the_worker_signs_the_device_in_again_and_keeps_its_work(  # type: ignore[no-untyped-def]
+    field, clock: FakeClock, settings
+):
+    device = field["device"]
+    device.pull()
+    device.record(str(field["cases"][0].id), "visit_attempt", {"reached": False})
+    clock.advance(seconds=settings.device_session_ttl_seconds + 1)
+    with pytest.raises(SignInNeeded):
+        device.push()
+    assert [e["status"] for e in device.store.events()] == ["pending"]  # nothing lost
+    device.sign_in_again("worker1", "correct horse battery staple")
+    assert device.push().applied == 1
+
+
 def test_a_revoked_device_wipes_itself(field, client: TestClient):  # type: ignore[no-untyped-def]
     device = field["device"]
     device.pull()
@@ -158,7 +172,7 @@ def test_the_server_refusing_a_bad_event_is_kept_with_its_reason(field):  # type
 def test_the_sdk_raises_problems(field, client: TestClient):  # type: ignore[no-untyped-def]
     with pytest.raises(ApiError) as caught:
         field["device"].api.call("cases-get", path={"case_id": "not-a-uuid"})
-    assert caught.value.status in (401, 422) and caught.value.type.startswith("urn:doorstep:problem:")
+    assert caught.value.status in (401, 403, 422) and caught.value.type.startswith("urn:doorstep:problem:")
     with pytest.raises(ValueError, match="unknown operation"):
         field["device"].api.call("nope")
 

@@ -63,6 +63,11 @@ class SyncFailed(DeviceError):
     """The network or the server kept failing; the outbox is intact, try again later."""
 
 
+class SignInNeeded(DeviceError):
+    """The device's session has ended (its lifetime, a new password): the worker signs in again
+    (`sign_in_again`); the key, the list and the outbox stay."""
+
+
 @dataclass(frozen=True)
 class PullSummary:
     full: bool
@@ -124,6 +129,13 @@ class FieldDevice:
                        refresh_token=enrolled["refresh_token"], cursor=None)
         return str(enrolled["device_id"])
 
+    def sign_in_again(self, username: str, password: str) -> None:
+        """A new token pair for this device after its session ended, with the worker's own sign-in."""
+        self.api.login(username, password)
+        tokens = self.api.call("devices-sign-in", path={"device_id": self.device_id}).json()
+        self.api.access_token = tokens["access_token"]
+        self.store.put(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+
     @property
     def device_id(self) -> str:
         device_id = self.store.get("device_id")
@@ -145,7 +157,12 @@ class FieldDevice:
             except ApiError as exc:
                 if exc.status != 401 or self._revoked(exc) or not self.store.get("refresh_token"):
                     raise
-            tokens = self.api.refresh(self.store.get("refresh_token") or "")
+            try:
+                tokens = self.api.refresh(self.store.get("refresh_token") or "")
+            except ApiError as exc:
+                if exc.status == 400:  # invalid_grant: the session is over, not the device
+                    raise SignInNeeded(str(exc)) from exc
+                raise
             self.store.put(access_token=tokens["access_token"], refresh_token=tokens.get("refresh_token"))
             return call()
         except ApiError as exc:

@@ -28,6 +28,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     'devices-enroll': ('POST', '/v1/devices'),
     'devices-list': ('GET', '/v1/devices'),
     'devices-revoke': ('POST', '/v1/devices/{device_id}/revoke'),
+    'devices-sign-in': ('POST', '/v1/devices/{device_id}/tokens'),
     'health-live': ('GET', '/healthz'),
     'health-ready': ('GET', '/readyz'),
     'municipality-get-policy': ('GET', '/v1/municipality/policy'),
