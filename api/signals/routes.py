@@ -20,6 +20,7 @@ from api.models import CreditorAgreement, Municipality, PartnerClient, Quarantin
 from api.policy import MunicipalitySettings
 from api.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable, problem_responses
 from api.signals import service
+from api.signals.partners import agreements_of, under_agreements
 from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
 from api.signals.rules import is_valid_bsn
 from api.signals.schemas import (
@@ -100,6 +101,7 @@ def import_file(
     mode: Annotated[ImportMode, Form()] = "all-or-nothing",
 ) -> ImportReportOut:
     municipality = _municipality(session, principal)
+    agreements = agreements_of(session, principal)
     file_sha256 = _sha256(file)
     try:
         signal_file = open_signal_file(file.file, filename=file.filename or "", municipality_code=municipality.code)
@@ -119,7 +121,8 @@ def import_file(
     session.flush()
     try:
         report = service.intake(
-            session, municipality=municipality, vault=request.app.state.vault, rows=signal_file, mode=mode,
+            session, municipality=municipality, vault=request.app.state.vault,
+            rows=signal_file if agreements is None else under_agreements(signal_file, agreements), mode=mode,
             import_id=import_row.id, now=at,
         )
     except FileRefused as exc:  # found while streaming, e.g. broken encoding halfway: nothing is kept
@@ -214,24 +217,15 @@ def download_quarantine(
     summary="Deliver signals (partner API, up to 1,000 per call)",
     description=(
         "One result per signal: `created`, `duplicate` (the signal id was received before) or `rejected` with "
-        "the reason. Valid signals land even when others in the batch are rejected. A partner client can "
-        "only deliver when the municipality has an agreement on record for it."
+        "the reason. Valid signals land even when others in the batch are rejected. A partner client delivers "
+        "only under its agreements on record: a signal whose partner type and creditor no agreement of the "
+        "partner covers is rejected (without any agreement, 403 `no-agreement`)."
     ),
     responses=problem_responses(413),
 )
 def deliver(request: Request, session: SessionDep, principal: Importer, at: Now, batch: SignalBatch) -> SignalBatchResult:
     municipality = _municipality(session, principal)
-    if principal.kind == "partner":
-        client = session.exec(select(PartnerClient).where(PartnerClient.client_id == principal.actor_id)).one()
-        agreement = session.exec(
-            select(CreditorAgreement.id).where(
-                CreditorAgreement.municipality_code == municipality.code, CreditorAgreement.partner_client_id == client.id
-            )
-        ).first()
-        if agreement is None:
-            raise Forbidden(
-                "The municipality has no signed agreement on record for this partner.", slug="no-agreement"
-            )
+    agreements = agreements_of(session, principal)
     import_row = service.new_import(
         code=municipality.code, source="api", mode="accept-valid", created_by=principal.actor_id, now=at
     )
@@ -240,6 +234,8 @@ def deliver(request: Request, session: SessionDep, principal: Importer, at: Now,
     rows = (
         normalise_row(signal.model_dump(exclude_none=True), line=index + 1) for index, signal in enumerate(batch.signals)
     )
+    if agreements is not None:
+        rows = under_agreements(rows, agreements)
     report = service.intake(
         session, municipality=municipality, vault=request.app.state.vault, rows=rows, mode="accept-valid",
         import_id=import_row.id, now=at, keep_outcomes=True,

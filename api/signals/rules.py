@@ -140,3 +140,37 @@ _SEVERITY = {SignalKind.SINGLE: 0, SignalKind.CONSECUTIVE: 1, SignalKind.MULTIPL
 def case_classification(kinds: Sequence[SignalKind]) -> SignalKind:
     """A case is as serious as its most serious signal: a new signal may escalate it, never calm it."""
     return max(kinds, key=_SEVERITY.__getitem__, default=SignalKind.SINGLE)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A signed agreement with a creditor, as the register holds it for one partner."""
+
+    creditor: str
+    partner_type: str
+
+
+def _creditor_name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def creditor_under_agreement(*, partner_type: str, creditor: str | None, agreements: Sequence[Agreement]) -> str:
+    """The creditor a partner delivers a signal for, when one of its agreements covers it:
+    the partner type must be the agreement's and the creditor its creditor (spelled as the
+    register has it, up to case and spaces). Without a creditor, the partner's only agreement
+    for that type names it. Otherwise ValueError with the reason.
+
+    A partner delivers for the creditors it signed for and nothing else: not as another
+    partner type (a crisis flag on a type it has no agreement for), not for another creditor.
+    """
+    same_type = [agreement for agreement in agreements if agreement.partner_type == partner_type]
+    if not same_type:
+        raise ValueError(f"no agreement on record for this partner as signaalpartner_type {partner_type}")
+    if creditor is None:
+        if len(same_type) == 1:
+            return same_type[0].creditor
+        raise ValueError(f"schuldeiser is required: this partner has agreements for several {partner_type} creditors")
+    wanted = _creditor_name_key(creditor)
+    if any(_creditor_name_key(agreement.creditor) == wanted for agreement in same_type):
+        return creditor
+    raise ValueError(f"no agreement on record for this partner with this schuldeiser as {partner_type}")

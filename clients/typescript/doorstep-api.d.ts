@@ -624,7 +624,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver signals (partner API, up to 1,000 per call)
-         * @description One result per signal: `created`, `duplicate` (the signal id was received before) or `rejected` with the reason. Valid signals land even when others in the batch are rejected. A partner client can only deliver when the municipality has an agreement on record for it.
+         * @description One result per signal: `created`, `duplicate` (the signal id was received before) or `rejected` with the reason. Valid signals land even when others in the batch are rejected. A partner client delivers only under its agreements on record: a signal whose partner type and creditor no agreement of the partner covers is rejected (without any agreement, 403 `no-agreement`).
          */
         post: operations["signals-deliver"];
         delete?: never;

@@ -51,9 +51,12 @@ def world(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
     worker = make_user(session, role="worker", username="worker1")
     partner = make_partner(session, scopes=("signals:write",))
     office = login(client, "office1")
-    client.post("/v1/creditor-agreements", headers=office, json={
-        "name": "Woonstad", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "API",
-        "partner_client_id": partner.client_id})
+    # A platform partner delivering for one creditor of each type the histories send.
+    for name, partner_type in (("Woonstad", "Huur"), ("Eneco", "Energie"), ("Zilveren Kruis", "Zorg"), ("Evides", "Water")):
+        created = client.post("/v1/creditor-agreements", headers=office, json={
+            "name": name, "partner_type": partner_type, "agreement_date": "2025-01-01", "platform": "API",
+            "partner_client_id": partner.client_id})
+        assert created.status_code == 201, created.text
     enrolled = client.post("/v1/devices", headers=login(client, "worker1"),
                            json={"public_jwk": _jwk(KEYS[0]), "label": "phone"}).json()
     return {"office": office, "worker": worker, "partner": partner_login(client, partner.client_id),

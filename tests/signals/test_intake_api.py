@@ -380,3 +380,53 @@ def test_an_earlier_repeat_does_not_join_a_case_opened_later(client: TestClient,
     assert len(opened) == 1
     signals = {s.external_id: s.case_id for s in read(session, select(Signal))}
     assert signals == {"A1": first.id, "A2": None, "B1": opened[0].id}
+
+
+def _agreement(client: TestClient, office, partner, name: str = "Ymere", partner_type: str = "Huur") -> None:  # type: ignore[no-untyped-def]
+    created = client.post("/v1/creditor-agreements", headers=office, json={
+        "name": name, "partner_type": partner_type, "agreement_date": "2025-01-01", "platform": "API",
+        "partner_client_id": partner.client_id})
+    assert created.status_code == 201, created.text
+
+
+def test_a_partner_without_an_agreement_cannot_deliver_by_file_either(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    partner = make_partner(session, scopes=("signals:write",))
+    headers = partner_login(client, partner.client_id)
+    refused = upload(client, headers, csv_file(row("F1")))
+    assert refused.status_code == 403 and refused.json()["type"] == "urn:doorstep:problem:no-agreement"
+    assert read(session, select(Signal)) == [] and read(session, select(SignalImport)) == []
+
+
+def test_a_partner_delivers_only_what_its_agreements_cover(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    partner = make_partner(session, scopes=("signals:write",))
+    _agreement(client, office, partner)
+    headers = partner_login(client, partner.client_id)
+    base = {"signal_date": "2026-11-10", "postcode": "1053KL"}
+    response = client.post("/v1/signals", headers=headers, json={"signals": [
+        {**base, "signal_id": "A1", "partner_type": "Huur", "creditor": "Ymere", "house_number": 1},
+        {**base, "signal_id": "A2", "partner_type": "Huur", "creditor": "  ymere ", "house_number": 2},
+        {**base, "signal_id": "A3", "partner_type": "Huur", "house_number": 3},
+        {**base, "signal_id": "A4", "partner_type": "Energie", "creditor": "Ymere", "crisis": True, "house_number": 4},
+        {**base, "signal_id": "A5", "partner_type": "Huur", "creditor": "Vestia", "crisis": True, "house_number": 5},
+    ]})
+    assert response.status_code == 200, response.text
+    results = {r["signal_id"]: (r["result"], r["reason"]) for r in response.json()["results"]}
+    assert [results[i][0] for i in ("A1", "A2", "A3", "A4", "A5")] == ["created"] * 3 + ["rejected"] * 2
+    assert "Energie" in results["A4"][1] and "schuldeiser" in results["A5"][1]
+    stored = {s.external_id: (s.partner_type, s.creditor_name, s.crisis) for s in read(session, select(Signal))}
+    assert stored == {"A1": ("Huur", "Ymere", False), "A2": ("Huur", "ymere", False), "A3": ("Huur", "Ymere", False)}
+
+
+def test_a_partners_file_is_checked_row_by_row_against_its_agreements(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    partner = make_partner(session, scopes=("signals:write",))
+    _agreement(client, office, partner)
+    headers = partner_login(client, partner.client_id)
+    rows = csv_file(row("F1"), row("F2", partner="Energie", creditor="Vattenfall"))
+    whole = upload(client, headers, rows).json()
+    assert (whole["status"], whole["created"], whole["rejected"]) == ("rejected", 0, 1)
+    assert whole["errors"][0]["line"] == 3 and "Energie" in whole["errors"][0]["reason"]
+    valid_only = upload(client, headers, rows, mode="accept-valid").json()
+    assert (valid_only["status"], valid_only["created"], valid_only["rejected"]) == ("completed", 1, 1)
+    assert {s.external_id for s in read(session, select(Signal))} == {"F1"}
+    quarantined = read(session, select(QuarantinedRow))
+    assert [(q.line, q.errors[0]["column"]) for q in quarantined] == [(3, "partner_type")]
