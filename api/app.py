@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from api import health
 from api.audit.routes import router as audit_router
+from api.auth import passwords
 from api.auth.keys import KeyRing, demo_signing_key
 from api.auth.routes import auth_router, users_router
 from api.backoffice.routes import plans_router
@@ -94,6 +95,7 @@ def create_app(
     settings: Settings, *, engine: Engine | None = None, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
     check_configuration(settings)
+    passwords.pool.configure(workers=settings.password_hashing_workers, queue=settings.password_hashing_queue)
     keys = KeyRing(settings.jwt_signing_keys or [demo_signing_key(settings.var_dir)])
     vault = vault_from_settings(settings)
     engine = engine or make_engine(settings.database_url)

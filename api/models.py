@@ -65,12 +65,18 @@ class Municipality(SQLModel, table=True):
 
 
 class StaffUser(SQLModel, table=True):
+    """A staff account. Usernames are unique within a municipality, not across the service: one
+    municipality's admin must not learn another's usernames from a refusal."""
+
     __tablename__ = "staff_user"
-    __table_args__ = (sa.CheckConstraint("role IN ('worker', 'backoffice', 'admin')", name="ck_staff_user_role"),)
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('worker', 'backoffice', 'admin')", name="ck_staff_user_role"),
+        sa.UniqueConstraint("municipality_code", "username", name="uq_staff_user_username"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
-    username: str = Field(max_length=64, unique=True)
+    username: str = Field(max_length=64, index=True)  # a sign-in without the gemeentecode looks it up alone
     display_name: str = Field(max_length=200)
     role: str = Field(max_length=16)
     password_hash: str = Field(max_length=255)
@@ -78,6 +84,22 @@ class StaffUser(SQLModel, table=True):
     credentials_changed_at: datetime | None = _at(nullable=True)  # tokens issued before it are refused
     created_at: datetime = _at()
     updated_at: datetime = _at()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins in a row for one account name, partner client or client address.
+
+    Not tenant data: a failed sign-in may name no municipality (an unknown username counts like a
+    known one). In the database, not in a replica's memory, so guesses spread over replicas meet
+    one count. The key is hashed: people type passwords into the username field.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key_hash: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0)
+    last_failure_at: datetime | None = _at(nullable=True, index=True)
+    locked_until: datetime | None = _at(nullable=True)
 
 
 class PartnerClient(SQLModel, table=True):

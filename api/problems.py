@@ -225,6 +225,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict with the current state",
         413: "Request body too large", 415: "Not a file type this endpoint takes",
         422: "Validation failed; `errors` lists field paths",
-        503: "Not ready",
+        429: "Too many failed attempts; `Retry-After` says when to try again",
+        503: "Not ready, or too busy: retry later",
     }
     return {status: {"description": descriptions[status], "content": content} for status in statuses}

@@ -85,6 +85,26 @@ class Settings(BaseSettings):
         description="How long a device's token pair lasts from enrolment (or the worker's last sign-in on it) "
         "however often it rotates; then the worker signs the device in again.",
     )
+    login_failures_before_delay: int = Field(
+        default=5, ge=1, le=100, description="Failed sign-ins of one account that pass freely; each further "
+        "one doubles the wait before the next is heard (1 s up to 15 minutes).",
+    )
+    login_failures_before_lock: int = Field(
+        default=20, ge=2, le=1000, description="Failed sign-ins in a row that lock the account (audited; an admin "
+        "can lift it).",
+    )
+    login_lock_minutes: int = Field(default=30, ge=1, le=24 * 60, description="How long a lock lasts.")
+    login_address_failures_before_delay: int = Field(
+        default=20, ge=1, le=10_000, description="Failed sign-ins from one client address (any account) that pass "
+        "freely within an hour; then the same doubling wait. An address is never locked: many staff may share one.",
+    )
+    password_hashing_workers: int = Field(
+        default=1, ge=1, le=16, description="Passwords checked at once (argon2 takes every core it is given and "
+        "64 MiB each): the rest of the service keeps the CPU it needs.",
+    )
+    password_hashing_queue: int = Field(
+        default=16, ge=0, le=1000, description="Sign-ins that may wait for a check; beyond it 503 with Retry-After.",
+    )
     max_body_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Largest accepted request body (413 above it)."
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -43,3 +46,30 @@ def test_migration_files_are_named_by_date_and_slug():
     for revision in script.walk_revisions():
         name = Path(revision.path).name
         assert name[:10].count("-") == 2 and name[10] == "_", name
+
+
+def test_usernames_become_unique_per_municipality_without_losing_rows_that_refer_to_staff(tmp_path: Path):
+    """SQLite rebuilds staff_user for this: accounts, devices and tokens pointing at them must survive."""
+    url = f"sqlite:///{tmp_path / 'existing.db'}"
+    migrate(url, "0011")
+    engine = make_engine(url)
+    user_id, device_id = uuid.uuid4(), uuid.uuid4()
+    at = "2026-11-27 09:00:00+00:00"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"INSERT INTO municipality (code, name, settings, created_at) VALUES ('0363', 'A', '{{}}', '{at}')")
+        connection.exec_driver_sql(
+            "INSERT INTO staff_user (id, municipality_code, username, display_name, role, password_hash, active, "
+            f"created_at, updated_at) VALUES ('{user_id.hex}', '0363', 'w1', 'W', 'worker', 'x', 1, '{at}', '{at}')")
+        connection.exec_driver_sql(
+            "INSERT INTO device (id, municipality_code, worker_id, label, public_jwk, key_thumbprint, enrolled_at) "
+            f"VALUES ('{device_id.hex}', '0363', '{user_id.hex}', 'phone', '{{}}', 't', '{at}')")
+    migrate(url)
+    assert _diff(engine) == []
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("SELECT username FROM staff_user").scalars().all() == ["w1"]
+        assert connection.exec_driver_sql("SELECT count(*) FROM device").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(sa.exc.IntegrityError):  # still enforced
+            with connection.begin_nested():
+                connection.exec_driver_sql(f"DELETE FROM staff_user WHERE id = '{user_id.hex}'")
+    engine.dispose()

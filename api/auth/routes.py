@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlmodel import select
 
 from api.audit.service import record
-from api.auth import service
+from api.auth import service, throttle
 from api.auth.deps import CurrentPrincipal, Now, allow
 from api.auth.principal import Principal
 from api.auth.schemas import (
@@ -39,9 +40,13 @@ class InvalidRequest(ProblemError):
     description=(
         "OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and "
         "`refresh_token` to rotate); integration partners use `client_credentials` with "
-        "`client_id`, `client_secret` and optional `scope` (`signals:write cases:read reports:read`)."
+        "`client_id`, `client_secret` and optional `scope` (`signals:write cases:read reports:read`). "
+        "A username used in more than one municipality signs in as `0363/username`. Failed attempts are "
+        "throttled per account (or client) and per client address: after a few, 429 with `Retry-After` "
+        "until the wait has passed (the same answer for unknown names), and a lock after many that an "
+        "admin can lift."
     ),
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 422, 429, 503),
 )
 def token(
     request: Request,
@@ -56,18 +61,19 @@ def token(
     refresh_token: Annotated[str | None, Form(max_length=200)] = None,
 ) -> TokenResponse:
     settings, keys = request.app.state.settings, request.app.state.keys
+    address = request.client.host if request.client else None
     if grant_type == "password":
         if not username or not password:
             raise InvalidRequest("`username` and `password` are required.", error="invalid_request")
         issued = service.password_grant(
-            session, settings=settings, keys=keys, username=username, password=password, now=at
+            session, settings=settings, keys=keys, username=username, password=password, address=address, now=at
         )
     elif grant_type == "client_credentials":
         if not client_id or not client_secret:
             raise InvalidRequest("`client_id` and `client_secret` are required.", error="invalid_request")
         issued = service.client_credentials_grant(
             session, settings=settings, keys=keys, client_id=client_id, client_secret=client_secret,
-            requested_scope=scope, now=at,
+            requested_scope=scope, address=address, now=at,
         )
     else:
         if not refresh_token:
@@ -103,8 +109,14 @@ def me(principal: CurrentPrincipal) -> Me:
     )
 
 
-def _user_out(user: StaffUser) -> UserOut:
-    return UserOut.model_validate(user, from_attributes=True)
+def _user_out(session: SessionDep, user: StaffUser, at: datetime) -> UserOut:
+    return UserOut.model_validate(
+        {**user.model_dump(include=set(UserOut.model_fields)),
+         "locked_until": throttle.locked_until(session, "account", _sign_in_names(user), now=at)})
+
+
+def _sign_in_names(user: StaffUser) -> list[str]:
+    return [user.username, f"{user.municipality_code}/{user.username}"]
 
 
 @users_router.get("", name="list", response_model=UserList, summary="Staff of your municipality")
@@ -113,7 +125,7 @@ def list_users(session: SessionDep, principal: Office, at: Now) -> UserList:
         select(StaffUser).where(StaffUser.municipality_code == principal.municipality_code).order_by(StaffUser.username)
     ).all()
     record(session, principal, action="users.list", resource_type="staff_user", at=at, detail={"count": len(users)})
-    return UserList(items=[_user_out(user) for user in users])
+    return UserList(items=[_user_out(session, user, at) for user in users])
 
 
 @users_router.get(
@@ -122,7 +134,7 @@ def list_users(session: SessionDep, principal: Office, at: Now) -> UserList:
 def get_user(session: SessionDep, principal: Office, at: Now, user_id: uuid.UUID) -> UserOut:
     user = owned(session, StaffUser, user_id, principal)
     record(session, principal, action="users.read", resource_type="staff_user", resource_id=user.id, at=at)
-    return _user_out(user)
+    return _user_out(session, user, at)
 
 
 @users_router.post(
@@ -136,7 +148,7 @@ def create_user(session: SessionDep, principal: Admin, at: Now, body: UserCreate
     )
     record(session, principal, action="users.create", resource_type="staff_user", resource_id=user.id, at=at,
            detail={"role": user.role})
-    return _user_out(user)
+    return _user_out(session, user, at)
 
 
 @users_router.patch(
@@ -155,4 +167,17 @@ def update_user(session: SessionDep, principal: Admin, at: Now, user_id: uuid.UU
     changed = sorted(body.model_dump(exclude_unset=True, exclude={"password"}).keys() | ({"password"} if body.password else set()))
     record(session, principal, action="users.update", resource_type="staff_user", resource_id=user.id, at=at,
            detail={"changed": changed})
-    return _user_out(user)
+    return _user_out(session, user, at)
+
+
+@users_router.post(
+    "/{user_id}/unlock", name="unlock", response_model=UserOut,
+    summary="Lift the lock that failed sign-ins put on an account (and forget its failures)",
+    responses=problem_responses(404),
+)
+def unlock_user(session: SessionDep, principal: Admin, at: Now, user_id: uuid.UUID) -> UserOut:
+    user = owned(session, StaffUser, user_id, principal)
+    lifted = throttle.lift(session, "account", _sign_in_names(user))
+    record(session, principal, action="users.unlock", resource_type="staff_user", resource_id=user.id, at=at,
+           detail={"cleared": lifted})
+    return _user_out(session, user, at)

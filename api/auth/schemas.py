@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +51,8 @@ class UserOut(BaseModel):
     display_name: str
     role: Role
     active: bool
+    locked_until: datetime | None = Field(
+        default=None, description="Failed sign-ins locked the account until then (`POST /v1/users/{id}/unlock` lifts it).")
 
 
 class UserList(BaseModel):
@@ -59,7 +62,7 @@ class UserList(BaseModel):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(pattern=USERNAME_PATTERN, description="Lower case; unique across the service.")
+    username: str = Field(pattern=USERNAME_PATTERN, description="Lower case; unique within the municipality.")
     display_name: str = Field(min_length=1, max_length=200)
     role: Role
     password: str = Field(min_length=12, max_length=256, description="At least 12 characters.")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from api.audit.service import record
+from api.auth import throttle
 from api.auth.keys import KeyRing
 from api.auth.passwords import hash_secret, verify_secret
 from api.auth.principal import PARTNER_SCOPES, Principal
@@ -89,20 +92,54 @@ class DeviceRevoked(Unauthorized):
         super().__init__("This device was revoked: delete its local data and keys.", wipe=True)
 
 
-def authenticate(session: Session, *, username: str, password: str) -> StaffUser | None:
-    """The active staff member with these credentials, or None (in the same time either way)."""
-    user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
-    if not verify_secret(user.password_hash if user else None, password) or user is None or not user.active:
-        return None
+SIGN_IN_REFUSED = (
+    "Unknown username, wrong password or inactive account. (A username used in more than one municipality "
+    "signs in with its gemeentecode: 0363/username.)"
+)
+
+
+def find_account(session: Session, login: str) -> StaffUser | None:
+    """The account a sign-in names: `0363/j.jansen`, or `j.jansen` when only one municipality has it.
+
+    Usernames are unique per municipality (one municipality must not learn another's from a
+    refusal), so a name alone may be ambiguous: then it names no account, like an unknown one."""
+    code, slash, name = login.partition("/")
+    if slash:
+        return session.exec(
+            select(StaffUser).where(StaffUser.municipality_code == code, StaffUser.username == name)).first()
+    found = session.exec(select(StaffUser).where(StaffUser.username == login).limit(2)).all()
+    return found[0] if len(found) == 1 else None
+
+
+def sign_in(
+    session: Session, *, settings: Settings, login: str, password: str, address: str | None, now: datetime,
+    allowed: Callable[[StaffUser], bool] = lambda user: True,
+) -> StaffUser:
+    """The active staff member with these credentials, for the token endpoint and the console.
+
+    Throttled (`api.auth.throttle`): an attempt its account or address must wait for is refused
+    with 429 before the password is looked at, the same for names that exist and names that
+    don't; a failure counts, and the one that locks an account is written to its audit trail.
+    The check takes the same time whether or not the name exists."""
+    found = throttle.gates(settings, kind="account", name=login, address=address)
+    throttle.hold(session, found, now=now)
+    user = find_account(session, login)
+    matches = verify_secret(user.password_hash if user else None, password)
+    if not matches or user is None or not user.active or not allowed(user):
+        if throttle.failed(session, found, now=now) and user is not None:
+            record(session, Principal(kind="system", actor_id="sign-in", municipality_code=user.municipality_code),
+                   action="auth.account-locked", resource_type="staff_user", resource_id=user.id, at=now,
+                   detail={"failures": settings.login_failures_before_lock})
+        raise InvalidGrant(SIGN_IN_REFUSED, error="invalid_grant", commit_changes=True)
+    throttle.succeeded(session, found)
     return user
 
 
 def password_grant(
-    session: Session, *, settings: Settings, keys: KeyRing, username: str, password: str, now: datetime
+    session: Session, *, settings: Settings, keys: KeyRing, username: str, password: str, address: str | None,
+    now: datetime,
 ) -> IssuedTokens:
-    user = authenticate(session, username=username, password=password)
-    if user is None:
-        raise InvalidGrant("Unknown username, wrong password or inactive account.", error="invalid_grant")
+    user = sign_in(session, settings=settings, login=username, password=password, address=address, now=now)
     refresh = _new_refresh(session, user, family_id=uuid.uuid4(), now=now,
                            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds))
     return IssuedTokens(_access_for_user(settings, keys, user, now), settings.access_token_ttl_seconds, refresh, None)
@@ -110,11 +147,18 @@ def password_grant(
 
 def client_credentials_grant(
     session: Session, *, settings: Settings, keys: KeyRing, client_id: str, client_secret: str,
-    requested_scope: str | None, now: datetime,
+    requested_scope: str | None, address: str | None, now: datetime,
 ) -> IssuedTokens:
+    found = throttle.gates(settings, kind="client", name=client_id, address=address)
+    throttle.hold(session, found, now=now)
     client = session.exec(select(PartnerClient).where(PartnerClient.client_id == client_id)).first()
     if not verify_secret(client.secret_hash if client else None, client_secret) or client is None or not client.active:
-        raise InvalidClient("Unknown client or wrong secret.", error="invalid_client")
+        if throttle.failed(session, found, now=now) and client is not None:
+            record(session, Principal(kind="system", actor_id="sign-in", municipality_code=client.municipality_code),
+                   action="auth.client-locked", resource_type="partner_client", resource_id=client.id, at=now,
+                   detail={"failures": settings.login_failures_before_lock})
+        raise InvalidClient("Unknown client or wrong secret.", error="invalid_client", commit_changes=True)
+    throttle.succeeded(session, found)
     requested = set(requested_scope.split()) if requested_scope else set(client.scopes)
     if not requested <= set(client.scopes):
         raise InvalidGrant(
@@ -195,8 +239,9 @@ def create_user(
     session: Session, *, municipality_code: str, username: str, display_name: str, role: str, password: str,
     now: datetime,
 ) -> StaffUser:
-    if session.exec(select(StaffUser.id).where(StaffUser.username == username)).first() is not None:
-        raise Conflict("This username is taken.", slug="username-taken")
+    taken = select(StaffUser.id).where(StaffUser.municipality_code == municipality_code, StaffUser.username == username)
+    if session.exec(taken).first() is not None:
+        raise Conflict("This username is taken in your municipality.", slug="username-taken")
     user = StaffUser(
         municipality_code=municipality_code, username=username, display_name=display_name, role=role,
         password_hash=hash_secret(password), active=True, created_at=now, updated_at=now,

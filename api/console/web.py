@@ -64,6 +64,8 @@ HEADLINES = {
     "version-conflict": "De zaak is intussen gewijzigd. Bekijk de nieuwe stand en probeer het opnieuw.",
     "validation-error": "Niet alle velden zijn goed ingevuld.",
     "csrf-failed": "Het formulier is verlopen of komt niet van deze console. Probeer het opnieuw.",
+    "too-many-attempts": "Te veel mislukte pogingen om in te loggen. Wacht even en probeer het dan opnieuw.",
+    "busy": "Er wordt nu op veel plaatsen tegelijk ingelogd. Probeer het over een paar seconden opnieuw.",
     "conflict": "Dit kan niet in de huidige stand van de zaak.",
     "illegal-transition": "Deze stap past niet bij de huidige stand van de zaak.",
     "open-conflict": "Er staat nog een conflict open op deze zaak.",

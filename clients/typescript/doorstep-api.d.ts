@@ -134,7 +134,7 @@ export interface paths {
         put?: never;
         /**
          * Get an access token
-         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read reports:read`).
+         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
          */
         post: operations["auth-token"];
         delete?: never;
@@ -799,6 +799,23 @@ export interface paths {
         head?: never;
         /** Change name, role, password or deactivate (ends all sessions at once) */
         patch: operations["users-update"];
+        trace?: never;
+    };
+    "/v1/users/{user_id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lift the lock that failed sign-ins put on an account (and forget its failures) */
+        post: operations["users-unlock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -2373,7 +2390,7 @@ export interface components {
             role: "worker" | "backoffice" | "admin";
             /**
              * Username
-             * @description Lower case; unique across the service.
+             * @description Lower case; unique within the municipality.
              */
             username: string;
         };
@@ -2393,6 +2410,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Locked Until
+             * @description Failed sign-ins locked the account until then (`POST /v1/users/{id}/unlock` lifts it).
+             */
+            locked_until?: string | null;
             /**
              * Role
              * @enum {string}
@@ -2469,7 +2491,7 @@ export interface operations {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
-            /** @description Not ready */
+            /** @description Not ready, or too busy: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2738,6 +2760,24 @@ export interface operations {
             };
             /** @description Validation failed; `errors` lists field paths */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts; `Retry-After` says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, or too busy: retry later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5294,6 +5334,64 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "users-unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your municipality) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,7 +12,8 @@ from starlette.responses import RedirectResponse, Response
 
 from api.audit.service import record
 from api.auth.deps import Now
-from api.auth.service import authenticate
+from api.auth.service import InvalidGrant, sign_in
+from api.auth.throttle import TooManyAttempts
 from api.console import sessions
 from api.console.web import ConsoleRoute, Form, Office, render, same_origin
 from api.db import SessionDep
@@ -69,8 +70,15 @@ def login(
     if not same_origin(request) or not cookie or not secrets.compare_digest(cookie.encode(), csrf_token.encode()):
         return _login_page(request, next_url=next_url, status=403, username=username,
                            error=Unauthorized("The sign-in form expired; it was sent again.", slug="csrf-failed"))
-    user = authenticate(session, username=username, password=password)
-    if user is None or user.role not in sessions.CONSOLE_ROLES:
+    try:
+        user = sign_in(session, settings=settings, login=username, password=password,
+                       address=request.client.host if request.client else None, now=at,
+                       allowed=lambda account: account.role in sessions.CONSOLE_ROLES)
+    except TooManyAttempts as exc:
+        page = _login_page(request, next_url=next_url, status=429, username=username, error=exc)
+        page.headers.update(exc.headers)
+        return page
+    except InvalidGrant:
         problem = Unauthorized(
             "Unknown username, wrong password, inactive account, or an account without back-office role.",
             slug="login-failed",

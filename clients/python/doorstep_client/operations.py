@@ -51,5 +51,6 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     'users-create': ('POST', '/v1/users'),
     'users-get': ('GET', '/v1/users/{user_id}'),
     'users-list': ('GET', '/v1/users'),
+    'users-unlock': ('POST', '/v1/users/{user_id}/unlock'),
     'users-update': ('PATCH', '/v1/users/{user_id}'),
 }
