@@ -38,7 +38,7 @@ def world(client: TestClient, session: Session) -> World:
     return World(a_worker=a_worker, a_case=a_case, b_headers=b_headers, a_admin_headers=a_admin)
 
 
-B_CALLERS = ["worker", "backoffice", "admin", "partner"]
+B_CALLERS = ["worker", "backoffice", "admin"]  # partners read no cases at all (test_partner_view.py)
 
 
 @pytest.mark.parametrize("caller", B_CALLERS)
@@ -53,6 +53,12 @@ def test_other_tenants_cases_are_not_listed(client: TestClient, world: World, ca
     response = client.get("/v1/cases", headers=world.b_headers[caller])
     assert response.status_code == 200
     assert response.json()["items"] == []
+
+
+def test_a_partner_of_another_tenant_sees_none_of_its_signals(client: TestClient, world: World):
+    response = client.get("/v1/signals", headers=world.b_headers["partner"])
+    assert response.status_code == 200 and response.json()["items"] == []
+    assert client.get(f"/v1/cases/{world.a_case.id}", headers=world.b_headers["partner"]).status_code == 403
 
 
 @pytest.mark.parametrize("caller", ["backoffice", "admin"])

@@ -26,7 +26,7 @@ oauth2 = OAuth2(
             tokenUrl="/v1/auth/token",
             scopes={
                 "signals:write": "Deliver signals",
-                "cases:read": "Read cases",
+                "cases:read": "Read the outcome of your own signals",
                 "reports:read": "Read reports",
             },
         ),

@@ -28,7 +28,8 @@ POSTCODE_BOUND = r"^\d{4}( ?[A-Za-z]{2})?$"
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
-CaseReader = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin"), scopes=("cases:read",)))]
+# Partners do not read cases: their view is their own signals (`GET /v1/signals`, docs/decisions.md).
+CaseReader = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
 
 
 def _summary(case: Case, household: Household) -> dict:
@@ -115,10 +116,7 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
     case, household, signals = service.get_case(session, principal, case_id)
     record(session, principal, action="cases.read", resource_type="case", resource_id=case.id, case_id=case.id, at=at)
     plan = service.policy_for(session, case)
-    # A partner (a case system, a creditor's platform) reads the case, not whether its resident is in
-    # debt relief or what the office and the field disagreed about.
-    staff = principal.kind == "staff"
-    path, registrations = trajectory.of_case(session, case.id) if staff else (None, [])
+    path, registrations = trajectory.of_case(session, case.id)
     planned = next_action(
         channels=list(plan.channels), max_attempts=plan.max_attempts, change_day_part=plan.change_day_part,
         after_last_attempt=plan.after_last_attempt, attempts=service.attempts(session, case),
@@ -129,7 +127,7 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
             "signals": [CaseSignalOut.model_validate(s, from_attributes=True) for s in signals],
             "events": [CaseEventOut.model_validate(e, from_attributes=True) for e in service.events_of(session, case)],
             "conflicts": [CaseConflictOut.model_validate(c, from_attributes=True)
-                          for c in (service.conflicts_of(session, case) if staff else [])],
+                          for c in service.conflicts_of(session, case)],
             "trajectory": trajectory_out(session, path, registrations) if path else None,
             "next_planned_action": planned.__dict__ if planned and case.state != CaseState.CLOSED else None,
         }

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.auth.principal import Principal
-from api.models import CreditorAgreement, PartnerClient
+from api.models import CreditorAgreement, PartnerClient, Signal, SignalImport
 from api.problems import Forbidden
 from api.signals.parsing import ParsedRow, RowError
-from api.signals.rules import Agreement, creditor_under_agreement
+from api.signals.rules import Agreement, creditor_under_agreement, status_for_creditor
+from api.signals.schemas import DeliveredSignal
 
 
 def agreements_of(session: Session, principal: Principal) -> list[Agreement] | None:
@@ -49,3 +52,31 @@ def under_agreements(rows: Iterable[ParsedRow], agreements: list[Agreement]) -> 
                 if creditor != signal.creditor_name:
                     row.signal = dataclasses.replace(signal, creditor_name=creditor)
         yield row
+
+
+def delivered(
+    session: Session, principal: Principal, *, since: datetime | None, after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[uuid.UUID, DeliveredSignal]]:
+    """The partner view (with each signal's own id, for the cursor): the signals this partner delivered (by API or file), oldest first, with
+    what a creditor may know of each (`status_for_creditor`). Never the case they belong to,
+    other creditors' signals, the field's visits, notes or a trajectory."""
+    sg, im = Signal.__table__, SignalImport.__table__
+    query = (
+        sa.select(sg.c.id, sg.c.external_id, sg.c.partner_type, sg.c.creditor_name, sg.c.signal_date, sg.c.received_at,
+                  sg.c.status)
+        .join(im, im.c.id == sg.c.import_id)
+        .where(sg.c.municipality_code == principal.municipality_code, im.c.municipality_code == principal.municipality_code,
+               im.c.created_by == principal.actor_id)
+    )
+    if since is not None:
+        query = query.where(sg.c.received_at >= since)
+    if after is not None:
+        query = query.where(sa.tuple_(sg.c.received_at, sg.c.id) > sa.tuple_(*after))
+    rows = session.execute(query.order_by(sg.c.received_at, sg.c.id).limit(limit)).all()
+    return [
+        (row.id, DeliveredSignal(signal_id=row.external_id, partner_type=row.partner_type, creditor=row.creditor_name,
+                        signal_date=row.signal_date, received_at=row.received_at,
+                        status=status_for_creditor(row.status)))  # type: ignore[arg-type]
+        for row in rows
+    ]

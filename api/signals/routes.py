@@ -6,9 +6,10 @@ import csv
 import hashlib
 import io
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
@@ -16,15 +17,18 @@ from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.db import SessionDep
+from api.pagination import decode_cursor, encode_cursor
 from api.models import CreditorAgreement, Municipality, PartnerClient, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
 from api.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable, problem_responses
 from api.signals import service
 from api.signals.partners import agreements_of, under_agreements
+from api.signals.partners import delivered as agreements_delivered
 from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
 from api.signals.rules import is_valid_bsn
 from api.signals.schemas import (
-    AgreementIn, AgreementList, AgreementOut, BsnMatch, BsnMatches, BsnOut, BsnSearch, ImportList, ImportMode, ImportReportOut, SignalBatch,
+    AgreementIn, AgreementList, AgreementOut, BsnMatch, BsnMatches, BsnOut, BsnSearch, DeliveredCursor,
+    DeliveredSignalPage, ImportList, ImportMode, ImportReportOut, SignalBatch,
     SignalBatchResult, SignalResult,
 )
 from api.spreadsheet import safe_cell
@@ -251,6 +255,38 @@ def deliver(request: Request, session: SessionDep, principal: Importer, at: Now,
             for o in sorted(report.outcomes, key=lambda o: o.line)
         ],
     )
+
+
+PartnerReader = Annotated[Principal, Depends(allow(scopes=("cases:read",)))]
+
+
+@router.get(
+    "", name="delivered", response_model=DeliveredSignalPage,
+    summary="The partner view: your own signals and whether each was picked up",
+    description=(
+        "For integration partners with scope `cases:read`: the signals this partner delivered (by API or file), "
+        "oldest first, each with whether the municipality picked it up (`Nog niet opgepakt`, `Opgepakt`, "
+        "`Niet opgepakt`) and never why not. The municipality's cases, other creditors' signals, the field's "
+        "visits and notes and any debt-relief trajectory stay with the municipality."
+    ),
+)
+def delivered(
+    session: SessionDep,
+    principal: PartnerReader,
+    at: Now,
+    since: Annotated[datetime | None, Query(description="Only signals received at or after this moment.")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DeliveredSignalPage:
+    position = decode_cursor(cursor, DeliveredCursor)
+    rows = agreements_delivered(session, principal, since=since, limit=limit + 1,
+                                after=(position.received_at, position.id) if position else None)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    record(session, principal, action="signals.delivered-read", resource_type="signal", at=at,
+           detail={"count": len(rows)})
+    next_cursor = encode_cursor({"received_at": rows[-1][1].received_at.isoformat(), "id": str(rows[-1][0])}) if more else None
+    return DeliveredSignalPage(items=[item for _, item in rows], next_cursor=next_cursor)
 
 
 @router.post(

@@ -174,3 +174,10 @@ def creditor_under_agreement(*, partner_type: str, creditor: str | None, agreeme
     if any(_creditor_name_key(agreement.creditor) == wanted for agreement in same_type):
         return creditor
     raise ValueError(f"no agreement on record for this partner with this schuldeiser as {partner_type}")
+
+
+def status_for_creditor(status: str) -> str:
+    """What a creditor may learn of its signal's DDAS status: picked up or not, never why not
+    (for "Niet opgepakt: andere reden" the law allows no more; the other reasons, such as a
+    resident who died or moved away, are no business of a creditor either)."""
+    return "Niet opgepakt" if status.startswith("Niet opgepakt") else status

@@ -145,3 +145,25 @@ class BsnMatch(BaseModel):
 
 class BsnMatches(BaseModel):
     items: list[BsnMatch]
+
+
+class DeliveredSignal(BaseModel):
+    """One of a partner's own signals, as far as a creditor may know it."""
+
+    signal_id: str = Field(description="The partner's own id of the signal.")
+    partner_type: str
+    creditor: str | None
+    signal_date: date
+    received_at: datetime
+    status: Literal["Nog niet opgepakt", "Opgepakt", "Niet opgepakt"] = Field(
+        description="Whether the municipality picked the signal up; never why not.")
+
+
+class DeliveredSignalPage(BaseModel):
+    items: list[DeliveredSignal]
+    next_cursor: str | None
+
+
+class DeliveredCursor(BaseModel):
+    received_at: datetime
+    id: uuid.UUID

@@ -620,7 +620,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The partner view: your own signals and whether each was picked up
+         * @description For integration partners with scope `cases:read`: the signals this partner delivered (by API or file), oldest first, each with whether the municipality picked it up (`Nog niet opgepakt`, `Opgepakt`, `Niet opgepakt`) and never why not. The municipality's cases, other creditors' signals, the field's visits and notes and any debt-relief trajectory stay with the municipality.
+         */
+        get: operations["signals-delivered"];
         put?: never;
         /**
          * Deliver signals (partner API, up to 1,000 per call)
@@ -1567,6 +1571,44 @@ export interface components {
             reached_by_channel: {
                 [key: string]: number;
             };
+        };
+        /**
+         * DeliveredSignal
+         * @description One of a partner's own signals, as far as a creditor may know it.
+         */
+        DeliveredSignal: {
+            /** Creditor */
+            creditor: string | null;
+            /** Partner Type */
+            partner_type: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /**
+             * Signal Date
+             * Format: date
+             */
+            signal_date: string;
+            /**
+             * Signal Id
+             * @description The partner's own id of the signal.
+             */
+            signal_id: string;
+            /**
+             * Status
+             * @description Whether the municipality picked the signal up; never why not.
+             * @enum {string}
+             */
+            status: "Nog niet opgepakt" | "Opgepakt" | "Niet opgepakt";
+        };
+        /** DeliveredSignalPage */
+        DeliveredSignalPage: {
+            /** Items */
+            items: components["schemas"]["DeliveredSignal"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** DeviceEnroll */
         DeviceEnroll: {
@@ -4583,6 +4625,58 @@ export interface operations {
             };
             /** @description None of the offered media types is acceptable */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "signals-delivered": {
+        parameters: {
+            query?: {
+                /** @description Only signals received at or after this moment. */
+                since?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveredSignalPage"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -200,10 +200,10 @@ def test_a_running_trajectory_is_ended_before_its_case_closes(client: TestClient
     assert client.post(f"/v1/cases/{case.id}/close", headers=office, json=result).status_code == 200
 
 
-def test_a_partner_reading_the_case_does_not_learn_of_the_trajectory(client: TestClient, session, office):  # type: ignore[no-untyped-def]
+def test_a_partner_does_not_learn_of_the_trajectory(client: TestClient, session, office):  # type: ignore[no-untyped-def]
     case = accepted_case(client, session, office)
     start(client, office, case.id)
     partner = make_partner(session, scopes=("cases:read",))
-    detail = client.get(f"/v1/cases/{case.id}", headers=partner_login(client, partner.client_id)).json()
-    assert detail["trajectory"] is None and detail["conflicts"] == []
+    refused = client.get(f"/v1/cases/{case.id}", headers=partner_login(client, partner.client_id))
+    assert refused.status_code == 403 and "trajectory" not in refused.text
     assert client.get(f"/v1/cases/{case.id}", headers=office).json()["trajectory"] is not None

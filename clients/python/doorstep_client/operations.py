@@ -38,6 +38,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     'reports-ddas': ('GET', '/v1/reports/ddas'),
     'reports-monitor': ('GET', '/v1/reports/monitor'),
     'signals-deliver': ('POST', '/v1/signals'),
+    'signals-delivered': ('GET', '/v1/signals'),
     'signals-get-import': ('GET', '/v1/signals/imports/{import_id}'),
     'signals-import': ('POST', '/v1/signals/imports'),
     'signals-list-imports': ('GET', '/v1/signals/imports'),
