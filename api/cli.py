@@ -230,7 +230,7 @@ def create_municipality(
     with Session(engine) as session:
         if session.get(Municipality, code) is not None:
             _fail(f"Municipality {code} exists already.")
-        session.add(Municipality(code=code, name=name, settings=MunicipalitySettings().model_dump(), created_at=datetime.now(UTC)))
+        session.add(Municipality(code=code, name=name, settings=MunicipalitySettings().model_dump(mode="json"), created_at=datetime.now(UTC)))
         session.flush()
         start_sequence(session, code)
         session.commit()

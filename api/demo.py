@@ -61,7 +61,7 @@ def load_demo(session: Session, *, vault: BsnVault, now: datetime) -> DemoResult
     if session.get(Municipality, DEMO_CODE) is not None:
         return DemoResult(created=False, signals=0, cases=0)
     settings = MunicipalitySettings()
-    municipality = Municipality(code=DEMO_CODE, name="Amsterdam", settings=settings.model_dump(), created_at=now)
+    municipality = Municipality(code=DEMO_CODE, name="Amsterdam", settings=settings.model_dump(mode="json"), created_at=now)
     session.add(municipality)
     start_sequence(session, DEMO_CODE)
     session.flush()

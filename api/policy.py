@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Channel = Literal["letter", "phone", "visit"]
 DayPart = Literal["ochtend", "middag", "avond"]
@@ -71,7 +72,23 @@ class MunicipalitySettings(BaseModel):
     bsn_visible_to: list[Literal["backoffice", "admin"]] = Field(
         default=["backoffice", "admin"], description="Staff roles that may reveal a BSN (audited)."
     )
+    closing_days: list[date] = Field(
+        default_factory=list, max_length=366,
+        description="Days the municipality is closed besides weekends and public holidays (e.g. between Christmas "
+        "and New Year): they do not count as working days for crisis deadlines and visit lists.",
+    )
     policy: OutreachPolicy = Field(default_factory=OutreachPolicy)
+
+    @field_validator("closing_days")
+    @classmethod
+    def _sorted_once(cls, days: list[date]) -> list[date]:
+        if not all(date(2000, 1, 1) <= day <= date(2999, 12, 31) for day in days):
+            raise ValueError("closing days lie between 2000 and 2999")
+        return sorted(set(days))
+
+    @property
+    def closed_on(self) -> frozenset[date]:
+        return frozenset(self.closing_days)
 
     @model_validator(mode="after")
     def _crisis_is_faster(self) -> MunicipalitySettings:

@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def make_municipality(session: Session, code: str = "0363", name: str = "Amsterdam") -> Municipality:
-    municipality = Municipality(code=code, name=name, settings=MunicipalitySettings().model_dump(), created_at=NOW)
+    municipality = Municipality(code=code, name=name, settings=MunicipalitySettings().model_dump(mode="json"), created_at=NOW)
     session.add(municipality)
     session.flush()
     start_sequence(session, code)

@@ -2,39 +2,69 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+import holidays
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def dutch_date(moment: datetime) -> date:
     """The calendar day in the Netherlands at `moment`: from midnight to 01:00 (02:00 in summer)
-    it is already the next day there while UTC still says the previous one."""
+    it is already the next day there while UTC still says the previous one.
+
+    The service's one calendar: every day it counts (deadlines, overdue, filters, the dashboard,
+    the monitor, the exports, retention) is a day in Amsterdam, taken by this function (or by
+    its SQL twin `api.reports.facts.dutch_day`)."""
     return moment.astimezone(AMSTERDAM).date()
 
 
-def add_working_days(start: date, days: int) -> date:
-    """Monday to Friday; public holidays are not yet taken into account."""
+@functools.cache
+def _public_holidays(year: int) -> frozenset[date]:
+    # The maintained `holidays` package, not a list of our own: Easter moves, King's Day moves
+    # when it falls on a Sunday, and Liberation Day is a day off only in lustrum years.
+    return frozenset(holidays.country_holidays("NL", years=year))
+
+
+def is_working_day(day: date, *, closing_days: frozenset[date] = frozenset()) -> bool:
+    """Monday to Friday, not a Dutch public holiday, not a day the municipality is closed."""
+    return day.weekday() < 5 and day not in _public_holidays(day.year) and day not in closing_days
+
+
+def add_working_days(start: date, days: int, *, closing_days: frozenset[date] = frozenset()) -> date:
+    """The `days`-th working day after `start` (see `is_working_day`)."""
     current = start
     remaining = days
     while remaining > 0:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if is_working_day(current, closing_days=closing_days):
             remaining -= 1
     return current
 
 
 def first_contact_deadline(
-    received_date: date, *, crisis: bool, first_contact_days: int, crisis_working_days: int
+    received_date: date, *, crisis: bool, first_contact_days: int, crisis_working_days: int,
+    closing_days: frozenset[date] = frozenset(),
 ) -> date:
-    """The municipality must act within 28 days of receiving the signal (a setting);
-    a crisis signal within a few working days."""
+    """The municipality must act within 28 days of receiving the signal (a setting); a crisis
+    signal within a few working days, and never later than an ordinary one (twenty working days
+    around Christmas can take longer than 28 days). `received_date` is the Dutch day the signal came in."""
+    ordinary = received_date + timedelta(days=first_contact_days)
     if crisis:
-        return add_working_days(received_date, crisis_working_days)
-    return received_date + timedelta(days=first_contact_days)
+        return min(add_working_days(received_date, crisis_working_days, closing_days=closing_days), ordinary)
+    return ordinary
+
+
+def is_overdue(*, due: date, first_attempt_on: date | None, today: date, closed: bool) -> bool:
+    """The duty is to act within the deadline: any contact attempt, by any channel, reached or
+    not. An open case is overdue when no attempt was made on or before its due date and that
+    Dutch day has ended; an attempt in time keeps it off the overdue lists for good, a late one
+    does not put the missed deadline right. A closed case is nobody's work any more."""
+    return not closed and today > due and (first_attempt_on is None or first_attempt_on > due)
 
 
 # --- the case lifecycle -------------------------------------------------------------------

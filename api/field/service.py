@@ -7,7 +7,7 @@ import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,11 +130,11 @@ def list_devices(session: Session, principal: Principal) -> list[tuple[Device, S
 DAY_PARTS = ((0, 12, "ochtend"), (12, 18, "middag"), (18, 24, "avond"))
 
 
-def visit_list_expiry(now: datetime, *, working_days: int) -> datetime:
+def visit_list_expiry(now: datetime, *, working_days: int, closing_days: frozenset[date] = frozenset()) -> datetime:
     """End of the working day `working_days` after today, Amsterdam time (the default: tomorrow,
-    or Monday when pulled on Friday)."""
+    or Monday when pulled on Friday, or after Easter Monday when pulled on Maundy Thursday)."""
     local = dutch_date(now)
-    day = add_working_days(local, working_days) if working_days else local
+    day = add_working_days(local, working_days, closing_days=closing_days) if working_days else local
     return datetime.combine(day, time(23, 59, 59), AMSTERDAM).astimezone(UTC)
 
 
@@ -242,7 +242,8 @@ def pull(
     visit_list = VisitList(
         cursor=encode_cursor(Cursor(tenant=code, seq=current_seq, generation=CURSOR_GENERATION)), full=full,
         upserts=upserts, removed=removed,
-        expires_at=visit_list_expiry(now, working_days=settings.visit_list_working_days), server_time=now,
+        expires_at=visit_list_expiry(now, working_days=settings.visit_list_working_days,
+                                     closing_days=settings.closed_on), server_time=now,
     )
     return visit_list, device
 

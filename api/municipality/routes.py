@@ -30,7 +30,7 @@ def _save(session: SessionDep, principal: Principal, municipality: Municipality,
           action: str, at) -> MunicipalitySettings:  # type: ignore[no-untyped-def]
     old = MunicipalitySettings.model_validate(municipality.settings)
     changed = sorted(key for key, value in new.model_dump().items() if old.model_dump()[key] != value)
-    municipality.settings = new.model_dump()
+    municipality.settings = new.model_dump(mode="json")  # JSON column: dates as text
     session.add(municipality)
     record(session, principal, action=action, resource_type="municipality", resource_id=municipality.code, at=at,
            detail={"changed": changed})

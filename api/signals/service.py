@@ -16,7 +16,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from typing import Any, Literal
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.bulk import among, insert_rows, on_postgres, update_rows
-from api.cases.rules import CaseState, first_contact_deadline
+from api.cases.rules import CaseState, dutch_date, first_contact_deadline
 from api.models import Case, CreditorAgreement, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
 from api.sequence import reserve_change_seqs
@@ -235,14 +235,8 @@ class _Writer:
         self.settings = settings
         self.import_id = import_id
         self.now = now
-        self.due = first_contact_deadline(
-            now.date(), crisis=False, first_contact_days=settings.first_contact_days,
-            crisis_working_days=settings.crisis_first_contact_working_days,
-        )
-        self.crisis_due = first_contact_deadline(
-            now.date(), crisis=True, first_contact_days=settings.first_contact_days,
-            crisis_working_days=settings.crisis_first_contact_working_days,
-        )
+        self.due = _due_on(dutch_date(now), crisis=False, settings=settings)
+        self.crisis_due = _due_on(dutch_date(now), crisis=True, settings=settings)
         self.repeats: set[uuid.UUID] = set()  # this delivery's signals that are repeats
         self.cases_opened = 0
         self.cases_updated = 0
@@ -474,10 +468,15 @@ class _Statistics:
             self.next_at = written * 2
 
 
-def _due(row: Any, settings: MunicipalitySettings):  # type: ignore[no-untyped-def]
+def _due(row: Any, settings: MunicipalitySettings) -> date:
+    return _due_on(dutch_date(row.received_at), crisis=row.crisis, settings=settings)
+
+
+def _due_on(received: date, *, crisis: bool, settings: MunicipalitySettings) -> date:
+    """The first-contact deadline of a signal received on the Dutch day `received`."""
     return first_contact_deadline(
-        row.received_at.date(), crisis=row.crisis, first_contact_days=settings.first_contact_days,
-        crisis_working_days=settings.crisis_first_contact_working_days,
+        received, crisis=crisis, first_contact_days=settings.first_contact_days,
+        crisis_working_days=settings.crisis_first_contact_working_days, closing_days=settings.closed_on,
     )
 
 

@@ -1886,6 +1886,11 @@ export interface components {
              */
             bsn_visible_to: ("backoffice" | "admin")[];
             /**
+             * Closing Days
+             * @description Days the municipality is closed besides weekends and public holidays (e.g. between Christmas and New Year): they do not count as working days for crisis deadlines and visit lists.
+             */
+            closing_days?: string[];
+            /**
              * Crisis First Contact Working Days
              * @default 3
              */

@@ -430,3 +430,17 @@ def test_a_partners_file_is_checked_row_by_row_against_its_agreements(client: Te
     assert {s.external_id for s in read(session, select(Signal))} == {"F1"}
     quarantined = read(session, select(QuarantinedRow))
     assert [(q.line, q.errors[0]["column"]) for q in quarantined] == [(3, "partner_type")]
+
+
+def test_the_municipalitys_closing_days_move_a_crisis_deadline(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+    admin = login(client, "admin1")
+    settings = client.get("/v1/municipality/settings", headers=admin).json()
+    saved = client.put("/v1/municipality/settings", headers=admin,
+                       json={**settings, "closing_days": ["2026-11-30", "2026-11-30"]})
+    assert saved.status_code == 200 and saved.json()["closing_days"] == ["2026-11-30"]
+    # Received on Thursday 26 November 2026: three working days are Friday, (not Monday 30,) Tuesday, Wednesday.
+    upload(client, office, csv_file(row("C1", crisis="ja")))
+    [case] = read(session, select(Case))
+    assert case.first_contact_due_date == date(2026, 12, 2)
+    wrong = client.put("/v1/municipality/settings", headers=admin, json={**settings, "closing_days": ["1999-12-31"]})
+    assert wrong.status_code == 422
