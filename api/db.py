@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic
 from typing import Annotated
@@ -19,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.cases.rules import dutch_date
 from api.problems import ProblemError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -79,6 +81,8 @@ def _make_sqlite_transactional(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None
+        # The Dutch day of a stored timestamp (SQLite has no time zones): `api.reports.facts.dutch_day`.
+        dbapi_connection.create_function("dutch_day", 1, _dutch_day, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -87,6 +91,14 @@ def _make_sqlite_transactional(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _dutch_day(stored: str | None) -> str | None:
+    """A UTC timestamp as SQLite holds it (`2026-11-26 23:30:00.000000`) → its Dutch day (`2026-11-27`)."""
+    if stored is None:
+        return None
+    moment = datetime.fromisoformat(stored)
+    return dutch_date(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def alembic_config(database_url: str) -> Config:

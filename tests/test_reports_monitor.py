@@ -75,9 +75,9 @@ def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyp
     at(clock, 2026, 3, 20, 8)  # Ymere again for the same arrear, not higher: a repeat
     upload(client, office(), csv_file(row("S7", creditor="Ymere", since="01-01-2026", day="2026-03-19",
                                         postcode="1053KL")), name="repeat.csv")
-    at(clock, 2026, 3, 31, 23, 30)  # the last half hour of the period
+    at(clock, 2026, 3, 31, 21, 30)  # the last half hour of the period: 23:30 in Amsterdam (summer time, UTC+2)
     upload(client, office(), csv_file(row("S5", day="2026-03-31", postcode="1071AA", number="5")), name="late.csv")
-    at(clock, 2026, 4, 1, 0, 30)  # just after it
+    at(clock, 2026, 3, 31, 22, 30)  # just after it: 00:30 on 1 April in Amsterdam
     upload(client, office(), csv_file(row("S6", day="2026-04-01", postcode="1081AA", number="6")), name="april.csv")
 
     c0, c1, c2 = case_at(session, "1011AA"), case_at(session, "1053KL"), case_at(session, "1055AB")
@@ -90,10 +90,10 @@ def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyp
                            json={"public_jwk": _jwk(KEYS[0]), "label": "phone"}).json()
     device = {"id": enrolled["device_id"], "headers": {"Authorization": f"Bearer {enrolled['access_token']}"}}
 
-    # c1: a letter, an unanswered call, a call that reaches on the due date itself (UTC), help accepted.
+    # c1: a letter, an unanswered call, a call that reaches on the due date itself (23:00 in Amsterdam), help accepted.
     office_action(client, office(), c1, "letter_sent", datetime(2026, 3, 3, 9, tzinfo=UTC))
     office_action(client, office(), c1, "phone_attempt", datetime(2026, 3, 10, 9, tzinfo=UTC), reached=False)
-    office_action(client, office(), c1, "phone_attempt", datetime(2026, 3, 30, 23, tzinfo=UTC), reached=True)
+    office_action(client, office(), c1, "phone_attempt", datetime(2026, 3, 30, 21, tzinfo=UTC), reached=True)
     # c2 (crisis, due 5 March): nobody home and a card, then reached by phone on the 9th: late.
     push(client, device, [event(c2.id, "visit_attempt", when=datetime(2026, 3, 4, 10, tzinfo=UTC), reached=False),
                           event(c2.id, "card_left", when=datetime(2026, 3, 4, 10, 5, tzinfo=UTC))])
@@ -115,7 +115,7 @@ def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyp
     close(client, office(), c2, "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering")
     at(clock, 2026, 3, 25, 9)
     close(client, office(), c6, "Definitief geen contact kunnen krijgen")
-    at(clock, 2026, 3, 31, 23, 59, 59)
+    at(clock, 2026, 3, 31, 21, 59, 59)  # 23:59:59 in Amsterdam
     close(client, office(), c0, "Vervolghulp en/of verwijzing financieel")
     at(clock, 2026, 4, 2, 9)
     close(client, office(), c5, "Inwoner is overleden")
@@ -162,13 +162,24 @@ def test_the_monitor_measures_the_cases_opened_against_their_deadline(client: Te
     cases = monitor(client, march["office"]).json()["cases"]
     assert cases == {
         "opened": 5,
-        "first_contact_within_deadline": 1,  # c1, reached on its due date (30 March, 23:00 UTC)
+        "first_contact_within_deadline": 1,  # c1, reached on its due date (30 March, 23:00 in Amsterdam)
         "first_contact_after_deadline": 1,  # c2, crisis: due 5 March, reached on the 9th
         "closed_without_contact": 1,  # c6
         "open_past_deadline_without_contact": 1,  # c3: due 30 March, not reached by 10 April
         "open_within_deadline_without_contact": 1,  # c4: opened 31 March, due 28 April
         "share_first_contact_within_deadline": 0.2,
     }
+
+
+def test_the_monitor_measures_the_duty_by_the_first_attempt_and_reach_by_the_first_reach(client: TestClient, march):  # type: ignore[no-untyped-def]
+    report = monitor(client, march["office"]).json()
+    # The duty is to act: c1's letter, c2's unanswered visit and c3's unanswered visit all came in time.
+    assert report["first_attempt"] == {"within_deadline": 3, "after_deadline": 0, "none_yet": 2,  # c4 (not due yet), c6
+                                       "share_within_deadline": 0.6, "overdue": 0}  # c3 was visited in time
+    assert report["first_reach"] == {"within_deadline": 1, "after_deadline": 1, "none_yet": 3,
+                                     "share_within_deadline": 0.2}
+    rows = client.get("/v1/reports/monitor", headers={**march["office"], "Accept": "text/csv"}, params=MARCH).text.splitlines()
+    assert "first_attempt,within_deadline,,3" in rows and "first_reach,after_deadline,,1" in rows
 
 
 def test_the_monitor_counts_attempts_reach_help_trajectories_and_results(client: TestClient, march):  # type: ignore[no-untyped-def]

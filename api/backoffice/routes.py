@@ -24,7 +24,8 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 
 class DashboardOut(BaseModel):
     open_by_state: dict[str, int] = Field(description="Open cases per lifecycle state.")
-    overdue: int = Field(description="Open cases past their first-contact deadline.")
+    overdue: int = Field(description="Open cases without a contact attempt on or before their first-contact deadline, "
+                         "whose last day has ended.")
     due_within_7_days: int
     attempts_by_channel: dict[str, int]
     reached_by_channel: dict[str, int]

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, dutch_date
 from api.models import BkrRegistration, Case, Conflict, Device
-from api.reports.facts import attempt_counts
+from api.reports.facts import attempt_counts, overdue, still_to_act
 
 SILENT_AFTER = timedelta(days=1)
 
@@ -40,12 +40,13 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
                   col(Case.purged_at).is_(None))
     for state, count in session.exec(select(Case.state, sa.func.count()).where(*open_cases).group_by(Case.state)):
         board.open_by_state[state] = count
+    cases = Case.__table__.c
     board.overdue = session.exec(
-        select(sa.func.count()).select_from(Case).where(*open_cases, col(Case.first_contact_due_date) < today)
+        select(sa.func.count()).select_from(Case).where(*open_cases, overdue(cases, today=today))
     ).one()
-    board.due_within_7_days = session.exec(
+    board.due_within_7_days = session.exec(  # still to act on, due in the coming week
         select(sa.func.count()).select_from(Case).where(
-            *open_cases, col(Case.first_contact_due_date) >= today,
+            *open_cases, still_to_act(cases), col(Case.first_contact_due_date) >= today,
             col(Case.first_contact_due_date) <= today + timedelta(days=7),
         )
     ).one()

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
 from api.auth.principal import Principal
-from api.cases.rules import CaseState, due_for_purge, months_before
+from api.cases.rules import AMSTERDAM, CaseState, due_for_purge, dutch_date, months_before
 from api.models import Case, Household, Municipality, QuarantinedRow, Signal, SignalImport, Trajectory, VisitEvent
 from api.policy import MunicipalitySettings
 from api.sequence import reserve_change_seqs
@@ -39,11 +39,13 @@ class PurgeResult:
 
 def purge(session: Session, *, municipality: Municipality, now: datetime, dry_run: bool) -> PurgeResult:
     settings = MunicipalitySettings.model_validate(municipality.settings)
-    cutoff = months_before(now.date(), settings.retention_months)
+    today = dutch_date(now)
+    cutoff = months_before(today, settings.retention_months)
+    before_cutoff = datetime.combine(cutoff, time(), AMSTERDAM)  # the start of that Dutch day
     candidates = session.exec(
         select(Case).where(
             Case.municipality_code == municipality.code, Case.state == CaseState.CLOSED.value,
-            col(Case.purged_at).is_(None), col(Case.closed_at) < datetime.combine(cutoff, datetime.min.time(), now.tzinfo),
+            col(Case.purged_at).is_(None), col(Case.closed_at) < before_cutoff,
         ).with_for_update()
     ).all()
     with_trajectory = set(
@@ -52,14 +54,14 @@ def purge(session: Session, *, municipality: Municipality, now: datetime, dry_ru
     due = [
         case for case in candidates
         if due_for_purge(
-            state=case.state, closed_on=case.closed_at.date() if case.closed_at else None,
-            has_trajectory=case.id in with_trajectory, purged=False, today=now.date(),
+            state=case.state, closed_on=dutch_date(case.closed_at) if case.closed_at else None,
+            has_trajectory=case.id in with_trajectory, purged=False, today=today,
             retention_months=settings.retention_months,
         )
     ]
     old_imports = select(SignalImport.id).where(
         SignalImport.municipality_code == municipality.code,
-        col(SignalImport.created_at) < datetime.combine(cutoff, datetime.min.time(), now.tzinfo),
+        col(SignalImport.created_at) < before_cutoff,
     )
     quarantined = session.exec(
         select(sa.func.count()).select_from(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports))
@@ -69,7 +71,7 @@ def purge(session: Session, *, municipality: Municipality, now: datetime, dry_ru
     caseless = session.exec(
         select(Signal.id, Signal.household_id).where(
             Signal.municipality_code == municipality.code, col(Signal.case_id).is_(None),
-            col(Signal.received_at) < datetime.combine(cutoff, datetime.min.time(), now.tzinfo),
+            col(Signal.received_at) < before_cutoff,
             sa.or_(col(Signal.surname).is_not(None), col(Signal.bsn_ciphertext).is_not(None),
                    col(Signal.phone).is_not(None), col(Signal.birth_date).is_not(None)),
         )

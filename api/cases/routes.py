@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -11,7 +12,7 @@ from api.audit.service import record, record_case_reads
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.cases import service, trajectory
-from api.cases.rules import CaseState, dutch_date, next_action
+from api.cases.rules import CaseState, dutch_date, is_overdue, next_action
 from api.cases.trajectory_routes import trajectory_out
 from api.cases.schemas import (
     AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseConflictOut, CaseCursor, CaseDetail,
@@ -32,11 +33,27 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 CaseReader = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
 
 
-def _summary(case: Case, household: Household) -> dict:
-    return {
-        **case.model_dump(include=set(CaseSummary.model_fields) - {"address"}),
-        "address": AddressOut.model_validate(household, from_attributes=True),
-    }
+_COMPUTED = {"address", "first_attempt_date", "overdue"}
+
+
+def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: datetime) -> list[dict]:
+    """Cases as summaries, with their first attempt and whether they are overdue (one query for all)."""
+    first = service.first_attempt_days(session, [case.id for case, _ in rows])
+    today = dutch_date(at)
+    return [
+        {
+            **case.model_dump(include=set(CaseSummary.model_fields) - _COMPUTED),
+            "address": AddressOut.model_validate(household, from_attributes=True),
+            "first_attempt_date": first[case.id],
+            "overdue": is_overdue(due=case.first_contact_due_date, first_attempt_on=first[case.id], today=today,
+                                  closed=case.state == CaseState.CLOSED.value),
+        }
+        for case, household in rows
+    ]
+
+
+def _summary(session: SessionDep, case: Case, household: Household, at: datetime) -> dict:
+    return _summaries(session, [(case, household)], at)[0]
 
 
 @router.get(
@@ -80,7 +97,7 @@ def list_cases(
     next_cursor = (
         encode_cursor({"first_contact_due_date": rows[-1][0].first_contact_due_date.isoformat(), "id": str(rows[-1][0].id)}) if more else None
     )
-    return CasePage(items=[CaseSummary.model_validate(_summary(c, h)) for c, h in rows], next_cursor=next_cursor)
+    return CasePage(items=[CaseSummary.model_validate(row) for row in _summaries(session, rows, at)], next_cursor=next_cursor)
 
 
 @router.post(
@@ -101,7 +118,7 @@ def assign_bulk(session: SessionDep, principal: Office, at: Now, body: BulkAssig
             continue
         record(session, principal, action="cases.assign", resource_type="case", resource_id=case.id, case_id=case.id,
                at=at, detail={"worker_id": str(item.worker_id), "second_worker_id": str(item.second_worker_id or "")})
-        items.append(CaseSummary.model_validate(_summary(case, household)))
+        items.append(CaseSummary.model_validate(_summary(session, case, household, at)))
     if errors:
         raise Unprocessable(f"{len(errors)} assignment(s) are not possible; nothing was assigned.",
                             slug="assignments-refused", errors=errors)
@@ -123,7 +140,7 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
     )
     return CaseDetail.model_validate(
         {
-            **_summary(case, household),
+            **_summary(session, case, household, at),
             "signals": [CaseSignalOut.model_validate(s, from_attributes=True) for s in signals],
             "events": [CaseEventOut.model_validate(e, from_attributes=True) for e in service.events_of(session, case)],
             "conflicts": [CaseConflictOut.model_validate(c, from_attributes=True)
@@ -142,7 +159,7 @@ def close_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.UU
     case, household = service.close(session, principal, case_id, result=body.result, base_version=body.base_version, now=at)
     record(session, principal, action="cases.close", resource_type="case", resource_id=case.id, case_id=case.id, at=at,
            detail={"result": body.result})
-    return CaseSummary.model_validate(_summary(case, household))
+    return CaseSummary.model_validate(_summary(session, case, household, at))
 
 
 @router.post(
@@ -156,7 +173,7 @@ def assign_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.U
     )
     record(session, principal, action="cases.assign", resource_type="case", resource_id=case.id, case_id=case.id, at=at,
            detail={"worker_id": str(body.worker_id), "second_worker_id": str(body.second_worker_id or "")})
-    return CaseSummary.model_validate(_summary(case, household))
+    return CaseSummary.model_validate(_summary(session, case, household, at))
 
 
 @router.post(
@@ -173,7 +190,7 @@ def act(session: SessionDep, principal: Office, at: Now, case_id: uuid.UUID, bod
         record(session, principal, action=f"cases.{body.kind}", resource_type="case", resource_id=case.id,
                case_id=case.id, at=at, detail={"action_id": str(body.action_id)})
     return OfficeActionResult(action_id=body.action_id, result="applied" if applied else "duplicate",
-                              case=CaseSummary.model_validate(_summary(case, household)))
+                              case=CaseSummary.model_validate(_summary(session, case, household, at)))
 
 
 @router.post(
@@ -183,4 +200,4 @@ def act(session: SessionDep, principal: Office, at: Now, case_id: uuid.UUID, bod
 def reopen_case(session: SessionDep, principal: Office, at: Now, case_id: uuid.UUID) -> CaseSummary:
     case, household = service.reopen(session, principal, case_id, now=at)
     record(session, principal, action="cases.reopen", resource_type="case", resource_id=case.id, case_id=case.id, at=at)
-    return CaseSummary.model_validate(_summary(case, household))
+    return CaseSummary.model_validate(_summary(session, case, household, at))

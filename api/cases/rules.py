@@ -64,7 +64,13 @@ def is_overdue(*, due: date, first_attempt_on: date | None, today: date, closed:
     not. An open case is overdue when no attempt was made on or before its due date and that
     Dutch day has ended; an attempt in time keeps it off the overdue lists for good, a late one
     does not put the missed deadline right. A closed case is nobody's work any more."""
-    return not closed and today > due and (first_attempt_on is None or first_attempt_on > due)
+    return overdue_by(closed=closed, deadline_passed=today > due,
+                      attempted_by_deadline=first_attempt_on is not None and first_attempt_on <= due)
+
+
+def overdue_by(*, closed: bool, deadline_passed: bool, attempted_by_deadline: bool) -> bool:
+    """`is_overdue` over the three facts it rests on (what a grouped report query yields)."""
+    return not closed and deadline_passed and not attempted_by_deadline
 
 
 # --- the case lifecycle -------------------------------------------------------------------

@@ -52,6 +52,10 @@ class CaseSummary(BaseModel):
     result: str | None
     version: int
     address: AddressOut
+    first_attempt_date: date | None = Field(
+        default=None, description="The Dutch day of the first contact attempt (any channel, reached or not).")
+    overdue: bool = Field(
+        default=False, description="Open, no attempt on or before `first_contact_due_date`, and that day has ended.")
 
 
 class PlannedActionOut(BaseModel):

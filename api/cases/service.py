@@ -20,6 +20,7 @@ from api.models import Conflict as ConflictRow
 from api.policy import ChannelPlan, MunicipalitySettings
 from api.problems import Conflict, NotFound, Unprocessable
 from api.sequence import next_change_seq
+from api.reports.facts import dutch_day, overdue, still_to_act
 from api.tenancy import owned
 
 
@@ -69,11 +70,14 @@ def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-un
         query = query.where(
             select(Signal.id).where(Signal.case_id == Case.id, Signal.partner_type == filters.partner_type).exists()
         )
+    cases = Case.__table__.c
     if filters.due_within_days is not None:
-        query = query.where(col(Case.first_contact_due_date) <= today + timedelta(days=filters.due_within_days))
+        # Still to act on and due by then (the overdue included): a case attempted in time is done with.
+        query = query.where(still_to_act(cases),
+                            col(Case.first_contact_due_date) <= today + timedelta(days=filters.due_within_days))
     if filters.overdue is not None:
-        overdue = col(Case.first_contact_due_date) < today
-        query = query.where(overdue if filters.overdue else ~overdue)
+        late = overdue(cases, today=today)
+        query = query.where(late if filters.overdue else ~late)
     if filters.worker_id is not None:
         query = query.where(or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id))
     if filters.unassigned is not None:
@@ -132,6 +136,19 @@ def policy_for(session: Session, case: Case) -> ChannelPlan:
     municipality = session.get(Municipality, case.municipality_code)
     settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
     return settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
+
+
+def first_attempt_days(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date | None]:
+    """The Dutch day of each case's first applied contact attempt (None without one), in one query."""
+    found: dict[uuid.UUID, date | None] = dict.fromkeys(case_ids)
+    if case_ids:
+        events = VisitEvent.__table__.c
+        found.update(session.execute(
+            sa.select(events.case_id, sa.func.min(dutch_day(events.occurred_at)))
+            .where(events.case_id.in_(case_ids), events.outcome == "applied", events.kind.in_(list(ATTEMPT_CHANNELS)))
+            .group_by(events.case_id)
+        ).all())
+    return found
 
 
 def attempts(session: Session, case: Case) -> list[Attempt]:

@@ -18,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
+from api.cases.rules import CaseState, dutch_date, is_overdue
 from api.models import Case, Household, Trajectory
 from api.reports.facts import contact_columns, with_contacts
 from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
@@ -28,7 +29,7 @@ SHEET = "cases"
 
 def exported_cases(
     session: Session, *, municipality_code: str, state: str | None, opened_from: date | None, opened_to: date | None,
-    limit: int,
+    limit: int, today: date,
 ) -> list[ExportedCase]:
     """The municipality's cases, oldest first, with their contact facts and trajectory, in one statement."""
     cases, households, trajectories = Case.__table__.c, Household.__table__.c, Trajectory.__table__.c
@@ -60,18 +61,20 @@ def exported_cases(
     return [
         ExportedCase(
             case_id=row.id, state=row.state, classification=row.classification, crisis=row.crisis,
-            opened_date=row.opened_at.date(), first_contact_due_date=row.first_contact_due_date, street=row.street,
+            opened_date=dutch_date(row.opened_at), first_contact_due_date=row.first_contact_due_date, street=row.street,
             house_number=row.house_number, house_number_addition=row.house_number_addition, postcode=row.postcode,
             town=row.town, assigned_worker_id=row.assigned_worker_id, result=row.result,
             result_category=category_of(row.result) if row.result else None,
-            closed_date=row.closed_at.date() if row.closed_at else None,
+            closed_date=dutch_date(row.closed_at) if row.closed_at else None,
             letter_attempts=row.letter_attempts or 0, phone_attempts=row.phone_attempts or 0,
             visit_attempts=row.visit_attempts or 0,
-            first_attempt_date=row.first_attempt_at.date() if row.first_attempt_at else None,
-            first_contact_date=row.first_contact_at.date() if row.first_contact_at else None,
+            first_attempt_date=dutch_date(row.first_attempt_at) if row.first_attempt_at else None,
+            first_contact_date=dutch_date(row.first_contact_at) if row.first_contact_at else None,
             reached=row.first_contact_at is not None, help_accepted=row.help_accepted_at is not None,
             trajectory_decision_date=row.decision_date, trajectory_end_date=row.end_date,
             trajectory_outcome=row.outcome, purged=row.purged_at is not None,
+            overdue=is_overdue(due=row.first_contact_due_date, today=today, closed=row.state == CaseState.CLOSED.value,
+                               first_attempt_on=dutch_date(row.first_attempt_at) if row.first_attempt_at else None),
         )
         for row in session.execute(query)
     ]

@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.cases.rules import CaseState
+from api.cases.rules import CaseState, dutch_date
 from api.db import SessionDep
 from api.problems import NotAcceptable, Unprocessable, problem_responses
 from api.reports import case_export as service
@@ -46,8 +46,8 @@ def export_cases(
     at: Now,
     format_: Annotated[Literal["csv", "xlsx"] | None, Query(alias="format", description="Instead of `Accept`.")] = None,
     state: CaseState | None = None,
-    from_: Annotated[date | None, Query(alias="from", description="Opened on or after this day (UTC).")] = None,
-    to: Annotated[date | None, Query(description="Opened on or before this day (UTC).")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="Opened on or after this Dutch day.")] = None,
+    to: Annotated[date | None, Query(description="Opened on or before this Dutch day.")] = None,
 ) -> Response:
     if (from_ is not None or to is not None) and (
         problem := period_problem(from_ or EARLIEST, to or LATEST, max_days=None)
@@ -58,7 +58,7 @@ def export_cases(
         raise NotAcceptable(f"The export comes as {CSV} or {XLSX} (or ask with `format=csv|xlsx`).")
     cases = service.exported_cases(
         session, municipality_code=principal.municipality_code, state=state.value if state else None,
-        opened_from=from_, opened_to=to, limit=MAX_ROWS + 1,
+        opened_from=from_, opened_to=to, limit=MAX_ROWS + 1, today=dutch_date(at),
     )
     if len(cases) > MAX_ROWS:
         raise Unprocessable(f"More than {MAX_ROWS:,} cases: narrow the export with `state` or `from`/`to`.",

@@ -16,7 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
-from api.cases.rules import ATTEMPT_CHANNELS
+from api.cases.rules import ATTEMPT_CHANNELS, CaseState
 from api.models import VisitEvent
 
 CHANNELS = ("letter", "phone", "visit")
@@ -25,25 +25,54 @@ _attempt = _events.c.kind.in_(list(ATTEMPT_CHANNELS))
 _reached = _events.c.payload["reached"].as_boolean()
 
 
-class utc_date(FunctionElement[date]):  # noqa: N801 (an SQL function, named like one)
-    """The UTC calendar date of a timestamp, the way deadlines are counted (`received_at.date()`).
+class dutch_day(FunctionElement[date]):  # noqa: N801 (an SQL function, named like one)
+    """The Dutch calendar day of a timestamp, in SQL: `cases.rules.dutch_date`'s twin.
 
-    PostgreSQL's own `date()` would use the session's time zone, hence a construct per dialect.
+    PostgreSQL's own `date()` would use the session's time zone, hence a construct per dialect;
+    SQLite has no time zones, so the service registers a function of that name on each of its
+    connections (`api.db`), which calls `dutch_date` itself.
     """
 
     type = sa.Date()
     inherit_cache = True
-    name = "utc_date"
+    name = "dutch_day"
 
 
-@compiles(utc_date, "sqlite")
-def _utc_date_sqlite(element: utc_date, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)})"  # stored as UTC text already
+@compiles(dutch_day, "sqlite")
+def _dutch_day_sqlite(element: dutch_day, compiler: Any, **kw: Any) -> str:
+    return f"dutch_day({compiler.process(element.clauses, **kw)})"
 
 
-@compiles(utc_date, "postgresql")
-def _utc_date_postgresql(element: utc_date, compiler: Any, **kw: Any) -> str:
-    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
+@compiles(dutch_day, "postgresql")
+def _dutch_day_postgresql(element: dutch_day, compiler: Any, **kw: Any) -> str:
+    return f"CAST(timezone('Europe/Amsterdam', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+def attempt_on_or_before(case_id: sa.ColumnElement[Any], day: sa.ColumnElement[Any]) -> sa.Exists:
+    """The case has an applied contact attempt, by any channel and reached or not, on or before
+    the Dutch day `day` (a column or a value)."""
+    return sa.exists().where(_events.c.case_id == case_id, _events.c.outcome == "applied", _attempt,
+                             dutch_day(_events.c.occurred_at) <= day)
+
+
+def overdue(cases: Any, *, today: date) -> sa.ColumnElement[bool]:
+    """`cases.rules.is_overdue` as SQL over a case table's columns: open, its due day ended
+    before `today`, and no attempt on or before it."""
+    return sa.and_(cases.state != CaseState.CLOSED.value, cases.first_contact_due_date < today,
+                   ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
+
+
+def still_to_act(cases: Any) -> sa.ColumnElement[bool]:
+    """Open and not yet attempted in time: the cases a deadline list is about (overdue ones
+    included once their day has passed)."""
+    return sa.and_(cases.state != CaseState.CLOSED.value,
+                   ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
+
+
+def first_attempt_day(case_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """The Dutch day of the case's first applied attempt (NULL without one), as a column."""
+    return (sa.select(sa.func.min(dutch_day(_events.c.occurred_at)))
+            .where(_events.c.case_id == case_id, _events.c.outcome == "applied", _attempt).scalar_subquery())
 
 
 def attempt_counts(

@@ -10,9 +10,11 @@ from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date
 from api.models import Case, Signal, Trajectory
-from api.reports.facts import CHANNELS, attempt_counts, contact_columns, help_accepted_count, utc_date, with_contacts
+from api.reports.facts import CHANNELS, attempt_counts, contact_columns, dutch_day, help_accepted_count, with_contacts
+from api.cases.rules import overdue_by
 from api.reports.rules import (
-    ClosedTally, DeadlineTally, day_bounds, deadline_outcome, tally_by_month, tally_closed, tally_deadlines,
+    ClosedTally, DeadlineTally, FirstTally, day_bounds, deadline_outcome, first_against_deadline, tally_by_month,
+    tally_closed, tally_deadlines, tally_first,
 )
 from api.signals.parsing import PARTNER_TYPES
 from api.signals.rules import SignalKind
@@ -43,6 +45,9 @@ class Monitor:
     generated_at: datetime
     signals: SignalFigures
     cases: DeadlineTally
+    first_attempt: FirstTally  # the duty: any attempt, reached or not
+    first_reach: FirstTally
+    overdue: int  # of the cases opened: open, no attempt on or before the due date, that day ended
     attempts_by_channel: dict[str, int]
     reached_by_channel: dict[str, int]
     help_accepted: int
@@ -53,10 +58,11 @@ class Monitor:
 def monitor(session: Session, *, municipality_code: str, start: date, end: date, now: datetime) -> Monitor:
     since, until = day_bounds(start, end)
     attempts, reached = attempt_counts(session, municipality_code=municipality_code, since=since, until=until)
+    cases, first_attempt, first_reach, overdue = _opened(session, municipality_code, since, until, today=dutch_date(now))
     return Monitor(
         municipality_code=municipality_code, from_date=start, to_date=end, generated_at=now,
         signals=_signals(session, municipality_code, since, until),
-        cases=_opened(session, municipality_code, since, until, today=dutch_date(now)),
+        cases=cases, first_attempt=first_attempt, first_reach=first_reach, overdue=overdue,
         attempts_by_channel={channel: attempts.get(channel, 0) for channel in CHANNELS},
         reached_by_channel={channel: reached.get(channel, 0) for channel in CHANNELS},
         help_accepted=help_accepted_count(session, municipality_code=municipality_code, since=since, until=until),
@@ -68,11 +74,11 @@ def monitor(session: Session, *, municipality_code: str, start: date, end: date,
 def signals_by_partner_type_per_month(
     session: Session, *, municipality_code: str, start: date, end: date
 ) -> dict[str, dict[str, int]]:
-    """Signals received per month of the period (`YYYY-MM`, UTC days as everywhere in the monitor) and
+    """Signals received per month of the period (`YYYY-MM`, Dutch days as everywhere in the monitor) and
     partner type, repeats included: each month adds up to what the monitor's `received` counts in it."""
     since, until = day_bounds(start, end)
     signals = Signal.__table__.c
-    day = utc_date(signals.received_at)
+    day = dutch_day(signals.received_at)
     rows = session.execute(
         sa.select(day, signals.partner_type, sa.func.count())
         .where(signals.municipality_code == municipality_code, signals.received_at >= since,
@@ -102,16 +108,24 @@ def _signals(session: Session, code: str, since: datetime, until: datetime) -> S
                          by_partner_type=by_partner_type)
 
 
-def _opened(session: Session, code: str, since: datetime, until: datetime, *, today: date) -> DeadlineTally:
-    """Cases opened in the period against their deadline, counted per combination of four facts."""
+def _opened(
+    session: Session, code: str, since: datetime, until: datetime, *, today: date
+) -> tuple[DeadlineTally, FirstTally, FirstTally, int]:
+    """Cases opened in the period against their deadline: by first reach (the `cases` section, as
+    before), by first attempt (the duty) and by first reach (the same three-way split), and how
+    many are overdue now. One query, grouped by six facts per case."""
     cases = Case.__table__.c
-    first_contact_at = contact_columns()["first_contact_at"].element
+    columns = contact_columns()
+    first_attempt_day = dutch_day(columns["first_attempt_at"].element)
+    first_reach_day = dutch_day(columns["first_contact_at"].element)
     # The facts per case inside, the counting outside: grouping by an expression that holds
     # a bound parameter (today) would not match the same expression in SELECT on PostgreSQL.
     per_case = (
         sa.select(
-            first_contact_at.is_not(None).label("reached"),
-            (utc_date(first_contact_at) <= cases.first_contact_due_date).label("reached_by_deadline"),
+            columns["first_attempt_at"].element.is_not(None).label("attempted"),
+            sa.func.coalesce(first_attempt_day <= cases.first_contact_due_date, False).label("attempted_by_deadline"),
+            columns["first_contact_at"].element.is_not(None).label("reached"),
+            sa.func.coalesce(first_reach_day <= cases.first_contact_due_date, False).label("reached_by_deadline"),
             (cases.state == CaseState.CLOSED.value).label("closed"),
             (cases.first_contact_due_date < today).label("deadline_passed"),
         )
@@ -120,14 +134,21 @@ def _opened(session: Session, code: str, since: datetime, until: datetime, *, to
         .group_by(cases.id)
         .subquery("per_case")
     )
-    flags = (per_case.c.reached, per_case.c.reached_by_deadline, per_case.c.closed, per_case.c.deadline_passed)
-    return tally_deadlines(
-        (deadline_outcome(reached=bool(reached_), reached_by_deadline=bool(by_deadline), closed=bool(closed),
-                          deadline_passed=bool(passed)), count)
-        for reached_, by_deadline, closed, passed, count in session.execute(
-            sa.select(*flags, sa.func.count()).group_by(*flags)
-        )
+    flags = (per_case.c.attempted, per_case.c.attempted_by_deadline, per_case.c.reached, per_case.c.reached_by_deadline,
+             per_case.c.closed, per_case.c.deadline_passed)
+    groups = [(tuple(bool(flag) for flag in row[:-1]), int(row[-1]))
+              for row in session.execute(sa.select(*flags, sa.func.count()).group_by(*flags))]
+    by_reach = tally_deadlines(
+        (deadline_outcome(reached=reached, reached_by_deadline=by_deadline, closed=closed, deadline_passed=passed), count)
+        for (_, _, reached, by_deadline, closed, passed), count in groups
     )
+    by_attempt = tally_first((first_against_deadline(happened=attempted, by_deadline=by_deadline), count)
+                             for (attempted, by_deadline, *_), count in groups)
+    reach = tally_first((first_against_deadline(happened=reached, by_deadline=by_deadline), count)
+                        for (_, _, reached, by_deadline, _, _), count in groups)
+    overdue = sum(count for (_, by_deadline, _, _, closed, passed), count in groups
+                  if overdue_by(closed=closed, deadline_passed=passed, attempted_by_deadline=by_deadline))
+    return by_reach, by_attempt, reach, overdue
 
 
 def _trajectories(session: Session, code: str, start: date, end: date) -> TrajectoryFigures:

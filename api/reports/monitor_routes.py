@@ -19,7 +19,7 @@ from api.auth.principal import Principal
 from api.db import SessionDep
 from api.problems import NotAcceptable, Unprocessable, problem_responses
 from api.reports import monitor as service
-from api.reports.rules import DeadlineOutcome, negotiate, period_problem
+from api.reports.rules import DeadlineOutcome, FirstTally, negotiate, period_problem
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=problem_responses(401, 403, 406, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
@@ -46,6 +46,20 @@ class CasesOpenedOut(BaseModel):
     share_first_contact_within_deadline: float | None = Field(
         description="`first_contact_within_deadline / opened`, four decimals; null when no case was opened."
     )
+
+
+class FirstOut(BaseModel):
+    """The cases opened in the period by when their first attempt (or first reach) came; adds up to `opened`."""
+
+    within_deadline: int = Field(description="On or before `first_contact_due_date` (a Dutch day).")
+    after_deadline: int
+    none_yet: int
+    share_within_deadline: float | None = Field(description="`within_deadline / opened`; null when none opened.")
+
+
+class FirstAttemptOut(FirstOut):
+    overdue: int = Field(description="Of the cases opened, those overdue now: open, no attempt on or before the due "
+                         "date, and that day has ended (the dashboard's rule).")
 
 
 class AttemptsOut(BaseModel):
@@ -76,6 +90,8 @@ class MonitorOut(BaseModel):
     generated_at: datetime
     signals: SignalsOut
     cases: CasesOpenedOut
+    first_attempt: FirstAttemptOut = Field(description="The 28-day duty: a letter, call or visit, reached or not.")
+    first_reach: FirstOut = Field(description="The first attempt that reached the resident.")
     attempts: AttemptsOut
     help: HelpOut
     trajectories: TrajectoriesOut
@@ -91,11 +107,18 @@ def _wire(report: service.Monitor) -> MonitorOut:
             opened=report.cases.opened, share_first_contact_within_deadline=report.cases.share_within_deadline,
             **{outcome.value: report.cases.by_outcome[outcome] for outcome in DeadlineOutcome},
         ),
+        first_attempt=FirstAttemptOut(overdue=report.overdue, **_first(report.first_attempt)),
+        first_reach=FirstOut(**_first(report.first_reach)),
         attempts=AttemptsOut(by_channel=report.attempts_by_channel, reached_by_channel=report.reached_by_channel),
         help=HelpOut(accepted=report.help_accepted),
         trajectories=TrajectoriesOut.model_validate(report.trajectories, from_attributes=True),
         closed=ClosedOut.model_validate(report.closed, from_attributes=True),
     )
+
+
+def _first(tally: FirstTally) -> dict[str, Any]:
+    return {**{outcome.value: count for outcome, count in tally.by_outcome.items()},
+            "share_within_deadline": tally.share_within_deadline}
 
 
 def tidy_rows(figures: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
@@ -120,7 +143,7 @@ def _text(value: Any) -> str:
 @router.get(
     "/monitor", name="monitor", response_model=MonitorOut,
     summary="Monitor figures for a period: signals, deadline, reach by channel, help, trajectories, results",
-    description="Your municipality's figures for `from`..`to` (dates included, UTC days, at most 366 days). "
+    description="Your municipality's figures for `from`..`to` (dates included, Dutch days, at most 366 days). "
     "JSON by default; `Accept: text/csv` gives one figure per row: `section,key,subkey,value`.",
     responses={200: {"description": "The figures", "content": {CSV: {"schema": {"type": "string"}}}}},
 )

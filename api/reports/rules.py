@@ -7,6 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # the service's calendar (cases.rules.dutch_date)
 
 # --- closed cases: the 16 DDAS results in four categories -----------------------------------
 
@@ -95,6 +98,34 @@ def deadline_outcome(*, reached: bool, reached_by_deadline: bool, closed: bool, 
     return DeadlineOutcome.OVERDUE if deadline_passed else DeadlineOutcome.PENDING
 
 
+class FirstOutcome(StrEnum):
+    """When the first attempt (or the first reach) came, against the case's deadline."""
+
+    WITHIN = "within_deadline"  # on or before the due date
+    AFTER = "after_deadline"
+    NONE_YET = "none_yet"
+
+
+def first_against_deadline(*, happened: bool, by_deadline: bool) -> FirstOutcome:
+    if not happened:
+        return FirstOutcome.NONE_YET
+    return FirstOutcome.WITHIN if by_deadline else FirstOutcome.AFTER
+
+
+@dataclass(frozen=True)
+class FirstTally:
+    by_outcome: dict[FirstOutcome, int]  # every outcome, zero included; adds up to the cases opened
+    share_within_deadline: float | None  # of the cases opened; None when none were
+
+
+def tally_first(groups: Iterable[tuple[FirstOutcome, int]]) -> FirstTally:
+    by_outcome = {outcome: 0 for outcome in FirstOutcome}
+    for outcome, count in groups:
+        by_outcome[outcome] += count
+    return FirstTally(by_outcome=by_outcome, share_within_deadline=share(by_outcome[FirstOutcome.WITHIN],
+                                                                          sum(by_outcome.values())))
+
+
 @dataclass(frozen=True)
 class DeadlineTally:
     opened: int
@@ -130,8 +161,10 @@ def period_problem(start: date, end: date, *, max_days: int | None = MAX_PERIOD_
 
 
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, the day after end 00:00) in UTC: whole days, as deadlines are counted."""
-    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
+    """[start 00:00, the day after end 00:00) in Amsterdam, as UTC moments: whole Dutch days,
+    the service's one calendar (`cases.rules.dutch_date`)."""
+    return (datetime.combine(start, time(), AMSTERDAM).astimezone(UTC),
+            datetime.combine(end + timedelta(days=1), time(), AMSTERDAM).astimezone(UTC))
 
 
 def months_of(start: date, end: date) -> list[str]:
@@ -231,6 +264,7 @@ class ExportedCase:
     trajectory_end_date: date | None
     trajectory_outcome: str | None
     purged: bool
+    overdue: bool  # as of the export: open, no attempt on or before the due date, that day ended
 
 
 EXPORT_COLUMNS = tuple(field.name for field in fields(ExportedCase))

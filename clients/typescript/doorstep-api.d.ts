@@ -602,7 +602,7 @@ export interface paths {
         };
         /**
          * Monitor figures for a period: signals, deadline, reach by channel, help, trajectories, results
-         * @description Your municipality's figures for `from`..`to` (dates included, UTC days, at most 366 days). JSON by default; `Accept: text/csv` gives one figure per row: `section,key,subkey,value`.
+         * @description Your municipality's figures for `from`..`to` (dates included, Dutch days, at most 366 days). JSON by default; `Accept: text/csv` gives one figure per row: `section,key,subkey,value`.
          */
         get: operations["reports-monitor"];
         put?: never;
@@ -1204,6 +1204,11 @@ export interface components {
              */
             events: components["schemas"]["CaseEventOut"][];
             /**
+             * First Attempt Date
+             * @description The Dutch day of the first contact attempt (any channel, reached or not).
+             */
+            first_attempt_date?: string | null;
+            /**
              * First Contact Due Date
              * Format: date
              */
@@ -1220,6 +1225,12 @@ export interface components {
              * Format: date-time
              */
             opened_at: string;
+            /**
+             * Overdue
+             * @description Open, no attempt on or before `first_contact_due_date`, and that day has ended.
+             * @default false
+             */
+            overdue: boolean;
             /** Result */
             result: string | null;
             /** Second Worker Id */
@@ -1348,6 +1359,11 @@ export interface components {
             /** Crisis */
             crisis: boolean;
             /**
+             * First Attempt Date
+             * @description The Dutch day of the first contact attempt (any channel, reached or not).
+             */
+            first_attempt_date?: string | null;
+            /**
              * First Contact Due Date
              * Format: date
              */
@@ -1362,6 +1378,12 @@ export interface components {
              * Format: date-time
              */
             opened_at: string;
+            /**
+             * Overdue
+             * @description Open, no attempt on or before `first_contact_due_date`, and that day has ended.
+             * @default false
+             */
+            overdue: boolean;
             /** Result */
             result: string | null;
             /** Second Worker Id */
@@ -1564,7 +1586,7 @@ export interface components {
             open_conflicts: number;
             /**
              * Overdue
-             * @description Open cases past their first-contact deadline.
+             * @description Open cases without a contact attempt on or before their first-contact deadline, whose last day has ended.
              */
             overdue: number;
             /** Reached By Channel */
@@ -1708,6 +1730,48 @@ export interface components {
              */
             result: "applied" | "duplicate" | "conflict" | "rejected";
         };
+        /** FirstAttemptOut */
+        FirstAttemptOut: {
+            /** After Deadline */
+            after_deadline: number;
+            /** None Yet */
+            none_yet: number;
+            /**
+             * Overdue
+             * @description Of the cases opened, those overdue now: open, no attempt on or before the due date, and that day has ended (the dashboard's rule).
+             */
+            overdue: number;
+            /**
+             * Share Within Deadline
+             * @description `within_deadline / opened`; null when none opened.
+             */
+            share_within_deadline: number | null;
+            /**
+             * Within Deadline
+             * @description On or before `first_contact_due_date` (a Dutch day).
+             */
+            within_deadline: number;
+        };
+        /**
+         * FirstOut
+         * @description The cases opened in the period by when their first attempt (or first reach) came; adds up to `opened`.
+         */
+        FirstOut: {
+            /** After Deadline */
+            after_deadline: number;
+            /** None Yet */
+            none_yet: number;
+            /**
+             * Share Within Deadline
+             * @description `within_deadline / opened`; null when none opened.
+             */
+            share_within_deadline: number | null;
+            /**
+             * Within Deadline
+             * @description On or before `first_contact_due_date` (a Dutch day).
+             */
+            within_deadline: number;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -1842,6 +1906,10 @@ export interface components {
             attempts: components["schemas"]["AttemptsOut"];
             cases: components["schemas"]["CasesOpenedOut"];
             closed: components["schemas"]["ClosedOut"];
+            /** @description The 28-day duty: a letter, call or visit, reached or not. */
+            first_attempt: components["schemas"]["FirstAttemptOut"];
+            /** @description The first attempt that reached the resident. */
+            first_reach: components["schemas"]["FirstOut"];
             /**
              * From Date
              * Format: date
@@ -3092,9 +3160,9 @@ export interface operations {
                 /** @description Instead of `Accept`. */
                 format?: ("csv" | "xlsx") | null;
                 state?: components["schemas"]["CaseState"] | null;
-                /** @description Opened on or after this day (UTC). */
+                /** @description Opened on or after this Dutch day. */
                 from?: string | null;
-                /** @description Opened on or before this day (UTC). */
+                /** @description Opened on or before this Dutch day. */
                 to?: string | null;
             };
             header?: never;

@@ -132,7 +132,7 @@ def _exported(*, purged: bool) -> ExportedCase:
         result_category="Niet opgepakt", closed_date=date(2026, 1, 20), letter_attempts=1, phone_attempts=0,
         visit_attempts=2, first_attempt_date=date(2026, 1, 6), first_contact_date=None, reached=False,
         help_accepted=False, trajectory_decision_date=None, trajectory_end_date=None, trajectory_outcome=None,
-        purged=purged,
+        purged=purged, overdue=False,
     )
 
 

@@ -59,8 +59,7 @@ def case_list(request: Request, session: SessionDep, signed: Office, at: Now) ->
     return render(
         request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
         workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
-        # `overdue` as the API's filter and the dashboard judge it (Dutch days), so the label matches them.
-        overdue_before=dutch_date(at), partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
+        partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
     )
 
 
@@ -75,7 +74,7 @@ def case_page(
     return render(
         request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
         names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
-        results=DDAS_RESULTS, people=list(people.values()), today=today, overdue_before=today,
+        results=DDAS_RESULTS, people=list(people.values()), today=today,
         now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
     )
 
