@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
-from typing import Any, BinaryIO, Literal
+from operator import gt, itemgetter
+from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
 
+from api.signals.limits import FileRefused as FileRefused  # re-exported: the readers' callers catch it from here
 from api.signals.rules import is_valid_bsn
 
 # --------------------------------------------------------------------------- vocabulary
@@ -106,6 +107,17 @@ COLUMNS: dict[str, str] = _accepted_headers()
 
 _REQUIRED_COLUMNS = ("signal_id", "partner_type", "signal_date")
 
+# The most characters a value may have, per column. A longer one is an error of its row, and what
+# the row keeps of it (the report, the quarantine) is cut to this length: a file must not be able
+# to put a whole 300 MB cell into the database. The text columns' limits are the database's; the
+# others lie well above the longest notation the column takes ("2026-10-25T10:00:00.123456+02:00").
+MAX_CHARS: dict[str, int] = {
+    "signal_id": 100, "partner_type": 40, "creditor": 200, "amount": 40, "arrears_since": 40, "signal_date": 40,
+    "crisis": 10, "warm_handover": 10, "bsn": 20, "initials": 20, "prefix": 20, "surname": 200, "birth_date": 40,
+    "gender": 20, "street": 200, "house_number": 10, "house_number_addition": 10, "postcode": 20, "town": 100,
+    "phone": 40, "email": 254,
+}
+
 # --------------------------------------------------------------------------- results
 
 
@@ -170,20 +182,6 @@ class ParsedRow:
 
     def __repr__(self) -> str:
         return f"ParsedRow(line={self.line!r}, raw={self.raw!r}, signal={self.signal!r}, errors={self.errors!r})"
-
-
-RefusalSlug = Literal[
-    "empty-file", "unsupported-file-type", "corrupt-file", "missing-columns", "duplicate-columns", "wrong-municipality"
-]
-
-
-class FileRefused(Exception):
-    """The file as a whole cannot be read; no row of it is imported."""
-
-    def __init__(self, reason: str, *, slug: RefusalSlug) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.slug = slug
 
 
 # --------------------------------------------------------------------------- one row
@@ -252,7 +250,9 @@ def _raw_text(value: object) -> str:
         return "<too long to show>"
 
 
-def _text(column: str, limit: int) -> Callable[[object], str]:
+def _text(name: str) -> Callable[[object], str]:
+    column, limit = _EXPORT_NAME[name], MAX_CHARS[name]
+
     def parse(value: object) -> str:
         text = value if type(value) is str else _scalar_text(value, column)
         if len(text) > limit:
@@ -440,7 +440,7 @@ def _house_number(value: object) -> int:
     return number
 
 
-_addition_text = _text("huisnummertoevoeging", 10)
+_addition_text = _text("house_number_addition")
 
 
 def _house_number_addition(value: object) -> str:
@@ -472,8 +472,8 @@ def _phone(value: object) -> str:
 
 def _email(value: object) -> str:
     text = (value if type(value) is str else _scalar_text(value, "email")).lower()
-    if len(text) > 254:
-        raise _Invalid("email is longer than 254 characters")
+    if len(text) > MAX_CHARS["email"]:
+        raise _Invalid(f"email is longer than {MAX_CHARS['email']} characters")
     if not _EMAIL.fullmatch(text):
         raise _Invalid("email must look like name@example.nl (one @, a dot in the domain, no spaces)")
     return text
@@ -481,25 +481,25 @@ def _email(value: object) -> str:
 
 # In CANONICAL order, which is also SignalInput's field order.
 _PARSERS: tuple[tuple[str, Callable[[Any], object]], ...] = (
-    ("signal_id", _text("signaal_id", 100)),
+    ("signal_id", _text("signal_id")),
     ("partner_type", _partner_type),
-    ("creditor", _text("schuldeiser", 200)),
+    ("creditor", _text("creditor")),
     ("amount", _amount),
     ("arrears_since", _date("ontstaansdatum")),
     ("signal_date", _date("signaaldatum")),
     ("crisis", _flag("crisissignaal")),
     ("warm_handover", _flag("warme_overdracht")),
     ("bsn", _bsn),
-    ("initials", _text("voorletters", 20)),
-    ("prefix", _text("voorvoegsel", 20)),
-    ("surname", _text("achternaam", 200)),
+    ("initials", _text("initials")),
+    ("prefix", _text("prefix")),
+    ("surname", _text("surname")),
     ("birth_date", _date("geboortedatum")),
     ("gender", _gender),
-    ("street", _text("straat", 200)),
+    ("street", _text("street")),
     ("house_number", _house_number),
     ("house_number_addition", _house_number_addition),
     ("postcode", _postcode),
-    ("town", _text("woonplaats", 100)),
+    ("town", _text("town")),
     ("phone", _phone),
     ("email", _email),
 )
@@ -535,9 +535,13 @@ def _normalise(values: Sequence[Any], line: int) -> ParsedRow:
             value = value.strip()
             if not value:
                 continue
+            if len(value) > _LIMITS[index]:
+                raw[index] = _cut(value, _LIMITS[index])
+                errors.append(RowError(line, CANONICAL[index], _TOO_LONG[index]))
+                continue
             raw[index] = value
         else:
-            raw[index] = _raw_text(value)
+            raw[index] = _cut(_raw_text(value), _LIMITS[index])
         try:
             out[index] = _PARSE[index](value)
         except _Invalid as invalid:
@@ -572,13 +576,22 @@ def _signal_input(values: Sequence[Any]) -> SignalInput:
 _parse_arrears_since, _parse_signal_date, _parse_birth_date = (
     _PARSE[CANONICAL.index(name)] for name in ("arrears_since", "signal_date", "birth_date")
 )
-_TEXT_LIMITS = tuple(
-    (CANONICAL.index(name), limit)
-    for name, limit in (
-        ("signal_id", 100), ("creditor", 200), ("initials", 20), ("prefix", 20), ("surname", 200), ("street", 200),
-        ("house_number_addition", 10), ("town", 100),
-    )
+_LIMITS = tuple(MAX_CHARS[name] for name in CANONICAL)
+_TOO_LONG = tuple(f"{_EXPORT_NAME[name]} is longer than {MAX_CHARS[name]} characters" for name in CANONICAL)
+# The columns whose valid values can be of any length: free text, and an amount, a BSN, a postcode
+# or a phone number with spaces in it. The fast path checks their limits; every other column's
+# valid notations are shorter than its limit (a partner type, a flag, a date, a house number).
+_UNBOUNDED = (
+    "signal_id", "creditor", "initials", "prefix", "surname", "street", "house_number_addition", "town", "amount",
+    "bsn", "postcode", "phone",
 )
+_pick_unbounded = itemgetter(*map(CANONICAL.index, _UNBOUNDED))
+_UNBOUNDED_LIMITS = tuple(MAX_CHARS[name] for name in _UNBOUNDED)
+
+
+def _cut(text: str, limit: int) -> str:
+    """What a row keeps of a value: at most `limit` characters, and a mark where it was cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
@@ -598,10 +611,9 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
         or _CONTROL.search("".join(values)) is not None
     ):
         return _normalise(values, line)
-    for index, limit in _TEXT_LIMITS:
-        text = raw[index]
-        if text is not None and len(text) > limit:
-            return _normalise(values, line)
+    # Before stripping: a value padded beyond its limit takes the definition's path, to the same result.
+    if any(map(gt, map(len, _pick_unbounded(values)), _UNBOUNDED_LIMITS)):
+        return _normalise(values, line)
     try:
         partner_type = _PARTNER_BY_KEY.get(partner.lower())
         if partner_type is None:
@@ -712,6 +724,10 @@ class SignalFile(ABC):
 _SNIFF_BYTES = 64 * 1024
 _SEPARATORS = (";", ",", "\t")
 _MAX_HEADER_CHARS = 64 * 1024
+# A physical line of a CSV file is read at most this far: a row of every column at its limit is
+# under 2,000 characters, and a 100 MB line (no newline at all) must not be read into memory whole.
+MAX_LINE_BYTES = 64 * 1024
+_LINE_END = re.compile(rb"[\r\n]")
 # Control bytes that no CSV export contains (tab, newlines, form feed and DOS end-of-file aside).
 _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
 
@@ -731,9 +747,42 @@ class _Borrowed(io.RawIOBase):
         return len(chunk)
 
 
-def _text_stream(data: BinaryIO, encoding: str) -> io.TextIOWrapper:
+class _LineBounded(_Borrowed):
+    """…that refuses a physical line longer than MAX_LINE_BYTES as the bytes go by.
+
+    Checked per block read, not per line: the text layer and csv then iterate lines at C speed
+    (a generator calling readline(limit) per line cost the import 5%). A line ends at CR or LF;
+    quoted newlines inside a value end a physical line too (csv joins them again, and bounds a
+    value at 128 Ki characters)."""
+
+    def __init__(self, data: BinaryIO) -> None:
+        super().__init__(data)
+        self._open = 0  # bytes since the last line end
+        self._line = 1
+
+    def readinto(self, buffer: Any) -> int:
+        block = self._data.read(len(buffer))
+        first = _LINE_END.search(block)
+        # A line within one block is shorter than the limit (blocks are 64 KiB); a longer one
+        # runs over a block's end, into the next block or beyond.
+        if self._open + (len(block) if first is None else first.start()) > MAX_LINE_BYTES:
+            raise FileRefused(
+                f"line {self._line} is longer than {MAX_LINE_BYTES:,} bytes, which no row of signals is",
+                slug="too-long-line",
+            )
+        if first is None:
+            self._open += len(block)
+        else:
+            self._line += block.count(b"\n")
+            self._open = len(block) - 1 - max(block.rfind(b"\n"), block.rfind(b"\r"))
+        buffer[: len(block)] = block
+        return len(block)
+
+
+def _text_stream(data: BinaryIO, encoding: str, *, bounded_lines: bool = False) -> io.TextIOWrapper:
     data.seek(0)
-    return io.TextIOWrapper(io.BufferedReader(_Borrowed(data), 1 << 16), encoding=encoding, newline="")
+    raw = _LineBounded(data) if bounded_lines else _Borrowed(data)
+    return io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding=encoding, newline="")
 
 
 def _separator(header_line: str) -> str:
@@ -771,7 +820,7 @@ class _CsvFile(SignalFile):
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
         """(line where the record starts, fields) of each non-blank record, the header first."""
-        text = _text_stream(self._data, self._encoding)
+        text = _text_stream(self._data, self._encoding, bounded_lines=True)
         blank_lines = 0  # before the header
         reader = None
         try:

@@ -18,8 +18,9 @@ from api.auth.principal import Principal
 from api.db import SessionDep
 from api.models import CreditorAgreement, Municipality, PartnerClient, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
-from api.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable, problem_responses
+from api.problems import Conflict, Forbidden, NotFound, PayloadTooLarge, ProblemError, Unprocessable, problem_responses
 from api.signals import service
+from api.signals.limits import TOO_LARGE
 from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
 from api.signals.rules import is_valid_bsn
 from api.signals.schemas import (
@@ -45,6 +46,8 @@ class UnsupportedFileType(ProblemError):
 def _refused(exc: FileRefused) -> ProblemError:
     if exc.slug == "unsupported-file-type":
         return UnsupportedFileType(exc.reason)
+    if exc.slug in TOO_LARGE:
+        return PayloadTooLarge(exc.reason, slug=exc.slug, title="The file is over an import limit")
     return Unprocessable(exc.reason, slug=exc.slug, title="The file cannot be imported")
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlmodel import Session
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
-from api.models import Municipality, QuarantinedRow
+from api.models import Case, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.signals import service
-from api.signals.parsing import ParsedRow, normalise_row
-from tests.factories import make_municipality
+from api.signals.parsing import MAX_LINE_BYTES, ParsedRow, normalise_row
+from tests.factories import login, make_municipality, make_user, read
+from tests.signals.test_intake_api import csv_file, row, upload
 
 
 def test_accept_valid_writes_rejected_rows_as_it_reads_them_not_all_at_the_end(session: Session, app: FastAPI):  # type: ignore[no-untyped-def]
@@ -38,3 +43,57 @@ def test_accept_valid_writes_rejected_rows_as_it_reads_them_not_all_at_the_end(s
         assert report.rejected == 5 * service.CHUNK
         assert written_while_reading == [service.CHUNK, 2 * service.CHUNK, 3 * service.CHUNK, 4 * service.CHUNK]
         own.rollback()
+
+
+@pytest.fixture
+def office(client: TestClient, session: Session) -> dict[str, str]:
+    make_municipality(session)
+    make_user(session, role="backoffice", username="office1")
+    return login(client, "office1")
+
+
+def _count(session: Session, model) -> int:  # type: ignore[no-untyped-def]
+    return len(read(session, select(model)))
+
+
+def nothing_stored(session: Session) -> bool:
+    return all(_count(session, model) == 0 for model in (SignalImport, Signal, QuarantinedRow, Case, Household))
+
+
+def assert_problem(response, status: int, slug: str) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == f"urn:doorstep:problem:{slug}"
+
+
+def valid_rows(count: int) -> list[str]:
+    return [row(f"S{n}", postcode=f"{1000 + n % 9000} AB", number=str(1 + n % 500)) for n in range(count)]
+
+
+def test_a_csv_line_over_the_limit_is_refused_with_413_and_nothing_of_the_file_is_kept(client, office, session):  # type: ignore[no-untyped-def]
+    content = csv_file(*valid_rows(service.CHUNK + 500), row("LONG", surname="x" * (MAX_LINE_BYTES + 1)))
+
+    response = upload(client, office, content, mode="accept-valid")
+
+    assert_problem(response, 413, "too-long-line")
+    assert f"line {service.CHUNK + 502} is longer" in response.json()["detail"]
+    assert nothing_stored(session)
+
+
+def test_the_quarantine_keeps_a_long_value_cut_to_its_columns_limit(client, office, session):  # type: ignore[no-untyped-def]
+    content = csv_file(row("Q1", surname="Jansen" * 5_000, postcode="1053" + "K" * 300), row("Q2"))
+
+    report = upload(client, office, content, mode="accept-valid").json()
+
+    assert (report["created"], report["rejected"]) == (1, 1)
+    assert {(e["column"], e["reason"]) for e in report["errors"]} == {
+        ("surname", "achternaam is longer than 200 characters"), ("postcode", "postcode is longer than 20 characters"),
+        (None, "a signal needs a valid bsn, or a postcode and huisnummer"),
+    }
+    [stored] = read(session, select(QuarantinedRow))
+    assert stored.raw["surname"] == ("Jansen" * 5_000)[:200] + "…" and stored.raw["postcode"] == "1053" + "K" * 16 + "…"
+    download = client.get(f"/v1/signals/imports/{report['id']}/quarantine", headers=office)
+    assert download.status_code == 200
+    [quarantined] = list(csv.DictReader(io.StringIO(download.text), delimiter=";"))
+    assert quarantined["surname"] == ("Jansen" * 5_000)[:200] + "…" and quarantined["postcode"] == "1053" + "K" * 16 + "…"
+    assert len(download.content) < 2_000
