@@ -5,19 +5,20 @@ before it has taken the memory or the time it would need.
 
     FileRefused(reason, slug)       no row of the file is imported
      ├── 415  unsupported-file-type
-     ├── 413  too-long-line                        (TOO_LARGE: over a limit)
+     ├── 413  too-many-rows, too-large-json, too-long-line        (TOO_LARGE: over a limit)
      └── 422  empty-file, corrupt-file, missing-columns, duplicate-columns, wrong-municipality
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 RefusalSlug = Literal[
     "empty-file", "unsupported-file-type", "corrupt-file", "missing-columns", "duplicate-columns", "wrong-municipality",
-    "too-long-line",
+    "too-many-rows", "too-large-json", "too-long-line",
 ]
-TOO_LARGE: frozenset[str] = frozenset({"too-long-line"})
+TOO_LARGE: frozenset[str] = frozenset({"too-many-rows", "too-large-json", "too-long-line"})
 
 
 class FileRefused(Exception):
@@ -27,3 +28,15 @@ class FileRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.slug = slug
+
+
+@dataclass(frozen=True, slots=True)
+class ImportLimits:
+    """Per file. The defaults are the settings' defaults (`DOORSTEP_MAX_IMPORT_*`, see the README)."""
+
+    # Rows with a value, counted while reading, in every format: a month's delivery for the largest
+    # municipality is some 10,000 signals.
+    rows: int = 500_000
+    # DDAS JSON is parsed whole: a delivery takes 5.4 times its size in memory, a hostile file
+    # (a list of empty lists) 26 times. 5 MiB keeps either under 150 MB (some 14,000 signals).
+    json_bytes: int = 5 * 1024 * 1024

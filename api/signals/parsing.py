@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from openpyxl import load_workbook
 
 from api.signals.limits import FileRefused as FileRefused  # re-exported: the readers' callers catch it from here
+from api.signals.limits import ImportLimits
 from api.signals.rules import is_valid_bsn
 
 # --------------------------------------------------------------------------- vocabulary
@@ -714,9 +715,22 @@ class SignalFile(ABC):
 
     format: str
     unknown_columns: list[str]
+    _limits: ImportLimits
+
+    def __iter__(self) -> Iterator[ParsedRow]:
+        limit = self._limits.rows
+        for count, row in enumerate(self._read(), 1):
+            if count > limit:
+                raise _too_many_rows(limit)
+            yield row
 
     @abstractmethod
-    def __iter__(self) -> Iterator[ParsedRow]: ...
+    def _read(self) -> Iterator[ParsedRow]:
+        """The rows, checked, in the file's order."""
+
+
+def _too_many_rows(limit: int) -> FileRefused:
+    return FileRefused(f"the file has more than {limit:,} rows, the import limit; split it", slug="too-many-rows")
 
 
 # --------------------------------------------------------------------------- CSV
@@ -803,9 +817,10 @@ def _encoding_name(encoding: str) -> str:
 class _CsvFile(SignalFile):
     format = "csv"
 
-    def __init__(self, data: BinaryIO, encoding: str) -> None:
+    def __init__(self, data: BinaryIO, encoding: str, limits: ImportLimits) -> None:
         self._data = data
         self._encoding = encoding
+        self._limits = limits
         records = self._records()
         try:
             header = next(records, None)
@@ -850,7 +865,7 @@ class _CsvFile(SignalFile):
             line = (reader.line_num if reader else 0) + blank_lines
             raise FileRefused(f"unreadable CSV near line {line}: {error}", slug="corrupt-file") from None
 
-    def __iter__(self) -> Iterator[ParsedRow]:
+    def _read(self) -> Iterator[ParsedRow]:
         pick, width = self._pick, self._width
         padding = [""] * width
         records = self._records()
@@ -908,8 +923,9 @@ def _text_encoding(head: bytes) -> str | None:
 class _XlsxFile(SignalFile):
     format = "xlsx"
 
-    def __init__(self, data: BinaryIO) -> None:
+    def __init__(self, data: BinaryIO, limits: ImportLimits) -> None:
         self._data = data
+        self._limits = limits
         rows = self._rows()
         try:
             header = next(rows, None)
@@ -954,7 +970,7 @@ class _XlsxFile(SignalFile):
         finally:
             workbook.close()
 
-    def __iter__(self) -> Iterator[ParsedRow]:
+    def _read(self) -> Iterator[ParsedRow]:
         pick = self._pick
         padding = (None,) * self._width
         rows = self._rows()
@@ -988,10 +1004,18 @@ def _municipality_key(code: object) -> str:
 class _DdasJsonFile(SignalFile):
     format = "ddas-json"
 
-    def __init__(self, data: BinaryIO, municipality_code: str) -> None:
+    def __init__(self, data: BinaryIO, municipality_code: str, limits: ImportLimits) -> None:
         # The standard library has no streaming JSON parser, so the whole delivery is held in
-        # memory: about 5x the file size (a 100,000-signal delivery of 32 MB peaks at 170 MB RSS).
-        # CSV and XLSX, the bulk formats of the platforms, do stream.
+        # memory, hence a size limit of its own (ImportLimits.json_bytes has the factors). CSV and
+        # XLSX, the bulk formats of the platforms, stream.
+        self._limits = limits
+        size = data.seek(0, io.SEEK_END)
+        if size > limits.json_bytes:
+            raise FileRefused(
+                f"a DDAS JSON delivery may take {limits.json_bytes:,} bytes, this one takes {size:,}: "
+                "split it, or send the platform's CSV or XLSX export",
+                slug="too-large-json",
+            )
         text = _text_stream(data, "utf-8-sig")
         try:
             document = json.load(text)
@@ -1004,6 +1028,8 @@ class _DdasJsonFile(SignalFile):
         self._items = _vroegsignalen(document, municipality_code)
         if not self._items:
             raise FileRefused("the delivery contains no vroegsignalen", slug="empty-file")
+        if len(self._items) > limits.rows:
+            raise _too_many_rows(limits.rows)
         unknown: dict[str, None] = {}
         for item in self._items:
             if isinstance(item, dict):
@@ -1013,7 +1039,7 @@ class _DdasJsonFile(SignalFile):
                     unknown.update(dict.fromkeys(f"client.{key}" for key in client if key not in _DDAS_CLIENT_KEYS))
         self.unknown_columns = list(unknown)
 
-    def __iter__(self) -> Iterator[ParsedRow]:
+    def _read(self) -> Iterator[ParsedRow]:
         for line, item in enumerate(self._items, start=1):
             yield _ddas_row(item, line)
 
@@ -1092,10 +1118,13 @@ def _ddas_row(item: object, line: int) -> ParsedRow:
 # --------------------------------------------------------------------------- detection
 
 
-def open_signal_file(data: BinaryIO, *, filename: str, municipality_code: str) -> SignalFile:
+def open_signal_file(
+    data: BinaryIO, *, filename: str, municipality_code: str, limits: ImportLimits = ImportLimits()
+) -> SignalFile:
     """Recognise the format by content (the file name is only a hint) and check the header.
 
-    Raises FileRefused for a file that cannot be imported at all; rows are checked while iterating.
+    Raises FileRefused for a file that cannot be imported at all, or that is over one of `limits`;
+    rows are checked while iterating (and counted: one too many is a FileRefused as well).
     """
     data.seek(0)
     head = data.read(_SNIFF_BYTES)
@@ -1104,7 +1133,7 @@ def open_signal_file(data: BinaryIO, *, filename: str, municipality_code: str) -
         raise FileRefused("the file is empty", slug="empty-file")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         _check_workbook_package(data)
-        return _XlsxFile(data)
+        return _XlsxFile(data, limits)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRefused(
             "old Excel 97-2003 (.xls) files are not supported: save as .xlsx or CSV", slug="unsupported-file-type"
@@ -1117,7 +1146,7 @@ def open_signal_file(data: BinaryIO, *, filename: str, municipality_code: str) -
     if not text_start:
         raise FileRefused("the file is empty", slug="empty-file")
     if text_start[:1] in (b"{", b"["):
-        return _DdasJsonFile(data, municipality_code)
+        return _DdasJsonFile(data, municipality_code, limits)
     encoding = _text_encoding(head)
     if encoding is None:
         raise FileRefused(
@@ -1129,7 +1158,7 @@ def open_signal_file(data: BinaryIO, *, filename: str, municipality_code: str) -
         raise FileRefused(
             "HTML or XML cannot be imported: use the platform's CSV or XLSX export", slug="unsupported-file-type"
         )
-    return _CsvFile(data, encoding)
+    return _CsvFile(data, encoding, limits)
 
 
 def _check_workbook_package(data: BinaryIO) -> None:

@@ -105,7 +105,10 @@ def import_file(
     municipality = _municipality(session, principal)
     file_sha256 = _sha256(file)
     try:
-        signal_file = open_signal_file(file.file, filename=file.filename or "", municipality_code=municipality.code)
+        signal_file = open_signal_file(
+            file.file, filename=file.filename or "", municipality_code=municipality.code,
+            limits=request.app.state.settings.import_limits(),
+        )
     except FileRefused as exc:
         raise _refused(exc) from exc
     previous = session.exec(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openpyxl import Workbook
 from sqlmodel import Session, select
 
 from api.models import Case, Household, Municipality, QuarantinedRow, Signal, SignalImport
@@ -97,3 +99,73 @@ def test_the_quarantine_keeps_a_long_value_cut_to_its_columns_limit(client, offi
     [quarantined] = list(csv.DictReader(io.StringIO(download.text), delimiter=";"))
     assert quarantined["surname"] == ("Jansen" * 5_000)[:200] + "…" and quarantined["postcode"] == "1053" + "K" * 16 + "…"
     assert len(download.content) < 2_000
+
+
+def limit(app: FastAPI, **changes: int) -> None:
+    """The app's import limits, as DOORSTEP_MAX_IMPORT_* would set them (read per request)."""
+    app.state.settings = app.state.settings.model_copy(update=changes)
+
+
+@pytest.mark.parametrize("mode", ["all-or-nothing", "accept-valid"])
+def test_a_csv_over_the_row_limit_is_refused_with_413_and_nothing_of_it_is_kept(client, office, session, app, mode):  # type: ignore[no-untyped-def]
+    limit(app, max_import_rows=service.CHUNK + 500)
+    rows = valid_rows(service.CHUNK + 500)
+
+    response = upload(client, office, csv_file(*rows, row("ONE-TOO-MANY", partner="Bakker")), mode=mode)
+
+    assert_problem(response, 413, "too-many-rows")
+    assert f"more than {service.CHUNK + 500:,} rows" in response.json()["detail"]
+    assert nothing_stored(session)
+    assert upload(client, office, csv_file(*rows), mode=mode).status_code == 201  # at the limit
+
+
+def test_an_xlsx_over_the_row_limit_is_refused_with_413(client, office, session, app):  # type: ignore[no-untyped-def]
+    limit(app, max_import_rows=3)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["signaal_id", "signaalpartner_type", "signaaldatum", "postcode", "huisnummer"])
+    for n in range(4):
+        sheet.append([f"X{n}", "Huur", "2026-11-03", "1053KL", n + 1])
+    buffer = io.BytesIO()
+    book.save(buffer)
+
+    response = upload(client, office, buffer.getvalue(), name="export.xlsx")
+
+    assert_problem(response, 413, "too-many-rows")
+    assert nothing_stored(session)
+
+
+def ddas(signals: int, *, padding: int = 0) -> bytes:
+    item = {"ID": "RIS-{n}", "signaaldatum": "2026-10-26", "signaalpartner": {"type": "Zorg"},
+            "client": {"postcode": "1053KL", "huisnummer": 12}}
+    items = [json.loads(json.dumps(item).replace("{n}", str(n))) for n in range(signals)]
+    return json.dumps({"gemeentecode": "0363", "vroegsignalen": items, "opmerking": " " * padding}).encode()
+
+
+def test_a_ddas_delivery_over_the_row_limit_is_refused_with_413(client, office, session, app):  # type: ignore[no-untyped-def]
+    limit(app, max_import_rows=3)
+    assert_problem(upload(client, office, ddas(4), name="levering.json"), 413, "too-many-rows")
+    assert nothing_stored(session)
+    assert upload(client, office, ddas(3), name="levering.json").status_code == 201
+
+
+def test_a_ddas_delivery_over_the_json_limit_is_refused_with_413_before_it_is_parsed(client, office, session, app):  # type: ignore[no-untyped-def]
+    limit(app, max_import_json_bytes=64 * 1024)
+    response = upload(client, office, ddas(1, padding=64 * 1024), name="levering.json")
+    assert_problem(response, 413, "too-large-json")
+    assert "65,536 bytes" in response.json()["detail"]
+    assert nothing_stored(session)
+
+
+def test_the_cli_imports_within_the_same_limits(office, database_url: str, tmp_path, session):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from tests.cases.test_case_api import _env
+
+    signals = tmp_path / "signals.csv"
+    signals.write_bytes(csv_file(*valid_rows(3)))
+    env = _env(database_url, tmp_path) | {"COLUMNS": "200", "DOORSTEP_MAX_IMPORT_ROWS": "2"}
+    result = CliRunner().invoke(cli, ["import", str(signals), "--municipality", "0363"], env=env)
+    assert result.exit_code == 1 and "Refused: the file has more than 2 rows" in result.output
+    assert nothing_stored(session)
