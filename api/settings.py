@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     max_import_rows: int = Field(
         default=_IMPORT_DEFAULTS.rows, ge=1, description="Most rows of signals in one imported file, counted while reading."
     )
+    max_import_unpacked_bytes: int = Field(
+        default=_IMPORT_DEFAULTS.unpacked_bytes, ge=1024 * 1024,
+        description="Most bytes an XLSX file may unpack to (the parts read), counted while decompressing.",
+    )
+    max_import_shared_strings_bytes: int = Field(
+        default=_IMPORT_DEFAULTS.shared_strings_bytes, ge=1024 * 1024,
+        description="Most memory an XLSX file's shared-strings table may take (UTF-8 text plus 9 bytes a string).",
+    )
     max_import_json_bytes: int = Field(
         default=_IMPORT_DEFAULTS.json_bytes, ge=1024,
         description="Largest DDAS JSON file the import parses (it is held whole: up to 26 times its size in memory).",
@@ -159,7 +167,10 @@ class Settings(BaseSettings):
 
     def import_limits(self) -> ImportLimits:
         """What one imported file may hold, for every door that imports (API, console, CLI)."""
-        return ImportLimits(rows=self.max_import_rows, json_bytes=self.max_import_json_bytes)
+        return ImportLimits(
+            rows=self.max_import_rows, unpacked_bytes=self.max_import_unpacked_bytes,
+            shared_strings_bytes=self.max_import_shared_strings_bytes, json_bytes=self.max_import_json_bytes,
+        )
 
     @property
     def is_sqlite(self) -> bool:

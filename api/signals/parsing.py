@@ -9,7 +9,6 @@ import itertools
 import json
 import math
 import re
-import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -18,11 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import gt, itemgetter
 from typing import Any, BinaryIO
 
-from openpyxl import load_workbook
-
 from api.signals.limits import FileRefused as FileRefused  # re-exported: the readers' callers catch it from here
-from api.signals.limits import ImportLimits
+from api.signals.limits import ImportLimits, Overlong
 from api.signals.rules import is_valid_bsn
+from api.signals.workbook import Workbook
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -541,6 +539,10 @@ def _normalise(values: Sequence[Any], line: int) -> ParsedRow:
                 errors.append(RowError(line, CANONICAL[index], _TOO_LONG[index]))
                 continue
             raw[index] = value
+        elif type(value) is Overlong:  # a cell of which the reader kept only the beginning
+            raw[index] = value.head.strip()[: _LIMITS[index]] + "…"
+            errors.append(RowError(line, CANONICAL[index], _TOO_LONG[index]))
+            continue
         else:
             raw[index] = _cut(_raw_text(value), _LIMITS[index])
         try:
@@ -670,11 +672,8 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
 # --------------------------------------------------------------------------- headers
 
 
-def _map_header(names: list[str]) -> tuple[Callable[[Sequence[Any]], tuple[Any, ...]], list[str]]:
-    """A picker of the values in CANONICAL order from a record, and the unrecognised headers.
-
-    The picker takes a record padded to the header's width plus one empty value at the end, which
-    stands in for the columns the file does not have.
+def _map_header(names: list[str]) -> tuple[dict[str, int], list[str]]:
+    """The position of each recognised column by canonical name, and the unrecognised headers.
 
     Refuses a header without the required columns, or without any way to identify a household.
     """
@@ -706,7 +705,13 @@ def _map_header(names: list[str]) -> tuple[Callable[[Sequence[Any]], tuple[Any, 
         raise FileRefused(
             "missing columns to identify the household: bsn, or postcode and huisnummer", slug="missing-columns"
         )
-    return itemgetter(*(positions.get(name, -1) for name in CANONICAL)), unknown
+    return positions, unknown
+
+
+def _picker(positions: dict[str, int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The values in CANONICAL order from a record padded to the header's width plus one empty
+    value at the end, which stands in for the columns the file does not have."""
+    return itemgetter(*(positions.get(name, -1) for name in CANONICAL))
 
 
 class SignalFile(ABC):
@@ -826,7 +831,8 @@ class _CsvFile(SignalFile):
             header = next(records, None)
             if header is None:
                 raise FileRefused("the file is empty", slug="empty-file")
-            self._pick, self.unknown_columns = _map_header([name.strip() for name in header[1]])
+            positions, self.unknown_columns = _map_header([name.strip() for name in header[1]])
+            self._pick = _picker(positions)
             self._width = len(header[1])
             if not any(True for _ in records):
                 raise FileRefused("the file has a header but no signals", slug="empty-file")
@@ -924,59 +930,31 @@ class _XlsxFile(SignalFile):
     format = "xlsx"
 
     def __init__(self, data: BinaryIO, limits: ImportLimits) -> None:
-        self._data = data
+        self._workbook = Workbook(data, limits=limits)
         self._limits = limits
-        rows = self._rows()
+        rows = self._workbook.rows()
         try:
             header = next(rows, None)
             if header is None:
                 raise FileRefused("the workbook's first sheet is empty", slug="empty-file")
-            names = ["" if cell is None else _raw_text(cell).strip() for cell in header[1]]
-            self._pick, self.unknown_columns = _map_header(names)
-            self._width = len(names)
+            names = [""] * max(header[1])
+            for column, cell in header[1].items():
+                names[column - 1] = "" if cell is None else _raw_text(cell).strip()
+            if sum(map(len, names)) > _MAX_HEADER_CHARS:  # as for a CSV header: the report lists unknown names
+                raise FileRefused("the first row is too long to be a header", slug="corrupt-file")
+            positions, self.unknown_columns = _map_header(names)
+            # Sheet column (A is 1) to place in CANONICAL order: the reader keeps no other cells.
+            self._columns = {position + 1: CANONICAL.index(name) for name, position in positions.items()}
             if next(rows, None) is None:
                 raise FileRefused("the workbook has a header but no signals", slug="empty-file")
         finally:
             rows.close()
 
-    def _rows(self) -> Iterator[tuple[int, tuple[object, ...]]]:
-        """(sheet row number, cell values) of each non-empty row of the first sheet, the header first."""
-        self._data.seek(0)
-        # openpyxl reports a damaged package with many exception types (BadZipFile, KeyError, XML
-        # syntax errors, TypeError…); for an uploaded file they all mean the same thing.
-        try:
-            workbook = load_workbook(self._data, read_only=True, data_only=True)
-        except Exception:
-            raise FileRefused("the xlsx file is damaged and cannot be opened", slug="corrupt-file") from None
-        try:
-            if not workbook.worksheets:
-                return
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()  # some writers record a wrong size; read what is really there
-            cells = sheet.iter_rows(min_row=1, values_only=True)
-            number = 0
-            while True:
-                try:
-                    row = next(cells)
-                except StopIteration:
-                    return
-                except Exception:
-                    raise FileRefused(f"the xlsx file is damaged near row {number + 1}", slug="corrupt-file") from None
-                number += 1
-                for value in row:
-                    if value is not None and (type(value) is not str or value.strip()):
-                        yield number, row
-                        break
-        finally:
-            workbook.close()
-
     def _read(self) -> Iterator[ParsedRow]:
-        pick = self._pick
-        padding = (None,) * self._width
-        rows = self._rows()
+        rows = self._workbook.rows(self._columns, width=len(CANONICAL))
         next(rows)  # the header
-        for number, row in rows:
-            yield _normalise(pick((*row, *padding[len(row) :], None)), number)
+        for number, values in rows:
+            yield _normalise(values, number)
 
 
 # --------------------------------------------------------------------------- DDAS JSON
@@ -1132,7 +1110,6 @@ def open_signal_file(
     if not head.strip():
         raise FileRefused("the file is empty", slug="empty-file")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        _check_workbook_package(data)
         return _XlsxFile(data, limits)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRefused(
@@ -1159,15 +1136,3 @@ def open_signal_file(
             "HTML or XML cannot be imported: use the platform's CSV or XLSX export", slug="unsupported-file-type"
         )
     return _CsvFile(data, encoding, limits)
-
-
-def _check_workbook_package(data: BinaryIO) -> None:
-    """A zip that is not a workbook (a .docx, a zip of CSVs) is refused before openpyxl sees it."""
-    data.seek(0)
-    try:
-        with zipfile.ZipFile(data) as package:
-            names = set(package.namelist())
-    except Exception:  # BadZipFile mostly, but a damaged directory also gives NotImplementedError, ValueError…
-        raise FileRefused("the xlsx file is damaged or incomplete", slug="corrupt-file") from None
-    if not any(name.startswith("xl/") for name in names):
-        raise FileRefused("the zip file is not an xlsx workbook", slug="unsupported-file-type")

@@ -169,3 +169,54 @@ def test_the_cli_imports_within_the_same_limits(office, database_url: str, tmp_p
     result = CliRunner().invoke(cli, ["import", str(signals), "--municipality", "0363"], env=env)
     assert result.exit_code == 1 and "Refused: the file has more than 2 rows" in result.output
     assert nothing_stored(session)
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    """A workbook as Excel writes one: strings in the shared-strings table."""
+    from tests.signals.test_workbook import package
+
+    strings: dict[str, int] = {}
+    sheet = "".join(
+        f'<row r="{number}">'
+        + "".join(f'<c t="s"><v>{strings.setdefault(str(value), len(strings))}</v></c>' for value in values)
+        + "</row>"
+        for number, values in enumerate(rows, 1)
+    )
+    return package(sheet, strings=[f"<t>{text}</t>" for text in strings])
+
+
+XLSX_HEADER = ["signaal_id", "signaalpartner_type", "signaaldatum", "achternaam", "postcode", "huisnummer"]
+
+
+def test_an_xlsx_unpacking_beyond_the_limit_is_refused_with_413(client, office, session, app):  # type: ignore[no-untyped-def]
+    limit(app, max_import_unpacked_bytes=1024 * 1024)
+    rows = [XLSX_HEADER, *([f"X{n}", "Huur", "2026-11-03", "Jansen", "1053KL", "12"] for n in range(20_000))]
+
+    response = upload(client, office, xlsx(rows), name="export.xlsx", mode="accept-valid")
+
+    assert_problem(response, 413, "too-large-unpacked")
+    assert nothing_stored(session)
+
+
+def test_an_xlsx_whose_shared_strings_are_over_the_limit_is_refused_with_413(client, office, session, app):  # type: ignore[no-untyped-def]
+    limit(app, max_import_shared_strings_bytes=1024 * 1024)
+    rows = [XLSX_HEADER, *([f"X{n}", "Huur", "2026-11-03", f"Jansen-{n:060d}", "1053KL", "12"] for n in range(20_000))]
+
+    response = upload(client, office, xlsx(rows), name="export.xlsx")
+
+    assert_problem(response, 413, "too-large-shared-strings")
+    assert nothing_stored(session)
+
+
+def test_an_xlsx_cell_beyond_what_is_read_of_it_is_a_row_error_kept_cut(client, office, session):  # type: ignore[no-untyped-def]
+    long = "Jansen" * 100_000  # 600,000 characters; the reader keeps 1,024 of them
+    rows = [XLSX_HEADER, ["X1", "Huur", "2026-11-03", long, "1053KL", "12"], ["X2", "Huur", "2026-11-03", "Jansen", "1053KL", "14"]]
+
+    report = upload(client, office, xlsx(rows), name="export.xlsx", mode="accept-valid").json()
+
+    assert (report["created"], report["rejected"]) == (1, 1)
+    assert report["errors"] == [{"line": 2, "column": "surname", "reason": "achternaam is longer than 200 characters"}]
+    [stored] = read(session, select(QuarantinedRow))
+    assert stored.raw["surname"] == long[:200] + "…"
+    download = client.get(f"/v1/signals/imports/{report['id']}/quarantine", headers=office)
+    assert long[:200] + "…" in download.text and long[:201] not in download.text
