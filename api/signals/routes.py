@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import tempfile
 import uuid
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import IO, Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
@@ -193,24 +196,48 @@ def download_quarantine(
     import_row = _visible_import(session, principal, import_id)
     settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
     vault = request.app.state.vault if principal.role in settings.bsn_visible_to else None
-    rows = session.exec(
-        select(QuarantinedRow).where(QuarantinedRow.import_id == import_row.id).order_by(col(QuarantinedRow.line))
-    ).all()
+    # Read a thousand rows at a time and written to a temporary file, then sent from there: an
+    # import may quarantine as many rows as DOORSTEP_MAX_IMPORT_ROWS allows, and 100,000 of them
+    # as objects and one string took the process from 140 to 700 MB.
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOLED_IN_MEMORY)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(["line", *CANONICAL, "errors"])
-    for row in rows:
+    rows = session.execute(
+        sa.select(_QUARANTINE.c.line, _QUARANTINE.c.raw, _QUARANTINE.c.errors)
+        .where(_QUARANTINE.c.import_id == import_row.id).order_by(_QUARANTINE.c.line)
+        .execution_options(yield_per=1000)
+    )
+    count = 0
+    for count, row in enumerate(rows, 1):
         errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
         values = dict(row.raw)
         if values.get("bsn"):
-            values["bsn"] = vault.decrypt(values["bsn"], municipality_code=row.municipality_code) if vault else ""
+            values["bsn"] = vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
         writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
+        if buffer.tell() > _BLOCK:
+            spool.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    spool.write(buffer.getvalue().encode())
+    spool.seek(0)
     record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
-           resource_id=import_row.id, at=at, detail={"rows": len(rows)})
-    return Response(
-        buffer.getvalue(), media_type="text/csv",
+           resource_id=import_row.id, at=at, detail={"rows": count})
+    return StreamingResponse(
+        _blocks(spool), media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="quarantine-{import_row.id}.csv"'},
     )
+
+
+_BLOCK = 64 * 1024
+_SPOOLED_IN_MEMORY = 1024 * 1024
+_QUARANTINE = QuarantinedRow.__table__
+
+
+def _blocks(spool: IO[bytes]) -> Iterator[bytes]:
+    with spool:
+        while block := spool.read(_BLOCK):
+            yield block
 
 
 @router.post(
