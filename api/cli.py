@@ -353,7 +353,8 @@ def import_signals(
             _fail(f"Municipality {municipality} does not exist.")
             return
         try:
-            signal_file = open_signal_file(data, filename=file.name, municipality_code=municipality)
+            signal_file = open_signal_file(data, filename=file.name, municipality_code=municipality,
+                                           limits=settings.import_limits())
         except FileRefused as exc:
             _fail(f"Refused: {exc.reason}")
             return

@@ -7,11 +7,14 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.signals.limits import ImportLimits
+
 DEFAULT_DATABASE_URL = "sqlite:///var/doorstep.db"
 # The BKR test double as `make run` starts it; used only in demo mode.
 DEMO_BKR_URL = "http://127.0.0.1:8100"
 DEMO_BKR_USERNAME = "doorstep-demo"
 DEMO_BKR_PASSWORD = "demo"
+_IMPORT_DEFAULTS = ImportLimits()
 
 
 class SigningKey(BaseModel):
@@ -70,6 +73,21 @@ class Settings(BaseSettings):
     )
     max_import_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="Largest signal file accepted by the import (413 above it)."
+    )
+    max_import_rows: int = Field(
+        default=_IMPORT_DEFAULTS.rows, ge=1, description="Most rows of signals in one imported file, counted while reading."
+    )
+    max_import_unpacked_bytes: int = Field(
+        default=_IMPORT_DEFAULTS.unpacked_bytes, ge=1024 * 1024,
+        description="Most bytes an XLSX file may unpack to (the parts read), counted while decompressing.",
+    )
+    max_import_shared_strings_bytes: int = Field(
+        default=_IMPORT_DEFAULTS.shared_strings_bytes, ge=1024 * 1024,
+        description="Most memory an XLSX file's shared-strings table may take (UTF-8 text plus 9 bytes a string).",
+    )
+    max_import_json_bytes: int = Field(
+        default=_IMPORT_DEFAULTS.json_bytes, ge=1024,
+        description="Largest DDAS JSON file the import parses (it is held whole: up to 26 times its size in memory).",
     )
     jwt_issuer: str = Field(default="doorstep", description="`iss` of issued tokens.")
     jwt_audience: str = Field(default="doorstep-api", description="`aud` of issued tokens.")
@@ -177,6 +195,13 @@ class Settings(BaseSettings):
         if not self.demo:
             raise ValueError("DOORSTEP_BKR_URL is not set (only demo mode falls back to the BKR test double)")
         return DEMO_BKR_URL, DEMO_BKR_USERNAME, DEMO_BKR_PASSWORD
+
+    def import_limits(self) -> ImportLimits:
+        """What one imported file may hold, for every door that imports (API, console, CLI)."""
+        return ImportLimits(
+            rows=self.max_import_rows, unpacked_bytes=self.max_import_unpacked_bytes,
+            shared_strings_bytes=self.max_import_shared_strings_bytes, json_bytes=self.max_import_json_bytes,
+        )
 
     @property
     def serves_api_docs(self) -> bool:

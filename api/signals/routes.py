@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
@@ -20,8 +23,9 @@ from api.db import SessionDep
 from api.pagination import decode_cursor, encode_cursor
 from api.models import CreditorAgreement, Municipality, PartnerClient, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
-from api.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable, problem_responses
+from api.problems import Conflict, Forbidden, NotFound, PayloadTooLarge, ProblemError, Unprocessable, problem_responses
 from api.signals import service
+from api.signals.limits import TOO_LARGE
 from api.signals.partners import agreements_of, under_agreements
 from api.signals.partners import delivered as agreements_delivered
 from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
@@ -50,6 +54,8 @@ class UnsupportedFileType(ProblemError):
 def _refused(exc: FileRefused) -> ProblemError:
     if exc.slug == "unsupported-file-type":
         return UnsupportedFileType(exc.reason)
+    if exc.slug in TOO_LARGE:
+        return PayloadTooLarge(exc.reason, slug=exc.slug, title="The file is over an import limit")
     return Unprocessable(exc.reason, slug=exc.slug, title="The file cannot be imported")
 
 
@@ -92,7 +98,11 @@ def _sha256(upload: UploadFile) -> str:
         "The monthly download of VPS or RIS. `all-or-nothing` (default): any invalid row rejects the whole file "
         "and nothing is written (`status: rejected`, the report lists every error). `accept-valid`: valid rows "
         "land, invalid rows are reported and kept in a quarantine the back office can download. Signal ids "
-        "already received are reported as duplicates; importing the same file again changes nothing."
+        "already received are reported as duplicates; importing the same file again changes nothing. "
+        "A file over an import limit is refused with 413 and nothing of it is kept; its `type` says which: "
+        "`too-many-rows`, `too-large-unpacked` (XLSX), `too-large-shared-strings` (XLSX), `too-large-json` "
+        "(DDAS JSON), `too-long-line` (CSV), or `payload-too-large` for the upload itself. A value longer than "
+        "its column allows is an error of its row, kept cut to that length."
     ),
     responses=problem_responses(413, 415),
 )
@@ -108,7 +118,10 @@ def import_file(
     agreements = agreements_of(session, principal)
     file_sha256 = _sha256(file)
     try:
-        signal_file = open_signal_file(file.file, filename=file.filename or "", municipality_code=municipality.code)
+        signal_file = open_signal_file(
+            file.file, filename=file.filename or "", municipality_code=municipality.code,
+            limits=request.app.state.settings.import_limits(),
+        )
     except FileRefused as exc:
         raise _refused(exc) from exc
     previous = session.exec(
@@ -194,24 +207,48 @@ def download_quarantine(
     import_row = _visible_import(session, principal, import_id)
     settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
     vault = request.app.state.vault if principal.role in settings.bsn_visible_to else None
-    rows = session.exec(
-        select(QuarantinedRow).where(QuarantinedRow.import_id == import_row.id).order_by(col(QuarantinedRow.line))
-    ).all()
+    # Read a thousand rows at a time and written to a temporary file, then sent from there: an
+    # import may quarantine as many rows as DOORSTEP_MAX_IMPORT_ROWS allows, and 100,000 of them
+    # as objects and one string took the process from 140 to 700 MB.
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOLED_IN_MEMORY)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(["line", *CANONICAL, "errors"])
-    for row in rows:
+    rows = session.execute(
+        sa.select(_QUARANTINE.c.line, _QUARANTINE.c.raw, _QUARANTINE.c.errors)
+        .where(_QUARANTINE.c.import_id == import_row.id).order_by(_QUARANTINE.c.line)
+        .execution_options(yield_per=1000)
+    )
+    count = 0
+    for count, row in enumerate(rows, 1):
         errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
         values = dict(row.raw)
         if values.get("bsn"):
-            values["bsn"] = vault.decrypt(values["bsn"], municipality_code=row.municipality_code) if vault else ""
+            values["bsn"] = vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
         writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
+        if buffer.tell() > _BLOCK:
+            spool.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    spool.write(buffer.getvalue().encode())
+    spool.seek(0)
     record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
-           resource_id=import_row.id, at=at, detail={"rows": len(rows)})
-    return Response(
-        buffer.getvalue(), media_type="text/csv",
+           resource_id=import_row.id, at=at, detail={"rows": count})
+    return StreamingResponse(
+        _blocks(spool), media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="quarantine-{import_row.id}.csv"'},
     )
+
+
+_BLOCK = 64 * 1024
+_SPOOLED_IN_MEMORY = 1024 * 1024
+_QUARANTINE = QuarantinedRow.__table__
+
+
+def _blocks(spool: IO[bytes]) -> Iterator[bytes]:
+    with spool:
+        while block := spool.read(_BLOCK):
+            yield block
 
 
 @router.post(

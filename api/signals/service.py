@@ -99,6 +99,7 @@ def intake(
     for chunk in _chunks(rows, CHUNK):
         fresh: list[SignalInput] = []
         lines: dict[str, int] = {}
+        quarantined: list[dict[str, Any]] = []
         for row in chunk:
             report.total += 1
             if row.errors or row.signal is None:
@@ -112,12 +113,10 @@ def intake(
                     raw = dict(row.raw)
                     if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
                         raw["bsn"] = vault.encrypt(str(raw["bsn"]), municipality_code=code)
-                    session.add(
-                        QuarantinedRow(
-                            municipality_code=code, import_id=import_id, line=row.line, raw=raw,
-                            errors=[{"column": e.column, "reason": e.reason} for e in row.errors],
-                        )
-                    )
+                    quarantined.append({
+                        "id": writer.new_id(), "municipality_code": code, "import_id": import_id, "line": row.line,
+                        "raw": raw, "errors": [{"column": e.column, "reason": e.reason} for e in row.errors],
+                    })
                 else:
                     writing = False
                 continue
@@ -132,6 +131,9 @@ def intake(
             if signal.creditor_name:
                 report.creditors.add((signal.creditor_name, signal.partner_type))
             lines[signal.external_id] = row.line
+        # Written per chunk, not added to the session: the session would hold every rejected row of
+        # the delivery until the commit (100,000 of them took 600 MB).
+        insert_rows(session, _QUARANTINE, quarantined)
         if not fresh or not writing:
             continue
         stored = set(
@@ -172,6 +174,7 @@ def intake(
 
 
 _SIGNALS = Signal.__table__
+_QUARANTINE = QuarantinedRow.__table__
 _HOUSEHOLDS = Household.__table__
 _CASES = Case.__table__
 _SIGNAL_COLUMNS = (

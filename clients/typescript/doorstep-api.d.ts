@@ -649,7 +649,7 @@ export interface paths {
         put?: never;
         /**
          * Import a platform file (CSV, XLSX or DDAS JSON)
-         * @description The monthly download of VPS or RIS. `all-or-nothing` (default): any invalid row rejects the whole file and nothing is written (`status: rejected`, the report lists every error). `accept-valid`: valid rows land, invalid rows are reported and kept in a quarantine the back office can download. Signal ids already received are reported as duplicates; importing the same file again changes nothing.
+         * @description The monthly download of VPS or RIS. `all-or-nothing` (default): any invalid row rejects the whole file and nothing is written (`status: rejected`, the report lists every error). `accept-valid`: valid rows land, invalid rows are reported and kept in a quarantine the back office can download. Signal ids already received are reported as duplicates; importing the same file again changes nothing. A file over an import limit is refused with 413 and nothing of it is kept; its `type` says which: `too-many-rows`, `too-large-unpacked` (XLSX), `too-large-shared-strings` (XLSX), `too-large-json` (DDAS JSON), `too-long-line` (CSV), or `payload-too-large` for the upload itself. A value longer than its column allows is an error of its row, kept cut to that length.
          */
         post: operations["signals-import"];
         delete?: never;

@@ -159,3 +159,13 @@ def test_the_progress_script_is_served_and_sends_the_form_itself(office: TestCli
     assert script.status_code == 200
     for part in ("XMLHttpRequest", "xhr.upload", "responseURL", "Bezig met uploaden… ", "Bestand wordt verwerkt…"):
         assert part in script.text
+
+
+def test_a_file_over_the_row_limit_shows_the_upload_page_with_the_reason_and_stores_nothing(
+    office: TestClient, session: Session, app  # type: ignore[no-untyped-def]
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"max_import_rows": 1})
+    response = upload(office, csv_file(row("S1"), row("S2", postcode="1055AB")), mode="accept-valid")
+    assert response.status_code == 413
+    assert "more than 1 rows" in text_of(response) and 'enctype="multipart/form-data"' in response.text
+    assert read(session, select(SignalImport)) == [] and read(session, select(Signal)) == []

@@ -943,3 +943,85 @@ def test_an_astronomical_float_amount_is_a_row_error_not_a_crash(value: float):
     parsed = normalise_row({"signal_id": "S1", "partner_type": "Huur", "signal_date": "2026-11-01",
                             "postcode": "1053KL", "house_number": "12", "amount": value}, line=2)
     assert parsed.signal is None and [e.column for e in parsed.errors] == ["amount"]
+
+
+# --------------------------------------------------------------------------- limits: what a row keeps of a long value
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "limit"),
+    [("achternaam", "Jansen" * 2000, 200), ("postcode", "1053 KL" + " x" * 5000, 20), ("bedrag", "9" * 41, 40),
+     ("signaalpartner_type", "Huur" * 11, 40)],
+)
+def test_a_value_over_its_columns_limit_is_an_error_and_the_row_keeps_it_cut(column, value, limit):
+    row = one_row(**{column: value})
+    canonical = COLUMNS[column]
+    assert errors_by_column(row) == {canonical: f"{column} is longer than {limit} characters"}
+    assert row.raw[canonical] == value[:limit] + "…"
+
+
+def test_a_typed_value_too_long_to_keep_is_cut_in_the_row():
+    row = normalise_row({"signal_id": 7 ** 300, "partner_type": "Huur", "signal_date": "2026-11-01", "bsn": BSN}, line=4)
+    assert list(errors_by_column(row)) == ["signal_id"]
+    assert len(row.raw["signal_id"]) == 101 and row.raw["signal_id"].endswith("…")
+
+
+def test_a_valid_value_padded_with_spaces_beyond_its_limit_is_an_error():
+    row = one_row(postcode="3011" + " " * 30 + "AB")
+    assert errors_by_column(row) == {"postcode": "postcode is longer than 20 characters"}
+
+
+@given(
+    st.fixed_dictionaries({name: st.sampled_from(valid) for name, (valid, _) in _MESSY.items()}),
+    st.sampled_from(CANONICAL),
+    st.integers(0, 300),
+)
+def test_the_fast_csv_path_agrees_on_a_valid_row_with_one_value_padded_long(values, name, spaces):
+    from api.signals.parsing import _normalise, _normalise_text
+
+    record = tuple(values[column].replace(" ", " " * spaces) + " " * spaces if column == name else values[column]
+                   for column in CANONICAL)
+    fast, slow = _normalise_text(record, 3), _normalise(record, 3)
+    assert (fast.signal, fast.errors, fast.raw) == (slow.signal, slow.errors, slow.raw)
+
+
+def test_a_csv_line_longer_than_the_limit_is_refused_without_reading_it_whole():
+    from api.signals.parsing import MAX_LINE_BYTES
+
+    class Endless(io.RawIOBase):
+        """A line that never ends: reading it whole would never finish."""
+
+        def __init__(self, start: bytes) -> None:
+            self.start, self.given = start, 0
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            self.given = offset
+            return offset
+
+        def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+            block = (self.start[self.given:] + b"x" * len(buffer))[: len(buffer)]
+            buffer[: len(block)] = block
+            self.given += len(block)
+            return len(block)
+
+    start = csv_file([ROW, ROW]) + b"VPS-3;Huur;"
+    refused = refusal(csv_file([ROW] * 3) + b"VPS-3;" + b"x" * (MAX_LINE_BYTES + 1) + b"\r\n")
+    assert (refused.slug, refused.reason) == ("too-long-line", f"line 5 is longer than {MAX_LINE_BYTES:,} bytes, which no row of signals is")
+    with pytest.raises(FileRefused) as endless:
+        list(open_signal_file(Endless(start), filename="x.csv", municipality_code="0363"))  # type: ignore[arg-type]
+    assert endless.value.slug == "too-long-line" and "line 4 " in endless.value.reason
+
+
+def test_a_csv_line_at_the_limit_is_read():
+    from api.signals.parsing import MAX_LINE_BYTES
+
+    data = csv_file([ROW])
+    filler = MAX_LINE_BYTES - len(data.splitlines()[1]) - 1  # a last, ignored column fills the line to the limit
+    rows = read(csv_file([{**ROW, "opmerking": "x" * filler}], header=[*HEADER, "opmerking"]))
+    assert len(rows) == 1 and rows[0].signal == EXPECTED
