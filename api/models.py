@@ -251,7 +251,7 @@ class Signal(SQLModel, table=True):
     crisis: bool = Field(default=False)
     warm_handover: bool = Field(default=False)
     is_repeat: bool = Field(default=False)
-    status: str = Field(default="Opgepakt", max_length=60)  # DDAS EnumSignaalstatus
+    status: str = Field(default="Nog niet opgepakt", max_length=60, index=True)  # DDAS EnumSignaalstatus, from its case
     classification: str | None = Field(default=None, max_length=16)
     bsn_ciphertext: str | None = Field(default=None, max_length=200)  # "v1.<key id>.<nonce+ciphertext>"
     bsn_digest: str | None = Field(default=None, max_length=64, index=True)

@@ -38,6 +38,10 @@ def test_a_partner_reads_its_own_signals_outcome_and_nothing_of_the_case(client:
     client.post(f"/v1/cases/{case_id}/actions", headers=office, json={
         "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": "2026-11-26T09:00:00Z", "text": "Schuldhulp loopt"})
 
+    before = client.get("/v1/signals", headers=ymere).json()["items"]
+    assert [(s["signal_id"], s["status"]) for s in before] == [("Y1", "Nog niet opgepakt")]
+    client.post(f"/v1/cases/{case_id}/actions", headers=office, json={
+        "action_id": str(uuid.uuid4()), "kind": "letter_sent", "occurred_at": "2026-11-26T09:00:00Z"})
     seen = client.get("/v1/signals", headers=ymere)
     assert seen.status_code == 200, seen.text
     assert [(s["signal_id"], s["status"]) for s in seen.json()["items"]] == [("Y1", "Opgepakt")]

@@ -23,7 +23,10 @@ from api.db import SessionDep
 from api.models import Case, Household
 from api.pagination import decode_cursor, encode_cursor
 from api.problems import ProblemError, Unprocessable, problem_responses
+from api.signals.rules import SIGNAL_STATUSES
 from api.signals.schemas import PartnerType
+
+SignalStatus = Literal[SIGNAL_STATUSES]  # type: ignore[valid-type]  # DDAS EnumSignaalstatus
 
 POSTCODE_BOUND = r"^\d{4}( ?[A-Za-z]{2})?$"
 
@@ -77,6 +80,8 @@ def list_cases(
     postcode_to: Annotated[str | None, Query(pattern=POSTCODE_BOUND)] = None,
     has_open_conflict: bool | None = None,
     crisis: bool | None = None,
+    signal_status: Annotated[SignalStatus | None, Query(  # type: ignore[valid-type]
+        description="Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …).")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -85,7 +90,7 @@ def list_cases(
         state=state, open=open, classification=classification, partner_type=partner_type,
         due_within_days=due_within_days,
         overdue=overdue, worker_id=worker_id, unassigned=unassigned, postcode_from=postcode_from,
-        postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis,
+        postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis, signal_status=signal_status,
     )
     rows = service.list_cases(
         session, principal, filters=filters, today=dutch_date(at),

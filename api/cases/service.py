@@ -20,6 +20,7 @@ from api.models import Conflict as ConflictRow
 from api.policy import ChannelPlan, MunicipalitySettings
 from api.problems import Conflict, NotFound, Unprocessable
 from api.sequence import next_change_seq
+from api.signals import status as signal_status
 from api.reports.facts import dutch_day, overdue, still_to_act
 from api.tenancy import owned
 
@@ -49,6 +50,7 @@ class CaseFilter:
     postcode_to: str | None = None
     has_open_conflict: bool | None = None
     crisis: bool | None = None
+    signal_status: str | None = None  # a signal of the case has this DDAS status
 
 
 def _postcode_bound(value: str, *, upper: bool) -> str:
@@ -66,6 +68,10 @@ def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-un
         query = query.where(Case.classification == filters.classification)
     if filters.crisis is not None:
         query = query.where(Case.crisis == filters.crisis)
+    if filters.signal_status is not None:
+        query = query.where(
+            select(Signal.id).where(Signal.case_id == Case.id, Signal.status == filters.signal_status).exists()
+        )
     if filters.partner_type is not None:
         query = query.where(
             select(Signal.id).where(Signal.case_id == Case.id, Signal.partner_type == filters.partner_type).exists()
@@ -207,11 +213,13 @@ def move(case: Case, event: CaseEvent) -> None:
 
 
 def new_version(session: Session, case: Case) -> Household:
-    """A new version with a new change number, so devices and lists see the change."""
+    """A new version with a new change number, so devices and lists see the change; its signals'
+    statuses follow it (an attempt picks them up, closing without one says why not)."""
     case.version += 1
     case.change_seq = next_change_seq(session, case.municipality_code)
     session.add(case)
     session.flush()
+    signal_status.refresh(session, [case.id])
     household = session.get(Household, case.household_id)
     assert household is not None
     return household

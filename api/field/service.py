@@ -30,6 +30,7 @@ from api.problems import Conflict as ConflictProblem
 from api.problems import Forbidden, NotFound, Unprocessable
 from api.tenancy import owned
 from api.sequence import next_change_seq, reserve_change_seqs
+from api.signals import status as signal_status
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
 from sync.events import (
     OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
@@ -533,6 +534,9 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
              "change_seq": cases[case_id].change_seq}
             for case_id in touched_ids
         ])
+        # An attempt picks up the case's signals (most pushes hold one; notes and cards do not).
+        signal_status.refresh(session, {row.case_id for rows in touched.values() for row in rows
+                                        if row.kind in ATTEMPT_CHANNELS and row.outcome == "applied"})
     for rows in touched.values():
         for row in rows:
             results[position[row.id]] = EventResult(
@@ -654,4 +658,5 @@ def resolve(session: Session, principal: Principal, conflict_id: uuid.UUID, *, d
     session.add(case)
     session.add(conflict)
     session.flush()
+    signal_status.refresh(session, [case.id])
     return conflict

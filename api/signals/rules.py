@@ -52,8 +52,31 @@ def is_valid_bsn(bsn: str) -> bool:
 
 # --- households, repeats and the assessment of a household's signals ----------------------
 
+# DDAS EnumSignaalstatus: where a signal stands.
+STATUS_NOT_YET = "Nog niet opgepakt"
 STATUS_PICKED_UP = "Opgepakt"
 STATUS_REPEAT = "Niet opgepakt: herhaalde melding"
+STATUS_OTHER_REASON = "Niet opgepakt: andere reden"
+# The results of a case closed before any attempt that are statuses of its signals as well.
+NOT_PICKED_UP_RESULTS = frozenset({
+    "Inwoner al bekend bij schuldhulpverlening", "Inwoner is overleden", STATUS_OTHER_REASON, STATUS_REPEAT,
+    "Niet opgepakt: onterecht signaal", "Persoon is geen inwoner (meer) in de gemeente",
+})
+SIGNAL_STATUSES = tuple(sorted({STATUS_NOT_YET, STATUS_PICKED_UP} | NOT_PICKED_UP_RESULTS))
+
+
+def signal_status(*, is_repeat: bool, case_attempted: bool, case_closed: bool, case_result: str | None) -> str:
+    """A signal's DDAS status, from its case: *Nog niet opgepakt* on arrival, *Opgepakt* once its
+    case had a contact attempt (any channel, reached or not), and, for a case closed before any
+    attempt, why it was not picked up: the case's result where DDAS has it as a signal status,
+    else *Niet opgepakt: andere reden*. A repeat is *Niet opgepakt: herhaalde melding* throughout."""
+    if is_repeat:
+        return STATUS_REPEAT
+    if case_attempted:
+        return STATUS_PICKED_UP
+    if case_closed:
+        return case_result if case_result in NOT_PICKED_UP_RESULTS else STATUS_OTHER_REASON
+    return STATUS_NOT_YET
 
 
 def address_key(*, postcode: str | None, house_number: int | None, addition: str | None) -> str | None:
@@ -95,7 +118,8 @@ class Assessment:
 
     @property
     def status(self) -> str:
-        return STATUS_REPEAT if self.is_repeat else STATUS_PICKED_UP
+        """On arrival; `signals.status.refresh` takes it on from the case."""
+        return STATUS_REPEAT if self.is_repeat else STATUS_NOT_YET
 
 
 def _creditor_key(facts: SignalFacts) -> tuple[str, str]:
@@ -180,4 +204,4 @@ def status_for_creditor(status: str) -> str:
     """What a creditor may learn of its signal's DDAS status: picked up or not, never why not
     (for "Niet opgepakt: andere reden" the law allows no more; the other reasons, such as a
     resident who died or moved away, are no business of a creditor either)."""
-    return "Niet opgepakt" if status.startswith("Niet opgepakt") else status
+    return status if status in (STATUS_NOT_YET, STATUS_PICKED_UP) else "Niet opgepakt"

@@ -28,10 +28,11 @@ from api.cases.rules import CaseState, dutch_date, first_contact_deadline
 from api.models import Case, CreditorAgreement, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
 from api.sequence import reserve_change_seqs
+from api.signals import status as signal_status
 from api.signals.bsn import BsnVault
 from api.signals.parsing import ParsedRow, SignalInput
 from api.signals.rules import (
-    STATUS_PICKED_UP,
+    STATUS_NOT_YET,
     SignalFacts,
     assess_household,
     case_classification,
@@ -265,7 +266,7 @@ class _Writer:
                 "case_id": None, "import_id": import_id, "partner_type": s.partner_type,
                 "creditor_name": s.creditor_name, "amount_cents": s.amount_cents,
                 "arrears_since_date": s.arrears_since_date, "signal_date": s.signal_date, "received_at": now,
-                "crisis": s.crisis, "warm_handover": s.warm_handover, "is_repeat": False, "status": STATUS_PICKED_UP,
+                "crisis": s.crisis, "warm_handover": s.warm_handover, "is_repeat": False, "status": STATUS_NOT_YET,
                 "classification": None, "bsn_ciphertext": encrypt(s.bsn) if s.bsn else None,
                 "bsn_digest": bsn_digest, "initials": s.initials, "prefix": s.prefix, "surname": s.surname,
                 "birth_date": s.birth_date, "gender": s.gender, "phone": s.phone, "email": s.email, "created_at": now,
@@ -423,6 +424,9 @@ class _Writer:
         numbers = reserve_change_seqs(self.session, self.code, len(self.renumbered))
         update_rows(self.session, _CASES, [{"id": case_id, "change_seq": number}
                                            for case_id, number in zip(self.renumbered, numbers, strict=True)])
+        # A signal joining a case that was already attempted is picked up with it (new cases have
+        # had no attempt yet: their signals arrive as `Nog niet opgepakt`, as inserted).
+        signal_status.refresh(self.session, self.renumbered)
 
     def _new_case(self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any]) -> dict[str, Any]:
         crisis = any(r.crisis for r in joining)

@@ -3038,6 +3038,8 @@ export interface operations {
                 postcode_to?: string | null;
                 has_open_conflict?: boolean | null;
                 crisis?: boolean | null;
+                /** @description Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …). */
+                signal_status?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
                 cursor?: string | null;
                 limit?: number;
             };

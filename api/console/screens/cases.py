@@ -16,6 +16,7 @@ from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
 from api.cases import routes as case_api
 from api.cases import trajectory_routes as trajectory_api
 from api.cases.rules import DDAS_RESULTS, CaseState, dutch_date
+from api.signals.rules import SIGNAL_STATUSES
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
 from api.console.labels import AMSTERDAM
 from api.console.staff import device_labels, staff_names, workers
@@ -47,6 +48,7 @@ class CaseListQuery(BaseModel):
     postcode_to: str | None = Field(default=None, pattern=case_api.POSTCODE_BOUND)
     has_open_conflict: bool | None = None
     crisis: bool | None = None
+    signal_status: case_api.SignalStatus | None = None  # type: ignore[name-defined]
     cursor: str | None = Field(default=None, max_length=200)
 
 
@@ -59,7 +61,7 @@ def case_list(request: Request, session: SessionDep, signed: Office, at: Now) ->
     return render(
         request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
         workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
-        partner_types=PartnerType.__args__,  # type: ignore[attr-defined]
+        partner_types=PartnerType.__args__, signal_statuses=SIGNAL_STATUSES,  # type: ignore[attr-defined]
     )
 
 
