@@ -43,6 +43,11 @@ class OutreachPolicy(BaseModel):
     )
     day_part_rotation: list[DayPart] = Field(default=["middag", "avond", "ochtend"], min_length=1, max_length=3)
     leave_card_when_not_home: bool = True
+    no_contact_after_attempts: int = Field(
+        default=3, ge=1, le=20,
+        description="Attempts without reaching anybody before a case may close as 'Definitief geen contact kunnen krijgen'.",
+    )
+    no_contact_after_channels: int = Field(default=2, ge=1, le=4, description="... over at least this many channels.")
 
     def plan_for(self, *, classification: str, crisis: bool) -> ChannelPlan:
         if crisis:

@@ -73,3 +73,30 @@ def test_usernames_become_unique_per_municipality_without_losing_rows_that_refer
             with connection.begin_nested():
                 connection.exec_driver_sql(f"DELETE FROM staff_user WHERE id = '{user_id.hex}'")
     engine.dispose()
+
+
+def test_cases_left_in_a_trajectory_are_closed_with_the_handover_result(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'handover.db'}"
+    migrate(url, "0014")
+    engine = make_engine(url)
+    at = "2026-11-27 09:00:00.000000"
+    user, household, case, trajectory = (uuid.uuid4().hex for _ in range(4))
+    with engine.begin() as c:
+        c.exec_driver_sql(f"INSERT INTO municipality (code, name, settings, created_at) VALUES ('0363', 'A', '{{}}', '{at}')")
+        c.exec_driver_sql("INSERT INTO tenant_sequence (municipality_code, last_seq) VALUES ('0363', 7)")
+        c.exec_driver_sql("INSERT INTO staff_user (id, municipality_code, username, display_name, role, password_hash, "
+                          f"active, created_at, updated_at) VALUES ('{user}', '0363', 'o', 'O', 'backoffice', 'x', 1, '{at}', '{at}')")
+        c.exec_driver_sql(f"INSERT INTO household (id, municipality_code, address_key, created_at) VALUES ('{household}', '0363', 'k', '{at}')")
+        c.exec_driver_sql(
+            "INSERT INTO outreach_case (id, municipality_code, household_id, state, classification, crisis, opened_at, "
+            f"first_contact_due_date, version, change_seq) VALUES ('{case}', '0363', '{household}', 'trajectory', "
+            f"'single', 0, '{at}', '2026-12-24', 4, 3)")
+        c.exec_driver_sql("INSERT INTO trajectory (id, municipality_code, case_id, decision_date, started_by, created_at) "
+                          f"VALUES ('{trajectory}', '0363', '{case}', '2026-11-20', '{user}', '2026-11-20 10:00:00.000000')")
+    migrate(url)
+    with engine.begin() as c:
+        row = c.exec_driver_sql("SELECT state, result, closed_at, version, change_seq FROM outreach_case").one()
+    engine.dispose()
+    assert (row.state, row.result, row.version, row.change_seq) == (
+        "closed", "Vervolghulp en/of verwijzing financieel", 5, 8)
+    assert str(row.closed_at).startswith("2026-11-20 10:00:00")

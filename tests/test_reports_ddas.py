@@ -252,7 +252,12 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     repeats of it in May and September; an October delivery (a rent arrear that ends in a
     trajectory, two signals on one address, a signal with only a BSN, one more); a repeat in
     November. Rotterdam has a case of its own."""
-    make_municipality(session, "0363", "Amsterdam")
+    amsterdam = make_municipality(session, "0363", "Amsterdam")
+    # Amsterdam calls it "no contact" after one unanswered visit (its policy; the default asks three over two channels).
+    amsterdam.settings = {**amsterdam.settings, "policy": {**amsterdam.settings["policy"], "no_contact_after_attempts": 1,
+                                                           "no_contact_after_channels": 1}}
+    session.add(amsterdam)
+    session.commit()
     make_municipality(session, "0599", "Rotterdam")
     office_user = make_user(session, role="backoffice", username="office1")
     make_user(session, role="admin", username="admin1")

@@ -114,7 +114,7 @@ def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyp
     at(clock, 2026, 3, 20, 9)
     close(client, office(), c2, "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering")
     at(clock, 2026, 3, 25, 9)
-    close(client, office(), c6, "Definitief geen contact kunnen krijgen")
+    close(client, office(), c6, "Niet opgepakt: onterecht signaal")  # closed without any contact
     at(clock, 2026, 3, 31, 21, 59, 59)  # 23:59:59 in Amsterdam
     close(client, office(), c0, "Vervolghulp en/of verwijzing financieel")
     at(clock, 2026, 4, 2, 9)
@@ -134,7 +134,7 @@ def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyp
                                   row("R2", partner="Water", creditor="Evides", day="2026-03-04", postcode="3012BB")))
     r1 = case_at(session, "3011AA")
     at(clock, 2026, 3, 6, 9)
-    close(client, login(client, "office-rdam"), r1, "Vervolghulp en/of verwijzing")
+    close(client, login(client, "office-rdam"), r1, "Verwijzing zonder tussenkomst inwoner")
     session.add(Trajectory(municipality_code="0599", case_id=r1.id, decision_date=date(2026, 3, 10),
                            started_by=worker.id, created_at=clock.current))
     session.commit()
@@ -192,11 +192,11 @@ def test_the_monitor_counts_attempts_reach_help_trajectories_and_results(client:
     assert closed["total"] == 3  # c2, c6, c0 (23:59:59 on the 31st); not c3 (reopened), not c5 (April)
     assert {k: v for k, v in closed["by_result"].items() if v} == {
         "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering": 1,
-        "Definitief geen contact kunnen krijgen": 1,
+        "Niet opgepakt: onterecht signaal": 1,
         "Vervolghulp en/of verwijzing financieel": 1,
     }
     assert len(closed["by_result"]) == 16
-    assert closed["by_category"] == {"Niet opgepakt": 0, "Geen contact": 1, "Contact, geen vervolghulp": 1,
+    assert closed["by_category"] == {"Niet opgepakt": 1, "Geen contact": 0, "Contact, geen vervolghulp": 1,
                                      "Vervolghulp": 1}
     assert (report["municipality_code"], report["from_date"], report["to_date"]) == ("0363", "2026-03-01", "2026-03-31")
 
@@ -236,7 +236,7 @@ def test_the_csv_has_one_figure_per_row_and_says_the_same_as_the_json(client: Te
     assert rows[0] == ["section", "key", "subkey", "value"]
     body = [tuple(r) for r in rows[1:]]
     assert ("cases", "opened", "", "5") in body and ("cases", "share_first_contact_within_deadline", "", "0.2") in body
-    assert ("closed", "by_category", "Geen contact", "1") in body
+    assert ("closed", "by_category", "Niet opgepakt", "1") in body
     assert ("attempts", "reached_by_channel", "phone", "2") in body and ("report", "municipality_code", "", "0363") in body
     assert body == list(tidy_rows(as_json))
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.cases.rules import DEFAULT_HANDOVER_RESULT, HANDOVER_RESULTS
+
 
 class BkrAttemptOut(BaseModel):
     number: int
@@ -74,6 +76,10 @@ class TrajectoryStart(BaseModel):
         "when the case's signals name different people.",
     )
     base_version: int | None = Field(default=None, ge=1, description="The case version you saw; 409 if it moved on.")
+    result: Literal[HANDOVER_RESULTS] = Field(  # type: ignore[valid-type]
+        default=DEFAULT_HANDOVER_RESULT,
+        description="The follow-up result the early-signalling case closes with: debt help takes over from here.",
+    )
 
 
 class TrajectoryEnd(BaseModel):

@@ -152,6 +152,7 @@ def get_case(session: SessionDep, principal: CaseReader, at: Now, case_id: uuid.
                           for c in service.conflicts_of(session, case)],
             "trajectory": trajectory_out(session, path, registrations) if path else None,
             "next_planned_action": planned.__dict__ if planned and case.state != CaseState.CLOSED else None,
+            "allowed_results": service.results_allowed(session, case) if case.state != CaseState.CLOSED else [],
         }
     )
 

@@ -106,7 +106,8 @@ _TRANSITIONS: dict[tuple[CaseState, CaseEvent], CaseState] = {
     (CaseState.CONTACTED, CaseEvent.CONTACT): CaseState.CONTACTED,
     (CaseState.CONTACTED, CaseEvent.ACCEPT_HELP): CaseState.HELP_ACCEPTED,
     (CaseState.CONTACTED, CaseEvent.CLOSE): CaseState.CLOSED,
-    (CaseState.HELP_ACCEPTED, CaseEvent.START_TRAJECTORY): CaseState.TRAJECTORY,
+    # The handover: starting a trajectory closes early signalling (debt help takes over).
+    (CaseState.HELP_ACCEPTED, CaseEvent.START_TRAJECTORY): CaseState.CLOSED,
     (CaseState.HELP_ACCEPTED, CaseEvent.CLOSE): CaseState.CLOSED,
     (CaseState.TRAJECTORY, CaseEvent.CLOSE): CaseState.CLOSED,
     (CaseState.CLOSED, CaseEvent.REOPEN): CaseState.CONTACTED,
@@ -121,7 +122,9 @@ class IllegalTransition(ValueError):
 
 
 def transition(state: CaseState, event: CaseEvent) -> CaseState:
-    """new → planned → contacted → help accepted → trajectory, or closed with a DDAS result."""
+    """new → planned → contacted → help accepted → closed with a DDAS result (a trajectory's
+    start closes it too, with a follow-up result). `trajectory` is a state only cases from
+    before the handover rule were left in."""
     try:
         return _TRANSITIONS[(state, event)]
     except KeyError:
@@ -221,3 +224,47 @@ DDAS_RESULTS = (
     "Vervolghulp en/of verwijzing niet financieel",
     "Verwijzing zonder tussenkomst inwoner",
 )
+
+
+# --- results that fit the history ---------------------------------------------------------
+
+# Early signalling ends at the handover: a trajectory closes the case with one of these.
+HANDOVER_RESULTS = (
+    "Vervolghulp en/of verwijzing financieel", "Vervolghulp en/of verwijzing", "Vervolghulp en/of verwijzing niet financieel",
+)
+DEFAULT_HANDOVER_RESULT = HANDOVER_RESULTS[0]
+_NEEDS_REACH = frozenset({*HANDOVER_RESULTS, "(Budget)advies en/of quick fix", "Geen reactie na eerder contact"})
+NO_CONTACT = "Definitief geen contact kunnen krijgen"
+
+
+def result_problem(result: str, *, attempts: list[Attempt], reached: bool, no_contact_attempts: int,
+                   no_contact_channels: int) -> str | None:
+    """Why `result` does not fit the case's history, or None when it does.
+
+    `reached`: the resident was reached (an attempt said so, or accepting or declining help did).
+    Follow-up help, budget advice and "no response after earlier contact" need a reached
+    contact; "definitely no contact" needs the opposite, after the policy's number of attempts
+    over its number of channels. The other results (not picked up for a reason, moved away,
+    deceased, already helped, settled it themselves) the office may know without any contact.
+    """
+    if result not in DDAS_RESULTS:
+        return "not one of the 16 DDAS results"
+    if result in _NEEDS_REACH and not reached:
+        return "it needs a contact that reached the resident, and there was none"
+    if result == NO_CONTACT:
+        if reached:
+            return "the resident was reached"
+        unreached = [attempt for attempt in attempts if not attempt.reached]
+        channels = {attempt.channel for attempt in unreached}
+        if len(unreached) < no_contact_attempts or len(channels) < no_contact_channels:
+            return (f"it needs at least {no_contact_attempts} attempts over {no_contact_channels} channels without "
+                    f"reaching anybody; there were {len(unreached)} over {len(channels)}")
+    return None
+
+
+def allowed_results(*, attempts: list[Attempt], reached: bool, no_contact_attempts: int,
+                    no_contact_channels: int) -> list[str]:
+    """The DDAS results that fit the history now, in the schema's order."""
+    return [result for result in DDAS_RESULTS
+            if result_problem(result, attempts=attempts, reached=reached, no_contact_attempts=no_contact_attempts,
+                              no_contact_channels=no_contact_channels) is None]

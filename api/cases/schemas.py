@@ -93,6 +93,9 @@ class CaseDetail(CaseSummary):
     conflicts: list[CaseConflictOut]
     trajectory: TrajectoryOut | None = Field(description="The debt-relief trajectory and its BKR registrations.")
     next_planned_action: PlannedActionOut | None = Field(description="None once the resident has been reached.")
+    allowed_results: list[str] = Field(
+        default_factory=list, description="The DDAS results that fit the case's history now (closing with another "
+        "is refused with 409 `result-does-not-fit`); empty once the case is closed.")
 
 
 class CasePage(BaseModel):

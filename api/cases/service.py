@@ -13,11 +13,12 @@ from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
 from api.cases.rules import (
-    ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, allowed_events, transition,
+    ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, allowed_events, allowed_results, result_problem,
+    transition,
 )
 from api.models import Case, Household, Municipality, Signal, StaffUser, Trajectory, VisitEvent
 from api.models import Conflict as ConflictRow
-from api.policy import ChannelPlan, MunicipalitySettings
+from api.policy import ChannelPlan, MunicipalitySettings, OutreachPolicy
 from api.problems import Conflict, NotFound, Unprocessable
 from api.sequence import next_change_seq
 from api.signals import status as signal_status
@@ -192,17 +193,46 @@ def close(
             f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
             current_version=case.version,
         )
-    if case.state == CaseState.TRAJECTORY.value:
-        running = session.exec(
-            select(Trajectory.id).where(Trajectory.case_id == case.id, col(Trajectory.end_date).is_(None))
-        ).first()
-        if running is not None:  # else BKR would never hear that it ended, nor when to remove it
-            raise Conflict("End the trajectory first (POST …/trajectory/end), then close the case.",
-                           slug="trajectory-running", state=case.state)
+    check_result(session, case, result)
     move(case, CaseEvent.CLOSE)
     case.result = result
     case.closed_at = now
     return case, new_version(session, case)
+
+
+def results_allowed(session: Session, case: Case) -> list[str]:
+    """The DDAS results that fit the case's history now (what the console offers)."""
+    plan = _policy(session, case)
+    return allowed_results(attempts=attempts(session, case), reached=_reached(session, case),
+                           no_contact_attempts=plan.no_contact_after_attempts,
+                           no_contact_channels=plan.no_contact_after_channels)
+
+
+def check_result(session: Session, case: Case, result: str) -> None:
+    """409 `result-does-not-fit`, naming why, when `result` does not fit the case's history."""
+    plan = _policy(session, case)
+    problem = result_problem(result, attempts=attempts(session, case), reached=_reached(session, case),
+                             no_contact_attempts=plan.no_contact_after_attempts,
+                             no_contact_channels=plan.no_contact_after_channels)
+    if problem is not None:
+        raise Conflict(f"The result '{result}' does not fit this case: {problem}.", slug="result-does-not-fit",
+                       result=result, allowed_results=results_allowed(session, case))
+
+
+def _policy(session: Session, case: Case) -> OutreachPolicy:
+    municipality = session.get(Municipality, case.municipality_code)
+    return MunicipalitySettings.model_validate(municipality.settings if municipality else {}).policy
+
+
+def _reached(session: Session, case: Case) -> bool:
+    """Reached: an attempt said so, or the case moved past first contact (accepting or declining help
+    in the field, a decided conflict, or the office recording help accepted, reach the resident)."""
+    if case.state in (CaseState.CONTACTED.value, CaseState.HELP_ACCEPTED.value, CaseState.TRAJECTORY.value):
+        return True
+    return any(attempt.reached for attempt in attempts(session, case)) or session.execute(
+        sa.select(VisitEvent.id).where(VisitEvent.case_id == case.id, VisitEvent.outcome == "applied",
+                                       col(VisitEvent.kind).in_(["help_accepted", "help_declined"])).limit(1)
+    ).first() is not None
 
 
 def move(case: Case, event: CaseEvent) -> None:
@@ -305,6 +335,9 @@ def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: d
     if case.closed_at is not None and now - case.closed_at > timedelta(days=window):
         raise Conflict(f"The case closed more than {window} days ago and can no longer be reopened.",
                        slug="reopen-window-passed", state=case.state)
+    if session.exec(select(Trajectory.id).where(Trajectory.case_id == case.id)).first() is not None:
+        raise Conflict("The case was handed over to debt help with a trajectory; it is not reopened.",
+                       slug="handed-over", state=case.state)
     move(case, CaseEvent.REOPEN)
     case.result, case.closed_at = None, None
     return case, new_version(session, case)

@@ -17,8 +17,10 @@ from api.bkr.outbox import enqueue_end, enqueue_registration
 from api.bkr.rules import (
     ADDRESS_FIELDS, SUBJECT_FIELDS, Person, SubjectProblem, TrajectoryOutcome, choose_subject, removal_date,
 )
-from api.cases.rules import CaseEvent, dutch_date
-from api.cases.service import move, new_version
+from api.cases.rules import (
+    DEFAULT_HANDOVER_RESULT, HANDOVER_RESULTS, CaseEvent, CaseState, allowed_events, dutch_date,
+)
+from api.cases.service import check_result, move, new_version
 from api.models import BkrRegistration, Case, Conflict, Household, Municipality, Signal, Trajectory
 from api.policy import MunicipalitySettings
 from api.problems import Conflict as ConflictProblem
@@ -61,9 +63,14 @@ def _subject(session: Session, case: Case, household: Household, signal_id: uuid
 
 def start(
     session: Session, principal: Principal, case_id: uuid.UUID, *, decision_date: date, signal_id: uuid.UUID | None,
-    base_version: int | None, now: datetime,
+    base_version: int | None, now: datetime, result: str = DEFAULT_HANDOVER_RESULT,
 ) -> tuple[Case, Trajectory, BkrRegistration]:
+    """The decision starts debt help: the trajectory and its BKR registration, and the early-
+    signalling case closes with a follow-up `result` (the handover; the trajectory lives on)."""
     case = _open_case(session, principal, case_id, base_version)
+    if result not in HANDOVER_RESULTS:
+        raise Unprocessable(f"A trajectory hands the case over with one of: {', '.join(HANDOVER_RESULTS)}.",
+                            slug="not-a-handover-result")
     # Dates as the office knows them: Dutch calendar days (just after midnight it is already
     # tomorrow in Amsterdam, and a decision dated today must not be "in the future").
     if decision_date > dutch_date(now):
@@ -78,7 +85,10 @@ def start(
     if open_conflict is not None:
         raise ConflictProblem("The case has an open conflict; resolve it before starting a trajectory.",
                               slug="open-conflict", conflict_id=str(open_conflict))
+    if CaseEvent.START_TRAJECTORY in allowed_events(CaseState(case.state)):  # else `move` names the state
+        check_result(session, case, result)
     move(case, CaseEvent.START_TRAJECTORY)
+    case.result, case.closed_at = result, now
     household = session.get(Household, case.household_id)
     assert household is not None
     subject = _subject(session, case, household, signal_id)

@@ -330,7 +330,7 @@ export interface paths {
         put?: never;
         /**
          * Start a debt-relief trajectory (the decision): registers the resident at BKR
-         * @description Allowed once the resident accepted help and no conflict is open. In the same transaction a BKR registration (contract type SH, start date = decision date, no amount) is queued for the BKR worker.
+         * @description Allowed once the resident accepted help and no conflict is open. In the same transaction a BKR registration (contract type SH, start date = decision date, no amount) is queued for the BKR worker, and the early-signalling case closes with `result` (a Vervolghulp result): debt help takes over, the trajectory stays visible on the case and is ended there.
          */
         post: operations["trajectories-start"];
         delete?: never;
@@ -1190,6 +1190,11 @@ export interface components {
         /** CaseDetail */
         CaseDetail: {
             address: components["schemas"]["AddressOut"];
+            /**
+             * Allowed Results
+             * @description The DDAS results that fit the case's history now (closing with another is refused with 409 `result-does-not-fit`); empty once the case is closed.
+             */
+            allowed_results?: string[];
             /** Assigned Worker Id */
             assigned_worker_id: string | null;
             /** Classification */
@@ -2081,6 +2086,18 @@ export interface components {
              */
             leave_card_when_not_home: boolean;
             multiple?: components["schemas"]["ChannelPlan"];
+            /**
+             * No Contact After Attempts
+             * @description Attempts without reaching anybody before a case may close as 'Definitief geen contact kunnen krijgen'.
+             * @default 3
+             */
+            no_contact_after_attempts: number;
+            /**
+             * No Contact After Channels
+             * @description ... over at least this many channels.
+             * @default 2
+             */
+            no_contact_after_channels: number;
             single?: components["schemas"]["ChannelPlan"];
         };
         /** PlanAcceptance */
@@ -2483,6 +2500,13 @@ export interface components {
              * @description Date of the municipal decision (beschikking); the BKR start date.
              */
             decision_date: string;
+            /**
+             * Result
+             * @description The follow-up result the early-signalling case closes with: debt help takes over from here.
+             * @default Vervolghulp en/of verwijzing financieel
+             * @enum {string}
+             */
+            result: "Vervolghulp en/of verwijzing financieel" | "Vervolghulp en/of verwijzing" | "Vervolghulp en/of verwijzing niet financieel";
             /**
              * Signal Id
              * @description Whose registration: the resident named on this signal of the case. Needed only when the case's signals name different people.

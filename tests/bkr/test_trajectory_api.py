@@ -45,7 +45,9 @@ def test_starting_a_trajectory_queues_one_sh_registration_without_amount_or_bsn(
     stored = json.dumps(row.model_dump(mode="json"))
     assert "amount" not in stored and "bsn" not in stored.lower() and "0612345678" not in stored
     detail = client.get(f"/v1/cases/{case.id}", headers=office).json()
-    assert detail["state"] == "trajectory"
+    # The handover: early signalling closes with a follow-up result; the trajectory lives on under the case.
+    assert (detail["state"], detail["result"]) == ("closed", "Vervolghulp en/of verwijzing financieel")
+    assert detail["overdue"] is False and detail["allowed_results"] == []
     assert detail["trajectory"]["registrations"][0]["id"] == str(row.id)
     assert [a.action for a in read(session, select(AuditEntry).where(AuditEntry.action == "trajectory.start"))] == [
         "trajectory.start"]
@@ -190,14 +192,24 @@ def test_ending_without_a_trajectory_and_other_tenants(client: TestClient, sessi
     assert len(client.get("/v1/bkr/registrations", headers=office).json()["items"]) == 1
 
 
-def test_a_running_trajectory_is_ended_before_its_case_closes(client: TestClient, session, office):  # type: ignore[no-untyped-def]
+def test_the_trajectory_is_ended_on_the_case_it_closed_which_is_not_reopened(client: TestClient, session, office):  # type: ignore[no-untyped-def]
     case = accepted_case(client, session, office)
-    start(client, office, case.id, decision_date="2026-11-02")
-    result = {"result": "Vervolghulp en/of verwijzing financieel"}
-    refused = client.post(f"/v1/cases/{case.id}/close", headers=office, json=result)
-    assert refused.status_code == 409 and refused.json()["type"].endswith("trajectory-running")
-    client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-25", "outcome": "completed"})
-    assert client.post(f"/v1/cases/{case.id}/close", headers=office, json=result).status_code == 200
+    start(client, office, case.id, decision_date="2026-11-02", result="Vervolghulp en/of verwijzing")
+    assert client.get(f"/v1/cases/{case.id}", headers=office).json()["result"] == "Vervolghulp en/of verwijzing"
+    again = client.post(f"/v1/cases/{case.id}/close", headers=office, json={"result": "Inwoner is overleden"})
+    assert again.status_code == 409 and again.json()["type"].endswith("illegal-transition")
+    reopened = client.post(f"/v1/cases/{case.id}/reopen", headers=office)
+    assert reopened.status_code == 409 and reopened.json()["type"].endswith("handed-over")
+    ended = client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office,
+                        json={"end_date": "2026-11-25", "outcome": "completed"})
+    assert ended.status_code == 200 and [r["action"] for r in ended.json()["registrations"]] == ["register", "end"]
+
+
+def test_a_trajectory_hands_over_with_a_follow_up_result_only(client: TestClient, session, office):  # type: ignore[no-untyped-def]
+    case = accepted_case(client, session, office)
+    refused = start(client, office, case.id, result="Inwoner is overleden")
+    assert refused.status_code == 422
+    assert registrations(session) == [] and read(session, select(Trajectory)) == []
 
 
 def test_a_partner_does_not_learn_of_the_trajectory(client: TestClient, session, office):  # type: ignore[no-untyped-def]

@@ -98,12 +98,25 @@ def test_closing_on_a_stale_version_shows_why_and_changes_nothing(office: TestCl
 def test_closing_with_a_ddas_result(office: TestClient, session: Session) -> None:
     case = make_case(session)
     response = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/afsluiten", {
-        "result": "Definitief geen contact kunnen krijgen", "base_version": str(case.version),
+        "result": "Persoon is geen inwoner (meer) in de gemeente", "base_version": str(case.version),
     })
     assert response.status_code == 303
     session.expire_all()
     stored = session.get(Case, case.id)
-    assert (stored.state, stored.result) == ("closed", "Definitief geen contact kunnen krijgen")
+    assert (stored.state, stored.result) == ("closed", "Persoon is geen inwoner (meer) in de gemeente")
+
+
+def test_the_close_form_offers_only_results_that_fit_and_a_misfit_is_refused_with_why(  # type: ignore[no-untyped-def]
+    office: TestClient, session: Session
+) -> None:
+    case = make_case(session)
+    page = office.get(f"/console/zaken/{case.id}").text
+    offered = re.findall(r"<option>([^<]+)</option>", page.split('id="c-result"')[1].split("</select>")[0])
+    assert "Persoon is geen inwoner (meer) in de gemeente" in offered
+    assert "Geen reactie na eerder contact" not in offered and "Definitief geen contact kunnen krijgen" not in offered
+    refused = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/afsluiten", {
+        "result": "Geen reactie na eerder contact", "base_version": str(case.version)})
+    assert refused.status_code == 409 and "reached the resident" in text_of(refused)
 
 
 def test_closing_without_a_result_is_refused(office: TestClient, session: Session) -> None:

@@ -45,7 +45,7 @@ def test_the_screen_shows_the_months_figures_in_numbers_charts_and_tables(consol
     assert "Brief 1 0" in text and "Telefoon 3 2" in text and "Huisbezoek 3 1" in text
     assert '<rect width="100.0" height="10">' in response.text and '<rect width="66.7" height="10">' in response.text
     # Results by category, with the total.
-    assert "Niet opgepakt 0" in text and "Geen contact 1" in text and "Contact, geen vervolghulp 1" in text
+    assert "Niet opgepakt 1" in text and "Geen contact 0" in text and "Contact, geen vervolghulp 1" in text
     assert "Vervolghulp 1 Totaal afgesloten 3" in text
     # Signals by partner type per month: only the types that occur, in the order of the API.
     assert "Maand Energie Huur Water Zorg Totaal maart 2026 2 4 1 1 8" in text

@@ -15,7 +15,7 @@ from api.auth.deps import Now
 from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
 from api.cases import routes as case_api
 from api.cases import trajectory_routes as trajectory_api
-from api.cases.rules import DDAS_RESULTS, CaseState, dutch_date
+from api.cases.rules import HANDOVER_RESULTS, CaseState, dutch_date
 from api.signals.rules import SIGNAL_STATUSES
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
 from api.console.labels import AMSTERDAM
@@ -76,7 +76,7 @@ def case_page(
     return render(
         request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
         names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
-        results=DDAS_RESULTS, people=list(people.values()), today=today,
+        handover_results=HANDOVER_RESULTS, people=list(people.values()), today=today,
         now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
     )
 
@@ -149,6 +149,8 @@ def start_trajectory(request: Request, session: SessionDep, signed: Office, at: 
                      case_id: uuid.UUID) -> Response:
     fields = {"decision_date": optional(form, "decision_date"), "signal_id": optional(form, "signal_id"),
               "base_version": optional(form, "base_version")}
+    if optional(form, "result"):  # absent: the API's default follow-up result
+        fields["result"] = optional(form, "result")
     return _after(request, session, signed, at, case_id,
                   lambda: trajectory_api.start_trajectory(session, as_api(trajectory_api.Office, signed.principal), at, case_id,
                                                           parse(TrajectoryStart, fields)),
