@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Channel = Literal["letter", "phone", "visit"]
+Channel = Literal["letter", "phone", "visit", "mail", "sms", "appointment", "administrative"]
 DayPart = Literal["ochtend", "middag", "avond"]
 
 

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 EventKind = Literal[
-    "visit_attempt", "card_left", "phone_attempt", "help_offered", "help_accepted", "help_declined", "note",
-    "result_proposed",
+    "visit_attempt", "card_left", "phone_attempt", "sms_sent", "appointment_kept", "help_offered", "help_accepted",
+    "help_declined", "note", "result_proposed",
 ]
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 # The moments the server can place an event at: in UTC, in Dutch time and a day either side of
@@ -64,9 +64,17 @@ class ProposedResult(_Payload):
     result: str = Field(min_length=1, max_length=120)
 
 
+class Kept(_Payload):
+    """An appointment kept (at the office, a library, a community centre): the resident came."""
+
+    location: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
-    "visit_attempt": Reached, "phone_attempt": Reached, "card_left": Nothing, "help_offered": Nothing,
-    "help_accepted": Nothing, "help_declined": Declined, "note": NoteText, "result_proposed": ProposedResult,
+    "visit_attempt": Reached, "phone_attempt": Reached, "sms_sent": Reached, "appointment_kept": Kept,
+    "card_left": Nothing, "help_offered": Nothing, "help_accepted": Nothing, "help_declined": Declined,
+    "note": NoteText, "result_proposed": ProposedResult,
 }
 
 
@@ -110,7 +118,10 @@ def check_payload(kind: str, payload: dict[str, Any], *, results: Sequence[str])
         raise ValueError(f"payload {'.'.join(map(str, first['loc'])) or kind}: {first['msg']}") from None
     if isinstance(model, ProposedResult) and model.result not in results:
         raise ValueError("payload result: not one of the 16 DDAS results")
-    return model.model_dump(exclude_none=True)
+    stored = model.model_dump(exclude_none=True)
+    if isinstance(model, Kept):
+        stored["reached"] = True  # the resident came: the fold and the reports read `reached`
+    return stored
 
 
 def placed(occurred_at: datetime) -> datetime:

@@ -109,7 +109,8 @@ def test_the_export_has_each_case_with_its_attempts_contact_help_and_trajectory(
         "letter_attempts": "1", "phone_attempts": "1", "visit_attempts": "1", "first_attempt_date": "2026-03-03",
         "first_contact_date": "2026-03-05", "reached": "yes", "help_accepted": "yes",
         "trajectory_decision_date": "2026-03-20", "trajectory_end_date": "", "trajectory_outcome": "", "purged": "no",
-        "overdue": "no",
+        "overdue": "no", "mail_attempts": "0", "sms_attempts": "0", "appointment_attempts": "0",
+        "administrative_attempts": "0",
     }
     assert (b["crisis"], b["first_contact_due_date"], b["state"]) == ("yes", "2026-03-05", "planned")
     assert (b["visit_attempts"], b["first_attempt_date"], b["first_contact_date"], b["reached"]) == ("1", "2026-03-03", "", "no")  # the card is part of the visit

@@ -301,6 +301,14 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     office_action(client, login(client, "office1"), rent, "note", "2026-11-02T11:30:00+01:00", text="Wil hulp")
     at(clock, datetime(2026, 11, 3, 13, 30, tzinfo=UTC))
     office_action(client, login(client, "office1"), pair, "phone_attempt", "2026-11-03T14:00:00+01:00", reached=False)
+    # Every other contact kind DDAS knows, on OKT-5: a mail, an SMS, contact through the
+    # resident's landlord, and an appointment the resident kept at the town hall.
+    office_action(client, login(client, "office1"), other, "mail_sent", "2026-11-03T09:00:00+01:00")
+    office_action(client, login(client, "office1"), other, "sms_sent", "2026-11-03T13:00:00+01:00", reached=False)
+    office_action(client, login(client, "office1"), other, "administrative", "2026-11-03T14:15:00+01:00")
+    at(clock, datetime(2026, 11, 9, 19, 0, tzinfo=UTC))
+    office_action(client, login(client, "office1"), other, "appointment_kept", "2026-11-09T19:30:00+01:00",
+                  location="Stadsloket Centrum")
     at(clock, datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
     session.add(Trajectory(municipality_code="0363", case_id=rent, decision_date=date(2026, 11, 9),
                            started_by=office_user.id, created_at=clock.current))
@@ -378,6 +386,10 @@ def test_november_has_the_repeat_the_results_and_the_later_attempts(client: Test
         ("2026-10-27", "Brief", False, None), ("2026-10-29", "Huisbezoek", False, "Avond"),
         ("2026-10-29", "Kaartje", False, "Avond"), ("2026-11-02", "Telefoon", True, "Ochtend")]  # the note is no attempt
     assert attempts_of(zaken[("OKT-2", "OKT-3")]) == [("2026-11-03", "Telefoon", False, "Middag")]
+    assert attempts_of(zaken[("OKT-5",)]) == [
+        ("2026-11-03", "Administratief", False, "Middag"), ("2026-11-03", "Mail", False, "Ochtend"),
+        ("2026-11-03", "SMS/Whatsapp", False, "Middag"), ("2026-11-09", "Afspraak op locatie", True, "Avond")]
+    assert zaken[("OKT-5",)]["datumOpgepakt"] == "2026-11-03"
     assert not {"traject", "beschikking"} & {key.lower() for zaak in zaken.values() for key in zaak}  # DDAS VS has none
 
 

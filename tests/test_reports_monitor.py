@@ -184,8 +184,8 @@ def test_the_monitor_measures_the_duty_by_the_first_attempt_and_reach_by_the_fir
 
 def test_the_monitor_counts_attempts_reach_help_trajectories_and_results(client: TestClient, march):  # type: ignore[no-untyped-def]
     report = monitor(client, march["office"]).json()
-    assert report["attempts"] == {"by_channel": {"letter": 1, "phone": 3, "visit": 3},  # c2: a not-home visit with a card is one attempt
-                                  "reached_by_channel": {"letter": 0, "phone": 2, "visit": 1}}
+    assert report["attempts"] == {"by_channel": {"letter": 1, "phone": 3, "visit": 3, "mail": 0, "sms": 0, "appointment": 0, "administrative": 0},  # c2: a not-home visit with a card is one attempt
+                                  "reached_by_channel": {"letter": 0, "phone": 2, "visit": 1, "mail": 0, "sms": 0, "appointment": 0, "administrative": 0}}
     assert report["help"] == {"accepted": 1}
     assert report["trajectories"] == {"started": 1, "ended": 1, "ended_by_outcome": {"completed": 1}}
     closed = report["closed"]
@@ -205,7 +205,7 @@ def test_a_day_at_either_edge_of_the_period_counts_exactly_that_day(client: Test
     last = monitor(client, march["office"], **{"from": "2026-03-31", "to": "2026-03-31"}).json()
     assert (last["signals"]["received"], last["cases"]["opened"], last["closed"]["total"]) == (1, 1, 1)
     assert (last["help"]["accepted"], last["trajectories"]["ended"], last["trajectories"]["started"]) == (1, 1, 0)
-    assert last["attempts"]["by_channel"] == {"letter": 0, "phone": 0, "visit": 0}
+    assert last["attempts"]["by_channel"] == {"letter": 0, "phone": 0, "visit": 0, "mail": 0, "sms": 0, "appointment": 0, "administrative": 0}
     first = monitor(client, march["office"], **{"from": "2026-03-01", "to": "2026-03-01"}).json()
     assert first["attempts"]["reached_by_channel"]["visit"] == 1 and first["signals"]["received"] == 0
     april = monitor(client, march["office"], **{"from": "2026-04-01", "to": "2026-04-30"}).json()

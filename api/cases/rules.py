@@ -138,17 +138,23 @@ def allowed_events(state: CaseState) -> list[CaseEvent]:
 # --- the next planned action --------------------------------------------------------------
 
 
-# Event kinds that are contact attempts, by channel. A card left at a door nobody opened is
-# part of that visit attempt, not a second one: it must not use up the policy's attempts.
-ATTEMPT_CHANNELS = {"visit_attempt": "visit", "phone_attempt": "phone", "letter_sent": "letter"}
-# Events that can change a case's state; cards and notes never do.
-STATE_KINDS = frozenset({"visit_attempt", "phone_attempt", "help_offered", "help_accepted", "help_declined",
-                         "result_proposed"})
+# Event kinds that are contact attempts, by channel: every contact kind DDAS knows (EnumContactsoort)
+# but the card. A card left at a door nobody opened is part of that visit attempt, not a second
+# one: it must not use up the policy's attempts. An appointment kept (at the office or elsewhere)
+# is an attempt that reached the resident; "administrative" is contact through another organisation.
+ATTEMPT_CHANNELS = {
+    "visit_attempt": "visit", "phone_attempt": "phone", "letter_sent": "letter", "mail_sent": "mail",
+    "sms_sent": "sms", "appointment_kept": "appointment", "administrative": "administrative",
+}
+CHANNELS = ("letter", "phone", "visit", "mail", "sms", "appointment", "administrative")
+# Events from the field that can change a case's state; cards and notes never do.
+STATE_KINDS = frozenset({"visit_attempt", "phone_attempt", "sms_sent", "appointment_kept", "help_offered",
+                         "help_accepted", "help_declined", "result_proposed"})
 
 
 @dataclass(frozen=True)
 class Attempt:
-    channel: str  # letter | phone | visit
+    channel: str  # one of CHANNELS
     reached: bool
     day_part: str | None = None  # ochtend | middag | avond
 

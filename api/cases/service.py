@@ -284,8 +284,9 @@ def assign(
 
 
 OFFICE_PAYLOAD_FIELDS = {
-    "letter_sent": (), "phone_attempt": ("reached",), "appointment": ("appointment_at", "location"), "note": ("text",),
-    "help_accepted": (),
+    "letter_sent": (), "phone_attempt": ("reached",), "mail_sent": ("reached",), "sms_sent": ("reached",),
+    "appointment": ("appointment_at", "location"), "appointment_kept": ("location",), "administrative": ("reached",),
+    "note": ("text",), "help_accepted": (),
 }
 
 
@@ -314,12 +315,19 @@ def record_office_action(
         raise Unprocessable(f"`{missing}` is required for {kind}.", slug="validation-error")
     if "appointment_at" in payload:
         payload["appointment_at"] = payload["appointment_at"].isoformat()
+    if kind == "appointment_kept":
+        if fields.get("reached") is False:
+            raise Unprocessable("An appointment kept reached the resident: `reached` cannot be false.",
+                                slug="validation-error")
+        payload["reached"] = True  # the resident came: an attempt that reached them
+    elif kind in ATTEMPT_CHANNELS and kind != "letter_sent":
+        payload.setdefault("reached", False)
     session.add(VisitEvent(
         id=action_id, municipality_code=case.municipality_code, case_id=case.id, device_id=None,
         author_id=principal.user_id, kind=kind, occurred_at=occurred_at, received_at=now, base_version=case.version,
         payload=payload, outcome="applied", change_seq=0, body_hash="",
     ))
-    if kind == "phone_attempt" and payload.get("reached") and CaseEvent.CONTACT in allowed_events(CaseState(case.state)):
+    if kind in ATTEMPT_CHANNELS and payload.get("reached") and CaseEvent.CONTACT in allowed_events(CaseState(case.state)):
         move(case, CaseEvent.CONTACT)
     if kind == "help_accepted":  # said on the phone or at the office, after contact was made
         move(case, CaseEvent.ACCEPT_HELP)

@@ -13,12 +13,15 @@ LABELS: dict[str, dict[str, str]] = {
         "trajectory": "In traject", "closed": "Afgesloten",
     },
     "classification": {"single": "Enkelvoudig", "multiple": "Meervoudig", "consecutive": "Opeenvolgend"},
-    "channel": {"letter": "Brief", "phone": "Telefoon", "visit": "Huisbezoek", "card": "Kaartje", "email": "E-mail"},
+    "channel": {"letter": "Brief", "phone": "Telefoon", "visit": "Huisbezoek", "card": "Kaartje", "email": "E-mail",
+                "mail": "Mail", "sms": "SMS/Whatsapp", "appointment": "Afspraak op locatie", "administrative": "Administratief"},
     "event": {
         "visit_attempt": "Huisbezoek", "card_left": "Kaartje achtergelaten", "phone_attempt": "Telefoonpoging",
         "help_offered": "Hulp aangeboden", "help_accepted": "Hulp aanvaard", "help_declined": "Hulp afgewezen",
         "note": "Notitie", "result_proposed": "Resultaat voorgesteld", "letter_sent": "Brief verstuurd",
-        "appointment": "Afspraak", "closed": "Afgesloten", "reopened": "Heropend", "assigned": "Toegewezen",
+        "appointment": "Afspraak gemaakt", "appointment_kept": "Afspraak op locatie", "mail_sent": "Mail verstuurd",
+        "sms_sent": "SMS/Whatsapp verstuurd", "administrative": "Administratief contact",
+        "closed": "Afgesloten", "reopened": "Heropend", "assigned": "Toegewezen",
     },
     "outcome": {"applied": "verwerkt", "conflict": "conflict"},
     "conflict": {

@@ -389,7 +389,7 @@ def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, dat
         payload = check_payload(event.kind, event.payload, results=DDAS_RESULTS)
     except ValueError as exc:
         return _body_hash(event), {}, str(exc), occurred
-    if event.kind in ("visit_attempt", "phone_attempt", "card_left"):
+    if event.kind in ATTEMPT_CHANNELS or event.kind == "card_left":
         payload["day_part"] = day_part(occurred)
     return _body_hash(event), payload, None, occurred
 

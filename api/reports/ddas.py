@@ -17,7 +17,11 @@ SUPPLIER_CODE = "Doorstep"
 
 # Contact attempts by event kind. A card is its own kind of attempt in DDAS ("Kaartje"),
 # left at a visit nobody answered, so a not-home visit with a card is two attempts.
-CONTACT_KINDS = {"visit_attempt": "Huisbezoek", "card_left": "Kaartje", "phone_attempt": "Telefoon", "letter_sent": "Brief"}
+CONTACT_KINDS = {
+    "visit_attempt": "Huisbezoek", "card_left": "Kaartje", "phone_attempt": "Telefoon", "letter_sent": "Brief",
+    "mail_sent": "Mail", "sms_sent": "SMS/Whatsapp", "appointment_kept": "Afspraak op locatie",
+    "administrative": "Administratief",
+}
 DAY_PARTS = {"ochtend": "Ochtend", "middag": "Middag", "avond": "Avond"}
 GENDERS = {"M": "Man", "V": "Vrouw", "O": "Onbekend"}
 

@@ -145,9 +145,9 @@ def _cases(session: Session, *, municipality_code: str, start: datetime, end: da
 
 
 def _attempt(kind: str, occurred_at: datetime, payload: dict[str, Any]) -> AttemptRow:
-    # Devices' visits, calls and cards carry the day part they were stored with; an office call
-    # has its time, a letter has no day part.
+    # Devices' attempts and cards carry the day part they were stored with; an office call, mail,
+    # SMS, appointment or administrative contact has its time; a letter has no day part.
     part = payload.get("day_part")
-    if part is None and kind == "phone_attempt":
+    if part is None and kind != "letter_sent":
         part = day_part(occurred_at)
     return AttemptRow(kind=kind, on=dutch_date(occurred_at), reached=bool(payload.get("reached")), day_part=part)

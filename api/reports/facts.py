@@ -1,6 +1,7 @@
 """Facts about cases as SQL, one definition for the dashboard, the monitor and the case export.
 
-An *attempt* is an applied event of a kind in `ATTEMPT_CHANNELS` (letter, phone, visit; a card
+An *attempt* is an applied event of a kind in `ATTEMPT_CHANNELS` (letter, phone, visit, mail, SMS, an
+appointment kept, administrative contact; a card
 left belongs to its visit and is no attempt of its own); it *reached* the resident when its payload says `reached: true` — the same test
 `next_action` uses to stop planning. A case's *first contact* is its first attempt that
 reached the resident; *help accepted* is its first applied `help_accepted` event.
@@ -16,10 +17,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
-from api.cases.rules import ATTEMPT_CHANNELS, CaseState
+from api.cases.rules import ATTEMPT_CHANNELS, CHANNELS, CaseState
 from api.models import VisitEvent
 
-CHANNELS = ("letter", "phone", "visit")
 _events = VisitEvent.__table__
 _attempt = _events.c.kind.in_(list(ATTEMPT_CHANNELS))
 _reached = _events.c.payload["reached"].as_boolean()

@@ -265,6 +265,11 @@ class ExportedCase:
     trajectory_outcome: str | None
     purged: bool
     overdue: bool  # as of the export: open, no attempt on or before the due date, that day ended
+    # The channels DDAS added besides letter, phone and visit (columns only ever come at the end).
+    mail_attempts: int = 0
+    sms_attempts: int = 0
+    appointment_attempts: int = 0
+    administrative_attempts: int = 0
 
 
 EXPORT_COLUMNS = tuple(field.name for field in fields(ExportedCase))

@@ -1449,7 +1449,7 @@ export interface components {
              */
             change_day_part: boolean;
             /** Channels */
-            channels: ("letter" | "phone" | "visit")[];
+            channels: ("letter" | "phone" | "visit" | "mail" | "sms" | "appointment" | "administrative")[];
             /**
              * Max Attempts
              * @description Visit attempts (other channels: one each).
@@ -2024,10 +2024,10 @@ export interface components {
             base_version?: number | null;
             /**
              * Kind
-             * @description help_accepted: the resident, once reached, accepted help (by phone or at the office).
+             * @description Contact attempts by channel (DDAS EnumContactsoort): letter_sent (Brief), phone_attempt (Telefoon), mail_sent (Mail), sms_sent (SMS/Whatsapp), appointment_kept (Afspraak op locatie: reached), administrative (Administratief: contact through another organisation). appointment: one made, not yet kept (no attempt). help_accepted: the resident, once reached, accepted help (by phone or at the office).
              * @enum {string}
              */
-            kind: "letter_sent" | "phone_attempt" | "appointment" | "note" | "help_accepted";
+            kind: "letter_sent" | "phone_attempt" | "mail_sent" | "sms_sent" | "appointment" | "appointment_kept" | "administrative" | "note" | "help_accepted";
             /**
              * Location
              * @description ... where (afspraak op locatie).
@@ -2040,7 +2040,7 @@ export interface components {
             occurred_at: string;
             /**
              * Reached
-             * @description phone_attempt: was the resident reached?
+             * @description phone_attempt (required), mail_sent, sms_sent, administrative: was the resident reached? (appointment_kept: always)
              */
             reached?: boolean | null;
             /**
@@ -2145,7 +2145,7 @@ export interface components {
              * Channel
              * @description None: the policy has run out of attempts.
              */
-            channel: ("letter" | "phone" | "visit") | null;
+            channel: ("letter" | "phone" | "visit" | "mail" | "sms" | "appointment" | "administrative") | null;
         };
         /** PlannedVisitOut */
         PlannedVisitOut: {
@@ -2236,7 +2236,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "visit_attempt" | "card_left" | "phone_attempt" | "help_offered" | "help_accepted" | "help_declined" | "note" | "result_proposed";
+            kind: "visit_attempt" | "card_left" | "phone_attempt" | "sms_sent" | "appointment_kept" | "help_offered" | "help_accepted" | "help_declined" | "note" | "result_proposed";
             /**
              * Occurred At
              * Format: date-time

@@ -111,7 +111,9 @@ histories = st.lists(
         "due_in": st.integers(-20, 10),  # days from the report's day
         "closed": st.sampled_from([False, False, False, True]),
         "attempts": st.lists(st.tuples(st.integers(-40, 5), st.sampled_from(["visit_attempt", "phone_attempt",
-                                                                              "letter_sent", "card_left", "note"]),
+                                                                              "letter_sent", "card_left", "note",
+                                                                              "mail_sent", "sms_sent", "administrative",
+                                                                              "appointment_kept"]),
                                        st.sampled_from(["applied", "applied", "conflict"]), st.integers(0, 23)), max_size=2),
     }),
     min_size=1, max_size=6,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
+
+import pytest
 from datetime import date
 
 from fastapi import FastAPI
@@ -63,6 +65,20 @@ def test_the_case_page_shows_address_signals_and_timeline(office: TestClient, se
     assert "Telefoonpoging — niet bereikt" in shown
     assert "26-11-2026 10:15 ochtend" in shown
     assert "Telefoonpoging vastgelegd." in shown  # the flash, once
+
+
+@pytest.mark.parametrize(("kind", "reached", "shown"), [
+    ("sms_sent", "ja", "SMS/Whatsapp verstuurd — bereikt"), ("mail_sent", "nee", "Mail verstuurd — niet bereikt"),
+    ("appointment_kept", "nee", "Afspraak op locatie — bereikt"),  # the resident came: reached, whatever the form said
+    ("administrative", "nee", "Administratief contact — niet bereikt"),
+])
+def test_the_office_records_every_contact_channel(office: TestClient, session: Session, kind: str, reached: str,
+                                                   shown: str) -> None:
+    case = make_case(session)
+    page = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/actie", {
+        "kind": kind, "reached": reached, "action_id": str(uuid.uuid4()), "occurred_at": "2026-11-26T10:15"})
+    assert page.status_code == 303
+    assert shown in text_of(office.get(f"/console/zaken/{case.id}"))
 
 
 def test_reading_a_case_in_the_console_is_audited_like_the_api(

@@ -105,6 +105,9 @@ def _after(request: Request, session: Session, signed: Any, at: datetime, case_i
     return done(signed, message, f"/console/zaken/{case_id}")
 
 
+_ASKS_REACHED = {"phone_attempt", "mail_sent", "sms_sent", "administrative"}
+
+
 @router.post("/{case_id}/actie", name="console-case-action")
 def office_action(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
                   case_id: uuid.UUID) -> Response:
@@ -112,10 +115,12 @@ def office_action(request: Request, session: SessionDep, signed: Office, at: Now
     fields = {
         "action_id": optional(form, "action_id"), "kind": kind, "base_version": optional(form, "base_version"),
         "occurred_at": _moment(optional(form, "occurred_at"), at),
-        "reached": optional(form, "reached") == "ja" if kind == "phone_attempt" else None,
+        "reached": optional(form, "reached") == "ja" if kind in _ASKS_REACHED else None,
         "text": optional(form, "text") if kind == "note" else None,
     }
     labels = {"letter_sent": "Brief vastgelegd.", "phone_attempt": "Telefoonpoging vastgelegd.",
+              "mail_sent": "Mail vastgelegd.", "sms_sent": "SMS/Whatsapp vastgelegd.",
+              "appointment_kept": "Afspraak op locatie vastgelegd.", "administrative": "Administratief contact vastgelegd.",
               "note": "Notitie opgeslagen.", "help_accepted": "Hulp aanvaard vastgelegd."}
     return _after(request, session, signed, at, case_id,
                   lambda: case_api.act(session, as_api(case_api.Office, signed.principal), at, case_id, parse(OfficeAction, fields)),
