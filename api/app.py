@@ -48,7 +48,7 @@ and, only when a debt-relief trajectory starts, registers at BKR.
 
 **Authentication.** `POST /v1/auth/token` (OAuth2): staff use the password grant;
 integration partners use client credentials with scopes `signals:write`, `cases:read`,
-`reports:read`. Access tokens are RS256 JWTs valid for at most 15 minutes; verify them with
+`feedback:read`, `reports:read`. Access tokens are RS256 JWTs valid for at most 15 minutes; verify them with
 the keys at `GET /v1/auth/jwks`.
 
 **Errors** are `application/problem+json` (RFC 9457) with a stable `type` per kind of

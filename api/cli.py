@@ -208,7 +208,7 @@ def demo() -> None:
     typer.echo("\nDemo credentials (demo mode only):")
     for username, display_name, role in DEMO_STAFF:
         typer.echo(f"  staff    {username:<12} password {DEMO_PASSWORD:<12} role {role:<10} ({display_name})")
-    typer.echo(f"  partner  {DEMO_PARTNER[0]:<12} secret   {DEMO_PARTNER[1]:<12} scopes signals:write cases:read reports:read")
+    typer.echo(f"  partner  {DEMO_PARTNER[0]:<12} secret   {DEMO_PARTNER[1]:<12} scopes signals:write cases:read feedback:read reports:read")
     typer.echo("\nInteractive API docs: http://127.0.0.1:8000/docs\n")
 
 
@@ -286,7 +286,7 @@ def create_partner(
     municipality: Annotated[str, typer.Option(help="Gemeentecode.")],
     client_id: Annotated[str, typer.Option(help="Client id the partner logs in with.")],
     name: Annotated[str, typer.Option(help="Partner name.")],
-    scope: Annotated[list[str], typer.Option(help="signals:write, cases:read or reports:read; repeat.")],
+    scope: Annotated[list[str], typer.Option(help="signals:write, cases:read, feedback:read or reports:read; repeat.")],
     secret_stdin: Annotated[bool, typer.Option(
         "--secret-stdin", help="Read the client secret from the first line of standard input instead of a prompt.")] = False,
 ) -> None:

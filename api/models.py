@@ -252,6 +252,8 @@ class Signal(SQLModel, table=True):
     warm_handover: bool = Field(default=False)
     is_repeat: bool = Field(default=False)
     status: str = Field(default="Nog niet opgepakt", max_length=60, index=True)  # DDAS EnumSignaalstatus, from its case
+    # When `status` last changed; None: not since the signal was received.
+    status_changed_at: datetime | None = _at(nullable=True)
     classification: str | None = Field(default=None, max_length=16)
     bsn_ciphertext: str | None = Field(default=None, max_length=200)  # "v1.<key id>.<nonce+ciphertext>"
     bsn_digest: str | None = Field(default=None, max_length=64, index=True)

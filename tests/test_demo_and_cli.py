@@ -82,6 +82,15 @@ def test_demo_credentials_log_in_in_demo_mode(demo_db: str, tmp_path: Path):
         assert staff.status_code == 200 and partner.status_code == 200
         headers = {"Authorization": f"Bearer {staff.json()['access_token']}"}
         assert client.get("/v1/cases", headers=headers).json()["items"]
+        # The demo platform delivers under agreements and reads the feedback on what it delivered.
+        platform = {"Authorization": f"Bearer {partner.json()['access_token']}"}
+        delivered = client.post("/v1/signals", headers=platform, json={"signals": [{
+            "signal_id": "DEMO-API-1", "partner_type": "Huur", "creditor": "Ymere", "signal_date": "2026-11-20",
+            "postcode": "1053KL", "house_number": 99}]})
+        assert delivered.status_code == 200, delivered.text
+        feedback = client.get("/v1/signals/feedback", headers=platform)
+        assert [(item["signal_id"], item["status"]) for item in feedback.json()["items"]] == [
+            ("DEMO-API-1", "Nog niet opgepakt")]
     # The generated demo key persists, so a restart keeps tokens valid.
     assert (tmp_path / "var" / "demo-signing-key.json").exists()
     engine.dispose()

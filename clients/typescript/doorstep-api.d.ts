@@ -134,7 +134,7 @@ export interface paths {
         put?: never;
         /**
          * Get an access token
-         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
+         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read feedback:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
          */
         post: operations["auth-token"];
         delete?: never;
@@ -631,6 +631,26 @@ export interface paths {
          * @description One result per signal: `created`, `duplicate` (the signal id was received before) or `rejected` with the reason. Valid signals land even when others in the batch are rejected. A partner client delivers only under its agreements on record: a signal whose partner type and creditor no agreement of the partner covers is rejected (without any agreement, 403 `no-agreement`).
          */
         post: operations["signals-deliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signals/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Feedback to the creditor: the status of your signals and whether debt help started
+         * @description For integration partners with scope `feedback:read` and an agreement on record: for each signal this partner delivered, only what the law lets a creditor know — its DDAS status (a status that tells of the resident rather than the signal is given as `Niet opgepakt: andere reden`), when that last changed, and whether a debt-help trajectory started (`in_debt_help`). Ordered by `changed_at`; pass the last `changed_at` you saw as `since` to get what changed after it. Every request is audited.
+         */
+        get: operations["signals-feedback"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1734,6 +1754,47 @@ export interface components {
              * @enum {string}
              */
             result: "applied" | "duplicate" | "conflict" | "rejected";
+        };
+        /**
+         * Feedback
+         * @description What the law lets a creditor know of a signal it delivered (the terugkoppeling).
+         */
+        Feedback: {
+            /**
+             * Changed At
+             * Format: date-time
+             * @description The latest of `status_changed_at` and the trajectory's start: what `since` compares with.
+             */
+            changed_at: string;
+            /**
+             * In Debt Help
+             * @description Whether a debt-help trajectory started for the resident.
+             */
+            in_debt_help: boolean;
+            /**
+             * Signal Id
+             * @description The partner's own id of the signal.
+             */
+            signal_id: string;
+            /**
+             * Status
+             * @description The signal's DDAS status (EnumSignaalstatus). A status that tells of the resident rather than the signal (deceased, moved away, already known to debt help) is given as `Niet opgepakt: andere reden`.
+             * @enum {string}
+             */
+            status: "Nog niet opgepakt" | "Opgepakt" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Niet opgepakt: andere reden";
+            /**
+             * Status Changed At
+             * Format: date-time
+             * @description When the status last changed (its arrival, if never).
+             */
+            status_changed_at: string;
+        };
+        /** FeedbackPage */
+        FeedbackPage: {
+            /** Items */
+            items: components["schemas"]["Feedback"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** FirstAttemptOut */
         FirstAttemptOut: {
@@ -4836,6 +4897,58 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "signals-feedback": {
+        parameters: {
+            query?: {
+                /** @description Only signals whose feedback changed at or after this moment (with a time zone). */
+                since?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackPage"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

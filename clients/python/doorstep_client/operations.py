@@ -39,6 +39,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     'reports-monitor': ('GET', '/v1/reports/monitor'),
     'signals-deliver': ('POST', '/v1/signals'),
     'signals-delivered': ('GET', '/v1/signals'),
+    'signals-feedback': ('GET', '/v1/signals/feedback'),
     'signals-get-import': ('GET', '/v1/signals/imports/{import_id}'),
     'signals-import': ('POST', '/v1/signals/imports'),
     'signals-list-imports': ('GET', '/v1/signals/imports'),
