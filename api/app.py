@@ -28,6 +28,7 @@ from api.console import routes as console
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
+from api.residents.routes import router as residents_router
 from api.reports.case_export_routes import router as case_export_router
 from api.reports.ddas_routes import router as ddas_router
 from api.reports.monitor_routes import router as monitor_router
@@ -70,6 +71,7 @@ TAGS = [
     {"name": "backoffice", "description": "The back office's overview of the day."},
     {"name": "municipality", "description": "The municipality's settings and outreach policy."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
+    {"name": "residents", "description": "Residents' rights under the AVG: find the person, access report, erasure."},
     {"name": "reports", "description": "Figures and deliveries: the monitor report, the DDAS delivery to CBS, the case export."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -128,7 +130,7 @@ def create_app(
     routers = (
         auth_router, users_router, signals_router, agreements_router, case_export_router, cases_router, devices_router,
         sync_router, conflicts_router, backoffice_router, plans_router, municipality_router, monitor_router,
-        ddas_router, audit_router, trajectory_router, bkr_router, health.router,
+        ddas_router, audit_router, trajectory_router, bkr_router, residents_router, health.router,
     )
     for router in routers:
         app.include_router(router)

@@ -418,18 +418,20 @@ def purge(
     from sqlmodel import select
 
     from api.cases.retention import purge as run_purge
+    from api.signals.bsn import vault_from_settings
     from api.db import make_engine
     from api.models import Municipality
 
     settings = _settings()
     engine = make_engine(settings.database_url)
+    vault = vault_from_settings(settings)
     while True:
         with Session(engine) as session:
             query = select(Municipality)
             if municipality:
                 query = query.where(Municipality.code == municipality)
             for tenant in session.exec(query).all():
-                result = run_purge(session, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
+                result = run_purge(session, vault, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
                 verb = "would erase" if dry_run else "erased"
                 typer.echo(f"{tenant.code}: {verb} {len(result.case_ids)} case(s), "
                            f"{result.caseless_signals} signal(s) without a case, "

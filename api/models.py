@@ -451,6 +451,42 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] = _json()
 
 
+class ResidentRequest(SQLModel, table=True):
+    """A resident's request under the AVG (access, correction, objection, erasure) as the admin
+    found them: the signals, cases and households that concern them, fixed at the search, and
+    the reason the admin gave. Ids only: the criteria themselves are not kept."""
+
+    __tablename__ = "resident_request"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    criterion: str = Field(max_length=16)  # bsn | name | address
+    reason: str = Field(max_length=500)
+    signal_ids: list[str] = _json(list)
+    case_ids: list[str] = _json(list)
+    household_ids: list[str] = _json(list)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _at()
+
+
+class ErasedSubject(SQLModel, table=True):
+    """What stays of a person once their data is erased (by retention or on request): keyed
+    hashes of their BSN, name with birth date, and address, so a later search can say "held
+    until, then erased" and an objection is honoured, never anything readable."""
+
+    __tablename__ = "erased_subject"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    kind: str = Field(max_length=8)  # bsn | name | address
+    digest: str = Field(max_length=64, index=True)
+    signal_id: uuid.UUID | None = None
+    case_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = None
+    ground: str = Field(max_length=16)  # retention | erasure | objection
+    erased_at: datetime = _at()
+
+
 class TenantSequence(SQLModel, table=True):
     """The per-tenant, monotonically increasing change counter behind sync cursors."""
 
