@@ -388,14 +388,14 @@ class BkrRegistration(SQLModel, table=True):
     __tablename__ = "bkr_registration"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_bkr_registration_status"),
-        sa.CheckConstraint("action IN ('register', 'end')", name="ck_bkr_registration_action"),
+        sa.CheckConstraint("action IN ('register', 'end', 'remove')", name="ck_bkr_registration_action"),
         sa.UniqueConstraint("trajectory_id", "action", name="uq_bkr_registration_trajectory_action"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
     trajectory_id: uuid.UUID = Field(foreign_key="trajectory.id", index=True)
-    action: str = Field(max_length=16)  # register | end
+    action: str = Field(max_length=16)  # register | end | remove
     contract_type: str = Field(default="SH", max_length=4)
     start_date: date
     end_date: date | None = None

@@ -50,7 +50,7 @@ _BY_ACTION = {"cases.purge": "retention", "signals.purge": "retention", "signals
               "trajectory.start": "handover", "trajectory.end": "handover"}
 _BY_AREA = {"signals": "intake", "agreements": "intake", "cases": "outreach", "sync": "outreach", "plans": "outreach",
             "conflicts": "outreach", "trajectory": "handover", "bkr": "bkr", "reports": "reporting",
-            "residents": "rights", "users": "security", "devices": "security", "auth": "security",
+            "residents": "rights", "retention": "retention", "users": "security", "devices": "security", "auth": "security",
             "console": "security", "municipality": "security", "audit": "security"}
 
 

@@ -32,6 +32,9 @@ class DashboardOut(BaseModel):
     open_conflicts: int
     devices_not_synced_for_a_day: int
     bkr_failed: int = Field(description="BKR registrations that BKR refused or that ran out of attempts.")
+    retention_last_run_at: dt.datetime | None = Field(
+        description="When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); "
+        "None: never.")
 
 
 @router.get("", name="dashboard", response_model=DashboardOut, summary="Deadlines, reach, conflicts, silent devices")

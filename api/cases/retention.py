@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
+from api.bkr.outbox import enqueue_removal, removals_due
 from api.auth.principal import Principal
 from api.cases.rules import AMSTERDAM, CaseState, due_for_purge, dutch_date, months_before
 from api.models import (
@@ -40,6 +41,7 @@ class PurgeResult:
     case_ids: list[uuid.UUID]
     quarantined_rows: int
     caseless_signals: int = 0
+    bkr_removals: int = 0
 
 
 def purge(session: Session, vault: BsnVault, *, municipality: Municipality, now: datetime, dry_run: bool) -> PurgeResult:
@@ -81,10 +83,21 @@ def purge(session: Session, vault: BsnVault, *, municipality: Municipality, now:
                    col(Signal.phone).is_not(None), col(Signal.birth_date).is_not(None)),
         )
     ).all()
-    result = PurgeResult(municipality.code, [case.id for case in due], int(quarantined), len(caseless))
-    if dry_run or (not due and not quarantined and not caseless):
+    removals = removals_due(session, municipality_code=municipality.code, today=today)
+    result = PurgeResult(municipality.code, [case.id for case in due], int(quarantined), len(caseless), len(removals))
+    if dry_run:
         return result
+    for end in removals:  # BKR removes a registration on its removal date: we send it, once
+        enqueue_removal(session, end, now=now)
     system = Principal(kind="system", actor_id="retention", municipality_code=municipality.code)
+    # Every run leaves its mark, also one that found nothing due: the dashboard shows when
+    # retention last ran, so a stopped schedule is seen.
+    record(session, system, action="retention.run", resource_type="municipality", resource_id=municipality.code,
+           at=now, detail={"cases": len(due), "signals": len(caseless), "quarantined_rows": int(quarantined),
+                           "bkr_removals": len(removals)})
+    if not due and not quarantined and not caseless:
+        session.flush()
+        return result
     erase(session, vault, cases=due, caseless_signal_ids=[row[0] for row in caseless], now=now, ground="retention")
     session.execute(sa.delete(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports)))
     for case in due:

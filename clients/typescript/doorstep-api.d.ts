@@ -1093,10 +1093,10 @@ export interface components {
         BkrRegistrationOut: {
             /**
              * Action
-             * @description register: the SH registration; end: its end date.
+             * @description register: the SH registration; end: its end date and removal date; remove: the removal, sent once on the removal date by the daily retention run.
              * @enum {string}
              */
-            action: "register" | "end";
+            action: "register" | "end" | "remove";
             /** Attempt Log */
             attempt_log: components["schemas"]["BkrAttemptOut"][];
             /** Attempts */
@@ -1700,6 +1700,11 @@ export interface components {
             reached_by_channel: {
                 [key: string]: number;
             };
+            /**
+             * Retention Last Run At
+             * @description When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); None: never.
+             */
+            retention_last_run_at: string | null;
         };
         /**
          * DeliveredSignal
