@@ -147,6 +147,7 @@ def test_settings_are_named_as_doorstep_reads_them_and_secrets_come_only_from_se
                      if "SecretStr" in str(field.annotation)}
     assert secret_fields <= SECRET_SETTINGS and SECRET_SETTINGS <= SETTINGS
     assert of_kind(objects, "Secret") == {}, "no Secret is rendered: they are created in the cluster"
+    assert "PRIVATE KEY" not in yaml.safe_dump_all(objects)
     config_maps = of_kind(objects, "ConfigMap")
     for config_map in config_maps.values():
         assert set(config_map["data"]) <= SETTINGS - SECRET_SETTINGS, config_map["metadata"]["name"]
@@ -198,6 +199,9 @@ def test_the_api_is_probed_replicated_autoscaled_and_protected_from_drains(objec
     hosts = {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}
     assert {rule["host"] for rule in ingress["spec"]["rules"]} <= hosts, "every host is served over TLS"
     assert all(tls["secretName"] for tls in ingress["spec"]["tls"])
+    # ingress-nginx refuses bodies over 1 MiB unless told otherwise; a signal file may be 100 MiB.
+    body = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert body.endswith("m") and int(body[:-1]) * 1024 * 1024 > Settings.model_fields["max_import_bytes"].default
 
 
 def test_the_migration_is_a_job_and_the_purge_a_nightly_cronjob(objects: list[dict[str, Any]]) -> None:
