@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from api import health
+from api.audit.routes import activities_router
 from api.audit.routes import router as audit_router
 from api.auth import passwords
 from api.auth.keys import KeyRing, demo_signing_key
@@ -130,7 +131,7 @@ def create_app(
     routers = (
         auth_router, users_router, signals_router, agreements_router, case_export_router, cases_router, devices_router,
         sync_router, conflicts_router, backoffice_router, plans_router, municipality_router, monitor_router,
-        ddas_router, audit_router, trajectory_router, bkr_router, residents_router, health.router,
+        ddas_router, audit_router, activities_router, trajectory_router, bkr_router, residents_router, health.router,
     )
     for router in routers:
         app.include_router(router)

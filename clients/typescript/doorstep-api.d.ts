@@ -573,6 +573,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/processing-activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to */
+        get: operations["audit-processing-activities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/ddas": {
         parameters: {
             query?: never;
@@ -2489,6 +2506,20 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /** ProcessingActivityOut */
+        ProcessingActivityOut: {
+            /** Code */
+            code: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /**
+             * Name
+             * @description As the municipality's register of processing activities names it (Dutch).
+             */
+            name: string;
+            /** Purpose */
+            purpose: string;
         };
         /** PushBatch */
         PushBatch: {
@@ -5081,6 +5112,44 @@ export interface operations {
             };
             /** @description Validation failed; `errors` lists field paths */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit-processing-activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessingActivityOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

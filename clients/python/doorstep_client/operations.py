@@ -6,6 +6,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     'agreements-list': ('GET', '/v1/creditor-agreements'),
     'audit-export': ('GET', '/v1/audit/export'),
     'audit-list': ('GET', '/v1/audit'),
+    'audit-processing-activities': ('GET', '/v1/processing-activities'),
     'auth-jwks': ('GET', '/v1/auth/jwks'),
     'auth-logout': ('POST', '/v1/auth/logout'),
     'auth-me': ('GET', '/v1/auth/me'),
