@@ -36,6 +36,7 @@ from api.reports.monitor_routes import router as monitor_router
 from api.signals.routes import agreements_router
 from api.signals.routes import router as signals_router
 from api.db import head_revision, make_engine
+from api.metrics import Metrics, RequestMetrics
 from api.middleware import BodyLimit, RequestContext
 from api.problems import MEDIA_TYPE, Problem, install_handlers
 from api.safety import check_configuration, check_credentials
@@ -146,6 +147,8 @@ def create_app(
         BodyLimit, max_bytes=settings.max_body_bytes,
         overrides={"/v1/signals/imports": settings.max_import_bytes, console.UPLOAD_PATH: settings.max_import_bytes},
     )
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(RequestContext, hsts=not settings.demo)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

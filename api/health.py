@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.db import current_revision
-from api.problems import problem_response, problem_responses
+from api.metrics import CONTENT_TYPE, token_matches
+from api.problems import NotFound, Unauthorized, problem_response, problem_responses
 
 router = APIRouter(tags=["health"])
 
@@ -46,3 +47,16 @@ def readyz(request: Request) -> Ready | JSONResponse:
             detail=f"The database is at migration {revision or 'none'}, the code expects {head}.",
         )
     return Ready(status="ready", revision=revision)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus text format, for the monitoring system only: off unless `DOORSTEP_METRICS_TOKEN`
+    is set, and then only with that bearer token (never public)."""
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        raise NotFound("Metrics are off (set DOORSTEP_METRICS_TOKEN).")
+    if not token_matches(request.headers.get("authorization"), token.get_secret_value()):
+        raise Unauthorized("The metrics token is missing or wrong.")
+    return Response(request.app.state.metrics.scrape(request.app.state.engine), media_type=CONTENT_TYPE,
+                    headers={"Cache-Control": "no-store"})

@@ -154,6 +154,9 @@ class Settings(BaseSettings):
         description="The console's public origin behind a TLS proxy, e.g. `https://doorstep.gemeente.nl`: forms "
         "posted from it are accepted even when the proxy's X-Forwarded-Proto does not reach the service.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token the monitoring system sends to GET /metrics (Prometheus text format). "
+        "Unset: /metrics answers 404.")
     api_docs: bool | None = Field(
         default=None,
         description="Serve the interactive API docs (/docs, /redoc) and /openapi.json. Unset: on in demo mode, off "

@@ -33,7 +33,7 @@ SETTINGS = {f"DOORSTEP_{name.upper()}" for name in Settings.model_fields}
 # Settings whose values are credentials or keys: only ever from a Secret.
 SECRET_SETTINGS = {
     "DOORSTEP_DATABASE_URL", "DOORSTEP_JWT_SIGNING_KEYS", "DOORSTEP_BSN_ENCRYPTION_KEYS",
-    "DOORSTEP_BSN_HMAC_KEY", "DOORSTEP_BKR_USERNAME", "DOORSTEP_BKR_PASSWORD",
+    "DOORSTEP_BSN_HMAC_KEY", "DOORSTEP_BKR_USERNAME", "DOORSTEP_BKR_PASSWORD", "DOORSTEP_METRICS_TOKEN",
 }
 # Not Doorstep's, but the server's: uvicorn reads it to know which proxy to believe.
 OTHER_VARIABLES = {"FORWARDED_ALLOW_IPS"}
@@ -170,7 +170,7 @@ def test_each_part_gets_only_the_secrets_it_uses(objects: list[dict[str, Any]]) 
         return {v["name"] for v in container.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})}
 
     assert secrets_of("api") == {"DOORSTEP_DATABASE_URL", "DOORSTEP_JWT_SIGNING_KEYS", "DOORSTEP_BSN_ENCRYPTION_KEYS",
-                                 "DOORSTEP_BSN_HMAC_KEY"}
+                                 "DOORSTEP_BSN_HMAC_KEY", "DOORSTEP_METRICS_TOKEN"}
     assert secrets_of("bkr-worker") == {"DOORSTEP_DATABASE_URL", "DOORSTEP_BKR_USERNAME", "DOORSTEP_BKR_PASSWORD"}
     assert secrets_of("migrate") == secrets_of("purge") == {"DOORSTEP_DATABASE_URL"}
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from api import metrics
 from api.audit.service import record, record_case_reads
 from api.auth.sealing import seal_for_device
 from api.auth import service as auth
@@ -136,6 +137,7 @@ def pull(
     visit_list, device = service.pull(session, principal, cursor_text=cursor, checksum=checksum, unsent=unsent, now=at)
     record_case_reads(session, principal, case_ids=[case.id for case in visit_list.upserts], action="sync.pull", at=at)
     sealed = seal_for_device(visit_list.model_dump_json().encode(), device.public_jwk, kid=device.key_thumbprint)
+    metrics.count_pull(full=visit_list.full, size=len(sealed))
     return Response(sealed, media_type=JOSE, headers={"Cache-Control": "no-store"})
 
 
@@ -154,6 +156,7 @@ def pull(
 )
 def push(session: SessionDep, principal: Worker, at: Now, batch: PushBatch) -> PushResult:
     result = service.push(session, principal, batch, now=at)
+    metrics.count_push(r.result for r in result.results)
     record(session, principal, action="sync.push", resource_type="device", resource_id=batch.device_id, at=at,
            detail={"events": len(batch.events),
                    "conflicts": sum(1 for r in result.results if r.result == "conflict")})
@@ -181,6 +184,7 @@ def list_conflicts(session: SessionDep, principal: Office) -> ConflictList:
 def resolve_conflict(session: SessionDep, principal: Office, at: Now, conflict_id: uuid.UUID,
                      body: ConflictResolution) -> ConflictOut:
     conflict = service.resolve(session, principal, conflict_id, decision=body.decision, note=body.note, now=at)
+    metrics.count_resolved(body.decision)
     record(session, principal, action="conflicts.resolve", resource_type="conflict", resource_id=conflict.id,
            case_id=conflict.case_id, at=at, detail={"decision": body.decision})
     return _conflict_out(conflict)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from api import metrics
 from api.bulk import among, insert_rows, on_postgres, update_rows
 from api.cases.rules import CaseState, dutch_date, first_contact_deadline
 from api.models import Case, CreditorAgreement, Household, Municipality, QuarantinedRow, Signal, SignalImport
@@ -519,6 +520,11 @@ def new_import(
 def finish_import(record: SignalImport, report: IntakeReport, *, extra: dict[str, Any]) -> SignalImport:
     rejected_whole = record.mode == "all-or-nothing" and report.rejected > 0
     record.status = "rejected" if rejected_whole else "completed"
+    if rejected_whole:  # nothing of the file was kept
+        metrics.count_import(created=0, duplicates=0, repeats=0, rejected=report.total)
+    else:
+        metrics.count_import(created=report.created, duplicates=report.duplicates, repeats=report.repeats,
+                             rejected=report.rejected)
     record.total_rows = report.total
     record.created_count = report.created
     record.duplicate_count = report.duplicates
