@@ -900,6 +900,24 @@ export interface components {
             /** Platform */
             platform: string;
         };
+        /**
+         * ArrearsThreshold
+         * @description The least arrears the municipality acts on, for one partner type.
+         */
+        ArrearsThreshold: {
+            /**
+             * Min Amount Cents
+             * @description Amount in cents; less is below threshold (0: no minimum).
+             * @default 0
+             */
+            min_amount_cents: number;
+            /**
+             * Min Days In Arrears
+             * @description Days from `ontstaansdatum` to `signaaldatum`; fewer is below threshold.
+             * @default 0
+             */
+            min_days_in_arrears: number;
+        };
         /** AssignmentRequest */
         AssignmentRequest: {
             /**
@@ -1997,6 +2015,13 @@ export interface components {
              * @default 6
              */
             retention_months: number;
+            /**
+             * Thresholds
+             * @description Per partner type, the least arrears the municipality acts on: a signal below it is stored and marked `below_threshold`, and a case whose signals all are is proposed for closing as 'Niet opgepakt: onterecht signaal'. Partner types left out keep their default (30 days for Huur, Energie, Water and Zorg, 180 for CAK Zorgverzekeringen, none for the others; no minimum amount). Applies to signals received after the change.
+             */
+            thresholds?: {
+                [key: string]: components["schemas"]["ArrearsThreshold"];
+            };
             /**
              * Visit List Working Days
              * @description A visit list expires at the end of this many working days after the pull.
