@@ -11,6 +11,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.bkr.schemas import TrajectoryOut
 from api.cases.rules import DDAS_RESULTS
+from api.signals.rules import BelowThreshold
+
+BelowThresholdReason = Literal[tuple(reason.value for reason in BelowThreshold)]  # type: ignore[valid-type]
 
 
 class AddressOut(BaseModel):
@@ -38,6 +41,11 @@ class CaseSignalOut(BaseModel):
     initials: str | None
     prefix: str | None
     surname: str | None
+    below_threshold: bool = Field(
+        default=False, description="Below the municipality's threshold for its partner type when it came in.")
+    below_threshold_reason: BelowThresholdReason | None = Field(  # type: ignore[valid-type]
+        default=None, description="Why: the arrear starts after the signal date, the amount is zero, too few days in "
+        "arrears, or too small an amount (`thresholds` in the municipality's settings).")
 
 
 class CaseSummary(BaseModel):

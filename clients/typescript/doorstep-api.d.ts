@@ -1109,6 +1109,12 @@ export interface components {
         };
         /** BsnMatch */
         BsnMatch: {
+            /**
+             * Below Threshold
+             * @description Below the municipality's threshold when it came in.
+             * @default false
+             */
+            below_threshold: boolean;
             /** Case Id */
             case_id: string | null;
             /** External Id */
@@ -1326,6 +1332,17 @@ export interface components {
             amount_cents: number | null;
             /** Arrears Since Date */
             arrears_since_date: string | null;
+            /**
+             * Below Threshold
+             * @description Below the municipality's threshold for its partner type when it came in.
+             * @default false
+             */
+            below_threshold: boolean;
+            /**
+             * Below Threshold Reason
+             * @description Why: the arrear starts after the signal date, the amount is zero, too few days in arrears, or too small an amount (`thresholds` in the municipality's settings).
+             */
+            below_threshold_reason?: ("arrears-start-after-signal-date" | "zero-amount" | "days-in-arrears" | "amount") | null;
             /** Classification */
             classification: string | null;
             /** Creditor Name */
@@ -1815,6 +1832,13 @@ export interface components {
         };
         /** ImportReportOut */
         ImportReportOut: {
+            /**
+             * Below Threshold
+             * @description Signals stored below the municipality's threshold, per partner type (e.g. `{"Water": 1}`; types without any are left out). Null for a partner: why the municipality does not act on a signal is none of a creditor's business.
+             */
+            below_threshold?: {
+                [key: string]: number;
+            } | null;
             /** Cases Opened */
             cases_opened: number;
             /** Cases Updated */
