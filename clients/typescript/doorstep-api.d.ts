@@ -1223,6 +1223,11 @@ export interface components {
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
+            /**
+             * Closing Proposal
+             * @description The result the service proposes to close the case with: 'Niet opgepakt: onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident yet. Only a proposal: the office confirms by closing the case with it.
+             */
+            closing_proposal?: "Niet opgepakt: onterecht signaal" | null;
             /** Conflicts */
             conflicts: components["schemas"]["CaseConflictOut"][];
             /** Crisis */
@@ -1396,6 +1401,11 @@ export interface components {
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
+            /**
+             * Closing Proposal
+             * @description The result the service proposes to close the case with: 'Niet opgepakt: onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident yet. Only a proposal: the office confirms by closing the case with it.
+             */
+            closing_proposal?: "Niet opgepakt: onterecht signaal" | null;
             /** Crisis */
             crisis: boolean;
             /**
@@ -1629,6 +1639,12 @@ export interface components {
              * @description Open cases without a contact attempt on or before their first-contact deadline, whose last day has ended.
              */
             overdue: number;
+            /**
+             * Proposed Closing
+             * @description Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposed_closing=true`; the office confirms each by closing it with that result.
+             * @default 0
+             */
+            proposed_closing: number;
             /** Reached By Channel */
             reached_by_channel: {
                 [key: string]: number;
@@ -3113,6 +3129,8 @@ export interface operations {
                 crisis?: boolean | null;
                 /** @description Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …). */
                 signal_status?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
+                /** @description true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below threshold, nobody reached yet); the office confirms by closing them. */
+                proposed_closing?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };

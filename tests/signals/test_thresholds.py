@@ -1,4 +1,5 @@
-"""The municipality's thresholds as a rule: which signals it does not act on. Pure, no database."""
+"""The municipality's thresholds as a rule: which signals it does not act on, and which cases it
+proposes to close as an unjustified signal. Pure, no database."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.cases.rules import closing_proposal
 from api.policy import DEFAULT_THRESHOLDS, MunicipalitySettings
 from api.signals.rules import PARTNER_TYPES, BelowThreshold, Threshold, below_threshold
 
@@ -77,3 +79,16 @@ def test_raising_a_threshold_never_unmarks_a_signal(since, amount, lower, more_d
 def test_without_minimums_only_an_arrear_that_cannot_be_one_is_below(since, amount):  # type: ignore[no-untyped-def]
     assert judged(since=since, amount=amount, threshold=Threshold()) in (
         None, BelowThreshold.ARREARS_START_AFTER_SIGNAL_DATE, BelowThreshold.ZERO_AMOUNT)
+
+
+@pytest.mark.parametrize(("state", "below", "proposal"), [
+    ("new", [True], "Niet opgepakt: onterecht signaal"),
+    ("planned", [True, True], "Niet opgepakt: onterecht signaal"),
+    ("new", [True, False], None),  # one signal the municipality acts on is enough to act
+    ("new", [], None),
+    ("contacted", [True], None),  # the resident was reached: the conversation decides
+    ("help_accepted", [True], None),
+    ("closed", [True], None),
+])
+def test_a_case_is_proposed_for_closing_when_all_its_signals_are_below_threshold(state, below, proposal):  # type: ignore[no-untyped-def]
+    assert closing_proposal(state=state, signals_below_threshold=below) == proposal
