@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from api import health
+from api.audit.routes import activities_router
 from api.audit.routes import router as audit_router
 from api.auth import passwords
 from api.auth.keys import KeyRing, demo_signing_key
@@ -28,6 +29,7 @@ from api.console import routes as console
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
+from api.residents.routes import router as residents_router
 from api.reports.case_export_routes import router as case_export_router
 from api.reports.ddas_routes import router as ddas_router
 from api.reports.monitor_routes import router as monitor_router
@@ -48,7 +50,7 @@ and, only when a debt-relief trajectory starts, registers at BKR.
 
 **Authentication.** `POST /v1/auth/token` (OAuth2): staff use the password grant;
 integration partners use client credentials with scopes `signals:write`, `cases:read`,
-`reports:read`. Access tokens are RS256 JWTs valid for at most 15 minutes; verify them with
+`feedback:read`, `reports:read`. Access tokens are RS256 JWTs valid for at most 15 minutes; verify them with
 the keys at `GET /v1/auth/jwks`.
 
 **Errors** are `application/problem+json` (RFC 9457) with a stable `type` per kind of
@@ -70,6 +72,7 @@ TAGS = [
     {"name": "backoffice", "description": "The back office's overview of the day."},
     {"name": "municipality", "description": "The municipality's settings and outreach policy."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
+    {"name": "residents", "description": "Residents' rights under the AVG: find the person, access report, erasure."},
     {"name": "reports", "description": "Figures and deliveries: the monitor report, the DDAS delivery to CBS, the case export."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -128,7 +131,7 @@ def create_app(
     routers = (
         auth_router, users_router, signals_router, agreements_router, case_export_router, cases_router, devices_router,
         sync_router, conflicts_router, backoffice_router, plans_router, municipality_router, monitor_router,
-        ddas_router, audit_router, trajectory_router, bkr_router, health.router,
+        ddas_router, audit_router, activities_router, trajectory_router, bkr_router, residents_router, health.router,
     )
     for router in routers:
         app.include_router(router)

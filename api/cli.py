@@ -131,7 +131,7 @@ def demo_stack(
     port: Annotated[int, typer.Option(help="TCP port of the API.")] = 8000,
     bkr_port: Annotated[int, typer.Option(help="TCP port of the BKR test double.")] = 8100,
 ) -> None:
-    """The demo as `make run` starts it: the API, the BKR test double and the BKR worker."""
+    """The demo as `make run` starts it: the API, the BKR test double, the BKR worker and the daily purge."""
     import os
 
     settings = _settings()
@@ -151,7 +151,9 @@ def demo_stack(
     try:
         children.append(subprocess.Popen([sys.executable, "-m", "bkr_double", "--host", host, "--port", str(bkr_port)]))
         children.append(subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "2"], env=env))
-        typer.echo(f"BKR test double on http://{host}:{bkr_port}, BKR worker every 2 s", err=True)
+        # Retention runs by itself: now, then daily (as the compose file and the deployment do).
+        children.append(subprocess.Popen([sys.executable, "-m", "api.cli", "purge", "--repeat-hours", "24"], env=env))
+        typer.echo(f"BKR test double on http://{host}:{bkr_port}, BKR worker every 2 s, retention purge daily", err=True)
         serve(host=host, port=port, workers=1)
     finally:
         stop(children)
@@ -208,7 +210,7 @@ def demo() -> None:
     typer.echo("\nDemo credentials (demo mode only):")
     for username, display_name, role in DEMO_STAFF:
         typer.echo(f"  staff    {username:<12} password {DEMO_PASSWORD:<12} role {role:<10} ({display_name})")
-    typer.echo(f"  partner  {DEMO_PARTNER[0]:<12} secret   {DEMO_PARTNER[1]:<12} scopes signals:write cases:read reports:read")
+    typer.echo(f"  partner  {DEMO_PARTNER[0]:<12} secret   {DEMO_PARTNER[1]:<12} scopes signals:write cases:read feedback:read reports:read")
     typer.echo("\nInteractive API docs: http://127.0.0.1:8000/docs\n")
 
 
@@ -286,7 +288,7 @@ def create_partner(
     municipality: Annotated[str, typer.Option(help="Gemeentecode.")],
     client_id: Annotated[str, typer.Option(help="Client id the partner logs in with.")],
     name: Annotated[str, typer.Option(help="Partner name.")],
-    scope: Annotated[list[str], typer.Option(help="signals:write, cases:read or reports:read; repeat.")],
+    scope: Annotated[list[str], typer.Option(help="signals:write, cases:read, feedback:read or reports:read; repeat.")],
     secret_stdin: Annotated[bool, typer.Option(
         "--secret-stdin", help="Read the client secret from the first line of standard input instead of a prompt.")] = False,
 ) -> None:
@@ -419,27 +421,39 @@ def purge(
 
     from sqlmodel import select
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from api.cases.retention import purge as run_purge
+    from api.signals.bsn import vault_from_settings
     from api.db import make_engine
     from api.models import Municipality
 
     settings = _settings()
     engine = make_engine(settings.database_url)
+    vault = vault_from_settings(settings)
     while True:
-        with Session(engine) as session:
-            query = select(Municipality)
-            if municipality:
-                query = query.where(Municipality.code == municipality)
-            for tenant in session.exec(query).all():
-                result = run_purge(session, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
-                verb = "would erase" if dry_run else "erased"
-                typer.echo(f"{tenant.code}: {verb} {len(result.case_ids)} case(s), "
-                           f"{result.caseless_signals} signal(s) without a case, "
-                           f"{result.quarantined_rows} quarantined row(s)")
-                for case_id in result.case_ids:
-                    typer.echo(f"  case {case_id}")
-            if not dry_run:
-                session.commit()
+        try:
+            with Session(engine) as session:
+                query = select(Municipality)
+                if municipality:
+                    query = query.where(Municipality.code == municipality)
+                for tenant in session.exec(query).all():
+                    result = run_purge(session, vault, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
+                    verb = "would erase" if dry_run else "erased"
+                    typer.echo(f"{tenant.code}: {verb} {len(result.case_ids)} case(s), "
+                               f"{result.caseless_signals} signal(s) without a case, "
+                               f"{result.quarantined_rows} quarantined row(s), "
+                               f"{result.bkr_removals} BKR removal(s) {'due' if dry_run else 'queued'}")
+                    for case_id in result.case_ids:
+                        typer.echo(f"  case {case_id}")
+                if not dry_run:
+                    session.commit()
+        except SQLAlchemyError as exc:
+            if repeat_hours is None:
+                raise
+            # A scheduled purge outlives a database restart: it tries again at the next run
+            # (the dashboard shows the missed day).
+            typer.echo(f"purge failed, next try in {repeat_hours} h: {type(exc).__name__}", err=True)
         if repeat_hours is None:
             return
         time.sleep(repeat_hours * 3600)

@@ -14,7 +14,7 @@ from api.auth.principal import Principal
 from api.cases import service as cases
 from api.cases import trajectory
 from api.cases.rules import dutch_date
-from api.models import Case, Municipality, Signal, StaffUser
+from api.models import Case, CreditorAgreement, Municipality, Signal, StaffUser
 from api.policy import MunicipalitySettings
 from api.safety import DEMO_PARTNER, DEMO_PASSWORD
 from api.sequence import start_sequence
@@ -30,7 +30,7 @@ DEMO_STAFF = (
     ("office", "Annelies Verbeek", "backoffice"),
     ("admin", "Ruud Kramer", "admin"),
 )
-DEMO_SCOPES = ["signals:write", "cases:read", "reports:read"]
+DEMO_SCOPES = ["signals:write", "cases:read", "feedback:read", "reports:read"]
 
 _STREETS = (
     ("Bos en Lommerweg", "1055"), ("Kinkerstraat", "1053"), ("Javastraat", "1094"), ("Dapperstraat", "1093"),
@@ -73,10 +73,16 @@ def load_demo(session: Session, *, vault: BsnVault, now: datetime) -> DemoResult
         )
         if role == "worker":
             workers.append(user)
-    auth.create_partner(
+    partner = auth.create_partner(
         session, municipality_code=DEMO_CODE, client_id=DEMO_PARTNER[0], name="Demo creditor platform",
         secret=DEMO_PARTNER[1], scopes=DEMO_SCOPES, now=now,
     )
+    session.flush()
+    # The demo platform delivers for every demo creditor, so it can send signals and read feedback.
+    session.add_all(CreditorAgreement(municipality_code=DEMO_CODE, name=creditor, partner_type=partner_type,
+                                      agreement_date=date(2025, 1, 1), platform="API", partner_client_id=partner.id,
+                                      created_at=now)
+                    for partner_type, creditor, _ in _CREDITORS)
     signals, cases = _signals_and_cases(session, municipality, vault, workers, now=now)
     office = session.exec(select(StaffUser).where(StaffUser.username == "office")).one()
     _help_accepted_and_a_trajectory(session, office, now=now)

@@ -257,6 +257,8 @@ class Signal(SQLModel, table=True):
     # every index on this table costs the import time.
     below_threshold: bool = Field(default=False)
     below_threshold_reason: str | None = Field(default=None, max_length=40)
+    # When `status` last changed; None: not since the signal was received.
+    status_changed_at: datetime | None = _at(nullable=True)
     classification: str | None = Field(default=None, max_length=16)
     bsn_ciphertext: str | None = Field(default=None, max_length=200)  # "v1.<key id>.<nonce+ciphertext>"
     bsn_digest: str | None = Field(default=None, max_length=64, index=True)
@@ -391,14 +393,14 @@ class BkrRegistration(SQLModel, table=True):
     __tablename__ = "bkr_registration"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_bkr_registration_status"),
-        sa.CheckConstraint("action IN ('register', 'end')", name="ck_bkr_registration_action"),
+        sa.CheckConstraint("action IN ('register', 'end', 'remove')", name="ck_bkr_registration_action"),
         sa.UniqueConstraint("trajectory_id", "action", name="uq_bkr_registration_trajectory_action"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
     trajectory_id: uuid.UUID = Field(foreign_key="trajectory.id", index=True)
-    action: str = Field(max_length=16)  # register | end
+    action: str = Field(max_length=16)  # register | end | remove
     contract_type: str = Field(default="SH", max_length=4)
     start_date: date
     end_date: date | None = None
@@ -452,6 +454,42 @@ class AuditEntry(SQLModel, table=True):
     case_id: uuid.UUID | None = Field(default=None, index=True)
     request_id: str | None = Field(default=None, max_length=64)
     detail: dict[str, Any] = _json()
+
+
+class ResidentRequest(SQLModel, table=True):
+    """A resident's request under the AVG (access, correction, objection, erasure) as the admin
+    found them: the signals, cases and households that concern them, fixed at the search, and
+    the reason the admin gave. Ids only: the criteria themselves are not kept."""
+
+    __tablename__ = "resident_request"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    criterion: str = Field(max_length=16)  # bsn | name | address
+    reason: str = Field(max_length=500)
+    signal_ids: list[str] = _json(list)
+    case_ids: list[str] = _json(list)
+    household_ids: list[str] = _json(list)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _at()
+
+
+class ErasedSubject(SQLModel, table=True):
+    """What stays of a person once their data is erased (by retention or on request): keyed
+    hashes of their BSN, name with birth date, and address, so a later search can say "held
+    until, then erased" and an objection is honoured, never anything readable."""
+
+    __tablename__ = "erased_subject"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    municipality_code: str = _tenant()
+    kind: str = Field(max_length=8)  # bsn | name | address
+    digest: str = Field(max_length=64, index=True)
+    signal_id: uuid.UUID | None = None
+    case_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = None
+    ground: str = Field(max_length=16)  # retention | erasure | objection
+    erased_at: datetime = _at()
 
 
 class TenantSequence(SQLModel, table=True):

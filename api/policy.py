@@ -104,6 +104,9 @@ class MunicipalitySettings(BaseModel):
     bsn_visible_to: list[Literal["backoffice", "admin"]] = Field(
         default=["backoffice", "admin"], description="Staff roles that may reveal a BSN (audited)."
     )
+    access_report_names_staff: bool = Field(
+        default=False, description="A resident's access report names the staff who read their data; otherwise only "
+        "their role and organisation (AVG art. 15 asks for recipients, not colleagues' names).")
     closing_days: list[date] = Field(
         default_factory=list, max_length=366,
         description="Days the municipality is closed besides weekends and public holidays (e.g. between Christmas "

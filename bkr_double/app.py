@@ -76,6 +76,12 @@ class End(BaseModel):
         return self
 
 
+class Removal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    removal_date: date
+
+
 class Fault(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -194,6 +200,26 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
             return 200, stored
 
         return await answer(request, key_of(idempotency_key), end)
+
+    @app.post("/v1/registrations/{reference}/removal")
+    async def remove_registration(
+        request: Request, reference: str, _: Annotated[str, Depends(caller)],
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def remove(data: Any) -> tuple[int, dict[str, Any]]:
+            stored = state.registrations.get(reference)
+            if stored is None:
+                return 404, {"title": "unknown registration", "detail": "no registration with this reference"}
+            try:
+                removal = Removal.model_validate(data)
+            except ValueError as exc:
+                return 422, {"title": "invalid removal", "detail": str(exc)[:400]}
+            if stored["end_date"] is None or stored["removal_date"] != removal.removal_date.isoformat():
+                return 409, {"title": "not removable", "detail": "a registration is removed on its removal date, once ended"}
+            stored["removed_at"] = datetime.now(UTC).isoformat()
+            return 200, stored
+
+        return await answer(request, key_of(idempotency_key), remove)
 
     @app.get("/v1/registrations")
     def list_registrations(_: Annotated[str, Depends(caller)]) -> list[dict[str, Any]]:

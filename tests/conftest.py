@@ -21,7 +21,7 @@ from api.app import create_app
 from api.auth.keys import generate_signing_key
 from api.db import make_engine, migrate
 from api.settings import Settings, SigningKey
-from api.signals.bsn import generate_data_key
+from api.signals.bsn import BsnVault, generate_data_key
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
 
@@ -91,6 +91,7 @@ def signing_key() -> SigningKey:
 
 BSN_KEYS = [generate_data_key("test1")]
 BSN_HMAC_KEY = base64.b64encode(b"h" * 32).decode()
+VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)  # the app's own, for tests that call a service directly
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from api.cases.retention import purge
 from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
+from tests.conftest import VAULT
 from tests.factories import (
     amsterdam_and_rotterdam, login, make_case, make_municipality, make_partner, make_user, partner_login, read,
     statements_run,
@@ -76,7 +77,7 @@ def history(client: TestClient, session: Session, clock):  # type: ignore[no-unt
     at(clock, 2026, 10, 21, 9)
     municipality = session.get(Municipality, "0363")
     assert municipality is not None
-    assert purge(session, municipality=municipality, now=clock.current, dry_run=False).case_ids == [c.id]
+    assert purge(session, VAULT, municipality=municipality, now=clock.current, dry_run=False).case_ids == [c.id]
     session.commit()
 
     at(clock, 2026, 10, 21, 9, 30)

@@ -86,6 +86,9 @@ def test_compose_services_images_and_healthchecks(tmp_path: Path) -> None:
         missing = _compose(tmp_path, "config", "-q", drop=name)
         assert missing.returncode != 0 and name in missing.stderr
     assert "bkr_double" in blocks["bkr-double"] and "/healthz" in blocks["bkr-double"]
+    # Retention runs by itself, daily, on the same database.
+    assert "- purge" in blocks["retention"] and "- --repeat-hours" in blocks["retention"] and "- '24'" in blocks["retention"]
+    assert "@db:5432/" in blocks["retention"]
 
 
 def test_compose_requires_signing_keys(tmp_path: Path) -> None:

@@ -41,3 +41,30 @@ def test_the_dashboard_counts_deadlines_reach_conflicts_and_silent_devices(clien
     assert board["reached_by_channel"] == {"visit": 1, "phone": 0}
     assert board["open_conflicts"] == 1 and board["devices_not_synced_for_a_day"] == 1
     assert client.get("/v1/dashboard", headers=login(client, "worker1")).status_code == 403
+
+
+def test_the_dashboard_and_the_console_show_when_retention_last_ran(client: TestClient, session: Session, app, clock):  # type: ignore[no-untyped-def]
+    from api.cases.retention import purge
+    from api.models import Municipality
+    from tests.conftest import VAULT
+    from tests.console.helpers import browser, sign_in, text_of
+
+    make_municipality(session)
+    make_user(session, role="backoffice", username="office1")
+    assert client.get("/v1/dashboard", headers=login(client, "office1")).json()["retention_last_run_at"] is None
+    with browser(app) as console:
+        assert sign_in(console, "office1").status_code == 303
+        assert "Bewaartermijn nog nooit toegepast: de dagelijkse opschoning loopt niet" in text_of(console.get("/console"))
+        municipality = session.get(Municipality, "0363")
+        assert municipality is not None
+        purge(session, VAULT, municipality=municipality, now=NOW, dry_run=True)  # a dry run is no run
+        session.commit()
+        assert client.get("/v1/dashboard", headers=login(client, "office1")).json()["retention_last_run_at"] is None
+        purge(session, VAULT, municipality=municipality, now=NOW, dry_run=False)  # nothing due: still a run
+        session.commit()
+        board = client.get("/v1/dashboard", headers=login(client, "office1")).json()
+        assert board["retention_last_run_at"].startswith("2026-11-26T09:00:00")
+        assert "Bewaartermijn laatst toegepast op 26-11-2026 10:00." in text_of(console.get("/console"))
+        clock.advance(days=3)
+        assert sign_in(console, "office1").status_code == 303
+        assert "de dagelijkse opschoning loopt niet" in text_of(console.get("/console"))

@@ -21,7 +21,7 @@ from api.auth.keys import generate_signing_key
 from api.cli import app as cli
 from api.db import make_engine, migrate
 from api.demo import DEMO_CODE, load_demo
-from api.models import Case, PartnerClient, Signal, StaffUser
+from api.models import AuditEntry, Case, PartnerClient, Signal, StaffUser
 from api.safety import UnsafeConfiguration, check_configuration, check_credentials
 from api.settings import Settings
 from api.signals.bsn import BsnVault
@@ -82,6 +82,15 @@ def test_demo_credentials_log_in_in_demo_mode(demo_db: str, tmp_path: Path):
         assert staff.status_code == 200 and partner.status_code == 200
         headers = {"Authorization": f"Bearer {staff.json()['access_token']}"}
         assert client.get("/v1/cases", headers=headers).json()["items"]
+        # The demo platform delivers under agreements and reads the feedback on what it delivered.
+        platform = {"Authorization": f"Bearer {partner.json()['access_token']}"}
+        delivered = client.post("/v1/signals", headers=platform, json={"signals": [{
+            "signal_id": "DEMO-API-1", "partner_type": "Huur", "creditor": "Ymere", "signal_date": "2026-11-20",
+            "postcode": "1053KL", "house_number": 99}]})
+        assert delivered.status_code == 200, delivered.text
+        feedback = client.get("/v1/signals/feedback", headers=platform)
+        assert [(item["signal_id"], item["status"]) for item in feedback.json()["items"]] == [
+            ("DEMO-API-1", "Nog niet opgepakt")]
     # The generated demo key persists, so a restart keeps tokens valid.
     assert (tmp_path / "var" / "demo-signing-key.json").exists()
     engine.dispose()
@@ -219,8 +228,9 @@ def test_create_user_takes_the_password_from_stdin_never_from_the_command_line(t
     engine.dispose()
 
 
-def test_demo_stack_stops_its_children_on_sigterm(tmp_path: Path):
-    """A service manager's SIGTERM must not leave the BKR double and worker running without their parent."""
+def test_demo_stack_purges_by_itself_and_stops_its_children_on_sigterm(tmp_path: Path):
+    """Retention runs by itself in the demo stack (at start, then daily); a service manager's SIGTERM
+    must not leave the BKR double, the worker or the purge running without their parent."""
     port, bkr_port = free_port(), free_port()
     env = {**os.environ, **_env(f"sqlite:///{tmp_path / 'var' / 'stack.db'}", tmp_path, DOORSTEP_DEMO="true")}
     env.pop("DOORSTEP_BKR_URL", None)
@@ -231,7 +241,16 @@ def test_demo_stack_stops_its_children_on_sigterm(tmp_path: Path):
         wait_until_up(f"http://127.0.0.1:{port}/healthz", stack, "the demo stack")
         wait_until_up(f"http://127.0.0.1:{bkr_port}/healthz", stack, "the demo stack's BKR double")
         children = [int(pid) for pid in Path(f"/proc/{stack.pid}/task/{stack.pid}/children").read_text().split()]
-        assert len(children) == 2
+        assert len(children) == 3
+        engine = make_engine(env["DOORSTEP_DATABASE_URL"])
+        deadline = time.monotonic() + 30
+        runs: list[AuditEntry] = []
+        while not runs and time.monotonic() < deadline:
+            with Session(engine) as session:
+                runs = list(session.exec(select(AuditEntry).where(AuditEntry.action == "retention.run")))
+            time.sleep(0.2)
+        engine.dispose()
+        assert [run.resource_id for run in runs] == ["0363"]  # the demo municipality, once at start
         stack.send_signal(signal.SIGTERM)
         stack.wait(timeout=20)
         deadline = time.monotonic() + 15

@@ -109,7 +109,7 @@ def test_cases_left_in_a_trajectory_are_closed_with_the_handover_result(tmp_path
 
 def _below_threshold_migration():  # type: ignore[no-untyped-def]
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return script.get_revision("0018").module
+    return script.get_revision("0020").module
 
 
 def test_the_migration_marks_stored_signals_as_the_rule_does_with_the_default_thresholds(session: Session):
@@ -146,7 +146,7 @@ def test_the_migration_marks_stored_signals_as_the_rule_does_with_the_default_th
 
 def test_signals_stored_before_thresholds_are_marked_on_upgrade(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'thresholds.db'}"
-    migrate(url, "0016")
+    migrate(url, "0019")
     engine = make_engine(url)
     at = "2026-11-27 09:00:00.000000"
     with engine.begin() as c:

@@ -23,6 +23,7 @@ from api.models import AuditEntry, Case, Municipality, Signal, Trajectory
 from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery, whole_euros
 from api.signals.parsing import PARTNER_TYPES
 from tests.conftest import FakeClock
+from tests.conftest import VAULT
 from tests.factories import (
     login, make_case, make_municipality, make_partner, make_user, partner_login, read, statements_run,
 )
@@ -322,7 +323,7 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
            "NOV-1;Huur;Ymere;1.234,56;2026-08-01;2026-11-20;;J.;Jansen;;;;Kinkerstraat;12;;1053KL;Amsterdam")
     municipality = session.get(Municipality, "0363")
     assert municipality is not None
-    erased = purge(session, municipality=municipality, now=clock.current, dry_run=False)
+    erased = purge(session, VAULT, municipality=municipality, now=clock.current, dry_run=False)
     assert (erased.case_ids, erased.caseless_signals) == ([purged], 1)
     session.commit()
     at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))

@@ -9,8 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from api.audit import service
+from api.audit.activities import ACTIVITIES
 from api.audit.schemas import AuditCursor, AuditEntryOut, AuditPage
 from api.auth.deps import allow
 from api.auth.principal import Principal
@@ -80,3 +82,23 @@ def export_entries(
         buffer.getvalue(), media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{principal.municipality_code}.csv"'},
     )
+
+
+class ProcessingActivityOut(BaseModel):
+    code: str
+    name: str = Field(description="As the municipality's register of processing activities names it (Dutch).")
+    purpose: str
+    legal_basis: str
+
+
+activities_router = APIRouter(prefix="/v1/processing-activities", tags=["audit"], responses=problem_responses(401, 403))
+Staff = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
+
+
+@activities_router.get(
+    "", name="processing-activities", response_model=list[ProcessingActivityOut],
+    summary="The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to",
+)
+def processing_activities(_: Staff) -> list[ProcessingActivityOut]:
+    return [ProcessingActivityOut(code=a.code, name=a.name, purpose=a.purpose, legal_basis=a.legal_basis)
+            for a in ACTIVITIES]

@@ -27,6 +27,7 @@ oauth2 = OAuth2(
             scopes={
                 "signals:write": "Deliver signals",
                 "cases:read": "Read the outcome of your own signals",
+                "feedback:read": "Read the feedback on your own signals (status, debt help started)",
                 "reports:read": "Read reports",
             },
         ),

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 STAFF_ROLES = ("worker", "backoffice", "admin")
-PARTNER_SCOPES = ("signals:write", "cases:read", "reports:read")
+PARTNER_SCOPES = ("signals:write", "cases:read", "feedback:read", "reports:read")
 
 
 @dataclass(frozen=True)

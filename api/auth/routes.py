@@ -40,7 +40,7 @@ class InvalidRequest(ProblemError):
     description=(
         "OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and "
         "`refresh_token` to rotate); integration partners use `client_credentials` with "
-        "`client_id`, `client_secret` and optional `scope` (`signals:write cases:read reports:read`). "
+        "`client_id`, `client_secret` and optional `scope` (`signals:write cases:read feedback:read reports:read`). "
         "A username used in more than one municipality signs in as `0363/username`. Failed attempts are "
         "throttled per account (or client) and per client address: after a few, 429 with `Retry-After` "
         "until the wait has passed (the same answer for unknown names), and a lock after many that an "

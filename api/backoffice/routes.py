@@ -36,6 +36,9 @@ class DashboardOut(BaseModel):
         default=0, description="Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal "
         "below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposed_closing=true`; "
         "the office confirms each by closing it with that result.")
+    retention_last_run_at: dt.datetime | None = Field(
+        description="When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); "
+        "None: never.")
 
 
 @router.get("", name="dashboard", response_model=DashboardOut, summary="Deadlines, reach, conflicts, silent devices")

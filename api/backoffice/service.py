@@ -9,16 +9,23 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, dutch_date
-from api.models import BkrRegistration, Case, Conflict, Device
+from api.models import AuditEntry, BkrRegistration, Case, Conflict, Device
 from api.reports.facts import attempt_counts, overdue, proposed_closing, still_to_act
 
 SILENT_AFTER = timedelta(days=1)
+# The purge is scheduled daily; two days without a run means the schedule stopped.
+RETENTION_LATE_AFTER = timedelta(days=2)
 
 
 def is_silent(last_pull_at: datetime | None, last_push_at: datetime | None, enrolled_at: datetime, *,
               now: datetime) -> bool:
     """A device is silent when neither a pull nor a push reached us for a day (since enrolment)."""
     return max(moment for moment in (last_pull_at, last_push_at, enrolled_at) if moment is not None) < now - SILENT_AFTER
+
+
+def retention_late(last_run_at: datetime | None, *, now: datetime) -> bool:
+    """Whether the daily retention purge has stopped running (or never ran)."""
+    return last_run_at is None or last_run_at < now - RETENTION_LATE_AFTER
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Dashboard:
     devices_not_synced_for_a_day: int = 0
     bkr_failed: int = 0
     proposed_closing: int = 0
+    retention_last_run_at: datetime | None = None
 
 
 def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Dashboard:
@@ -75,5 +83,9 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
         select(sa.func.count()).select_from(BkrRegistration).where(
             BkrRegistration.municipality_code == municipality_code, BkrRegistration.status == "failed"
         )
+    ).one()
+    board.retention_last_run_at = session.exec(
+        select(sa.func.max(AuditEntry.at)).where(AuditEntry.municipality_code == municipality_code,
+                                                 AuditEntry.action == "retention.run")
     ).one()
     return board

@@ -12,7 +12,7 @@ import httpx
 
 @dataclass(frozen=True)
 class BkrMessage:
-    action: Literal["register", "end"]
+    action: Literal["register", "end", "remove"]
     reference: str  # Doorstep's trajectory id: BKR's handle for the registration
     body: dict[str, Any]
     idempotency_key: str  # the same for every attempt of one outbox row
@@ -41,7 +41,8 @@ class HttpBkrClient:
         )
 
     def deliver(self, message: BkrMessage) -> BkrAnswer:
-        path = "/v1/registrations" if message.action == "register" else f"/v1/registrations/{message.reference}/end"
+        path = {"register": "/v1/registrations", "end": f"/v1/registrations/{message.reference}/end",
+                "remove": f"/v1/registrations/{message.reference}/removal"}[message.action]
         try:
             response = self._http.post(path, json=message.body, headers={"Idempotency-Key": message.idempotency_key})
         except httpx.TimeoutException as exc:

@@ -62,6 +62,32 @@ def enqueue_end(session: Session, trajectory: Trajectory, *, removal_date: date,
     return row
 
 
+def enqueue_removal(session: Session, end: BkrRegistration, *, now: datetime) -> BkrRegistration:
+    """The removal of a registration, due on its removal date: sent once (one row per trajectory
+    and action), and only after the end was delivered."""
+    assert end.action == "end" and end.removal_date is not None
+    row = BkrRegistration(
+        municipality_code=end.municipality_code, trajectory_id=end.trajectory_id, action="remove",
+        contract_type=end.contract_type, start_date=end.start_date, end_date=end.end_date,
+        removal_date=end.removal_date, subject={}, next_attempt_at=now, created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def removals_due(session: Session, *, municipality_code: str, today: date) -> list[BkrRegistration]:
+    """Delivered ends whose removal date has come and whose removal is not in the outbox yet."""
+    removal = aliased(BkrRegistration)
+    return list(session.exec(
+        select(BkrRegistration).where(
+            BkrRegistration.municipality_code == municipality_code, BkrRegistration.action == "end",
+            BkrRegistration.status == "delivered", col(BkrRegistration.removal_date) <= today,
+            ~select(removal.id).where(removal.trajectory_id == BkrRegistration.trajectory_id,
+                                      removal.action == "remove").exists(),
+        ).with_for_update()
+    ))
+
+
 def message_for(row: BkrRegistration) -> BkrMessage:
     reference = str(row.trajectory_id)
     if row.action == "register":
@@ -69,9 +95,12 @@ def message_for(row: BkrRegistration) -> BkrMessage:
             "reference": reference, "participant": row.municipality_code, "contract_type": row.contract_type,
             "start_date": row.start_date.isoformat(), **row.subject,
         }
-    else:
+    elif row.action == "end":
         assert row.end_date is not None and row.removal_date is not None
         body = {"end_date": row.end_date.isoformat(), "removal_date": row.removal_date.isoformat()}
+    else:
+        assert row.removal_date is not None
+        body = {"removal_date": row.removal_date.isoformat()}
     return BkrMessage(action=row.action, reference=reference, body=body, idempotency_key=str(row.idempotency_key))  # type: ignore[arg-type]
 
 
@@ -99,11 +128,18 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
         .where(Trajectory.id == BkrRegistration.trajectory_id, col(Conflict.resolved_at).is_(None))
         .exists()
     )
+    end = aliased(BkrRegistration)
+    waiting_for_end = (
+        select(end.id)
+        .where(end.trajectory_id == BkrRegistration.trajectory_id, end.action == "end", end.status != "delivered")
+        .exists()
+    )
     return (
         select(BkrRegistration)
         .where(BkrRegistration.status == "pending", col(BkrRegistration.next_attempt_at) <= now, ~open_conflict,
                or_(col(BkrRegistration.claimed_until).is_(None), col(BkrRegistration.claimed_until) < now),
-               or_(BkrRegistration.action == "register", ~waiting_for_registration))
+               or_(BkrRegistration.action == "register", ~waiting_for_registration),
+               or_(BkrRegistration.action != "remove", ~waiting_for_end))
         .order_by(col(BkrRegistration.next_attempt_at), col(BkrRegistration.created_at), col(BkrRegistration.id))
         .limit(1)
         .with_for_update(skip_locked=True, of=BkrRegistration)  # type: ignore[arg-type]

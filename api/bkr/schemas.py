@@ -27,7 +27,9 @@ class BkrRegistrationOut(BaseModel):
     id: uuid.UUID
     trajectory_id: uuid.UUID
     case_id: uuid.UUID
-    action: Literal["register", "end"] = Field(description="register: the SH registration; end: its end date.")
+    action: Literal["register", "end", "remove"] = Field(
+        description="register: the SH registration; end: its end date and removal date; remove: the removal, sent "
+        "once on the removal date by the daily retention run.")
     contract_type: str
     start_date: date
     end_date: date | None

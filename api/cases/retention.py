@@ -7,6 +7,7 @@ its signals' partner type, amount and dates, and contact attempts without free t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -14,11 +15,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
+from api.bkr.outbox import enqueue_removal, removals_due
 from api.auth.principal import Principal
 from api.cases.rules import AMSTERDAM, CaseState, due_for_purge, dutch_date, months_before
-from api.models import Case, Household, Municipality, QuarantinedRow, Signal, SignalImport, Trajectory, VisitEvent
+from api.models import (
+    Case, Conflict, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport, Trajectory, VisitEvent,
+)
 from api.policy import MunicipalitySettings
+from api.residents.rules import name_forms, name_key
 from api.sequence import reserve_change_seqs
+from api.signals.bsn import BsnVault
 
 KEPT_EVENT_FIELDS = ("reached", "day_part", "channel", "result", "outcome")
 
@@ -35,9 +41,10 @@ class PurgeResult:
     case_ids: list[uuid.UUID]
     quarantined_rows: int
     caseless_signals: int = 0
+    bkr_removals: int = 0
 
 
-def purge(session: Session, *, municipality: Municipality, now: datetime, dry_run: bool) -> PurgeResult:
+def purge(session: Session, vault: BsnVault, *, municipality: Municipality, now: datetime, dry_run: bool) -> PurgeResult:
     settings = MunicipalitySettings.model_validate(municipality.settings)
     today = dutch_date(now)
     cutoff = months_before(today, settings.retention_months)
@@ -76,28 +83,23 @@ def purge(session: Session, *, municipality: Municipality, now: datetime, dry_ru
                    col(Signal.phone).is_not(None), col(Signal.birth_date).is_not(None)),
         )
     ).all()
-    result = PurgeResult(municipality.code, [case.id for case in due], int(quarantined), len(caseless))
-    if dry_run or (not due and not quarantined and not caseless):
+    removals = removals_due(session, municipality_code=municipality.code, today=today)
+    result = PurgeResult(municipality.code, [case.id for case in due], int(quarantined), len(caseless), len(removals))
+    if dry_run:
         return result
-    ids = [case.id for case in due]
-    session.execute(sa.update(Signal).where(col(Signal.case_id).in_(ids)).values(**PERSONAL_SIGNAL_FIELDS))
-    session.execute(
-        sa.update(Signal).where(col(Signal.id).in_([row[0] for row in caseless])).values(**PERSONAL_SIGNAL_FIELDS)
-    )
-    for event in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(ids))):
-        event.payload = {key: value for key, value in event.payload.items() if key in KEPT_EVENT_FIELDS}
-        session.add(event)
-    sequence = iter(reserve_change_seqs(session, municipality.code, len(due)))
-    for case in due:
-        case.purged_at = now
-        case.assigned_worker_id = None
-        case.second_worker_id = None
-        case.version += 1
-        case.change_seq = next(sequence)  # devices learn that the case was purged
-        session.add(case)
-    _forget_households(session, {case.household_id for case in due} | {row[1] for row in caseless})
-    session.execute(sa.delete(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports)))
+    for end in removals:  # BKR removes a registration on its removal date: we send it, once
+        enqueue_removal(session, end, now=now)
     system = Principal(kind="system", actor_id="retention", municipality_code=municipality.code)
+    # Every run leaves its mark, also one that found nothing due: the dashboard shows when
+    # retention last ran, so a stopped schedule is seen.
+    record(session, system, action="retention.run", resource_type="municipality", resource_id=municipality.code,
+           at=now, detail={"cases": len(due), "signals": len(caseless), "quarantined_rows": int(quarantined),
+                           "bkr_removals": len(removals)})
+    if not due and not quarantined and not caseless:
+        session.flush()
+        return result
+    erase(session, vault, cases=due, caseless_signal_ids=[row[0] for row in caseless], now=now, ground="retention")
+    session.execute(sa.delete(QuarantinedRow).where(col(QuarantinedRow.import_id).in_(old_imports)))
     for case in due:
         record(session, system, action="cases.purge", resource_type="case", resource_id=case.id, case_id=case.id, at=now)
     if quarantined:
@@ -107,6 +109,66 @@ def purge(session: Session, *, municipality: Municipality, now: datetime, dry_ru
         record(session, system, action="signals.purge", resource_type="signal", resource_id=signal_id, at=now)
     session.flush()
     return result
+
+
+def erase(session: Session, vault: BsnVault, *, cases: Sequence[Case], caseless_signal_ids: Sequence[uuid.UUID],
+          now: datetime, ground: str) -> None:
+    """Erase the personal data of `cases` and of signals without a case, as retention does and as
+    a resident's erasure does: names, BSN, contact details and free text go; what the reports
+    count stays (dates, partner types, amounts, results, attempts without their text). What stays
+    of the person is keyed hashes (`ErasedSubject`), and devices drop the cases on their next pull."""
+    ids = [case.id for case in cases]
+    if not ids and not caseless_signal_ids:
+        return
+    signals = session.exec(select(Signal).where(sa.or_(col(Signal.case_id).in_(ids),
+                                                       col(Signal.id).in_(list(caseless_signal_ids))))).all()
+    households = {h.id: h for h in session.exec(select(Household).where(
+        col(Household.id).in_({s.household_id for s in signals} | {c.household_id for c in cases})))}
+    _remember(session, vault, signals, households, now=now, ground=ground)
+    session.execute(sa.update(Signal).where(col(Signal.id).in_([s.id for s in signals])).values(**PERSONAL_SIGNAL_FIELDS))
+    for event in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(ids))):
+        event.payload = {key: value for key, value in event.payload.items() if key in KEPT_EVENT_FIELDS}
+        session.add(event)
+    # Conflicts hold both sides' payloads (notes, reasons) and the office's note on the decision.
+    for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(ids))):
+        conflict.sides = [{**side, "payload": {key: value for key, value in (side.get("payload") or {}).items()
+                                               if key in KEPT_EVENT_FIELDS}} for side in conflict.sides]
+        if conflict.resolution:
+            conflict.resolution = {key: value for key, value in conflict.resolution.items() if key != "note"}
+        session.add(conflict)
+    if cases:
+        sequence = iter(reserve_change_seqs(session, cases[0].municipality_code, len(cases)))
+        for case in cases:
+            case.purged_at = now
+            case.assigned_worker_id = None
+            case.second_worker_id = None
+            case.version += 1
+            case.change_seq = next(sequence)  # devices learn that the case was purged
+            session.add(case)
+    _forget_households(session, set(households))
+
+
+def _remember(session: Session, vault: BsnVault, signals: Sequence[Signal], households: dict[uuid.UUID, Household],
+              *, now: datetime, ground: str) -> None:
+    """Keyed hashes of whom the erased signals named (BSN, name with birth date, address): a later
+    search finds "erased on …", and an objection is still known when a new signal arrives."""
+    seen: set[tuple[str, str, uuid.UUID | None]] = set()
+    for signal in signals:
+        digest = vault.digester(signal.municipality_code)
+        household = households.get(signal.household_id)
+        keys = [("bsn", signal.bsn_digest)]
+        if signal.surname and signal.birth_date:
+            keys.extend(("name", digest(name_key(form, signal.birth_date)))
+                        for form in name_forms(prefix=signal.prefix, surname=signal.surname))
+        if household is not None and not household.address_key.startswith(("purged:", "bsn:")):
+            keys.append(("address", digest(f"address|{household.address_key}")))
+        for kind, value in keys:
+            if value is None or (kind, value, signal.case_id) in seen:
+                continue
+            seen.add((kind, value, signal.case_id))
+            session.add(ErasedSubject(municipality_code=signal.municipality_code, kind=kind, digest=value,
+                                      signal_id=signal.id, case_id=signal.case_id, household_id=signal.household_id,
+                                      ground=ground, erased_at=now))
 
 
 def _forget_households(session: Session, household_ids: set[uuid.UUID]) -> None:

@@ -212,7 +212,7 @@ def close(
     move(case, CaseEvent.CLOSE)
     case.result = result
     case.closed_at = now
-    return case, new_version(session, case)
+    return case, new_version(session, case, now=now)
 
 
 def results_allowed(session: Session, case: Case) -> list[str]:
@@ -257,14 +257,14 @@ def move(case: Case, event: CaseEvent) -> None:
         raise Conflict(f"Not possible: {exc}.", slug="illegal-transition", state=case.state) from exc
 
 
-def new_version(session: Session, case: Case) -> Household:
+def new_version(session: Session, case: Case, *, now: datetime) -> Household:
     """A new version with a new change number, so devices and lists see the change; its signals'
     statuses follow it (an attempt picks them up, closing without one says why not)."""
     case.version += 1
     case.change_seq = next_change_seq(session, case.municipality_code)
     session.add(case)
     session.flush()
-    signal_status.refresh(session, [case.id])
+    signal_status.refresh(session, [case.id], now=now)
     household = session.get(Household, case.household_id)
     assert household is not None
     return household
@@ -295,7 +295,7 @@ def assign(
         _worker(session, principal, second_worker_id)
     move(case, CaseEvent.PLAN)
     case.assigned_worker_id, case.second_worker_id = worker_id, second_worker_id
-    return case, new_version(session, case)
+    return case, new_version(session, case, now=now)
 
 
 OFFICE_PAYLOAD_FIELDS = {
@@ -346,7 +346,7 @@ def record_office_action(
         move(case, CaseEvent.CONTACT)
     if kind == "help_accepted":  # said on the phone or at the office, after contact was made
         move(case, CaseEvent.ACCEPT_HELP)
-    return case, new_version(session, case), True
+    return case, new_version(session, case, now=now), True
 
 
 def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: datetime) -> tuple[Case, Household]:
@@ -363,4 +363,4 @@ def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: d
                        slug="handed-over", state=case.state)
     move(case, CaseEvent.REOPEN)
     case.result, case.closed_at = None, None
-    return case, new_version(session, case)
+    return case, new_version(session, case, now=now)

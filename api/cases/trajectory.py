@@ -99,7 +99,7 @@ def start(
     session.add(trajectory)
     session.flush()
     registration = enqueue_registration(session, trajectory, subject=subject, now=now)
-    new_version(session, case)
+    new_version(session, case, now=now)
     return case, trajectory, registration
 
 
@@ -126,7 +126,7 @@ def end(
         removal_date=removal_date(end_date, outcome, months_after_end=settings.bkr_removal_months_after_end,
                                   months_after_success=settings.bkr_removal_months_after_success),
     )
-    new_version(session, case)
+    new_version(session, case, now=now)
     return case, trajectory, registration
 
 

@@ -37,7 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
     "bkr_status": {
         "pending": "Wacht op verzending", "delivered": "Geregistreerd", "failed": "Mislukt",
     },
-    "bkr_action": {"register": "Registratie", "end": "Einde"},
+    "bkr_action": {"register": "Registratie", "end": "Einde", "remove": "Verwijdering"},
     "role": {"backoffice": "Backoffice", "admin": "Beheerder", "worker": "Buitendienst"},
     "import_status": {"completed": "Verwerkt", "rejected": "Afgewezen"},
     "signal_result": {"created": "Nieuw", "duplicate": "Al ontvangen", "rejected": "Afgewezen"},

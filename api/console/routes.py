@@ -6,10 +6,12 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api.console.screens import bkr, cases, conflicts, devices, login, not_found, planning, reports, signals, today
+from api.console.screens import (
+    bkr, cases, conflicts, devices, login, not_found, planning, privacy, reports, signals, today,
+)
 from api.console.web import DOWNLOADS, HERE
 
-SCREENS = (login, today, cases, conflicts, planning, signals, devices, bkr, reports)
+SCREENS = (login, today, cases, conflicts, planning, signals, devices, bkr, reports, privacy)
 UPLOAD_PATH = "/console/signalen"
 
 

@@ -55,6 +55,7 @@ NAV = (
     ("apparaten", "Apparaten", "/console/apparaten"),
     ("bkr", "BKR", "/console/bkr"),
     ("rapportages", "Rapportages", "/console/rapportages"),
+    ("privacy", "Privacy", "/console/privacy"),  # admins only (see `render`)
 )
 
 # Dutch headlines for the API's stable problem types; the API's own (English) detail follows.
@@ -184,7 +185,8 @@ def render(
     return templates.TemplateResponse(
         request, template,
         {"me": signed.user if signed else None, "csrf": signed.row.csrf_token if signed else None, "flash": flash,
-         "nav": NAV, "error": error and problem_view(error), **context},
+         "nav": [item for item in NAV if item[0] != "privacy" or (signed is not None and signed.user.role == "admin")],
+         "error": error and problem_view(error), **context},
         status_code=error.status if error is not None and status == 200 else status,
     )
 

@@ -536,7 +536,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         ])
         # An attempt picks up the case's signals (most pushes hold one; notes and cards do not).
         signal_status.refresh(session, {row.case_id for rows in touched.values() for row in rows
-                                        if row.kind in ATTEMPT_CHANNELS and row.outcome == "applied"})
+                                        if row.kind in ATTEMPT_CHANNELS and row.outcome == "applied"}, now=now)
     for rows in touched.values():
         for row in rows:
             results[position[row.id]] = EventResult(
@@ -658,5 +658,5 @@ def resolve(session: Session, principal: Principal, conflict_id: uuid.UUID, *, d
     session.add(case)
     session.add(conflict)
     session.flush()
-    signal_status.refresh(session, [case.id])
+    signal_status.refresh(session, [case.id], now=now)
     return conflict

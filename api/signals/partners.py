@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.auth.principal import Principal
-from api.models import CreditorAgreement, PartnerClient, Signal, SignalImport
+from api.models import CreditorAgreement, PartnerClient, Signal, SignalImport, Trajectory, UTCDateTime
 from api.problems import Forbidden
 from api.signals.parsing import ParsedRow, RowError
-from api.signals.rules import Agreement, creditor_under_agreement, status_for_creditor
-from api.signals.schemas import DeliveredSignal
+from api.signals.rules import Agreement, creditor_under_agreement, status_for_creditor, status_for_feedback
+from api.signals.schemas import DeliveredSignal, Feedback
 
 
 def agreements_of(session: Session, principal: Principal) -> list[Agreement] | None:
@@ -78,5 +78,39 @@ def delivered(
         (row.id, DeliveredSignal(signal_id=row.external_id, partner_type=row.partner_type, creditor=row.creditor_name,
                         signal_date=row.signal_date, received_at=row.received_at,
                         status=status_for_creditor(row.status)))  # type: ignore[arg-type]
+        for row in rows
+    ]
+
+
+def feedback(
+    session: Session, principal: Principal, *, since: datetime | None, after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[uuid.UUID, Feedback]]:
+    """The creditor's feedback on the signals it delivered, in the order they last changed: each
+    one's DDAS status as far as it concerns the signal (`status_for_feedback`), when it changed,
+    and whether the resident's debt help started. Nothing of the case, the household or anyone
+    else's signals. Only a partner under an agreement asks (403 otherwise)."""
+    agreements_of(session, principal)
+    sg, im, tr = Signal.__table__, SignalImport.__table__, Trajectory.__table__
+    status_changed = sa.func.coalesce(sg.c.status_changed_at, sg.c.received_at)
+    changed = sa.type_coerce(sa.case((tr.c.created_at > status_changed, tr.c.created_at), else_=status_changed),
+                             UTCDateTime).label("changed_at")
+    query = (
+        sa.select(sg.c.id, sg.c.external_id, sg.c.status, status_changed.label("status_changed_at"),
+                  tr.c.id.is_not(None).label("in_debt_help"), changed)
+        .join(im, im.c.id == sg.c.import_id)
+        .outerjoin(tr, sa.and_(tr.c.case_id == sg.c.case_id, tr.c.municipality_code == sg.c.municipality_code))
+        .where(sg.c.municipality_code == principal.municipality_code, im.c.municipality_code == principal.municipality_code,
+               im.c.created_by == principal.actor_id)
+    )
+    if since is not None:
+        query = query.where(changed >= since)
+    if after is not None:
+        query = query.where(sa.tuple_(changed, sg.c.id) > sa.tuple_(*after))
+    rows = session.execute(query.order_by(changed, sg.c.id).limit(limit)).all()
+    return [
+        (row.id, Feedback(signal_id=row.external_id, status=status_for_feedback(row.status),  # type: ignore[arg-type]
+                          status_changed_at=row.status_changed_at, in_debt_help=row.in_debt_help,
+                          changed_at=row.changed_at))
         for row in rows
     ]

@@ -14,6 +14,7 @@ from typing import IO, Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
+from pydantic import AwareDatetime
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
@@ -28,11 +29,12 @@ from api.signals import service
 from api.signals.limits import TOO_LARGE
 from api.signals.partners import agreements_of, under_agreements
 from api.signals.partners import delivered as agreements_delivered
+from api.signals.partners import feedback as creditor_feedback
 from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
 from api.signals.rules import is_valid_bsn
 from api.signals.schemas import (
     AgreementIn, AgreementList, AgreementOut, BsnMatch, BsnMatches, BsnOut, BsnSearch, DeliveredCursor,
-    DeliveredSignalPage, ImportList, ImportMode, ImportReportOut, SignalBatch,
+    DeliveredSignalPage, FeedbackCursor, FeedbackPage, ImportList, ImportMode, ImportReportOut, SignalBatch,
     SignalBatchResult, SignalResult,
 )
 from api.spreadsheet import safe_cell
@@ -325,6 +327,40 @@ def delivered(
            detail={"count": len(rows)})
     next_cursor = encode_cursor({"received_at": rows[-1][1].received_at.isoformat(), "id": str(rows[-1][0])}) if more else None
     return DeliveredSignalPage(items=[item for _, item in rows], next_cursor=next_cursor)
+
+
+FeedbackReader = Annotated[Principal, Depends(allow(scopes=("feedback:read",)))]
+
+
+@router.get(
+    "/feedback", name="feedback", response_model=FeedbackPage,
+    summary="Feedback to the creditor: the status of your signals and whether debt help started",
+    description=(
+        "For integration partners with scope `feedback:read` and an agreement on record: for each signal this "
+        "partner delivered, only what the law lets a creditor know — its DDAS status (a status that tells of the "
+        "resident rather than the signal is given as `Niet opgepakt: andere reden`), when that last changed, and "
+        "whether a debt-help trajectory started (`in_debt_help`). Ordered by `changed_at`; pass the last "
+        "`changed_at` you saw as `since` to get what changed after it. Every request is audited."
+    ),
+)
+def feedback(
+    session: SessionDep,
+    principal: FeedbackReader,
+    at: Now,
+    since: Annotated[AwareDatetime | None, Query(description="Only signals whose feedback changed at or after this "
+                                                              "moment (with a time zone).")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> FeedbackPage:
+    position = decode_cursor(cursor, FeedbackCursor)
+    rows = creditor_feedback(session, principal, since=since, limit=limit + 1,
+                             after=(position.changed_at, position.id) if position else None)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    record(session, principal, action="signals.feedback-read", resource_type="signal", at=at,
+           detail={"count": len(rows), "since": since.isoformat() if since else None})
+    next_cursor = encode_cursor({"changed_at": rows[-1][1].changed_at.isoformat(), "id": str(rows[-1][0])}) if more else None
+    return FeedbackPage(items=[item for _, item in rows], next_cursor=next_cursor)
 
 
 @router.post(

@@ -266,3 +266,15 @@ def status_for_creditor(status: str) -> str:
     (for "Niet opgepakt: andere reden" the law allows no more; the other reasons, such as a
     resident who died or moved away, are no business of a creditor either)."""
     return status if status in (STATUS_NOT_YET, STATUS_PICKED_UP) else "Niet opgepakt"
+
+
+# What the feedback (`feedback:read`) passes on as stored: the statuses that concern the signal
+# itself. The others tell of the resident (died, moved away, already in debt help), which is no
+# creditor's business: those are "Niet opgepakt: andere reden", as DDAS has it for any other reason.
+FEEDBACK_STATUSES = (STATUS_NOT_YET, STATUS_PICKED_UP, STATUS_REPEAT, "Niet opgepakt: onterecht signaal",
+                     STATUS_OTHER_REASON)
+
+
+def status_for_feedback(status: str) -> str:
+    """The DDAS status a creditor's feedback shows: the signal's own, or *andere reden*."""
+    return status if status in FEEDBACK_STATUSES else STATUS_OTHER_REASON

@@ -169,6 +169,30 @@ class DeliveredSignalPage(BaseModel):
     next_cursor: str | None
 
 
+class Feedback(BaseModel):
+    """What the law lets a creditor know of a signal it delivered (the terugkoppeling)."""
+
+    signal_id: str = Field(description="The partner's own id of the signal.")
+    status: Literal["Nog niet opgepakt", "Opgepakt", "Niet opgepakt: herhaalde melding",
+                    "Niet opgepakt: onterecht signaal", "Niet opgepakt: andere reden"] = Field(
+        description="The signal's DDAS status (EnumSignaalstatus). A status that tells of the resident rather than "
+        "the signal (deceased, moved away, already known to debt help) is given as `Niet opgepakt: andere reden`.")
+    status_changed_at: datetime = Field(description="When the status last changed (its arrival, if never).")
+    in_debt_help: bool = Field(description="Whether a debt-help trajectory started for the resident.")
+    changed_at: datetime = Field(description="The latest of `status_changed_at` and the trajectory's start: what "
+                                 "`since` compares with.")
+
+
+class FeedbackPage(BaseModel):
+    items: list[Feedback]
+    next_cursor: str | None
+
+
+class FeedbackCursor(BaseModel):
+    changed_at: datetime
+    id: uuid.UUID
+
+
 class DeliveredCursor(BaseModel):
     received_at: datetime
     id: uuid.UUID

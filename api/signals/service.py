@@ -439,7 +439,7 @@ class _Writer:
                                            for case_id, number in zip(self.renumbered, numbers, strict=True)])
         # A signal joining a case that was already attempted is picked up with it (new cases have
         # had no attempt yet: their signals arrive as `Nog niet opgepakt`, as inserted).
-        signal_status.refresh(self.session, self.renumbered)
+        signal_status.refresh(self.session, self.renumbered, now=self.now)
 
     def _new_case(self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any]) -> dict[str, Any]:
         crisis = any(r.crisis for r in joining)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -35,11 +36,13 @@ def _statuses() -> sa.ColumnElement[str]:
 
 _STATUS = _statuses()
 _REFRESH = {postgres: _sg.update().where(in_array(_sg.c.case_id, "case_ids", postgres=postgres), _sg.c.status != _STATUS)
-            .values(status=_STATUS) for postgres in (True, False)}
+            .values(status=_STATUS, status_changed_at=sa.bindparam("now", type_=_sg.c.status_changed_at.type))
+            for postgres in (True, False)}
 
 
-def refresh(session: Session, case_ids: Collection[uuid.UUID]) -> None:
+def refresh(session: Session, case_ids: Collection[uuid.UUID], *, now: datetime) -> None:
     """Set the status of the signals of `case_ids` from their cases as they stand now: after an
-    attempt, a closing, a reopening, a conflict decided, a delivery joining the case."""
+    attempt, a closing, a reopening, a conflict decided, a delivery joining the case. A signal
+    whose status changes remembers when (`status_changed_at`: the creditor's feedback)."""
     if case_ids:
-        session.execute(_REFRESH[on_postgres(session)], {"case_ids": list(case_ids)})
+        session.execute(_REFRESH[on_postgres(session)], {"case_ids": list(case_ids), "now": now})

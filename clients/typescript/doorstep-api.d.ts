@@ -134,7 +134,7 @@ export interface paths {
         put?: never;
         /**
          * Get an access token
-         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
+         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read feedback:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
          */
         post: operations["auth-token"];
         delete?: never;
@@ -573,6 +573,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/processing-activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to */
+        get: operations["audit-processing-activities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/ddas": {
         parameters: {
             query?: never;
@@ -613,6 +630,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/residents/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find a resident: the signals, households and cases that concern them (audited with the reason)
+         * @description By BSN (through its keyed hash), by surname and birth date, or by address, over the municipality's whole history: data erased earlier shows as erased. The request is kept with the admin's reason; its `ref` is what the report and the erasure act on.
+         */
+        post: operations["residents-search"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/residents/{ref}/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Objection or erasure (AVG art. 17, 21): erase what the law does not keep, and say why the rest stays
+         * @description Closed cases are erased at once (as retention does); open ones are closed as *Niet opgepakt: andere reden* and erased; devices drop them on their next pull (`removed`, reason `purged`). A running trajectory, or a BKR registration within its term, stays, with the reason in `kept`; so do the counts DDAS and the monitor report. A case that names other residents too keeps theirs. Audited.
+         */
+        post: operations["residents-erasure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/residents/{ref}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access (inzage, AVG art. 15): what is held about the resident and who saw it
+         * @description Every signal, case, contact attempt and what it recorded, the trajectory and BKR registration, and the log of who (role and organisation) read or changed the data, when and under which processing activity. The BSN appears masked. `format=html` gives the printable document for the resident. Audited.
+         */
+        get: operations["residents-report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/signals": {
         parameters: {
             query?: never;
@@ -631,6 +708,26 @@ export interface paths {
          * @description One result per signal: `created`, `duplicate` (the signal id was received before) or `rejected` with the reason. Valid signals land even when others in the batch are rejected. A partner client delivers only under its agreements on record: a signal whose partner type and creditor no agreement of the partner covers is rejected (without any agreement, 403 `no-agreement`).
          */
         post: operations["signals-deliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signals/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Feedback to the creditor: the status of your signals and whether debt help started
+         * @description For integration partners with scope `feedback:read` and an agreement on record: for each signal this partner delivered, only what the law lets a creditor know — its DDAS status (a status that tells of the resident rather than the signal is given as `Niet opgepakt: andere reden`), when that last changed, and whether a debt-help trajectory started (`in_debt_help`). Ordered by `changed_at`; pass the last `changed_at` you saw as `since` to get what changed after it. Every request is audited.
+         */
+        get: operations["signals-feedback"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -836,6 +933,28 @@ export interface components {
              */
             worker_id: string;
         };
+        /** AccessEntry */
+        AccessEntry: {
+            /** Action */
+            action: string;
+            /**
+             * Activity
+             * @description The processing activity (verwerkingsactiviteit) it belongs to.
+             */
+            activity: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * By
+             * @description Role and organisation (a name only where the municipality's policy says so).
+             */
+            by: string;
+            /** Legal Basis */
+            legal_basis: string;
+        };
         /** AddressOut */
         AddressOut: {
             /** House Number */
@@ -1009,10 +1128,10 @@ export interface components {
         BkrRegistrationOut: {
             /**
              * Action
-             * @description register: the SH registration; end: its end date.
+             * @description register: the SH registration; end: its end date and removal date; remove: the removal, sent once on the removal date by the daily retention run.
              * @enum {string}
              */
-            action: "register" | "end";
+            action: "register" | "end" | "remove";
             /** Attempt Log */
             attempt_log: components["schemas"]["BkrAttemptOut"][];
             /** Attempts */
@@ -1649,6 +1768,11 @@ export interface components {
             reached_by_channel: {
                 [key: string]: number;
             };
+            /**
+             * Retention Last Run At
+             * @description When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); None: never.
+             */
+            retention_last_run_at: string | null;
         };
         /**
          * DeliveredSignal
@@ -1769,6 +1893,41 @@ export interface components {
             /** Worker Username */
             worker_username: string;
         };
+        /** ErasureRequest */
+        ErasureRequest: {
+            /**
+             * Ground
+             * @description objection: AVG art. 21; erasure: art. 17.
+             * @enum {string}
+             */
+            ground: "objection" | "erasure";
+            /**
+             * Reason
+             * @description The request's reference or the admin's note.
+             */
+            reason: string;
+        };
+        /** ErasureResult */
+        ErasureResult: {
+            /** Closed Then Erased */
+            closed_then_erased: string[];
+            /** Erased Cases */
+            erased_cases: string[];
+            /** Erased Signals */
+            erased_signals: number;
+            /** Kept */
+            kept: components["schemas"]["KeptCase"][];
+            /**
+             * Kept Always
+             * @description What the law keeps of every erased case.
+             */
+            kept_always: string;
+            /**
+             * Ref
+             * Format: uuid
+             */
+            ref: string;
+        };
         /** EventResult */
         EventResult: {
             /** Case Version */
@@ -1785,6 +1944,47 @@ export interface components {
              * @enum {string}
              */
             result: "applied" | "duplicate" | "conflict" | "rejected";
+        };
+        /**
+         * Feedback
+         * @description What the law lets a creditor know of a signal it delivered (the terugkoppeling).
+         */
+        Feedback: {
+            /**
+             * Changed At
+             * Format: date-time
+             * @description The latest of `status_changed_at` and the trajectory's start: what `since` compares with.
+             */
+            changed_at: string;
+            /**
+             * In Debt Help
+             * @description Whether a debt-help trajectory started for the resident.
+             */
+            in_debt_help: boolean;
+            /**
+             * Signal Id
+             * @description The partner's own id of the signal.
+             */
+            signal_id: string;
+            /**
+             * Status
+             * @description The signal's DDAS status (EnumSignaalstatus). A status that tells of the resident rather than the signal (deceased, moved away, already known to debt help) is given as `Niet opgepakt: andere reden`.
+             * @enum {string}
+             */
+            status: "Nog niet opgepakt" | "Opgepakt" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Niet opgepakt: andere reden";
+            /**
+             * Status Changed At
+             * Format: date-time
+             * @description When the status last changed (its arrival, if never).
+             */
+            status_changed_at: string;
+        };
+        /** FeedbackPage */
+        FeedbackPage: {
+            /** Items */
+            items: components["schemas"]["Feedback"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** FirstAttemptOut */
         FirstAttemptOut: {
@@ -1827,6 +2027,82 @@ export interface components {
              * @description On or before `first_contact_due_date` (a Dutch day).
              */
             within_deadline: number;
+        };
+        /** FoundCase */
+        FoundCase: {
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * First Contact Due Date
+             * Format: date
+             */
+            first_contact_due_date: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /** Purged At */
+            purged_at: string | null;
+            /** Result */
+            result: string | null;
+            /** State */
+            state: string;
+        };
+        /** FoundHousehold */
+        FoundHousehold: {
+            /**
+             * Address
+             * @description None once erased.
+             */
+            address: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** FoundSignal */
+        FoundSignal: {
+            /** Amount Cents */
+            amount_cents: number | null;
+            /** Arrears Since Date */
+            arrears_since_date: string | null;
+            /** Case Id */
+            case_id: string | null;
+            /** Creditor */
+            creditor: string | null;
+            /**
+             * Erased
+             * @description Its personal data was erased (retention or a request).
+             */
+            erased: boolean;
+            /** External Id */
+            external_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Partner Type */
+            partner_type: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /**
+             * Signal Date
+             * Format: date
+             */
+            signal_date: string;
+            /** Status */
+            status: string;
         };
         /** Health */
         Health: {
@@ -1923,6 +2199,16 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /** KeptCase */
+        KeptCase: {
+            /**
+             * Case Id
+             * Format: uuid
+             */
+            case_id: string;
+            /** Reason */
+            reason: string;
+        };
         /** LogoutRequest */
         LogoutRequest: {
             /**
@@ -1996,6 +2282,12 @@ export interface components {
         };
         /** MunicipalitySettings */
         MunicipalitySettings: {
+            /**
+             * Access Report Names Staff
+             * @description A resident's access report names the staff who read their data; otherwise only their role and organisation (AVG art. 15 asks for recipients, not colleagues' names).
+             * @default false
+             */
+            access_report_names_staff: boolean;
             /**
              * Bkr Removal Months After End
              * @description BKR removes the SH registration this long after the trajectory ends.
@@ -2165,6 +2457,22 @@ export interface components {
             no_contact_after_channels: number;
             single?: components["schemas"]["ChannelPlan"];
         };
+        /** PersonHeld */
+        PersonHeld: {
+            /** Birth Dates */
+            birth_dates: string[];
+            /**
+             * Bsn
+             * @description Masked: the last three digits only.
+             */
+            bsn: string[];
+            /** Emails */
+            emails: string[];
+            /** Names */
+            names: string[];
+            /** Phones */
+            phones: string[];
+        };
         /** PlanAcceptance */
         PlanAcceptance: {
             /** Lists */
@@ -2264,6 +2572,20 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** ProcessingActivityOut */
+        ProcessingActivityOut: {
+            /** Code */
+            code: string;
+            /** Legal Basis */
+            legal_basis: string;
+            /**
+             * Name
+             * @description As the municipality's register of processing activities names it (Dutch).
+             */
+            name: string;
+            /** Purpose */
+            purpose: string;
+        };
         /** PushBatch */
         PushBatch: {
             /**
@@ -2329,6 +2651,177 @@ export interface components {
             revision: string;
             /** Status */
             status: string;
+        };
+        /** ReportBkr */
+        ReportBkr: {
+            /** Action */
+            action: string;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** End Date */
+            end_date: string | null;
+            /** Removal Date */
+            removal_date: string | null;
+            /**
+             * Start Date
+             * Format: date
+             */
+            start_date: string;
+            /** Status */
+            status: string;
+        };
+        /** ReportCase */
+        ReportCase: {
+            /** Classification */
+            classification: string;
+            /** Closed At */
+            closed_at: string | null;
+            /** Events */
+            events: components["schemas"]["ReportEvent"][];
+            /**
+             * First Contact Due Date
+             * Format: date
+             */
+            first_contact_due_date: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /** Purged At */
+            purged_at: string | null;
+            /** Result */
+            result: string | null;
+            /** State */
+            state: string;
+            trajectory: components["schemas"]["ReportTrajectory"] | null;
+        };
+        /** ReportEvent */
+        ReportEvent: {
+            /** Attempt */
+            attempt: boolean;
+            /**
+             * By
+             * @description Office or field (role), never a colleague's name unless policy says so.
+             */
+            by: string;
+            /** Kind */
+            kind: string;
+            /** Label */
+            label: string;
+            /**
+             * On
+             * Format: date
+             */
+            on: string;
+            /** Reached */
+            reached: boolean | null;
+            /**
+             * Recorded
+             * @description What it recorded: a note, a reason, a place, a result.
+             */
+            recorded: {
+                [key: string]: string | boolean | null;
+            };
+        };
+        /** ReportTrajectory */
+        ReportTrajectory: {
+            /** Bkr */
+            bkr: components["schemas"]["ReportBkr"][];
+            /**
+             * Decision Date
+             * Format: date
+             */
+            decision_date: string;
+            /** End Date */
+            end_date: string | null;
+            /** Outcome */
+            outcome: string | null;
+        };
+        /** ResidentFound */
+        ResidentFound: {
+            /** Cases */
+            cases: components["schemas"]["FoundCase"][];
+            /**
+             * Criterion
+             * @enum {string}
+             */
+            criterion: "bsn" | "name" | "address";
+            /**
+             * Erased Before
+             * @description When data of this person was erased before (retention or a request), as far as the keyed hashes kept of it tell.
+             */
+            erased_before: string[];
+            /** Households */
+            households: components["schemas"]["FoundHousehold"][];
+            /**
+             * Ref
+             * Format: uuid
+             * @description The request: pass it to the report and the erasure.
+             */
+            ref: string;
+            /** Signals */
+            signals: components["schemas"]["FoundSignal"][];
+        };
+        /** ResidentReport */
+        ResidentReport: {
+            /** Access Log */
+            access_log: components["schemas"]["AccessEntry"][];
+            /** Cases */
+            cases: components["schemas"]["ReportCase"][];
+            /** Erased Before */
+            erased_before: string[];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Households */
+            households: components["schemas"]["FoundHousehold"][];
+            /** Municipality */
+            municipality: string;
+            person: components["schemas"]["PersonHeld"];
+            /**
+             * Ref
+             * Format: uuid
+             */
+            ref: string;
+            /** Signals */
+            signals: components["schemas"]["FoundSignal"][];
+        };
+        /**
+         * ResidentSearch
+         * @description Exactly one way to find the person: a BSN, a surname with birth date, or an address.
+         */
+        ResidentSearch: {
+            /** Birth Date */
+            birth_date?: string | null;
+            /**
+             * Bsn
+             * @description In the body, never in a URL.
+             */
+            bsn?: string | null;
+            /** House Number */
+            house_number?: number | null;
+            /** House Number Addition */
+            house_number_addition?: string | null;
+            /** Postcode */
+            postcode?: string | null;
+            /**
+             * Reason
+             * @description Why the admin searches (e.g. the request's reference); kept with the request, shown in the audit trail's request.
+             */
+            reason: string;
+            /**
+             * Surname
+             * @description With or without prefix.
+             */
+            surname?: string | null;
         };
         /** RowErrorOut */
         RowErrorOut: {
@@ -4695,6 +5188,44 @@ export interface operations {
             };
         };
     };
+    "audit-processing-activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessingActivityOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "reports-ddas": {
         parameters: {
             query: {
@@ -4809,6 +5340,190 @@ export interface operations {
             };
         };
     };
+    "residents-search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidentSearch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentFound"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "residents-erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureResult"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your municipality) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "residents-report": {
+        parameters: {
+            query?: {
+                /** @description json, or html for the printable document */
+                format?: "json" | "html";
+            };
+            header?: never;
+            path: {
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentReport"];
+                    "text/html": string;
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your municipality) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "signals-delivered": {
         parameters: {
             query?: {
@@ -4903,6 +5618,58 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "signals-feedback": {
+        parameters: {
+            query?: {
+                /** @description Only signals whose feedback changed at or after this moment (with a time zone). */
+                since?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackPage"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

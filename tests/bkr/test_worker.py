@@ -283,3 +283,39 @@ def test_the_worker_survives_database_trouble_and_delivers_once_it_is_back(  # t
     assert len(bkr.registrations()) == 1
     [row] = rows(session)
     assert row.status == "delivered"
+
+
+def test_a_removal_date_sends_one_removal(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
+    from api.cases.retention import purge
+    from api.models import Municipality
+    from tests.conftest import VAULT
+
+    admin = make_user(session, role="admin", username="admin1")
+    settings = client.get("/v1/municipality/settings", headers=login(client, admin.username)).json()
+    assert client.put("/v1/municipality/settings", headers=login(client, admin.username),
+                      json={**settings, "bkr_removal_months_after_end": 1}).status_code == 200
+    [case] = trajectories(client, session, office)
+    assert deliver(db, bkr.client(), clock).delivered == 1
+    ended = client.post(f"/v1/cases/{case.id}/trajectory/end", headers=login(client, "office1"),
+                        json={"end_date": "2026-11-26", "outcome": "completed"})
+    assert ended.status_code == 200, ended.text
+    assert deliver(db, bkr.client(), clock).delivered == 1
+
+    def retention_run() -> int:
+        municipality = session.get(Municipality, "0363")
+        assert municipality is not None
+        result = purge(session, VAULT, municipality=municipality, now=clock.current, dry_run=False)
+        session.commit()
+        return result.bkr_removals
+
+    assert retention_run() == 0  # not before 26 December
+    clock.advance(days=30)
+    assert retention_run() == 1
+    assert retention_run() == 0  # once
+    assert [row.action for row in rows(session)] == ["register", "end", "remove"]
+    assert deliver(db, bkr.client(), clock).delivered == 1
+    [stored] = bkr.registrations()
+    assert stored["removal_date"] == "2026-12-26" and stored["removed_at"]
+    removal = [r for r in rows(session) if r.action == "remove"][0]
+    assert (removal.status, removal.attempts) == ("delivered", 1)
+    assert deliver(db, bkr.client(), clock).attempts == 0

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from api.models import BkrRegistration, StaffUser
 from tests.bkr.helpers import accepted_case
 from tests.browser.conftest import Screens
+from tests.conftest import VAULT
 from tests.factories import PASSWORD, login, make_case, make_municipality, make_user
 
 
@@ -87,3 +88,22 @@ def test_starting_a_trajectory_from_the_case_page(screens: Screens, session: Ses
     assert screens.check("zaak-traject") == []
     session.rollback()
     assert len(session.exec(select(BkrRegistration)).all()) == 1
+
+
+def test_the_privacy_screens_are_accessible(screens: Screens, session: Session) -> None:
+    make_municipality(session)
+    admin = make_user(session, role="admin", username="admin-browser")
+    make_case(session, surname="Visser", bsn_digest=VAULT.digest("111222333", municipality_code="0363"))
+    _sign_in(screens, admin.username)
+    screens.page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Privacy").click()
+    screens.page.wait_for_url("**/console/privacy")
+    assert screens.check("privacy") == []
+    screens.page.get_by_label("Reden (verplicht)").fill("Verzoek AVG-2026-1")
+    screens.page.get_by_label("BSN").fill("111222333")
+    screens.page.get_by_role("button", name="Zoeken").click()
+    expect(screens.page.get_by_role("heading", name="Gevonden")).to_be_visible()
+    assert screens.check("privacy-gevonden") == []
+    screens.page.get_by_role("link", name="Inzage en wissen voor dit verzoek").click()
+    expect(screens.page.get_by_role("heading", name="Inzage in uw gegevens")).to_be_visible()
+    expect(screens.page.get_by_text("J. Visser")).to_be_visible()
+    assert screens.check("privacy-inzage") == []

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.models import AuditEntry, Case, Household, Signal
-from tests.factories import login, make_case, make_municipality, make_user, read
+from api.models import AuditEntry, Case, Conflict, ErasedSubject, Household, Signal
+from tests.factories import NOW, login, make_case, make_municipality, make_user, read
 
 runner = CliRunner()
 
@@ -96,6 +96,11 @@ def test_purge_erases_personal_data_of_old_closed_cases_only(session: Session, d
     for case, closed_at in ((old, datetime(2025, 1, 10, tzinfo=UTC)), (recent, datetime.now(UTC))):
         case.state, case.result, case.closed_at = "closed", "Inwoner is overleden", closed_at
         session.add(case)
+    # A decided conflict keeps both sides' payloads and the office's note: free text about the resident.
+    session.add(Conflict(municipality_code="0363", case_id=old.id, kind="accepted-and-declined", opened_at=NOW,
+                         sides=[{"event_id": "e1", "kind": "help_declined", "payload": {"reason": "Oud wil niets",
+                                                                                      "day_part": "ochtend"}}],
+                         resolution={"decision": "keep_office", "note": "Oud belde zelf", "event_ids": ["e1"]}))
     session.commit()
     env = _env(database_url, tmp_path)
 
@@ -117,6 +122,10 @@ def test_purge_erases_personal_data_of_old_closed_cases_only(session: Session, d
     assert kept.surname == "Recent"
     assert [entry.case_id for entry in audit] == [old.id]
     assert open_case.state == "new"
+    [conflict] = read(session, select(Conflict).where(Conflict.case_id == old.id))
+    assert conflict.sides[0]["payload"] == {"day_part": "ochtend"} and "note" not in (conflict.resolution or {})
+    erased_subjects = read(session, select(ErasedSubject).where(ErasedSubject.case_id == old.id))
+    assert {e.kind for e in erased_subjects} >= {"address"} and all(len(e.digest) == 64 for e in erased_subjects)
 
 
 def test_purge_also_erases_repeat_signals_that_never_had_a_case(client: TestClient, staff, session: Session,  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ case closed before any attempt says why not; repeats stay repeats. Stored, shown
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -104,18 +105,22 @@ def test_the_stored_status_is_the_rule_applied_to_the_case(session: Session, his
                                    case_closed=facts["closed_with"] is not None, case_result=facts["closed_with"])
         made.append(case.id)
     session.flush()
-    signal_status.refresh(session, made)
-    stored = {s.id: s.status for s in session.exec(select(Signal).where(Signal.case_id.in_(made))
-                                                   .execution_options(populate_existing=True))}
+    later = NOW + timedelta(hours=1)
+    signal_status.refresh(session, made, now=later)
+    rows = session.exec(select(Signal).where(Signal.case_id.in_(made)).execution_options(populate_existing=True)).all()
+    stored = {s.id: s.status for s in rows}
+    changed = {s.id: s.status_changed_at for s in rows}
     session.rollback()
     assert stored == expected and set(stored.values()) <= set(SIGNAL_STATUSES)
+    # A signal whose status moved remembers when; one that kept its first status does not.
+    assert changed == {i: (later if status != "Nog niet opgepakt" else None) for i, status in expected.items()}
 
 
 def test_the_migration_sets_the_status_of_stored_signals_from_their_cases(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'existing.db'}"
     migrate(url, "0013")
     engine = make_engine(url)
-    at = "2026-11-27 09:00:00.000000"
+    at, closed, written = "2026-11-27 09:00:00.000000", "2026-11-28 10:00:00.000000", "2026-11-29 08:00:00.000000"
     ids = {name: uuid.uuid4().hex for name in ("user", "household", "open", "closed", "contacted", "s1", "s2", "s3", "s4")}
     with engine.begin() as c:
         c.exec_driver_sql(f"INSERT INTO municipality (code, name, settings, created_at) VALUES ('0363', 'A', '{{}}', '{at}')")
@@ -126,9 +131,9 @@ def test_the_migration_sets_the_status_of_stored_signals_from_their_cases(tmp_pa
                                     ("contacted", "contacted", None)):
             c.exec_driver_sql(
                 "INSERT INTO outreach_case (id, municipality_code, household_id, state, classification, crisis, opened_at, "
-                "first_contact_due_date, result, version, change_seq) VALUES "
+                "first_contact_due_date, result, closed_at, version, change_seq) VALUES "
                 f"('{ids[name]}', '0363', '{ids['household']}', '{state}', 'single', 0, '{at}', '2026-12-24', "
-                f"{'NULL' if result is None else repr(result)}, 1, 0)")
+                f"{'NULL' if result is None else repr(result)}, {'NULL' if result is None else repr(closed)}, 1, 0)")
         for signal, case, repeat in (("s1", "open", 0), ("s2", "closed", 0), ("s3", "contacted", 0), ("s4", "contacted", 1)):
             c.exec_driver_sql(
                 "INSERT INTO signal (id, municipality_code, external_id, household_id, case_id, partner_type, signal_date, "
@@ -138,10 +143,14 @@ def test_the_migration_sets_the_status_of_stored_signals_from_their_cases(tmp_pa
         c.exec_driver_sql(
             "INSERT INTO visit_event (id, municipality_code, case_id, author_id, kind, occurred_at, received_at, "
             f"base_version, payload, outcome, change_seq, clock_skew, body_hash) VALUES ('{uuid.uuid4().hex}', '0363', "
-            f"'{ids['contacted']}', '{ids['user']}', 'letter_sent', '{at}', '{at}', 1, '{{}}', 'applied', 0, 0, '')")
+            f"'{ids['contacted']}', '{ids['user']}', 'letter_sent', '{written}', '{written}', 1, '{{}}', 'applied', 0, 0, '')")
     migrate(url)
     with engine.begin() as c:
         found = dict(c.execute(sa.text("SELECT external_id, status FROM signal")).all())
+        changed = dict(c.execute(sa.text("SELECT external_id, status_changed_at FROM signal")).all())
     engine.dispose()
     assert found == {"s1": "Nog niet opgepakt", "s2": "Inwoner is overleden", "s3": "Opgepakt",
                      "s4": "Niet opgepakt: herhaalde melding"}
+    # 0017: when each status was reached, from the same history (null: as received).
+    assert {key: value[:19] if value else None for key, value in changed.items()} == {
+        "s1": None, "s2": closed[:19], "s3": written[:19], "s4": None}

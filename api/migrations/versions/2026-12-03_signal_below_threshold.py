@@ -6,8 +6,8 @@ amount of zero. The signals already stored are marked here by the defaults every
 starts with (30 days for Huur, Energie, Water and Zorg, 180 for CAK Zorgverzekeringen, no minimum
 amount), written out rather than imported: a migration must keep meaning what it meant when it ran.
 
-Revision ID: 0018
-Revises: 0016
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03 06:00:00.000000
 """
 
@@ -20,8 +20,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0018'
-down_revision: str | None = '0016'
+revision: str = '0020'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

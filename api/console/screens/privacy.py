@@ -1,0 +1,66 @@
+"""Privacy (admins, the data protection officer): find a resident, give them their access report,
+and erase on objection or request, with what the law keeps and why."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api.auth.deps import Now
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
+from api.db import SessionDep
+from api.problems import ProblemError
+from api.residents import routes as resident_api
+from api.residents import service
+from api.residents.document import fragment
+from api.residents.schemas import ErasureRequest, ResidentSearch
+
+router = APIRouter(prefix="/console/privacy", route_class=ConsoleRoute)
+
+
+def _page(request: Request, signed: Any, *, found: Any = None, form: dict[str, str | None] | None = None,
+          error: ProblemError | None = None) -> Response:
+    return render(request, signed, "privacy.html", current="privacy", found=found, form=form or {}, error=error)
+
+
+@router.get("", name="console-privacy")
+def privacy(request: Request, signed: Office) -> Response:
+    as_api(resident_api.Admin, signed.principal)
+    return _page(request, signed)
+
+
+@router.post("/zoeken", name="console-privacy-search")
+def search(request: Request, session: SessionDep, signed: Office, at: Now, form: Form) -> Response:
+    principal = as_api(resident_api.Admin, signed.principal)
+    fields = {name: optional(form, name) for name in ("reason", "bsn", "surname", "birth_date", "postcode",
+                                                      "house_number", "house_number_addition")}
+    found, problem = attempt(session, lambda: service.search(
+        session, principal, request.app.state.vault, parse(ResidentSearch, {k: v for k, v in fields.items() if v}),
+        now=at))
+    return _page(request, signed, found=found, form=fields, error=problem)
+
+
+@router.get("/{ref}", name="console-privacy-report")
+def report(request: Request, session: SessionDep, signed: Office, at: Now, ref: uuid.UUID) -> Response:
+    principal = as_api(resident_api.Admin, signed.principal)
+    answer = service.report(session, principal, request.app.state.vault, ref, now=at)
+    return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
+                  erasure=None)
+
+
+@router.post("/{ref}/wissen", name="console-privacy-erase")
+def erase(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, ref: uuid.UUID) -> Response:
+    principal = as_api(resident_api.Admin, signed.principal)
+    body = {"ground": optional(form, "ground"), "reason": optional(form, "reason")}
+    result, problem = attempt(session, lambda: service.erasure(
+        session, principal, request.app.state.vault, ref, parse(ErasureRequest, body), now=at))
+    if problem is not None:
+        answer = service.report(session, principal, request.app.state.vault, ref, now=at)
+        return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
+                      erasure=None, error=problem)
+    kept = "; ".join(f"zaak {k.case_id}: {k.reason}" for k in result.kept)
+    return done(signed, f"Gewist: {len(result.erased_cases)} zaak/zaken en {result.erased_signals} signaal/signalen."
+                        + (f" Bewaard: {kept}" if kept else ""), f"/console/privacy/{ref}")

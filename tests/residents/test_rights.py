@@ -1,0 +1,250 @@
+"""The resident's rights through HTTP: find the person, tell them what is held and who saw it,
+erase what the law does not keep (and say why the rest stays)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import Session, SQLModel, select
+
+from api.models import Case
+from api.residents.rules import CaseFacts, Erasure, erasure_of, mask_bsn, name_matches
+from tests.factories import login, make_municipality, make_user, read
+from tests.field.test_pull import _jwk, decrypt
+from tests.test_reports_ddas import at, case_of, upload
+
+KEY = rsa.generate_private_key(65537, 2048)
+BSN = "111222333"
+JANSEN = {"surname": "Jansen", "phone": "0612345678", "birth_date": "1980-05-17", "street": "Kinkerstraat",
+          "email": "j.jansen@example.nl"}
+REASON = "Verzoek AVG-2026-017"
+
+
+def jansen(signal_id: str, signal_date: str, *, creditor: str = "Ymere", partner: str = "Huur") -> str:
+    return (f"{signal_id};{partner};{creditor};1.234,56;2026-08-01;{signal_date};{BSN};J.;Jansen;1980-05-17;V;"
+            f"{JANSEN['phone']};Kinkerstraat;12;;1053 KL;Amsterdam")
+
+
+def de_vries(signal_id: str, signal_date: str) -> str:
+    return f"{signal_id};Energie;Vattenfall;250;;{signal_date};;E.;de Vries;1971-01-02;;0698765432;Wittenburgergracht;3;A;1018 MZ;Amsterdam"
+
+
+@pytest.fixture
+def town(client: TestClient, session: Session, clock) -> dict[str, uuid.UUID]:  # type: ignore[no-untyped-def]
+    make_municipality(session, "0363", "Amsterdam")
+    make_user(session, role="backoffice", username="office1")
+    make_user(session, role="admin", username="admin1")
+    make_user(session, role="worker", username="worker1")
+    at(clock, datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
+    upload(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"), de_vries("OKT-2", "2026-10-02"))
+    first, other = case_of(session, "OKT-1"), case_of(session, "OKT-2")
+    closed = client.post(f"/v1/cases/{first}/close", headers=login(client, "office1"),
+                         json={"result": "Niet opgepakt: onterecht signaal"})
+    assert closed.status_code == 200, closed.text
+    at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    upload(client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"))
+    return {"first": first, "second": case_of(session, "NOV-1"), "other": other}
+
+
+def search(client: TestClient, **criteria: object):  # type: ignore[no-untyped-def]
+    return client.post("/v1/residents/search", headers=login(client, "admin1"), json={"reason": REASON, **criteria})
+
+
+def test_a_resident_is_found_by_bsn_by_name_and_birth_date_and_by_address(client: TestClient, town):  # type: ignore[no-untyped-def]
+    for criteria in ({"bsn": BSN}, {"surname": "JANSEN", "birth_date": "1980-05-17"},
+                     {"postcode": "1053kl", "house_number": 12}):
+        found = search(client, **criteria)
+        assert found.status_code == 200, found.text
+        body = found.json()
+        assert sorted(s["external_id"] for s in body["signals"]) == ["NOV-1", "OKT-1"], criteria
+        assert {c["id"] for c in body["cases"]} == {str(town["first"]), str(town["second"])}
+        assert [h["address"] for h in body["households"]] == ["Kinkerstraat 12, 1053KL Amsterdam"]
+    assert search(client, surname="de vries", birth_date="1971-01-02").json()["signals"][0]["external_id"] == "OKT-2"
+    assert search(client, surname="Vries", birth_date="1971-01-02").json()["signals"][0]["external_id"] == "OKT-2"
+    assert search(client, surname="Jansen", birth_date="1980-05-18").json()["signals"] == []
+
+
+@pytest.mark.parametrize("body", [
+    {"bsn": BSN}, {"reason": REASON}, {"reason": REASON, "bsn": BSN, "postcode": "1053KL", "house_number": 12},
+    {"reason": REASON, "surname": "Jansen"}, {"reason": REASON, "postcode": "1053KL"},
+    {"reason": REASON, "postcode": "ABCD12", "house_number": 1}, {"reason": "", "bsn": BSN},
+])
+def test_a_search_needs_a_reason_and_exactly_one_way_to_find_the_person(client: TestClient, town, body: dict):  # type: ignore[no-untyped-def]
+    assert client.post("/v1/residents/search", headers=login(client, "admin1"), json=body).status_code == 422
+
+
+def test_only_admins_use_the_residents_rights(client: TestClient, town):  # type: ignore[no-untyped-def]
+    office = login(client, "office1")
+    assert client.post("/v1/residents/search", headers=office, json={"reason": REASON, "bsn": BSN}).status_code == 403
+    ref = search(client, bsn=BSN).json()["ref"]
+    assert client.get(f"/v1/residents/{ref}/report", headers=office).status_code == 403
+    assert client.post(f"/v1/residents/{ref}/erasure", headers=office,
+                       json={"ground": "objection", "reason": REASON}).status_code == 403
+    assert client.get(f"/v1/residents/{uuid.uuid4()}/report", headers=login(client, "admin1")).status_code == 404
+
+
+def test_the_access_report_lists_every_read_and_nothing_of_another_household(  # type: ignore[no-untyped-def]
+    client: TestClient, session: Session, town
+):
+    office = login(client, "office1")
+    assert client.get(f"/v1/cases/{town['second']}", headers=office).status_code == 200
+    assert client.get(f"/v1/cases/{town['other']}", headers=office).status_code == 200  # de Vries: not Jansen's
+    signal_id = next(s["id"] for s in search(client, bsn=BSN).json()["signals"] if s["external_id"] == "NOV-1")
+    assert client.get(f"/v1/signals/{signal_id}/bsn", headers=office).status_code == 200
+    ref = search(client, bsn=BSN).json()["ref"]
+
+    response = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1"))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["person"]["names"] == ["J. Jansen"] and report["person"]["bsn"] == ["******333"]
+    assert report["person"]["birth_dates"] == ["1980-05-17"] and report["person"]["phones"] == [JANSEN["phone"]]
+    assert [(c["id"], c["result"]) for c in report["cases"]] == [(str(town["first"]), "Niet opgepakt: onterecht signaal"),
+                                                                 (str(town["second"]), None)]
+    log = [(entry["action"], entry["by"], entry["activity"]) for entry in report["access_log"]]
+    assert ("cases.read", "medewerker backoffice, Gemeente Amsterdam", "Vroegsignalering: contact en hulpaanbod") in log
+    assert ("signals.reveal-bsn", "medewerker backoffice, Gemeente Amsterdam", "Ontvangst van vroegsignalen") in log
+    assert ("cases.close", "medewerker backoffice, Gemeente Amsterdam", "Vroegsignalering: contact en hulpaanbod") in log
+    assert sum(action == "residents.search" for action, _, _ in log) >= 2  # the admin's own searches are in it too
+    assert all(entry["legal_basis"] for entry in report["access_log"])
+    text = response.text
+    for secret in (BSN, "Vries", "Wittenburgergracht", str(town["other"]), "office1"):
+        assert secret not in text
+    html = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1"), params={"format": "html"})
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in html.headers["content-security-policy"]
+    assert "Inzage in uw gegevens" in html.text and "******333" in html.text and BSN not in html.text
+    assert "Kinkerstraat 12" in html.text and "Vries" not in html.text
+    audit = client.get("/v1/audit", headers=login(client, "admin1"), params={"action": "residents.report"}).json()["items"]
+    assert {entry["resource_id"] for entry in audit if entry["resource_type"] == "resident_request"} == {ref}
+    assert {entry["case_id"] for entry in audit if entry["resource_type"] == "case"} == {
+        str(town["first"]), str(town["second"])}  # each case read for the report, as every read is
+
+
+def test_policy_may_name_the_staff_in_the_report(client: TestClient, session: Session, town):  # type: ignore[no-untyped-def]
+    admin = login(client, "admin1")
+    settings = client.get("/v1/municipality/settings", headers=admin).json()
+    assert client.put("/v1/municipality/settings", headers=admin,
+                      json={**settings, "access_report_names_staff": True}).status_code == 200
+    client.get(f"/v1/cases/{town['second']}", headers=login(client, "office1"))
+    ref = search(client, bsn=BSN).json()["ref"]
+    log = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()["access_log"]
+    assert any(entry["by"].startswith("medewerker backoffice (") for entry in log if entry["action"] == "cases.read")
+
+
+def _every_value(session: Session) -> str:
+    """Every value of every table, as text: what an erasure must leave no trace of the person in."""
+    seen = []
+    for table in SQLModel.metadata.sorted_tables:
+        for row in session.execute(sa.select(table)).all():
+            seen.append(" ".join(str(value) for value in row))
+    return "\n".join(seen)
+
+
+def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: ignore[no-untyped-def]
+    client: TestClient, session: Session, town, clock
+):
+    office = login(client, "office1")
+    worker = client.get("/v1/auth/me", headers=login(client, "worker1")).json()["id"]
+    assert client.post(f"/v1/cases/{town['second']}/assignment", headers=office, json={"worker_id": worker}).status_code == 200
+    device = client.post("/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}).json()
+    phone = {"Authorization": f"Bearer {device['access_token']}"}
+    first_pull = decrypt(client.get("/v1/sync/pull", headers=phone).text, KEY)
+    assert [c.id for c in first_pull.upserts] == [town["second"]]
+    assert client.post(f"/v1/cases/{town['second']}/actions", headers=office, json={
+        "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": clock.current.isoformat(),
+        "text": "Jansen belt terug op 0612345678"}).status_code == 200
+    october = {"from": "2026-10-01", "to": "2026-10-31"}
+    monitor_before = client.get("/v1/reports/monitor", headers=office, params=october).json()
+    ddas_before = client.get("/v1/reports/ddas", headers=office, params=october).json()
+
+    ref = search(client, bsn=BSN).json()["ref"]
+    response = client.post(f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"),
+                           json={"ground": "objection", "reason": REASON})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert set(result["erased_cases"]) == {str(town["first"]), str(town["second"])}
+    assert result["closed_then_erased"] == [str(town["second"])] and result["kept"] == []
+    assert result["erased_signals"] == 2 and "DDAS" in result["kept_always"]
+
+    session.expire_all()
+    everything = _every_value(session)
+    for value in (*JANSEN.values(), BSN, "1053KL", "1053 KL", "Jansen belt"):
+        assert value not in everything, value
+    assert "Vries" in everything  # the neighbour of the other household keeps theirs
+    second = read(session, select(Case).where(Case.id == town["second"]))[0]
+    assert (second.state, second.result, second.purged_at is not None) == ("closed", "Niet opgepakt: andere reden", True)
+    office = login(client, "office1")
+    assert client.get("/v1/reports/monitor", headers=office, params=october).json()["cases"] == monitor_before["cases"]
+    ddas_after = client.get("/v1/reports/ddas", headers=office, params=october).json()
+    zaken = lambda d: [(z.get("resultaat"), z["matchingsdatum"]) for z in d["leveringen"][0]["vroegsignaalzaken"]]  # noqa: E731
+    assert zaken(ddas_after) == zaken(ddas_before)
+
+    update = decrypt(client.get("/v1/sync/pull", headers=phone, params={"cursor": first_pull.cursor}).text, KEY)
+    assert [(r.case_id, r.reason) for r in update.removed] == [(town["second"], "purged")]
+
+    # Searched for again, the person shows as erased: keyed hashes are all that is left.
+    again = search(client, bsn=BSN).json()
+    assert {c["id"] for c in again["cases"]} == {str(town["first"]), str(town["second"])}
+    assert all(s["erased"] for s in again["signals"]) and again["erased_before"]
+    assert search(client, surname="Jansen", birth_date="1980-05-17").json()["erased_before"]
+
+
+def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, session: Session, town, clock):  # type: ignore[no-untyped-def]
+    office = login(client, "office1")
+    second = town["second"]
+    for body in ({"kind": "phone_attempt", "reached": True}, {"kind": "help_accepted"}):
+        assert client.post(f"/v1/cases/{second}/actions", headers=office, json={
+            "action_id": str(uuid.uuid4()), "occurred_at": clock.current.isoformat(), **body}).status_code == 200
+    started = client.post(f"/v1/cases/{second}/trajectory", headers=office, json={"decision_date": "2026-11-26"})
+    assert started.status_code in (200, 201), started.text
+    ref = search(client, bsn=BSN).json()["ref"]
+    result = client.post(f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"),
+                         json={"ground": "erasure", "reason": REASON}).json()
+    assert result["erased_cases"] == [str(town["first"])]
+    assert [k["case_id"] for k in result["kept"]] == [str(second)] and "trajectory" in result["kept"][0]["reason"]
+    report = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()
+    assert report["person"]["names"] == ["J. Jansen"]  # kept with the trajectory's case
+    assert [c["trajectory"] is not None for c in report["cases"]] == [False, True]
+
+
+# --- the rules ------------------------------------------------------------------------------------
+
+facts = st.builds(CaseFacts, closed=st.booleans(), purged=st.booleans(), trajectory_started=st.booleans(),
+                  trajectory_ended_on=st.none() | st.dates(date(2020, 1, 1), date(2035, 1, 1)),
+                  bkr_removal_on=st.none() | st.dates(date(2020, 1, 1), date(2035, 1, 1)))
+
+
+@given(case=facts, today=st.dates(date(2024, 1, 1), date(2030, 1, 1)))
+def test_an_erasure_never_touches_a_running_trajectory_or_registration(case: CaseFacts, today: date):
+    decision = erasure_of(case, today=today)
+    running = case.trajectory_started and (case.trajectory_ended_on is None or case.trajectory_ended_on > today)
+    registered = case.trajectory_started and case.bkr_removal_on is not None and case.bkr_removal_on >= today
+    if case.purged:
+        assert decision.erasure is Erasure.ALREADY
+    elif running or registered:
+        assert decision.erasure is Erasure.KEEP and decision.reason
+    else:
+        assert decision.erasure in (Erasure.ERASE, Erasure.CLOSE_AND_ERASE)
+        assert (decision.erasure is Erasure.ERASE) == (case.closed or case.trajectory_started)
+
+
+@given(bsn=st.from_regex(r"[0-9]{9}", fullmatch=True))
+def test_a_masked_bsn_shows_three_digits(bsn: str):
+    masked = mask_bsn(bsn)
+    assert masked == "******" + bsn[-3:] and len(masked) == 9
+
+
+@pytest.mark.parametrize(("asked", "prefix", "surname", "match"), [
+    ("de Vries", "de", "Vries", True), ("Vries", "de", "Vries", True), ("DE  VRIES", "de", "Vries", True),
+    ("Koc", None, "Koç", True), ("van Dijk", None, "Dijk", False), ("Jansen", None, None, False),
+])
+def test_names_match_with_or_without_prefix_case_or_accents(asked: str, prefix: str | None, surname: str | None,
+                                                            match: bool):
+    assert name_matches(asked, prefix=prefix, surname=surname) is match
