@@ -404,6 +404,8 @@ def import_signals(
         console.print(f"Columns ignored: {', '.join(signal_file.unknown_columns)}")
     for creditor in missing:
         console.print(f"Not in the register of agreements: {creditor['creditor']} ({creditor['partner_type']})")
+    for partner_type, count in report.below_threshold.items():
+        console.print(f"Below the municipality's threshold: {count} {partner_type} signal(s)")
     if import_row.status == "rejected":
         raise typer.Exit(1)
 

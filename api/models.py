@@ -252,6 +252,11 @@ class Signal(SQLModel, table=True):
     warm_handover: bool = Field(default=False)
     is_repeat: bool = Field(default=False)
     status: str = Field(default="Nog niet opgepakt", max_length=60, index=True)  # DDAS EnumSignaalstatus, from its case
+    # Below the municipality's threshold for its partner type when it came in (`signals.rules.below_threshold`),
+    # and why. Not indexed: it is only ever read with the signals of a case (through `case_id`), and
+    # every index on this table costs the import time.
+    below_threshold: bool = Field(default=False)
+    below_threshold_reason: str | None = Field(default=None, max_length=40)
     # When `status` last changed; None: not since the signal was received.
     status_changed_at: datetime | None = _at(nullable=True)
     classification: str | None = Field(default=None, max_length=16)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.signals.rules import PARTNER_TYPES, Threshold
+
 Channel = Literal["letter", "phone", "visit", "mail", "sms", "appointment", "administrative"]
 DayPart = Literal["ochtend", "middag", "avond"]
 
@@ -55,6 +57,31 @@ class OutreachPolicy(BaseModel):
         return {"single": self.single, "multiple": self.multiple, "consecutive": self.consecutive}[classification]
 
 
+PartnerType = Literal[tuple(sorted(PARTNER_TYPES))]  # type: ignore[valid-type]  # DDAS EnumSignaalpartner
+
+
+class ArrearsThreshold(BaseModel):
+    """The least arrears the municipality acts on, for one partner type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_days_in_arrears: int = Field(
+        default=0, ge=0, le=3650, description="Days from `ontstaansdatum` to `signaaldatum`; fewer is below threshold.")
+    min_amount_cents: int = Field(
+        default=0, ge=0, le=100_000_000_000, description="Amount in cents; less is below threshold (0: no minimum).")
+
+
+# The defaults (issue 14): 30 days for the four fixed-cost creditors the law obliges to signal
+# (housing, energy, water, health insurers), 180 for CAK Zorgverzekeringen; the other partner types
+# have no minimum until the municipality sets one, and no type has a minimum amount.
+DEFAULT_THRESHOLDS: dict[str, ArrearsThreshold] = {
+    partner_type: ArrearsThreshold(min_days_in_arrears={
+        "Huur": 30, "Energie": 30, "Water": 30, "Zorg": 30, "CAK Zorgverzekeringen": 180,
+    }.get(partner_type, 0))
+    for partner_type in sorted(PARTNER_TYPES)
+}
+
+
 class MunicipalitySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -85,6 +112,14 @@ class MunicipalitySettings(BaseModel):
         description="Days the municipality is closed besides weekends and public holidays (e.g. between Christmas "
         "and New Year): they do not count as working days for crisis deadlines and visit lists.",
     )
+    thresholds: dict[PartnerType, ArrearsThreshold] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: dict(DEFAULT_THRESHOLDS),
+        description="Per partner type, the least arrears the municipality acts on: a signal below it is stored "
+        "and marked `below_threshold`, and a case whose signals all are is proposed for closing as 'Niet opgepakt: "
+        "onterecht signaal'. Partner types left out keep their default (30 days for Huur, Energie, Water and Zorg, "
+        "180 for CAK Zorgverzekeringen, none for the others; no minimum amount). Applies to signals received "
+        "after the change.",
+    )
     policy: OutreachPolicy = Field(default_factory=OutreachPolicy)
 
     @field_validator("closing_days")
@@ -94,9 +129,20 @@ class MunicipalitySettings(BaseModel):
             raise ValueError("closing days lie between 2000 and 2999")
         return sorted(set(days))
 
+    @field_validator("thresholds")
+    @classmethod
+    def _every_partner_type(cls, given: dict[str, ArrearsThreshold]) -> dict[str, ArrearsThreshold]:
+        return {partner_type: given.get(partner_type, default) for partner_type, default in DEFAULT_THRESHOLDS.items()}
+
     @property
     def closed_on(self) -> frozenset[date]:
         return frozenset(self.closing_days)
+
+    def rule_thresholds(self) -> dict[str, Threshold]:
+        """The thresholds as the rule `signals.rules.below_threshold` takes them, per partner type."""
+        return {partner_type: Threshold(min_days_in_arrears=threshold.min_days_in_arrears,
+                                        min_amount_cents=threshold.min_amount_cents)
+                for partner_type, threshold in self.thresholds.items()}
 
     @model_validator(mode="after")
     def _crisis_is_faster(self) -> MunicipalitySettings:

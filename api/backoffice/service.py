@@ -1,4 +1,4 @@
-"""The back office's day at a glance: deadlines, reach by channel, conflicts, silent devices."""
+"""The back office's day at a glance: deadlines, reach by channel, conflicts, silent devices, proposals to close."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, dutch_date
 from api.models import AuditEntry, BkrRegistration, Case, Conflict, Device
-from api.reports.facts import attempt_counts, overdue, still_to_act
+from api.reports.facts import attempt_counts, overdue, proposed_closing, still_to_act
 
 SILENT_AFTER = timedelta(days=1)
 # The purge is scheduled daily; two days without a run means the schedule stopped.
@@ -38,6 +38,7 @@ class Dashboard:
     open_conflicts: int = 0
     devices_not_synced_for_a_day: int = 0
     bkr_failed: int = 0
+    proposed_closing: int = 0
     retention_last_run_at: datetime | None = None
 
 
@@ -57,6 +58,9 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
             *open_cases, still_to_act(cases), col(Case.first_contact_due_date) >= today,
             col(Case.first_contact_due_date) <= today + timedelta(days=7),
         )
+    ).one()
+    board.proposed_closing = session.exec(
+        select(sa.func.count()).select_from(Case).where(*open_cases, proposed_closing(cases))
     ).one()
     board.attempts_by_channel, board.reached_by_channel = attempt_counts(session, municipality_code=municipality_code)
     board.open_conflicts = session.exec(

@@ -12,7 +12,7 @@ from api.audit.service import record, record_case_reads
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.cases import service, trajectory
-from api.cases.rules import CaseState, dutch_date, is_overdue, next_action
+from api.cases.rules import CaseState, closing_proposal, dutch_date, is_overdue, next_action
 from api.cases.trajectory_routes import trajectory_out
 from api.cases.schemas import (
     AddressOut, AssignmentRequest, BulkAssignmentRequest, BulkAssignmentResult, CaseConflictOut, CaseCursor, CaseDetail,
@@ -36,12 +36,14 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 CaseReader = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
 
 
-_COMPUTED = {"address", "first_attempt_date", "overdue"}
+_COMPUTED = {"address", "first_attempt_date", "overdue", "closing_proposal"}
 
 
 def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: datetime) -> list[dict]:
-    """Cases as summaries, with their first attempt and whether they are overdue (one query for all)."""
+    """Cases as summaries, with their first attempt, whether they are overdue and what closing the
+    service proposes (a query each for all of them)."""
     first = service.first_attempt_days(session, [case.id for case, _ in rows])
+    below = service.below_threshold_flags(session, [case.id for case, _ in rows])
     today = dutch_date(at)
     return [
         {
@@ -50,6 +52,7 @@ def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: date
             "first_attempt_date": first[case.id],
             "overdue": is_overdue(due=case.first_contact_due_date, first_attempt_on=first[case.id], today=today,
                                   closed=case.state == CaseState.CLOSED.value),
+            "closing_proposal": closing_proposal(state=case.state, signals_below_threshold=below[case.id]),
         }
         for case, household in rows
     ]
@@ -82,6 +85,9 @@ def list_cases(
     crisis: bool | None = None,
     signal_status: Annotated[SignalStatus | None, Query(  # type: ignore[valid-type]
         description="Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …).")] = None,
+    proposed_closing: Annotated[bool | None, Query(
+        description="true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below "
+        "threshold, nobody reached yet); the office confirms by closing them.")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -91,6 +97,7 @@ def list_cases(
         due_within_days=due_within_days,
         overdue=overdue, worker_id=worker_id, unassigned=unassigned, postcode_from=postcode_from,
         postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis, signal_status=signal_status,
+        proposed_closing=proposed_closing,
     )
     rows = service.list_cases(
         session, principal, filters=filters, today=dutch_date(at),

@@ -268,6 +268,23 @@ def result_problem(result: str, *, attempts: list[Attempt], reached: bool, no_co
     return None
 
 
+UNJUSTIFIED_SIGNAL = "Niet opgepakt: onterecht signaal"
+# Before anybody reached the resident: after that the conversation decides how the case ends.
+PROPOSABLE_STATES = frozenset({CaseState.NEW.value, CaseState.PLANNED.value})
+
+
+def closing_proposal(*, state: str, signals_below_threshold: list[bool]) -> str | None:
+    """The result the service proposes to close the case with, or None.
+
+    A case whose signals are all below the municipality's thresholds is proposed for closing as
+    *Niet opgepakt: onterecht signaal* while it is open and nobody has reached the resident yet.
+    Only proposed: the office confirms by closing the case with that result; nothing closes by
+    itself. A signal that is not below threshold, joining later, withdraws the proposal."""
+    if state in PROPOSABLE_STATES and signals_below_threshold and all(signals_below_threshold):
+        return UNJUSTIFIED_SIGNAL
+    return None
+
+
 def allowed_results(*, attempts: list[Attempt], reached: bool, no_contact_attempts: int,
                     no_contact_channels: int) -> list[str]:
     """The DDAS results that fit the history now, in the schema's order."""

@@ -10,7 +10,10 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.bkr.schemas import TrajectoryOut
-from api.cases.rules import DDAS_RESULTS
+from api.cases.rules import DDAS_RESULTS, UNJUSTIFIED_SIGNAL
+from api.signals.rules import BelowThreshold
+
+BelowThresholdReason = Literal[tuple(reason.value for reason in BelowThreshold)]  # type: ignore[valid-type]
 
 
 class AddressOut(BaseModel):
@@ -38,6 +41,11 @@ class CaseSignalOut(BaseModel):
     initials: str | None
     prefix: str | None
     surname: str | None
+    below_threshold: bool = Field(
+        default=False, description="Below the municipality's threshold for its partner type when it came in.")
+    below_threshold_reason: BelowThresholdReason | None = Field(  # type: ignore[valid-type]
+        default=None, description="Why: the arrear starts after the signal date, the amount is zero, too few days in "
+        "arrears, or too small an amount (`thresholds` in the municipality's settings).")
 
 
 class CaseSummary(BaseModel):
@@ -56,6 +64,10 @@ class CaseSummary(BaseModel):
         default=None, description="The Dutch day of the first contact attempt (any channel, reached or not).")
     overdue: bool = Field(
         default=False, description="Open, no attempt on or before `first_contact_due_date`, and that day has ended.")
+    closing_proposal: Literal[UNJUSTIFIED_SIGNAL] | None = Field(
+        default=None, description="The result the service proposes to close the case with: 'Niet opgepakt: "
+        "onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident "
+        "yet. Only a proposal: the office confirms by closing the case with it.")
 
 
 class PlannedActionOut(BaseModel):

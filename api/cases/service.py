@@ -22,7 +22,7 @@ from api.policy import ChannelPlan, MunicipalitySettings, OutreachPolicy
 from api.problems import Conflict, NotFound, Unprocessable
 from api.sequence import next_change_seq
 from api.signals import status as signal_status
-from api.reports.facts import dutch_day, overdue, still_to_act
+from api.reports.facts import dutch_day, overdue, proposed_closing, still_to_act
 from api.tenancy import owned
 
 
@@ -52,6 +52,7 @@ class CaseFilter:
     has_open_conflict: bool | None = None
     crisis: bool | None = None
     signal_status: str | None = None  # a signal of the case has this DDAS status
+    proposed_closing: bool | None = None  # proposed for closing as an unjustified signal (`cases.rules.closing_proposal`)
 
 
 def _postcode_bound(value: str, *, upper: bool) -> str:
@@ -85,6 +86,9 @@ def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-un
     if filters.overdue is not None:
         late = overdue(cases, today=today)
         query = query.where(late if filters.overdue else ~late)
+    if filters.proposed_closing is not None:
+        proposed = proposed_closing(cases)
+        query = query.where(proposed if filters.proposed_closing else ~proposed)
     if filters.worker_id is not None:
         query = query.where(or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id))
     if filters.unassigned is not None:
@@ -155,6 +159,17 @@ def first_attempt_days(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid
             .where(events.case_id.in_(case_ids), events.outcome == "applied", events.kind.in_(list(ATTEMPT_CHANNELS)))
             .group_by(events.case_id)
         ).all())
+    return found
+
+
+def below_threshold_flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[bool]]:
+    """Whether each signal of each case is below threshold, in one query (what `closing_proposal` needs)."""
+    found: dict[uuid.UUID, list[bool]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        for case_id, below in session.execute(
+            sa.select(Signal.case_id, Signal.below_threshold).where(col(Signal.case_id).in_(case_ids))
+        ):
+            found[case_id].append(below)
     return found
 
 

@@ -41,6 +41,10 @@ LABELS: dict[str, dict[str, str]] = {
     "role": {"backoffice": "Backoffice", "admin": "Beheerder", "worker": "Buitendienst"},
     "import_status": {"completed": "Verwerkt", "rejected": "Afgewezen"},
     "signal_result": {"created": "Nieuw", "duplicate": "Al ontvangen", "rejected": "Afgewezen"},
+    "below_threshold": {
+        "arrears-start-after-signal-date": "achterstand begint na de signaaldatum", "zero-amount": "bedrag is nul",
+        "days-in-arrears": "te kort in achterstand", "amount": "bedrag onder de drempel",
+    },
 }
 
 

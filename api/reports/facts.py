@@ -17,8 +17,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
-from api.cases.rules import ATTEMPT_CHANNELS, CHANNELS, CaseState
-from api.models import VisitEvent
+from api.cases.rules import ATTEMPT_CHANNELS, CHANNELS, PROPOSABLE_STATES, CaseState
+from api.models import Signal, VisitEvent
 
 _events = VisitEvent.__table__
 _attempt = _events.c.kind.in_(list(ATTEMPT_CHANNELS))
@@ -67,6 +67,17 @@ def still_to_act(cases: Any) -> sa.ColumnElement[bool]:
     included once their day has passed)."""
     return sa.and_(cases.state != CaseState.CLOSED.value,
                    ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
+
+
+_signals = Signal.__table__
+
+
+def proposed_closing(cases: Any) -> sa.ColumnElement[bool]:
+    """`cases.rules.closing_proposal` as SQL over a case table's columns: nobody reached yet, and
+    the case has signals, all of them below threshold."""
+    return sa.and_(cases.state.in_(sorted(PROPOSABLE_STATES)),
+                   sa.exists().where(_signals.c.case_id == cases.id),
+                   ~sa.exists().where(_signals.c.case_id == cases.id, ~_signals.c.below_threshold))
 
 
 def first_attempt_day(case_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:

@@ -19,26 +19,11 @@ from typing import Any, BinaryIO
 
 from api.signals.limits import FileRefused as FileRefused  # re-exported: the readers' callers catch it from here
 from api.signals.limits import ImportLimits, Overlong
-from api.signals.rules import is_valid_bsn
+from api.signals.rules import PARTNER_TYPES, is_valid_bsn
 from api.signals.workbook import Workbook
 
 # --------------------------------------------------------------------------- vocabulary
 
-PARTNER_TYPES: frozenset[str] = frozenset(
-    {
-        "Belastingdienst",
-        "CAK Eigen bijdrage",
-        "CAK Zorgverzekeringen",
-        "Dienst Toeslagen",
-        "DUO",
-        "Energie",
-        "Huur",
-        "Hypotheek",
-        "Overige",
-        "Water",
-        "Zorg",
-    }
-)
 _PARTNER_BY_KEY = {name.lower(): name for name in PARTNER_TYPES}
 
 CANONICAL: tuple[str, ...] = (

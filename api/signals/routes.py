@@ -68,7 +68,7 @@ def _municipality(session: Session, principal: Principal) -> Municipality:
     return municipality
 
 
-def _report_out(row: SignalImport) -> ImportReportOut:
+def _report_out(row: SignalImport, principal: Principal) -> ImportReportOut:
     report = row.report
     return ImportReportOut(
         id=row.id, source=row.source, filename=row.filename, format=row.file_format, mode=row.mode,  # type: ignore[arg-type]
@@ -79,6 +79,7 @@ def _report_out(row: SignalImport) -> ImportReportOut:
         errors_truncated=report.get("errors_truncated", False), unknown_columns=report.get("unknown_columns", []),
         warnings=report.get("warnings", []), creditors_without_agreement=report.get("creditors_without_agreement", []),
         duplicate_of=report.get("duplicate_of"),
+        below_threshold=None if principal.kind == "partner" else report.get("below_threshold", {}),
     )
 
 
@@ -151,7 +152,7 @@ def import_file(
     session.add(import_row)
     record(session, principal, action="signals.import", resource_type="signal_import", resource_id=import_row.id, at=at,
            detail={"created": report.created, "rejected": report.rejected, "status": import_row.status})
-    return _report_out(import_row)
+    return _report_out(import_row, principal)
 
 
 def _file_extra(
@@ -184,7 +185,7 @@ def list_imports(session: SessionDep, principal: Importer) -> ImportList:
     if principal.kind == "partner":
         query = query.where(SignalImport.created_by == principal.actor_id)
     rows = session.exec(query.order_by(col(SignalImport.created_at).desc()).limit(100)).all()
-    return ImportList(items=[_report_out(row) for row in rows])
+    return ImportList(items=[_report_out(row, principal) for row in rows])
 
 
 @router.get(
@@ -192,7 +193,7 @@ def list_imports(session: SessionDep, principal: Importer) -> ImportList:
     responses=problem_responses(404),
 )
 def get_import(session: SessionDep, principal: Importer, import_id: uuid.UUID) -> ImportReportOut:
-    return _report_out(_visible_import(session, principal, import_id))
+    return _report_out(_visible_import(session, principal, import_id), principal)
 
 
 @router.get(
@@ -386,7 +387,7 @@ def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now
         record(session, principal, action="signals.search-bsn", resource_type="signal", at=at, detail={"matches": 0})
     return BsnMatches(items=[
         BsnMatch(signal_id=s.id, external_id=s.external_id, case_id=s.case_id, signal_date=s.signal_date,
-                 partner_type=s.partner_type)
+                 partner_type=s.partner_type, below_threshold=s.below_threshold)
         for s in signals
     ])
 

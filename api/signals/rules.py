@@ -1,4 +1,5 @@
-"""Rules about signals: classification per address and month, as the national monitor defines it. Pure."""
+"""Rules about signals: classification per address and month, as the national monitor defines it;
+repeats; the municipality's thresholds; statuses. Pure."""
 
 from __future__ import annotations
 
@@ -6,6 +7,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+
+
+# DDAS EnumSignaalpartner: the kinds of creditor that signal.
+PARTNER_TYPES: frozenset[str] = frozenset(
+    {
+        "Belastingdienst",
+        "CAK Eigen bijdrage",
+        "CAK Zorgverzekeringen",
+        "Dienst Toeslagen",
+        "DUO",
+        "Energie",
+        "Huur",
+        "Hypotheek",
+        "Overige",
+        "Water",
+        "Zorg",
+    }
+)
 
 
 class SignalKind(StrEnum):
@@ -48,6 +67,48 @@ def is_valid_bsn(bsn: str) -> bool:
     d = bsn.encode()  # ASCII digits: each byte is 48 + the digit, so the weighted sum is off by 48 × (44 − 1)
     total = 9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7] - d[8] - 2064
     return total > 0 and total % 11 == 0
+
+
+# --- thresholds: the least arrears the municipality acts on ------------------------------
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """For one partner type: the arrears must have lasted at least `min_days_in_arrears` days on
+    the signal date and amount to at least `min_amount_cents` (the municipality's policy)."""
+
+    min_days_in_arrears: int = 0
+    min_amount_cents: int = 0
+
+
+class BelowThreshold(StrEnum):
+    """Why a signal is below threshold: stable slugs, stored with the signal and shown as they are."""
+
+    ARREARS_START_AFTER_SIGNAL_DATE = "arrears-start-after-signal-date"
+    ZERO_AMOUNT = "zero-amount"
+    DAYS_IN_ARREARS = "days-in-arrears"
+    AMOUNT = "amount"
+
+
+def below_threshold(
+    *, signal_date: date, arrears_since_date: date | None, amount_cents: int | None, threshold: Threshold
+) -> BelowThreshold | None:
+    """Why the municipality does not act on this signal, or None when it does.
+
+    Whatever the thresholds, an arrear that starts after the day it was signalled, or an amount of
+    zero, is no arrear to act on. Days in arrears are the days from `ontstaansdatum` to
+    `signaaldatum`; a signal without `ontstaansdatum` is judged on its amount only, and one without
+    an amount on its days only: what the creditor did not say does not count against the resident.
+    """
+    if arrears_since_date is not None and arrears_since_date > signal_date:
+        return BelowThreshold.ARREARS_START_AFTER_SIGNAL_DATE
+    if amount_cents == 0:
+        return BelowThreshold.ZERO_AMOUNT
+    if arrears_since_date is not None and (signal_date - arrears_since_date).days < threshold.min_days_in_arrears:
+        return BelowThreshold.DAYS_IN_ARREARS
+    if amount_cents is not None and amount_cents < threshold.min_amount_cents:
+        return BelowThreshold.AMOUNT
+    return None
 
 
 # --- households, repeats and the assessment of a household's signals ----------------------

@@ -93,6 +93,10 @@ class ImportReportOut(BaseModel):
     warnings: list[str]
     creditors_without_agreement: list[MissingAgreement]
     duplicate_of: uuid.UUID | None = Field(default=None, description="An earlier import of the very same file.")
+    below_threshold: dict[str, int] | None = Field(
+        default=None, description="Signals stored below the municipality's threshold, per partner type (e.g. "
+        "`{\"Water\": 1}`; types without any are left out). Null for a partner: why the municipality does not act on "
+        "a signal is none of a creditor's business.")
 
 
 class ImportList(BaseModel):
@@ -141,6 +145,7 @@ class BsnMatch(BaseModel):
     case_id: uuid.UUID | None
     signal_date: date
     partner_type: str
+    below_threshold: bool = Field(default=False, description="Below the municipality's threshold when it came in.")
 
 
 class BsnMatches(BaseModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,7 +35,9 @@ from api.signals.parsing import ParsedRow, SignalInput
 from api.signals.rules import (
     STATUS_NOT_YET,
     SignalFacts,
+    Threshold,
     assess_household,
+    below_threshold,
     case_classification,
     household_key,
 )
@@ -67,6 +69,7 @@ class IntakeReport:
     cases_opened: int = 0
     cases_updated: int = 0
     creditors: set[tuple[str, str]] = field(default_factory=set)
+    below_threshold: dict[str, int] = field(default_factory=dict)  # signals stored below threshold, per partner type
 
     def error(self, line: int, column: str | None, reason: str) -> None:
         if len(self.errors) < MAX_REPORTED_ERRORS:
@@ -169,6 +172,7 @@ def intake(
         return report
     writer.finish()
     report.repeats = len(writer.repeats)
+    report.below_threshold = dict(sorted(writer.below_threshold.items()))
     report.cases_opened = writer.cases_opened
     report.cases_updated = writer.cases_updated
     savepoint.commit()
@@ -250,10 +254,14 @@ class _Writer:
         self.written = 0
         self.statistics = _Statistics(session, _LOOKED_UP)
         self.new_id = _uuid4s().__next__
+        # Judged by the thresholds in force when the signal came in, like its deadline.
+        self.thresholds = settings.rule_thresholds()
+        self.below_threshold: Counter[str] = Counter()  # this delivery's signals below threshold, per partner type
 
     def store(self, signals: Sequence[SignalInput]) -> None:
         session, code, now, import_id = self.session, self.code, self.now, self.import_id
         digest, encrypt, new_id = self.vault.digester(code), self.vault.encrypter(code), self.new_id
+        thresholds, no_threshold, below = self.thresholds, Threshold(), self.below_threshold
         households: dict[str, list[_Fresh]] = {}
         firsts: dict[str, SignalInput] = {}
         for s in signals:
@@ -262,6 +270,10 @@ class _Writer:
                 postcode=s.postcode, house_number=s.house_number, addition=s.house_number_addition, bsn_digest=bsn_digest
             )
             signal_id = new_id()
+            reason = below_threshold(signal_date=s.signal_date, arrears_since_date=s.arrears_since_date,
+                                     amount_cents=s.amount_cents, threshold=thresholds.get(s.partner_type, no_threshold))
+            if reason is not None:
+                below[s.partner_type] += 1
             row = {
                 "id": signal_id, "municipality_code": code, "external_id": s.external_id, "household_id": None,
                 "case_id": None, "import_id": import_id, "partner_type": s.partner_type,
@@ -271,6 +283,7 @@ class _Writer:
                 "classification": None, "bsn_ciphertext": encrypt(s.bsn) if s.bsn else None,
                 "bsn_digest": bsn_digest, "initials": s.initials, "prefix": s.prefix, "surname": s.surname,
                 "birth_date": s.birth_date, "gender": s.gender, "phone": s.phone, "email": s.email, "created_at": now,
+                "below_threshold": reason is not None, "below_threshold_reason": reason and reason.value,
             }
             fresh = _Fresh(signal_id, s, row)
             group = households.get(key)
@@ -535,6 +548,7 @@ def finish_import(record: SignalImport, report: IntakeReport, *, extra: dict[str
         "errors_truncated": report.rejected > 0 and len(report.errors) >= MAX_REPORTED_ERRORS,
         "cases_opened": report.cases_opened,
         "cases_updated": report.cases_updated,
+        "below_threshold": report.below_threshold,
         **extra,
     }
     return record

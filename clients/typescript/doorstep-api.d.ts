@@ -1019,6 +1019,24 @@ export interface components {
             /** Platform */
             platform: string;
         };
+        /**
+         * ArrearsThreshold
+         * @description The least arrears the municipality acts on, for one partner type.
+         */
+        ArrearsThreshold: {
+            /**
+             * Min Amount Cents
+             * @description Amount in cents; less is below threshold (0: no minimum).
+             * @default 0
+             */
+            min_amount_cents: number;
+            /**
+             * Min Days In Arrears
+             * @description Days from `ontstaansdatum` to `signaaldatum`; fewer is below threshold.
+             * @default 0
+             */
+            min_days_in_arrears: number;
+        };
         /** AssignmentRequest */
         AssignmentRequest: {
             /**
@@ -1210,6 +1228,12 @@ export interface components {
         };
         /** BsnMatch */
         BsnMatch: {
+            /**
+             * Below Threshold
+             * @description Below the municipality's threshold when it came in.
+             * @default false
+             */
+            below_threshold: boolean;
             /** Case Id */
             case_id: string | null;
             /** External Id */
@@ -1318,6 +1342,11 @@ export interface components {
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
+            /**
+             * Closing Proposal
+             * @description The result the service proposes to close the case with: 'Niet opgepakt: onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident yet. Only a proposal: the office confirms by closing the case with it.
+             */
+            closing_proposal?: "Niet opgepakt: onterecht signaal" | null;
             /** Conflicts */
             conflicts: components["schemas"]["CaseConflictOut"][];
             /** Crisis */
@@ -1427,6 +1456,17 @@ export interface components {
             amount_cents: number | null;
             /** Arrears Since Date */
             arrears_since_date: string | null;
+            /**
+             * Below Threshold
+             * @description Below the municipality's threshold for its partner type when it came in.
+             * @default false
+             */
+            below_threshold: boolean;
+            /**
+             * Below Threshold Reason
+             * @description Why: the arrear starts after the signal date, the amount is zero, too few days in arrears, or too small an amount (`thresholds` in the municipality's settings).
+             */
+            below_threshold_reason?: ("arrears-start-after-signal-date" | "zero-amount" | "days-in-arrears" | "amount") | null;
             /** Classification */
             classification: string | null;
             /** Creditor Name */
@@ -1480,6 +1520,11 @@ export interface components {
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
+            /**
+             * Closing Proposal
+             * @description The result the service proposes to close the case with: 'Niet opgepakt: onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident yet. Only a proposal: the office confirms by closing the case with it.
+             */
+            closing_proposal?: "Niet opgepakt: onterecht signaal" | null;
             /** Crisis */
             crisis: boolean;
             /**
@@ -1713,6 +1758,12 @@ export interface components {
              * @description Open cases without a contact attempt on or before their first-contact deadline, whose last day has ended.
              */
             overdue: number;
+            /**
+             * Proposed Closing
+             * @description Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposed_closing=true`; the office confirms each by closing it with that result.
+             * @default 0
+             */
+            proposed_closing: number;
             /** Reached By Channel */
             reached_by_channel: {
                 [key: string]: number;
@@ -2073,6 +2124,13 @@ export interface components {
         };
         /** ImportReportOut */
         ImportReportOut: {
+            /**
+             * Below Threshold
+             * @description Signals stored below the municipality's threshold, per partner type (e.g. `{"Water": 1}`; types without any are left out). Null for a partner: why the municipality does not act on a signal is none of a creditor's business.
+             */
+            below_threshold?: {
+                [key: string]: number;
+            } | null;
             /** Cases Opened */
             cases_opened: number;
             /** Cases Updated */
@@ -2289,6 +2347,13 @@ export interface components {
              * @default 6
              */
             retention_months: number;
+            /**
+             * Thresholds
+             * @description Per partner type, the least arrears the municipality acts on: a signal below it is stored and marked `below_threshold`, and a case whose signals all are is proposed for closing as 'Niet opgepakt: onterecht signaal'. Partner types left out keep their default (30 days for Huur, Energie, Water and Zorg, 180 for CAK Zorgverzekeringen, none for the others; no minimum amount). Applies to signals received after the change.
+             */
+            thresholds?: {
+                [key: string]: components["schemas"]["ArrearsThreshold"];
+            };
             /**
              * Visit List Working Days
              * @description A visit list expires at the end of this many working days after the pull.
@@ -3557,6 +3622,8 @@ export interface operations {
                 crisis?: boolean | null;
                 /** @description Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …). */
                 signal_status?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
+                /** @description true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below threshold, nobody reached yet); the office confirms by closing them. */
+                proposed_closing?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };

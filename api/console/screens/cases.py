@@ -49,6 +49,7 @@ class CaseListQuery(BaseModel):
     has_open_conflict: bool | None = None
     crisis: bool | None = None
     signal_status: case_api.SignalStatus | None = None  # type: ignore[name-defined]
+    proposed_closing: bool | None = None
     cursor: str | None = Field(default=None, max_length=200)
 
 
