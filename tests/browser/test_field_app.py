@@ -146,6 +146,7 @@ def test_a_field_day_offline_reaches_the_office_with_the_device(phone: Screens, 
     visit_link(page, 12).click()
     expect(page.get_by_role("heading", name="Bos en Lommerweg 12")).to_be_visible()
     expect(page.get_by_text("J. Baldewsingh")).to_be_visible()
+    expect(page.get_by_text("Huur: € 1.234,56")).to_be_visible()
     assert phone.check("huisbezoek") == []
     page.get_by_role("button", name="Niet thuis").click()
     page.get_by_role("button", name="Kaartje achtergelaten").click()
@@ -332,3 +333,4 @@ def test_the_screens_fit_a_small_phone_and_have_thumb_sized_targets(phone: Scree
         small = page.evaluate("""() => [...document.querySelectorAll("button, nav a, a.case, a.back, input")]
           .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map((e) => e.outerHTML)""")
         assert small == [], (route, small)
+

@@ -535,7 +535,11 @@ function Visit() {
     <ul>${item.residents.map((resident) => html`<li>${residentName(resident)}
       ${resident.phone ? html` — <a href=${`tel:${resident.phone.replace(/[^0-9+]/g, "")}`}>${resident.phone}</a>` : null}</li>`)}</ul>
     <h2>Achterstanden</h2>
-    <p>Totaal ${EURO.format(item.total_arrears_cents / 100)} bij: ${item.partner_types.join(", ") || "onbekend"}</p>
+    ${item.arrears && item.arrears.length ? html`<ul class="arrears">
+      ${item.arrears.map((arrear) => html`<li>${arrear.partner_type}: ${EURO.format(arrear.amount_cents / 100)}</li>`)}
+    </ul>` : null}
+    <p>Totaal ${EURO.format(item.total_arrears_cents / 100)}${item.arrears && item.arrears.length ? ""
+      : ` bij: ${item.partner_types.join(", ") || "onbekend"}`}</p>
     <h2>Eerdere pogingen</h2>
     ${item.previous_attempts.length || pending.length ? html`<ul>
       ${item.previous_attempts.map((attempt) => html`<li>${moment(attempt.occurred_at)}: ${KIND[attempt.kind] || attempt.kind}${
