@@ -334,3 +334,36 @@ def test_the_screens_fit_a_small_phone_and_have_thumb_sized_targets(phone: Scree
           .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map((e) => e.outerHTML)""")
         assert small == [], (route, small)
 
+
+def test_a_phone_whose_session_ended_signs_in_again_and_keeps_its_outbox(
+    phone: Screens, world: dict, clock: FakeClock
+) -> None:
+    page = phone.page
+    enroll(page)
+    page.context.set_offline(True)
+    visit_link(page, 12).click()
+    page.get_by_role("button", name="Niet thuis").click()
+    page.get_by_role("button", name="Geen kaartje").click()
+    expect(page.get_by_test_id("unsent")).to_have_text("1")
+    clock.advance(days=8)  # past the device session (7 days): the refresh token no longer works
+    page.context.set_offline(False)
+    expect(page.get_by_role("heading", name="Opnieuw inloggen")).to_be_visible()
+    assert page.get_by_test_id("unsent").inner_text() == "1"
+    assert phone.check("opnieuw-inloggen") == []
+    page.get_by_label("Gebruikersnaam").fill("worker1")
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_test_id("unsent")).to_have_text("0")
+    expect(page.get_by_role("heading", name="Opnieuw inloggen")).to_have_count(0)
+
+
+def test_the_app_locks_when_hidden(phone: Screens, world: dict) -> None:
+    page = phone.page
+    enroll(page)
+    expect(visit_link(page, 12)).to_be_visible()
+    page.evaluate("""() => {
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    expect(page.get_by_role("heading", name="Ontgrendelen")).to_be_visible()
+    expect(page.get_by_text("Baldewsingh")).to_have_count(0)
