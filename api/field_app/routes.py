@@ -49,14 +49,14 @@ def install(app: FastAPI) -> None:
             headers["Service-Worker-Allowed"] = "/field/"
         return Response(path.read_bytes(), media_type=TYPES[path.suffix], headers=headers)
 
-    @app.get("/field", include_in_schema=False)
+    @app.api_route("/field", methods=["GET", "HEAD"], include_in_schema=False)
     def field_root() -> RedirectResponse:
         return RedirectResponse("/field/", status_code=308)
 
-    @app.get("/field/", include_in_schema=False)
+    @app.api_route("/field/", methods=["GET", "HEAD"], include_in_schema=False)
     def field_index() -> Response:
         return serve("index.html")
 
-    @app.get("/field/{name}", include_in_schema=False)
+    @app.api_route("/field/{name}", methods=["GET", "HEAD"], include_in_schema=False)
     def field_file(name: str) -> Response:
         return serve(name)

@@ -29,6 +29,7 @@ def test_the_app_is_served_at_field_with_a_strict_policy(client: TestClient) -> 
     assert "<script type=\"module\" src=\"/field/app.js\"></script>" in response.text
     assert "style=" not in response.text and "<style" not in response.text
     assert client.get("/field", follow_redirects=False).headers["location"] == "/field/"
+    assert client.head("/field/").status_code == 200
 
 
 def test_the_service_worker_may_control_the_app_and_is_always_asked_for_again(client: TestClient) -> None:
