@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test openapi types demo-field demo migrate bench clean
+.PHONY: run test openapi types field-app demo-field demo migrate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,16 @@ test: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/doorstep openapi openapi/openapi.json
 	$(BIN)/python -m clients.python.gen_operations
+	$(BIN)/python -m clients.gen_web_protocol
 
 # TypeScript types of the API for the mobile team (needs Node.js and npm).
 types:
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent generate
+
+# The field app (clients/web) into api/field_app/static, which is committed: `make run` needs no Node.
+# Run it after changing clients/web or the sync protocol (`make openapi` refreshes its protocol.json).
+field-app:
+	cd clients/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 bench: $(STAMP)
 	$(BIN)/python bench/auth_tokens.py

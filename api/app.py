@@ -26,6 +26,7 @@ from api.backoffice.routes import router as backoffice_router
 from api.cases.routes import router as cases_router
 from api.cases.trajectory_routes import router as trajectory_router
 from api.console import routes as console
+from api.field_app import routes as field_app
 from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
 from api.municipality.routes import router as municipality_router
@@ -137,6 +138,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     console.install(app)
+    field_app.install(app)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -211,7 +211,9 @@ def demo() -> None:
     for username, display_name, role in DEMO_STAFF:
         typer.echo(f"  staff    {username:<12} password {DEMO_PASSWORD:<12} role {role:<10} ({display_name})")
     typer.echo(f"  partner  {DEMO_PARTNER[0]:<12} secret   {DEMO_PARTNER[1]:<12} scopes signals:write cases:read feedback:read reports:read")
-    typer.echo("\nInteractive API docs: http://127.0.0.1:8000/docs\n")
+    typer.echo("\nBack-office console: http://127.0.0.1:8000/console (office / demo)")
+    typer.echo("Field app (on a phone, or a narrow window): http://127.0.0.1:8000/field/ (worker1 / demo)")
+    typer.echo("Interactive API docs: http://127.0.0.1:8000/docs\n")
 
 
 @app.command("create-municipality")

@@ -35,6 +35,11 @@ class Resident(BaseModel):
     phone: str | None
 
 
+class Arrear(BaseModel):
+    partner_type: str
+    amount_cents: int = Field(description="What the case's signals from this kind of creditor report, together.")
+
+
 class VisitCase(BaseModel):
     """A case as the doorstep needs it, and nothing more (never a BSN)."""
 
@@ -53,6 +58,8 @@ class VisitCase(BaseModel):
     avoid_day_parts: list[str]
     previous_attempts: list[PreviousAttempt]
     paired: bool = Field(description="Visited in pairs: another worker's device holds this case too.")
+    arrears: list[Arrear] = Field(
+        default_factory=list, description="Per creditor type, by type (added December 2026; older servers send none).")
 
 
 class Removal(BaseModel):

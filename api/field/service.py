@@ -36,7 +36,7 @@ from sync.events import (
     OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
     check_payload, clock_skewed, placed, reconcile,
 )
-from sync.protocol import PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
+from sync.protocol import Arrear, PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
 
 
 def enroll(session: Session, principal: Principal, *, public_jwk: dict, label: str, now: datetime) -> tuple[Device, StaffUser]:
@@ -299,6 +299,9 @@ def _visit_cases(
             for s in signals[case.id]
             if s.surname or s.phone
         }
+        owed: dict[str, int] = defaultdict(int)
+        for s in counted:
+            owed[s.partner_type] += s.amount_cents or 0
         result.append(
             VisitCase(
                 id=case.id, version=case.version, state=case.state, classification=case.classification,
@@ -307,9 +310,9 @@ def _visit_cases(
                                      house_number_addition=case.house_number_addition,
                                      postcode=case.postcode, town=case.town),
                 residents=list(residents.values()),
-                partner_types=sorted({s.partner_type for s in counted}),
+                partner_types=sorted(owed),
                 signal_kinds=sorted({s.classification for s in counted if s.classification}),
-                total_arrears_cents=sum(s.amount_cents or 0 for s in counted),
+                total_arrears_cents=sum(owed.values()),
                 planned_action=planned.channel if planned else None,
                 avoid_day_parts=list(planned.avoid_day_parts) if planned else [],
                 previous_attempts=[
@@ -318,6 +321,7 @@ def _visit_cases(
                     for e in events[case.id]
                 ],
                 paired=case.second_worker_id is not None,
+                arrears=[Arrear(partner_type=kind, amount_cents=amount) for kind, amount in sorted(owed.items())],
             )
         )
     return result

@@ -67,6 +67,7 @@ def test_a_first_pull_is_a_full_list_of_the_workers_own_cases_without_bsn(client
     case = visit_list.upserts[0]
     assert case.address.postcode == "1055AB" and case.residents[0].surname == "Baldewsingh"
     assert case.partner_types == ["Huur"] and case.total_arrears_cents == 123456 and case.planned_action == "letter"
+    assert [(a.partner_type, a.amount_cents) for a in case.arrears] == [("Huur", 123456)]
     plaintext = visit_list.model_dump_json()
     assert BSN_DIGEST not in plaintext and "bsn" not in plaintext.lower()
     assert visit_list.expires_at == visit_list_expiry(datetime(2026, 11, 26, 9, tzinfo=UTC), working_days=1)

@@ -1,0 +1,1 @@
+"""The field app (a PWA for outreach workers), served at /field/ from its committed build."""
