@@ -434,29 +434,45 @@ def purge(
     engine = make_engine(settings.database_url)
     vault = vault_from_settings(settings)
     while True:
+        failed = 0
         try:
             with Session(engine) as session:
-                query = select(Municipality)
+                query = select(Municipality.code)
                 if municipality:
                     query = query.where(Municipality.code == municipality)
-                for tenant in session.exec(query).all():
-                    result = run_purge(session, vault, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
-                    verb = "would erase" if dry_run else "erased"
-                    typer.echo(f"{tenant.code}: {verb} {len(result.case_ids)} case(s), "
-                               f"{result.caseless_signals} signal(s) without a case, "
-                               f"{result.quarantined_rows} quarantined row(s), "
-                               f"{result.bkr_removals} BKR removal(s) {'due' if dry_run else 'queued'}")
-                    for case_id in result.case_ids:
-                        typer.echo(f"  case {case_id}")
-                if not dry_run:
-                    session.commit()
+                codes = list(session.exec(query).all())
         except SQLAlchemyError as exc:
             if repeat_hours is None:
                 raise
-            # A scheduled purge outlives a database restart: it tries again at the next run
-            # (the dashboard shows the missed day).
-            typer.echo(f"purge failed, next try in {repeat_hours} h: {type(exc).__name__}", err=True)
+            codes, failed = [], 1
+            typer.echo(f"purge could not reach the database: {type(exc).__name__}", err=True)
+        # One transaction per municipality: one that fails (a lock, a key problem) does not undo
+        # or stop the others, and a scheduled purge tries it again at the next run (the
+        # dashboard shows the missed day).
+        for code in codes:
+            try:
+                with Session(engine) as session:
+                    tenant = session.get(Municipality, code)
+                    assert tenant is not None
+                    result = run_purge(session, vault, municipality=tenant, now=datetime.now(UTC), dry_run=dry_run)
+                    if not dry_run:
+                        session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported, and the other municipalities go on
+                if repeat_hours is None and not isinstance(exc, SQLAlchemyError | ValueError):
+                    raise
+                failed += 1
+                typer.echo(f"{code}: purge failed ({type(exc).__name__}); tried again at the next run", err=True)
+                continue
+            verb = "would erase" if dry_run else "erased"
+            typer.echo(f"{code}: {verb} {len(result.case_ids)} case(s), "
+                       f"{result.caseless_signals} signal(s) without a case, "
+                       f"{result.quarantined_rows} quarantined row(s), "
+                       f"{result.bkr_removals} BKR removal(s) {'due' if dry_run else 'queued'}")
+            for case_id in result.case_ids:
+                typer.echo(f"  case {case_id}")
         if repeat_hours is None:
+            if failed:
+                raise typer.Exit(1)
             return
         time.sleep(repeat_hours * 3600)
 

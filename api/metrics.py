@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.models import BkrAttempt, BkrRegistration, Conflict
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -136,6 +137,7 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(method=scope["method"], route=template, status=str(status)).observe(
+            method = scope["method"] if scope["method"] in _METHODS else "other"  # any token is a method to h11
+            self.metrics.requests.labels(method=method, route=template, status=str(status)).observe(
                 time.perf_counter() - started)
             _current.reset(token)

@@ -71,6 +71,10 @@ def test_pushes_pulls_and_imports_move_the_counters_and_name_no_one(  # type: ig
     for secret in ("Baldewsingh", "Yilmaz", "1055AB", "Kinkerstraat", str(field["mine"].id), field["device_id"],
                    "0363", "worker1"):
         assert secret not in text, secret
+    for method in ("FOO1", "FOO2"):  # any token is a method to the HTTP parser: none makes a series of its own
+        client.request(method, f"/v1/cases/{field['mine'].id}")
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    assert "FOO" not in text and 'method="other"' in text
     routes = set(re.findall(r'route="([^"]*)"', text))
     assert routes and all(not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}", route) for route in routes)
 

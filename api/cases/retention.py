@@ -19,7 +19,8 @@ from api.bkr.outbox import enqueue_removal, removals_due
 from api.auth.principal import Principal
 from api.cases.rules import AMSTERDAM, CaseState, due_for_purge, dutch_date, months_before
 from api.models import (
-    Case, Conflict, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport, Trajectory, VisitEvent,
+    BkrRegistration, Case, Conflict, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport,
+    Trajectory, VisitEvent,
 )
 from api.policy import MunicipalitySettings
 from api.residents.rules import name_forms, name_key
@@ -79,8 +80,7 @@ def purge(session: Session, vault: BsnVault, *, municipality: Municipality, now:
         select(Signal.id, Signal.household_id).where(
             Signal.municipality_code == municipality.code, col(Signal.case_id).is_(None),
             col(Signal.received_at) < before_cutoff,
-            sa.or_(col(Signal.surname).is_not(None), col(Signal.bsn_ciphertext).is_not(None),
-                   col(Signal.phone).is_not(None), col(Signal.birth_date).is_not(None)),
+            sa.or_(*(getattr(Signal, name).is_not(None) for name in PERSONAL_SIGNAL_FIELDS)),
         )
     ).all()
     removals = removals_due(session, municipality_code=municipality.code, today=today)
@@ -129,6 +129,11 @@ def erase(session: Session, vault: BsnVault, *, cases: Sequence[Case], caseless_
     for event in session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(ids))):
         event.payload = {key: value for key, value in event.payload.items() if key in KEPT_EVENT_FIELDS}
         session.add(event)
+    # A BKR registration that never went out (refused, given up) still holds the resident as BKR
+    # would have known them; a delivered one was cleared on delivery.
+    trajectories = select(Trajectory.id).where(col(Trajectory.case_id).in_(ids))
+    session.execute(sa.update(BkrRegistration).where(col(BkrRegistration.trajectory_id).in_(trajectories))
+                    .values(subject={}))
     # Conflicts hold both sides' payloads (notes, reasons) and the office's note on the decision.
     for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(ids))):
         conflict.sides = [{**side, "payload": {key: value for key, value in (side.get("payload") or {}).items()
@@ -191,4 +196,5 @@ def _forget_households(session: Session, household_ids: set[uuid.UUID]) -> None:
         household.house_number = None
         household.house_number_addition = None
         household.street = None
+        household.town = None
         session.add(household)

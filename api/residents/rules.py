@@ -46,6 +46,25 @@ def name_matches(asked: str, *, prefix: str | None, surname: str | None) -> bool
     return bool(surname) and _folded(asked) in name_forms(prefix=prefix, surname=surname or "")
 
 
+def names_the_person(raw: dict[str, object], *, names: set[str], birth_dates: set[date], postcodes: set[str],
+                     bsns: set[str]) -> bool:
+    """Whether a quarantined row (an invalid line as it came in) names the person: by BSN, or by
+    surname with their birth date or postcode (the row was invalid, so nothing else is trusted)."""
+    def text(key: str) -> str:
+        value = raw.get(key)
+        return value.strip() if isinstance(value, str) else ""
+
+    bsn = "".join(ch for ch in text("bsn") if ch.isdigit())
+    if bsn and bsn.zfill(9) in bsns:
+        return True
+    surname = text("surname")
+    if not surname or not names & set(name_forms(prefix=text("prefix") or None, surname=surname)):
+        return False
+    born = text("birth_date")
+    spelled = {f(d) for d in birth_dates for f in (date.isoformat, lambda d: d.strftime("%d-%m-%Y"))}
+    return bool(born and born in spelled) or text("postcode").replace(" ", "").upper() in postcodes
+
+
 def name_key(name: str, birth_date: date) -> str:
     """What an erased person's name is remembered by (hashed with the municipality's key)."""
     return f"name|{_folded(name)}|{birth_date.isoformat()}"

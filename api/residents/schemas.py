@@ -6,7 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.signals.rules import is_valid_bsn
 
 
 class ResidentSearch(BaseModel):
@@ -22,6 +24,18 @@ class ResidentSearch(BaseModel):
     postcode: str | None = Field(default=None, pattern=r"^\s*[1-9][0-9]{3}\s?[A-Za-z]{2}\s*$")
     house_number: int | None = Field(default=None, ge=1, le=99999)
     house_number_addition: str | None = Field(default=None, max_length=10)
+
+    @field_validator("bsn")
+    @classmethod
+    def _a_real_bsn(cls, bsn: str | None) -> str | None:
+        """Spaces and dots as people write it are fine; what is left must pass the elfproef (a BSN
+        typed wrong must not answer an access request with "nothing held")."""
+        if bsn is None:
+            return None
+        digits = "".join(ch for ch in bsn if ch not in " .-").zfill(9)
+        if not (digits.isdigit() and len(digits) == 9 and is_valid_bsn(digits)):
+            raise ValueError("not a valid BSN (elfproef)")
+        return digits
 
     @model_validator(mode="after")
     def _one_way(self) -> ResidentSearch:
@@ -156,5 +170,6 @@ class ErasureResult(BaseModel):
     erased_cases: list[uuid.UUID]
     closed_then_erased: list[uuid.UUID]
     erased_signals: int
+    erased_quarantined_rows: int = Field(description="Invalid lines of imports that named the person, deleted.")
     kept: list[KeptCase]
     kept_always: str = Field(description="What the law keeps of every erased case.")

@@ -15,16 +15,18 @@ from api.audit.activities import activity_for
 from api.audit.service import record, record_case_reads
 from api.auth.principal import Principal
 from api.cases import service as cases
-from api.cases.retention import erase
+from api.cases.retention import PERSONAL_SIGNAL_FIELDS, erase
 from api.cases.rules import ATTEMPT_CHANNELS, dutch_date
 from api.console.labels import LABELS
 from api.models import (
-    AuditEntry, BkrRegistration, Case, ErasedSubject, Household, Municipality, PartnerClient, ResidentRequest, Signal,
-    StaffUser, Trajectory, VisitEvent,
+    AuditEntry, BkrRegistration, Case, ErasedSubject, Household, Municipality, PartnerClient, QuarantinedRow,
+    ResidentRequest, Signal, StaffUser, Trajectory, VisitEvent,
 )
 from api.policy import MunicipalitySettings
-from api.problems import NotFound
-from api.residents.rules import CaseFacts, Erasure, erasure_of, mask_bsn, name_key, name_matches
+from api.problems import Conflict, NotFound
+from api.residents.rules import (
+    CaseFacts, Erasure, erasure_of, mask_bsn, name_forms, name_key, name_matches, names_the_person,
+)
 from api.residents.schemas import (
     AccessEntry, ErasureRequest, ErasureResult, FoundCase, FoundHousehold, FoundSignal, KeptCase, PersonHeld,
     ReportBkr, ReportCase, ReportEvent, ReportTrajectory, ResidentFound, ResidentReport, ResidentSearch,
@@ -52,7 +54,7 @@ def search(session: Session, principal: Principal, vault: BsnVault, body: Reside
     signals: list[Signal] = []
     household_ids: set[uuid.UUID] = set()
     if body.bsn is not None:
-        erased_key = digest(body.bsn.strip().zfill(9))
+        erased_key = digest(body.bsn)
         signals = list(session.exec(select(Signal).where(Signal.municipality_code == code,
                                                          Signal.bsn_digest == erased_key)))
     elif body.surname is not None and body.birth_date is not None:
@@ -112,7 +114,7 @@ def _found(session: Session, request: ResidentRequest) -> _Found:
             id=s.id, external_id=s.external_id, partner_type=s.partner_type, creditor=s.creditor_name,
             amount_cents=s.amount_cents, arrears_since_date=s.arrears_since_date, signal_date=s.signal_date,
             received_at=s.received_at, status=s.status, case_id=s.case_id,
-            erased=not (s.surname or s.bsn_digest or s.birth_date or s.phone or s.email)) for s in signal_rows],
+            erased=_erased(s)) for s in signal_rows],
         cases=[FoundCase(id=c.id, state=c.state, opened_at=c.opened_at, first_contact_due_date=c.first_contact_due_date,
                          closed_at=c.closed_at, result=c.result, purged_at=c.purged_at) for c in case_rows],
         households=[FoundHousehold(id=h.id, address=_address(h)) for h in household_rows],
@@ -255,9 +257,14 @@ def erasure(session: Session, principal: Principal, vault: BsnVault, ref: uuid.U
         select(BkrRegistration.trajectory_id, sa.func.max(BkrRegistration.removal_date))
         .where(col(BkrRegistration.trajectory_id).in_([t.id for t in trajectories.values()]))
         .group_by(col(BkrRegistration.trajectory_id))).all())
+    if request.criterion == "address" and len({_person_key(s) for s in found.signal_rows if not _erased(s)}) > 1:
+        raise Conflict("The address names more than one resident: search for this person by BSN or by name and "
+                       "birth date, so an erasure takes only theirs.", slug="resident-ambiguous")
     others = {case_id for (case_id,) in session.execute(
         sa.select(Signal.case_id).where(col(Signal.case_id).in_([c.id for c in found.case_rows]),
-                                        col(Signal.id).not_in(mine), col(Signal.surname).is_not(None)).distinct())}
+                                        col(Signal.id).not_in(mine),
+                                        sa.or_(*(getattr(Signal, name).is_not(None)
+                                                 for name in PERSONAL_SIGNAL_FIELDS))).distinct())}
     whole: list[Case] = []
     closed_first: list[uuid.UUID] = []
     kept: list[KeptCase] = []
@@ -287,14 +294,48 @@ def erasure(session: Session, principal: Principal, vault: BsnVault, ref: uuid.U
     loose = [s.id for s in found.signal_rows
              if s.case_id not in whole_ids and s.case_id not in held_by_law and not _erased(s)]
     in_cases = sum(1 for s in found.signal_rows if s.case_id in whole_ids and not _erased(s))
+    quarantined = _quarantined_of(session, vault, [s for s in found.signal_rows if not _erased(s)],
+                                  found.household_rows) if whole or loose else []
+    for row in quarantined:
+        session.delete(row)
     erase(session, vault, cases=whole, caseless_signal_ids=loose, now=now, ground=body.ground)
     record(session, principal, action="residents.erasure", resource_type="resident_request", resource_id=request.id,
-           at=now, detail={"ground": body.ground, "cases": len(whole), "signals": len(loose), "kept": len(kept)})
+           at=now, detail={"ground": body.ground, "cases": len(whole), "signals": len(loose), "kept": len(kept),
+                           "quarantined_rows": len(quarantined)})
     record_case_reads(session, principal, case_ids=[c.id for c in whole], action="residents.erasure", at=now)
     session.flush()
     return ErasureResult(ref=request.id, erased_cases=[c.id for c in whole], closed_then_erased=closed_first,
-                         erased_signals=len(loose) + in_cases, kept=kept, kept_always=KEPT_ALWAYS)
+                         erased_signals=len(loose) + in_cases, erased_quarantined_rows=len(quarantined), kept=kept,
+                         kept_always=KEPT_ALWAYS)
+
+
+def _quarantined_of(session: Session, vault: BsnVault, signals: Sequence[Signal],
+                    households: Sequence[Household]) -> list[QuarantinedRow]:
+    """The invalid lines of earlier imports that name the person (kept for the back office to
+    correct; they hold the line as it came in, so they go with the person's data)."""
+    if not signals:
+        return []
+    bsns = set()
+    for signal in signals:
+        if signal.bsn_ciphertext:
+            try:
+                bsns.add(vault.decrypt(signal.bsn_ciphertext, municipality_code=signal.municipality_code))
+            except ValueError:
+                pass
+    names = {form for s in signals if s.surname for form in name_forms(prefix=s.prefix, surname=s.surname)}
+    birth_dates = {s.birth_date for s in signals if s.birth_date}
+    postcodes = {h.postcode for h in households if h.postcode}
+    rows = session.exec(select(QuarantinedRow).where(QuarantinedRow.municipality_code == signals[0].municipality_code))
+    return [row for row in rows if names_the_person(row.raw, names=names, birth_dates=birth_dates,
+                                                    postcodes=postcodes, bsns=bsns)]
 
 
 def _erased(signal: Signal) -> bool:
-    return not (signal.surname or signal.bsn_digest or signal.birth_date or signal.phone or signal.email)
+    return all(getattr(signal, name) is None for name in PERSONAL_SIGNAL_FIELDS)
+
+
+def _person_key(signal: Signal) -> tuple[str, ...]:
+    """Who a signal names, as far as it tells: its BSN, else its name with birth date."""
+    if signal.bsn_digest:
+        return ("bsn", signal.bsn_digest)
+    return ("name", *name_forms(prefix=signal.prefix, surname=signal.surname or ""), str(signal.birth_date))

@@ -1913,6 +1913,11 @@ export interface components {
             closed_then_erased: string[];
             /** Erased Cases */
             erased_cases: string[];
+            /**
+             * Erased Quarantined Rows
+             * @description Invalid lines of imports that named the person, deleted.
+             */
+            erased_quarantined_rows: number;
             /** Erased Signals */
             erased_signals: number;
             /** Kept */

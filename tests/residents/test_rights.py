@@ -18,7 +18,7 @@ from api.models import Case
 from api.residents.rules import CaseFacts, Erasure, erasure_of, mask_bsn, name_matches
 from tests.factories import login, make_municipality, make_user, read
 from tests.field.test_pull import _jwk, decrypt
-from tests.test_reports_ddas import at, case_of, upload
+from tests.test_reports_ddas import HEADER, at, case_of, upload
 
 KEY = rsa.generate_private_key(65537, 2048)
 BSN = "111222333"
@@ -160,6 +160,12 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
     assert client.post(f"/v1/cases/{town['second']}/actions", headers=office, json={
         "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": clock.current.isoformat(),
         "text": "Jansen belt terug op 0612345678"}).status_code == 200
+    # Two invalid lines kept in quarantine: one names Jansen (a bad amount), one a stranger.
+    content = ("\n".join([HEADER, jansen("BAD-1", "2026-11-20").replace("1.234,56", "veel"),
+                           "BAD-2;Huur;Ymere;veel;;2026-11-20;;P.;Pietersen;1990-01-01;;;Dam;1;;1012 JS;Amsterdam"]) + "\n")
+    quarantined = client.post("/v1/signals/imports", headers=office, data={"mode": "accept-valid"},
+                              files={"file": ("vps.csv", content.encode(), "text/csv")})
+    assert quarantined.status_code == 201 and quarantined.json()["rejected"] == 2, quarantined.text
     october = {"from": "2026-10-01", "to": "2026-10-31"}
     monitor_before = client.get("/v1/reports/monitor", headers=office, params=october).json()
     ddas_before = client.get("/v1/reports/ddas", headers=office, params=october).json()
@@ -172,12 +178,13 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
     assert set(result["erased_cases"]) == {str(town["first"]), str(town["second"])}
     assert result["closed_then_erased"] == [str(town["second"])] and result["kept"] == []
     assert result["erased_signals"] == 2 and "DDAS" in result["kept_always"]
+    assert result["erased_quarantined_rows"] == 1
 
     session.expire_all()
     everything = _every_value(session)
     for value in (*JANSEN.values(), BSN, "1053KL", "1053 KL", "Jansen belt"):
         assert value not in everything, value
-    assert "Vries" in everything  # the neighbour of the other household keeps theirs
+    assert "Vries" in everything and "Pietersen" in everything  # others keep theirs
     second = read(session, select(Case).where(Case.id == town["second"]))[0]
     assert (second.state, second.result, second.purged_at is not None) == ("closed", "Niet opgepakt: andere reden", True)
     office = login(client, "office1")
@@ -212,6 +219,27 @@ def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, 
     report = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()
     assert report["person"]["names"] == ["J. Jansen"]  # kept with the trajectory's case
     assert [c["trajectory"] is not None for c in report["cases"]] == [False, True]
+
+
+def test_an_address_that_names_several_residents_is_not_erased_as_one(  # type: ignore[no-untyped-def]
+    client: TestClient, town
+):
+    upload(client, login(client, "office1"),
+           "NOV-2;Water;Waternet;80;;2026-11-21;;K.;Kaya;1990-02-03;;;Kinkerstraat;12;;1053 KL;Amsterdam")
+    ref = search(client, postcode="1053KL", house_number=12).json()["ref"]
+    refused = client.post(f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"),
+                          json={"ground": "objection", "reason": REASON})
+    assert refused.status_code == 409 and refused.json()["type"].endswith("resident-ambiguous")
+    assert search(client, bsn=BSN).json()["signals"][0]["erased"] is False  # nothing was erased
+
+
+@pytest.mark.parametrize("bsn", ["111 222 333", "111.222.333"])
+def test_a_bsn_is_found_as_people_write_it(client: TestClient, town, bsn: str):  # type: ignore[no-untyped-def]
+    assert len(search(client, bsn=bsn).json()["signals"]) == 2
+
+
+def test_a_bsn_that_fails_the_elfproef_is_refused(client: TestClient, town):  # type: ignore[no-untyped-def]
+    assert search(client, bsn="111222334").status_code == 422
 
 
 # --- the rules ------------------------------------------------------------------------------------
