@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -54,6 +54,24 @@ def under_agreements(rows: Iterable[ParsedRow], agreements: list[Agreement]) -> 
         yield row
 
 
+def _own_page(
+    session: Session, principal: Principal, query: sa.Select, *, key: sa.ColumnElement[datetime],
+    since: datetime | None, after: tuple[datetime, uuid.UUID] | None, limit: int,
+) -> Sequence[sa.Row]:
+    """`query` narrowed to the signals this partner delivered (by API or file, in its own
+    municipality): one definition for every partner view. Ordered and paged by (`key`, id);
+    `since` compares with `key`."""
+    sg, im = Signal.__table__, SignalImport.__table__
+    query = query.join(im, im.c.id == sg.c.import_id).where(
+        sg.c.municipality_code == principal.municipality_code, im.c.municipality_code == principal.municipality_code,
+        im.c.created_by == principal.actor_id)
+    if since is not None:
+        query = query.where(key >= since)
+    if after is not None:
+        query = query.where(sa.tuple_(key, sg.c.id) > sa.tuple_(*after))
+    return session.execute(query.order_by(key, sg.c.id).limit(limit)).all()
+
+
 def delivered(
     session: Session, principal: Principal, *, since: datetime | None, after: tuple[datetime, uuid.UUID] | None,
     limit: int,
@@ -61,19 +79,10 @@ def delivered(
     """The partner view (with each signal's own id, for the cursor): the signals this partner delivered (by API or file), oldest first, with
     what a creditor may know of each (`status_for_creditor`). Never the case they belong to,
     other creditors' signals, the field's visits, notes or a trajectory."""
-    sg, im = Signal.__table__, SignalImport.__table__
-    query = (
-        sa.select(sg.c.id, sg.c.external_id, sg.c.partner_type, sg.c.creditor_name, sg.c.signal_date, sg.c.received_at,
-                  sg.c.status)
-        .join(im, im.c.id == sg.c.import_id)
-        .where(sg.c.municipality_code == principal.municipality_code, im.c.municipality_code == principal.municipality_code,
-               im.c.created_by == principal.actor_id)
-    )
-    if since is not None:
-        query = query.where(sg.c.received_at >= since)
-    if after is not None:
-        query = query.where(sa.tuple_(sg.c.received_at, sg.c.id) > sa.tuple_(*after))
-    rows = session.execute(query.order_by(sg.c.received_at, sg.c.id).limit(limit)).all()
+    sg = Signal.__table__
+    rows = _own_page(session, principal, sa.select(sg.c.id, sg.c.external_id, sg.c.partner_type, sg.c.creditor_name,
+                                                   sg.c.signal_date, sg.c.received_at, sg.c.status),
+                     key=sg.c.received_at, since=since, after=after, limit=limit)
     return [
         (row.id, DeliveredSignal(signal_id=row.external_id, partner_type=row.partner_type, creditor=row.creditor_name,
                         signal_date=row.signal_date, received_at=row.received_at,
@@ -91,23 +100,16 @@ def feedback(
     and whether the resident's debt help started. Nothing of the case, the household or anyone
     else's signals. Only a partner under an agreement asks (403 otherwise)."""
     agreements_of(session, principal)
-    sg, im, tr = Signal.__table__, SignalImport.__table__, Trajectory.__table__
+    sg, tr = Signal.__table__, Trajectory.__table__
     status_changed = sa.func.coalesce(sg.c.status_changed_at, sg.c.received_at)
     changed = sa.type_coerce(sa.case((tr.c.created_at > status_changed, tr.c.created_at), else_=status_changed),
                              UTCDateTime).label("changed_at")
     query = (
         sa.select(sg.c.id, sg.c.external_id, sg.c.status, status_changed.label("status_changed_at"),
                   tr.c.id.is_not(None).label("in_debt_help"), changed)
-        .join(im, im.c.id == sg.c.import_id)
         .outerjoin(tr, sa.and_(tr.c.case_id == sg.c.case_id, tr.c.municipality_code == sg.c.municipality_code))
-        .where(sg.c.municipality_code == principal.municipality_code, im.c.municipality_code == principal.municipality_code,
-               im.c.created_by == principal.actor_id)
     )
-    if since is not None:
-        query = query.where(changed >= since)
-    if after is not None:
-        query = query.where(sa.tuple_(changed, sg.c.id) > sa.tuple_(*after))
-    rows = session.execute(query.order_by(changed, sg.c.id).limit(limit)).all()
+    rows = _own_page(session, principal, query, key=changed, since=since, after=after, limit=limit)
     return [
         (row.id, Feedback(signal_id=row.external_id, status=status_for_feedback(row.status),  # type: ignore[arg-type]
                           status_changed_at=row.status_changed_at, in_debt_help=row.in_debt_help,
