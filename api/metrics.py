@@ -50,19 +50,20 @@ class Metrics:
 
     def scrape(self, engine: Engine) -> bytes:
         """The text exposition, with the shared figures read fresh from the database."""
+        is_open = Conflict.resolved_at.is_(None)  # grouped by a bare predicate: no parameters to differ
         with engine.connect() as connection:
-            for gauge, column, rows in (
+            counts = (
                 (self.outbox, "status", connection.execute(sa.select(BkrRegistration.status, sa.func.count())
-                                                           .group_by(BkrRegistration.status))),
+                                                           .group_by(BkrRegistration.status)).all()),
                 (self.bkr_attempts, "outcome", connection.execute(sa.select(BkrAttempt.outcome, sa.func.count())
-                                                                  .group_by(BkrAttempt.outcome))),
-                (self.conflicts, "state", connection.execute(  # grouped by a bare predicate: no parameters
-                    sa.select(Conflict.resolved_at.is_(None), sa.func.count()).group_by(Conflict.resolved_at.is_(None)))),
-            ):
-                gauge.clear()
-                for value, count in rows:
-                    label = ("open" if value else "resolved") if gauge is self.conflicts else value
-                    gauge.labels(**{column: label}).set(count)
+                                                                  .group_by(BkrAttempt.outcome)).all()),
+                (self.conflicts, "state", [("open" if value else "resolved", count) for value, count in
+                                           connection.execute(sa.select(is_open, sa.func.count()).group_by(is_open))]),
+            )
+        for gauge, column, rows in counts:
+            gauge.clear()
+            for label, count in rows:
+                gauge.labels(**{column: label}).set(count)
         pool: Any = engine.pool
         if hasattr(pool, "checkedout"):
             self.pool.labels(state="in_use").set(pool.checkedout())

@@ -187,10 +187,14 @@ def report(session: Session, principal: Principal, vault: BsnVault, ref: uuid.UU
         ref=request.id, municipality=municipality.name, generated_at=now,
         person=_person(found.signal_rows, vault), signals=found.signals, cases=report_cases,
         households=found.households, erased_before=found.erased_before,
-        access_log=[AccessEntry(at=entry.at, action=entry.action, activity=activity_for(entry.action).name,
-                                legal_basis=activity_for(entry.action).legal_basis, by=who.actor(entry))
-                    for entry in log],
+        access_log=[_access_entry(entry, who) for entry in log],
     )
+
+
+def _access_entry(entry: AuditEntry, who: _Who) -> AccessEntry:
+    activity = activity_for(entry.action)
+    return AccessEntry(at=entry.at, action=entry.action, activity=activity.name, legal_basis=activity.legal_basis,
+                       by=who.actor(entry))
 
 
 def _person(signals: Sequence[Signal], vault: BsnVault) -> PersonHeld:
@@ -218,6 +222,7 @@ class _Who:
     def __init__(self, session: Session, municipality: Municipality, *, names: bool) -> None:
         self.session, self.organisation, self.names = session, f"Gemeente {municipality.name}", names
         self.users: dict[str, StaffUser | None] = {}
+        self.partners: dict[str, str] = {}  # client id → name: a log holds the same few actors many times
 
     def staff(self, actor_id: str, *, device: bool = False) -> str:
         if actor_id not in self.users:
@@ -234,8 +239,10 @@ class _Who:
         if entry.actor_type == "staff":
             return self.staff(entry.actor_id)
         if entry.actor_type == "partner":
-            partner = self.session.exec(select(PartnerClient).where(PartnerClient.client_id == entry.actor_id)).first()
-            return f"signaalpartner {partner.name if partner else entry.actor_id}"
+            if entry.actor_id not in self.partners:
+                partner = self.session.exec(select(PartnerClient).where(PartnerClient.client_id == entry.actor_id)).first()
+                self.partners[entry.actor_id] = partner.name if partner else entry.actor_id
+            return f"signaalpartner {self.partners[entry.actor_id]}"
         return _SYSTEM.get(entry.actor_id, "Doorstep")
 
 
