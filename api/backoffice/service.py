@@ -85,7 +85,9 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
         )
     ).one()
     board.retention_last_run_at = session.exec(
-        select(sa.func.max(AuditEntry.at)).where(AuditEntry.municipality_code == municipality_code,
-                                                 AuditEntry.action == "retention.run")
+        select(sa.func.max(AuditEntry.at)).where(
+            AuditEntry.municipality_code == municipality_code,
+            # In the statement's text, so even a prepared statement's generic plan uses the partial index.
+            AuditEntry.action == sa.literal("retention.run", literal_execute=True))
     ).one()
     return board
