@@ -338,60 +338,40 @@ def import_signals(
     from rich.table import Table
 
     from api.auth.principal import Principal
-    from api.audit.service import record
     from api.db import make_engine
     from api.models import Municipality
-    from api.signals import service
+    from api.signals import imports
     from api.signals.bsn import vault_from_settings
-    from api.signals.parsing import FileRefused, open_signal_file
+    from api.signals.parsing import FileRefused
+    from api.signals.service import Mode
 
     if mode not in ("all-or-nothing", "accept-valid"):
         _fail("--mode is all-or-nothing or accept-valid.")
+    chosen: Mode = "accept-valid" if mode == "accept-valid" else "all-or-nothing"
     settings = _settings()
     engine = make_engine(settings.database_url)
     console = Console()
-    now = datetime.now(UTC)
     with Session(engine, expire_on_commit=False) as session, file.open("rb") as data:
         tenant = session.get(Municipality, municipality)
         if tenant is None:
             _fail(f"Municipality {municipality} does not exist.")
             return
-        try:
-            signal_file = open_signal_file(data, filename=file.name, municipality_code=municipality,
-                                           limits=settings.import_limits())
-        except FileRefused as exc:
-            _fail(f"Refused: {exc.reason}")
-            return
-        import_row = service.new_import(code=municipality, source="file", mode=mode, created_by="cli", now=now,  # type: ignore[arg-type]
-                                        filename=file.name, file_format=signal_file.format)
-        session.add(import_row)
-        session.flush()
         size = file.stat().st_size
         with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
                       console=console, transient=False) as progress:
             task = progress.add_task(f"Importing {file.name}", total=size)
-
-            def tracked():  # type: ignore[no-untyped-def]
-                for count, row in enumerate(signal_file, 1):
-                    if count % 1000 == 0:
-                        progress.update(task, completed=min(data.tell(), size))
-                    yield row
-                progress.update(task, completed=size)
-
             try:
-                report = service.intake(session, municipality=tenant, vault=vault_from_settings(settings), rows=tracked(),
-                                        mode=mode, import_id=import_row.id, now=now)  # type: ignore[arg-type]
+                imported = imports.import_file(
+                    session, municipality=tenant, stream=data, filename=file.name, mode=chosen,
+                    actor=Principal(kind="system", actor_id="cli", municipality_code=municipality),
+                    vault=vault_from_settings(settings), limits=settings.import_limits(), now=datetime.now(UTC),
+                    progress=lambda: progress.update(task, completed=min(data.tell(), size)),
+                )
             except FileRefused as exc:
                 _fail(f"Refused: {exc.reason}")
                 return
-        missing = service.missing_agreements(session, code=municipality, creditors=report.creditors)
-        service.finish_import(import_row, report, extra={"unknown_columns": signal_file.unknown_columns,
-                                                         "warnings": [], "creditors_without_agreement": missing})
-        session.add(import_row)
-        record(session, Principal(kind="system", actor_id="cli", municipality_code=municipality),
-               action="signals.import", resource_type="signal_import", resource_id=import_row.id, at=now,
-               detail={"created": report.created, "rejected": report.rejected, "status": import_row.status})
         session.commit()
+    import_row, report = imported.row, imported.report
     console.print(f"Import {import_row.id}: {import_row.status}")
     table = Table()
     table.add_column("rows", justify="right")
@@ -402,9 +382,9 @@ def import_signals(
     console.print(table)
     for error in report.errors[:20]:
         console.print(f"  line {error['line']}, {error['column'] or 'row'}: {error['reason']}")
-    if signal_file.unknown_columns:
-        console.print(f"Columns ignored: {', '.join(signal_file.unknown_columns)}")
-    for creditor in missing:
+    for warning in import_row.report.get("warnings", []):
+        console.print(warning)
+    for creditor in import_row.report.get("creditors_without_agreement", []):
         console.print(f"Not in the register of agreements: {creditor['creditor']} ({creditor['partner_type']})")
     for partner_type, count in report.below_threshold.items():
         console.print(f"Below the municipality's threshold: {count} {partner_type} signal(s)")

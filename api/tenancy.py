@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 from sqlmodel import Session
 
 from api.auth.principal import Principal
+from api.models import Municipality
 from api.problems import NotFound
 
 
@@ -24,3 +25,11 @@ def owned(session: Session, model: type[T], row_id: uuid.UUID, principal: Princi
     if row is None or getattr(row, "municipality_code", None) != principal.municipality_code:
         raise NotFound(f"No such {model.__name__.lower()}.")
     return row
+
+
+def own_municipality(session: Session, principal: Principal, *, lock: bool = False) -> Municipality:
+    """The caller's municipality row (404 if it was never set up)."""
+    municipality = session.get(Municipality, principal.municipality_code, with_for_update=lock)
+    if municipality is None:
+        raise NotFound("Your municipality is not set up.")
+    return municipality

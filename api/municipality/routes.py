@@ -12,18 +12,12 @@ from api.auth.principal import Principal
 from api.db import SessionDep
 from api.models import Municipality
 from api.policy import MunicipalitySettings, OutreachPolicy
-from api.problems import NotFound, problem_responses
+from api.problems import problem_responses
+from api.tenancy import own_municipality
 
 router = APIRouter(prefix="/v1/municipality", tags=["municipality"], responses=problem_responses(401, 403, 404, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
-
-
-def _load(session: SessionDep, principal: Principal, *, lock: bool = False) -> Municipality:
-    municipality = session.get(Municipality, principal.municipality_code, with_for_update=lock)
-    if municipality is None:
-        raise NotFound("Your municipality is not set up.")
-    return municipality
 
 
 def _save(session: SessionDep, principal: Principal, municipality: Municipality, new: MunicipalitySettings, *,
@@ -39,22 +33,22 @@ def _save(session: SessionDep, principal: Principal, municipality: Municipality,
 
 @router.get("/settings", name="get-settings", response_model=MunicipalitySettings, summary="Settings and policy")
 def get_settings(session: SessionDep, principal: Office) -> MunicipalitySettings:
-    return MunicipalitySettings.model_validate(_load(session, principal).settings)
+    return MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
 
 
 @router.put("/settings", name="put-settings", response_model=MunicipalitySettings, summary="Replace the settings (admin)")
 def put_settings(session: SessionDep, principal: Admin, at: Now, body: MunicipalitySettings) -> MunicipalitySettings:
-    return _save(session, principal, _load(session, principal, lock=True), body, action="municipality.settings", at=at)
+    return _save(session, principal, own_municipality(session, principal, lock=True), body, action="municipality.settings", at=at)
 
 
 @router.get("/policy", name="get-policy", response_model=OutreachPolicy, summary="The outreach policy")
 def get_policy(session: SessionDep, principal: Office) -> OutreachPolicy:
-    return MunicipalitySettings.model_validate(_load(session, principal).settings).policy
+    return MunicipalitySettings.model_validate(own_municipality(session, principal).settings).policy
 
 
 @router.put("/policy", name="put-policy", response_model=OutreachPolicy, summary="Replace the outreach policy (admin)")
 def put_policy(session: SessionDep, principal: Admin, at: Now, body: OutreachPolicy) -> OutreachPolicy:
-    municipality = _load(session, principal, lock=True)
+    municipality = own_municipality(session, principal, lock=True)
     current = MunicipalitySettings.model_validate(municipality.settings)
     saved = _save(session, principal, municipality, current.model_copy(update={"policy": body}),
                   action="municipality.policy", at=at)

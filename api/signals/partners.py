@@ -5,17 +5,72 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.auth.principal import Principal
-from api.models import CreditorAgreement, PartnerClient, Signal, SignalImport, Trajectory, UTCDateTime
-from api.problems import Forbidden
+from api.models import (
+    CreditorAgreement,
+    PartnerClient,
+    Signal,
+    SignalImport,
+    Trajectory,
+    UTCDateTime,
+)
+from api.problems import Conflict, Forbidden, Unprocessable
 from api.signals.parsing import ParsedRow, RowError
-from api.signals.rules import Agreement, creditor_under_agreement, status_for_creditor, status_for_feedback
+from api.signals.rules import (
+    Agreement,
+    creditor_under_agreement,
+    status_for_creditor,
+    status_for_feedback,
+)
 from api.signals.schemas import DeliveredSignal, Feedback
+
+
+def register(session: Session, code: str) -> list[tuple[CreditorAgreement, str | None]]:
+    """The municipality's register of signed agreements by creditor name, each with the client id of
+    the partner that delivers under it (None: the creditor delivers through a platform file)."""
+    rows = session.execute(
+        sa.select(CreditorAgreement, PartnerClient.client_id)
+        .outerjoin(PartnerClient, PartnerClient.id == CreditorAgreement.partner_client_id)
+        .where(CreditorAgreement.municipality_code == code).order_by(CreditorAgreement.name)
+    ).all()
+    return [(agreement, client_id) for agreement, client_id in rows]
+
+
+def register_agreement(
+    session: Session, *, municipality_code: str, name: str, partner_type: str, agreement_date: date,
+    platform: str, partner_client_id: str | None, now: datetime,
+) -> CreditorAgreement:
+    """Add a signed agreement to the register: 422 for a partner client of another municipality or
+    none, 409 when the creditor is registered already for that partner type."""
+    client_uuid = None
+    if partner_client_id is not None:
+        client_uuid = session.execute(
+            sa.select(PartnerClient.id).where(
+                PartnerClient.client_id == partner_client_id, PartnerClient.municipality_code == municipality_code
+            )
+        ).scalar()
+        if client_uuid is None:
+            raise Unprocessable("No such partner client in your municipality.", slug="unknown-partner-client")
+    exists = session.execute(
+        sa.select(CreditorAgreement.id).where(
+            CreditorAgreement.municipality_code == municipality_code,
+            CreditorAgreement.name == name, CreditorAgreement.partner_type == partner_type,
+        )
+    ).first()
+    if exists is not None:
+        raise Conflict("This creditor is already registered.", slug="agreement-exists")
+    agreement = CreditorAgreement(
+        municipality_code=municipality_code, name=name, partner_type=partner_type, agreement_date=agreement_date,
+        platform=platform, partner_client_id=client_uuid, created_at=now,
+    )
+    session.add(agreement)
+    session.flush()
+    return agreement
 
 
 def agreements_of(session: Session, principal: Principal) -> list[Agreement] | None:

@@ -2,43 +2,56 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import tempfile
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
-from typing import IO, Annotated, Any
+from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from pydantic import AwareDatetime
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.db import SessionDep
+from api.models import CreditorAgreement, Signal, SignalImport
 from api.pagination import decode_cursor, encode_cursor
-from api.models import CreditorAgreement, Municipality, PartnerClient, QuarantinedRow, Signal, SignalImport
 from api.policy import MunicipalitySettings
-from api.problems import Conflict, Forbidden, NotFound, PayloadTooLarge, ProblemError, Unprocessable, problem_responses
-from api.signals import service
+from api.problems import (
+    Forbidden,
+    PayloadTooLarge,
+    ProblemError,
+    Unprocessable,
+    problem_responses,
+)
+from api.signals import imports
 from api.signals.limits import TOO_LARGE
-from api.signals.partners import agreements_of, under_agreements
+from api.signals.parsing import FileRefused
 from api.signals.partners import delivered as agreements_delivered
 from api.signals.partners import feedback as creditor_feedback
-from api.signals.parsing import CANONICAL, FileRefused, normalise_row, open_signal_file
+from api.signals.partners import register, register_agreement
 from api.signals.rules import is_valid_bsn
 from api.signals.schemas import (
-    AgreementIn, AgreementList, AgreementOut, BsnMatch, BsnMatches, BsnOut, BsnSearch, DeliveredCursor,
-    DeliveredSignalPage, FeedbackCursor, FeedbackPage, ImportList, ImportMode, ImportReportOut, SignalBatch,
-    SignalBatchResult, SignalResult,
+    AgreementIn,
+    AgreementList,
+    AgreementOut,
+    BsnMatch,
+    BsnMatches,
+    BsnOut,
+    BsnSearch,
+    DeliveredCursor,
+    DeliveredSignalPage,
+    FeedbackCursor,
+    FeedbackPage,
+    ImportList,
+    ImportMode,
+    ImportReportOut,
+    SignalBatch,
+    SignalBatchResult,
+    SignalResult,
 )
-from api.spreadsheet import safe_cell
-from api.tenancy import owned
+from api.tenancy import own_municipality, owned
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"], responses=problem_responses(401, 403, 422))
 agreements_router = APIRouter(
@@ -53,19 +66,12 @@ class UnsupportedFileType(ProblemError):
     status, slug, title = 415, "unsupported-file-type", "Not a signal file"
 
 
-def _refused(exc: FileRefused) -> ProblemError:
+def refused(exc: FileRefused) -> ProblemError:
     if exc.slug == "unsupported-file-type":
         return UnsupportedFileType(exc.reason)
     if exc.slug in TOO_LARGE:
         return PayloadTooLarge(exc.reason, slug=exc.slug, title="The file is over an import limit")
     return Unprocessable(exc.reason, slug=exc.slug, title="The file cannot be imported")
-
-
-def _municipality(session: Session, principal: Principal) -> Municipality:
-    municipality = session.get(Municipality, principal.municipality_code)
-    if municipality is None:
-        raise NotFound("Your municipality is not set up.")
-    return municipality
 
 
 def _report_out(row: SignalImport, principal: Principal) -> ImportReportOut:
@@ -81,14 +87,6 @@ def _report_out(row: SignalImport, principal: Principal) -> ImportReportOut:
         duplicate_of=report.get("duplicate_of"),
         below_threshold=None if principal.kind == "partner" else report.get("below_threshold", {}),
     )
-
-
-def _sha256(upload: UploadFile) -> str:
-    digest = hashlib.sha256()
-    while chunk := upload.file.read(1 << 20):
-        digest.update(chunk)
-    upload.file.seek(0)
-    return digest.hexdigest()
 
 
 @router.post(
@@ -117,75 +115,20 @@ def import_file(
     file: Annotated[UploadFile, File(description="CSV (; or ,), XLSX (first sheet) or DDAS JSON.")],
     mode: Annotated[ImportMode, Form()] = "all-or-nothing",
 ) -> ImportReportOut:
-    municipality = _municipality(session, principal)
-    agreements = agreements_of(session, principal)
-    file_sha256 = _sha256(file)
     try:
-        signal_file = open_signal_file(
-            file.file, filename=file.filename or "", municipality_code=municipality.code,
-            limits=request.app.state.settings.import_limits(),
+        imported = imports.import_file(
+            session, municipality=own_municipality(session, principal), stream=file.file, filename=file.filename or "",
+            mode=mode, actor=principal, vault=request.app.state.vault,
+            limits=request.app.state.settings.import_limits(), now=at,
         )
-    except FileRefused as exc:
-        raise _refused(exc) from exc
-    previous = session.exec(
-        select(SignalImport.id).where(
-            SignalImport.municipality_code == municipality.code, SignalImport.file_sha256 == file_sha256,
-            SignalImport.status == "completed",
-        ).order_by(col(SignalImport.created_at))
-    ).first()
-    import_row = service.new_import(
-        code=municipality.code, source="file", mode=mode, created_by=principal.actor_id, now=at,
-        filename=(file.filename or "")[:255] or None, file_format=signal_file.format, file_sha256=file_sha256,
-    )
-    session.add(import_row)
-    session.flush()
-    try:
-        report = service.intake(
-            session, municipality=municipality, vault=request.app.state.vault,
-            rows=signal_file if agreements is None else under_agreements(signal_file, agreements), mode=mode,
-            import_id=import_row.id, now=at,
-        )
-    except FileRefused as exc:  # found while streaming, e.g. broken encoding halfway: nothing is kept
-        raise _refused(exc) from exc
-    extra = _file_extra(session, municipality.code, report, signal_file.unknown_columns, previous)
-    service.finish_import(import_row, report, extra=extra)
-    session.add(import_row)
-    record(session, principal, action="signals.import", resource_type="signal_import", resource_id=import_row.id, at=at,
-           detail={"created": report.created, "rejected": report.rejected, "status": import_row.status})
-    return _report_out(import_row, principal)
-
-
-def _file_extra(
-    session: Session, code: str, report: service.IntakeReport, unknown_columns: list[str], previous: uuid.UUID | None
-) -> dict[str, Any]:
-    missing = service.missing_agreements(session, code=code, creditors=report.creditors)
-    warnings = []
-    if missing:
-        warnings.append(f"{len(missing)} creditor(s) in this file are not in the register of agreements.")
-    if unknown_columns:
-        warnings.append(f"Columns ignored: {', '.join(unknown_columns)}.")
-    if previous is not None:
-        warnings.append("This file was imported before; its signals are reported as duplicates.")
-    return {
-        "unknown_columns": unknown_columns, "warnings": warnings, "creditors_without_agreement": missing,
-        "duplicate_of": str(previous) if previous else None,
-    }
-
-
-def _visible_import(session: Session, principal: Principal, import_id: uuid.UUID) -> SignalImport:
-    row = owned(session, SignalImport, import_id, principal)
-    if principal.kind == "partner" and row.created_by != principal.actor_id:
-        raise NotFound("No such signalimport.")
-    return row
+    except FileRefused as exc:  # before or while streaming, e.g. broken encoding halfway: nothing is kept
+        raise refused(exc) from exc
+    return _report_out(imported.row, principal)
 
 
 @router.get("/imports", name="list-imports", response_model=ImportList, summary="Recent imports and their reports")
 def list_imports(session: SessionDep, principal: Importer) -> ImportList:
-    query = select(SignalImport).where(SignalImport.municipality_code == principal.municipality_code)
-    if principal.kind == "partner":
-        query = query.where(SignalImport.created_by == principal.actor_id)
-    rows = session.exec(query.order_by(col(SignalImport.created_at).desc()).limit(100)).all()
-    return ImportList(items=[_report_out(row, principal) for row in rows])
+    return ImportList(items=[_report_out(row, principal) for row in imports.recent(session, principal)])
 
 
 @router.get(
@@ -193,7 +136,7 @@ def list_imports(session: SessionDep, principal: Importer) -> ImportList:
     responses=problem_responses(404),
 )
 def get_import(session: SessionDep, principal: Importer, import_id: uuid.UUID) -> ImportReportOut:
-    return _report_out(_visible_import(session, principal, import_id), principal)
+    return _report_out(imports.visible(session, principal, import_id), principal)
 
 
 @router.get(
@@ -207,51 +150,16 @@ def get_import(session: SessionDep, principal: Importer, import_id: uuid.UUID) -
 def download_quarantine(
     request: Request, session: SessionDep, principal: Office, at: Now, import_id: uuid.UUID
 ) -> Response:
-    import_row = _visible_import(session, principal, import_id)
-    settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
+    import_row = imports.visible(session, principal, import_id)
+    settings = MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
     vault = request.app.state.vault if principal.role in settings.bsn_visible_to else None
-    # Read a thousand rows at a time and written to a temporary file, then sent from there: an
-    # import may quarantine as many rows as DOORSTEP_MAX_IMPORT_ROWS allows, and 100,000 of them
-    # as objects and one string took the process from 140 to 700 MB.
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOLED_IN_MEMORY)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(["line", *CANONICAL, "errors"])
-    rows = session.execute(
-        sa.select(_QUARANTINE.c.line, _QUARANTINE.c.raw, _QUARANTINE.c.errors)
-        .where(_QUARANTINE.c.import_id == import_row.id).order_by(_QUARANTINE.c.line)
-        .execution_options(yield_per=1000)
-    )
-    count = 0
-    for count, row in enumerate(rows, 1):
-        errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
-        values = dict(row.raw)
-        if values.get("bsn"):
-            values["bsn"] = vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
-        writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
-        if buffer.tell() > _BLOCK:
-            spool.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-    spool.write(buffer.getvalue().encode())
-    spool.seek(0)
+    blocks, count = imports.quarantine_csv(session, import_row, vault)
     record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
            resource_id=import_row.id, at=at, detail={"rows": count})
     return StreamingResponse(
-        _blocks(spool), media_type="text/csv",
+        blocks, media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="quarantine-{import_row.id}.csv"'},
     )
-
-
-_BLOCK = 64 * 1024
-_SPOOLED_IN_MEMORY = 1024 * 1024
-_QUARANTINE = QuarantinedRow.__table__
-
-
-def _blocks(spool: IO[bytes]) -> Iterator[bytes]:
-    with spool:
-        while block := spool.read(_BLOCK):
-            yield block
 
 
 @router.post(
@@ -268,31 +176,16 @@ def _blocks(spool: IO[bytes]) -> Iterator[bytes]:
     responses=problem_responses(413),
 )
 def deliver(request: Request, session: SessionDep, principal: Importer, at: Now, batch: SignalBatch) -> SignalBatchResult:
-    municipality = _municipality(session, principal)
-    agreements = agreements_of(session, principal)
-    import_row = service.new_import(
-        code=municipality.code, source="api", mode="accept-valid", created_by=principal.actor_id, now=at
+    stored = imports.deliver(
+        session, municipality=own_municipality(session, principal),
+        signals=[signal.model_dump(exclude_none=True) for signal in batch.signals], actor=principal,
+        vault=request.app.state.vault, now=at,
     )
-    session.add(import_row)
-    session.flush()
-    rows = (
-        normalise_row(signal.model_dump(exclude_none=True), line=index + 1) for index, signal in enumerate(batch.signals)
-    )
-    if agreements is not None:
-        rows = under_agreements(rows, agreements)
-    report = service.intake(
-        session, municipality=municipality, vault=request.app.state.vault, rows=rows, mode="accept-valid",
-        import_id=import_row.id, now=at, keep_outcomes=True,
-    )
-    service.finish_import(import_row, report, extra={"unknown_columns": [], "warnings": [], "creditors_without_agreement": []})
-    session.add(import_row)
-    record(session, principal, action="signals.deliver", resource_type="signal_import", resource_id=import_row.id, at=at,
-           detail={"created": report.created, "rejected": report.rejected})
     return SignalBatchResult(
-        import_id=import_row.id,
+        import_id=stored.row.id,
         results=[
             SignalResult(index=o.line - 1, signal_id=o.external_id, result=o.outcome, reason=o.reason)
-            for o in sorted(report.outcomes, key=lambda o: o.line)
+            for o in sorted(stored.report.outcomes, key=lambda o: o.line)
         ],
     )
 
@@ -368,7 +261,7 @@ def feedback(
     description="Looks the BSN up through its keyed hash; the BSN itself is never stored in the clear.",
 )
 def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now, body: BsnSearch) -> BsnMatches:
-    settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
+    settings = MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
     if principal.role not in settings.bsn_visible_to:
         raise Forbidden("Your role may not search by BSN in this municipality.")
     bsn = body.bsn.strip().zfill(9)
@@ -399,7 +292,7 @@ def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now
 )
 def reveal_bsn(request: Request, session: SessionDep, principal: Office, at: Now, signal_id: uuid.UUID) -> BsnOut:
     signal = owned(session, Signal, signal_id, principal)
-    settings = MunicipalitySettings.model_validate(_municipality(session, principal).settings)
+    settings = MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
     if principal.role not in settings.bsn_visible_to:
         raise Forbidden("Your role may not see BSNs in this municipality.")
     bsn = (
@@ -414,8 +307,7 @@ def reveal_bsn(request: Request, session: SessionDep, principal: Office, at: Now
 # --- creditor agreements ------------------------------------------------------------------
 
 
-def _agreement_out(session: Session, agreement: CreditorAgreement) -> AgreementOut:
-    client_id = session.get(PartnerClient, agreement.partner_client_id).client_id if agreement.partner_client_id else None  # type: ignore[union-attr]
+def _agreement_out(agreement: CreditorAgreement, client_id: str | None) -> AgreementOut:
     return AgreementOut(
         id=agreement.id, name=agreement.name, partner_type=agreement.partner_type,
         agreement_date=agreement.agreement_date, platform=agreement.platform, partner_client_id=client_id,
@@ -424,11 +316,9 @@ def _agreement_out(session: Session, agreement: CreditorAgreement) -> AgreementO
 
 @agreements_router.get("", name="list", response_model=AgreementList, summary="The register of signed agreements")
 def list_agreements(session: SessionDep, principal: Office) -> AgreementList:
-    rows = session.exec(
-        select(CreditorAgreement).where(CreditorAgreement.municipality_code == principal.municipality_code)
-        .order_by(col(CreditorAgreement.name))
-    ).all()
-    return AgreementList(items=[_agreement_out(session, row) for row in rows])
+    return AgreementList(
+        items=[_agreement_out(row, client_id) for row, client_id in register(session, principal.municipality_code)]
+    )
 
 
 @agreements_router.post(
@@ -436,33 +326,12 @@ def list_agreements(session: SessionDep, principal: Office) -> AgreementList:
     responses=problem_responses(409),
 )
 def create_agreement(session: SessionDep, principal: Office, at: Now, body: AgreementIn) -> AgreementOut:
-    client_uuid = None
-    if body.partner_client_id is not None:
-        client = session.exec(
-            select(PartnerClient).where(
-                PartnerClient.client_id == body.partner_client_id,
-                PartnerClient.municipality_code == principal.municipality_code,
-            )
-        ).first()
-        if client is None:
-            raise Unprocessable("No such partner client in your municipality.", slug="unknown-partner-client")
-        client_uuid = client.id
-    exists = session.exec(
-        select(CreditorAgreement.id).where(
-            CreditorAgreement.municipality_code == principal.municipality_code,
-            CreditorAgreement.name == body.name, CreditorAgreement.partner_type == body.partner_type,
-        )
-    ).first()
-    if exists is not None:
-        raise Conflict("This creditor is already registered.", slug="agreement-exists")
-    agreement = CreditorAgreement(
-        municipality_code=principal.municipality_code, name=body.name, partner_type=body.partner_type,
-        agreement_date=body.agreement_date, platform=body.platform, partner_client_id=client_uuid, created_at=at,
+    agreement = register_agreement(
+        session, municipality_code=principal.municipality_code, name=body.name, partner_type=body.partner_type,
+        agreement_date=body.agreement_date, platform=body.platform, partner_client_id=body.partner_client_id, now=at,
     )
-    session.add(agreement)
-    session.flush()
     record(session, principal, action="agreements.create", resource_type="creditor_agreement", resource_id=agreement.id, at=at)
-    return _agreement_out(session, agreement)
+    return _agreement_out(agreement, body.partner_client_id)
 
 
 @agreements_router.delete(

@@ -17,9 +17,11 @@ from api.console.staff import staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, download, optional, parse, render
 from api.db import SessionDep
 from api.problems import ProblemError, Unprocessable
+from api.signals import imports
 from api.signals import routes as signal_api
-from api.signals.parsing import _EXPORT_NAME  # reasons name columns as the platforms export them; so do we
+from api.signals.parsing import _EXPORT_NAME, FileRefused  # reasons name columns as the platforms export them; so do we
 from api.signals.schemas import ImportMode
+from api.tenancy import own_municipality
 
 router = APIRouter(prefix="/console/signalen", route_class=ConsoleRoute)
 
@@ -43,9 +45,9 @@ def _names(session: Session, principal: Principal) -> dict[str, str]:
 
 def upload_page(request: Request, session: Session, signed: Any, *, error: ProblemError | None = None,
                 mode: str = "all-or-nothing") -> Response:
-    imports = signal_api.list_imports(session, as_api(signal_api.Importer, signed.principal))
+    recent = signal_api.list_imports(session, as_api(signal_api.Importer, signed.principal))
     return render(
-        request, signed, "signalen.html", current="signalen", error=error, imports=imports.items, mode=mode,
+        request, signed, "signalen.html", current="signalen", error=error, imports=recent.items, mode=mode,
         names=_names(session, signed.principal), words=WORDS,
         max_mb=request.app.state.settings.max_import_bytes // (1024 * 1024),
         max_bytes=request.app.state.settings.max_import_bytes,
@@ -62,19 +64,25 @@ def upload(request: Request, session: SessionDep, signed: Office, at: Now, form:
     mode = optional(form, "mode") or "all-or-nothing"
     upload_file = form.get("file")
 
-    def run() -> Any:
+    def run() -> imports.Imported:
         chosen = parse(UploadForm, {"mode": mode})
         if not isinstance(upload_file, UploadFile) or not upload_file.filename:
             raise Unprocessable("Choose a file to import.", slug="no-file")
-        principal = as_api(signal_api.Importer, signed.principal)
-        return signal_api.import_file(request, session, principal, at, upload_file, chosen.mode)  # type: ignore[arg-type]
+        try:
+            return imports.import_file(
+                session, municipality=own_municipality(session, signed.principal), stream=upload_file.file, filename=upload_file.filename,
+                mode=chosen.mode, actor=as_api(signal_api.Importer, signed.principal), vault=request.app.state.vault,
+                limits=request.app.state.settings.import_limits(), now=at,
+            )
+        except FileRefused as exc:
+            raise signal_api.refused(exc) from exc
 
-    report, problem = attempt(session, run)  # a refused file leaves nothing behind
+    imported, problem = attempt(session, run)  # a refused file leaves nothing behind
     if problem is not None:
         return upload_page(request, session, signed, error=problem,
                            mode=mode if mode in WORDS["mode"] else "all-or-nothing")
     # No flash: with JavaScript the browser follows this redirect twice (XMLHttpRequest, then the page).
-    return RedirectResponse(f"/console/signalen/{report.id}", status_code=303)
+    return RedirectResponse(f"/console/signalen/{imported.row.id}", status_code=303)
 
 
 @router.get("/{import_id}", name="console-import")
