@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from api.cases.rules import DDAS_RESULTS
 from api.cases.retention import purge
-from api.models import AuditEntry, Case, Municipality, Signal, Trajectory
+from api.models import AuditEntry, Case, Municipality, Signal, StaffUser, Trajectory
 from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery, whole_euros
 from api.signals.parsing import PARTNER_TYPES
 from tests.conftest import FakeClock
@@ -519,3 +519,46 @@ def test_the_export_reads_the_same_few_queries_for_3_cases_as_for_30(client: Tes
         make_case(session, postcode=f"10{number:02d}AB")
     assert len(read(session, select(Case))) == 30
     assert queries_for_export() == few
+
+
+def test_each_case_gets_its_own_signals_and_attempts_when_read_a_few_rows_at_a_time(  # type: ignore[no-untyped-def]
+    client: TestClient, callers, session: Session, monkeypatch: pytest.MonkeyPatch
+):
+    """The cases, their signal ids and their attempts are read side by side in the cases' order;
+    blocks of three rows cut through cases, and cases opened at the same moment tie on their id."""
+    from api.models import VisitEvent
+    from api.reports import ddas_service
+
+    pass
+    author = read(session, select(StaffUser).where(StaffUser.username == "worker1"))[0]
+    cases = [make_case(session, postcode=f"10{number:02d}AB") for number in range(9)]
+    firsts = {signal.case_id: signal for signal in read(session, select(Signal))}
+    expected: dict[str, tuple[list[str], int]] = {}
+    for number, case in enumerate(cases):
+        first = firsts[case.id]
+        extra = [f"EXTRA-{number}-{index}" for index in range(number % 3)]
+        for index, external_id in enumerate(extra):  # later signals of the same household, interleaved in time
+            session.add(Signal(
+                municipality_code="0363", external_id=external_id, household_id=first.household_id, case_id=case.id,
+                partner_type="Energie", signal_date=date(2026, 11, 21), is_repeat=True,
+                received_at=datetime(2026, 11, 25, 10, index * 10 + number, tzinfo=UTC), created_at=first.created_at,
+            ))
+        visits = (number * 2) % 5
+        for index in range(visits):
+            moment = datetime(2026, 11, 26 + index, 10, number, tzinfo=UTC)
+            session.add(VisitEvent(
+                id=uuid.uuid4(), municipality_code="0363", case_id=case.id, author_id=author.id, kind="visit_attempt",
+                occurred_at=moment, received_at=moment, base_version=1, payload={"reached": False},
+                outcome="applied", change_seq=0, clock_skew=False, body_hash="",
+            ))
+        expected[first.external_id] = ([first.external_id, *extra], visits)
+    session.commit()
+
+    response = client.get("/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"},
+                          headers=callers["backoffice"])
+    assert response.status_code == 200, response.text
+    zaken = response.json()["leveringen"][0]["vroegsignaalzaken"]
+    assert_valid(response.json())
+    got = {zaak["vroegsignalen"][0]["ID"]: ([ref["ID"] for ref in zaak["vroegsignalen"]], len(zaak["contactpogingen"]))
+           for zaak in zaken}
+    assert got == expected

@@ -1,4 +1,5 @@
-"""The case export for the municipality's debt-help case system: one query, then CSV or XLSX.
+"""The case export for the municipality's debt-help case system: one query, read a block of rows
+at a time and written as CSV or XLSX to a file (`api.downloads`), never held as a list.
 
 The column layout is `api.reports.rules.EXPORT_COLUMNS`, documented in the README ("Case
 export (layout)"); a test holds the two together. The BSN is never part of it.
@@ -8,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -19,19 +20,22 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, is_overdue
+from api.downloads import BLOCK
 from api.models import Case, Household, Trajectory
 from api.reports.facts import contact_columns, with_contacts
 from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
 from api.spreadsheet import safe_cell
 
 SHEET = "cases"
+ROWS_PER_READ = 1000
 
 
 def exported_cases(
     session: Session, *, municipality_code: str, state: str | None, opened_from: date | None, opened_to: date | None,
     limit: int, today: date,
-) -> list[ExportedCase]:
-    """The municipality's cases, oldest first, with their contact facts and trajectory, in one statement."""
+) -> Iterator[ExportedCase]:
+    """The municipality's cases, oldest first, with their contact facts and trajectory, in one
+    statement whose rows arrive a thousand at a time."""
     cases, households, trajectories = Case.__table__.c, Household.__table__.c, Trajectory.__table__.c
     query = (
         sa.select(
@@ -58,7 +62,8 @@ def exported_cases(
         query = query.where(cases.opened_at >= day_bounds(opened_from, opened_from)[0])
     if opened_to is not None:
         query = query.where(cases.opened_at < day_bounds(opened_to, opened_to)[1])
-    return [
+    rows = session.execute(query.execution_options(yield_per=ROWS_PER_READ))
+    return (
         ExportedCase(
             case_id=row.id, state=row.state, classification=row.classification, crisis=row.crisis,
             opened_date=dutch_date(row.opened_at), first_contact_due_date=row.first_contact_due_date, street=row.street,
@@ -78,35 +83,43 @@ def exported_cases(
             overdue=is_overdue(due=row.first_contact_due_date, today=today, closed=row.state == CaseState.CLOSED.value,
                                first_attempt_on=dutch_date(row.first_attempt_at) if row.first_attempt_at else None),
         )
-        for row in session.execute(query)
-    ]
+        for row in rows
+    )
 
 
-def csv_chunks(cases: Sequence[ExportedCase], *, rows_per_chunk: int = 1000) -> Iterator[bytes]:
-    """UTF-8, comma-separated, RFC 4180 quoting; dates as YYYY-MM-DD, empty for none."""
+def write_csv(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> int:
+    """UTF-8, comma-separated, RFC 4180 quoting; dates as YYYY-MM-DD, empty for none. Returns the
+    number of rows, and stops once it passes `limit` (the caller refuses the export then)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    for index, case in enumerate(cases, start=1):
+    count = 0
+    for count, case in enumerate(cases, start=1):
+        if count > limit:
+            break
         writer.writerow(["" if cell is None else cell.isoformat() if isinstance(cell, date) else safe_cell(cell)
                          for cell in export_cells(case)])
-        if index % rows_per_chunk == 0:
-            yield buffer.getvalue().encode()
+        if buffer.tell() > BLOCK:
+            out.write(buffer.getvalue().encode())
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue().encode()
+    out.write(buffer.getvalue().encode())
+    return count
 
 
-def xlsx_bytes(cases: Sequence[ExportedCase]) -> bytes:
-    """One sheet, `cases`: the header row, then a row per case; dates as dates, counts as numbers."""
+def write_xlsx(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> int:
+    """One sheet, `cases`: the header row, then a row per case; dates as dates, counts as numbers.
+    openpyxl's write-only workbook keeps the sheet in a temporary file until it is saved."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET)
     sheet.append(list(EXPORT_COLUMNS))
-    for case in cases:
+    count = 0
+    for count, case in enumerate(cases, start=1):
+        if count > limit:
+            break
         sheet.append([_xlsx_cell(sheet, cell) for cell in export_cells(case)])
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    workbook.save(out)
+    return count
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:

@@ -10,13 +10,14 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.cases.rules import CaseState, dutch_date
 from api.db import SessionDep
+from api.downloads import download, spool
 from api.problems import NotAcceptable, Unprocessable, problem_responses
 from api.reports import case_export as service
 from api.reports.rules import EARLIEST, LATEST, negotiate, period_problem
@@ -60,15 +61,15 @@ def export_cases(
         session, municipality_code=principal.municipality_code, state=state.value if state else None,
         opened_from=from_, opened_to=to, limit=MAX_ROWS + 1, today=dutch_date(at),
     )
-    if len(cases) > MAX_ROWS:
+    extension = "csv" if media_type == CSV else "xlsx"
+    file = spool()
+    rows = (service.write_csv if media_type == CSV else service.write_xlsx)(cases, file, limit=MAX_ROWS)
+    if rows > MAX_ROWS:
+        file.close()
         raise Unprocessable(f"More than {MAX_ROWS:,} cases: narrow the export with `state` or `from`/`to`.",
                             slug="export-too-large")
-    extension = "csv" if media_type == CSV else "xlsx"
     record(session, principal, action="cases.export", resource_type="case", at=at, detail={
-        "format": extension, "rows": len(cases), "state": state.value if state else None,
+        "format": extension, "rows": rows, "state": state.value if state else None,
         "from": from_.isoformat() if from_ else None, "to": to.isoformat() if to else None,
     })
-    headers = {"Content-Disposition": f'attachment; filename="cases-{principal.municipality_code}-{at.date()}.{extension}"'}
-    if media_type == CSV:
-        return StreamingResponse(service.csv_chunks(cases), media_type=CSV, headers=headers)
-    return Response(service.xlsx_bytes(cases), media_type=XLSX, headers=headers)
+    return download(file, media_type=media_type, filename=f"cases-{principal.municipality_code}-{at.date()}.{extension}")

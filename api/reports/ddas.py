@@ -7,7 +7,8 @@ DDAS field names stay Dutch: they are the standard's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -78,26 +79,45 @@ def delivery(
     *, municipality_code: str, municipality_name: str, period: Period, delivered_at: datetime,
     signals: Iterable[SignalRow], cases: Iterable[CaseRow],
 ) -> dict[str, Any]:
-    """The whole delivery: one `levering` for the municipality, its signals and cases in the given order.
+    """The whole delivery as one document (what `delivery_text` writes, parsed)."""
+    return json.loads("".join(delivery_text(
+        municipality_code=municipality_code, municipality_name=municipality_name, period=period,
+        delivered_at=delivered_at, signals=signals, cases=cases,
+    )))
+
+
+def delivery_text(
+    *, municipality_code: str, municipality_name: str, period: Period, delivered_at: datetime,
+    signals: Iterable[SignalRow], cases: Iterable[CaseRow],
+) -> Iterator[str]:
+    """The whole delivery as JSON text, a piece at a time: one `levering` for the municipality, its
+    signals and cases in the given order. The rows are consumed as the text is written, so a year
+    of a large municipality never has to be a list (or a document) in memory.
 
     A vroegsignaal must name its resident, by BSN or by postcode and house number. The BSN never
     leaves Doorstep, so a signal without an address (left) is not delivered; its case still is.
     """
-    return {
+    head = {
         "startdatumLevering": period.start.isoformat(),
         "einddatumLevering": period.end.isoformat(),
         "aanleverdatumEnTijd": delivered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "codeGegevensleverancier": SUPPLIER_CODE,
-        "leveringen": [
-            {
-                "teller": 1,
-                "gemeentecode": municipality_code,
-                "aanleverendeOrganisatie": {"naam": municipality_name},
-                "vroegsignalen": [vroegsignaal(s, s.client) for s in signals if s.client is not None],
-                "vroegsignaalzaken": [vroegsignaalzaak(case) for case in cases],
-            }
-        ],
     }
+    levering = {"teller": 1, "gemeentecode": municipality_code, "aanleverendeOrganisatie": {"naam": municipality_name}}
+    yield _dumps(head)[:-1] + ',"leveringen":[' + _dumps(levering)[:-1] + ',"vroegsignalen":['
+    yield from _joined(vroegsignaal(s, s.client) for s in signals if s.client is not None)
+    yield '],"vroegsignaalzaken":['
+    yield from _joined(vroegsignaalzaak(case) for case in cases)
+    yield "]}]}"
+
+
+def _dumps(item: dict[str, Any]) -> str:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def _joined(items: Iterable[dict[str, Any]]) -> Iterator[str]:
+    for index, item in enumerate(items):
+        yield _dumps(item) if index == 0 else "," + _dumps(item)
 
 
 def vroegsignaal(signal: SignalRow, person: Client) -> dict[str, Any]:

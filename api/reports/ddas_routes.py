@@ -6,15 +6,16 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.db import SessionDep
+from api.downloads import download, spool
 from api.problems import Unprocessable, problem_responses
 from api.reports.ddas import Period
-from api.reports.ddas_service import ddas_delivery
+from api.reports.ddas_service import write_ddas_delivery
 from api.reports.rules import EARLIEST, LATEST
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=problem_responses(401, 403, 422))
@@ -41,17 +42,18 @@ def ddas(
     at: Now,
     from_: Annotated[date, Query(alias="from", description="First day of the period (YYYY-MM-DD).")],
     to: Annotated[date, Query(description="Last day of the period, included (YYYY-MM-DD).")],
-) -> JSONResponse:
+) -> Response:
     _check_period(from_, to)
-    document, counts = ddas_delivery(
-        session, municipality_code=principal.municipality_code, period=Period(from_, to), now=at
+    file = spool()
+    counts = write_ddas_delivery(
+        session, municipality_code=principal.municipality_code, period=Period(from_, to), now=at, out=file
     )
     record(session, principal, action="reports.ddas", resource_type="report", at=at,
            detail={"from": from_.isoformat(), "to": to.isoformat(), "signals": counts.signals,
                    "signals_left_out": counts.signals_left_out, "cases": counts.cases,
                    "purged_cases": counts.purged_cases})
     filename = f"ddas-{principal.municipality_code}-{from_.isoformat()}-{to.isoformat()}.json"
-    return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return download(file, media_type="application/json", filename=filename)
 
 
 def _check_period(start: date, end: date) -> None:

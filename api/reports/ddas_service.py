@@ -17,10 +17,10 @@ reports: dates, result, contact attempts and the signal ids.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -29,35 +29,46 @@ from api.cases.rules import AMSTERDAM, dutch_date, months_before
 from api.field.service import day_part
 from api.models import Case, Household, Municipality, Signal, VisitEvent
 from api.policy import MunicipalitySettings
-from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery
+from api.downloads import BLOCK
+from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery_text
 
 
-@dataclass(frozen=True)
+@dataclass
 class DeliveryCounts:
     """Identifiers and counts only: what the audit trail may hold about a delivery."""
 
-    signals: int
-    signals_left_out: int  # received in the period, but no address left or allowed to name the resident by
-    cases: int
-    purged_cases: int
+    signals: int = 0
+    signals_left_out: int = 0  # received in the period, but no address left or allowed to name the resident by
+    cases: int = 0
+    purged_cases: int = 0
 
 
-def ddas_delivery(
-    session: Session, *, municipality_code: str, period: Period, now: datetime
-) -> tuple[dict[str, Any], DeliveryCounts]:
+ROWS_PER_READ = 2000
+
+
+def write_ddas_delivery(
+    session: Session, *, municipality_code: str, period: Period, now: datetime, out: IO[bytes]
+) -> DeliveryCounts:
+    """Write the delivery for `period` to `out` as JSON, reading its rows a block at a time."""
     municipality = session.get(Municipality, municipality_code)
     assert municipality is not None, "a principal's municipality exists"
     start, end = _moment(period.start), _moment(period.end + timedelta(days=1))
-    signals = _signals(session, municipality=municipality, start=start, end=end, now=now)
-    cases, purged = _cases(session, municipality_code=municipality_code, start=start, end=end)
-    document = delivery(
+    counts = DeliveryCounts()
+    text = delivery_text(
         municipality_code=municipality.code, municipality_name=municipality.name, period=period, delivered_at=now,
-        signals=signals, cases=cases,
+        signals=_signals(session, municipality=municipality, start=start, end=end, now=now, counts=counts),
+        cases=_cases(session, municipality_code=municipality_code, start=start, end=end, counts=counts),
     )
-    left_out = sum(1 for signal in signals if signal.client is None)
-    counts = DeliveryCounts(signals=len(signals) - left_out, signals_left_out=left_out, cases=len(cases),
-                            purged_cases=purged)
-    return document, counts
+    pending: list[str] = []
+    size = 0
+    for piece in text:
+        pending.append(piece)
+        size += len(piece)
+        if size > BLOCK:
+            out.write("".join(pending).encode())
+            pending, size = [], 0
+    out.write("".join(pending).encode())
+    return counts
 
 
 def _moment(day: date) -> datetime:
@@ -66,8 +77,9 @@ def _moment(day: date) -> datetime:
 
 
 def _signals(
-    session: Session, *, municipality: Municipality, start: datetime, end: datetime, now: datetime
-) -> list[SignalRow]:
+    session: Session, *, municipality: Municipality, start: datetime, end: datetime, now: datetime,
+    counts: DeliveryCounts,
+) -> Iterator[SignalRow]:
     retention_months = MunicipalitySettings.model_validate(municipality.settings).retention_months
     # Retention erases a signal without a case `retention_months` after it arrived and leaves no
     # mark on it; its household may keep the address for a newer signal, so the age decides.
@@ -85,8 +97,8 @@ def _signals(
         .where(Signal.municipality_code == municipality.code, col(Signal.received_at) >= start,
                col(Signal.received_at) < end)
         .order_by(col(Signal.received_at), col(Signal.external_id))
+        .execution_options(yield_per=ROWS_PER_READ)
     )
-    signals = []
     for row in rows:
         erased = row.purged_at is not None or (row.case_id is None and row.received_at < caseless_erased_before)
         person = None
@@ -95,53 +107,75 @@ def _signals(
                 postcode=row.postcode, house_number=row.house_number,
                 house_number_addition=row.house_number_addition, birth_date=row.birth_date, gender=row.gender,
             )
-        signals.append(SignalRow(
+        if person is None:
+            counts.signals_left_out += 1
+        else:
+            counts.signals += 1
+        yield SignalRow(
             external_id=row.external_id, partner_type=row.partner_type, status=row.status,
             signal_date=row.signal_date, crisis=row.crisis, warm_handover=row.warm_handover,
             amount_cents=row.amount_cents, arrears_since_date=row.arrears_since_date, client=person,
-        ))
-    return signals
+        )
 
 
-def _cases(session: Session, *, municipality_code: str, start: datetime, end: datetime) -> tuple[list[CaseRow], int]:
-    # The same condition joins every query below: one query per kind of row, never one per
-    # case, and no list of ids as parameters (a city has tens of thousands of cases).
+def _cases(
+    session: Session, *, municipality_code: str, start: datetime, end: datetime, counts: DeliveryCounts
+) -> Iterator[CaseRow]:
+    # The same condition joins every query below: one query per kind of row, never one per case,
+    # and no list of ids as parameters (a city has tens of thousands of cases). All three come in
+    # the cases' order, so each case's signal ids and attempts are the next rows of their query:
+    # read side by side, a block at a time, nothing of the period is held but the current case.
     connection = session.connection()  # plain rows, as for the signals
     in_period = (
         Case.municipality_code == municipality_code, col(Case.opened_at) < end,
         sa.or_(col(Case.closed_at).is_(None), col(Case.closed_at) >= start),
     )
+    in_case_order = (col(Case.opened_at), col(Case.id))
     cases = connection.execute(
         sa.select(Case.id, Case.opened_at, Case.closed_at, Case.result, Case.purged_at)
-        .where(*in_period).order_by(col(Case.opened_at), col(Case.id))
-    ).all()
-    signal_ids: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for case_id, external_id in connection.execute(
+        .where(*in_period).order_by(*in_case_order).execution_options(yield_per=ROWS_PER_READ)
+    )
+    signal_ids = _Following(connection.execute(
         sa.select(Signal.case_id, Signal.external_id).join(Case, col(Case.id) == Signal.case_id)
         .where(*in_period, Signal.municipality_code == municipality_code, col(Signal.received_at) < end)
-        .order_by(col(Signal.received_at), col(Signal.external_id))
-    ):
-        signal_ids[case_id].append(external_id)
-    attempts: dict[uuid.UUID, list[AttemptRow]] = defaultdict(list)
+        .order_by(*in_case_order, col(Signal.received_at), col(Signal.external_id))
+        .execution_options(yield_per=ROWS_PER_READ)
+    ))
     # Every attempt counts, also one caught in a conflict: the conflict is about the case's
     # state, the visit or call itself happened.
-    for case_id, kind, occurred_at, payload in connection.execute(
+    attempts = _Following(connection.execute(
         sa.select(VisitEvent.case_id, VisitEvent.kind, VisitEvent.occurred_at, VisitEvent.payload)
         .join(Case, col(Case.id) == VisitEvent.case_id)
         .where(*in_period, VisitEvent.municipality_code == municipality_code,
                col(VisitEvent.kind).in_(list(CONTACT_KINDS)), col(VisitEvent.occurred_at) < end)
-        .order_by(col(VisitEvent.occurred_at), col(VisitEvent.id))
-    ):
-        attempts[case_id].append(_attempt(kind, occurred_at, payload))
-    rows = [
-        CaseRow(
+        .order_by(*in_case_order, col(VisitEvent.occurred_at), col(VisitEvent.id))
+        .execution_options(yield_per=ROWS_PER_READ)
+    ))
+    for case in cases:
+        counts.cases += 1
+        counts.purged_cases += case.purged_at is not None
+        yield CaseRow(
             opened_on=dutch_date(case.opened_at),
             result=case.result if case.closed_at is not None and case.closed_at < end else None,
-            signal_ids=tuple(signal_ids[case.id]), attempts=tuple(attempts[case.id]),
+            signal_ids=tuple(external_id for _, external_id in signal_ids.of(case.id)),
+            attempts=tuple(_attempt(kind, occurred_at, payload) for _, kind, occurred_at, payload in attempts.of(case.id)),
         )
-        for case in cases
-    ]
-    return rows, sum(1 for case in cases if case.purged_at is not None)
+
+
+class _Following:
+    """Rows ordered like the cases, each starting with its case id: `of(case_id)` takes the rows
+    of that case, which are the next ones if it has any (the cases are asked for in order)."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._rows = iter(rows)
+        self._next = next(self._rows, None)
+
+    def of(self, case_id: uuid.UUID) -> list[Any]:
+        taken = []
+        while self._next is not None and self._next[0] == case_id:
+            taken.append(self._next)
+            self._next = next(self._rows, None)
+        return taken
 
 
 def _attempt(kind: str, occurred_at: datetime, payload: dict[str, Any]) -> AttemptRow:

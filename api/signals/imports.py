@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
+from api.downloads import BLOCK
 from api.auth.principal import Principal
 from api.models import Municipality, QuarantinedRow, SignalImport
 from api.problems import NotFound
@@ -177,19 +177,13 @@ def visible(session: Session, principal: Principal, import_id: uuid.UUID) -> Sig
     return row
 
 
-_BLOCK = 64 * 1024
-_SPOOLED_IN_MEMORY = 1024 * 1024
 _QUARANTINE = QuarantinedRow.__table__
 
 
-def quarantine_csv(session: Session, import_row: SignalImport, vault: BsnVault | None) -> tuple[Iterator[bytes], int]:
-    """The quarantined rows of an import as CSV blocks (`;`, a header of canonical names, then each
-    row with its errors), and how many rows. BSNs are decrypted with `vault`, left empty without it.
-
-    Read a thousand rows at a time and written to a temporary file, then sent from there: an
-    import may quarantine as many rows as DOORSTEP_MAX_IMPORT_ROWS allows, and 100,000 of them as
-    objects and one string took the process from 140 to 700 MB."""
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOLED_IN_MEMORY)
+def write_quarantine(session: Session, import_row: SignalImport, vault: BsnVault | None, out: IO[bytes]) -> int:
+    """Write the quarantined rows of an import to `out` as CSV (`;`, a header of canonical names,
+    then each row with its errors), read a thousand at a time; returns how many rows. BSNs are
+    decrypted with `vault`, left empty without it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(["line", *CANONICAL, "errors"])
@@ -205,16 +199,9 @@ def quarantine_csv(session: Session, import_row: SignalImport, vault: BsnVault |
         if values.get("bsn"):
             values["bsn"] = vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
         writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
-        if buffer.tell() > _BLOCK:
-            spool.write(buffer.getvalue().encode())
+        if buffer.tell() > BLOCK:
+            out.write(buffer.getvalue().encode())
             buffer.seek(0)
             buffer.truncate()
-    spool.write(buffer.getvalue().encode())
-    spool.seek(0)
-    return _blocks(spool), count
-
-
-def _blocks(spool: IO[bytes]) -> Iterator[bytes]:
-    with spool:
-        while block := spool.read(_BLOCK):
-            yield block
+    out.write(buffer.getvalue().encode())
+    return count

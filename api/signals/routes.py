@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 from sqlmodel import col, select
 
@@ -15,6 +15,7 @@ from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.db import SessionDep
+from api.downloads import download, spool
 from api.models import CreditorAgreement, Signal, SignalImport
 from api.pagination import decode_cursor, encode_cursor
 from api.policy import MunicipalitySettings
@@ -153,13 +154,11 @@ def download_quarantine(
     import_row = imports.visible(session, principal, import_id)
     settings = MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
     vault = request.app.state.vault if principal.role in settings.bsn_visible_to else None
-    blocks, count = imports.quarantine_csv(session, import_row, vault)
+    file = spool()
+    count = imports.write_quarantine(session, import_row, vault, file)
     record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
            resource_id=import_row.id, at=at, detail={"rows": count})
-    return StreamingResponse(
-        blocks, media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="quarantine-{import_row.id}.csv"'},
-    )
+    return download(file, media_type="text/csv", filename=f"quarantine-{import_row.id}.csv")
 
 
 @router.post(
