@@ -345,6 +345,13 @@ def test_unlocking_forty_cases_and_recording_a_visit_fit_the_budget(phone: Scree
     assert recorded_ms <= 100
 
 
+# The steps within a screen, each screenshotted and checked too: the doorstep forms, the confirmations.
+STEPS = {
+    "zaak": [[], ["Gesproken", "Hulp geweigerd"], ["Gesproken", "Bedenktijd"], ["Notitie"]],
+    "instellingen": [[], ["Dit toestel wissen"], ["Afmelden"]],
+}
+
+
 def test_the_screens_fit_a_small_phone_and_have_thumb_sized_targets(phone: Screens, world: dict) -> None:
     page = phone.page
     enroll(page)
@@ -356,9 +363,17 @@ def test_the_screens_fit_a_small_phone_and_have_thumb_sized_targets(phone: Scree
             unlock(page)
         expect(page.locator("h1")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, route
-        small = page.evaluate("""() => [...document.querySelectorAll("button, nav a, a.case, a.back, input")]
-          .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map((e) => e.outerHTML)""")
-        assert small == [], (route, small)
+        for step in STEPS.get(route.split("/")[1] if "/" in route else route, [[]]):
+            for button in step:
+                page.get_by_role("button", name=button, exact=True).click()
+            if step:
+                expect(page.get_by_role("button", name=step[-1], exact=True)).to_have_count(0)
+                assert phone.check("-".join(["klein", *step]).lower().replace(" ", "-")) == []
+            small = page.evaluate("""() => [...document.querySelectorAll("button, nav a, a.case, a.back, input, textarea")]
+              .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map((e) => e.outerHTML)""")
+            assert small == [], (route, step, small)
+            if step and page.get_by_role("button", name="Terug").count():
+                page.get_by_role("button", name="Terug").click()
 
 
 def test_a_phone_whose_session_ended_signs_in_again_and_keeps_its_outbox(
