@@ -174,7 +174,7 @@ async function load() {
     state.vault.cases(), state.vault.outbox(), state.vault.results(), state.vault.get("sync"), state.vault.get("profile"),
   ]);
   Object.assign(state, { cases: cases.sort(walkingOrder), outbox, results, sync, profile });
-  touch(); // the policy's idle minutes may have changed with this list
+  armIdleLock(); // the policy's idle minutes may have changed with this list (a sync is no touch)
   update();
 }
 
@@ -355,12 +355,18 @@ async function start() {
 // --- locking when idle or hidden -----------------------------------------------------------
 
 let idleTimer = null;
+let lastTouch = Date.now();
 /** The municipality's policy, as the last pull brought it (protocol: `idle_lock_minutes`). */
 const idleMinutes = () => (state.sync && Number.isInteger(state.sync.idle_lock_minutes) ? state.sync.idle_lock_minutes
   : DEFAULT_IDLE_MINUTES);
-function touch() {
+/** The lock, due the policy's minutes after the worker last touched the app. */
+function armIdleLock() {
   clearTimeout(idleTimer);
-  if (state.phase === "open") idleTimer = setTimeout(lock, idleMinutes() * 60 * 1000);
+  if (state.phase === "open") idleTimer = setTimeout(lock, Math.max(0, lastTouch + idleMinutes() * 60 * 1000 - Date.now()));
+}
+function touch() {
+  lastTouch = Date.now();
+  armIdleLock();
 }
 for (const type of ["pointerdown", "keydown"]) addEventListener(type, touch, { passive: true });
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") lock(); });
