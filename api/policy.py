@@ -101,6 +101,11 @@ class MunicipalitySettings(BaseModel):
     visit_list_working_days: int = Field(
         default=1, ge=0, le=5, description="A visit list expires at the end of this many working days after the pull."
     )
+    device_idle_lock_minutes: int = Field(
+        default=5, ge=1, le=60,
+        description="The field app locks itself (PIN again) after this many minutes without a touch; it always "
+        "locks when hidden. Phones learn it at their next pull.",
+    )
     bsn_visible_to: list[Literal["backoffice", "admin"]] = Field(
         default=["backoffice", "admin"], description="Staff roles that may reveal a BSN (audited)."
     )

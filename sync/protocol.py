@@ -20,6 +20,14 @@ class PreviousAttempt(BaseModel):
     reached: bool | None
 
 
+class CaseNote(BaseModel):
+    """What a worker wrote down about the case: a note, why help was declined, what was said."""
+
+    occurred_at: datetime
+    kind: str = Field(description="note | help_declined | help_offered | visit_attempt | phone_attempt | ...")
+    text: str
+
+
 class VisitAddress(BaseModel):
     street: str | None
     house_number: int | None
@@ -60,6 +68,10 @@ class VisitCase(BaseModel):
     paired: bool = Field(description="Visited in pairs: another worker's device holds this case too.")
     arrears: list[Arrear] = Field(
         default_factory=list, description="Per creditor type, by type (added December 2026; older servers send none).")
+    duo_partner: str | None = Field(
+        default=None, description="The other worker's name when visited in pairs (added December 2026).")
+    notes: list[CaseNote] = Field(
+        default_factory=list, description="Earlier notes on the case, oldest first (added December 2026).")
 
 
 class Removal(BaseModel):
@@ -76,6 +88,9 @@ class VisitList(BaseModel):
     removed: list[Removal]
     expires_at: datetime
     server_time: datetime
+    idle_lock_minutes: int = Field(
+        default=5, ge=1, le=60,
+        description="The municipality's policy: lock the app after this many idle minutes (added December 2026).")
 
 
 def case_set_checksum(cases: Iterable[tuple[uuid.UUID, int]]) -> str:

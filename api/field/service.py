@@ -36,7 +36,9 @@ from sync.events import (
     OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
     check_payload, clock_skewed, placed, reconcile,
 )
-from sync.protocol import Arrear, PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum
+from sync.protocol import (
+    Arrear, CaseNote, PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum,
+)
 
 
 def enroll(session: Session, principal: Principal, *, public_jwk: dict, label: str, now: datetime) -> tuple[Device, StaffUser]:
@@ -168,23 +170,30 @@ _HOLDINGS = sa.select(DeviceHolding.__table__.c.case_id, DeviceHolding.__table__
 _c, _h = Case.__table__, Household.__table__
 _VISIBLE = (
     sa.select(_c.c.id, _c.c.version, _c.c.change_seq, _c.c.state, _c.c.classification, _c.c.crisis,
-              _c.c.first_contact_due_date, _c.c.household_id, _c.c.second_worker_id,
+              _c.c.first_contact_due_date, _c.c.household_id, _c.c.assigned_worker_id, _c.c.second_worker_id,
               _h.c.street, _h.c.house_number, _h.c.house_number_addition, _h.c.postcode, _h.c.town)
     .select_from(_c.join(_h, _h.c.id == _c.c.household_id))
     .where(_c.c.municipality_code == sa.bindparam("code"), _c.c.state != CaseState.CLOSED.value,
            _c.c.purged_at.is_(None),
            or_(_c.c.assigned_worker_id == sa.bindparam("worker_id"), _c.c.second_worker_id == sa.bindparam("worker_id")))
+    # Walking order, as the planner orders a day list (backoffice.planning.walking_order); the
+    # field app orders its stored list the same way, across pulls.
+    .order_by(sa.func.coalesce(_h.c.postcode, ""), sa.func.coalesce(_h.c.street, ""),
+              sa.func.coalesce(_h.c.house_number, 0), sa.func.coalesce(_h.c.house_number_addition, ""), _c.c.id)
 )
+# Events whose payload may carry words a worker or the office wrote: shown as the case's notes.
+NOTE_KINDS = frozenset({*ATTEMPT_CHANNELS, "note", "help_declined", "help_offered", "card_left"})
+NOTE_FIELDS = ("text", "reason", "note")
 
 
 def _visit_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """What a visit list shows of its cases' signals and of their attempts, for a list of case ids."""
+    """What a visit list shows of its cases' signals and of their attempts and notes, for a list of case ids."""
     sg, ev = Signal.__table__, VisitEvent.__table__
     signals = (sa.select(sg.c.case_id, sg.c.is_repeat, sg.c.partner_type, sg.c.classification, sg.c.amount_cents,
                          sg.c.initials, sg.c.prefix, sg.c.surname, sg.c.phone)
                .where(in_array(sg.c.case_id, "case_ids", postgres=postgres)).order_by(sg.c.signal_date))
     attempts = (sa.select(ev.c.case_id, ev.c.kind, ev.c.occurred_at, ev.c.payload, ev.c.outcome)
-                .where(in_array(ev.c.case_id, "case_ids", postgres=postgres), written_in(ev.c.kind, ATTEMPT_CHANNELS))
+                .where(in_array(ev.c.case_id, "case_ids", postgres=postgres), written_in(ev.c.kind, NOTE_KINDS))
                 .order_by(ev.c.occurred_at))
     return signals, attempts
 
@@ -223,7 +232,7 @@ def pull(
     removed = _removals(session, gone, worker_id)
     # By the ids read above, not by re-running the condition: a case closed or reassigned between
     # the two statements (READ COMMITTED) must not come back without its residents and attempts.
-    upserts = _visit_cases(session, changed, [case.id for case in changed], settings)
+    upserts = _visit_cases(session, changed, [case.id for case in changed], settings, worker_id=worker_id)
     if gone:
         session.execute(holdings_table.delete().where(holdings_table.c.device_id == device.id,
                                                       holdings_table.c.case_id.in_(gone)))
@@ -245,6 +254,7 @@ def pull(
         upserts=upserts, removed=removed,
         expires_at=visit_list_expiry(now, working_days=settings.visit_list_working_days,
                                      closing_days=settings.closed_on), server_time=now,
+        idle_lock_minutes=settings.device_idle_lock_minutes,
     )
     return visit_list, device
 
@@ -269,11 +279,19 @@ def _removals(session: Session, case_ids: list[uuid.UUID], worker_id: uuid.UUID 
 
 
 def _visit_cases(
-    session: Session, cases: list[Any], of_cases: list[uuid.UUID], settings: MunicipalitySettings
+    session: Session, cases: list[Any], of_cases: list[uuid.UUID], settings: MunicipalitySettings, *,
+    worker_id: uuid.UUID | None,
 ) -> list[VisitCase]:
-    """`cases`: rows of the cases with their household's address; `of_cases`: their ids."""
+    """`cases`: rows of the cases with their household's address; `of_cases`: their ids;
+    `worker_id`: whose list it is (the other worker of a pair is the duo partner)."""
     if not cases:
         return []
+    partners = {case.id: case.second_worker_id if case.assigned_worker_id == worker_id else case.assigned_worker_id
+                for case in cases if case.second_worker_id is not None}
+    names: dict[uuid.UUID, str] = dict(session.execute(  # type: ignore[arg-type]
+        sa.select(StaffUser.__table__.c.id, StaffUser.__table__.c.display_name)
+        .where(StaffUser.__table__.c.id.in_({p for p in partners.values() if p is not None}))
+    ).all()) if partners else {}
     read_signals, read_attempts = _VISIT_READS[on_postgres(session)]
     signals: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in session.execute(read_signals, {"case_ids": of_cases}):
@@ -287,7 +305,7 @@ def _visit_cases(
         attempts = [
             Attempt(channel=ATTEMPT_CHANNELS[e.kind], reached=bool(e.payload.get("reached")),
                     day_part=e.payload.get("day_part"))
-            for e in events[case.id] if e.outcome == "applied"
+            for e in events[case.id] if e.outcome == "applied" and e.kind in ATTEMPT_CHANNELS
         ]
         plan = settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
         planned = next_action(channels=list(plan.channels), max_attempts=plan.max_attempts,
@@ -318,10 +336,18 @@ def _visit_cases(
                 previous_attempts=[
                     PreviousAttempt(occurred_at=e.occurred_at, day_part=e.payload.get("day_part"), kind=e.kind,
                                     reached=e.payload.get("reached"))
-                    for e in events[case.id]
+                    for e in events[case.id] if e.kind in ATTEMPT_CHANNELS
                 ],
                 paired=case.second_worker_id is not None,
                 arrears=[Arrear(partner_type=kind, amount_cents=amount) for kind, amount in sorted(owed.items())],
+                duo_partner=names.get(partners[case.id]) if partners.get(case.id) else None,  # type: ignore[arg-type]
+                notes=[
+                    CaseNote(occurred_at=e.occurred_at, kind=e.kind, text=text)
+                    for e in events[case.id]
+                    for text in [next((e.payload[f] for f in NOTE_FIELDS if isinstance(e.payload.get(f), str)
+                                       and e.payload[f].strip()), None)]
+                    if text is not None
+                ],
             )
         )
     return result

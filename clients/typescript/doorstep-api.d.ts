@@ -2324,6 +2324,12 @@ export interface components {
              */
             crisis_first_contact_working_days: number;
             /**
+             * Device Idle Lock Minutes
+             * @description The field app locks itself (PIN again) after this many minutes without a touch; it always locks when hidden. Phones learn it at their next pull.
+             * @default 5
+             */
+            device_idle_lock_minutes: number;
+            /**
              * First Contact Days
              * @description Days to first contact after a signal.
              * @default 28

@@ -7,7 +7,9 @@ expires by the phone's time, as it would on a worker's phone.
 from __future__ import annotations
 
 import json
+import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,13 +19,15 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 from sqlmodel import Session
 
-from api.models import Case, StaffUser
-from tests.browser.conftest import OUTPUT, Screens
+from api.field_app import routes as field_app_routes
+from api.models import Case, Municipality, StaffUser
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT, Screens
 from tests.conftest import FakeClock
 from tests.factories import PASSWORD, make_case, make_municipality, make_user
 
 FIELD_OUTPUT = OUTPUT.parent / "field"
 PIN = "48213"
+NOTE = "Hond in de gang; aanbellen bij de buren"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 # What the test reads out of IndexedDB: every record, byte arrays as text, keys described.
 DUMP_INDEXEDDB = """async () => {
@@ -79,6 +83,9 @@ def world(session: Session) -> dict:
     make_municipality(session)
     worker = make_user(session, role="worker", username="worker1")
     colleague = make_user(session, role="worker", username="worker2")
+    colleague.display_name = "Fatima el Amrani"
+    session.add(colleague)
+    session.commit()
     make_user(session, role="backoffice", username="office1")
     first = make_case(session, worker=worker, surname="Baldewsingh", house_number=12)
     second = make_case(session, worker=worker, surname="Visser", house_number=31)
@@ -116,7 +123,7 @@ def unlock(page: Page, pin: str = PIN) -> None:
 
 def served_offline(page: Page) -> None:
     """The service worker controls the page: from here on a reload needs no network."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
 
 
 def unsent(page: Page) -> str:
@@ -129,12 +136,20 @@ def visit_link(page: Page, number: int):  # type: ignore[no-untyped-def]
 
 def test_a_field_day_offline_reaches_the_office_with_the_device(phone: Screens, world: dict, server: str) -> None:
     page = phone.page
+    with office(server) as api:  # the first case is visited in pairs, and the office left a note on it
+        paired = api.post(f"/v1/cases/{world['first'].id}/assignment", json={
+            "worker_id": str(world["worker"].id), "second_worker_id": str(world["colleague"].id)})
+        assert paired.status_code == 200, paired.text
+        noted = api.post(f"/v1/cases/{world['first'].id}/actions", json={
+            "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": datetime.now(UTC).isoformat(), "text": NOTE})
+        assert noted.status_code == 200, noted.text
     page.goto("/field/")
     expect(page.get_by_role("heading", name="Aanmelden")).to_be_visible()
     assert phone.check("aanmelden") == []
     enroll(page)
     expect(visit_link(page, 12)).to_be_visible()
     expect(visit_link(page, 31)).to_be_visible()
+    expect(visit_link(page, 12)).to_contain_text("Duo met Fatima el Amrani")
     assert phone.check("vandaag") == []
     served_offline(page)
 
@@ -147,8 +162,11 @@ def test_a_field_day_offline_reaches_the_office_with_the_device(phone: Screens, 
     expect(page.get_by_role("heading", name="Bos en Lommerweg 12")).to_be_visible()
     expect(page.get_by_text("J. Baldewsingh")).to_be_visible()
     expect(page.get_by_text("Huur: € 1.234,56")).to_be_visible()
+    expect(page.get_by_text("Duo met Fatima el Amrani")).to_be_visible()
+    expect(page.get_by_role("list", name="Notities")).to_contain_text(NOTE)
     assert phone.check("huisbezoek") == []
     page.get_by_role("button", name="Niet thuis").click()
+    assert phone.check("huisbezoek-niet-thuis") == []
     page.get_by_role("button", name="Kaartje achtergelaten").click()
     expect(page.get_by_role("status")).to_contain_text("niet thuis, kaartje achtergelaten")
     page.get_by_role("link", name="Vandaag").first.click()
@@ -166,8 +184,10 @@ def test_a_field_day_offline_reaches_the_office_with_the_device(phone: Screens, 
     expect(page.get_by_role("heading", name="Nog niet verstuurd (4)")).to_be_visible()
     assert phone.check("versturen") == []
     stored = json.dumps(page.evaluate(DUMP_INDEXEDDB))
-    for plaintext in ("Baldewsingh", "Visser", "Bos en Lommerweg", "1055AB", "123456", "1234,56", "help_accepted", "worker1"):
+    for plaintext in ("Baldewsingh", "Visser", "Bos en Lommerweg", "1055AB", "123456", "1234,56", "help_accepted", "worker1",
+                      "Fatima", "Hond in de gang"):
         assert plaintext not in stored, plaintext
+    assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]  # no token lies about
     device_record = json.loads(stored)["stores"]["device"][0][1]
     assert device_record["private_key"] == {"cryptoKey": "private", "extractable": False, "algorithm": "RSA-OAEP"}
 
@@ -183,6 +203,8 @@ def test_a_field_day_offline_reaches_the_office_with_the_device(phone: Screens, 
         device_id = api.get("/v1/devices").json()["items"][0]["id"]
         first = api.get(f"/v1/cases/{world['first'].id}").json()
         second = api.get(f"/v1/cases/{world['second'].id}").json()
+    assert [e["kind"] for e in first["events"] if e["device_id"] is None] == ["note"]  # the office's own
+    first["events"] = [e for e in first["events"] if e["device_id"] is not None]
     assert sorted(e["kind"] for e in first["events"]) == ["card_left", "visit_attempt"]
     assert sorted(e["kind"] for e in second["events"]) == ["help_accepted", "visit_attempt"]
     assert {e["device_id"] for e in first["events"] + second["events"]} == {device_id}
@@ -286,10 +308,14 @@ def test_unlocking_forty_cases_and_recording_a_visit_fit_the_budget(phone: Scree
     make_municipality(session)
     worker = make_user(session, role="worker", username="worker1")
     for number in range(1, 41):
-        make_case(session, worker=worker, surname=f"Bewoner{number}", house_number=number)
+        make_case(session, worker=worker, surname=f"Bewoner{number}", house_number=number,
+                  postcode="1019AA" if number % 3 == 0 else "1055AB")
     page = phone.page
     enroll(page)
     expect(page.get_by_role("link", name="Bos en Lommerweg")).to_have_count(40)
+    # Walking order, as the planner's: postcode, street, then the house number as a number.
+    walk = [n for n in range(1, 41) if n % 3 == 0] + [n for n in range(1, 41) if n % 3]
+    assert page.locator("a.case .street").all_inner_texts() == [f"Bos en Lommerweg {n}" for n in walk]
     page.reload()
     expect(page.get_by_role("heading", name="Ontgrendelen")).to_be_visible()
     cdp = page.context.new_cdp_session(page)
@@ -319,6 +345,13 @@ def test_unlocking_forty_cases_and_recording_a_visit_fit_the_budget(phone: Scree
     assert recorded_ms <= 100
 
 
+# The steps within a screen, each screenshotted and checked too: the doorstep forms, the confirmations.
+STEPS = {
+    "zaak": [[], ["Gesproken", "Hulp geweigerd"], ["Gesproken", "Bedenktijd"], ["Notitie"]],
+    "instellingen": [[], ["Dit toestel wissen"], ["Afmelden"]],
+}
+
+
 def test_the_screens_fit_a_small_phone_and_have_thumb_sized_targets(phone: Screens, world: dict) -> None:
     page = phone.page
     enroll(page)
@@ -330,9 +363,17 @@ def test_the_screens_fit_a_small_phone_and_have_thumb_sized_targets(phone: Scree
             unlock(page)
         expect(page.locator("h1")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, route
-        small = page.evaluate("""() => [...document.querySelectorAll("button, nav a, a.case, a.back, input")]
-          .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map((e) => e.outerHTML)""")
-        assert small == [], (route, small)
+        for step in STEPS.get(route.split("/")[1] if "/" in route else route, [[]]):
+            for button in step:
+                page.get_by_role("button", name=button, exact=True).click()
+            if step:
+                expect(page.get_by_role("button", name=step[-1], exact=True)).to_have_count(0)
+                assert phone.check("-".join(["klein", *step]).lower().replace(" ", "-")) == []
+            small = page.evaluate("""() => [...document.querySelectorAll("button, nav a, a.case, a.back, input, textarea")]
+              .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map((e) => e.outerHTML)""")
+            assert small == [], (route, step, small)
+            if step and page.get_by_role("button", name="Terug").count():
+                page.get_by_role("button", name="Terug").click()
 
 
 def test_a_phone_whose_session_ended_signs_in_again_and_keeps_its_outbox(
@@ -367,3 +408,104 @@ def test_the_app_locks_when_hidden(phone: Screens, world: dict) -> None:
     }""")
     expect(page.get_by_role("heading", name="Ontgrendelen")).to_be_visible()
     expect(page.get_by_text("Baldewsingh")).to_have_count(0)
+
+
+def test_the_app_locks_after_the_idle_minutes_of_the_municipalitys_policy(
+    phone: Screens, world: dict, session: Session
+) -> None:
+    municipality = session.get(Municipality, "0363")
+    municipality.settings = {**municipality.settings, "device_idle_lock_minutes": 4}
+    session.add(municipality)
+    session.commit()
+    page = phone.page
+    page.clock.install()  # the page's timers on a clock the test moves (it runs on by itself meanwhile)
+    enroll(page)
+    expect(visit_link(page, 12)).to_be_visible()
+    synced_at = page.get_by_role("banner").inner_text()
+    page.clock.fast_forward("03:10")  # the sync every 3 minutes runs, and is no touch of the worker's
+    expect(page.get_by_role("banner")).not_to_have_text(synced_at)
+    synced(page)
+    expect(visit_link(page, 12)).to_be_visible()  # 3 minutes 10 untouched: open still, the policy says 4
+    page.clock.fast_forward("01:00")
+    expect(page.get_by_role("heading", name="Ontgrendelen")).to_be_visible()
+    expect(page.get_by_text("Baldewsingh")).to_have_count(0)
+
+
+def test_a_push_answered_503_is_sent_again_after_a_backoff(phone: Screens, world: dict) -> None:
+    page = phone.page
+    enroll(page)
+    calls: list[float] = []
+
+    def unavailable_once(route: Route) -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            route.fulfill(status=503, content_type="application/problem+json",
+                          body=json.dumps({"type": "about:blank", "title": "Service Unavailable", "status": 503}))
+        else:
+            route.continue_()
+
+    page.route("**/v1/sync/push", unavailable_once)
+    visit_link(page, 31).click()
+    page.get_by_role("button", name="Niet thuis").click()
+    page.get_by_role("button", name="Geen kaartje").click()
+    page.get_by_role("link", name="Versturen").click()
+    expect(page.get_by_role("list", name="Resultaten").get_by_text("Verwerkt")).to_have_count(1)
+    expect(page.get_by_test_id("unsent")).to_have_text("0")
+    assert len(calls) == 2
+    assert calls[1] - calls[0] >= 0.5  # the first backoff: 0.5 s and up to as much again of jitter
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
+@pytest.fixture
+def release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The build served from a copy, so a test can put out the next release while the phone runs."""
+    copy = tmp_path / "static"
+    shutil.copytree(field_app_routes.STATIC, copy)
+    monkeypatch.setattr(field_app_routes, "STATIC", copy)
+    return copy
+
+
+def test_a_new_version_is_offered_and_never_forced_mid_visit(release: Path, phone: Screens, world: dict) -> None:
+    page = phone.page
+    enroll(page)
+    served_offline(page)
+    visit_link(page, 12).click()
+    page.get_by_role("button", name="Notitie").click()
+    page.get_by_label("Notitie").fill("Half getypt")
+    page.evaluate("window.sameDocument = true")
+
+    worker = release / "sw.js"
+    worker.write_text(worker.read_text() + "\n// the next release\n")
+    page.evaluate("navigator.serviceWorker.getRegistration('/field/').then((registration) => registration.update())")
+    expect(page.get_by_role("heading", name="Nieuwe versie beschikbaar")).to_be_visible()
+    assert phone.check("nieuwe-versie") == []
+    expect(page.get_by_label("Notitie")).to_have_value("Half getypt")  # nothing was reloaded under the worker
+    assert page.evaluate("window.sameDocument") is True
+    page.get_by_role("button", name="Bijwerken").click()
+    expect(page.get_by_role("heading", name="Ontgrendelen")).to_be_visible()
+    assert page.evaluate("window.sameDocument") is None
+    unlock(page)
+    expect(page.get_by_role("heading", name="Bos en Lommerweg 12")).to_be_visible()  # back where the worker was
+    expect(page.get_by_role("heading", name="Nieuwe versie beschikbaar")).to_have_count(0)
+
+
+def test_chromium_finds_the_app_installable(chromium, server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Asked through CDP, in an ordinary profile: Playwright's usual contexts are incognito, where
+    Chromium installs nothing and says only that."""
+    context = chromium.browser_type.launch_persistent_context(
+        tmp_path / "profile", executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, base_url=server,
+        locale="nl-NL", service_workers="allow", **PHONE)
+    try:
+        page = context.new_page()
+        page.goto("/field/")
+        served_offline(page)
+        cdp = context.new_cdp_session(page)
+        assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest["url"].endswith("/field/manifest.webmanifest") and not manifest["errors"]
+        parsed = json.loads(manifest["data"])
+        assert parsed["display"] == "standalone" and parsed["start_url"] == "/field/" and parsed["scope"] == "/field/"
+        assert {icon["sizes"] for icon in parsed["icons"]} >= {"192x192", "512x512"}
+        assert parsed["name"] and parsed["short_name"] and parsed["theme_color"] and parsed["background_color"]
+    finally:
+        context.close()

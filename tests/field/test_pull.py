@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from jwcrypto import jwk as jwcrypto_jwk
 from sqlmodel import Session
 
 from api.field.service import visit_list_expiry
+from api.models import Municipality
 from sync.protocol import VisitList, case_set_checksum
 from tests.factories import login, make_case, make_municipality, make_user
 from tests.field.test_devices import _b64
@@ -141,6 +143,42 @@ def test_pulls_are_audited_and_the_device_reports_its_outbox(client: TestClient,
     admin = make_user_admin(client, field)
     entries = client.get("/v1/audit", params={"action": "sync.pull"}, headers=admin).json()["items"]
     assert [e["case_id"] for e in entries] == [str(field["mine"].id)]
+
+
+def test_a_paired_case_names_the_duo_partner_and_carries_its_notes(client: TestClient, field, session):  # type: ignore[no-untyped-def]
+    field["colleague"].display_name = "Fatima el Amrani"
+    session.add(field["colleague"])
+    session.commit()
+    case_id = field["mine"].id
+    office = field["office"]
+    paired = client.post(f"/v1/cases/{case_id}/assignment", headers=office,
+                         json={"worker_id": str(field["worker"].id), "second_worker_id": str(field["colleague"].id)})
+    assert paired.status_code == 200, paired.text
+    for kind, fields in (("note", {"text": "Hond in de gang; aanbellen bij de buren"}), ("letter_sent", {})):
+        noted = client.post(f"/v1/cases/{case_id}/actions", headers=office, json={
+            "action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": "2026-11-26T10:00:00+01:00", **fields})
+        assert noted.status_code == 200, noted.text
+
+    case = decrypt(pull(client, field["device"]).text).upserts[0]
+
+    assert case.paired and case.duo_partner == "Fatima el Amrani"
+    assert [(n.kind, n.text) for n in case.notes] == [("note", "Hond in de gang; aanbellen bij de buren")]
+    assert [a.kind for a in case.previous_attempts] == ["letter_sent"]  # a note is not an attempt
+
+
+def test_a_list_is_in_walking_order_and_carries_the_idle_lock_of_the_policy(client: TestClient, field, session):  # type: ignore[no-untyped-def]
+    for postcode, number in (("1055AB", 100), ("1019AA", 7), ("1055AB", 9)):
+        make_case(session, worker=field["worker"], postcode=postcode, house_number=number)
+    municipality = session.get(Municipality, "0363")
+    municipality.settings = {**municipality.settings, "device_idle_lock_minutes": 2}
+    session.add(municipality)
+    session.commit()
+
+    visit_list = decrypt(pull(client, field["device"]).text)
+
+    assert [(c.address.postcode, c.address.house_number) for c in visit_list.upserts] == [
+        ("1019AA", 7), ("1055AB", 9), ("1055AB", 12), ("1055AB", 100)]
+    assert visit_list.idle_lock_minutes == 2
 
 
 def make_user_admin(client: TestClient, field) -> dict[str, str]:  # type: ignore[no-untyped-def]

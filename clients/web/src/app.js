@@ -11,7 +11,7 @@ import { validEvent } from "./schema.js";
 const html = htm.bind(h);
 const VERSION = __APP_VERSION__;
 const MAX_WRONG_PINS = 5;
-const IDLE_MINUTES = 5;
+const DEFAULT_IDLE_MINUTES = 5; // until the first pull brings the municipality's policy
 const SYNC_EVERY_MS = 3 * 60 * 1000;
 
 const state = {
@@ -36,6 +36,12 @@ const RESULT = {
   applied: "Verwerkt", duplicate: "Al ontvangen (verwerkt)", conflict: "Conflict: het kantoor beslist",
   rejected: "Geweigerd",
 };
+// The server's reasons, in the worker's words; a reason not listed here is shown as it came.
+const REASON = {
+  "needs review by the back office": "botst met wat er al over deze zaak is vastgelegd; de backoffice kiest welke uitkomst geldt",
+  "unknown case": "deze zaak bestaat niet (meer)",
+  "event id already used for a different event": "dubbel nummer; neem contact op met de backoffice",
+};
 const CHANNEL = { visit: "huisbezoek", phone: "telefoon", letter: "brief", mail: "mail", sms: "sms", appointment: "afspraak" };
 const DAY = new Intl.DateTimeFormat("nl-NL", { weekday: "short", day: "numeric", month: "short" });
 const TIME = new Intl.DateTimeFormat("nl-NL", { hour: "2-digit", minute: "2-digit" });
@@ -51,6 +57,8 @@ function address(item) {
   return { line: [a.street, number].filter(Boolean).join(" ") || "Adres onbekend", place: [a.postcode, a.town].filter(Boolean).join(" ") };
 }
 
+const duo = (item) => (item.duo_partner ? `Duo met ${item.duo_partner}` : "Duo");
+
 function residentName(resident) {
   return [resident.initials, resident.prefix, resident.surname].filter(Boolean).join(" ") || "Naam onbekend";
 }
@@ -64,7 +72,9 @@ function localIso(date) {
     + `:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
 }
 
-// Walking order: along the street, even and odd sides as the numbers go.
+// Walking order, as the planner orders a day list (api/backoffice/planning.py `walking_order`):
+// postcode, street, house number (as a number), addition. Kept here too, because an incremental
+// pull brings only the cases that changed.
 function walkingOrder(a, b) {
   const key = (item) => [item.address.postcode || "", item.address.street || "", item.address.house_number || 0,
     item.address.house_number_addition || ""];
@@ -164,6 +174,7 @@ async function load() {
     state.vault.cases(), state.vault.outbox(), state.vault.results(), state.vault.get("sync"), state.vault.get("profile"),
   ]);
   Object.assign(state, { cases: cases.sort(walkingOrder), outbox, results, sync, profile });
+  armIdleLock(); // the policy's idle minutes may have changed with this list (a sync is no touch)
   update();
 }
 
@@ -235,7 +246,7 @@ async function syncNow() {
     const list = await session.pull(state.cases, state.outbox.length, sync);
     await state.vault.applyPull(list, {
       ...sync, cursor: list.cursor, expires_at: list.expires_at, server_time: list.server_time,
-      last_sync_at: new Date().toISOString(),
+      idle_lock_minutes: list.idle_lock_minutes, last_sync_at: new Date().toISOString(),
     });
     if (state.session === session) await load();
     state.error = null;
@@ -344,9 +355,18 @@ async function start() {
 // --- locking when idle or hidden -----------------------------------------------------------
 
 let idleTimer = null;
-function touch() {
+let lastTouch = Date.now();
+/** The municipality's policy, as the last pull brought it (protocol: `idle_lock_minutes`). */
+const idleMinutes = () => (state.sync && Number.isInteger(state.sync.idle_lock_minutes) ? state.sync.idle_lock_minutes
+  : DEFAULT_IDLE_MINUTES);
+/** The lock, due the policy's minutes after the worker last touched the app. */
+function armIdleLock() {
   clearTimeout(idleTimer);
-  if (state.phase === "open") idleTimer = setTimeout(lock, IDLE_MINUTES * 60 * 1000);
+  if (state.phase === "open") idleTimer = setTimeout(lock, Math.max(0, lastTouch + idleMinutes() * 60 * 1000 - Date.now()));
+}
+function touch() {
+  lastTouch = Date.now();
+  armIdleLock();
 }
 for (const type of ["pointerdown", "keydown"]) addEventListener(type, touch, { passive: true });
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") lock(); });
@@ -408,8 +428,10 @@ function Bar() {
     <span>Gesynchroniseerd: ${last}</span>
     <span>Niet verstuurd: <strong data-testid="unsent">${state.outbox.length}</strong></span>
   </header>
-  ${state.update ? html`<div class="banner">Er is een nieuwe versie.
-    <button type="button" onClick=${applyUpdate}>Bijwerken</button></div>` : null}
+  ${state.update ? html`<section class="banner" aria-labelledby="nieuwe-versie">
+    <h2 id="nieuwe-versie">Nieuwe versie beschikbaar</h2>
+    <p>Bijwerken wanneer het u uitkomt: de app start dan opnieuw en vraagt uw pincode. Wat u vastlegde blijft bewaard.</p>
+    <button type="button" class="secondary" onClick=${applyUpdate}>Bijwerken</button></section>` : null}
   ${state.signInNeeded ? html`<${SignInAgain} />` : null}`;
 }
 
@@ -465,7 +487,7 @@ function Today() {
           ${item.crisis ? html`<span class="badge crisis">Crisis</span>` : null}
           <span>Contact uiterlijk ${day(item.first_contact_due_date)}</span>
           <span>${CLASSIFICATION[item.classification] || item.classification}</span>
-          ${item.paired ? html`<span class="badge">Duo</span>` : null}
+          ${item.paired ? html`<span class="badge duo">${duo(item)}</span>` : null}
           <span>${attempts ? `${attempts} ${attempts === 1 ? "poging" : "pogingen"}` : "Nog geen poging"}</span>
           ${pending ? html`<span class="badge pending">${pending} niet verstuurd</span>` : null}
         </span>
@@ -518,6 +540,10 @@ function Visit() {
   }
   const where = address(item);
   const pending = state.outbox.filter((record) => record.event.case_id === item.id);
+  const notes = [...(item.notes || []), ...pending.map(({ event }) => ({
+    occurred_at: event.occurred_at, kind: event.kind, text: event.payload.text || event.payload.reason || event.payload.note,
+    pending: true,
+  })).filter((note) => note.text)];
   return html`<main id="inhoud">
     <a class="back" href="#/">← Vandaag</a>
     <h1 tabindex="-1">${where.line}</h1>
@@ -526,7 +552,7 @@ function Visit() {
       ${item.crisis ? html`<span class="badge crisis">Crisis</span>` : null}
       <span>Contact uiterlijk ${day(item.first_contact_due_date)}</span>
       <span>${CLASSIFICATION[item.classification] || item.classification}</span>
-      ${item.paired ? html`<span class="badge">Duo</span>` : null}
+      ${item.paired ? html`<span class="badge duo">${duo(item)}</span>` : null}
       ${item.planned_action ? html`<span>Gepland: ${CHANNEL[item.planned_action] || item.planned_action}</span>` : null}
     </p>
     <${Alert} /><${Status} />
@@ -546,6 +572,10 @@ function Visit() {
         attempt.reached === true ? ", bereikt" : attempt.reached === false ? ", niet bereikt" : ""}</li>`)}
       ${pending.map((record) => html`<li>${moment(record.event.occurred_at)}: ${KIND[record.event.kind]} (niet verstuurd)</li>`)}
     </ul>` : html`<p>Nog geen.</p>`}
+    <h2>Notities</h2>
+    ${notes.length ? html`<ul class="notes" aria-label="Notities">${notes.map((note) => html`<li>
+      <span class="when">${moment(note.occurred_at)} · ${KIND[note.kind] || note.kind}${note.pending ? " (niet verstuurd)" : ""}</span>
+      <span class="text">${note.text}</span></li>`)}</ul>` : html`<p>Nog geen.</p>`}
   </main>`;
 }
 
@@ -565,7 +595,7 @@ function Outbox() {
     <h2>Resultaten</h2>
     ${state.results.length ? html`<ul class="events" aria-label="Resultaten">${state.results.map(({ event, result }) => html`<li key=${event.event_id}>
       ${eventLine(event)}: <strong class=${`result ${result.result}`}>${RESULT[result.result] || result.result}</strong>
-      ${result.reason ? html` (${result.reason})` : null}</li>`)}</ul>` : html`<p>Nog geen.</p>`}
+      ${result.reason ? html` (${REASON[result.reason] || result.reason})` : null}</li>`)}</ul>` : html`<p>Nog geen.</p>`}
   </main>`;
 }
 
@@ -624,6 +654,10 @@ async function registerWorker() {
     if (worker && navigator.serviceWorker.controller) { state.update = worker; update(); }
   };
   offer(registration.waiting);
+  // The browser looks for a new shell on each start; a phone kept open all day looks with the sync.
+  const look = () => { if (navigator.onLine) registration.update().catch(() => { /* offline: next time */ }); };
+  setInterval(look, SYNC_EVERY_MS);
+  addEventListener("online", look);
   registration.addEventListener("updatefound", () => {
     const worker = registration.installing;
     worker?.addEventListener("statechange", () => { if (worker.state === "installed") offer(worker); });
