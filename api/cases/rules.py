@@ -135,6 +135,15 @@ def allowed_events(state: CaseState) -> list[CaseEvent]:
     return [event for (source, event) in _TRANSITIONS if source is state]
 
 
+DAY_PARTS = ((0, 12, "ochtend"), (12, 18, "middag"), (18, 24, "avond"))
+
+
+def day_part(moment: datetime) -> str:
+    """Ochtend before 12:00, middag 12–18, avond from 18:00, Amsterdam time."""
+    hour = moment.astimezone(AMSTERDAM).hour
+    return next(name for start, end, name in DAY_PARTS if start <= hour < end)
+
+
 # --- the next planned action --------------------------------------------------------------
 
 

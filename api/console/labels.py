@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from api.cases.rules import AMSTERDAM
-from api.field.service import day_part
+from api.cases.rules import day_part
 
 LABELS: dict[str, dict[str, str]] = {
     "state": {

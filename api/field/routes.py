@@ -15,7 +15,10 @@ from api.auth import service as auth
 from api.auth.deps import CurrentPrincipal, Now, allow
 from api.auth.principal import Principal
 from api.db import SessionDep
-from api.field import service
+from api.field import conflicts as conflict_cases
+from api.field import devices
+from api.field import pull as pulls
+from api.field import push as pushes
 from api.field.schemas import (
     ConflictList, ConflictOut, ConflictResolution, DeviceEnroll, DeviceEnrolled, DeviceList, DeviceOut,
 )
@@ -47,7 +50,7 @@ def _out(device: Device, worker: StaffUser, pending: int) -> DeviceOut:
     responses=problem_responses(409),
 )
 def enroll(request: Request, session: SessionDep, principal: CurrentPrincipal, at: Now, body: DeviceEnroll) -> DeviceEnrolled:
-    device, worker = service.enroll(session, principal, public_jwk=body.public_jwk, label=body.label, now=at)
+    device, worker = devices.enroll(session, principal, public_jwk=body.public_jwk, label=body.label, now=at)
     tokens = auth.device_tokens(
         session, settings=request.app.state.settings, keys=request.app.state.keys, user=worker, device_id=device.id,
         now=at,
@@ -73,7 +76,7 @@ def enroll(request: Request, session: SessionDep, principal: CurrentPrincipal, a
     responses=problem_responses(404, 409),
 )
 def sign_in(request: Request, session: SessionDep, principal: OwnWorker, at: Now, device_id: uuid.UUID) -> DeviceEnrolled:
-    device, worker = service.sign_in_again(session, principal, device_id, now=at)
+    device, worker = devices.sign_in_again(session, principal, device_id, now=at)
     tokens = auth.device_tokens(
         session, settings=request.app.state.settings, keys=request.app.state.keys, user=worker, device_id=device.id,
         now=at,
@@ -88,7 +91,7 @@ def sign_in(request: Request, session: SessionDep, principal: OwnWorker, at: Now
 
 @router.get("", name="list", response_model=DeviceList, summary="Devices and their sync health (workers: their own)")
 def list_devices(session: SessionDep, principal: Staff) -> DeviceList:
-    return DeviceList(items=[_out(*row) for row in service.list_devices(session, principal)])
+    return DeviceList(items=[_out(*row) for row in devices.list_devices(session, principal)])
 
 
 @router.post(
@@ -97,13 +100,13 @@ def list_devices(session: SessionDep, principal: Staff) -> DeviceList:
     responses=problem_responses(404),
 )
 def revoke(session: SessionDep, principal: Staff, at: Now, device_id: uuid.UUID) -> DeviceOut:
-    device = service.revoke(session, principal, device_id, now=at)
+    device = devices.revoke(session, principal, device_id, now=at)
     record(session, principal, action="devices.revoke", resource_type="device", resource_id=device.id, at=at,
            detail={"last_push_at": device.last_push_at.isoformat() if device.last_push_at else None,
                    "last_push_event_count": device.last_push_event_count})
     worker = session.get(StaffUser, device.worker_id)
     assert worker is not None
-    pending = next((p for d, _, p in service.list_devices(session, principal) if d.id == device.id), 0)
+    pending = next((p for d, _, p in devices.list_devices(session, principal) if d.id == device.id), 0)
     return _out(device, worker, pending)
 
 
@@ -134,7 +137,7 @@ def pull(
     checksum: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$", description="sha256 of the device's case set.")] = None,
     unsent: Annotated[int | None, Query(ge=0, le=1_000_000, description="Events still in the device's outbox.")] = None,
 ) -> Response:
-    visit_list, device = service.pull(session, principal, cursor_text=cursor, checksum=checksum, unsent=unsent, now=at)
+    visit_list, device = pulls.pull(session, principal, cursor_text=cursor, checksum=checksum, unsent=unsent, now=at)
     record_case_reads(session, principal, case_ids=[case.id for case in visit_list.upserts], action="sync.pull", at=at)
     sealed = seal_for_device(visit_list.model_dump_json().encode(), device.public_jwk, kid=device.key_thumbprint)
     metrics.count_pull(full=visit_list.full, size=len(sealed))
@@ -155,7 +158,7 @@ def pull(
     responses=problem_responses(413),
 )
 def push(session: SessionDep, principal: Worker, at: Now, batch: PushBatch) -> PushResult:
-    result = service.push(session, principal, batch, now=at)
+    result = pushes.push(session, principal, batch, now=at)
     metrics.count_push(r.result for r in result.results)
     record(session, principal, action="sync.push", resource_type="device", resource_id=batch.device_id, at=at,
            detail={"events": len(batch.events),
@@ -174,7 +177,7 @@ def _conflict_out(conflict) -> ConflictOut:  # type: ignore[no-untyped-def]
 
 @conflicts_router.get("", name="list", response_model=ConflictList, summary="Open conflicts, oldest first")
 def list_conflicts(session: SessionDep, principal: Office) -> ConflictList:
-    return ConflictList(items=[_conflict_out(c) for c in service.open_conflicts(session, principal)])
+    return ConflictList(items=[_conflict_out(c) for c in conflict_cases.open_conflicts(session, principal)])
 
 
 @conflicts_router.post(
@@ -183,7 +186,7 @@ def list_conflicts(session: SessionDep, principal: Office) -> ConflictList:
 )
 def resolve_conflict(session: SessionDep, principal: Office, at: Now, conflict_id: uuid.UUID,
                      body: ConflictResolution) -> ConflictOut:
-    conflict = service.resolve(session, principal, conflict_id, decision=body.decision, note=body.note, now=at)
+    conflict = conflict_cases.resolve(session, principal, conflict_id, decision=body.decision, note=body.note, now=at)
     metrics.count_resolved(body.decision)
     record(session, principal, action="conflicts.resolve", resource_type="conflict", resource_id=conflict.id,
            case_id=conflict.case_id, at=at, detail={"decision": body.decision})

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from api.cases.rules import AMSTERDAM, dutch_date, months_before
-from api.field.service import day_part
+from api.cases.rules import day_part
 from api.models import Case, Household, Municipality, Signal, VisitEvent
 from api.policy import MunicipalitySettings
 from api.downloads import BLOCK

@@ -14,7 +14,7 @@ from jwcrypto import jwe as jwcrypto_jwe
 from jwcrypto import jwk as jwcrypto_jwk
 from sqlmodel import Session
 
-from api.field.service import visit_list_expiry
+from api.field.pull import visit_list_expiry
 from api.models import Municipality
 from sync.protocol import VisitList, case_set_checksum
 from tests.factories import login, make_case, make_municipality, make_user

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from api.field.service import _PUSH_READS, _VISIBLE
+from api.field.pull import _VISIBLE
+from api.field.push import _PUSH_READS
 from tests.factories import make_municipality, make_user
 
 
