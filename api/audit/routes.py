@@ -30,8 +30,8 @@ EXPORT_LIMIT = 100_000
 def list_entries(
     session: SessionDep,
     principal: Admin,
-    case_id: uuid.UUID | None = None,
-    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    case_id: Annotated[uuid.UUID | None, Query(alias="caseId")] = None,
+    actor_id: Annotated[str | None, Query(alias="actorId", max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: Instant | None = None,
     until: Instant | None = None,
@@ -61,8 +61,8 @@ def list_entries(
 def export_entries(
     session: SessionDep,
     principal: Admin,
-    case_id: uuid.UUID | None = None,
-    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    case_id: Annotated[uuid.UUID | None, Query(alias="caseId")] = None,
+    actor_id: Annotated[str | None, Query(alias="actorId", max_length=64)] = None,
     since: Instant | None = None,
     until: Instant | None = None,
 ) -> Response:

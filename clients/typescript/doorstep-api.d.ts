@@ -4,6 +4,468 @@
  */
 
 export interface paths {
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit entries, oldest first */
+        get: operations["audit-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit entries as CSV, for the data protection officer */
+        get: operations["audit-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public keys that verify access tokens */
+        get: operations["auth-jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke refresh tokens */
+        post: operations["auth-logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the token belongs to */
+        get: operations["auth-me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get an access token
+         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read feedback:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
+         */
+        post: operations["auth-token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bkr/registrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every BKR registration with its status, attempts and last error (newest first) */
+        get: operations["bkr-list-registrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bkr/registrations/{registration_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a failed registration again (with the same idempotency key) */
+        post: operations["bkr-retry-registration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases, by deadline, with the back office's filters
+         * @description Workers see their own cases. Postcode bounds take `1053` or `1053KL`; the list is ordered by `first_contact_due_date` and paged with `cursor`.
+         */
+        get: operations["cases-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign many cases at once (all or nothing) */
+        post: operations["cases-assign-bulk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases with their results, attempts and trajectory dates, as CSV or XLSX for the case system
+         * @description Every case of your municipality (or those in `state`, opened `from`..`to`), oldest first, in the column layout of the README ("Case export (layout)"). `format` wins over `Accept`; without either: CSV. Never the BSN; purged cases without address or worker. At most 100,000 rows.
+         */
+        get: operations["cases-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One case with its signals */
+        get: operations["cases-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a letter sent, a phone attempt, an appointment or a note (idempotent by action_id) */
+        post: operations["cases-act"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/assignment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign a case to a worker (and optionally a second one); reassigning moves it */
+        post: operations["cases-assign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close a case with a DDAS result */
+        post: operations["cases-close"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reopen a closed case within the municipality's window */
+        post: operations["cases-reopen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/trajectory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a debt-relief trajectory (the decision): registers the resident at BKR
+         * @description Allowed once the resident accepted help and no conflict is open. In the same transaction a BKR registration (contract type SH, start date = decision date, no amount) is queued for the BKR worker, and the early-signalling case closes with `result` (a Vervolghulp result): debt help takes over, the trajectory stays visible on the case and is ended there.
+         */
+        post: operations["trajectories-start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/trajectory/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record the end of a trajectory: queues BKR's end date and removal date */
+        post: operations["trajectories-end"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open conflicts, oldest first */
+        get: operations["conflicts-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conflicts/{conflict_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decide a conflict */
+        post: operations["conflicts-resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/creditor-agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The register of signed agreements */
+        get: operations["agreements-list"];
+        put?: never;
+        /** Register a signed agreement */
+        post: operations["agreements-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/creditor-agreements/{agreement_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an agreement from the register */
+        delete: operations["agreements-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deadlines, reach, conflicts, silent devices */
+        get: operations["backoffice-dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Devices and their sync health (workers: their own) */
+        get: operations["devices-list"];
+        put?: never;
+        /**
+         * Enroll a phone with its public key
+         * @description With a worker's token. Returns a device-bound token pair: pull and push need it. The private key never leaves the phone; a key with private members is refused.
+         */
+        post: operations["devices-enroll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{device_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a device: its tokens fail at once and it is told to wipe */
+        post: operations["devices-revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{device_id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new device-bound token pair for your own device, with your own sign-in
+         * @description A device's session lasts `DOORSTEP_DEVICE_SESSION_TTL_SECONDS` from enrolment however often its refresh token rotates; then the worker signs in on the phone again and it calls this with the worker's own (not a device's) token. The device keeps its key, its id and its visit list; its earlier refresh tokens end. A revoked device answers 409 `device-revoked` with `wipe: true`.
+         */
+        post: operations["devices-sign-in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -13,6 +475,96 @@ export interface paths {
         };
         /** The process is alive */
         get: operations["health-live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/municipality/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outreach policy */
+        get: operations["municipality-get-policy"];
+        /** Replace the outreach policy (admin) */
+        put: operations["municipality-put-policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/municipality/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Settings and policy */
+        get: operations["municipality-get-settings"];
+        /** Replace the settings (admin) */
+        put: operations["municipality-put-settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose a day's visit lists: by deadline, then walking order, with the policy's day parts
+         * @description Nothing is assigned yet: edit the lists (move or drop cases) and send them to `/v1/plans/accept`.
+         */
+        post: operations["backoffice-propose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plans/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept (possibly edited) lists: every case is assigned to its worker, all or nothing */
+        post: operations["backoffice-accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/processing-activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to */
+        get: operations["audit-processing-activities"];
         put?: never;
         post?: never;
         delete?: never;
@@ -38,559 +590,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Audit entries, oldest first */
-        get: operations["audit-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/audit/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Audit entries as CSV, for the data protection officer */
-        get: operations["audit-export"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/jwks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Public keys that verify access tokens */
-        get: operations["auth-jwks"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Revoke refresh tokens */
-        post: operations["auth-logout"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Who the token belongs to */
-        get: operations["auth-me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Get an access token
-         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read feedback:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
-         */
-        post: operations["auth-token"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/bkr/registrations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Every BKR registration with its status, attempts and last error (newest first) */
-        get: operations["bkr-list-registrations"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/bkr/registrations/{registration_id}/retry": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Send a failed registration again (with the same idempotency key) */
-        post: operations["bkr-retry-registration"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Cases, by deadline, with the back office's filters
-         * @description Workers see their own cases. Postcode bounds take `1053` or `1053KL`; the list is ordered by `first_contact_due_date` and paged with `cursor`.
-         */
-        get: operations["cases-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/assignments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Assign many cases at once (all or nothing) */
-        post: operations["cases-assign-bulk"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Cases with their results, attempts and trajectory dates, as CSV or XLSX for the case system
-         * @description Every case of your municipality (or those in `state`, opened `from`..`to`), oldest first, in the column layout of the README ("Case export (layout)"). `format` wins over `Accept`; without either: CSV. Never the BSN; purged cases without address or worker. At most 100,000 rows.
-         */
-        get: operations["cases-export"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One case with its signals */
-        get: operations["cases-get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/actions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Record a letter sent, a phone attempt, an appointment or a note (idempotent by action_id) */
-        post: operations["cases-act"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/assignment": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Assign a case to a worker (and optionally a second one); reassigning moves it */
-        post: operations["cases-assign"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/close": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Close a case with a DDAS result */
-        post: operations["cases-close"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/reopen": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Reopen a closed case within the municipality's window */
-        post: operations["cases-reopen"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/trajectory": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Start a debt-relief trajectory (the decision): registers the resident at BKR
-         * @description Allowed once the resident accepted help and no conflict is open. In the same transaction a BKR registration (contract type SH, start date = decision date, no amount) is queued for the BKR worker, and the early-signalling case closes with `result` (a Vervolghulp result): debt help takes over, the trajectory stays visible on the case and is ended there.
-         */
-        post: operations["trajectories-start"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/trajectory/end": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Record the end of a trajectory: queues BKR's end date and removal date */
-        post: operations["trajectories-end"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/conflicts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Open conflicts, oldest first */
-        get: operations["conflicts-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/conflicts/{conflict_id}/resolve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Decide a conflict */
-        post: operations["conflicts-resolve"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/creditor-agreements": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The register of signed agreements */
-        get: operations["agreements-list"];
-        put?: never;
-        /** Register a signed agreement */
-        post: operations["agreements-create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/creditor-agreements/{agreement_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove an agreement from the register */
-        delete: operations["agreements-delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/dashboard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Deadlines, reach, conflicts, silent devices */
-        get: operations["backoffice-dashboard"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/devices": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Devices and their sync health (workers: their own) */
-        get: operations["devices-list"];
-        put?: never;
-        /**
-         * Enroll a phone with its public key
-         * @description With a worker's token. Returns a device-bound token pair: pull and push need it. The private key never leaves the phone; a key with private members is refused.
-         */
-        post: operations["devices-enroll"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/devices/{device_id}/revoke": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Revoke a device: its tokens fail at once and it is told to wipe */
-        post: operations["devices-revoke"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/devices/{device_id}/tokens": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A new device-bound token pair for your own device, with your own sign-in
-         * @description A device's session lasts `DOORSTEP_DEVICE_SESSION_TTL_SECONDS` from enrolment however often its refresh token rotates; then the worker signs in on the phone again and it calls this with the worker's own (not a device's) token. The device keeps its key, its id and its visit list; its earlier refresh tokens end. A revoked device answers 409 `device-revoked` with `wipe: true`.
-         */
-        post: operations["devices-sign-in"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/municipality/policy": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The outreach policy */
-        get: operations["municipality-get-policy"];
-        /** Replace the outreach policy (admin) */
-        put: operations["municipality-put-policy"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/municipality/settings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Settings and policy */
-        get: operations["municipality-get-settings"];
-        /** Replace the settings (admin) */
-        put: operations["municipality-put-settings"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/plans": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Propose a day's visit lists: by deadline, then walking order, with the policy's day parts
-         * @description Nothing is assigned yet: edit the lists (move or drop cases) and send them to `/v1/plans/accept`.
-         */
-        post: operations["backoffice-propose"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/plans/accept": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Accept (possibly edited) lists: every case is assigned to its worker, all or nothing */
-        post: operations["backoffice-accept"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/processing-activities": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to */
-        get: operations["audit-processing-activities"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/reports/ddas": {
+    "/reports/ddas": {
         parameters: {
             query?: never;
             header?: never;
@@ -610,7 +610,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/reports/monitor": {
+    "/reports/monitor": {
         parameters: {
             query?: never;
             header?: never;
@@ -630,7 +630,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/residents/search": {
+    "/residents/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -650,7 +650,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/residents/{ref}/erasure": {
+    "/residents/{ref}/erasure": {
         parameters: {
             query?: never;
             header?: never;
@@ -670,7 +670,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/residents/{ref}/report": {
+    "/residents/{ref}/report": {
         parameters: {
             query?: never;
             header?: never;
@@ -690,7 +690,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals": {
+    "/signals": {
         parameters: {
             query?: never;
             header?: never;
@@ -714,7 +714,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/feedback": {
+    "/signals/feedback": {
         parameters: {
             query?: never;
             header?: never;
@@ -734,7 +734,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/imports": {
+    "/signals/imports": {
         parameters: {
             query?: never;
             header?: never;
@@ -755,7 +755,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/imports/{import_id}": {
+    "/signals/imports/{import_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -772,7 +772,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/imports/{import_id}/quarantine": {
+    "/signals/imports/{import_id}/quarantine": {
         parameters: {
             query?: never;
             header?: never;
@@ -789,7 +789,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/search": {
+    "/signals/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -809,7 +809,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/{signal_id}/bsn": {
+    "/signals/{signal_id}/bsn": {
         parameters: {
             query?: never;
             header?: never;
@@ -826,7 +826,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sync/pull": {
+    "/sync/pull": {
         parameters: {
             query?: never;
             header?: never;
@@ -846,7 +846,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sync/push": {
+    "/sync/push": {
         parameters: {
             query?: never;
             header?: never;
@@ -866,7 +866,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/users": {
+    "/users": {
         parameters: {
             query?: never;
             header?: never;
@@ -884,7 +884,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/users/{user_id}": {
+    "/users/{user_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -902,7 +902,7 @@ export interface paths {
         patch: operations["users-update"];
         trace?: never;
     };
-    "/v1/users/{user_id}/unlock": {
+    "/users/{user_id}/unlock": {
         parameters: {
             query?: never;
             header?: never;
@@ -1041,6 +1041,7 @@ export interface components {
         AssignmentRequest: {
             /**
              * Second Worker Id
+             * Format: uuid
              * @description Doorstep visits in pairs: both devices hold the case.
              */
             second_worker_id?: string | null;
@@ -1080,7 +1081,10 @@ export interface components {
              * Format: date-time
              */
             at: string;
-            /** Case Id */
+            /**
+             * Case Id
+             * Format: uuid
+             */
             case_id: string | null;
             /** Detail */
             detail: {
@@ -1106,7 +1110,10 @@ export interface components {
         BkrAttemptOut: {
             /** Error */
             error: string | null;
-            /** Finished At */
+            /**
+             * Finished At
+             * Format: date-time
+             */
             finished_at: string | null;
             /** Http Status */
             http_status: number | null;
@@ -1150,9 +1157,15 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Delivered At */
+            /**
+             * Delivered At
+             * Format: date-time
+             */
             delivered_at: string | null;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
             /**
              * Id
@@ -1166,7 +1179,10 @@ export interface components {
              * Format: date-time
              */
             next_attempt_at: string;
-            /** Removal Date */
+            /**
+             * Removal Date
+             * Format: date
+             */
             removal_date: string | null;
             /**
              * Start Date
@@ -1193,7 +1209,7 @@ export interface components {
             next_cursor: string | null;
         };
         /** Body_auth-token */
-        "Body_auth-token": {
+        BodyAuthToken: {
             /** Client Id */
             client_id?: string | null;
             /** Client Secret */
@@ -1213,7 +1229,7 @@ export interface components {
             username?: string | null;
         };
         /** Body_signals-import */
-        "Body_signals-import": {
+        BodySignalsImport: {
             /**
              * File
              * @description CSV (; or ,), XLSX (first sheet) or DDAS JSON.
@@ -1234,7 +1250,10 @@ export interface components {
              * @default false
              */
             below_threshold: boolean;
-            /** Case Id */
+            /**
+             * Case Id
+             * Format: uuid
+             */
             case_id: string | null;
             /** External Id */
             external_id: string;
@@ -1283,6 +1302,7 @@ export interface components {
             case_id: string;
             /**
              * Second Worker Id
+             * Format: uuid
              * @description Doorstep visits in pairs: both devices hold the case.
              */
             second_worker_id?: string | null;
@@ -1320,7 +1340,10 @@ export interface components {
             resolution: {
                 [key: string]: unknown;
             } | null;
-            /** Resolved At */
+            /**
+             * Resolved At
+             * Format: date-time
+             */
             resolved_at: string | null;
             /**
              * Sides
@@ -1338,7 +1361,10 @@ export interface components {
              * @description The DDAS results that fit the case's history now (closing with another is refused with 409 `result-does-not-fit`); empty once the case is closed.
              */
             allowed_results?: string[];
-            /** Assigned Worker Id */
+            /**
+             * Assigned Worker Id
+             * Format: uuid
+             */
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
@@ -1358,6 +1384,7 @@ export interface components {
             events: components["schemas"]["CaseEventOut"][];
             /**
              * First Attempt Date
+             * Format: date
              * @description The Dutch day of the first contact attempt (any channel, reached or not).
              */
             first_attempt_date?: string | null;
@@ -1386,7 +1413,10 @@ export interface components {
             overdue: boolean;
             /** Result */
             result: string | null;
-            /** Second Worker Id */
+            /**
+             * Second Worker Id
+             * Format: uuid
+             */
             second_worker_id: string | null;
             /** Signals */
             signals: components["schemas"]["CaseSignalOut"][];
@@ -1414,7 +1444,10 @@ export interface components {
              * @description The device clock said a time that cannot be right; shown, not trusted.
              */
             clock_skew: boolean;
-            /** Device Id */
+            /**
+             * Device Id
+             * Format: uuid
+             */
             device_id: string | null;
             /**
              * Id
@@ -1454,7 +1487,10 @@ export interface components {
         CaseSignalOut: {
             /** Amount Cents */
             amount_cents: number | null;
-            /** Arrears Since Date */
+            /**
+             * Arrears Since Date
+             * Format: date
+             */
             arrears_since_date: string | null;
             /**
              * Below Threshold
@@ -1516,7 +1552,10 @@ export interface components {
         /** CaseSummary */
         CaseSummary: {
             address: components["schemas"]["AddressOut"];
-            /** Assigned Worker Id */
+            /**
+             * Assigned Worker Id
+             * Format: uuid
+             */
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
@@ -1529,6 +1568,7 @@ export interface components {
             crisis: boolean;
             /**
              * First Attempt Date
+             * Format: date
              * @description The Dutch day of the first contact attempt (any channel, reached or not).
              */
             first_attempt_date?: string | null;
@@ -1555,7 +1595,10 @@ export interface components {
             overdue: boolean;
             /** Result */
             result: string | null;
-            /** Second Worker Id */
+            /**
+             * Second Worker Id
+             * Format: uuid
+             */
             second_worker_id: string | null;
             /**
              * State
@@ -1685,7 +1728,10 @@ export interface components {
             resolution: {
                 [key: string]: unknown;
             } | null;
-            /** Resolved At */
+            /**
+             * Resolved At
+             * Format: date-time
+             */
             resolved_at: string | null;
             /** Sides */
             sides: components["schemas"]["ConflictSide"][];
@@ -1710,7 +1756,10 @@ export interface components {
             author_id: string;
             /** Base Version */
             base_version: number;
-            /** Device Id */
+            /**
+             * Device Id
+             * Format: uuid
+             */
             device_id: string | null;
             /**
              * Event Id
@@ -1760,7 +1809,7 @@ export interface components {
             overdue: number;
             /**
              * Proposed Closing
-             * @description Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposed_closing=true`; the office confirms each by closing it with that result.
+             * @description Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposedClosing=true`; the office confirms each by closing it with that result.
              * @default 0
              */
             proposed_closing: number;
@@ -1770,6 +1819,7 @@ export interface components {
             };
             /**
              * Retention Last Run At
+             * Format: date-time
              * @description When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); None: never.
              */
             retention_last_run_at: string | null;
@@ -1867,9 +1917,15 @@ export interface components {
             key_thumbprint: string;
             /** Label */
             label: string;
-            /** Last Pull At */
+            /**
+             * Last Pull At
+             * Format: date-time
+             */
             last_pull_at: string | null;
-            /** Last Push At */
+            /**
+             * Last Push At
+             * Format: date-time
+             */
             last_push_at: string | null;
             /**
              * Last Push Event Count
@@ -1878,7 +1934,10 @@ export interface components {
             last_push_event_count: number | null;
             /** Pending Conflicts */
             pending_conflicts: number;
-            /** Revoked At */
+            /**
+             * Revoked At
+             * Format: date-time
+             */
             revoked_at: string | null;
             /**
              * Unsent Events Reported
@@ -2035,7 +2094,10 @@ export interface components {
         };
         /** FoundCase */
         FoundCase: {
-            /** Closed At */
+            /**
+             * Closed At
+             * Format: date-time
+             */
             closed_at: string | null;
             /**
              * First Contact Due Date
@@ -2052,7 +2114,10 @@ export interface components {
              * Format: date-time
              */
             opened_at: string;
-            /** Purged At */
+            /**
+             * Purged At
+             * Format: date-time
+             */
             purged_at: string | null;
             /** Result */
             result: string | null;
@@ -2076,9 +2141,15 @@ export interface components {
         FoundSignal: {
             /** Amount Cents */
             amount_cents: number | null;
-            /** Arrears Since Date */
+            /**
+             * Arrears Since Date
+             * Format: date
+             */
             arrears_since_date: string | null;
-            /** Case Id */
+            /**
+             * Case Id
+             * Format: uuid
+             */
             case_id: string | null;
             /** Creditor */
             creditor: string | null;
@@ -2153,6 +2224,7 @@ export interface components {
             creditors_without_agreement: components["schemas"]["MissingAgreement"][];
             /**
              * Duplicate Of
+             * Format: uuid
              * @description An earlier import of the very same file.
              */
             duplicate_of?: string | null;
@@ -2231,6 +2303,7 @@ export interface components {
         Me: {
             /**
              * Device Id
+             * Format: uuid
              * @description Set for a device-bound token.
              */
             device_id?: string | null;
@@ -2376,6 +2449,7 @@ export interface components {
             action_id: string;
             /**
              * Appointment At
+             * Format: date-time
              * @description appointment: when and ...
              */
             appointment_at?: string | null;
@@ -2661,11 +2735,20 @@ export interface components {
         ReportBkr: {
             /** Action */
             action: string;
-            /** Delivered At */
+            /**
+             * Delivered At
+             * Format: date-time
+             */
             delivered_at: string | null;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
-            /** Removal Date */
+            /**
+             * Removal Date
+             * Format: date
+             */
             removal_date: string | null;
             /**
              * Start Date
@@ -2679,7 +2762,10 @@ export interface components {
         ReportCase: {
             /** Classification */
             classification: string;
-            /** Closed At */
+            /**
+             * Closed At
+             * Format: date-time
+             */
             closed_at: string | null;
             /** Events */
             events: components["schemas"]["ReportEvent"][];
@@ -2698,7 +2784,10 @@ export interface components {
              * Format: date-time
              */
             opened_at: string;
-            /** Purged At */
+            /**
+             * Purged At
+             * Format: date-time
+             */
             purged_at: string | null;
             /** Result */
             result: string | null;
@@ -2743,7 +2832,10 @@ export interface components {
              * Format: date
              */
             decision_date: string;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
             /** Outcome */
             outcome: string | null;
@@ -2804,7 +2896,10 @@ export interface components {
          * @description Exactly one way to find the person: a BSN, a surname with birth date, or an address.
          */
         ResidentSearch: {
-            /** Birth Date */
+            /**
+             * Birth Date
+             * Format: date
+             */
             birth_date?: string | null;
             /**
              * Bsn
@@ -3031,9 +3126,15 @@ export interface components {
              * Format: date
              */
             decision_date: string;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
-            /** Ended By */
+            /**
+             * Ended By
+             * Format: uuid
+             */
             ended_by: string | null;
             /**
              * Id
@@ -3072,6 +3173,7 @@ export interface components {
             result: "Vervolghulp en/of verwijzing financieel" | "Vervolghulp en/of verwijzing" | "Vervolghulp en/of verwijzing niet financieel";
             /**
              * Signal Id
+             * Format: uuid
              * @description Whose registration: the resident named on this signal of the case. Needed only when the case's signals name different people.
              */
             signal_id?: string | null;
@@ -3114,6 +3216,7 @@ export interface components {
             id: string;
             /**
              * Locked Until
+             * Format: date-time
              * @description Failed sign-ins locked the account until then (`POST /v1/users/{id}/unlock` lifts it).
              */
             locked_until?: string | null;
@@ -3150,65 +3253,19 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The full version of the API (semver), on every response. */
+        "API-Version": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    "health-live": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Health"];
-                };
-            };
-        };
-    };
-    "health-ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Ready"];
-                };
-            };
-            /** @description Not ready, or too busy: retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     "audit-list": {
         parameters: {
             query?: {
-                case_id?: string | null;
-                actor_id?: string | null;
+                caseId?: string | null;
+                actorId?: string | null;
                 action?: string | null;
                 since?: string | null;
                 until?: string | null;
@@ -3224,15 +3281,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3242,6 +3311,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3251,6 +3321,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3262,8 +3333,8 @@ export interface operations {
     "audit-export": {
         parameters: {
             query?: {
-                case_id?: string | null;
-                actor_id?: string | null;
+                caseId?: string | null;
+                actorId?: string | null;
                 since?: string | null;
                 until?: string | null;
             };
@@ -3276,15 +3347,27 @@ export interface operations {
             /** @description CSV file */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/csv": string;
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3294,6 +3377,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3303,6 +3387,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3323,6 +3408,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3347,15 +3433,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LogoutResponse"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3365,6 +3463,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3374,6 +3473,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3383,6 +3483,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3403,6 +3504,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3412,6 +3514,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3429,13 +3532,14 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_auth-token"];
+                "application/x-www-form-urlencoded": components["schemas"]["BodyAuthToken"];
             };
         };
         responses: {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3445,6 +3549,7 @@ export interface operations {
             /** @description Bad request */
             400: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3454,6 +3559,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3463,6 +3569,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3472,6 +3579,7 @@ export interface operations {
             /** @description Too many failed attempts; `Retry-After` says when to try again */
             429: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3481,6 +3589,7 @@ export interface operations {
             /** @description Not ready, or too busy: retry later */
             503: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3493,7 +3602,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: ("pending" | "delivered" | "failed") | null;
-                case_id?: string | null;
+                caseId?: string | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -3506,15 +3615,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BkrRegistrationPage"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3524,6 +3645,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3533,6 +3655,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3555,15 +3678,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BkrRegistrationOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3573,6 +3708,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3582,6 +3718,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3591,6 +3728,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3600,6 +3738,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3615,20 +3754,20 @@ export interface operations {
                 /** @description true: every case not closed (as the dashboard counts them). */
                 open?: boolean | null;
                 classification?: ("single" | "multiple" | "consecutive") | null;
-                partner_type?: ("Belastingdienst" | "CAK Eigen bijdrage" | "CAK Zorgverzekeringen" | "DUO" | "Dienst Toeslagen" | "Energie" | "Huur" | "Hypotheek" | "Overige" | "Water" | "Zorg") | null;
+                partnerType?: ("Belastingdienst" | "CAK Eigen bijdrage" | "CAK Zorgverzekeringen" | "DUO" | "Dienst Toeslagen" | "Energie" | "Huur" | "Hypotheek" | "Overige" | "Water" | "Zorg") | null;
                 /** @description Due on or before today + N. */
-                due_within_days?: number | null;
+                dueWithinDays?: number | null;
                 overdue?: boolean | null;
-                worker_id?: string | null;
+                workerId?: string | null;
                 unassigned?: boolean | null;
-                postcode_from?: string | null;
-                postcode_to?: string | null;
-                has_open_conflict?: boolean | null;
+                postcodeFrom?: string | null;
+                postcodeTo?: string | null;
+                hasOpenConflict?: boolean | null;
                 crisis?: boolean | null;
                 /** @description Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …). */
-                signal_status?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
+                signalStatus?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
                 /** @description true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below threshold, nobody reached yet); the office confirms by closing them. */
-                proposed_closing?: boolean | null;
+                proposedClosing?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -3641,15 +3780,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CasePage"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3659,6 +3810,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3668,6 +3820,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3692,15 +3845,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BulkAssignmentResult"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3710,6 +3875,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3719,6 +3885,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3728,6 +3895,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3737,6 +3905,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3765,6 +3934,7 @@ export interface operations {
             /** @description The export, with a file name in Content-Disposition */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3772,9 +3942,20 @@ export interface operations {
                     "text/csv": string;
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3784,6 +3965,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3793,6 +3975,7 @@ export interface operations {
             /** @description None of the offered media types is acceptable */
             406: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3802,6 +3985,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3824,15 +4008,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseDetail"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3842,6 +4038,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3851,6 +4048,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3860,6 +4058,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3886,15 +4085,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OfficeActionResult"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3904,6 +4115,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3913,6 +4125,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3922,6 +4135,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3931,6 +4145,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3957,15 +4172,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3975,6 +4202,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3984,6 +4212,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3993,6 +4222,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4002,6 +4232,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4028,15 +4259,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4046,6 +4289,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4055,6 +4299,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4064,6 +4309,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4073,6 +4319,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4095,15 +4342,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4113,6 +4372,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4122,6 +4382,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4131,6 +4392,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4140,6 +4402,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4166,15 +4429,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TrajectoryOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4184,6 +4459,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4193,6 +4469,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4202,6 +4479,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4211,6 +4489,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4237,15 +4516,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TrajectoryOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4255,6 +4546,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4264,6 +4556,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4273,6 +4566,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4282,6 +4576,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4302,6 +4597,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4311,6 +4607,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4320,6 +4617,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4329,6 +4627,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4355,15 +4654,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConflictOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4373,6 +4684,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4382,6 +4694,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4391,6 +4704,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4400,6 +4714,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4420,6 +4735,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4429,6 +4745,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4438,6 +4755,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4447,6 +4765,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4471,15 +4790,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AgreementOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4489,6 +4820,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4498,6 +4830,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4507,6 +4840,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4529,13 +4863,25 @@ export interface operations {
             /** @description Successful Response */
             204: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4545,6 +4891,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4554,6 +4901,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4563,6 +4911,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4583,6 +4932,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4592,6 +4942,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4601,6 +4952,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4621,6 +4973,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4630,6 +4983,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4639,6 +4993,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4648,6 +5003,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4672,15 +5028,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceEnrolled"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4690,6 +5058,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4699,6 +5068,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4708,6 +5078,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4730,15 +5101,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4748,6 +5131,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4757,6 +5141,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4766,6 +5151,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4788,15 +5174,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceEnrolled"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4806,6 +5204,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4815,6 +5214,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4824,6 +5224,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4833,10 +5234,32 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "health-live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -4853,6 +5276,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4862,6 +5286,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4871,6 +5296,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4880,6 +5306,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4889,6 +5316,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4913,15 +5341,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OutreachPolicy"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4931,6 +5371,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4940,6 +5381,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4949,6 +5391,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4969,6 +5412,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4978,6 +5422,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4987,6 +5432,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4996,6 +5442,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5005,6 +5452,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5029,15 +5477,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MunicipalitySettings"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5047,6 +5507,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5056,6 +5517,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5065,6 +5527,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5089,15 +5552,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PlanProposal"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5107,6 +5582,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5116,6 +5592,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5140,15 +5617,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BulkAssignmentResult"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5158,6 +5647,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5167,6 +5657,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5176,6 +5667,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5185,6 +5677,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5205,6 +5698,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5214,6 +5708,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5223,6 +5718,38 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "health-ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ready"];
+                };
+            };
+            /** @description Not ready, or too busy: retry later */
+            503: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5248,15 +5775,27 @@ export interface operations {
             /** @description A DDAS `Uitwisselmodel` document, as a download */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5266,6 +5805,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5275,6 +5815,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5300,6 +5841,7 @@ export interface operations {
             /** @description The figures */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5307,9 +5849,20 @@ export interface operations {
                     "text/csv": string;
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5319,6 +5872,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5328,6 +5882,7 @@ export interface operations {
             /** @description None of the offered media types is acceptable */
             406: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5337,6 +5892,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5361,15 +5917,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ResidentFound"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5379,6 +5947,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5388,6 +5957,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5414,15 +5984,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErasureResult"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5432,6 +6014,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5441,6 +6024,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5450,6 +6034,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5459,6 +6044,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5484,6 +6070,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5491,9 +6078,20 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5503,6 +6101,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5512,6 +6111,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5521,6 +6121,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5546,15 +6147,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveredSignalPage"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5564,6 +6177,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5573,6 +6187,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5597,15 +6212,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SignalBatchResult"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5615,6 +6242,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5624,6 +6252,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5633,6 +6262,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5658,15 +6288,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["FeedbackPage"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5676,6 +6318,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5685,6 +6328,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5705,6 +6349,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5714,6 +6359,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5723,6 +6369,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5732,6 +6379,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5749,22 +6397,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_signals-import"];
+                "multipart/form-data": components["schemas"]["BodySignalsImport"];
             };
         };
         responses: {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ImportReportOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5774,6 +6434,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5783,6 +6444,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5792,6 +6454,7 @@ export interface operations {
             /** @description Not a file type this endpoint takes */
             415: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5801,6 +6464,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5823,15 +6487,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ImportReportOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5841,6 +6517,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5850,6 +6527,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5859,6 +6537,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5881,15 +6560,27 @@ export interface operations {
             /** @description CSV */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/csv": string;
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5899,6 +6590,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5908,6 +6600,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5917,6 +6610,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5941,15 +6635,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BsnMatches"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5959,6 +6665,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5968,6 +6675,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5990,15 +6698,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BsnOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6008,6 +6728,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6017,6 +6738,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6026,6 +6748,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6053,15 +6776,27 @@ export interface operations {
             /** @description Compact JWE; plaintext schema: VisitList */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/jose": string;
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6071,6 +6806,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6080,6 +6816,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6104,15 +6841,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PushResult"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6122,6 +6871,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6131,6 +6881,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6140,6 +6891,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6160,6 +6912,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6169,6 +6922,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6178,6 +6932,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6187,6 +6942,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6211,15 +6967,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6229,6 +6997,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6238,6 +7007,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6247,6 +7017,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6269,15 +7040,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6287,6 +7070,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6296,6 +7080,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6305,6 +7090,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6331,15 +7117,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6349,6 +7147,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6358,6 +7157,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6367,6 +7167,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6376,6 +7177,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6398,15 +7200,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6416,6 +7230,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6425,6 +7240,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6434,6 +7250,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
