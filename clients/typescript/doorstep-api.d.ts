@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit entries as CSV, for the data protection officer */
+        /**
+         * Audit entries as CSV, or as Logboek Dataverwerkingen records, for the data protection officer
+         * @description CSV by default (at most 100,000 entries). `format=ldv`: a JSON array of records shaped after the Logboek Dataverwerkingen (Logius), streamed, without a limit: each names the operation, the processing activity and its legal basis, the request (trace), who acted (role and organisation) and when, and the data subject by pseudonymous reference (the household id of `POST /v1/residents/search`; never a BSN or a name). `dataSubject` keeps the entries about one household: who saw its data, and why.
+         */
         get: operations["audit-export"];
         put?: never;
         post?: never;
@@ -2286,6 +2289,116 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /**
+         * LdvAttributes
+         * @description The key-value pairs of an LDV record: the standard's `dpl.core` namespace, then Doorstep's own.
+         */
+        LdvAttributes: {
+            /**
+             * Dpl.Core.Data Subject Id
+             * Format: uuid
+             * @description The data subject by pseudonymous reference: the household (never a BSN or a name). Absent when the processing concerns no household (an account, a device, a report of figures).
+             */
+            "dpl.core.data_subject_id"?: string | null;
+            /**
+             * Dpl.Core.Processing Activity Id
+             * @description The verwerkingsactiviteit: its `code` in `GET /v1/processing-activities`, as a URN.
+             * @example urn:doorstep:processing-activity:outreach
+             */
+            "dpl.core.processing_activity_id": string;
+            /**
+             * Dpl.Doorstep.Actor Id
+             * @description Staff user id, partner client id or job name.
+             */
+            "dpl.doorstep.actor_id": string;
+            /**
+             * Dpl.Doorstep.Actor Organisation
+             * @example Gemeente Amsterdam
+             */
+            "dpl.doorstep.actor_organisation": string;
+            /**
+             * Dpl.Doorstep.Actor Role
+             * @description `worker`, `backoffice`, `admin` (the account's role now), `partner` or `system`.
+             * @example backoffice
+             */
+            "dpl.doorstep.actor_role": string;
+            /**
+             * Dpl.Doorstep.Case Id
+             * Format: uuid
+             */
+            "dpl.doorstep.case_id"?: string | null;
+            /** Dpl.Doorstep.Data Subject Id Type */
+            "dpl.doorstep.data_subject_id_type"?: "household" | null;
+            /** Dpl.Doorstep.Legal Basis */
+            "dpl.doorstep.legal_basis": string;
+            /**
+             * Dpl.Doorstep.Processing Activity
+             * @description The activity's name in the register (Dutch).
+             */
+            "dpl.doorstep.processing_activity": string;
+            /**
+             * Dpl.Doorstep.Request Id
+             * @description The `X-Request-ID` of the request that did it (none for jobs).
+             */
+            "dpl.doorstep.request_id"?: string | null;
+            /** Dpl.Doorstep.Resource Id */
+            "dpl.doorstep.resource_id"?: string | null;
+            /** Dpl.Doorstep.Resource Type */
+            "dpl.doorstep.resource_type": string;
+        };
+        /**
+         * LdvRecord
+         * @description One processing of personal data, shaped after the Logboek Dataverwerkingen (Logius).
+         */
+        LdvRecord: {
+            attributes: components["schemas"]["LdvAttributes"];
+            /**
+             * End Time
+             * Format: date-time
+             */
+            end_time: string;
+            /**
+             * Name
+             * @description The operation, e.g. `cases.read`.
+             * @example cases.read
+             */
+            name: string;
+            /**
+             * Operation Id
+             * @description 8 bytes, hex: the audit entry.
+             */
+            operation_id: string;
+            resource: components["schemas"]["LdvResource"];
+            /**
+             * Start Time
+             * Format: date-time
+             */
+            start_time: string;
+            /**
+             * Status Code
+             * @description Only what was carried out is logged.
+             * @constant
+             */
+            status_code: "STATUS_CODE_OK";
+            /**
+             * Trace Id
+             * @description 16 bytes, hex: the request id when it is one, else derived from it (or from the entry, for jobs).
+             */
+            trace_id: string;
+        };
+        /** LdvResource */
+        LdvResource: {
+            /**
+             * Attributes
+             * @example {
+             *       "service.name": "doorstep",
+             *       "service.version": "0.2.0"
+             *     }
+             */
+            attributes: {
+                [key: string]: string;
+            };
+        };
         /** LogoutRequest */
         LogoutRequest: {
             /**
@@ -3335,8 +3448,12 @@ export interface operations {
             query?: {
                 caseId?: string | null;
                 actorId?: string | null;
+                /** @description A household id: only the entries about its data. */
+                dataSubject?: string | null;
                 since?: string | null;
                 until?: string | null;
+                /** @description `ldv`: Logboek Dataverwerkingen records (JSON) instead of CSV. */
+                format?: "csv" | "ldv";
             };
             header?: never;
             path?: never;
@@ -3344,13 +3461,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description CSV file */
+            /** @description CSV file, or the LDV records */
             200: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["LdvRecord"][];
                     "text/csv": string;
                 };
             };
