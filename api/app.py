@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
-from api import __version__, health
+from api import __version__, health, tracing
 from api.audit.routes import activities_router
 from api.audit.routes import router as audit_router
 from api.auth import passwords
@@ -112,6 +112,8 @@ def create_app(
         if not settings.demo:
             check_credentials(engine)
         yield
+        if provider := getattr(app.state, "tracer_provider", None):
+            provider.shutdown()  # the spans still in the batch
 
     app = FastAPI(
         title="Doorstep",
@@ -121,6 +123,10 @@ def create_app(
         openapi_tags=TAGS,
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans carry `url.path` and `url.query` with their values (a
+        # postcode, a name searched in the console): off, even under a process-wide provider.
+        # `api/tracing.py` traces by route template instead, when DOORSTEP_OTEL_ENDPOINT is set.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.state.settings = settings
@@ -154,6 +160,9 @@ def create_app(
     )
     app.state.metrics = Metrics()
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    if settings.otel_endpoint:
+        app.state.tracer_provider = tracing.tracer_provider(settings.otel_endpoint)
+        app.add_middleware(tracing.Tracing, tracer=app.state.tracer_provider.get_tracer("doorstep"))
     app.add_middleware(RequestContext, hsts=not settings.demo, api_version=__version__)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
