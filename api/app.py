@@ -41,7 +41,7 @@ from api.signals.routes import router as signals_router
 from api.db import head_revision, make_engine
 from api.metrics import Metrics, RequestMetrics
 from api.middleware import BodyLimit, QueryKeyAliases, RequestContext
-from api.problems import MEDIA_TYPE, Problem, install_handlers, problem_responses
+from api.problems import MEDIA_TYPE, Problem, install_handlers
 from api.safety import check_configuration, check_credentials
 from api.settings import Settings
 from api.signals.bsn import vault_from_settings
@@ -194,7 +194,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["headers"] = {"API-Version": _API_VERSION_HEADER}
     version_header = {"API-Version": {"$ref": "#/components/headers/API-Version"}}
     problem_content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    malformed = problem_responses(400)[400]
+    malformed = {"description": "The request cannot be read (e.g. an invalid Content-Length, or both spellings of "
+                 "a query key)", "content": problem_content}
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
@@ -230,12 +231,13 @@ def _nullable_formats(model: dict[str, Any]) -> None:
 
 def _pascal_case_schema_names(schema: dict[str, Any]) -> dict[str, Any]:
     """FastAPI names form bodies `Body_auth-token`; the ADR wants UpperCamelCase: `BodyAuthToken`."""
+    schemas = schema["components"]["schemas"]
+    renames = {name: "".join(part[:1].upper() + part[1:] for part in re.split(r"[_-]", name)) for name in schemas}
+    schema["components"]["schemas"] = {renames[name]: model for name, model in schemas.items()}
     text = json.dumps(schema)
-    for name in list(schema["components"]["schemas"]):
-        pascal = "".join(part[:1].upper() + part[1:] for part in re.split(r"[_-]", name))
+    for name, pascal in renames.items():
         if pascal != name:
             text = text.replace(f'"#/components/schemas/{name}"', f'"#/components/schemas/{pascal}"')
-            text = text.replace(f'"{name}": {{', f'"{pascal}": {{', 1)
     return json.loads(text)
 
 

@@ -3401,7 +3401,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -3472,7 +3472,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -3558,7 +3558,7 @@ export interface operations {
                     "application/json": components["schemas"]["LogoutResponse"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -3740,7 +3740,7 @@ export interface operations {
                     "application/json": components["schemas"]["BkrRegistrationPage"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -3803,7 +3803,7 @@ export interface operations {
                     "application/json": components["schemas"]["BkrRegistrationOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -3905,7 +3905,7 @@ export interface operations {
                     "application/json": components["schemas"]["CasePage"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -3970,7 +3970,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkAssignmentResult"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4060,7 +4060,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4133,7 +4133,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseDetail"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4210,7 +4210,7 @@ export interface operations {
                     "application/json": components["schemas"]["OfficeActionResult"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4297,7 +4297,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4384,7 +4384,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4467,7 +4467,7 @@ export interface operations {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4554,7 +4554,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrajectoryOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4641,7 +4641,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrajectoryOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4779,7 +4779,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConflictOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4915,7 +4915,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgreementOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -4986,7 +4986,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5153,7 +5153,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceEnrolled"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5226,7 +5226,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5299,7 +5299,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceEnrolled"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5466,7 +5466,7 @@ export interface operations {
                     "application/json": components["schemas"]["OutreachPolicy"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5602,7 +5602,7 @@ export interface operations {
                     "application/json": components["schemas"]["MunicipalitySettings"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5677,7 +5677,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanProposal"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5742,7 +5742,7 @@ export interface operations {
                     "application/json": components["schemas"]["BulkAssignmentResult"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5900,7 +5900,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -5967,7 +5967,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6042,7 +6042,7 @@ export interface operations {
                     "application/json": components["schemas"]["ResidentFound"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6109,7 +6109,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErasureResult"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6196,7 +6196,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6272,7 +6272,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveredSignalPage"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6337,7 +6337,7 @@ export interface operations {
                     "application/json": components["schemas"]["SignalBatchResult"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6413,7 +6413,7 @@ export interface operations {
                     "application/json": components["schemas"]["FeedbackPage"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6529,7 +6529,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportReportOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6612,7 +6612,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportReportOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6685,7 +6685,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6760,7 +6760,7 @@ export interface operations {
                     "application/json": components["schemas"]["BsnMatches"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6823,7 +6823,7 @@ export interface operations {
                     "application/json": components["schemas"]["BsnOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6901,7 +6901,7 @@ export interface operations {
                     "application/jose": string;
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -6966,7 +6966,7 @@ export interface operations {
                     "application/json": components["schemas"]["PushResult"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -7092,7 +7092,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -7165,7 +7165,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -7242,7 +7242,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
@@ -7325,7 +7325,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request */
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
             400: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
