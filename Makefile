@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test openapi types field-app demo-field demo migrate bench clean
+.PHONY: run test openapi types lint-api field-app demo-field demo migrate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ openapi: $(STAMP)
 # TypeScript types of the API for the mobile team (needs Node.js and npm).
 types:
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent generate
+
+# openapi/openapi.json against the NL GOV API Design Rules (Spectral, pinned in tools/spectral;
+# needs Node.js and npm, and ../shared/adr beside the repository). Fails on any error.
+lint-api:
+	cd tools/spectral && npm ci --no-audit --no-fund --loglevel=error && npm run --silent lint
 
 # The field app (clients/web) into api/field_app/static, which is committed: `make run` needs no Node.
 # Run it after changing clients/web or the sync protocol (`make openapi` refreshes its protocol.json).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
-from api import health
+from api import __version__, health, tracing
 from api.audit.routes import activities_router
 from api.audit.routes import router as audit_router
 from api.auth import passwords
@@ -38,7 +40,7 @@ from api.signals.routes import agreements_router
 from api.signals.routes import router as signals_router
 from api.db import head_revision, make_engine
 from api.metrics import Metrics, RequestMetrics
-from api.middleware import BodyLimit, RequestContext
+from api.middleware import BodyLimit, QueryKeyAliases, RequestContext
 from api.problems import MEDIA_TYPE, Problem, install_handlers
 from api.safety import check_configuration, check_credentials
 from api.settings import Settings
@@ -110,15 +112,21 @@ def create_app(
         if not settings.demo:
             check_credentials(engine)
         yield
+        if provider := getattr(app.state, "tracer_provider", None):
+            provider.shutdown()  # the spans still in the batch
 
     app = FastAPI(
         title="Doorstep",
-        version="0.1.0",
+        version=__version__,
         summary="Offline-first early signalling of payment arrears for Dutch municipalities",
         description=DESCRIPTION,
         openapi_tags=TAGS,
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans carry `url.path` and `url.query` with their values (a
+        # postcode, a name searched in the console): off, even under a process-wide provider.
+        # `api/tracing.py` traces by route template instead, when DOORSTEP_OTEL_ENDPOINT is set.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.state.settings = settings
@@ -140,10 +148,11 @@ def create_app(
     console.install(app)
     field_app.install(app)
 
+    app.add_middleware(QueryKeyAliases)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
-            expose_headers=["X-Request-ID"],
+            expose_headers=["X-Request-ID", "API-Version"],
         )
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes,
@@ -151,28 +160,96 @@ def create_app(
     )
     app.state.metrics = Metrics()
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
-    app.add_middleware(RequestContext, hsts=not settings.demo)
+    if settings.otel_endpoint:
+        app.state.tracer_provider = tracing.tracer_provider(settings.otel_endpoint)
+        app.add_middleware(tracing.Tracing, tracer=app.state.tracer_provider.get_tracer("doorstep"))
+    app.add_middleware(RequestContext, hsts=not settings.demo, api_version=__version__)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
+# The NL GOV API Design Rules ask for a contact in `info` (/core/doc-openapi-contact).
+CONTACT = {"name": "Doorstep", "email": "doorstep@vroegsignalering.example", "url": "https://vroegsignalering.example/doorstep"}
+API_PREFIX = "/v1"
+_API_VERSION_HEADER = {
+    "description": "The full version of the API (semver), on every response.",
+    "schema": {"type": "string", "example": __version__},
+}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with every error response described as a Problem."""
+    """FastAPI's document, shaped for the NL GOV API Design Rules (`make lint-api`): every error
+    response a Problem, `API-Version` on every response, 400 wherever a request can be malformed,
+    the major version in `servers`, nullable dates and times with their `format`."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, summary=app.summary, description=app.description,
         routes=app.routes, tags=app.openapi_tags,
     )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema["info"]["contact"] = CONTACT
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["headers"] = {"API-Version": _API_VERSION_HEADER}
+    version_header = {"API-Version": {"$ref": "#/components/headers/API-Version"}}
     problem_content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    malformed = {"description": "The request cannot be read (e.g. an invalid Content-Length, or both spellings of "
+                 "a query key)", "content": problem_content}
     for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
-            responses = operation.get("responses", {})
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = {"description": "Validation failed; `errors` lists field paths", "content": problem_content}
+            # Any request can be malformed (an invalid Content-Length, both spellings of a query key).
+            if operation.get("parameters") or operation.get("requestBody") or method in ("post", "put", "patch"):
+                responses.setdefault("400", malformed)
+            for response in responses.values():
+                response["headers"] = {**response.get("headers", {}), **version_header}
     for unused in ("HTTPValidationError", "ValidationError"):
-        components.pop(unused, None)
+        schemas.pop(unused, None)
+    for model in schemas.values():
+        _nullable_formats(model)
+    _versioned_servers(schema)
+    schema = _pascal_case_schema_names(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _nullable_formats(model: dict[str, Any]) -> None:
+    """`date | None` as `{type: [string, null], format: date}` instead of Pydantic's `anyOf`: the same
+    JSON Schema, but the `format` stands where readers and the ADR linter look for it."""
+    for name, prop in model.get("properties", {}).items():
+        variants = prop.get("anyOf", [])
+        if len(variants) != 2 or {"type": "null"} not in variants:
+            continue
+        (value,) = [variant for variant in variants if variant != {"type": "null"}]
+        if "format" in value and isinstance(value.get("type"), str) and set(value) <= {"type", "format"}:
+            rest = {key: item for key, item in prop.items() if key != "anyOf"}
+            model["properties"][name] = {"type": [value["type"], "null"], "format": value["format"], **rest}
+
+
+def _pascal_case_schema_names(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI names form bodies `Body_auth-token`; the ADR wants UpperCamelCase: `BodyAuthToken`."""
+    schemas = schema["components"]["schemas"]
+    renames = {name: "".join(part[:1].upper() + part[1:] for part in re.split(r"[_-]", name)) for name in schemas}
+    schema["components"]["schemas"] = {renames[name]: model for name, model in schemas.items()}
+    text = json.dumps(schema)
+    for name, pascal in renames.items():
+        if pascal != name:
+            text = text.replace(f'"#/components/schemas/{name}"', f'"#/components/schemas/{pascal}"')
+    return json.loads(text)
+
+
+def _versioned_servers(schema: dict[str, Any]) -> None:
+    """The major version in the server URL (ADR /core/uri-version): `servers: [/v1]` and paths
+    relative to it; the probes outside `/v1` (`/healthz`, `/readyz`) name their own server `/`.
+    The URLs are the same as before: only where the document writes `/v1` moved."""
+    paths: dict[str, Any] = {}
+    for path, item in schema.get("paths", {}).items():
+        if path.startswith(API_PREFIX + "/"):
+            paths[path.removeprefix(API_PREFIX)] = item
+        else:
+            paths[path] = {**item, "servers": [{"url": "/", "description": "Outside the versioned API"}]}
+    schema["servers"] = [{"url": API_PREFIX, "description": "This service, major version 1"}]
+    schema["paths"] = paths

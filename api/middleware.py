@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids, one access-log line per request, and the request body limit."""
+"""ASGI middleware: request ids, one access-log line per request, the request body limit, and the
+deprecated spellings of query keys."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import unquote_plus
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,12 +33,15 @@ class RequestContext:
     Headers: `X-Content-Type-Options: nosniff` always; `Cache-Control: no-store` unless the
     response chose its own or is one of the console's static files: nearly every answer holds
     personal data or a token (RFC 6749 §5.1), and a rule by exception would miss the next one;
-    HSTS outside demo mode (which serves plain http on 127.0.0.1).
+    HSTS outside demo mode (which serves plain http on 127.0.0.1); `API-Version` (the full
+    semver, as the NL GOV API Design Rules ask) when given.
     """
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False, api_version: str | None = None) -> None:
         self.app = app
         self.extra_headers = [(b"x-content-type-options", b"nosniff")]
+        if api_version:
+            self.extra_headers.append((b"api-version", api_version.encode()))
         if hsts:
             self.extra_headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
 
@@ -94,6 +99,54 @@ class RequestContext:
                 },
             )
             request_id_var.reset(token)
+
+
+# The query keys that were snake_case until 0.2.0, by their lowerCamelCase name (API Design Rules,
+# /core/query-keys-camel-case). The old spelling still works throughout 0.2.x and goes in 0.3.0.
+DEPRECATED_QUERY_KEYS = {
+    "case_id": "caseId", "actor_id": "actorId", "partner_type": "partnerType", "due_within_days": "dueWithinDays",
+    "worker_id": "workerId", "postcode_from": "postcodeFrom", "postcode_to": "postcodeTo",
+    "has_open_conflict": "hasOpenConflict", "signal_status": "signalStatus", "proposed_closing": "proposedClosing",
+}
+
+
+class QueryKeyAliases:
+    """Rewrites the deprecated snake_case query keys of API paths (`/v1/…`) to their camelCase
+    names before routing, so every route declares one name and the old one cannot drift from it.
+    Both spellings of one key in a request is ambiguous: 400, not a silent pick."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str = "/v1/", aliases: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.aliases = DEPRECATED_QUERY_KEYS if aliases is None else aliases
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if not query or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        # Keys only: each value stays byte for byte as sent.
+        parts = [part.partition(b"=") for part in query.split(b"&")]
+        keys = [unquote_plus(key.decode("latin-1")) for key, _, _ in parts]
+        old = [key for key in keys if key in self.aliases]
+        if not old:
+            await self.app(scope, receive, send)
+            return
+        both = sorted(key for key in old if self.aliases[key] in keys)
+        if both:
+            new = self.aliases[both[0]]
+            body = json.dumps(problem_body(
+                status=400, slug="bad-request", title="Bad request", instance=scope["path"],
+                detail=f"`{both[0]}` is the deprecated spelling of `{new}`; send `{new}` only.",
+            )).encode()
+            await _send(send, 400, "application/problem+json", body)
+            return
+        # In place: the access log and the metrics read this scope after the route has run.
+        scope["query_string"] = b"&".join(
+            (self.aliases[key].encode() if key in self.aliases else raw) + sep + value
+            for key, (raw, sep, value) in zip(keys, parts, strict=True)
+        )
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

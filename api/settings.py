@@ -154,6 +154,10 @@ class Settings(BaseSettings):
         description="The console's public origin behind a TLS proxy, e.g. `https://doorstep.gemeente.nl`: forms "
         "posted from it are accepted even when the proxy's X-Forwarded-Proto does not reach the service.",
     )
+    otel_endpoint: str | None = Field(
+        default=None, pattern=r"^https?://[^\s]+$",
+        description="OTLP/HTTP traces URL of an OpenTelemetry collector (`http://collector:4318/v1/traces`). Unset: "
+        "no tracing. Needs the extra `doorstep[otel]`.")
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token the monitoring system sends to GET /metrics (Prometheus text format). "
         "Unset: /metrics answers 404.")

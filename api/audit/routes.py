@@ -5,15 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.audit import service
 from api.audit.activities import ACTIVITIES
-from api.audit.schemas import AuditCursor, AuditEntryOut, AuditPage
+from api.audit.schemas import AuditCursor, AuditEntryOut, AuditPage, LdvRecord
 from api.auth.deps import allow
 from api.auth.principal import Principal
 from api.db import SessionDep
@@ -30,8 +30,8 @@ EXPORT_LIMIT = 100_000
 def list_entries(
     session: SessionDep,
     principal: Admin,
-    case_id: uuid.UUID | None = None,
-    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    case_id: Annotated[uuid.UUID | None, Query(alias="caseId")] = None,
+    actor_id: Annotated[str | None, Query(alias="actorId", max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: Instant | None = None,
     until: Instant | None = None,
@@ -51,24 +51,45 @@ def list_entries(
     )
 
 
+LDV = "application/json"
+
+
 @router.get(
     "/export",
     name="export",
-    summary="Audit entries as CSV, for the data protection officer",
+    summary="Audit entries as CSV, or as Logboek Dataverwerkingen records, for the data protection officer",
+    description="CSV by default (at most 100,000 entries). `format=ldv`: a JSON array of records shaped after the "
+    "Logboek Dataverwerkingen (Logius), streamed, without a limit: each names the operation, the processing "
+    "activity and its legal basis, the request (trace), who acted (role and organisation) and when, and the data "
+    "subject by pseudonymous reference (the household id of `POST /v1/residents/search`; never a BSN or a name). "
+    "`dataSubject` keeps the entries about one household: who saw its data, and why.",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV file"}},
+    responses={200: {"description": "CSV file, or the LDV records", "model": list[LdvRecord],
+                     "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def export_entries(
+    request: Request,
     session: SessionDep,
     principal: Admin,
-    case_id: uuid.UUID | None = None,
-    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    case_id: Annotated[uuid.UUID | None, Query(alias="caseId")] = None,
+    actor_id: Annotated[str | None, Query(alias="actorId", max_length=64)] = None,
+    data_subject: Annotated[uuid.UUID | None, Query(
+        alias="dataSubject", description="A household id: only the entries about its data.")] = None,
     since: Instant | None = None,
     until: Instant | None = None,
+    format_: Annotated[Literal["csv", "ldv"], Query(alias="format", description="`ldv`: Logboek Dataverwerkingen "
+                                                    "records (JSON) instead of CSV.")] = "csv",
 ) -> Response:
+    if format_ == "ldv":
+        records = service.ldv_export(
+            request.app.state.engine, municipality_code=principal.municipality_code, case_id=case_id,
+            actor_id=actor_id, data_subject=data_subject, since=since, until=until,
+        )
+        return StreamingResponse(records, media_type=LDV, headers={
+            "Content-Disposition": f'attachment; filename="audit-{principal.municipality_code}-ldv.json"'})
     entries = service.search(
         session, municipality_code=principal.municipality_code, case_id=case_id, actor_id=actor_id, action=None,
-        since=since, until=until, after_id=None, limit=EXPORT_LIMIT,
+        since=since, until=until, after_id=None, limit=EXPORT_LIMIT, data_subject=data_subject,
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -34,7 +34,7 @@ class DashboardOut(BaseModel):
     bkr_failed: int = Field(description="BKR registrations that BKR refused or that ran out of attempts.")
     proposed_closing: int = Field(
         default=0, description="Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal "
-        "below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposed_closing=true`; "
+        "below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposedClosing=true`; "
         "the office confirms each by closing it with that result.")
     retention_last_run_at: dt.datetime | None = Field(
         description="When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); "

@@ -29,7 +29,7 @@ def list_registrations(
     principal: Office,
     at: Now,
     status: Literal["pending", "delivered", "failed"] | None = None,
-    case_id: uuid.UUID | None = None,
+    case_id: Annotated[uuid.UUID | None, Query(alias="caseId")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> BkrRegistrationPage:

@@ -74,18 +74,20 @@ def list_cases(
     state: CaseState | None = None,
     open: Annotated[bool | None, Query(description="true: every case not closed (as the dashboard counts them).")] = None,
     classification: Literal["single", "multiple", "consecutive"] | None = None,
-    partner_type: PartnerType | None = None,  # type: ignore[valid-type]
-    due_within_days: Annotated[int | None, Query(ge=0, le=365, description="Due on or before today + N.")] = None,
+    partner_type: Annotated[PartnerType | None, Query(alias="partnerType")] = None,  # type: ignore[valid-type]
+    due_within_days: Annotated[int | None, Query(alias="dueWithinDays", ge=0, le=365, description="Due on or before today + N.")] = None,
     overdue: bool | None = None,
-    worker_id: uuid.UUID | None = None,
+    worker_id: Annotated[uuid.UUID | None, Query(alias="workerId")] = None,
     unassigned: bool | None = None,
-    postcode_from: Annotated[str | None, Query(pattern=POSTCODE_BOUND)] = None,
-    postcode_to: Annotated[str | None, Query(pattern=POSTCODE_BOUND)] = None,
-    has_open_conflict: bool | None = None,
+    postcode_from: Annotated[str | None, Query(alias="postcodeFrom", pattern=POSTCODE_BOUND)] = None,
+    postcode_to: Annotated[str | None, Query(alias="postcodeTo", pattern=POSTCODE_BOUND)] = None,
+    has_open_conflict: Annotated[bool | None, Query(alias="hasOpenConflict")] = None,
     crisis: bool | None = None,
     signal_status: Annotated[SignalStatus | None, Query(  # type: ignore[valid-type]
+        alias="signalStatus",
         description="Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …).")] = None,
     proposed_closing: Annotated[bool | None, Query(
+        alias="proposedClosing",
         description="true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below "
         "threshold, nobody reached yet); the office confirms by closing them.")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

@@ -94,7 +94,7 @@ def run(
     ]
     report = back.import_file("vps-field-day.csv", ("\n".join([HEADER, *rows]) + "\n").encode())
     say(f"   {report['created']} signals created, {report['rejected']} rejected, {report['cases_opened']} cases opened")
-    ours = {c["address"]["house_number"]: c["id"] for c in back.cases(postcode_from="1053KL", postcode_to="1053KL")}
+    ours = {c["address"]["house_number"]: c["id"] for c in back.cases(postcodeFrom="1053KL", postcodeTo="1053KL")}
     day.cases = {name: ours[first + n] for n, name in enumerate(households)}
 
     say("2. Plan the day and assign: the duo household to both workers")
@@ -153,7 +153,7 @@ def run(
     day.trajectory = back.start_trajectory(day.cases["duo"], today.isoformat())
     deadline = time.monotonic() + bkr_wait_seconds
     while time.monotonic() < deadline:
-        day.registrations = back.call("bkr-list-registrations", params={"case_id": day.cases["duo"]}).json()["items"]
+        day.registrations = back.call("bkr-list-registrations", params={"caseId": day.cases["duo"]}).json()["items"]
         if day.registrations and all(r["status"] != "pending" for r in day.registrations):
             break
         time.sleep(0.2)

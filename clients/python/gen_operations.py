@@ -15,10 +15,17 @@ TARGET = Path(__file__).resolve().parent / "doorstep_client" / "operations.py"
 
 
 def render(spec: dict) -> str:
+    # Paths in the document are relative to a server (`/v1`, or `/` for the probes): the client
+    # calls the whole path.
+    def url(path: str, item: dict) -> str:
+        server = (item.get("servers") or spec.get("servers") or [{"url": "/"}])[0]["url"]
+        return server.rstrip("/") + path
+
     rows = sorted(
-        (operation["operationId"], method.upper(), path)
+        (operation["operationId"], method.upper(), url(path, operations))
         for path, operations in spec["paths"].items()
         for method, operation in operations.items()
+        if method != "servers"
     )
     lines = [
         '"""Generated from openapi/openapi.json by clients/python/gen_operations.py: do not edit."""',

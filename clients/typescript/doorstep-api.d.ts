@@ -4,6 +4,471 @@
  */
 
 export interface paths {
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit entries, oldest first */
+        get: operations["audit-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit entries as CSV, or as Logboek Dataverwerkingen records, for the data protection officer
+         * @description CSV by default (at most 100,000 entries). `format=ldv`: a JSON array of records shaped after the Logboek Dataverwerkingen (Logius), streamed, without a limit: each names the operation, the processing activity and its legal basis, the request (trace), who acted (role and organisation) and when, and the data subject by pseudonymous reference (the household id of `POST /v1/residents/search`; never a BSN or a name). `dataSubject` keeps the entries about one household: who saw its data, and why.
+         */
+        get: operations["audit-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public keys that verify access tokens */
+        get: operations["auth-jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke refresh tokens */
+        post: operations["auth-logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the token belongs to */
+        get: operations["auth-me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get an access token
+         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read feedback:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
+         */
+        post: operations["auth-token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bkr/registrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every BKR registration with its status, attempts and last error (newest first) */
+        get: operations["bkr-list-registrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bkr/registrations/{registration_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a failed registration again (with the same idempotency key) */
+        post: operations["bkr-retry-registration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases, by deadline, with the back office's filters
+         * @description Workers see their own cases. Postcode bounds take `1053` or `1053KL`; the list is ordered by `first_contact_due_date` and paged with `cursor`.
+         */
+        get: operations["cases-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign many cases at once (all or nothing) */
+        post: operations["cases-assign-bulk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases with their results, attempts and trajectory dates, as CSV or XLSX for the case system
+         * @description Every case of your municipality (or those in `state`, opened `from`..`to`), oldest first, in the column layout of the README ("Case export (layout)"). `format` wins over `Accept`; without either: CSV. Never the BSN; purged cases without address or worker. At most 100,000 rows.
+         */
+        get: operations["cases-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One case with its signals */
+        get: operations["cases-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a letter sent, a phone attempt, an appointment or a note (idempotent by action_id) */
+        post: operations["cases-act"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/assignment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign a case to a worker (and optionally a second one); reassigning moves it */
+        post: operations["cases-assign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close a case with a DDAS result */
+        post: operations["cases-close"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reopen a closed case within the municipality's window */
+        post: operations["cases-reopen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/trajectory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a debt-relief trajectory (the decision): registers the resident at BKR
+         * @description Allowed once the resident accepted help and no conflict is open. In the same transaction a BKR registration (contract type SH, start date = decision date, no amount) is queued for the BKR worker, and the early-signalling case closes with `result` (a Vervolghulp result): debt help takes over, the trajectory stays visible on the case and is ended there.
+         */
+        post: operations["trajectories-start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/trajectory/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record the end of a trajectory: queues BKR's end date and removal date */
+        post: operations["trajectories-end"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open conflicts, oldest first */
+        get: operations["conflicts-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conflicts/{conflict_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decide a conflict */
+        post: operations["conflicts-resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/creditor-agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The register of signed agreements */
+        get: operations["agreements-list"];
+        put?: never;
+        /** Register a signed agreement */
+        post: operations["agreements-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/creditor-agreements/{agreement_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an agreement from the register */
+        delete: operations["agreements-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deadlines, reach, conflicts, silent devices */
+        get: operations["backoffice-dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Devices and their sync health (workers: their own) */
+        get: operations["devices-list"];
+        put?: never;
+        /**
+         * Enroll a phone with its public key
+         * @description With a worker's token. Returns a device-bound token pair: pull and push need it. The private key never leaves the phone; a key with private members is refused.
+         */
+        post: operations["devices-enroll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{device_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a device: its tokens fail at once and it is told to wipe */
+        post: operations["devices-revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/devices/{device_id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new device-bound token pair for your own device, with your own sign-in
+         * @description A device's session lasts `DOORSTEP_DEVICE_SESSION_TTL_SECONDS` from enrolment however often its refresh token rotates; then the worker signs in on the phone again and it calls this with the worker's own (not a device's) token. The device keeps its key, its id and its visit list; its earlier refresh tokens end. A revoked device answers 409 `device-revoked` with `wipe: true`.
+         */
+        post: operations["devices-sign-in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -13,6 +478,96 @@ export interface paths {
         };
         /** The process is alive */
         get: operations["health-live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/municipality/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outreach policy */
+        get: operations["municipality-get-policy"];
+        /** Replace the outreach policy (admin) */
+        put: operations["municipality-put-policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/municipality/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Settings and policy */
+        get: operations["municipality-get-settings"];
+        /** Replace the settings (admin) */
+        put: operations["municipality-put-settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose a day's visit lists: by deadline, then walking order, with the policy's day parts
+         * @description Nothing is assigned yet: edit the lists (move or drop cases) and send them to `/v1/plans/accept`.
+         */
+        post: operations["backoffice-propose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/plans/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept (possibly edited) lists: every case is assigned to its worker, all or nothing */
+        post: operations["backoffice-accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/processing-activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to */
+        get: operations["audit-processing-activities"];
         put?: never;
         post?: never;
         delete?: never;
@@ -38,559 +593,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Audit entries, oldest first */
-        get: operations["audit-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/audit/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Audit entries as CSV, for the data protection officer */
-        get: operations["audit-export"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/jwks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Public keys that verify access tokens */
-        get: operations["auth-jwks"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Revoke refresh tokens */
-        post: operations["auth-logout"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Who the token belongs to */
-        get: operations["auth-me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/auth/token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Get an access token
-         * @description OAuth2 token endpoint (form-encoded). Staff use `grant_type=password` (and `refresh_token` to rotate); integration partners use `client_credentials` with `client_id`, `client_secret` and optional `scope` (`signals:write cases:read feedback:read reports:read`). A username used in more than one municipality signs in as `0363/username`. Failed attempts are throttled per account (or client) and per client address: after a few, 429 with `Retry-After` until the wait has passed (the same answer for unknown names), and a lock after many that an admin can lift.
-         */
-        post: operations["auth-token"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/bkr/registrations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Every BKR registration with its status, attempts and last error (newest first) */
-        get: operations["bkr-list-registrations"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/bkr/registrations/{registration_id}/retry": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Send a failed registration again (with the same idempotency key) */
-        post: operations["bkr-retry-registration"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Cases, by deadline, with the back office's filters
-         * @description Workers see their own cases. Postcode bounds take `1053` or `1053KL`; the list is ordered by `first_contact_due_date` and paged with `cursor`.
-         */
-        get: operations["cases-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/assignments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Assign many cases at once (all or nothing) */
-        post: operations["cases-assign-bulk"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Cases with their results, attempts and trajectory dates, as CSV or XLSX for the case system
-         * @description Every case of your municipality (or those in `state`, opened `from`..`to`), oldest first, in the column layout of the README ("Case export (layout)"). `format` wins over `Accept`; without either: CSV. Never the BSN; purged cases without address or worker. At most 100,000 rows.
-         */
-        get: operations["cases-export"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One case with its signals */
-        get: operations["cases-get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/actions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Record a letter sent, a phone attempt, an appointment or a note (idempotent by action_id) */
-        post: operations["cases-act"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/assignment": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Assign a case to a worker (and optionally a second one); reassigning moves it */
-        post: operations["cases-assign"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/close": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Close a case with a DDAS result */
-        post: operations["cases-close"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/reopen": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Reopen a closed case within the municipality's window */
-        post: operations["cases-reopen"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/trajectory": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Start a debt-relief trajectory (the decision): registers the resident at BKR
-         * @description Allowed once the resident accepted help and no conflict is open. In the same transaction a BKR registration (contract type SH, start date = decision date, no amount) is queued for the BKR worker, and the early-signalling case closes with `result` (a Vervolghulp result): debt help takes over, the trajectory stays visible on the case and is ended there.
-         */
-        post: operations["trajectories-start"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/cases/{case_id}/trajectory/end": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Record the end of a trajectory: queues BKR's end date and removal date */
-        post: operations["trajectories-end"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/conflicts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Open conflicts, oldest first */
-        get: operations["conflicts-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/conflicts/{conflict_id}/resolve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Decide a conflict */
-        post: operations["conflicts-resolve"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/creditor-agreements": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The register of signed agreements */
-        get: operations["agreements-list"];
-        put?: never;
-        /** Register a signed agreement */
-        post: operations["agreements-create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/creditor-agreements/{agreement_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove an agreement from the register */
-        delete: operations["agreements-delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/dashboard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Deadlines, reach, conflicts, silent devices */
-        get: operations["backoffice-dashboard"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/devices": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Devices and their sync health (workers: their own) */
-        get: operations["devices-list"];
-        put?: never;
-        /**
-         * Enroll a phone with its public key
-         * @description With a worker's token. Returns a device-bound token pair: pull and push need it. The private key never leaves the phone; a key with private members is refused.
-         */
-        post: operations["devices-enroll"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/devices/{device_id}/revoke": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Revoke a device: its tokens fail at once and it is told to wipe */
-        post: operations["devices-revoke"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/devices/{device_id}/tokens": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A new device-bound token pair for your own device, with your own sign-in
-         * @description A device's session lasts `DOORSTEP_DEVICE_SESSION_TTL_SECONDS` from enrolment however often its refresh token rotates; then the worker signs in on the phone again and it calls this with the worker's own (not a device's) token. The device keeps its key, its id and its visit list; its earlier refresh tokens end. A revoked device answers 409 `device-revoked` with `wipe: true`.
-         */
-        post: operations["devices-sign-in"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/municipality/policy": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The outreach policy */
-        get: operations["municipality-get-policy"];
-        /** Replace the outreach policy (admin) */
-        put: operations["municipality-put-policy"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/municipality/settings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Settings and policy */
-        get: operations["municipality-get-settings"];
-        /** Replace the settings (admin) */
-        put: operations["municipality-put-settings"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/plans": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Propose a day's visit lists: by deadline, then walking order, with the policy's day parts
-         * @description Nothing is assigned yet: edit the lists (move or drop cases) and send them to `/v1/plans/accept`.
-         */
-        post: operations["backoffice-propose"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/plans/accept": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Accept (possibly edited) lists: every case is assigned to its worker, all or nothing */
-        post: operations["backoffice-accept"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/processing-activities": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to */
-        get: operations["audit-processing-activities"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/reports/ddas": {
+    "/reports/ddas": {
         parameters: {
             query?: never;
             header?: never;
@@ -610,7 +613,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/reports/monitor": {
+    "/reports/monitor": {
         parameters: {
             query?: never;
             header?: never;
@@ -630,7 +633,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/residents/search": {
+    "/residents/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -650,7 +653,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/residents/{ref}/erasure": {
+    "/residents/{ref}/erasure": {
         parameters: {
             query?: never;
             header?: never;
@@ -670,7 +673,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/residents/{ref}/report": {
+    "/residents/{ref}/report": {
         parameters: {
             query?: never;
             header?: never;
@@ -690,7 +693,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals": {
+    "/signals": {
         parameters: {
             query?: never;
             header?: never;
@@ -714,7 +717,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/feedback": {
+    "/signals/feedback": {
         parameters: {
             query?: never;
             header?: never;
@@ -734,7 +737,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/imports": {
+    "/signals/imports": {
         parameters: {
             query?: never;
             header?: never;
@@ -755,7 +758,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/imports/{import_id}": {
+    "/signals/imports/{import_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -772,7 +775,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/imports/{import_id}/quarantine": {
+    "/signals/imports/{import_id}/quarantine": {
         parameters: {
             query?: never;
             header?: never;
@@ -789,7 +792,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/search": {
+    "/signals/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -809,7 +812,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/signals/{signal_id}/bsn": {
+    "/signals/{signal_id}/bsn": {
         parameters: {
             query?: never;
             header?: never;
@@ -826,7 +829,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sync/pull": {
+    "/sync/pull": {
         parameters: {
             query?: never;
             header?: never;
@@ -846,7 +849,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sync/push": {
+    "/sync/push": {
         parameters: {
             query?: never;
             header?: never;
@@ -866,7 +869,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/users": {
+    "/users": {
         parameters: {
             query?: never;
             header?: never;
@@ -884,7 +887,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/users/{user_id}": {
+    "/users/{user_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -902,7 +905,7 @@ export interface paths {
         patch: operations["users-update"];
         trace?: never;
     };
-    "/v1/users/{user_id}/unlock": {
+    "/users/{user_id}/unlock": {
         parameters: {
             query?: never;
             header?: never;
@@ -1041,6 +1044,7 @@ export interface components {
         AssignmentRequest: {
             /**
              * Second Worker Id
+             * Format: uuid
              * @description Doorstep visits in pairs: both devices hold the case.
              */
             second_worker_id?: string | null;
@@ -1080,7 +1084,10 @@ export interface components {
              * Format: date-time
              */
             at: string;
-            /** Case Id */
+            /**
+             * Case Id
+             * Format: uuid
+             */
             case_id: string | null;
             /** Detail */
             detail: {
@@ -1106,7 +1113,10 @@ export interface components {
         BkrAttemptOut: {
             /** Error */
             error: string | null;
-            /** Finished At */
+            /**
+             * Finished At
+             * Format: date-time
+             */
             finished_at: string | null;
             /** Http Status */
             http_status: number | null;
@@ -1150,9 +1160,15 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Delivered At */
+            /**
+             * Delivered At
+             * Format: date-time
+             */
             delivered_at: string | null;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
             /**
              * Id
@@ -1166,7 +1182,10 @@ export interface components {
              * Format: date-time
              */
             next_attempt_at: string;
-            /** Removal Date */
+            /**
+             * Removal Date
+             * Format: date
+             */
             removal_date: string | null;
             /**
              * Start Date
@@ -1193,7 +1212,7 @@ export interface components {
             next_cursor: string | null;
         };
         /** Body_auth-token */
-        "Body_auth-token": {
+        BodyAuthToken: {
             /** Client Id */
             client_id?: string | null;
             /** Client Secret */
@@ -1213,7 +1232,7 @@ export interface components {
             username?: string | null;
         };
         /** Body_signals-import */
-        "Body_signals-import": {
+        BodySignalsImport: {
             /**
              * File
              * @description CSV (; or ,), XLSX (first sheet) or DDAS JSON.
@@ -1234,7 +1253,10 @@ export interface components {
              * @default false
              */
             below_threshold: boolean;
-            /** Case Id */
+            /**
+             * Case Id
+             * Format: uuid
+             */
             case_id: string | null;
             /** External Id */
             external_id: string;
@@ -1283,6 +1305,7 @@ export interface components {
             case_id: string;
             /**
              * Second Worker Id
+             * Format: uuid
              * @description Doorstep visits in pairs: both devices hold the case.
              */
             second_worker_id?: string | null;
@@ -1320,7 +1343,10 @@ export interface components {
             resolution: {
                 [key: string]: unknown;
             } | null;
-            /** Resolved At */
+            /**
+             * Resolved At
+             * Format: date-time
+             */
             resolved_at: string | null;
             /**
              * Sides
@@ -1338,7 +1364,10 @@ export interface components {
              * @description The DDAS results that fit the case's history now (closing with another is refused with 409 `result-does-not-fit`); empty once the case is closed.
              */
             allowed_results?: string[];
-            /** Assigned Worker Id */
+            /**
+             * Assigned Worker Id
+             * Format: uuid
+             */
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
@@ -1358,6 +1387,7 @@ export interface components {
             events: components["schemas"]["CaseEventOut"][];
             /**
              * First Attempt Date
+             * Format: date
              * @description The Dutch day of the first contact attempt (any channel, reached or not).
              */
             first_attempt_date?: string | null;
@@ -1386,7 +1416,10 @@ export interface components {
             overdue: boolean;
             /** Result */
             result: string | null;
-            /** Second Worker Id */
+            /**
+             * Second Worker Id
+             * Format: uuid
+             */
             second_worker_id: string | null;
             /** Signals */
             signals: components["schemas"]["CaseSignalOut"][];
@@ -1414,7 +1447,10 @@ export interface components {
              * @description The device clock said a time that cannot be right; shown, not trusted.
              */
             clock_skew: boolean;
-            /** Device Id */
+            /**
+             * Device Id
+             * Format: uuid
+             */
             device_id: string | null;
             /**
              * Id
@@ -1454,7 +1490,10 @@ export interface components {
         CaseSignalOut: {
             /** Amount Cents */
             amount_cents: number | null;
-            /** Arrears Since Date */
+            /**
+             * Arrears Since Date
+             * Format: date
+             */
             arrears_since_date: string | null;
             /**
              * Below Threshold
@@ -1516,7 +1555,10 @@ export interface components {
         /** CaseSummary */
         CaseSummary: {
             address: components["schemas"]["AddressOut"];
-            /** Assigned Worker Id */
+            /**
+             * Assigned Worker Id
+             * Format: uuid
+             */
             assigned_worker_id: string | null;
             /** Classification */
             classification: string;
@@ -1529,6 +1571,7 @@ export interface components {
             crisis: boolean;
             /**
              * First Attempt Date
+             * Format: date
              * @description The Dutch day of the first contact attempt (any channel, reached or not).
              */
             first_attempt_date?: string | null;
@@ -1555,7 +1598,10 @@ export interface components {
             overdue: boolean;
             /** Result */
             result: string | null;
-            /** Second Worker Id */
+            /**
+             * Second Worker Id
+             * Format: uuid
+             */
             second_worker_id: string | null;
             /**
              * State
@@ -1685,7 +1731,10 @@ export interface components {
             resolution: {
                 [key: string]: unknown;
             } | null;
-            /** Resolved At */
+            /**
+             * Resolved At
+             * Format: date-time
+             */
             resolved_at: string | null;
             /** Sides */
             sides: components["schemas"]["ConflictSide"][];
@@ -1710,7 +1759,10 @@ export interface components {
             author_id: string;
             /** Base Version */
             base_version: number;
-            /** Device Id */
+            /**
+             * Device Id
+             * Format: uuid
+             */
             device_id: string | null;
             /**
              * Event Id
@@ -1760,7 +1812,7 @@ export interface components {
             overdue: number;
             /**
              * Proposed Closing
-             * @description Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposed_closing=true`; the office confirms each by closing it with that result.
+             * @description Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposedClosing=true`; the office confirms each by closing it with that result.
              * @default 0
              */
             proposed_closing: number;
@@ -1770,6 +1822,7 @@ export interface components {
             };
             /**
              * Retention Last Run At
+             * Format: date-time
              * @description When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); None: never.
              */
             retention_last_run_at: string | null;
@@ -1867,9 +1920,15 @@ export interface components {
             key_thumbprint: string;
             /** Label */
             label: string;
-            /** Last Pull At */
+            /**
+             * Last Pull At
+             * Format: date-time
+             */
             last_pull_at: string | null;
-            /** Last Push At */
+            /**
+             * Last Push At
+             * Format: date-time
+             */
             last_push_at: string | null;
             /**
              * Last Push Event Count
@@ -1878,7 +1937,10 @@ export interface components {
             last_push_event_count: number | null;
             /** Pending Conflicts */
             pending_conflicts: number;
-            /** Revoked At */
+            /**
+             * Revoked At
+             * Format: date-time
+             */
             revoked_at: string | null;
             /**
              * Unsent Events Reported
@@ -2035,7 +2097,10 @@ export interface components {
         };
         /** FoundCase */
         FoundCase: {
-            /** Closed At */
+            /**
+             * Closed At
+             * Format: date-time
+             */
             closed_at: string | null;
             /**
              * First Contact Due Date
@@ -2052,7 +2117,10 @@ export interface components {
              * Format: date-time
              */
             opened_at: string;
-            /** Purged At */
+            /**
+             * Purged At
+             * Format: date-time
+             */
             purged_at: string | null;
             /** Result */
             result: string | null;
@@ -2076,9 +2144,15 @@ export interface components {
         FoundSignal: {
             /** Amount Cents */
             amount_cents: number | null;
-            /** Arrears Since Date */
+            /**
+             * Arrears Since Date
+             * Format: date
+             */
             arrears_since_date: string | null;
-            /** Case Id */
+            /**
+             * Case Id
+             * Format: uuid
+             */
             case_id: string | null;
             /** Creditor */
             creditor: string | null;
@@ -2153,6 +2227,7 @@ export interface components {
             creditors_without_agreement: components["schemas"]["MissingAgreement"][];
             /**
              * Duplicate Of
+             * Format: uuid
              * @description An earlier import of the very same file.
              */
             duplicate_of?: string | null;
@@ -2214,6 +2289,116 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /**
+         * LdvAttributes
+         * @description The key-value pairs of an LDV record: the standard's `dpl.core` namespace, then Doorstep's own.
+         */
+        LdvAttributes: {
+            /**
+             * Dpl.Core.Data Subject Id
+             * Format: uuid
+             * @description The data subject by pseudonymous reference: the household (never a BSN or a name). Absent when the processing concerns no household (an account, a device, a report of figures).
+             */
+            "dpl.core.data_subject_id"?: string | null;
+            /**
+             * Dpl.Core.Processing Activity Id
+             * @description The verwerkingsactiviteit: its `code` in `GET /v1/processing-activities`, as a URN.
+             * @example urn:doorstep:processing-activity:outreach
+             */
+            "dpl.core.processing_activity_id": string;
+            /**
+             * Dpl.Doorstep.Actor Id
+             * @description Staff user id, partner client id or job name.
+             */
+            "dpl.doorstep.actor_id": string;
+            /**
+             * Dpl.Doorstep.Actor Organisation
+             * @example Gemeente Amsterdam
+             */
+            "dpl.doorstep.actor_organisation": string;
+            /**
+             * Dpl.Doorstep.Actor Role
+             * @description `worker`, `backoffice`, `admin` (the account's role now), `partner` or `system`.
+             * @example backoffice
+             */
+            "dpl.doorstep.actor_role": string;
+            /**
+             * Dpl.Doorstep.Case Id
+             * Format: uuid
+             */
+            "dpl.doorstep.case_id"?: string | null;
+            /** Dpl.Doorstep.Data Subject Id Type */
+            "dpl.doorstep.data_subject_id_type"?: "household" | null;
+            /** Dpl.Doorstep.Legal Basis */
+            "dpl.doorstep.legal_basis": string;
+            /**
+             * Dpl.Doorstep.Processing Activity
+             * @description The activity's name in the register (Dutch).
+             */
+            "dpl.doorstep.processing_activity": string;
+            /**
+             * Dpl.Doorstep.Request Id
+             * @description The `X-Request-ID` of the request that did it (none for jobs).
+             */
+            "dpl.doorstep.request_id"?: string | null;
+            /** Dpl.Doorstep.Resource Id */
+            "dpl.doorstep.resource_id"?: string | null;
+            /** Dpl.Doorstep.Resource Type */
+            "dpl.doorstep.resource_type": string;
+        };
+        /**
+         * LdvRecord
+         * @description One processing of personal data, shaped after the Logboek Dataverwerkingen (Logius).
+         */
+        LdvRecord: {
+            attributes: components["schemas"]["LdvAttributes"];
+            /**
+             * End Time
+             * Format: date-time
+             */
+            end_time: string;
+            /**
+             * Name
+             * @description The operation, e.g. `cases.read`.
+             * @example cases.read
+             */
+            name: string;
+            /**
+             * Operation Id
+             * @description 8 bytes, hex: the audit entry.
+             */
+            operation_id: string;
+            resource: components["schemas"]["LdvResource"];
+            /**
+             * Start Time
+             * Format: date-time
+             */
+            start_time: string;
+            /**
+             * Status Code
+             * @description Only what was carried out is logged.
+             * @constant
+             */
+            status_code: "STATUS_CODE_OK";
+            /**
+             * Trace Id
+             * @description 16 bytes, hex: the request id when it is one, else derived from it (or from the entry, for jobs).
+             */
+            trace_id: string;
+        };
+        /** LdvResource */
+        LdvResource: {
+            /**
+             * Attributes
+             * @example {
+             *       "service.name": "doorstep",
+             *       "service.version": "0.2.0"
+             *     }
+             */
+            attributes: {
+                [key: string]: string;
+            };
+        };
         /** LogoutRequest */
         LogoutRequest: {
             /**
@@ -2231,6 +2416,7 @@ export interface components {
         Me: {
             /**
              * Device Id
+             * Format: uuid
              * @description Set for a device-bound token.
              */
             device_id?: string | null;
@@ -2382,6 +2568,7 @@ export interface components {
             action_id: string;
             /**
              * Appointment At
+             * Format: date-time
              * @description appointment: when and ...
              */
             appointment_at?: string | null;
@@ -2667,11 +2854,20 @@ export interface components {
         ReportBkr: {
             /** Action */
             action: string;
-            /** Delivered At */
+            /**
+             * Delivered At
+             * Format: date-time
+             */
             delivered_at: string | null;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
-            /** Removal Date */
+            /**
+             * Removal Date
+             * Format: date
+             */
             removal_date: string | null;
             /**
              * Start Date
@@ -2685,7 +2881,10 @@ export interface components {
         ReportCase: {
             /** Classification */
             classification: string;
-            /** Closed At */
+            /**
+             * Closed At
+             * Format: date-time
+             */
             closed_at: string | null;
             /** Events */
             events: components["schemas"]["ReportEvent"][];
@@ -2704,7 +2903,10 @@ export interface components {
              * Format: date-time
              */
             opened_at: string;
-            /** Purged At */
+            /**
+             * Purged At
+             * Format: date-time
+             */
             purged_at: string | null;
             /** Result */
             result: string | null;
@@ -2749,7 +2951,10 @@ export interface components {
              * Format: date
              */
             decision_date: string;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
             /** Outcome */
             outcome: string | null;
@@ -2810,7 +3015,10 @@ export interface components {
          * @description Exactly one way to find the person: a BSN, a surname with birth date, or an address.
          */
         ResidentSearch: {
-            /** Birth Date */
+            /**
+             * Birth Date
+             * Format: date
+             */
             birth_date?: string | null;
             /**
              * Bsn
@@ -3037,9 +3245,15 @@ export interface components {
              * Format: date
              */
             decision_date: string;
-            /** End Date */
+            /**
+             * End Date
+             * Format: date
+             */
             end_date: string | null;
-            /** Ended By */
+            /**
+             * Ended By
+             * Format: uuid
+             */
             ended_by: string | null;
             /**
              * Id
@@ -3078,6 +3292,7 @@ export interface components {
             result: "Vervolghulp en/of verwijzing financieel" | "Vervolghulp en/of verwijzing" | "Vervolghulp en/of verwijzing niet financieel";
             /**
              * Signal Id
+             * Format: uuid
              * @description Whose registration: the resident named on this signal of the case. Needed only when the case's signals name different people.
              */
             signal_id?: string | null;
@@ -3120,6 +3335,7 @@ export interface components {
             id: string;
             /**
              * Locked Until
+             * Format: date-time
              * @description Failed sign-ins locked the account until then (`POST /v1/users/{id}/unlock` lifts it).
              */
             locked_until?: string | null;
@@ -3156,65 +3372,19 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The full version of the API (semver), on every response. */
+        "API-Version": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    "health-live": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Health"];
-                };
-            };
-        };
-    };
-    "health-ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Ready"];
-                };
-            };
-            /** @description Not ready, or too busy: retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     "audit-list": {
         parameters: {
             query?: {
-                case_id?: string | null;
-                actor_id?: string | null;
+                caseId?: string | null;
+                actorId?: string | null;
                 action?: string | null;
                 since?: string | null;
                 until?: string | null;
@@ -3230,15 +3400,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3248,6 +3430,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3257,6 +3440,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3268,10 +3452,14 @@ export interface operations {
     "audit-export": {
         parameters: {
             query?: {
-                case_id?: string | null;
-                actor_id?: string | null;
+                caseId?: string | null;
+                actorId?: string | null;
+                /** @description A household id: only the entries about its data. */
+                dataSubject?: string | null;
                 since?: string | null;
                 until?: string | null;
+                /** @description `ldv`: Logboek Dataverwerkingen records (JSON) instead of CSV. */
+                format?: "csv" | "ldv";
             };
             header?: never;
             path?: never;
@@ -3279,18 +3467,31 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description CSV file */
+            /** @description CSV file, or the LDV records */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["LdvRecord"][];
                     "text/csv": string;
+                };
+            };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3300,6 +3501,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,6 +3511,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3329,6 +3532,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3353,15 +3557,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LogoutResponse"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3371,6 +3587,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3380,6 +3597,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3389,6 +3607,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3409,6 +3628,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3418,6 +3638,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3435,13 +3656,14 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_auth-token"];
+                "application/x-www-form-urlencoded": components["schemas"]["BodyAuthToken"];
             };
         };
         responses: {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3451,6 +3673,7 @@ export interface operations {
             /** @description Bad request */
             400: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3460,6 +3683,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3469,6 +3693,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3478,6 +3703,7 @@ export interface operations {
             /** @description Too many failed attempts; `Retry-After` says when to try again */
             429: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3487,6 +3713,7 @@ export interface operations {
             /** @description Not ready, or too busy: retry later */
             503: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3499,7 +3726,7 @@ export interface operations {
         parameters: {
             query?: {
                 status?: ("pending" | "delivered" | "failed") | null;
-                case_id?: string | null;
+                caseId?: string | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -3512,15 +3739,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BkrRegistrationPage"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3530,6 +3769,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3539,6 +3779,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3561,15 +3802,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BkrRegistrationOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3579,6 +3832,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3588,6 +3842,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3597,6 +3852,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3606,6 +3862,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3621,20 +3878,20 @@ export interface operations {
                 /** @description true: every case not closed (as the dashboard counts them). */
                 open?: boolean | null;
                 classification?: ("single" | "multiple" | "consecutive") | null;
-                partner_type?: ("Belastingdienst" | "CAK Eigen bijdrage" | "CAK Zorgverzekeringen" | "DUO" | "Dienst Toeslagen" | "Energie" | "Huur" | "Hypotheek" | "Overige" | "Water" | "Zorg") | null;
+                partnerType?: ("Belastingdienst" | "CAK Eigen bijdrage" | "CAK Zorgverzekeringen" | "DUO" | "Dienst Toeslagen" | "Energie" | "Huur" | "Hypotheek" | "Overige" | "Water" | "Zorg") | null;
                 /** @description Due on or before today + N. */
-                due_within_days?: number | null;
+                dueWithinDays?: number | null;
                 overdue?: boolean | null;
-                worker_id?: string | null;
+                workerId?: string | null;
                 unassigned?: boolean | null;
-                postcode_from?: string | null;
-                postcode_to?: string | null;
-                has_open_conflict?: boolean | null;
+                postcodeFrom?: string | null;
+                postcodeTo?: string | null;
+                hasOpenConflict?: boolean | null;
                 crisis?: boolean | null;
                 /** @description Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …). */
-                signal_status?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
+                signalStatus?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
                 /** @description true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below threshold, nobody reached yet); the office confirms by closing them. */
-                proposed_closing?: boolean | null;
+                proposedClosing?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -3647,15 +3904,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CasePage"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3665,6 +3934,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3674,6 +3944,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3698,15 +3969,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BulkAssignmentResult"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3716,6 +3999,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3725,6 +4009,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3734,6 +4019,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3743,6 +4029,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3771,6 +4058,7 @@ export interface operations {
             /** @description The export, with a file name in Content-Disposition */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3778,9 +4066,20 @@ export interface operations {
                     "text/csv": string;
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3790,6 +4089,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3799,6 +4099,7 @@ export interface operations {
             /** @description None of the offered media types is acceptable */
             406: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3808,6 +4109,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3830,15 +4132,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseDetail"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3848,6 +4162,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3857,6 +4172,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3866,6 +4182,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3892,15 +4209,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OfficeActionResult"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3910,6 +4239,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3919,6 +4249,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3928,6 +4259,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3937,6 +4269,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3963,15 +4296,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3981,6 +4326,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3990,6 +4336,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3999,6 +4346,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4008,6 +4356,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4034,15 +4383,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4052,6 +4413,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4061,6 +4423,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4070,6 +4433,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4079,6 +4443,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4101,15 +4466,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaseSummary"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4119,6 +4496,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4128,6 +4506,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4137,6 +4516,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4146,6 +4526,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4172,15 +4553,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TrajectoryOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4190,6 +4583,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4199,6 +4593,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4208,6 +4603,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4217,6 +4613,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4243,15 +4640,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TrajectoryOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4261,6 +4670,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4270,6 +4680,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4279,6 +4690,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4288,6 +4700,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4308,6 +4721,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4317,6 +4731,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4326,6 +4741,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4335,6 +4751,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4361,15 +4778,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConflictOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4379,6 +4808,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4388,6 +4818,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4397,6 +4828,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4406,6 +4838,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4426,6 +4859,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4435,6 +4869,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4444,6 +4879,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4453,6 +4889,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,15 +4914,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AgreementOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4495,6 +4944,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4504,6 +4954,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4513,6 +4964,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4535,13 +4987,25 @@ export interface operations {
             /** @description Successful Response */
             204: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4551,6 +5015,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4560,6 +5025,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4569,6 +5035,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4589,6 +5056,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4598,6 +5066,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4607,6 +5076,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4627,6 +5097,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4636,6 +5107,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4645,6 +5117,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4654,6 +5127,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4678,15 +5152,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceEnrolled"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4696,6 +5182,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4705,6 +5192,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4714,6 +5202,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4736,15 +5225,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4754,6 +5255,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4763,6 +5265,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4772,6 +5275,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4794,15 +5298,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceEnrolled"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4812,6 +5328,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4821,6 +5338,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4830,6 +5348,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4839,10 +5358,32 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "health-live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -4859,6 +5400,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4868,6 +5410,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4877,6 +5420,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4886,6 +5430,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4895,6 +5440,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4919,15 +5465,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OutreachPolicy"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4937,6 +5495,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4946,6 +5505,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4955,6 +5515,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4975,6 +5536,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4984,6 +5546,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4993,6 +5556,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5002,6 +5566,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5011,6 +5576,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5035,15 +5601,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MunicipalitySettings"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5053,6 +5631,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5062,6 +5641,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5071,6 +5651,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5095,15 +5676,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PlanProposal"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5113,6 +5706,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5122,6 +5716,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5146,15 +5741,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BulkAssignmentResult"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5164,6 +5771,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5173,6 +5781,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5182,6 +5791,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5191,6 +5801,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5211,6 +5822,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5220,6 +5832,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5229,6 +5842,38 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "health-ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ready"];
+                };
+            };
+            /** @description Not ready, or too busy: retry later */
+            503: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5254,15 +5899,27 @@ export interface operations {
             /** @description A DDAS `Uitwisselmodel` document, as a download */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5272,6 +5929,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5281,6 +5939,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5306,6 +5965,7 @@ export interface operations {
             /** @description The figures */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5313,9 +5973,20 @@ export interface operations {
                     "text/csv": string;
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5325,6 +5996,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5334,6 +6006,7 @@ export interface operations {
             /** @description None of the offered media types is acceptable */
             406: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5343,6 +6016,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5367,15 +6041,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ResidentFound"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5385,6 +6071,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5394,6 +6081,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5420,15 +6108,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErasureResult"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5438,6 +6138,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5447,6 +6148,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5456,6 +6158,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5465,6 +6168,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5490,6 +6194,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5497,9 +6202,20 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5509,6 +6225,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5518,6 +6235,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5527,6 +6245,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5552,15 +6271,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveredSignalPage"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5570,6 +6301,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5579,6 +6311,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5603,15 +6336,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SignalBatchResult"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5621,6 +6366,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5630,6 +6376,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5639,6 +6386,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5664,15 +6412,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["FeedbackPage"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5682,6 +6442,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5691,6 +6452,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5711,6 +6473,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5720,6 +6483,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5729,6 +6493,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5738,6 +6503,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5755,22 +6521,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_signals-import"];
+                "multipart/form-data": components["schemas"]["BodySignalsImport"];
             };
         };
         responses: {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ImportReportOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5780,6 +6558,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5789,6 +6568,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5798,6 +6578,7 @@ export interface operations {
             /** @description Not a file type this endpoint takes */
             415: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5807,6 +6588,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5829,15 +6611,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ImportReportOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5847,6 +6641,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5856,6 +6651,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5865,6 +6661,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5887,15 +6684,27 @@ export interface operations {
             /** @description CSV */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/csv": string;
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5905,6 +6714,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5914,6 +6724,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5923,6 +6734,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5947,15 +6759,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BsnMatches"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5965,6 +6789,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5974,6 +6799,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5996,15 +6822,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BsnOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6014,6 +6852,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6023,6 +6862,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6032,6 +6872,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6059,15 +6900,27 @@ export interface operations {
             /** @description Compact JWE; plaintext schema: VisitList */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/jose": string;
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6077,6 +6930,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6086,6 +6940,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6110,15 +6965,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PushResult"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6128,6 +6995,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6137,6 +7005,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6146,6 +7015,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6166,6 +7036,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6175,6 +7046,7 @@ export interface operations {
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6184,6 +7056,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6193,6 +7066,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6217,15 +7091,27 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6235,6 +7121,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6244,6 +7131,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6253,6 +7141,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6275,15 +7164,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6293,6 +7194,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6302,6 +7204,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6311,6 +7214,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6337,15 +7241,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6355,6 +7271,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6364,6 +7281,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6373,6 +7291,7 @@ export interface operations {
             /** @description Conflict with the current state */
             409: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6382,6 +7301,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6404,15 +7324,27 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6422,6 +7354,7 @@ export interface operations {
             /** @description Role or scope does not allow this */
             403: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6431,6 +7364,7 @@ export interface operations {
             /** @description Not found (or not in your municipality) */
             404: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6440,6 +7374,7 @@ export interface operations {
             /** @description Validation failed; `errors` lists field paths */
             422: {
                 headers: {
+                    "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;
                 };
                 content: {

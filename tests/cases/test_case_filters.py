@@ -8,8 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from api.middleware import DEPRECATED_QUERY_KEYS
 from api.models import Conflict
 from tests.factories import login, make_case, make_municipality, make_user
+
+
+SNAKE_CASE = {camel: snake for snake, camel in DEPRECATED_QUERY_KEYS.items()}
 
 
 @pytest.fixture
@@ -46,28 +50,31 @@ def cases(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
         ({"open": "true", "overdue": "true"}, ["overdue"]),
         ({"open": "false"}, ["closed"]),
         ({"overdue": "false"}, ["closed", "soon", "later"]),
-        ({"due_within_days": 7}, ["overdue", "soon"]),  # still to act on
-        ({"open": "true", "due_within_days": 7}, ["overdue", "soon"]),
+        ({"dueWithinDays": 7}, ["overdue", "soon"]),  # still to act on
+        ({"open": "true", "dueWithinDays": 7}, ["overdue", "soon"]),
         ({"classification": "multiple"}, ["soon"]),
         ({"crisis": "true"}, ["soon"]),
-        ({"partner_type": "Huur"}, ["overdue", "closed", "soon", "later"]),
-        ({"partner_type": "Zorg"}, []),
+        ({"partnerType": "Huur"}, ["overdue", "closed", "soon", "later"]),
+        ({"partnerType": "Zorg"}, []),
         ({"unassigned": "true"}, ["closed", "soon", "later"]),
-        ({"postcode_from": "1050", "postcode_to": "1099"}, ["soon"]),
-        ({"postcode_from": "1053 KL", "postcode_to": "1053KL"}, ["soon"]),
-        ({"has_open_conflict": "true"}, ["later"]),
-        ({"has_open_conflict": "false", "unassigned": "true", "open": "true"}, ["soon"]),
-        ({"state": "new", "due_within_days": 30}, ["overdue", "soon"]),
+        ({"postcodeFrom": "1050", "postcodeTo": "1099"}, ["soon"]),
+        ({"postcodeFrom": "1053 KL", "postcodeTo": "1053KL"}, ["soon"]),
+        ({"hasOpenConflict": "true"}, ["later"]),
+        ({"hasOpenConflict": "false", "unassigned": "true", "open": "true"}, ["soon"]),
+        ({"state": "new", "dueWithinDays": 30}, ["overdue", "soon"]),
     ],
 )
-def test_filters_select_the_right_cases_in_deadline_order(client: TestClient, cases, params, expected):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("spelling", ["lowerCamelCase", "deprecated snake_case"])
+def test_filters_select_the_right_cases_in_deadline_order(client: TestClient, cases, params, expected, spelling):  # type: ignore[no-untyped-def]
+    if spelling == "deprecated snake_case":  # still accepted throughout 0.2.x
+        params = {SNAKE_CASE.get(key, key): value for key, value in params.items()}
     response = client.get("/v1/cases", headers=cases["headers"], params=params)
     assert response.status_code == 200, response.text
     assert [item["id"] for item in response.json()["items"]] == [cases[name] for name in expected]
 
 
 def test_the_worker_filter_and_paging(client: TestClient, cases):  # type: ignore[no-untyped-def]
-    mine = client.get("/v1/cases", headers=cases["headers"], params={"worker_id": cases["worker"]}).json()
+    mine = client.get("/v1/cases", headers=cases["headers"], params={"workerId": cases["worker"]}).json()
     assert [item["id"] for item in mine["items"]] == [cases["overdue"]]
     first = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2}).json()
     second = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2, "cursor": first["next_cursor"]}).json()
@@ -76,8 +83,8 @@ def test_the_worker_filter_and_paging(client: TestClient, cases):  # type: ignor
     assert second["next_cursor"] is None
 
 
-@pytest.mark.parametrize("params", [{"postcode_from": "10"}, {"classification": "huge"}, {"due_within_days": -1},
-                                    {"partner_type": "Bakker"}])
+@pytest.mark.parametrize("params", [{"postcodeFrom": "10"}, {"classification": "huge"}, {"dueWithinDays": -1},
+                                    {"partnerType": "Bakker"}])
 def test_bad_filters_are_a_422(client: TestClient, cases, params):  # type: ignore[no-untyped-def]
     assert client.get("/v1/cases", headers=cases["headers"], params=params).status_code == 422
 
@@ -98,3 +105,16 @@ def test_a_deadline_has_passed_once_its_day_has_ended_in_the_netherlands(client:
     overdue = client.get("/v1/cases", headers=headers, params={"overdue": "true"}).json()["items"]
     assert [item["id"] for item in overdue] == [str(case.id)]
     assert client.get("/v1/dashboard", headers=headers).json()["overdue"] == 1
+
+
+def test_both_spellings_of_one_query_key_are_refused_not_guessed(client: TestClient, cases):  # type: ignore[no-untyped-def]
+    response = client.get("/v1/cases?dueWithinDays=7&due_within_days=30", headers=cases["headers"])
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:doorstep:problem:bad-request"
+    assert "dueWithinDays" in response.json()["detail"]
+
+
+def test_the_deprecated_spelling_keeps_its_value_byte_for_byte(client: TestClient, cases):  # type: ignore[no-untyped-def]
+    response = client.get("/v1/cases?postcode_from=1053%20KL&postcodeTo=1053KL", headers=cases["headers"])
+    assert [item["id"] for item in response.json()["items"]] == [cases["soon"]]
