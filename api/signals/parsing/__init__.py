@@ -1,6 +1,6 @@
 """Read the platforms' monthly signal files (CSV, XLSX, DDAS JSON) row by row into checked signal input. Pure.
 
-    columns     the columns of a file: canonical and exported names, limits
+    columns     the column table: canonical and exported names, parsers, limits
     values      the value parsers, one per column
     rows        one row to a SignalInput or its RowErrors: the definition, and the fast path for text
     base        the header mapping; SignalFile, the rows of an opened file
@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from api.signals.limits import FileRefused, ImportLimits
 from api.signals.parsing.base import _SNIFF_BYTES, SignalFile
-from api.signals.parsing.columns import _EXPORT_NAME, CANONICAL, COLUMNS, MAX_CHARS
+from api.signals.parsing.columns import CANONICAL, COLUMNS, EXPORT_NAMES, MAX_CHARS
 from api.signals.parsing.csvfile import MAX_LINE_BYTES, _CsvFile, _text_encoding
 from api.signals.parsing.ddasjson import _DdasJsonFile
 from api.signals.parsing.rows import ParsedRow, RowError, SignalInput, normalise_row
@@ -27,16 +27,16 @@ from api.signals.parsing.xlsxfile import _XlsxFile
 from api.signals.rules import PARTNER_TYPES
 
 __all__ = [
-    "CANONICAL", "COLUMNS", "MAX_CHARS", "MAX_LINE_BYTES", "PARTNER_TYPES", "FileRefused", "ParsedRow", "RowError",
-    "SignalFile", "SignalInput", "_EXPORT_NAME", "normalise_row", "open_signal_file",
+    "CANONICAL", "COLUMNS", "EXPORT_NAMES", "MAX_CHARS", "MAX_LINE_BYTES", "PARTNER_TYPES", "FileRefused", "ParsedRow",
+    "RowError", "SignalFile", "SignalInput", "normalise_row", "open_signal_file",
 ]
 
 
-_LIMITS = ImportLimits()
+_DEFAULT_LIMITS = ImportLimits()
 
 
 def open_signal_file(
-    data: BinaryIO, *, filename: str, municipality_code: str, limits: ImportLimits = _LIMITS
+    data: BinaryIO, *, filename: str, municipality_code: str, limits: ImportLimits = _DEFAULT_LIMITS
 ) -> SignalFile:
     """Recognise the format by content (the file name is only a hint) and check the header.
 

@@ -9,7 +9,7 @@ from operator import itemgetter
 from typing import Any, BinaryIO
 
 from api.signals.limits import FileRefused, ImportLimits
-from api.signals.parsing.columns import _EXPORT_NAME, _REQUIRED_COLUMNS, CANONICAL, COLUMNS
+from api.signals.parsing.columns import CANONICAL, COLUMNS, EXPORT_NAMES, REQUIRED_COLUMNS
 from api.signals.parsing.rows import ParsedRow
 
 _SNIFF_BYTES = 64 * 1024  # how much of a file's start tells its format
@@ -39,7 +39,7 @@ def _map_header(names: list[str]) -> tuple[dict[str, int], list[str]]:
         raise FileRefused(
             "the header names these fields twice: " + ", ".join(duplicates), slug="duplicate-columns"
         )
-    missing = [_EXPORT_NAME[name] for name in _REQUIRED_COLUMNS if name not in positions]
+    missing = [EXPORT_NAMES[name] for name in REQUIRED_COLUMNS if name not in positions]
     if missing:
         raise FileRefused(
             "missing required columns: " + ", ".join(missing) + " (the first line must be the header)",

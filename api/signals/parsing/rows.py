@@ -9,23 +9,8 @@ from operator import gt, itemgetter
 from typing import Any
 
 from api.signals.limits import Overlong
-from api.signals.parsing.columns import _EXPORT_NAME, CANONICAL, MAX_CHARS
-from api.signals.parsing.values import (
-    _BOOLEANS,
-    _CONTROL,
-    _DATE_MEMO,
-    _GENDERS,
-    _PARSE,
-    _PARTNER_BY_KEY,
-    _amount,
-    _bsn,
-    _email,
-    _house_number,
-    _Invalid,
-    _phone,
-    _postcode,
-    _raw_text,
-)
+from api.signals.parsing.columns import CANONICAL, TABLE
+from api.signals.parsing.values import _BOOLEANS, _CONTROL, _DATE_MEMO, _GENDERS, _PARTNER_BY_KEY, _Invalid, _raw_text
 from api.signals.rules import is_valid_bsn
 
 
@@ -95,14 +80,16 @@ class ParsedRow:
 assert len(fields(SignalInput)) == len(CANONICAL)  # SignalInput(*values in CANONICAL order)
 
 
-_I_SIGNAL_ID, _I_PARTNER_TYPE, _I_SIGNAL_DATE, _I_CRISIS, _I_WARM_HANDOVER, _I_BSN, _I_HOUSE_NUMBER, _I_POSTCODE = map(
-    CANONICAL.index,
-    ("signal_id", "partner_type", "signal_date", "crisis", "warm_handover", "bsn", "house_number", "postcode"),
+# The table by position, as both paths index a row's values.
+_PARSE = tuple(column.parse for column in TABLE)
+_LIMITS = tuple(column.limit for column in TABLE)
+_TOO_LONG = tuple(f"{column.export_name} is longer than {column.limit} characters" for column in TABLE)
+_REQUIRED = tuple(
+    (index, column.name, f"{column.export_name} is required") for index, column in enumerate(TABLE) if column.required
 )
-
-
-_LIMITS = tuple(MAX_CHARS[name] for name in CANONICAL)
-_TOO_LONG = tuple(f"{_EXPORT_NAME[name]} is longer than {MAX_CHARS[name]} characters" for name in CANONICAL)
+_I_CRISIS, _I_WARM_HANDOVER, _I_BSN, _I_HOUSE_NUMBER, _I_POSTCODE = map(
+    CANONICAL.index, ("crisis", "warm_handover", "bsn", "house_number", "postcode")
+)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -152,9 +139,9 @@ def _normalise(values: Sequence[Any], line: int) -> ParsedRow:
         except _Invalid as invalid:
             errors.append(RowError(line, CANONICAL[index], invalid.reason))
 
-    for index in _I_SIGNAL_ID, _I_PARTNER_TYPE, _I_SIGNAL_DATE:
+    for index, name, reason in _REQUIRED:
         if raw[index] is None:
-            errors.append(RowError(line, CANONICAL[index], f"{_EXPORT_NAME[CANONICAL[index]]} is required"))
+            errors.append(RowError(line, name, reason))
     # An invalid BSN is already an error of its own; only a row without any BSN needs the address.
     if raw[_I_BSN] is None and (out[_I_POSTCODE] is None or out[_I_HOUSE_NUMBER] is None):
         errors.append(RowError(line, None, "a signal needs a valid bsn, or a postcode and huisnummer"))
@@ -173,18 +160,18 @@ def normalise_row(values: Mapping[str, object], *, line: int) -> ParsedRow:
     return _normalise(list(map(values.get, CANONICAL)), line)
 
 
-_parse_arrears_since, _parse_signal_date, _parse_birth_date = (
-    _PARSE[CANONICAL.index(name)] for name in ("arrears_since", "signal_date", "birth_date")
+# The parsers the fast path calls for what it does not check inline.
+(_parse_amount, _parse_arrears_since, _parse_signal_date, _parse_bsn, _parse_birth_date, _parse_house_number,
+ _parse_postcode, _parse_phone, _parse_email) = (
+    _PARSE[CANONICAL.index(name)]
+    for name in (
+        "amount", "arrears_since", "signal_date", "bsn", "birth_date", "house_number", "postcode", "phone", "email"
+    )
 )
-# The columns whose valid values can be of any length: free text, and an amount, a BSN, a postcode
-# or a phone number with spaces in it. The fast path checks their limits; every other column's
-# valid notations are shorter than its limit (a partner type, a flag, a date, a house number).
-_UNBOUNDED = (
-    "signal_id", "creditor", "initials", "prefix", "surname", "street", "house_number_addition", "town", "amount",
-    "bsn", "postcode", "phone",
-)
-_pick_unbounded = itemgetter(*map(CANONICAL.index, _UNBOUNDED))
-_UNBOUNDED_LIMITS = tuple(MAX_CHARS[name] for name in _UNBOUNDED)
+# Only the unbounded columns can hold a valid value over its limit (Column.unbounded): the fast
+# path checks those limits, and no other.
+_pick_unbounded = itemgetter(*(index for index, column in enumerate(TABLE) if column.unbounded))
+_UNBOUNDED_LIMITS = tuple(column.limit for column in TABLE if column.unbounded)
 
 
 def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
@@ -193,9 +180,11 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
     A valid row in the common notations is checked here straight through; anything else (an
     invalid value, an unusual notation, a control character anywhere) goes to _normalise, which
     is the definition: the result is the same either way (tests/signals/test_parsing.py checks
-    this on generated messy rows).
+    this on generated messy rows). It is the column table unrolled by hand, for speed: a change to
+    a column's order, parser or requiredness is a change here too, which those tests hold to.
     """
     raw = [value.strip() or None for value in values]
+    # In the table's order.
     (signal_id, partner, creditor, amount, arrears_since, signal_date, crisis, warm_handover, bsn, initials, prefix,
      surname, birth_date, gender, street, house_number, addition, postcode, town, phone, email) = raw
     if (
@@ -220,7 +209,7 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
         elif (warm_flag := _BOOLEANS.get(warm_handover.lower())) is None:  # type: ignore[assignment]
             raise _Invalid("warm_handover")
         if bsn is not None and not (len(bsn) == 9 and is_valid_bsn(bsn)):
-            bsn = _bsn(bsn)
+            bsn = _parse_bsn(bsn)
         if gender is not None and (gender := _GENDERS.get(gender.lower())) is None:
             raise _Invalid("gender")
         if house_number is None:
@@ -230,12 +219,12 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
             if not 1 <= number <= 99999:
                 raise _Invalid("house_number")
         else:
-            number = _house_number(house_number)
+            number = _parse_house_number(house_number)
         signal = _signal_input((
             signal_id,
             partner_type,
             creditor,
-            None if amount is None else _amount(amount),
+            None if amount is None else _parse_amount(amount),
             None if arrears_since is None else _DATE_MEMO.get(arrears_since) or _parse_arrears_since(arrears_since),
             _DATE_MEMO.get(signal_date) or _parse_signal_date(signal_date),
             crisis_flag,
@@ -249,10 +238,10 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
             street,
             number,
             None if addition is None else addition.upper(),
-            None if postcode is None else _postcode(postcode),
+            None if postcode is None else _parse_postcode(postcode),
             town,
-            None if phone is None else _phone(phone),
-            None if email is None else _email(email),
+            None if phone is None else _parse_phone(phone),
+            None if email is None else _parse_email(email),
         ))
     except _Invalid:
         return _normalise(values, line)

@@ -1,5 +1,8 @@
 """The value parsers: one cell's text (or typed value) to the value a SignalInput holds, or _Invalid.
 
+The column table (columns.py) names each column's parser by its ParserFor, which builds the parser
+from the column's export name and limit.
+
 Reasons never quote the offending value: the row's raw values travel alongside in ParsedRow,
 and reasons end up in logs and audit trails where a BSN or a name must not appear.
 """
@@ -13,8 +16,10 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from api.signals.parsing.columns import _EXPORT_NAME, CANONICAL, MAX_CHARS
 from api.signals.rules import PARTNER_TYPES, is_valid_bsn
+
+Parser = Callable[[Any], object]
+ParserFor = Callable[[str, int], Parser]  # (the column's export name, its limit) -> the column's parser
 
 _PARTNER_BY_KEY = {name.lower(): name for name in PARTNER_TYPES}
 
@@ -79,9 +84,7 @@ def _raw_text(value: object) -> str:
         return "<too long to show>"
 
 
-def _text(name: str) -> Callable[[object], str]:
-    column, limit = _EXPORT_NAME[name], MAX_CHARS[name]
-
+def text(column: str, limit: int) -> Callable[[object], str]:
     def parse(value: object) -> str:
         text = value if type(value) is str else _scalar_text(value, column)
         if len(text) > limit:
@@ -89,6 +92,15 @@ def _text(name: str) -> Callable[[object], str]:
         if _CONTROL.search(text):
             raise _Invalid(f"{column} contains control characters")
         return text
+
+    return parse
+
+
+def upper_text(column: str, limit: int) -> Callable[[object], str]:
+    parse_text = text(column, limit)
+
+    def parse(value: object) -> str:
+        return parse_text(value).upper()
 
     return parse
 
@@ -179,7 +191,7 @@ def _amount_from_text(value: str) -> int:
     return _checked_cents(_cents_from_text(text))
 
 
-def _date(column: str) -> Callable[[object], date]:
+def calendar_date(column: str, limit: int) -> Callable[[object], date]:
     def parse(value: object) -> date:
         if type(value) is str:
             result = _DATE_MEMO.get(value)
@@ -214,7 +226,7 @@ def _date(column: str) -> Callable[[object], date]:
     return parse
 
 
-def _flag(column: str) -> Callable[[object], bool]:
+def flag(column: str, limit: int) -> Callable[[object], bool]:
     def parse(value: object) -> bool:
         if type(value) is str:
             found = _BOOLEANS.get(value.lower())
@@ -269,13 +281,6 @@ def _house_number(value: object) -> int:
     return number
 
 
-_addition_text = _text("house_number_addition")
-
-
-def _house_number_addition(value: object) -> str:
-    return _addition_text(value).upper()
-
-
 def _postcode(value: object) -> str:
     text = value if type(value) is str else _scalar_text(value, "postcode")
     text = "".join(text.split()).upper()
@@ -299,38 +304,28 @@ def _phone(value: object) -> str:
     return "+" + digits if international else digits
 
 
-def _email(value: object) -> str:
-    text = (value if type(value) is str else _scalar_text(value, "email")).lower()
-    if len(text) > MAX_CHARS["email"]:
-        raise _Invalid(f"email is longer than {MAX_CHARS['email']} characters")
-    if not _EMAIL.fullmatch(text):
-        raise _Invalid("email must look like name@example.nl (one @, a dot in the domain, no spaces)")
-    return text
+def email(column: str, limit: int) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = (value if type(value) is str else _scalar_text(value, column)).lower()
+        if len(text) > limit:
+            raise _Invalid(f"{column} is longer than {limit} characters")
+        if not _EMAIL.fullmatch(text):
+            raise _Invalid(f"{column} must look like name@example.nl (one @, a dot in the domain, no spaces)")
+        return text
+
+    return parse
 
 
-# In CANONICAL order, which is also SignalInput's field order.
-_PARSERS: tuple[tuple[str, Callable[[Any], object]], ...] = (
-    ("signal_id", _text("signal_id")),
-    ("partner_type", _partner_type),
-    ("creditor", _text("creditor")),
-    ("amount", _amount),
-    ("arrears_since", _date("ontstaansdatum")),
-    ("signal_date", _date("signaaldatum")),
-    ("crisis", _flag("crisissignaal")),
-    ("warm_handover", _flag("warme_overdracht")),
-    ("bsn", _bsn),
-    ("initials", _text("initials")),
-    ("prefix", _text("prefix")),
-    ("surname", _text("surname")),
-    ("birth_date", _date("geboortedatum")),
-    ("gender", _gender),
-    ("street", _text("street")),
-    ("house_number", _house_number),
-    ("house_number_addition", _house_number_addition),
-    ("postcode", _postcode),
-    ("town", _text("town")),
-    ("phone", _phone),
-    ("email", _email),
-)
-assert tuple(name for name, _ in _PARSERS) == CANONICAL
-_PARSE = tuple(parse for _, parse in _PARSERS)
+def _for_any_column(parse: Parser) -> ParserFor:
+    """The ParserFor of a parser that is the same whatever its column: its reasons name the columns
+    themselves (huisnummer's reason names huisnummertoevoeging too)."""
+    return lambda column, limit: parse
+
+
+partner_type = _for_any_column(_partner_type)
+amount = _for_any_column(_amount)
+bsn = _for_any_column(_bsn)
+gender = _for_any_column(_gender)
+house_number = _for_any_column(_house_number)
+postcode = _for_any_column(_postcode)
+phone = _for_any_column(_phone)
