@@ -9,8 +9,9 @@ from operator import gt, itemgetter
 from typing import Any
 
 from api.signals.limits import Overlong
+from api.signals.parsing import values
 from api.signals.parsing.columns import CANONICAL, TABLE
-from api.signals.parsing.values import _BOOLEANS, _CONTROL, _DATE_MEMO, _GENDERS, _PARTNER_BY_KEY, _Invalid, _raw_text
+from api.signals.parsing.values import _Invalid, _raw_text
 from api.signals.rules import is_valid_bsn
 
 
@@ -63,7 +64,7 @@ class ParsedRow:
     @property
     def raw(self) -> dict[str, str | None]:
         if type(self._raw) is not dict:
-            self._raw = dict(zip(CANONICAL, self._raw, strict=True))
+            self._raw = dict(zip(CANONICAL, self._raw, strict=False))
         return self._raw  # type: ignore[return-value]
 
     def __eq__(self, other: object) -> bool:
@@ -105,7 +106,7 @@ def _signal_input(values: Sequence[Any]) -> SignalInput:
     """SignalInput(*values), a third of the cost: the frozen dataclass's __init__ goes through
     object.__setattr__ per field, this sets the slots directly (the object is just as frozen)."""
     signal = _new(SignalInput)
-    for setter, value in zip(_SETTERS, values, strict=True):
+    for setter, value in zip(_SETTERS, values):  # noqa: B905 (a keyword argument costs zip its fast call)
         setter(signal, value)
     return signal
 
@@ -167,6 +168,11 @@ def normalise_row(values: Mapping[str, object], *, line: int) -> ParsedRow:
     for name in (
         "amount", "arrears_since", "signal_date", "bsn", "birth_date", "house_number", "postcode", "phone", "email"
     )
+)
+# Assigned, not imported: CPython compiles a method call on an imported name (_BOOLEANS.get(…)) as
+# an attribute load and a call, a bound method made each time, and the fast path makes eight a row.
+_PARTNER_BY_KEY, _BOOLEANS, _GENDERS, _DATE_MEMO, _CONTROL = (
+    values._PARTNER_BY_KEY, values._BOOLEANS, values._GENDERS, values._DATE_MEMO, values._CONTROL
 )
 # Only the unbounded columns can hold a valid value over its limit (Column.unbounded): the fast
 # path checks those limits, and no other.
