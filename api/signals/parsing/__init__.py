@@ -17,7 +17,7 @@ from __future__ import annotations
 import codecs
 from typing import BinaryIO
 
-from api.signals.limits import FileRefused, ImportLimits
+from api.signals.limits import FileRefused, ImportLimits  # FileRefused: the readers' callers catch it from here
 from api.signals.parsing.base import _SNIFF_BYTES, SignalFile
 from api.signals.parsing.columns import CANONICAL, COLUMNS, EXPORT_NAMES, MAX_CHARS
 from api.signals.parsing.csvfile import MAX_LINE_BYTES, _CsvFile, _text_encoding
