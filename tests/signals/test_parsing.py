@@ -859,7 +859,7 @@ def _messy(valid: list[str], invalid: list[str]) -> st.SearchStrategy[str]:
     st.sampled_from(["", " ", "  ", "\t"]),
 )
 def test_the_fast_csv_path_gives_what_the_definition_gives(values, padding):
-    from api.signals.parsing import _normalise, _normalise_text
+    from api.signals.parsing.rows import _normalise, _normalise_text
 
     record = tuple(padding + values[name] + padding for name in CANONICAL)
     fast, slow = _normalise_text(record, 7), _normalise(record, 7)
@@ -873,7 +873,7 @@ def test_the_fast_csv_path_gives_what_the_definition_gives(values, padding):
     ),
 )
 def test_the_fast_csv_path_agrees_on_a_valid_row_spoilt_in_one_place(values, spoilt):
-    from api.signals.parsing import _normalise, _normalise_text
+    from api.signals.parsing.rows import _normalise, _normalise_text
 
     name, value = spoilt
     record = tuple(value if column == name else values[column] for column in CANONICAL)
@@ -882,12 +882,12 @@ def test_the_fast_csv_path_agrees_on_a_valid_row_spoilt_in_one_place(values, spo
 
 
 def test_the_fast_csv_path_takes_a_plain_valid_row_without_the_definition(monkeypatch):
-    from api.signals import parsing
+    from api.signals.parsing import rows
 
     record = tuple(ROW[exported] for exported in HEADER)
-    expected = parsing._normalise(record, 2)
-    monkeypatch.setattr(parsing, "_normalise", lambda *_: pytest.fail("fell back to _normalise"))
-    assert parsing._normalise_text(record, 2) == expected and expected.signal is not None
+    expected = rows._normalise(record, 2)
+    monkeypatch.setattr(rows, "_normalise", lambda *_: pytest.fail("fell back to _normalise"))
+    assert rows._normalise_text(record, 2) == expected and expected.signal is not None
 
 
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9) | st.text(max_size=10))
@@ -977,7 +977,7 @@ def test_a_valid_value_padded_with_spaces_beyond_its_limit_is_an_error():
     st.integers(0, 300),
 )
 def test_the_fast_csv_path_agrees_on_a_valid_row_with_one_value_padded_long(values, name, spaces):
-    from api.signals.parsing import _normalise, _normalise_text
+    from api.signals.parsing.rows import _normalise, _normalise_text
 
     record = tuple(values[column].replace(" ", " " * spaces) + " " * spaces if column == name else values[column]
                    for column in CANONICAL)

@@ -19,7 +19,7 @@ from api.db import SessionDep
 from api.problems import ProblemError, Unprocessable
 from api.signals import imports
 from api.signals import routes as signal_api
-from api.signals.parsing import _EXPORT_NAME, FileRefused  # reasons name columns as the platforms export them; so do we
+from api.signals.parsing import EXPORT_NAMES, FileRefused  # reasons name columns as the platforms export them; so do we
 from api.signals.schemas import ImportMode
 from api.tenancy import own_municipality
 
@@ -90,7 +90,7 @@ def import_report(request: Request, session: SessionDep, signed: Office, import_
     report = signal_api.get_import(session, as_api(signal_api.Importer, signed.principal), import_id)
     return render(
         request, signed, "import.html", current="signalen", report=report, words=WORDS,
-        names=_names(session, signed.principal), columns=_EXPORT_NAME,
+        names=_names(session, signed.principal), columns=EXPORT_NAMES,
         # The API keeps a quarantine for accept-valid imports only; rejected rows of an
         # all-or-nothing file are in the report, and the whole file is to be sent again.
         has_quarantine=report.mode == "accept-valid" and report.rejected > 0,
