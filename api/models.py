@@ -393,19 +393,21 @@ class BkrRegistration(SQLModel, table=True):
     __tablename__ = "bkr_registration"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_bkr_registration_status"),
-        sa.CheckConstraint("action IN ('register', 'end', 'remove')", name="ck_bkr_registration_action"),
-        sa.UniqueConstraint("trajectory_id", "action", name="uq_bkr_registration_trajectory_action"),
+        sa.CheckConstraint("action IN ('register', 'end', 'remove', 'correct')", name="ck_bkr_registration_action"),
+        # One registration, end and removal per trajectory; corrections as often as the resident's data is corrected.
+        sa.Index("uq_bkr_registration_trajectory_action", "trajectory_id", "action", unique=True,
+                 postgresql_where=sa.text("action <> 'correct'"), sqlite_where=sa.text("action <> 'correct'")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
     trajectory_id: uuid.UUID = Field(foreign_key="trajectory.id", index=True)
-    action: str = Field(max_length=16)  # register | end | remove
+    action: str = Field(max_length=16)  # register | end | remove | correct
     contract_type: str = Field(default="SH", max_length=4)
     start_date: date
     end_date: date | None = None
     removal_date: date | None = None
-    subject: dict[str, Any] = _json()  # the resident as BKR identifies them (register only); never the BSN
+    subject: dict[str, Any] = _json()  # the resident as BKR identifies them (register, correct); never the BSN
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = _at(index=True)

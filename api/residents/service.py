@@ -23,7 +23,7 @@ from api.models import (
     ResidentRequest, Signal, StaffUser, Trajectory, VisitEvent,
 )
 from api.policy import MunicipalitySettings
-from api.problems import Conflict, NotFound
+from api.problems import Conflict, NotFound, Unprocessable
 from api.residents.rules import (
     CaseFacts, Erasure, erasure_of, mask_bsn, name_forms, name_key, name_matches, names_the_person,
 )
@@ -135,6 +135,15 @@ def _request(session: Session, principal: Principal, ref: uuid.UUID) -> Resident
     if request is None or request.municipality_code != principal.municipality_code:
         raise NotFound("No such resident request.")
     return request
+
+
+def signal_of_request(session: Session, principal: Principal, ref: uuid.UUID, signal_id: str | None) -> uuid.UUID:
+    """A signal the request found (what the console's correction form may choose from)."""
+    request = _request(session, principal, ref)
+    if signal_id is None or signal_id not in request.signal_ids:
+        raise Unprocessable("Choose one of the signals this request found.",
+                            errors=[{"pointer": "/signal_id", "detail": "not a signal of this request", "code": "choice"}])
+    return uuid.UUID(signal_id)
 
 
 # --- 2. access (inzage) ----------------------------------------------------------------------------

@@ -1121,3 +1121,25 @@ def open_signal_file(
             "HTML or XML cannot be imported: use the platform's CSV or XLSX export", slug="unsupported-file-type"
         )
     return _CsvFile(data, encoding, limits)
+
+
+# --------------------------------------------------------------------------- one corrected field
+
+_PARSER_OF = dict(_PARSERS)
+CORRECTABLE = ("initials", "prefix", "surname", "birth_date", "gender", "street", "house_number",
+               "house_number_addition", "postcode", "town")
+
+
+def parse_field(name: str, value: object) -> object:
+    """One personal field as intake reads it (the same rules, so a correction stores what an import
+    would have): the normalised value, or ValueError with the reason (never quoting the value)."""
+    if name not in CORRECTABLE:
+        raise ValueError(f"{name} cannot be corrected")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise ValueError(f"{_EXPORT_NAME[name]} is empty (send null to clear it)")
+    try:
+        return _PARSER_OF[name](value)
+    except _Invalid as problem:
+        raise ValueError(problem.reason) from None

@@ -179,6 +179,29 @@ def intake(
     return report
 
 
+@dataclass(frozen=True)
+class Address:
+    """A household's address, as a household is created with it."""
+
+    postcode: str | None
+    house_number: int | None
+    house_number_addition: str | None
+    street: str | None
+    town: str | None
+
+
+def regroup(session: Session, *, municipality: Municipality, vault: BsnVault, households: dict[str, Address],
+            now: datetime) -> dict[str, uuid.UUID]:
+    """Assess households again exactly as intake does, without a new signal: after a correction
+    moved a signal from one address to another, each side is grouped and classified anew (a
+    household not known yet is created with its address). Returns the households' ids by key."""
+    settings = MunicipalitySettings.model_validate(municipality.settings)
+    writer = _Writer(session, code=municipality.code, vault=vault, settings=settings, import_id=uuid.uuid4(), now=now)
+    known = writer.settle({key: [] for key in households}, dict(households))
+    writer.finish()
+    return known
+
+
 _SIGNALS = Signal.__table__
 _QUARANTINE = QuarantinedRow.__table__
 _HOUSEHOLDS = Household.__table__
@@ -292,7 +315,15 @@ class _Writer:
                 firsts[key] = s
             else:
                 group.append(fresh)
+        self.settle(households, firsts)
 
+    def settle(self, households: dict[str, list[_Fresh]], addresses: dict[str, Any]) -> dict[str, uuid.UUID]:
+        """Find or create each household (by key, with the address it is created with), lock the
+        ones that existed, and assess each with its stored signals and the new ones in `households`:
+        cases opened, joined or re-classified. With no new signals it re-assesses what is stored
+        (a correction that moved a signal). Returns the households' ids by key."""
+        session, code, now, import_id, new_id = self.session, self.code, self.now, self.import_id, self.new_id
+        firsts = addresses
         known = dict(
             session.execute(
                 sa.select(_HOUSEHOLDS.c.address_key, _HOUSEHOLDS.c.id).where(
@@ -428,6 +459,7 @@ class _Writer:
         self.numbered.update(case["id"] for case in new_cases)
         self.written += len(new_signals)
         self.statistics.grew(self.written)
+        return known
 
     def finish(self) -> None:
         """Number the existing cases this delivery changed, so devices holding them learn of it.

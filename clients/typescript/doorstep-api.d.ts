@@ -809,6 +809,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/signals/{signal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Correct a signal's personal fields (rectificatie, AVG art. 16; admins, audited with the reason)
+         * @description Name, initials, birth date, gender and address, named as `POST /v1/signals` names them; only the fields sent change, null clears one, unknown fields are refused. The old values are kept in the audit trail and nowhere else. A corrected address moves the signal to the household of the new address and regroups its case as intake does (classification re-assessed); devices holding a changed case get it on their next pull, or `removed` once it closed. A BKR registration not sent yet goes out corrected; one BKR holds gets a correction message through the outbox. 409 `erased` for a signal whose personal data was erased.
+         */
+        patch: operations["signals-correct"];
+        trace?: never;
+    };
     "/v1/signals/{signal_id}/bsn": {
         parameters: {
             query?: never;
@@ -2851,6 +2871,84 @@ export interface components {
             import_id: string;
             /** Results */
             results: components["schemas"]["SignalResult"][];
+        };
+        /** SignalCorrected */
+        SignalCorrected: {
+            /**
+             * Bkr
+             * @description registration-updated: the BKR registration had not gone out and will carry the corrected data; correction-queued: it had, and a correction message goes out through the outbox.
+             */
+            bkr: ("registration-updated" | "correction-queued") | null;
+            /**
+             * Case Id
+             * @description The signal's case after the correction.
+             */
+            case_id: string | null;
+            /**
+             * Changed
+             * @description The fields whose value changed (an unchanged value sent is no change).
+             */
+            changed: string[];
+            /**
+             * Classification
+             * @description The case's classification after re-assessment.
+             */
+            classification: string | null;
+            /**
+             * Household Id
+             * Format: uuid
+             */
+            household_id: string;
+            /** Previous Case Id */
+            previous_case_id: string | null;
+            /**
+             * Regrouped
+             * @description The address changed: the signal moved to the household of the new address and its case was regrouped and re-assessed as on intake.
+             */
+            regrouped: boolean;
+            /**
+             * Signal Id
+             * Format: uuid
+             */
+            signal_id: string;
+        };
+        /**
+         * SignalCorrection
+         * @description A correction (rectificatie, AVG art. 16) of a signal's personal fields, named as signals
+         *     carry them on the wire (`POST /v1/signals`). Only the fields sent change; null clears one.
+         */
+        SignalCorrection: {
+            /**
+             * Birth Date
+             * @description YYYY-MM-DD or DD-MM-YYYY.
+             */
+            birth_date?: string | null;
+            /**
+             * Gender
+             * @description M, V or O (or man, vrouw, onbekend …).
+             */
+            gender?: string | null;
+            /** House Number */
+            house_number?: number | string | null;
+            /** House Number Addition */
+            house_number_addition?: string | null;
+            /** Initials */
+            initials?: string | null;
+            /** Postcode */
+            postcode?: string | null;
+            /** Prefix */
+            prefix?: string | null;
+            /**
+             * Reason
+             * @description Why (e.g. the request's reference); kept in the audit trail with the old values, and nowhere else.
+             */
+            reason: string;
+            /** Street */
+            street?: string | null;
+            /** Surname */
+            surname?: string | null;
+            /** Town */
+            town?: string | null;
         };
         /**
          * SignalIn
@@ -5958,6 +6056,77 @@ export interface operations {
             };
             /** @description Role or scope does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "signals-correct": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                signal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignalCorrection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignalCorrected"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your municipality) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
