@@ -226,6 +226,10 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = _at(nullable=True)
     purged_at: datetime | None = _at(nullable=True)
     version: int = Field(default=1)
+    # Opened by a signal about a household or person under objection (AVG art. 21, `erased_subject`
+    # with ground `objection`): shown to the office and left out of automatic planning until it
+    # decides (assigns or closes the case).
+    objection: bool = Field(default=False)
     # Not indexed: nothing looks cases up by it (a pull compares it for the cases it reads anyway), and
     # without an index a push that changes no state can update its cases in place (a HOT update).
     change_seq: int = Field(default=0, sa_type=sa.BigInteger)
@@ -480,6 +484,10 @@ class ResidentRequest(SQLModel, table=True):
     household_ids: list[str] = _json(list)
     created_by: str = Field(max_length=64)
     created_at: datetime = _at()
+    # The erasure this request led to, if any: its ground and the reason the admin gave.
+    erasure_ground: str | None = Field(default=None, max_length=16)  # objection | erasure
+    erasure_reason: str | None = Field(default=None, max_length=500)
+    erased_at: datetime | None = _at(nullable=True)
 
 
 class ErasedSubject(SQLModel, table=True):

@@ -88,6 +88,8 @@ def list_cases(
     proposed_closing: Annotated[bool | None, Query(
         description="true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below "
         "threshold, nobody reached yet); the office confirms by closing them.")] = None,
+    objection: Annotated[bool | None, Query(
+        description="true: the cases opened by a signal about a household or person that objected before.")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -97,7 +99,7 @@ def list_cases(
         due_within_days=due_within_days,
         overdue=overdue, worker_id=worker_id, unassigned=unassigned, postcode_from=postcode_from,
         postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis, signal_status=signal_status,
-        proposed_closing=proposed_closing,
+        proposed_closing=proposed_closing, objection=objection,
     )
     rows = service.list_cases(
         session, principal, filters=filters, today=dutch_date(at),

@@ -53,6 +53,7 @@ class CaseFilter:
     crisis: bool | None = None
     signal_status: str | None = None  # a signal of the case has this DDAS status
     proposed_closing: bool | None = None  # proposed for closing as an unjustified signal (`cases.rules.closing_proposal`)
+    objection: bool | None = None  # opened under an earlier objection (`Case.objection`)
 
 
 def _postcode_bound(value: str, *, upper: bool) -> str:
@@ -89,6 +90,8 @@ def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-un
     if filters.proposed_closing is not None:
         proposed = proposed_closing(cases)
         query = query.where(proposed if filters.proposed_closing else ~proposed)
+    if filters.objection is not None:
+        query = query.where(Case.objection == filters.objection)
     if filters.worker_id is not None:
         query = query.where(or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id))
     if filters.unassigned is not None:

@@ -80,6 +80,12 @@ def proposed_closing(cases: Any) -> sa.ColumnElement[bool]:
                    ~sa.exists().where(_signals.c.case_id == cases.id, ~_signals.c.below_threshold))
 
 
+def objection_pending(cases: Any) -> sa.ColumnElement[bool]:
+    """Open, opened under an earlier objection, and the office has not decided yet (it decides by
+    assigning the case to a worker or closing it): what planning leaves alone."""
+    return sa.and_(cases.state != CaseState.CLOSED.value, cases.objection, cases.assigned_worker_id.is_(None))
+
+
 def first_attempt_day(case_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
     """The Dutch day of the case's first applied attempt (NULL without one), as a column."""
     return (sa.select(sa.func.min(dutch_day(_events.c.occurred_at)))

@@ -315,6 +315,8 @@ def erasure(session: Session, principal: Principal, vault: BsnVault, ref: uuid.U
     for row in quarantined:
         session.delete(row)
     erase(session, vault, cases=whole, caseless_signal_ids=loose, now=now, ground=body.ground)
+    request.erasure_ground, request.erasure_reason, request.erased_at = body.ground, body.reason.strip(), now
+    session.add(request)
     record(session, principal, action="residents.erasure", resource_type="resident_request", resource_id=request.id,
            at=now, detail={"ground": body.ground, "cases": len(whole), "signals": len(loose), "kept": len(kept),
                            "quarantined_rows": len(quarantined)})

@@ -1394,6 +1394,12 @@ export interface components {
             /** @description None once the resident has been reached. */
             next_planned_action: components["schemas"]["PlannedActionOut"] | null;
             /**
+             * Objection
+             * @description Opened by a signal about a household or person that objected before (AVG art. 21): the office decides whether to reach out. Left out of automatic planning until it is assigned or closed.
+             * @default false
+             */
+            objection: boolean;
+            /**
              * Opened At
              * Format: date-time
              */
@@ -1562,6 +1568,12 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Objection
+             * @description Opened by a signal about a household or person that objected before (AVG art. 21): the office decides whether to reach out. Left out of automatic planning until it is assigned or closed.
+             * @default false
+             */
+            objection: boolean;
             /**
              * Opened At
              * Format: date-time
@@ -1764,6 +1776,12 @@ export interface components {
             devices_not_synced_for_a_day: number;
             /** Due Within 7 Days */
             due_within_7_days: number;
+            /**
+             * Objection Pending
+             * @description Open cases opened by a signal about a household or person that objected before (AVG art. 21), not yet assigned or closed: the office decides whether to reach out; automatic planning leaves them alone. The list: `GET /v1/cases?objection=true&unassigned=true&open=true`.
+             * @default 0
+             */
+            objection_pending: number;
             /**
              * Open By State
              * @description Open cases per lifecycle state.
@@ -3727,6 +3745,8 @@ export interface operations {
                 signal_status?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
                 /** @description true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below threshold, nobody reached yet); the office confirms by closing them. */
                 proposed_closing?: boolean | null;
+                /** @description true: the cases opened by a signal about a household or person that objected before. */
+                objection?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };

@@ -50,6 +50,7 @@ class CaseListQuery(BaseModel):
     crisis: bool | None = None
     signal_status: case_api.SignalStatus | None = None  # type: ignore[name-defined]
     proposed_closing: bool | None = None
+    objection: bool | None = None
     cursor: str | None = Field(default=None, max_length=200)
 
 
