@@ -1417,6 +1417,12 @@ export interface components {
             /** Signals */
             signals: components["schemas"]["CaseSignalOut"][];
             /**
+             * Stale
+             * @description Open, and no signal, attempt or action for the municipality's `stale_case_months`: proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden' (the office decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.
+             * @default false
+             */
+            stale: boolean;
+            /**
              * State
              * @enum {string}
              */
@@ -1589,6 +1595,12 @@ export interface components {
             result: string | null;
             /** Second Worker Id */
             second_worker_id: string | null;
+            /**
+             * Stale
+             * @description Open, and no signal, attempt or action for the municipality's `stale_case_months`: proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden' (the office decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.
+             * @default false
+             */
+            stale: boolean;
             /**
              * State
              * @enum {string}
@@ -1811,6 +1823,12 @@ export interface components {
              * @description When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); None: never.
              */
             retention_last_run_at: string | null;
+            /**
+             * Stale
+             * @description Open cases without a signal, attempt or action for the municipality's `stale_case_months` (default 6), proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden'; the office decides. The list: `GET /v1/cases?stale=true`.
+             * @default 0
+             */
+            stale: number;
         };
         /**
          * DeliveredSignal
@@ -2390,6 +2408,12 @@ export interface components {
              * @default 6
              */
             retention_months: number;
+            /**
+             * Stale Case Months
+             * @description An open case without a signal, attempt or action for this long is proposed for closing (Definitief geen contact kunnen krijgen or Niet opgepakt: andere reden; the office decides).
+             * @default 6
+             */
+            stale_case_months: number;
             /**
              * Thresholds
              * @description Per partner type, the least arrears the municipality acts on: a signal below it is stored and marked `below_threshold`, and a case whose signals all are is proposed for closing as 'Niet opgepakt: onterecht signaal'. Partner types left out keep their default (30 days for Huur, Energie, Water and Zorg, 180 for CAK Zorgverzekeringen, none for the others; no minimum amount). Applies to signals received after the change.
@@ -3745,6 +3769,8 @@ export interface operations {
                 signal_status?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
                 /** @description true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below threshold, nobody reached yet); the office confirms by closing them. */
                 proposed_closing?: boolean | null;
+                /** @description true: the open cases without a signal, attempt or action for `stale_case_months`, proposed for closing (the office decides with which result). */
+                stale?: boolean | null;
                 /** @description true: the cases opened by a signal about a household or person that objected before. */
                 objection?: boolean | null;
                 cursor?: string | null;
