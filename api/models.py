@@ -445,7 +445,9 @@ class BkrAttempt(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Who read or wrote which personal data, when. Append-only; holds no personal data itself."""
+    """Who read or wrote which personal data, when. Append-only; holds no personal data itself, with
+    one exception: a correction (AVG art. 16) keeps the old values here and nowhere else, and an
+    erasure of the person strips them (`cases.retention.erase`)."""
 
     __tablename__ = "audit_entry"
     # The dashboard asks when retention last ran. The trail grows by a row per case per pull, so
