@@ -36,7 +36,7 @@ types:
 	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent generate
 
 # openapi/openapi.json against the NL GOV API Design Rules (Spectral, pinned in tools/spectral;
-# needs Node.js and npm, and ../shared/adr beside the repository). Fails on any error.
+# needs Node.js and npm; the ruleset's copy is openapi/adr). Fails on any error.
 lint-api:
 	cd tools/spectral && npm ci --no-audit --no-fund --loglevel=error && npm run --silent lint
 

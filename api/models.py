@@ -226,6 +226,10 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = _at(nullable=True)
     purged_at: datetime | None = _at(nullable=True)
     version: int = Field(default=1)
+    # Opened by a signal about a household or person under objection (AVG art. 21, `erased_subject`
+    # with ground `objection`): shown to the office and left out of automatic planning until it
+    # decides (assigns or closes the case).
+    objection: bool = Field(default=False)
     # Not indexed: nothing looks cases up by it (a pull compares it for the cases it reads anyway), and
     # without an index a push that changes no state can update its cases in place (a HOT update).
     change_seq: int = Field(default=0, sa_type=sa.BigInteger)
@@ -393,19 +397,21 @@ class BkrRegistration(SQLModel, table=True):
     __tablename__ = "bkr_registration"
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_bkr_registration_status"),
-        sa.CheckConstraint("action IN ('register', 'end', 'remove')", name="ck_bkr_registration_action"),
-        sa.UniqueConstraint("trajectory_id", "action", name="uq_bkr_registration_trajectory_action"),
+        sa.CheckConstraint("action IN ('register', 'end', 'remove', 'correct')", name="ck_bkr_registration_action"),
+        # One registration, end and removal per trajectory; corrections as often as the resident's data is corrected.
+        sa.Index("uq_bkr_registration_trajectory_action", "trajectory_id", "action", unique=True,
+                 postgresql_where=sa.text("action <> 'correct'"), sqlite_where=sa.text("action <> 'correct'")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
     trajectory_id: uuid.UUID = Field(foreign_key="trajectory.id", index=True)
-    action: str = Field(max_length=16)  # register | end | remove
+    action: str = Field(max_length=16)  # register | end | remove | correct
     contract_type: str = Field(default="SH", max_length=4)
     start_date: date
     end_date: date | None = None
     removal_date: date | None = None
-    subject: dict[str, Any] = _json()  # the resident as BKR identifies them (register only); never the BSN
+    subject: dict[str, Any] = _json()  # the resident as BKR identifies them (register, correct); never the BSN
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = _at(index=True)
@@ -439,7 +445,9 @@ class BkrAttempt(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Who read or wrote which personal data, when. Append-only; holds no personal data itself."""
+    """Who read or wrote which personal data, when. Append-only; holds no personal data itself, with
+    one exception: a correction (AVG art. 16) keeps the old values here and nowhere else, and an
+    erasure of the person strips them (`cases.retention.erase`)."""
 
     __tablename__ = "audit_entry"
     # The dashboard asks when retention last ran. The trail grows by a row per case per pull, so
@@ -478,6 +486,10 @@ class ResidentRequest(SQLModel, table=True):
     household_ids: list[str] = _json(list)
     created_by: str = Field(max_length=64)
     created_at: datetime = _at()
+    # The erasure this request led to, if any: its ground and the reason the admin gave.
+    erasure_ground: str | None = Field(default=None, max_length=16)  # objection | erasure
+    erasure_reason: str | None = Field(default=None, max_length=500)
+    erased_at: datetime | None = _at(nullable=True)
 
 
 class ErasedSubject(SQLModel, table=True):

@@ -96,6 +96,10 @@ class MunicipalitySettings(BaseModel):
         default=None, ge=0, le=120,
         description="Sooner after a successful end (the four largest cities: 6); unset: as after any end.",
     )
+    stale_case_months: int = Field(
+        default=6, ge=1, le=60, description="An open case without a signal, attempt or action for this long is "
+        "proposed for closing (Definitief geen contact kunnen krijgen or Niet opgepakt: andere reden; the office "
+        "decides).")
     reopen_window_days: int = Field(default=30, ge=0, le=365)
     max_devices_per_worker: int = Field(default=2, ge=1, le=10)
     visit_list_working_days: int = Field(

@@ -3,6 +3,8 @@ idempotency keys, and can be told to fail, delay or drop its answers.
 
     POST /v1/registrations                     register (Idempotency-Key header required)
     POST /v1/registrations/{reference}/end     record the end and removal date
+    POST /v1/registrations/{reference}/removal remove it on its removal date
+    POST /v1/registrations/{reference}/correction  replace the person and address (a correction)
     GET  /v1/registrations                     what it holds
     POST /_control/faults                      queue faults for the next requests
     DELETE /_control/faults, POST /_control/reset, GET /_control/requests
@@ -80,6 +82,15 @@ class Removal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     removal_date: date
+
+
+class Correction(BaseModel):
+    """The resident's corrected data: the whole person and address, replacing what is held."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person: Person
+    address: Address
 
 
 class Fault(BaseModel):
@@ -220,6 +231,27 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
             return 200, stored
 
         return await answer(request, key_of(idempotency_key), remove)
+
+    @app.post("/v1/registrations/{reference}/correction")
+    async def correct_registration(
+        request: Request, reference: str, _: Annotated[str, Depends(caller)],
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        def correct(data: Any) -> tuple[int, dict[str, Any]]:
+            stored = state.registrations.get(reference)
+            if stored is None:
+                return 404, {"title": "unknown registration", "detail": "no registration with this reference"}
+            if stored.get("removed_at"):
+                return 409, {"title": "removed", "detail": "a removed registration is not corrected"}
+            try:
+                correction = Correction.model_validate(data)
+            except ValueError as exc:
+                return 422, {"title": "invalid correction", "detail": str(exc)[:400]}
+            stored.update(correction.model_dump(mode="json"))
+            stored["corrections"] = stored.get("corrections", 0) + 1
+            return 200, stored
+
+        return await answer(request, key_of(idempotency_key), correct)
 
     @app.get("/v1/registrations")
     def list_registrations(_: Annotated[str, Depends(caller)]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from api.cases.service import attempts_by_case
 from api.models import Case, Household, Municipality, StaffUser
 from api.policy import MunicipalitySettings
 from api.problems import Unprocessable
+from api.reports.facts import objection_pending
 
 PLAN_BATCH = 500  # cases read at a time, by deadline
 
@@ -70,7 +71,9 @@ def propose(
                   Household.street, Household.house_number, Household.house_number_addition)
         .join(Household, col(Household.id) == Case.household_id)
         .where(Case.municipality_code == municipality_code, col(Case.purged_at).is_(None),
-               col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]))
+               col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]),
+               # A household that objected is not visited on a plan: the office decides first.
+               ~objection_pending(Case.__table__.c))
         .order_by(col(Case.first_contact_due_date), col(Case.id))
         .execution_options(yield_per=PLAN_BATCH)
     )

@@ -36,6 +36,14 @@ class DashboardOut(BaseModel):
         default=0, description="Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal "
         "below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposedClosing=true`; "
         "the office confirms each by closing it with that result.")
+    objection_pending: int = Field(
+        default=0, description="Open cases opened by a signal about a household or person that objected before (AVG "
+        "art. 21), not yet assigned or closed: the office decides whether to reach out; automatic planning leaves them "
+        "alone. The list: `GET /v1/cases?objection=true&unassigned=true&open=true`.")
+    stale: int = Field(
+        default=0, description="Open cases without a signal, attempt or action for the municipality's "
+        "`stale_case_months` (default 6), proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet "
+        "opgepakt: andere reden'; the office decides. The list: `GET /v1/cases?stale=true`.")
     retention_last_run_at: dt.datetime | None = Field(
         description="When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); "
         "None: never.")

@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, dutch_date
 from api.models import AuditEntry, BkrRegistration, Case, Conflict, Device
-from api.reports.facts import attempt_counts, overdue, proposed_closing, still_to_act
+from api.cases.service import stale_before
+from api.reports.facts import attempt_counts, objection_pending, overdue, proposed_closing, stale, still_to_act
 
 SILENT_AFTER = timedelta(days=1)
 # The purge is scheduled daily; two days without a run means the schedule stopped.
@@ -39,6 +40,8 @@ class Dashboard:
     devices_not_synced_for_a_day: int = 0
     bkr_failed: int = 0
     proposed_closing: int = 0
+    objection_pending: int = 0
+    stale: int = 0
     retention_last_run_at: datetime | None = None
 
 
@@ -62,6 +65,11 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
     board.proposed_closing = session.exec(
         select(sa.func.count()).select_from(Case).where(*open_cases, proposed_closing(cases))
     ).one()
+    board.objection_pending = session.exec(
+        select(sa.func.count()).select_from(Case).where(*open_cases, objection_pending(cases))
+    ).one()
+    board.stale = session.exec(select(sa.func.count()).select_from(Case).where(
+        *open_cases, stale(cases, before=stale_before(session, municipality_code, today=today)))).one()
     board.attempts_by_channel, board.reached_by_channel = attempt_counts(session, municipality_code=municipality_code)
     board.open_conflicts = session.exec(
         select(sa.func.count()).select_from(Conflict).where(

@@ -12,7 +12,7 @@ import httpx
 
 @dataclass(frozen=True)
 class BkrMessage:
-    action: Literal["register", "end", "remove"]
+    action: Literal["register", "end", "remove", "correct"]
     reference: str  # Doorstep's trajectory id: BKR's handle for the registration
     body: dict[str, Any]
     idempotency_key: str  # the same for every attempt of one outbox row
@@ -42,7 +42,8 @@ class HttpBkrClient:
 
     def deliver(self, message: BkrMessage) -> BkrAnswer:
         path = {"register": "/v1/registrations", "end": f"/v1/registrations/{message.reference}/end",
-                "remove": f"/v1/registrations/{message.reference}/removal"}[message.action]
+                "remove": f"/v1/registrations/{message.reference}/removal",
+                "correct": f"/v1/registrations/{message.reference}/correction"}[message.action]
         try:
             response = self._http.post(path, json=message.body, headers={"Idempotency-Key": message.idempotency_key})
         except httpx.TimeoutException as exc:

@@ -75,6 +75,20 @@ def enqueue_removal(session: Session, end: BkrRegistration, *, now: datetime) ->
     return row
 
 
+def enqueue_correction(session: Session, registration: BkrRegistration, *, subject: dict,
+                       now: datetime) -> BkrRegistration:
+    """The resident's corrected data (AVG art. 16) for a registration BKR may already hold: sent
+    after the registration itself, with the whole corrected subject (BKR replaces what it has)."""
+    assert registration.action == "register"
+    row = BkrRegistration(
+        municipality_code=registration.municipality_code, trajectory_id=registration.trajectory_id, action="correct",
+        contract_type=registration.contract_type, start_date=registration.start_date, subject=subject,
+        next_attempt_at=now, created_at=now,
+    )
+    session.add(row)
+    return row
+
+
 def removals_due(session: Session, *, municipality_code: str, today: date) -> list[BkrRegistration]:
     """Delivered ends whose removal date has come and whose removal is not in the outbox yet."""
     removal = aliased(BkrRegistration)
@@ -95,6 +109,8 @@ def message_for(row: BkrRegistration) -> BkrMessage:
             "reference": reference, "participant": row.municipality_code, "contract_type": row.contract_type,
             "start_date": row.start_date.isoformat(), **row.subject,
         }
+    elif row.action == "correct":
+        body = dict(row.subject)
     elif row.action == "end":
         assert row.end_date is not None and row.removal_date is not None
         body = {"end_date": row.end_date.isoformat(), "removal_date": row.removal_date.isoformat()}

@@ -19,7 +19,7 @@ from api.bkr.outbox import enqueue_removal, removals_due
 from api.auth.principal import Principal
 from api.cases.rules import AMSTERDAM, CaseState, due_for_purge, dutch_date, months_before
 from api.models import (
-    BkrRegistration, Case, Conflict, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport,
+    AuditEntry, BkrRegistration, Case, Conflict, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport,
     Trajectory, VisitEvent,
 )
 from api.policy import MunicipalitySettings
@@ -28,6 +28,7 @@ from api.sequence import reserve_change_seqs
 from api.signals.bsn import BsnVault
 
 KEPT_EVENT_FIELDS = ("reached", "day_part", "channel", "result", "outcome")
+CORRECTION_PERSONAL = ("old", "reason")  # what a correction's audit entry holds of the person
 
 
 PERSONAL_SIGNAL_FIELDS = dict(
@@ -134,6 +135,12 @@ def erase(session: Session, vault: BsnVault, *, cases: Sequence[Case], caseless_
     trajectories = select(Trajectory.id).where(col(Trajectory.case_id).in_(ids))
     session.execute(sa.update(BkrRegistration).where(col(BkrRegistration.trajectory_id).in_(trajectories))
                     .values(subject={}))
+    # A correction kept the old values in the audit trail, and only there: they go with the rest.
+    for entry in session.exec(select(AuditEntry).where(
+            AuditEntry.action == "residents.correction", AuditEntry.resource_type == "signal",
+            col(AuditEntry.resource_id).in_([str(s.id) for s in signals]))):
+        entry.detail = {key: value for key, value in entry.detail.items() if key not in CORRECTION_PERSONAL}
+        session.add(entry)
     # Conflicts hold both sides' payloads (notes, reasons) and the office's note on the decision.
     for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(ids))):
         conflict.sides = [{**side, "payload": {key: value for key, value in (side.get("payload") or {}).items()

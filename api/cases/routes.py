@@ -36,7 +36,7 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 CaseReader = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
 
 
-_COMPUTED = {"address", "first_attempt_date", "overdue", "closing_proposal"}
+_COMPUTED = {"address", "first_attempt_date", "overdue", "closing_proposal", "stale"}
 
 
 def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: datetime) -> list[dict]:
@@ -45,6 +45,7 @@ def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: date
     first = service.first_attempt_days(session, [case.id for case, _ in rows])
     below = service.below_threshold_flags(session, [case.id for case, _ in rows])
     today = dutch_date(at)
+    stale = service.stale_flags(session, [case for case, _ in rows], today=today)
     return [
         {
             **case.model_dump(include=set(CaseSummary.model_fields) - _COMPUTED),
@@ -53,6 +54,7 @@ def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: date
             "overdue": is_overdue(due=case.first_contact_due_date, first_attempt_on=first[case.id], today=today,
                                   closed=case.state == CaseState.CLOSED.value),
             "closing_proposal": closing_proposal(state=case.state, signals_below_threshold=below[case.id]),
+            "stale": stale[case.id],
         }
         for case, household in rows
     ]
@@ -90,6 +92,11 @@ def list_cases(
         alias="proposedClosing",
         description="true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below "
         "threshold, nobody reached yet); the office confirms by closing them.")] = None,
+    stale: Annotated[bool | None, Query(
+        description="true: the open cases without a signal, attempt or action for `stale_case_months`, proposed for "
+        "closing (the office decides with which result).")] = None,
+    objection: Annotated[bool | None, Query(
+        description="true: the cases opened by a signal about a household or person that objected before.")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
@@ -99,7 +106,7 @@ def list_cases(
         due_within_days=due_within_days,
         overdue=overdue, worker_id=worker_id, unassigned=unassigned, postcode_from=postcode_from,
         postcode_to=postcode_to, has_open_conflict=has_open_conflict, crisis=crisis, signal_status=signal_status,
-        proposed_closing=proposed_closing,
+        proposed_closing=proposed_closing, objection=objection, stale=stale,
     )
     rows = service.list_cases(
         session, principal, filters=filters, today=dutch_date(at),

@@ -294,6 +294,24 @@ def closing_proposal(*, state: str, signals_below_threshold: list[bool]) -> str 
     return None
 
 
+# What the office may close a stale case with: it decides which fits (the first needs the attempts
+# `result_problem` asks for; the second always fits).
+STALE_RESULTS = (NO_CONTACT, "Niet opgepakt: andere reden")
+
+
+def stale_cutoff(today: date, *, stale_case_months: int) -> date:
+    """The first Dutch day that still counts as recent: activity before it is old."""
+    return months_before(today, stale_case_months)
+
+
+def is_stale(*, state: str, last_activity_on: date, today: date, stale_case_months: int) -> bool:
+    """Whether an open case is proposed for closing because nothing happened to it: no signal came
+    in, no attempt was made and no action recorded for `stale_case_months` (the last of them, or the
+    opening, fell before the cutoff). Only proposed, as *Definitief geen contact kunnen krijgen* or
+    *Niet opgepakt: andere reden*: the office decides which, and closes it; nothing closes by itself."""
+    return state != CaseState.CLOSED.value and last_activity_on < stale_cutoff(today, stale_case_months=stale_case_months)
+
+
 def allowed_results(*, attempts: list[Attempt], reached: bool, no_contact_attempts: int,
                     no_contact_channels: int) -> list[str]:
     """The DDAS results that fit the history now, in the schema's order."""

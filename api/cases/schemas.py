@@ -64,6 +64,13 @@ class CaseSummary(BaseModel):
         default=None, description="The Dutch day of the first contact attempt (any channel, reached or not).")
     overdue: bool = Field(
         default=False, description="Open, no attempt on or before `first_contact_due_date`, and that day has ended.")
+    objection: bool = Field(
+        default=False, description="Opened by a signal about a household or person that objected before (AVG art. "
+        "21): the office decides whether to reach out. Left out of automatic planning until it is assigned or closed.")
+    stale: bool = Field(
+        default=False, description="Open, and no signal, attempt or action for the municipality's `stale_case_months`: "
+        "proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden' (the office "
+        "decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.")
     closing_proposal: Literal[UNJUSTIFIED_SIGNAL] | None = Field(
         default=None, description="The result the service proposes to close the case with: 'Niet opgepakt: "
         "onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import or_, tuple_
@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
 from api.cases.rules import (
-    ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, allowed_events, allowed_results, result_problem,
-    transition,
+    AMSTERDAM, ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, allowed_events, allowed_results,
+    dutch_date, is_stale, result_problem, stale_cutoff, transition,
 )
 from api.models import Case, Household, Municipality, Signal, StaffUser, Trajectory, VisitEvent
 from api.models import Conflict as ConflictRow
@@ -22,7 +22,7 @@ from api.policy import ChannelPlan, MunicipalitySettings, OutreachPolicy
 from api.problems import Conflict, NotFound, Unprocessable
 from api.sequence import next_change_seq
 from api.signals import status as signal_status
-from api.reports.facts import dutch_day, overdue, proposed_closing, still_to_act
+from api.reports.facts import dutch_day, overdue, proposed_closing, stale, still_to_act
 from api.tenancy import owned
 
 
@@ -53,6 +53,8 @@ class CaseFilter:
     crisis: bool | None = None
     signal_status: str | None = None  # a signal of the case has this DDAS status
     proposed_closing: bool | None = None  # proposed for closing as an unjustified signal (`cases.rules.closing_proposal`)
+    objection: bool | None = None  # opened under an earlier objection (`Case.objection`)
+    stale: bool | None = None  # proposed for closing: nothing happened for `stale_case_months` (`cases.rules.is_stale`)
 
 
 def _postcode_bound(value: str, *, upper: bool) -> str:
@@ -60,7 +62,7 @@ def _postcode_bound(value: str, *, upper: bool) -> str:
     return compact if len(compact) == 6 else compact + ("ZZ" if upper else "AA")
 
 
-def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-untyped-def]
+def _filtered(query, filters: CaseFilter, *, today: date, session: Session, principal: Principal):  # type: ignore[no-untyped-def]
     if filters.state is not None:
         query = query.where(Case.state == filters.state)
     if filters.open is not None:
@@ -89,6 +91,11 @@ def _filtered(query, filters: CaseFilter, *, today: date):  # type: ignore[no-un
     if filters.proposed_closing is not None:
         proposed = proposed_closing(cases)
         query = query.where(proposed if filters.proposed_closing else ~proposed)
+    if filters.stale is not None:
+        old = stale(cases, before=stale_before(session, principal.municipality_code, today=today))
+        query = query.where(old if filters.stale else ~old)
+    if filters.objection is not None:
+        query = query.where(Case.objection == filters.objection)
     if filters.worker_id is not None:
         query = query.where(or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id))
     if filters.unassigned is not None:
@@ -111,7 +118,7 @@ def list_cases(
     session: Session, principal: Principal, *, filters: CaseFilter, today: date, after: tuple[date, uuid.UUID] | None,
     limit: int,
 ) -> list[tuple[Case, Household]]:
-    query = _filtered(_visible(principal), filters, today=today)
+    query = _filtered(_visible(principal), filters, today=today, session=session, principal=principal)
     if after is not None:
         query = query.where(tuple_(Case.first_contact_due_date, Case.id) > tuple_(after[0], after[1]))
     query = query.order_by(col(Case.first_contact_due_date), col(Case.id)).limit(limit)
@@ -160,6 +167,42 @@ def first_attempt_days(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid
             .group_by(events.case_id)
         ).all())
     return found
+
+
+def stale_before(session: Session, municipality_code: str, *, today: date) -> datetime:
+    """The start of the Dutch day from which activity counts as recent (`stale_case_months` back)."""
+    municipality = session.get(Municipality, municipality_code)
+    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    return datetime.combine(stale_cutoff(today, stale_case_months=settings.stale_case_months), time(), AMSTERDAM)
+
+
+def stale_flags(session: Session, cases: list[Case], *, today: date) -> dict[uuid.UUID, bool]:
+    """Whether each case is proposed for closing as stale (`cases.rules.is_stale`), in two queries:
+    its last signal and its last event, against its opening."""
+    if not cases:
+        return {}
+    ids = [case.id for case in cases]
+    municipality = session.get(Municipality, cases[0].municipality_code)
+    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    last: dict[uuid.UUID, datetime] = {case.id: case.opened_at for case in cases}
+    events = VisitEvent.__table__.c
+    for case_id, *moments in [
+        *session.execute(sa.select(Signal.case_id, sa.func.max(Signal.received_at))
+                         .where(col(Signal.case_id).in_(ids)).group_by(Signal.case_id)).all(),
+        *session.execute(sa.select(events.case_id, sa.func.max(events.occurred_at), sa.func.max(events.received_at))
+                         .where(events.case_id.in_(ids)).group_by(events.case_id)).all(),
+    ]:
+        for moment in moments:
+            moment = _aware(moment)
+            if moment is not None and moment > last[case_id]:
+                last[case_id] = moment
+    return {case.id: is_stale(state=case.state, last_activity_on=dutch_date(last[case.id]), today=today,
+                              stale_case_months=settings.stale_case_months) for case in cases}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Aggregates skip the column type, so SQLite hands back naive UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def below_threshold_flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[bool]]:

@@ -80,6 +80,21 @@ def proposed_closing(cases: Any) -> sa.ColumnElement[bool]:
                    ~sa.exists().where(_signals.c.case_id == cases.id, ~_signals.c.below_threshold))
 
 
+def stale(cases: Any, *, before: datetime) -> sa.ColumnElement[bool]:
+    """`cases.rules.is_stale` as SQL: open, opened before `before` (the start of the cutoff's Dutch
+    day), and no signal received and no event recorded or happened since."""
+    return sa.and_(cases.state != CaseState.CLOSED.value, cases.opened_at < before,
+                   ~sa.exists().where(_signals.c.case_id == cases.id, _signals.c.received_at >= before),
+                   ~sa.exists().where(_events.c.case_id == cases.id,
+                                      sa.or_(_events.c.occurred_at >= before, _events.c.received_at >= before)))
+
+
+def objection_pending(cases: Any) -> sa.ColumnElement[bool]:
+    """Open, opened under an earlier objection, and the office has not decided yet (it decides by
+    assigning the case to a worker or closing it): what planning leaves alone."""
+    return sa.and_(cases.state != CaseState.CLOSED.value, cases.objection, cases.assigned_worker_id.is_(None))
+
+
 def first_attempt_day(case_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
     """The Dutch day of the case's first applied attempt (NULL without one), as a column."""
     return (sa.select(sa.func.min(dutch_day(_events.c.occurred_at)))

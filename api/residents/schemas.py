@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from api.signals.parsing import CORRECTABLE, parse_field
 from api.signals.rules import is_valid_bsn
 
 
@@ -173,3 +174,52 @@ class ErasureResult(BaseModel):
     erased_quarantined_rows: int = Field(description="Invalid lines of imports that named the person, deleted.")
     kept: list[KeptCase]
     kept_always: str = Field(description="What the law keeps of every erased case.")
+
+
+class SignalCorrection(BaseModel):
+    """A correction (rectificatie, AVG art. 16) of a signal's personal fields, named as signals
+    carry them on the wire (`POST /v1/signals`). Only the fields sent change; null clears one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500, description="Why (e.g. the request's reference); kept in the "
+                        "audit trail with the old values, and nowhere else.")
+    initials: str | None = Field(default=None, max_length=20)
+    prefix: str | None = Field(default=None, max_length=20)
+    surname: str | None = Field(default=None, max_length=200)
+    birth_date: str | None = Field(default=None, max_length=20, description="YYYY-MM-DD or DD-MM-YYYY.")
+    gender: str | None = Field(default=None, max_length=10, description="M, V or O (or man, vrouw, onbekend …).")
+    street: str | None = Field(default=None, max_length=200)
+    house_number: int | str | None = None
+    house_number_addition: str | None = Field(default=None, max_length=10)
+    postcode: str | None = Field(default=None, max_length=10)
+    town: str | None = Field(default=None, max_length=100)
+
+    @field_validator(*CORRECTABLE, mode="after")
+    @classmethod
+    def _as_intake_reads_it(cls, value: object, info: ValidationInfo) -> object:
+        return None if value is None else parse_field(info.field_name or "", value)
+
+    @model_validator(mode="after")
+    def _something_to_correct(self) -> SignalCorrection:
+        if not self.changes:
+            raise ValueError("name at least one field to correct")
+        return self
+
+    @property
+    def changes(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in CORRECTABLE if name in self.model_fields_set}
+
+
+class SignalCorrected(BaseModel):
+    signal_id: uuid.UUID
+    changed: list[str] = Field(description="The fields whose value changed (an unchanged value sent is no change).")
+    case_id: uuid.UUID | None = Field(description="The signal's case after the correction.")
+    previous_case_id: uuid.UUID | None
+    household_id: uuid.UUID
+    regrouped: bool = Field(description="The address changed: the signal moved to the household of the new address "
+                            "and its case was regrouped and re-assessed as on intake.")
+    classification: str | None = Field(description="The case's classification after re-assessment.")
+    bkr: Literal["registration-updated", "correction-queued"] | None = Field(
+        description="registration-updated: the BKR registration had not gone out and will carry the corrected data; "
+        "correction-queued: it had, and a correction message goes out through the outbox.")

@@ -23,7 +23,7 @@ from api.models import (
     ResidentRequest, Signal, StaffUser, Trajectory, VisitEvent,
 )
 from api.policy import MunicipalitySettings
-from api.problems import Conflict, NotFound
+from api.problems import Conflict, NotFound, Unprocessable
 from api.residents.rules import (
     CaseFacts, Erasure, erasure_of, mask_bsn, name_forms, name_key, name_matches, names_the_person,
 )
@@ -135,6 +135,15 @@ def _request(session: Session, principal: Principal, ref: uuid.UUID) -> Resident
     if request is None or request.municipality_code != principal.municipality_code:
         raise NotFound("No such resident request.")
     return request
+
+
+def signal_of_request(session: Session, principal: Principal, ref: uuid.UUID, signal_id: str | None) -> uuid.UUID:
+    """A signal the request found (what the console's correction form may choose from)."""
+    request = _request(session, principal, ref)
+    if signal_id is None or signal_id not in request.signal_ids:
+        raise Unprocessable("Choose one of the signals this request found.",
+                            errors=[{"pointer": "/signal_id", "detail": "not a signal of this request", "code": "choice"}])
+    return uuid.UUID(signal_id)
 
 
 # --- 2. access (inzage) ----------------------------------------------------------------------------
@@ -306,6 +315,8 @@ def erasure(session: Session, principal: Principal, vault: BsnVault, ref: uuid.U
     for row in quarantined:
         session.delete(row)
     erase(session, vault, cases=whole, caseless_signal_ids=loose, now=now, ground=body.ground)
+    request.erasure_ground, request.erasure_reason, request.erased_at = body.ground, body.reason.strip(), now
+    session.add(request)
     record(session, principal, action="residents.erasure", resource_type="resident_request", resource_id=request.id,
            at=now, detail={"ground": body.ground, "cases": len(whole), "signals": len(loose), "kept": len(kept),
                            "quarantined_rows": len(quarantined)})

@@ -19,13 +19,9 @@ from api.downloads import download, spool
 from api.models import CreditorAgreement, Signal, SignalImport
 from api.pagination import decode_cursor, encode_cursor
 from api.policy import MunicipalitySettings
-from api.problems import (
-    Forbidden,
-    PayloadTooLarge,
-    ProblemError,
-    Unprocessable,
-    problem_responses,
-)
+from api.problems import Forbidden, PayloadTooLarge, ProblemError, Unprocessable, problem_responses
+from api.residents import correction
+from api.residents.schemas import SignalCorrected, SignalCorrection
 from api.signals import imports
 from api.signals.limits import TOO_LARGE
 from api.signals.parsing import FileRefused
@@ -61,6 +57,7 @@ agreements_router = APIRouter(
 
 Importer = Annotated[Principal, Depends(allow(roles=("backoffice", "admin"), scopes=("signals:write",)))]
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
+Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
 
 
 class UnsupportedFileType(ProblemError):
@@ -301,6 +298,23 @@ def reveal_bsn(request: Request, session: SessionDep, principal: Office, at: Now
     record(session, principal, action="signals.reveal-bsn", resource_type="signal", resource_id=signal.id,
            case_id=signal.case_id, at=at)
     return BsnOut(signal_id=signal.id, bsn=bsn)
+
+
+@router.patch(
+    "/{signal_id}", name="correct", response_model=SignalCorrected, responses=problem_responses(404, 409),
+    summary="Correct a signal's personal fields (rectificatie, AVG art. 16; admins, audited with the reason)",
+    description=(
+        "Name, initials, birth date, gender and address, named as `POST /v1/signals` names them; only the fields "
+        "sent change, null clears one, unknown fields are refused. The old values are kept in the audit trail and "
+        "nowhere else. A corrected address moves the signal to the household of the new address and regroups its "
+        "case as intake does (classification re-assessed); devices holding a changed case get it on their next pull, "
+        "or `removed` once it closed. A BKR registration not sent yet goes out corrected; one BKR holds gets a "
+        "correction message through the outbox. 409 `erased` for a signal whose personal data was erased."
+    ),
+)
+def correct(request: Request, session: SessionDep, principal: Admin, at: Now, signal_id: uuid.UUID,
+            body: SignalCorrection) -> SignalCorrected:
+    return correction.correct(session, principal, request.app.state.vault, signal_id, body, now=at)
 
 
 # --- creditor agreements ------------------------------------------------------------------

@@ -26,7 +26,10 @@ from sqlmodel import Session
 from api import metrics
 from api.bulk import among, insert_rows, on_postgres, update_rows
 from api.cases.rules import CaseState, dutch_date, first_contact_deadline
-from api.models import Case, CreditorAgreement, Household, Municipality, QuarantinedRow, Signal, SignalImport
+from api.models import (
+    Case, CreditorAgreement, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport,
+)
+from api.residents.rules import name_forms, name_key
 from api.policy import MunicipalitySettings
 from api.sequence import reserve_change_seqs
 from api.signals import status as signal_status
@@ -179,6 +182,29 @@ def intake(
     return report
 
 
+@dataclass(frozen=True)
+class Address:
+    """A household's address, as a household is created with it."""
+
+    postcode: str | None
+    house_number: int | None
+    house_number_addition: str | None
+    street: str | None
+    town: str | None
+
+
+def regroup(session: Session, *, municipality: Municipality, vault: BsnVault, households: dict[str, Address],
+            now: datetime) -> dict[str, uuid.UUID]:
+    """Assess households again exactly as intake does, without a new signal: after a correction
+    moved a signal from one address to another, each side is grouped and classified anew (a
+    household not known yet is created with its address). Returns the households' ids by key."""
+    settings = MunicipalitySettings.model_validate(municipality.settings)
+    writer = _Writer(session, code=municipality.code, vault=vault, settings=settings, import_id=uuid.uuid4(), now=now)
+    known = writer.settle({key: [] for key in households}, dict(households))
+    writer.finish()
+    return known
+
+
 _SIGNALS = Signal.__table__
 _QUARANTINE = QuarantinedRow.__table__
 _HOUSEHOLDS = Household.__table__
@@ -257,9 +283,10 @@ class _Writer:
         # Judged by the thresholds in force when the signal came in, like its deadline.
         self.thresholds = settings.rule_thresholds()
         self.below_threshold: Counter[str] = Counter()  # this delivery's signals below threshold, per partner type
+        self.objections: set[str] | None = None  # the keyed hashes left by objections, read when first needed
 
     def store(self, signals: Sequence[SignalInput]) -> None:
-        session, code, now, import_id = self.session, self.code, self.now, self.import_id
+        code, now, import_id = self.code, self.now, self.import_id
         digest, encrypt, new_id = self.vault.digester(code), self.vault.encrypter(code), self.new_id
         thresholds, no_threshold, below = self.thresholds, Threshold(), self.below_threshold
         households: dict[str, list[_Fresh]] = {}
@@ -292,7 +319,15 @@ class _Writer:
                 firsts[key] = s
             else:
                 group.append(fresh)
+        self.settle(households, firsts)
 
+    def settle(self, households: dict[str, list[_Fresh]], addresses: dict[str, Any]) -> dict[str, uuid.UUID]:
+        """Find or create each household (by key, with the address it is created with), lock the
+        ones that existed, and assess each with its stored signals and the new ones in `households`:
+        cases opened, joined or re-classified. With no new signals it re-assesses what is stored
+        (a correction that moved a signal). Returns the households' ids by key."""
+        session, code, now, import_id, new_id = self.session, self.code, self.now, self.import_id, self.new_id
+        firsts = addresses
         known = dict(
             session.execute(
                 sa.select(_HOUSEHOLDS.c.address_key, _HOUSEHOLDS.c.id).where(
@@ -353,7 +388,7 @@ class _Writer:
                 row = fresh.row
                 row["household_id"], row["case_id"], row["classification"] = household_id, case_id, "single"
                 new_signals.append(row)
-                new_cases.append(self._new_case(case_id, household_id, "single", [fresh]))
+                new_cases.append(self._new_case(case_id, household_id, "single", [fresh], key=key))
                 continue
             rows: list[Any] = [*earlier, *group] if earlier else group
             assessment = assess_household(
@@ -402,7 +437,7 @@ class _Writer:
                 [assessment[r.external_id].kind for r in members if not assessment[r.external_id].is_repeat]
             ).value
             if existing_case is None:
-                new_cases.append(self._new_case(case_id, household_id, classification, joining))
+                new_cases.append(self._new_case(case_id, household_id, classification, joining, key=key))
                 continue
             crisis = existing_case.crisis or any(r.crisis for r in joining)
             due = min([existing_case.first_contact_due_date, *(self._due(r) for r in joining)])
@@ -428,6 +463,7 @@ class _Writer:
         self.numbered.update(case["id"] for case in new_cases)
         self.written += len(new_signals)
         self.statistics.grew(self.written)
+        return known
 
     def finish(self) -> None:
         """Number the existing cases this delivery changed, so devices holding them learn of it.
@@ -442,16 +478,38 @@ class _Writer:
         # had no attempt yet: their signals arrive as `Nog niet opgepakt`, as inserted).
         signal_status.refresh(self.session, self.renumbered, now=self.now)
 
-    def _new_case(self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any]) -> dict[str, Any]:
+    def _new_case(self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any], *,
+                  key: str) -> dict[str, Any]:
         crisis = any(r.crisis for r in joining)
         return {
             "id": case_id, "municipality_code": self.code, "household_id": household_id,
             "state": CaseState.NEW.value, "classification": classification, "crisis": crisis, "opened_at": self.now,
             "first_contact_due_date": min(self._due(r) for r in joining), "assigned_worker_id": None,
             "second_worker_id": None, "result": None, "closed_at": None, "purged_at": None, "version": 1,
+            "objection": self._under_objection(key, joining),
             # No change number: no device sees a case before it is assigned, and assigning numbers it.
             "change_seq": 0,
         }
+
+    def _under_objection(self, key: str, joining: Sequence[Any]) -> bool:
+        """Whether the household or a person a new case's signals name objected before: matched by
+        the keyed hashes an objection's erasure left (`erased_subject`), as a resident search is."""
+        if self.objections is None:
+            self.objections = set(self.session.execute(
+                sa.select(ErasedSubject.digest).where(ErasedSubject.municipality_code == self.code,
+                                                      ErasedSubject.ground == "objection")).scalars())
+        if not self.objections:
+            return False
+        digest = self.vault.digester(self.code)
+        keys = set() if key.startswith("bsn:") else {digest(f"address|{key}")}
+        for signal in joining:
+            row = signal.row if type(signal) is _Fresh else {}
+            if row.get("bsn_digest"):
+                keys.add(row["bsn_digest"])
+            if row.get("surname") and row.get("birth_date"):
+                keys.update(digest(name_key(form, row["birth_date"]))
+                            for form in name_forms(prefix=row.get("prefix"), surname=row["surname"]))
+        return not keys.isdisjoint(self.objections)
 
     def _due(self, row: Any) -> Any:
         if type(row) is _Fresh:

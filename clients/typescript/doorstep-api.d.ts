@@ -812,6 +812,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/signals/{signal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Correct a signal's personal fields (rectificatie, AVG art. 16; admins, audited with the reason)
+         * @description Name, initials, birth date, gender and address, named as `POST /v1/signals` names them; only the fields sent change, null clears one, unknown fields are refused. The old values are kept in the audit trail and nowhere else. A corrected address moves the signal to the household of the new address and regroups its case as intake does (classification re-assessed); devices holding a changed case get it on their next pull, or `removed` once it closed. A BKR registration not sent yet goes out corrected; one BKR holds gets a correction message through the outbox. 409 `erased` for a signal whose personal data was erased.
+         */
+        patch: operations["signals-correct"];
+        trace?: never;
+    };
     "/signals/{signal_id}/bsn": {
         parameters: {
             query?: never;
@@ -1404,6 +1424,12 @@ export interface components {
             /** @description None once the resident has been reached. */
             next_planned_action: components["schemas"]["PlannedActionOut"] | null;
             /**
+             * Objection
+             * @description Opened by a signal about a household or person that objected before (AVG art. 21): the office decides whether to reach out. Left out of automatic planning until it is assigned or closed.
+             * @default false
+             */
+            objection: boolean;
+            /**
              * Opened At
              * Format: date-time
              */
@@ -1423,6 +1449,12 @@ export interface components {
             second_worker_id: string | null;
             /** Signals */
             signals: components["schemas"]["CaseSignalOut"][];
+            /**
+             * Stale
+             * @description Open, and no signal, attempt or action for the municipality's `stale_case_months`: proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden' (the office decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.
+             * @default false
+             */
+            stale: boolean;
             /**
              * State
              * @enum {string}
@@ -1586,6 +1618,12 @@ export interface components {
              */
             id: string;
             /**
+             * Objection
+             * @description Opened by a signal about a household or person that objected before (AVG art. 21): the office decides whether to reach out. Left out of automatic planning until it is assigned or closed.
+             * @default false
+             */
+            objection: boolean;
+            /**
              * Opened At
              * Format: date-time
              */
@@ -1603,6 +1641,12 @@ export interface components {
              * Format: uuid
              */
             second_worker_id: string | null;
+            /**
+             * Stale
+             * @description Open, and no signal, attempt or action for the municipality's `stale_case_months`: proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden' (the office decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.
+             * @default false
+             */
+            stale: boolean;
             /**
              * State
              * @enum {string}
@@ -1797,6 +1841,12 @@ export interface components {
             /** Due Within 7 Days */
             due_within_7_days: number;
             /**
+             * Objection Pending
+             * @description Open cases opened by a signal about a household or person that objected before (AVG art. 21), not yet assigned or closed: the office decides whether to reach out; automatic planning leaves them alone. The list: `GET /v1/cases?objection=true&unassigned=true&open=true`.
+             * @default 0
+             */
+            objection_pending: number;
+            /**
              * Open By State
              * @description Open cases per lifecycle state.
              */
@@ -1826,6 +1876,12 @@ export interface components {
              * @description When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); None: never.
              */
             retention_last_run_at: string | null;
+            /**
+             * Stale
+             * @description Open cases without a signal, attempt or action for the municipality's `stale_case_months` (default 6), proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden'; the office decides. The list: `GET /v1/cases?stale=true`.
+             * @default 0
+             */
+            stale: number;
         };
         /**
          * DeliveredSignal
@@ -2545,6 +2601,12 @@ export interface components {
              */
             retention_months: number;
             /**
+             * Stale Case Months
+             * @description An open case without a signal, attempt or action for this long is proposed for closing (Definitief geen contact kunnen krijgen or Niet opgepakt: andere reden; the office decides).
+             * @default 6
+             */
+            stale_case_months: number;
+            /**
              * Thresholds
              * @description Per partner type, the least arrears the municipality acts on: a signal below it is stored and marked `below_threshold`, and a case whose signals all are is proposed for closing as 'Niet opgepakt: onterecht signaal'. Partner types left out keep their default (30 days for Huur, Energie, Water and Zorg, 180 for CAK Zorgverzekeringen, none for the others; no minimum amount). Applies to signals received after the change.
              */
@@ -3065,6 +3127,88 @@ export interface components {
             import_id: string;
             /** Results */
             results: components["schemas"]["SignalResult"][];
+        };
+        /** SignalCorrected */
+        SignalCorrected: {
+            /**
+             * Bkr
+             * @description registration-updated: the BKR registration had not gone out and will carry the corrected data; correction-queued: it had, and a correction message goes out through the outbox.
+             */
+            bkr: ("registration-updated" | "correction-queued") | null;
+            /**
+             * Case Id
+             * Format: uuid
+             * @description The signal's case after the correction.
+             */
+            case_id: string | null;
+            /**
+             * Changed
+             * @description The fields whose value changed (an unchanged value sent is no change).
+             */
+            changed: string[];
+            /**
+             * Classification
+             * @description The case's classification after re-assessment.
+             */
+            classification: string | null;
+            /**
+             * Household Id
+             * Format: uuid
+             */
+            household_id: string;
+            /**
+             * Previous Case Id
+             * Format: uuid
+             */
+            previous_case_id: string | null;
+            /**
+             * Regrouped
+             * @description The address changed: the signal moved to the household of the new address and its case was regrouped and re-assessed as on intake.
+             */
+            regrouped: boolean;
+            /**
+             * Signal Id
+             * Format: uuid
+             */
+            signal_id: string;
+        };
+        /**
+         * SignalCorrection
+         * @description A correction (rectificatie, AVG art. 16) of a signal's personal fields, named as signals
+         *     carry them on the wire (`POST /v1/signals`). Only the fields sent change; null clears one.
+         */
+        SignalCorrection: {
+            /**
+             * Birth Date
+             * @description YYYY-MM-DD or DD-MM-YYYY.
+             */
+            birth_date?: string | null;
+            /**
+             * Gender
+             * @description M, V or O (or man, vrouw, onbekend …).
+             */
+            gender?: string | null;
+            /** House Number */
+            house_number?: number | string | null;
+            /** House Number Addition */
+            house_number_addition?: string | null;
+            /** Initials */
+            initials?: string | null;
+            /** Postcode */
+            postcode?: string | null;
+            /** Prefix */
+            prefix?: string | null;
+            /**
+             * Reason
+             * @description Why (e.g. the request's reference); kept in the audit trail with the old values, and nowhere else.
+             */
+            reason: string;
+            /** Street */
+            street?: string | null;
+            /** Surname */
+            surname?: string | null;
+            /** Town */
+            town?: string | null;
         };
         /**
          * SignalIn
@@ -3892,6 +4036,10 @@ export interface operations {
                 signalStatus?: ("Inwoner al bekend bij schuldhulpverlening" | "Inwoner is overleden" | "Niet opgepakt: andere reden" | "Niet opgepakt: herhaalde melding" | "Niet opgepakt: onterecht signaal" | "Nog niet opgepakt" | "Opgepakt" | "Persoon is geen inwoner (meer) in de gemeente") | null;
                 /** @description true: the cases proposed for closing as 'Niet opgepakt: onterecht signaal' (every signal below threshold, nobody reached yet); the office confirms by closing them. */
                 proposedClosing?: boolean | null;
+                /** @description true: the open cases without a signal, attempt or action for `stale_case_months`, proposed for closing (the office decides with which result). */
+                stale?: boolean | null;
+                /** @description true: the cases opened by a signal about a household or person that objected before. */
+                objection?: boolean | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -6788,6 +6936,93 @@ export interface operations {
             };
             /** @description Role or scope does not allow this */
             403: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists field paths */
+            422: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "signals-correct": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                signal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignalCorrection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignalCorrected"];
+                };
+            };
+            /** @description The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key) */
+            400: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role or scope does not allow this */
+            403: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your municipality) */
+            404: {
+                headers: {
+                    "API-Version": components["headers"]["API-Version"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     "API-Version": components["headers"]["API-Version"];
                     [name: string]: unknown;

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.models import BkrRegistration, StaffUser
+from api.models import BkrRegistration, Signal, StaffUser
 from tests.bkr.helpers import accepted_case
 from tests.browser.conftest import Screens
 from tests.conftest import VAULT
@@ -61,6 +61,25 @@ def test_the_case_list_and_a_case_page_are_accessible(screens: Screens, session:
     screens.page.wait_for_url(f"**/console/zaken/{case.id}")
     expect(screens.page.get_by_text("Visser").first).to_be_visible()
     assert screens.check("zaak") == []
+
+
+def test_a_case_under_objection_and_gone_quiet_is_accessible(screens: Screens, session: Session) -> None:
+    from datetime import UTC, datetime
+
+    office = _office(session)
+    case = make_case(session, surname="Visser")
+    long_ago = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # nothing happened since: stale
+    case.objection, case.opened_at = True, long_ago
+    for signal in session.exec(select(Signal).where(Signal.case_id == case.id)):
+        signal.received_at = long_ago
+        session.add(signal)
+    session.add(case)
+    session.commit()
+    _sign_in(screens, office.username)
+    screens.goto(f"/console/zaken/{case.id}")
+    expect(screens.page.get_by_role("heading", name="Eerder bezwaar")).to_be_visible()
+    expect(screens.page.get_by_role("heading", name="Voorstel: afsluiten, de zaak is stilgevallen")).to_be_visible()
+    assert screens.check("zaak-bezwaar-stilgevallen") == []
 
 
 def test_keyboard_alone_reaches_the_content_and_the_menu(screens: Screens, session: Session) -> None:

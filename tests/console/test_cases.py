@@ -197,8 +197,9 @@ def test_each_deadline_number_on_vandaag_opens_a_list_of_exactly_those_cases(off
     session.commit()
     page = office.get("/console")
     tiles = re.findall(r'<a href="(/console/zaken\?[^"]+)"><strong>(\d+)</strong>', page.text)
-    # One overdue, one due within 7 days (the closed one counts not); none proposed for closing.
-    assert [count for _, count in tiles] == ["1", "1", "0"]
+    # One overdue, one due within 7 days (the closed one counts not); none proposed for closing (below
+    # threshold or stale); none opened under an earlier objection.
+    assert [count for _, count in tiles] == ["1", "1", "0", "0", "0"]
     for link, count in tiles:
         assert len(_case_links(office.get(link.replace("&amp;", "&")))) == int(count), link
 

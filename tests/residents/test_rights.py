@@ -276,3 +276,38 @@ def test_a_masked_bsn_shows_three_digits(bsn: str):
 def test_names_match_with_or_without_prefix_case_or_accents(asked: str, prefix: str | None, surname: str | None,
                                                             match: bool):
     assert name_matches(asked, prefix=prefix, surname=surname) is match
+
+
+def test_the_access_report_lists_every_read_of_the_persons_data_and_none_of_another_household(  # type: ignore[no-untyped-def]
+    client: TestClient, session: Session, town
+):
+    from api.models import AuditEntry
+
+    office = login(client, "office1")
+    worker = client.get("/v1/auth/me", headers=login(client, "worker1")).json()["id"]
+    for case_id in (town["second"], town["other"]):
+        assert client.post(f"/v1/cases/{case_id}/assignment", headers=office, json={"worker_id": worker}).status_code == 200
+    device = client.post("/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}).json()
+    pulled = decrypt(client.get("/v1/sync/pull", headers={"Authorization": f"Bearer {device['access_token']}"}).text, KEY)
+    assert {c.id for c in pulled.upserts} == {town["second"], town["other"]}  # the phone read both households
+    assert client.get("/v1/cases", headers=office).status_code == 200  # the list reads both too
+    for case_id in (town["first"], town["second"], town["other"]):
+        assert client.get(f"/v1/cases/{case_id}", headers=office).status_code == 200
+    signal_ids = [s["id"] for s in search(client, bsn=BSN).json()["signals"]]
+    for signal_id in signal_ids:
+        assert client.get(f"/v1/signals/{signal_id}/bsn", headers=office).status_code == 200
+    ref = search(client, bsn=BSN).json()["ref"]
+
+    mine = {town["first"], town["second"]}
+    trail = read(session, select(AuditEntry).order_by(AuditEntry.id))
+    about_jansen = [e for e in trail if e.case_id in mine or (e.resource_type == "signal" and e.resource_id in signal_ids)
+                    or (e.resource_type == "resident_request" and e.resource_id == ref)]
+    about_de_vries = [e for e in trail if e.case_id == town["other"]]
+    assert {e.action for e in about_jansen} >= {"sync.pull", "cases.list", "cases.read", "signals.reveal-bsn",
+                                                "residents.search", "cases.close", "cases.assign"}
+    assert about_de_vries  # read in the same requests, so the report must tell them apart
+
+    report = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()
+    listed = [(entry["at"], entry["action"]) for entry in report["access_log"]]
+    expected = [(e.at.isoformat().replace("+00:00", "Z"), e.action) for e in about_jansen]
+    assert sorted(listed) == sorted(expected)  # every read and change of Jansen's data, and nothing else

@@ -15,7 +15,7 @@ from api.auth.deps import Now
 from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
 from api.cases import routes as case_api
 from api.cases import trajectory_routes as trajectory_api
-from api.cases.rules import HANDOVER_RESULTS, CaseState, dutch_date
+from api.cases.rules import HANDOVER_RESULTS, STALE_RESULTS, CaseState, dutch_date
 from api.signals.rules import SIGNAL_STATUSES
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
 from api.console.labels import AMSTERDAM
@@ -50,6 +50,8 @@ class CaseListQuery(BaseModel):
     crisis: bool | None = None
     signal_status: case_api.SignalStatus | None = None  # type: ignore[name-defined]
     proposed_closing: bool | None = None
+    objection: bool | None = None
+    stale: bool | None = None
     cursor: str | None = Field(default=None, max_length=200)
 
 
@@ -77,7 +79,7 @@ def case_page(
     return render(
         request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
         names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
-        handover_results=HANDOVER_RESULTS, people=list(people.values()), today=today,
+        handover_results=HANDOVER_RESULTS, stale_results=STALE_RESULTS, people=list(people.values()), today=today,
         now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
     )
 

@@ -14,9 +14,10 @@ from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, o
 from api.db import SessionDep
 from api.problems import ProblemError
 from api.residents import routes as resident_api
-from api.residents import service
+from api.residents import correction, service
 from api.residents.document import fragment
-from api.residents.schemas import ErasureRequest, ResidentSearch
+from api.residents.schemas import ErasureRequest, ResidentSearch, SignalCorrection
+from api.signals.parsing import CORRECTABLE
 
 router = APIRouter(prefix="/console/privacy", route_class=ConsoleRoute)
 
@@ -48,7 +49,36 @@ def report(request: Request, session: SessionDep, signed: Office, at: Now, ref: 
     principal = as_api(resident_api.Admin, signed.principal)
     answer = service.report(session, principal, request.app.state.vault, ref, now=at)
     return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
-                  erasure=None)
+                  erasure=None, signals=_correctable(answer))
+
+
+def _correctable(answer: Any) -> list[Any]:
+    return [s for s in answer.signals if not s.erased]
+
+
+@router.post("/{ref}/corrigeren", name="console-privacy-correct")
+def correct(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, ref: uuid.UUID) -> Response:
+    """Only the fields filled in change (an empty field leaves the value as it is)."""
+    principal = as_api(resident_api.Admin, signed.principal)
+    body = {name: value for name in ("reason", *CORRECTABLE) if (value := optional(form, name)) is not None}
+    signal_id = optional(form, "signal_id")
+
+    def run() -> Any:
+        chosen = service.signal_of_request(session, principal, ref, signal_id)
+        return correction.correct(session, principal, request.app.state.vault, chosen,
+                                  parse(SignalCorrection, body), now=at)
+
+    result, problem = attempt(session, run)
+    if problem is not None:
+        answer = service.report(session, principal, request.app.state.vault, ref, now=at)
+        return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
+                      erasure=None, error=problem, signals=_correctable(answer), correction=body)
+    if not result.changed:
+        return done(signed, "Niets gewijzigd: de ingevulde waarden stonden er al.", f"/console/privacy/{ref}")
+    moved = " Het signaal is verhuisd naar het huishouden van het nieuwe adres." if result.regrouped else ""
+    bkr = {"registration-updated": " De BKR-registratie gaat met de gecorrigeerde gegevens uit.",
+           "correction-queued": " Een correctie gaat naar het BKR."}.get(result.bkr or "", "")
+    return done(signed, f"Gecorrigeerd: {', '.join(result.changed)}.{moved}{bkr}", f"/console/privacy/{ref}")
 
 
 @router.post("/{ref}/wissen", name="console-privacy-erase")
@@ -60,7 +90,7 @@ def erase(request: Request, session: SessionDep, signed: Office, at: Now, form: 
     if problem is not None:
         answer = service.report(session, principal, request.app.state.vault, ref, now=at)
         return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
-                      erasure=None, error=problem)
+                      erasure=None, error=problem, signals=_correctable(answer))
     kept = "; ".join(f"zaak {k.case_id}: {k.reason}" for k in result.kept)
     return done(signed, f"Gewist: {len(result.erased_cases)} zaak/zaken en {result.erased_signals} signaal/signalen."
                         + (f" Bewaard: {kept}" if kept else ""), f"/console/privacy/{ref}")

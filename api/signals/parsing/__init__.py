@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from api.signals.limits import FileRefused, ImportLimits  # FileRefused: the readers' callers catch it from here
 from api.signals.parsing.base import _SNIFF_BYTES, SignalFile
-from api.signals.parsing.columns import CANONICAL, COLUMNS, EXPORT_NAMES, MAX_CHARS
+from api.signals.parsing.columns import CANONICAL, COLUMNS, CORRECTABLE, EXPORT_NAMES, MAX_CHARS, parse_field
 from api.signals.parsing.csvfile import MAX_LINE_BYTES, _CsvFile, _text_encoding
 from api.signals.parsing.ddasjson import _DdasJsonFile
 from api.signals.parsing.rows import ParsedRow, RowError, SignalInput, normalise_row
@@ -27,7 +27,8 @@ from api.signals.parsing.xlsxfile import _XlsxFile
 from api.signals.rules import PARTNER_TYPES
 
 __all__ = [
-    "CANONICAL", "COLUMNS", "EXPORT_NAMES", "MAX_CHARS", "MAX_LINE_BYTES", "PARTNER_TYPES", "FileRefused", "ParsedRow",
+    "CANONICAL", "COLUMNS", "CORRECTABLE", "EXPORT_NAMES", "MAX_CHARS", "MAX_LINE_BYTES", "PARTNER_TYPES", "FileRefused",
+    "ParsedRow", "parse_field",
     "RowError", "SignalFile", "SignalInput", "normalise_row", "open_signal_file",
 ]
 

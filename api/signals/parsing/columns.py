@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from api.signals.parsing import values
-from api.signals.parsing.values import Parser, ParserFor
+from api.signals.parsing.values import Parser, ParserFor, _Invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +75,25 @@ def _accepted_headers() -> dict[str, str]:
 
 
 COLUMNS: dict[str, str] = _accepted_headers()  # a header name, lower case, to its column's canonical name
+
+
+# --- one corrected field (AVG art. 16) ------------------------------------------------------
+
+CORRECTABLE = ("initials", "prefix", "surname", "birth_date", "gender", "street", "house_number",
+               "house_number_addition", "postcode", "town")
+_BY_NAME = {column.name: column for column in TABLE}
+
+
+def parse_field(name: str, value: object) -> object:
+    """One personal field as intake reads it (the same rules, so a correction stores what an import
+    would have): the normalised value, or ValueError with the reason (never quoting the value)."""
+    if name not in CORRECTABLE:
+        raise ValueError(f"{name} cannot be corrected")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise ValueError(f"{EXPORT_NAMES[name]} is empty (send null to clear it)")
+    try:
+        return _BY_NAME[name].parse(value)
+    except _Invalid as problem:
+        raise ValueError(problem.reason) from None

@@ -41,6 +41,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     'residents-erasure': ('POST', '/v1/residents/{ref}/erasure'),
     'residents-report': ('GET', '/v1/residents/{ref}/report'),
     'residents-search': ('POST', '/v1/residents/search'),
+    'signals-correct': ('PATCH', '/v1/signals/{signal_id}'),
     'signals-deliver': ('POST', '/v1/signals'),
     'signals-delivered': ('GET', '/v1/signals'),
     'signals-feedback': ('GET', '/v1/signals/feedback'),
