@@ -16,35 +16,36 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
-from api import __version__, health, tracing
+from api import __version__
 from api.audit.routes import activities_router
 from api.audit.routes import router as audit_router
 from api.auth import passwords
 from api.auth.keys import KeyRing, demo_signing_key
 from api.auth.routes import auth_router, users_router
 from api.backoffice.routes import plans_router
-from api.bkr.routes import router as bkr_router
 from api.backoffice.routes import router as backoffice_router
+from api.bkr.routes import router as bkr_router
 from api.cases.routes import router as cases_router
 from api.cases.trajectory_routes import router as trajectory_router
 from api.console import routes as console
-from api.field_app import routes as field_app
-from api.field.routes import router as devices_router
 from api.field.routes import conflicts_router, sync_router
+from api.field.routes import router as devices_router
+from api.field_app import routes as field_app
 from api.municipality.routes import router as municipality_router
+from api.platform import health, tracing
+from api.platform.db import head_revision, make_engine
+from api.platform.metrics import Metrics, RequestMetrics
+from api.platform.middleware import BodyLimit, QueryKeyAliases, RequestContext
+from api.platform.problems import MEDIA_TYPE, Problem, install_handlers
+from api.auth.safety import check_configuration, check_credentials
+from api.reports.case_export.routes import router as case_export_router
+from api.reports.ddas.routes import router as ddas_router
+from api.reports.monitor.routes import router as monitor_router
 from api.residents.routes import router as residents_router
-from api.reports.case_export_routes import router as case_export_router
-from api.reports.ddas_routes import router as ddas_router
-from api.reports.monitor_routes import router as monitor_router
-from api.signals.routes import agreements_router
-from api.signals.routes import router as signals_router
-from api.db import head_revision, make_engine
-from api.metrics import Metrics, RequestMetrics
-from api.middleware import BodyLimit, QueryKeyAliases, RequestContext
-from api.problems import MEDIA_TYPE, Problem, install_handlers
-from api.safety import check_configuration, check_credentials
 from api.settings import Settings
 from api.signals.bsn import vault_from_settings
+from api.signals.routes import agreements_router
+from api.signals.routes import router as signals_router
 
 DESCRIPTION = """
 Doorstep is the API behind a municipality's **vroegsignalering** (early signalling of
@@ -125,7 +126,7 @@ def create_app(
         lifespan=lifespan,
         # FastAPI's own OpenTelemetry spans carry `url.path` and `url.query` with their values (a
         # postcode, a name searched in the console): off, even under a process-wide provider.
-        # `api/tracing.py` traces by route template instead, when DOORSTEP_OTEL_ENDPOINT is set.
+        # `api/platform/tracing.py` traces by route template instead, when DOORSTEP_OTEL_ENDPOINT is set.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )

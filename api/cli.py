@@ -53,8 +53,8 @@ def serve(
     import uvicorn
 
     from api.app import create_app, settled
-    from api.logs import configure_logging
-    from api.safety import UnsafeConfiguration, check_credentials
+    from api.platform.logs import configure_logging
+    from api.auth.safety import UnsafeConfiguration, check_credentials
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -81,8 +81,8 @@ def bkr_worker(
 
     from api.bkr.client import HttpBkrClient
     from api.bkr.outbox import deliver_due, run_worker
-    from api.db import make_engine
-    from api.logs import configure_logging
+    from api.platform.db import make_engine
+    from api.platform.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -177,7 +177,7 @@ def stop(processes: Sequence[subprocess.Popen[bytes]], *, seconds: float = 10) -
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the newest migration."""
-    from api.db import migrate as run_migrations
+    from api.platform.db import migrate as run_migrations
 
     settings = _settings()
     run_migrations(settings.database_url)
@@ -187,10 +187,10 @@ def migrate() -> None:
 @app.command()
 def demo() -> None:
     """Migrate and load the demo municipality (0363) with staff, a partner and signals. Idempotent."""
-    from api.db import make_engine
-    from api.db import migrate as run_migrations
+    from api.platform.db import make_engine
+    from api.platform.db import migrate as run_migrations
     from api.demo import DEMO_CODE, DEMO_STAFF, load_demo
-    from api.safety import DEMO_PARTNER, DEMO_PASSWORD
+    from api.auth.safety import DEMO_PARTNER, DEMO_PASSWORD
 
     settings = _settings()
     if not settings.demo:
@@ -222,10 +222,10 @@ def create_municipality(
     name: Annotated[str, typer.Argument(help="Name of the municipality.")],
 ) -> None:
     """Register a municipality (tenant) with the default settings."""
-    from api.db import make_engine
+    from api.platform.db import make_engine
     from api.models import Municipality
-    from api.policy import MunicipalitySettings
-    from api.sequence import start_sequence
+    from api.municipality.policy import MunicipalitySettings
+    from api.platform.sequence import start_sequence
 
     if not (len(code) == 4 and code.isdigit()):
         _fail("The gemeentecode is four digits, e.g. 0363.")
@@ -256,9 +256,9 @@ def create_user(
     command line, where the shell's history and any `ps` on the machine would show it."""
     from api.auth import service
     from api.auth.schemas import UserCreate
-    from api.db import make_engine
+    from api.platform.db import make_engine
     from api.models import Municipality
-    from api.problems import ProblemError
+    from api.platform.problems import ProblemError
 
     password = _secret("Password", from_stdin=password_stdin)
     try:
@@ -296,8 +296,8 @@ def create_partner(
 ) -> None:
     """Register an integration partner with client credentials (the secret at a prompt or on stdin)."""
     from api.auth import service
-    from api.db import make_engine
-    from api.problems import ProblemError
+    from api.platform.db import make_engine
+    from api.platform.problems import ProblemError
 
     secret = _secret("Client secret", from_stdin=secret_stdin)
     if len(secret) < 24:
@@ -338,7 +338,7 @@ def import_signals(
     from rich.table import Table
 
     from api.auth.principal import Principal
-    from api.db import make_engine
+    from api.platform.db import make_engine
     from api.models import Municipality
     from api.signals import imports
     from api.signals.bsn import vault_from_settings
@@ -407,7 +407,7 @@ def purge(
 
     from api.cases.retention import purge as run_purge
     from api.signals.bsn import vault_from_settings
-    from api.db import make_engine
+    from api.platform.db import make_engine
     from api.models import Municipality
 
     settings = _settings()

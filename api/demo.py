@@ -15,9 +15,9 @@ from api.cases import service as cases
 from api.cases import trajectory
 from api.cases.rules import dutch_date
 from api.models import Case, CreditorAgreement, Municipality, Signal, StaffUser
-from api.policy import MunicipalitySettings
-from api.safety import DEMO_PARTNER, DEMO_PASSWORD
-from api.sequence import start_sequence
+from api.municipality.policy import MunicipalitySettings
+from api.auth.safety import DEMO_PARTNER, DEMO_PASSWORD
+from api.platform.sequence import start_sequence
 from api.signals.bsn import BsnVault
 from api.signals.parsing import normalise_row
 from api.signals.rules import is_valid_bsn

@@ -32,7 +32,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.auth.keys import generate_signing_key  # noqa: E402
-from api.db import make_engine, migrate  # noqa: E402
+from api.platform.db import make_engine, migrate  # noqa: E402
 from api.models import (  # noqa: E402
     BkrAttempt, BkrRegistration, Case, Conflict, Device, SignalImport, StaffUser, Trajectory, VisitEvent,
 )

@@ -99,10 +99,10 @@ def run_import(url: str, path: Path) -> dict[str, float]:
 
     from sqlmodel import Session
 
-    from api.db import make_engine, migrate
+    from api.platform.db import make_engine, migrate
     from api.models import Municipality
-    from api.policy import MunicipalitySettings
-    from api.sequence import start_sequence
+    from api.municipality.policy import MunicipalitySettings
+    from api.platform.sequence import start_sequence
     from api.signals import service
     from api.signals.bsn import BsnVault, generate_data_key
     from api.signals.parsing import open_signal_file

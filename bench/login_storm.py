@@ -41,10 +41,10 @@ def prepare(url: str) -> dict[str, str]:
 
     from api.auth.keys import generate_signing_key
     from api.auth.passwords import hash_secret
-    from api.db import make_engine, migrate
+    from api.platform.db import make_engine, migrate
     from api.models import Municipality, StaffUser
-    from api.policy import MunicipalitySettings
-    from api.sequence import start_sequence
+    from api.municipality.policy import MunicipalitySettings
+    from api.platform.sequence import start_sequence
     from api.signals.bsn import generate_data_key
 
     fresh_postgres(url)

@@ -31,7 +31,7 @@ from sqlmodel import Session  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.auth.keys import generate_signing_key  # noqa: E402
-from api.db import make_engine, migrate  # noqa: E402
+from api.platform.db import make_engine, migrate  # noqa: E402
 from api.models import Case, Household, Signal, Trajectory, VisitEvent  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.signals.bsn import generate_data_key  # noqa: E402

@@ -68,10 +68,10 @@ def prepare(url: str, *, history_events: int = 100_000) -> dict[str, str]:
     from sqlmodel import Session
 
     from api.auth.keys import generate_signing_key
-    from api.db import make_engine, migrate
+    from api.platform.db import make_engine, migrate
     from api.models import Case, Household, Municipality, StaffUser
-    from api.policy import MunicipalitySettings
-    from api.sequence import next_change_seq, start_sequence
+    from api.municipality.policy import MunicipalitySettings
+    from api.platform.sequence import next_change_seq, start_sequence
     from api.signals.bsn import generate_data_key
     from bench.import_signals import fresh_postgres
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel
 
 from api.app import create_app
 from api.auth.keys import generate_signing_key
-from api.db import make_engine, migrate
+from api.platform.db import make_engine, migrate
 from api.settings import Settings, SigningKey
 from api.signals.bsn import BsnVault, generate_data_key
 

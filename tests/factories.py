@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.models import Case, Household, Municipality, PartnerClient, Signal, StaffUser
-from api.policy import MunicipalitySettings
-from api.sequence import next_change_seq, start_sequence
+from api.municipality.policy import MunicipalitySettings
+from api.platform.sequence import next_change_seq, start_sequence
 
 PASSWORD = "correct horse battery staple"
 SECRET = "partner-secret-for-tests-only"

@@ -11,8 +11,8 @@ CLOCK_CALLS = {"now", "utcnow", "today", "time"}
 
 
 def _pure_modules() -> list[Path]:
-    # The DDAS mapping is pure too: rows in, the delivery out (its reading lives in ddas_service.py).
-    return sorted((ROOT / "sync").rglob("*.py")) + sorted((ROOT / "api").rglob("rules.py")) + [ROOT / "api/reports/ddas.py"]
+    # The DDAS mapping is pure too: rows in, the delivery out (its reading lives in reports/ddas/service.py).
+    return sorted((ROOT / "sync").rglob("*.py")) + sorted((ROOT / "api").rglob("rules.py")) + [ROOT / "api/reports/ddas/document.py"]
 
 
 def _imports(tree: ast.AST) -> list[str]:
@@ -56,3 +56,31 @@ def test_python_jose_is_confined_to_the_auth_area():
         if any(name.split(".")[0] == "jose" for name in _imports(ast.parse(path.read_text())))
     ]
     assert users and all(path.startswith("api/auth/") for path in users)
+
+
+def _api_imports(path: Path) -> set[str]:
+    return {name for name in _imports(ast.parse(path.read_text())) if name == "api" or name.startswith("api.")}
+
+
+def test_the_tables_import_nothing_from_an_area():
+    assert _api_imports(ROOT / "api" / "models.py") == set()
+
+
+def test_the_platform_imports_no_area_but_the_callers_identity_and_pure_rules():
+    """api/platform is what the areas stand on: it may know the tables, the settings, who is
+    calling (a Principal) and the pure rules (the Dutch calendar), never an area's use cases."""
+    allowed = {"api", "api.models", "api.settings", "api.auth.principal"}
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "api" / "platform").glob("*.py"))
+        for name in _api_imports(path)
+        if name not in allowed and not name.startswith("api.platform") and not name.endswith(".rules")
+    }
+    assert offenders == set()
+
+
+def test_the_state_changing_kinds_of_the_tables_are_the_rules():
+    from api.cases.rules import STATE_KINDS
+    from api.models import STATE_KINDS_SQL
+
+    assert STATE_KINDS_SQL == "kind IN (" + ", ".join(f"'{kind}'" for kind in sorted(STATE_KINDS)) + ")"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from api import db as db_module
-from api.db import make_engine
+from api.platform import db as db_module
+from api.platform.db import make_engine
 
 
 @pytest.fixture

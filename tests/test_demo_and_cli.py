@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.auth.keys import generate_signing_key
 from api.cli import app as cli
-from api.db import make_engine, migrate
+from api.platform.db import make_engine, migrate
 from api.demo import DEMO_CODE, load_demo
 from api.models import AuditEntry, Case, PartnerClient, Signal, StaffUser
-from api.safety import UnsafeConfiguration, check_configuration, check_credentials
+from api.auth.safety import UnsafeConfiguration, check_configuration, check_credentials
 from api.settings import Settings
 from api.signals.bsn import BsnVault
 from tests.conftest import BSN_HMAC_KEY, BSN_KEYS

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.db import make_engine, migrate
+from api.platform.db import make_engine, migrate
 from api.settings import Settings
 
 

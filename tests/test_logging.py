@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.logs import JsonFormatter
+from api.platform.logs import JsonFormatter
 from tests.factories import login, make_case, make_municipality, make_user
 
 BSN = "111222333"

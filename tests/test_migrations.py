@@ -15,9 +15,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from api.db import alembic_config, current_revision, head_revision, make_engine, migrate
+from api.platform.db import alembic_config, current_revision, head_revision, make_engine, migrate
 from api.models import Household, Signal
-from api.policy import MunicipalitySettings
+from api.municipality.policy import MunicipalitySettings
 from api.signals.rules import PARTNER_TYPES, below_threshold
 from tests.factories import NOW, make_municipality, read
 

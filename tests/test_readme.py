@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.demo import DEMO_STAFF
-from api.safety import DEMO_PARTNER, DEMO_PASSWORD
+from api.auth.safety import DEMO_PARTNER, DEMO_PASSWORD
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

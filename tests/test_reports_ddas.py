@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from api.cases.rules import DDAS_RESULTS
 from api.cases.retention import purge
 from api.models import AuditEntry, Case, Municipality, Signal, StaffUser, Trajectory
-from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery, whole_euros
+from api.reports.ddas.document import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery, whole_euros
 from api.signals.parsing import PARTNER_TYPES
 from tests.conftest import FakeClock
 from tests.conftest import VAULT
@@ -527,9 +527,9 @@ def test_each_case_gets_its_own_signals_and_attempts_when_read_a_few_rows_at_a_t
     """The cases, their signal ids and their attempts are read side by side in the cases' order;
     blocks of three rows cut through cases, and cases opened at the same moment tie on their id."""
     from api.models import VisitEvent
-    from api.reports import ddas_service
+    from api.reports.ddas import service as ddas_service
 
-    pass
+    monkeypatch.setattr(ddas_service, "ROWS_PER_READ", 3)
     author = read(session, select(StaffUser).where(StaffUser.username == "worker1"))[0]
     cases = [make_case(session, postcode=f"10{number:02d}AB") for number in range(9)]
     firsts = {signal.case_id: signal for signal in read(session, select(Signal))}

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import AuditEntry, Case, Household, Trajectory
-from api.reports.monitor_routes import tidy_rows
+from api.reports.monitor.routes import tidy_rows
 from tests.factories import (
     amsterdam_and_rotterdam, login, make_case, make_municipality, make_partner, make_user, partner_login, read,
     statements_run,

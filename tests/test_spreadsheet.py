@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.spreadsheet import safe_cell
+from api.platform.spreadsheet import safe_cell
 from tests.signals.test_intake_api import csv_file, office, row, upload  # noqa: F401 - fixture used by name
 
 

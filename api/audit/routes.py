@@ -16,10 +16,10 @@ from api.audit.activities import ACTIVITIES
 from api.audit.schemas import AuditCursor, AuditEntryOut, AuditPage, LdvRecord
 from api.auth.deps import allow
 from api.auth.principal import Principal
-from api.db import SessionDep
-from api.pagination import decode_cursor, encode_cursor
-from api.problems import problem_responses
-from api.wire import Instant
+from api.platform.db import SessionDep
+from api.platform.pagination import decode_cursor, encode_cursor
+from api.platform.problems import problem_responses
+from api.platform.wire import Instant
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=problem_responses(401, 403, 422))
 Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]

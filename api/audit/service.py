@@ -17,8 +17,8 @@ from api import __version__
 from api.audit.activities import activity_for
 from api.audit.rules import Actor, Entry, ldv_record
 from api.auth.principal import Principal
-from api.bulk import on_postgres
-from api.logs import request_id_var
+from api.platform.bulk import on_postgres
+from api.platform.logs import request_id_var
 from api.models import AuditEntry, Case, Municipality, PartnerClient, StaffUser
 
 

@@ -15,9 +15,9 @@ from sqlmodel import select
 from api.auth.principal import Principal
 from api.auth.service import DeviceRevoked
 from api.auth.tokens import InvalidToken, decode_access_token
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.models import Device, PartnerClient, StaffUser
-from api.problems import Forbidden, Unauthorized
+from api.platform.problems import Forbidden, Unauthorized
 
 oauth2 = OAuth2(
     flows=OAuthFlows(

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk
 from jose.backends.base import Key
 
-from api.keyfiles import read_or_create
+from api.platform.keyfiles import read_or_create
 from api.settings import SigningKey
 
 ALGORITHM = "RS256"

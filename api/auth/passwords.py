@@ -17,7 +17,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.problems import ServiceUnavailable
+from api.platform.problems import ServiceUnavailable
 
 T = TypeVar("T")
 

@@ -16,10 +16,10 @@ from api.auth.principal import Principal
 from api.auth.schemas import (
     Jwks, LogoutRequest, LogoutResponse, Me, TokenResponse, UserCreate, UserList, UserOut, UserUpdate,
 )
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.models import StaffUser
-from api.problems import Conflict, Forbidden, ProblemError, problem_responses
-from api.tenancy import owned
+from api.platform.problems import Conflict, Forbidden, ProblemError, problem_responses
+from api.platform.tenancy import owned
 
 auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/v1/users", tags=["users"], responses=problem_responses(401, 403, 422))

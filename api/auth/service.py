@@ -18,7 +18,7 @@ from api.auth.passwords import hash_secret, verify_secret
 from api.auth.principal import PARTNER_SCOPES, Principal
 from api.auth.tokens import issue_access_token
 from api.models import Device, PartnerClient, RefreshToken, StaffUser
-from api.problems import Conflict, NotFound, ProblemError, Unauthorized
+from api.platform.problems import Conflict, NotFound, ProblemError, Unauthorized
 from api.settings import Settings
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from api.auth.rules import Failures, ThrottlePolicy, after_failure, just_locked, wait_before_next
 from api.models import LoginThrottle
-from api.problems import ProblemError
+from api.platform.problems import ProblemError
 from api.settings import Settings
 
 _table = LoginThrottle.__table__

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 from api.cases.rules import CaseState, next_action
 from api.cases.service import attempts_by_case
 from api.models import Case, Household, Municipality, StaffUser
-from api.policy import MunicipalitySettings
-from api.problems import Unprocessable
+from api.municipality.policy import settings_of
+from api.platform.problems import Unprocessable
 from api.reports.facts import objection_pending
 
 PLAN_BATCH = 500  # cases read at a time, by deadline
@@ -53,7 +53,7 @@ def propose(
     session: Session, *, municipality_code: str, worker_ids: list[uuid.UUID] | None, per_worker: int
 ) -> list[WorkerList]:
     municipality = session.get(Municipality, municipality_code)
-    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    settings = settings_of(municipality)
     workers = session.exec(
         select(StaffUser).where(StaffUser.municipality_code == municipality_code, StaffUser.role == "worker",
                                 StaffUser.active).order_by(col(StaffUser.username))

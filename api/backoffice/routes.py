@@ -15,8 +15,8 @@ from api.auth.principal import Principal
 from api.backoffice import planning, service
 from api.cases.routes import assign_bulk
 from api.cases.schemas import BulkAssignmentRequest, BulkAssignmentResult
-from api.db import SessionDep
-from api.problems import Unprocessable, problem_responses
+from api.platform.db import SessionDep
+from api.platform.problems import Unprocessable, problem_responses
 
 router = APIRouter(prefix="/v1/dashboard", tags=["backoffice"], responses=problem_responses(401, 403))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]

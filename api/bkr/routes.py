@@ -12,9 +12,9 @@ from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.bkr import service
 from api.bkr.schemas import BkrCursor, BkrRegistrationOut, BkrRegistrationPage
-from api.db import SessionDep
-from api.pagination import decode_cursor, encode_cursor
-from api.problems import problem_responses
+from api.platform.db import SessionDep
+from api.platform.pagination import decode_cursor, encode_cursor
+from api.platform.problems import problem_responses
 
 router = APIRouter(prefix="/v1/bkr", tags=["bkr"], responses=problem_responses(401, 403, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
 from api.models import BkrAttempt, BkrRegistration, Trajectory
-from api.problems import Conflict
-from api.tenancy import owned
+from api.platform.problems import Conflict
+from api.platform.tenancy import owned
 
 
 def describe(session: Session, rows: list[BkrRegistration]) -> list[dict]:

@@ -22,9 +22,9 @@ from api.models import (
     AuditEntry, BkrRegistration, Case, Conflict, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport,
     Trajectory, VisitEvent,
 )
-from api.policy import MunicipalitySettings
+from api.municipality.policy import settings_of
 from api.residents.rules import name_forms, name_key
-from api.sequence import reserve_change_seqs
+from api.platform.sequence import reserve_change_seqs
 from api.signals.bsn import BsnVault
 
 KEPT_EVENT_FIELDS = ("reached", "day_part", "channel", "result", "outcome")
@@ -47,7 +47,7 @@ class PurgeResult:
 
 
 def purge(session: Session, vault: BsnVault, *, municipality: Municipality, now: datetime, dry_run: bool) -> PurgeResult:
-    settings = MunicipalitySettings.model_validate(municipality.settings)
+    settings = settings_of(municipality)
     today = dutch_date(now)
     cutoff = months_before(today, settings.retention_months)
     before_cutoff = datetime.combine(cutoff, time(), AMSTERDAM)  # the start of that Dutch day

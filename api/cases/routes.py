@@ -19,10 +19,10 @@ from api.cases.schemas import (
     CaseEventOut, CasePage,
     CaseSignalOut, CaseSummary, CloseRequest, OfficeAction, OfficeActionResult,
 )
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.models import Case, Household
-from api.pagination import decode_cursor, encode_cursor
-from api.problems import ProblemError, Unprocessable, problem_responses
+from api.platform.pagination import decode_cursor, encode_cursor
+from api.platform.problems import ProblemError, Unprocessable, problem_responses
 from api.signals.rules import SIGNAL_STATUSES
 from api.signals.schemas import PartnerType
 

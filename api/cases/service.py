@@ -18,12 +18,12 @@ from api.cases.rules import (
 )
 from api.models import Case, Household, Municipality, Signal, StaffUser, Trajectory, VisitEvent
 from api.models import Conflict as ConflictRow
-from api.policy import ChannelPlan, MunicipalitySettings, OutreachPolicy
-from api.problems import Conflict, NotFound, Unprocessable
-from api.sequence import next_change_seq
+from api.municipality.policy import settings_of, ChannelPlan, OutreachPolicy
+from api.platform.problems import Conflict, NotFound, Unprocessable
+from api.platform.sequence import next_change_seq
 from api.signals import status as signal_status
 from api.reports.facts import dutch_day, overdue, proposed_closing, stale, still_to_act
-from api.tenancy import owned
+from api.platform.tenancy import owned
 
 
 def _visible(principal: Principal):  # type: ignore[no-untyped-def]
@@ -152,7 +152,7 @@ def get_case(session: Session, principal: Principal, case_id: uuid.UUID) -> tupl
 
 def policy_for(session: Session, case: Case) -> ChannelPlan:
     municipality = session.get(Municipality, case.municipality_code)
-    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    settings = settings_of(municipality)
     return settings.policy.plan_for(classification=case.classification, crisis=case.crisis)
 
 
@@ -172,7 +172,7 @@ def first_attempt_days(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid
 def stale_before(session: Session, municipality_code: str, *, today: date) -> datetime:
     """The start of the Dutch day from which activity counts as recent (`stale_case_months` back)."""
     municipality = session.get(Municipality, municipality_code)
-    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    settings = settings_of(municipality)
     return datetime.combine(stale_cutoff(today, stale_case_months=settings.stale_case_months), time(), AMSTERDAM)
 
 
@@ -183,7 +183,7 @@ def stale_flags(session: Session, cases: list[Case], *, today: date) -> dict[uui
         return {}
     ids = [case.id for case in cases]
     municipality = session.get(Municipality, cases[0].municipality_code)
-    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    settings = settings_of(municipality)
     last: dict[uuid.UUID, datetime] = {case.id: case.opened_at for case in cases}
     events = VisitEvent.__table__.c
     for case_id, *moments in [
@@ -279,7 +279,7 @@ def check_result(session: Session, case: Case, result: str) -> None:
 
 def _policy(session: Session, case: Case) -> OutreachPolicy:
     municipality = session.get(Municipality, case.municipality_code)
-    return MunicipalitySettings.model_validate(municipality.settings if municipality else {}).policy
+    return settings_of(municipality).policy
 
 
 def _reached(session: Session, case: Case) -> bool:
@@ -397,7 +397,7 @@ def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: d
     if case.purged_at is not None:
         raise NotFound("No such case.")
     municipality = session.get(Municipality, case.municipality_code)
-    window = MunicipalitySettings.model_validate(municipality.settings if municipality else {}).reopen_window_days
+    window = settings_of(municipality).reopen_window_days
     if case.closed_at is not None and now - case.closed_at > timedelta(days=window):
         raise Conflict(f"The case closed more than {window} days ago and can no longer be reopened.",
                        slug="reopen-window-passed", state=case.state)

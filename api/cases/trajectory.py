@@ -22,10 +22,10 @@ from api.cases.rules import (
 )
 from api.cases.service import check_result, move, new_version
 from api.models import BkrRegistration, Case, Conflict, Household, Municipality, Signal, Trajectory
-from api.policy import MunicipalitySettings
-from api.problems import Conflict as ConflictProblem
-from api.problems import NotFound, Unprocessable
-from api.tenancy import owned
+from api.municipality.policy import settings_of
+from api.platform.problems import Conflict as ConflictProblem
+from api.platform.problems import NotFound, Unprocessable
+from api.platform.tenancy import owned
 
 
 def _open_case(session: Session, principal: Principal, case_id: uuid.UUID, base_version: int | None) -> Case:
@@ -118,7 +118,7 @@ def end(
     if end_date > dutch_date(now):
         raise Unprocessable("The end date lies in the future.", slug="end-in-future")
     municipality = session.get(Municipality, case.municipality_code)
-    settings = MunicipalitySettings.model_validate(municipality.settings if municipality else {})
+    settings = settings_of(municipality)
     trajectory.end_date, trajectory.outcome, trajectory.ended_by = end_date, outcome, principal.user_id
     session.add(trajectory)
     registration = enqueue_end(

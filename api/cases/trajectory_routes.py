@@ -13,8 +13,8 @@ from api.auth.principal import Principal
 from api.bkr.schemas import TrajectoryEnd, TrajectoryOut, TrajectoryStart
 from api.bkr.service import describe
 from api.cases import trajectory
-from api.db import SessionDep
-from api.problems import problem_responses
+from api.platform.db import SessionDep
+from api.platform.problems import problem_responses
 
 router = APIRouter(prefix="/v1/cases", tags=["trajectories"], responses=problem_responses(401, 403, 404, 409, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]

@@ -25,8 +25,8 @@ from api.auth.deps import Now
 from api.auth.principal import Principal
 from api.console import sessions
 from api.console.labels import LABELS, amount, day_part_of, local_date, local_datetime
-from api.db import SessionDep
-from api.problems import Forbidden, ProblemError, Unprocessable, validation_errors
+from api.platform.db import SessionDep
+from api.platform.problems import Forbidden, ProblemError, Unprocessable, validation_errors
 
 M = TypeVar("M", bound=BaseModel)
 HERE = Path(__file__).parent

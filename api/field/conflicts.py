@@ -15,9 +15,9 @@ from api.cases.rules import (
 from api.models import (
     Case, Conflict, VisitEvent,
 )
-from api.problems import Conflict as ConflictProblem
-from api.tenancy import owned
-from api.sequence import next_change_seq
+from api.platform.problems import Conflict as ConflictProblem
+from api.platform.tenancy import owned
+from api.platform.sequence import next_change_seq
 from api.signals import status as signal_status
 
 

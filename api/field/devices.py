@@ -16,10 +16,10 @@ from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.models import (
     Conflict, Device, Municipality, RefreshToken, StaffUser,
 )
-from api.policy import MunicipalitySettings
-from api.problems import Conflict as ConflictProblem
-from api.problems import Forbidden, NotFound, Unprocessable
-from api.tenancy import owned
+from api.municipality.policy import settings_of
+from api.platform.problems import Conflict as ConflictProblem
+from api.platform.problems import Forbidden, NotFound, Unprocessable
+from api.platform.tenancy import owned
 
 
 
@@ -38,7 +38,7 @@ def enroll(session: Session, principal: Principal, *, public_jwk: dict, label: s
     worker = session.get(StaffUser, principal.user_id, with_for_update=True)
     assert worker is not None
     municipality = session.get(Municipality, principal.municipality_code)
-    limit = MunicipalitySettings.model_validate(municipality.settings if municipality else {}).max_devices_per_worker
+    limit = settings_of(municipality).max_devices_per_worker
     active = session.exec(
         select(Device.id).where(Device.worker_id == worker.id, col(Device.revoked_at).is_(None))
     ).all()

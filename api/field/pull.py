@@ -13,7 +13,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.bulk import in_array, on_postgres, written_in
+from api.platform.bulk import in_array, on_postgres, written_in
 from api.cases.rules import (
     AMSTERDAM, ATTEMPT_CHANNELS, Attempt, CaseState, add_working_days,
     dutch_date, next_action,
@@ -22,8 +22,8 @@ from api.models import (
     Case, Device, DeviceHolding, Household, Municipality, Signal, StaffUser, TenantSequence,
     VisitEvent,
 )
-from api.policy import MunicipalitySettings
-from api.problems import Forbidden
+from api.municipality.policy import settings_of, MunicipalitySettings
+from api.platform.problems import Forbidden
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
 from sync.protocol import (
     Arrear, CaseNote, PreviousAttempt, Removal, Resident, VisitAddress, VisitCase, VisitList, case_set_checksum,
@@ -207,7 +207,7 @@ def pull(
         {"device_id": principal.device_id, "code": code, "now": now, "unsent": unsent},
     ).one()
     current_seq = device.last_seq
-    settings = MunicipalitySettings.model_validate(device.settings or {})
+    settings = settings_of(device)
     holdings = dict(session.execute(_HOLDINGS, {"device_id": device.id}).all())
     cursor = decode_cursor(cursor_text)
     expected = case_set_checksum(holdings.items())

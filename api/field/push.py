@@ -15,15 +15,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.bulk import in_array, insert_rows, on_postgres, update_rows, written_in
+from api.platform.bulk import in_array, insert_rows, on_postgres, update_rows, written_in
 from api.cases.rules import (
     ATTEMPT_CHANNELS, DDAS_RESULTS, STATE_KINDS, CaseEvent, CaseState, allowed_events, transition,
 )
 from api.models import (
     Case, Conflict, Device, DeviceHolding, VisitEvent,
 )
-from api.problems import Forbidden
-from api.sequence import reserve_change_seqs
+from api.platform.problems import Forbidden
+from api.platform.sequence import reserve_change_seqs
 from api.signals import status as signal_status
 from sync.events import (
     OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api import metrics
+from api.platform import metrics
 from api.audit.service import record, record_case_reads
 from api.auth.sealing import seal_for_device
 from api.auth import service as auth
 from api.auth.deps import CurrentPrincipal, Now, allow
 from api.auth.principal import Principal
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.field import conflicts as conflict_cases
 from api.field import devices
 from api.field import pull as pulls
@@ -24,7 +24,7 @@ from api.field.schemas import (
 )
 from sync.events import PushBatch, PushResult
 from api.models import Device, StaffUser
-from api.problems import problem_responses
+from api.platform.problems import problem_responses
 
 router = APIRouter(prefix="/v1/devices", tags=["devices"], responses=problem_responses(401, 403, 422))
 Staff = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]

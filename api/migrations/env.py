@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from api.db import make_engine
+from api.platform.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.db import SessionDep
 from api.models import Municipality
-from api.policy import MunicipalitySettings, OutreachPolicy
-from api.problems import problem_responses
-from api.tenancy import own_municipality
+from api.municipality.policy import MunicipalitySettings, OutreachPolicy, settings_of
+from api.platform.db import SessionDep
+from api.platform.problems import problem_responses
+from api.platform.tenancy import own_municipality
 
 router = APIRouter(prefix="/v1/municipality", tags=["municipality"], responses=problem_responses(401, 403, 404, 422))
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
@@ -22,7 +22,7 @@ Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
 
 def _save(session: SessionDep, principal: Principal, municipality: Municipality, new: MunicipalitySettings, *,
           action: str, at) -> MunicipalitySettings:  # type: ignore[no-untyped-def]
-    old = MunicipalitySettings.model_validate(municipality.settings)
+    old = settings_of(municipality)
     changed = sorted(key for key, value in new.model_dump().items() if old.model_dump()[key] != value)
     municipality.settings = new.model_dump(mode="json")  # JSON column: dates as text
     session.add(municipality)
@@ -33,7 +33,7 @@ def _save(session: SessionDep, principal: Principal, municipality: Municipality,
 
 @router.get("/settings", name="get-settings", response_model=MunicipalitySettings, summary="Settings and policy")
 def get_settings(session: SessionDep, principal: Office) -> MunicipalitySettings:
-    return MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
+    return settings_of(own_municipality(session, principal))
 
 
 @router.put("/settings", name="put-settings", response_model=MunicipalitySettings, summary="Replace the settings (admin)")
@@ -43,13 +43,13 @@ def put_settings(session: SessionDep, principal: Admin, at: Now, body: Municipal
 
 @router.get("/policy", name="get-policy", response_model=OutreachPolicy, summary="The outreach policy")
 def get_policy(session: SessionDep, principal: Office) -> OutreachPolicy:
-    return MunicipalitySettings.model_validate(own_municipality(session, principal).settings).policy
+    return settings_of(own_municipality(session, principal)).policy
 
 
 @router.put("/policy", name="put-policy", response_model=OutreachPolicy, summary="Replace the outreach policy (admin)")
 def put_policy(session: SessionDep, principal: Admin, at: Now, body: OutreachPolicy) -> OutreachPolicy:
     municipality = own_municipality(session, principal, lock=True)
-    current = MunicipalitySettings.model_validate(municipality.settings)
+    current = settings_of(municipality)
     saved = _save(session, principal, municipality, current.model_copy(update={"policy": body}),
                   action="municipality.policy", at=at)
     return saved.policy

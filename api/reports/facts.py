@@ -30,7 +30,7 @@ class dutch_day(FunctionElement[date]):  # noqa: N801 (an SQL function, named li
 
     PostgreSQL's own `date()` would use the session's time zone, hence a construct per dialect;
     SQLite has no time zones, so the service registers a function of that name on each of its
-    connections (`api.db`), which calls `dutch_date` itself.
+    connections (`api.platform.db`), which calls `dutch_date` itself.
     """
 
     type = sa.Date()

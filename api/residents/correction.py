@@ -25,12 +25,12 @@ from api.cases import service as cases
 from api.cases.retention import PERSONAL_SIGNAL_FIELDS
 from api.cases.rules import CaseState
 from api.models import BkrRegistration, Case, Household, Municipality, Signal, Trajectory
-from api.problems import Conflict, Unprocessable
+from api.platform.problems import Conflict, Unprocessable
 from api.residents.schemas import SignalCorrected, SignalCorrection
 from api.signals.bsn import BsnVault
 from api.signals.rules import STATUS_OTHER_REASON, household_key
 from api.signals.service import Address, regroup
-from api.tenancy import owned
+from api.platform.tenancy import owned
 
 PERSON_FIELDS = ("initials", "prefix", "surname", "birth_date", "gender")
 

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.db import SessionDep
-from api.problems import problem_responses
+from api.platform.db import SessionDep
+from api.platform.problems import problem_responses
 from api.residents import service
 from api.residents.document import DOCUMENT_CSP, document
 from api.residents.schemas import ErasureRequest, ErasureResult, ResidentFound, ResidentReport, ResidentSearch

@@ -22,8 +22,8 @@ from api.models import (
     AuditEntry, BkrRegistration, Case, ErasedSubject, Household, Municipality, PartnerClient, QuarantinedRow,
     ResidentRequest, Signal, StaffUser, Trajectory, VisitEvent,
 )
-from api.policy import MunicipalitySettings
-from api.problems import Conflict, NotFound, Unprocessable
+from api.municipality.policy import settings_of
+from api.platform.problems import Conflict, NotFound, Unprocessable
 from api.residents.rules import (
     CaseFacts, Erasure, erasure_of, mask_bsn, name_forms, name_key, name_matches, names_the_person,
 )
@@ -154,7 +154,7 @@ def report(session: Session, principal: Principal, vault: BsnVault, ref: uuid.UU
     request = _request(session, principal, ref)
     municipality = session.get(Municipality, principal.municipality_code)
     assert municipality is not None
-    settings = MunicipalitySettings.model_validate(municipality.settings)
+    settings = settings_of(municipality)
     found = _found(session, request)
     case_ids = [c.id for c in found.case_rows]
     events = list(session.exec(select(VisitEvent).where(col(VisitEvent.case_id).in_(case_ids))

@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from api.keyfiles import read_or_create
+from api.platform.keyfiles import read_or_create
 from api.settings import DataKey, Settings
 
 VERSION = "v1"

@@ -21,18 +21,18 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
-from api.downloads import BLOCK
+from api.platform.downloads import BLOCK
 from api.auth.principal import Principal
 from api.models import Municipality, QuarantinedRow, SignalImport
-from api.problems import NotFound
+from api.platform.problems import NotFound
 from api.signals import service
 from api.signals.bsn import BsnVault
 from api.signals.limits import ImportLimits
 from api.signals.parsing import CANONICAL, ParsedRow, normalise_row, open_signal_file
 from api.signals.partners import agreements_of, under_agreements
 from api.signals.service import IntakeReport, Mode
-from api.spreadsheet import safe_cell
-from api.tenancy import owned
+from api.platform.spreadsheet import safe_cell
+from api.platform.tenancy import owned
 
 RECENT = 100  # imports listed on the API and the console's upload screen
 PROGRESS_EVERY = 1000  # rows between calls of an import's `progress`

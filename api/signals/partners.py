@@ -19,7 +19,7 @@ from api.models import (
     Trajectory,
     UTCDateTime,
 )
-from api.problems import Conflict, Forbidden, Unprocessable
+from api.platform.problems import Conflict, Forbidden, Unprocessable
 from api.signals.parsing import ParsedRow, RowError
 from api.signals.rules import (
     Agreement,

@@ -14,12 +14,12 @@ from sqlmodel import col, select
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.db import SessionDep
-from api.downloads import download, spool
+from api.platform.db import SessionDep
+from api.platform.downloads import download, spool
 from api.models import CreditorAgreement, Signal, SignalImport
-from api.pagination import decode_cursor, encode_cursor
-from api.policy import MunicipalitySettings
-from api.problems import Forbidden, PayloadTooLarge, ProblemError, Unprocessable, problem_responses
+from api.platform.pagination import decode_cursor, encode_cursor
+from api.municipality.policy import settings_of
+from api.platform.problems import Forbidden, PayloadTooLarge, ProblemError, Unprocessable, problem_responses
 from api.residents import correction
 from api.residents.schemas import SignalCorrected, SignalCorrection
 from api.signals import imports
@@ -48,7 +48,7 @@ from api.signals.schemas import (
     SignalBatchResult,
     SignalResult,
 )
-from api.tenancy import own_municipality, owned
+from api.platform.tenancy import own_municipality, owned
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"], responses=problem_responses(401, 403, 422))
 agreements_router = APIRouter(
@@ -149,7 +149,7 @@ def download_quarantine(
     request: Request, session: SessionDep, principal: Office, at: Now, import_id: uuid.UUID
 ) -> Response:
     import_row = imports.visible(session, principal, import_id)
-    settings = MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
+    settings = settings_of(own_municipality(session, principal))
     vault = request.app.state.vault if principal.role in settings.bsn_visible_to else None
     file = spool()
     count = imports.write_quarantine(session, import_row, vault, file)
@@ -257,7 +257,7 @@ def feedback(
     description="Looks the BSN up through its keyed hash; the BSN itself is never stored in the clear.",
 )
 def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now, body: BsnSearch) -> BsnMatches:
-    settings = MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
+    settings = settings_of(own_municipality(session, principal))
     if principal.role not in settings.bsn_visible_to:
         raise Forbidden("Your role may not search by BSN in this municipality.")
     bsn = body.bsn.strip().zfill(9)
@@ -288,7 +288,7 @@ def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now
 )
 def reveal_bsn(request: Request, session: SessionDep, principal: Office, at: Now, signal_id: uuid.UUID) -> BsnOut:
     signal = owned(session, Signal, signal_id, principal)
-    settings = MunicipalitySettings.model_validate(own_municipality(session, principal).settings)
+    settings = settings_of(own_municipality(session, principal))
     if principal.role not in settings.bsn_visible_to:
         raise Forbidden("Your role may not see BSNs in this municipality.")
     bsn = (

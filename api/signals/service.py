@@ -23,15 +23,15 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api import metrics
-from api.bulk import among, insert_rows, on_postgres, update_rows
+from api.platform import metrics
+from api.platform.bulk import among, insert_rows, on_postgres, update_rows
 from api.cases.rules import CaseState, dutch_date, first_contact_deadline
 from api.models import (
     Case, CreditorAgreement, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport,
 )
 from api.residents.rules import name_forms, name_key
-from api.policy import MunicipalitySettings
-from api.sequence import reserve_change_seqs
+from api.municipality.policy import settings_of, MunicipalitySettings
+from api.platform.sequence import reserve_change_seqs
 from api.signals import status as signal_status
 from api.signals.bsn import BsnVault
 from api.signals.parsing import ParsedRow, SignalInput
@@ -102,7 +102,7 @@ def intake(
     seen: set[str] = set()
     savepoint = session.begin_nested()
     writing = True
-    settings = MunicipalitySettings.model_validate(municipality.settings)
+    settings = settings_of(municipality)
     writer = _Writer(session, code=code, vault=vault, settings=settings, import_id=import_id, now=now)
     for chunk in _chunks(rows, CHUNK):
         fresh: list[SignalInput] = []
@@ -198,7 +198,7 @@ def regroup(session: Session, *, municipality: Municipality, vault: BsnVault, ho
     """Assess households again exactly as intake does, without a new signal: after a correction
     moved a signal from one address to another, each side is grouped and classified anew (a
     household not known yet is created with its address). Returns the households' ids by key."""
-    settings = MunicipalitySettings.model_validate(municipality.settings)
+    settings = settings_of(municipality)
     writer = _Writer(session, code=municipality.code, vault=vault, settings=settings, import_id=uuid.uuid4(), now=now)
     known = writer.settle({key: [] for key in households}, dict(households))
     writer.finish()

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api.bulk import in_array, on_postgres
+from api.platform.bulk import in_array, on_postgres
 from api.cases.rules import ATTEMPT_CHANNELS, CaseState
 from api.models import Case, Signal, VisitEvent
 from api.signals.rules import (

@@ -107,7 +107,7 @@ def test_out_of_range_or_naive_times_are_a_422(client: TestClient, setup, since:
 
 
 def test_a_crafted_cursor_beyond_any_id_is_a_422(client: TestClient, setup):  # type: ignore[no-untyped-def]
-    from api.pagination import encode_cursor
+    from api.platform.pagination import encode_cursor
 
     *_, admin_headers = setup
     response = client.get("/v1/audit", params={"cursor": encode_cursor({"after_id": 2**63})}, headers=admin_headers)

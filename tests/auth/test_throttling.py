@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from api.app import create_app
 from api.auth.passwords import HashingBusy, HashingPool
-from api.db import make_engine
+from api.platform.db import make_engine
 from api.models import AuditEntry
 from tests.console.helpers import browser, sign_in
 from tests.factories import PASSWORD, SECRET, login, make_municipality, make_partner, make_user, read

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import AuditEntry, BkrRegistration, Conflict, Municipality, Signal, Trajectory
-from api.policy import MunicipalitySettings
+from api.municipality.policy import MunicipalitySettings
 from tests.bkr.helpers import accepted_case, start
 from tests.factories import NOW, login, make_case, make_municipality, make_partner, make_user, partner_login, read
 

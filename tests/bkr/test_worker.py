@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from api.bkr.client import BkrAnswer, BkrMessage, HttpBkrClient
 from api.bkr.outbox import deliver_due, run_worker
 from api.cli import app as cli
-from api.db import make_engine
+from api.platform.db import make_engine
 from api.models import BkrAttempt, BkrRegistration, Conflict
 from tests.bkr.conftest import BkrDouble
 from tests.bkr.helpers import accepted_case, start

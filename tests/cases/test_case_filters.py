@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.middleware import DEPRECATED_QUERY_KEYS
+from api.platform.middleware import DEPRECATED_QUERY_KEYS
 from api.models import Conflict
 from tests.factories import login, make_case, make_municipality, make_user
 

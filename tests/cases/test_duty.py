@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 from api.models import Case, Household, StaffUser, VisitEvent
-from api.policy import MunicipalitySettings
+from api.municipality.policy import MunicipalitySettings
 from api.models import Municipality
-from api.sequence import start_sequence
+from api.platform.sequence import start_sequence
 from tests.console.helpers import browser, sign_in, text_of
 from tests.factories import NOW, _fast_hasher, login, make_case, make_municipality, make_user
 

@@ -13,9 +13,9 @@ from sqlmodel import Session, select
 from api.auth.principal import Principal
 from api.cases import routes as case_api
 from api.console.web import ConsoleRoute, Office, as_api
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.models import AuditEntry, ConsoleSession, StaffUser
-from api.problems import Forbidden, NotFound
+from api.platform.problems import Forbidden, NotFound
 from tests.conftest import FakeClock
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
 from tests.factories import make_user

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session
 
-from api.reports.monitor import signals_by_partner_type_per_month
+from api.reports.monitor.service import signals_by_partner_type_per_month
 from api.reports.rules import months_of, tally_by_month
 from tests.test_reports_monitor import march, monitor  # noqa: F401 (the fixture)
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from api.db import make_engine, migrate
+from api.platform.db import make_engine, migrate
 from api.models import Case, Municipality, Signal, VisitEvent
 from api.signals import status as signal_status
 from api.signals.rules import SIGNAL_STATUSES, signal_status as rule

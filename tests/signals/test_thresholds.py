@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.cases.rules import closing_proposal
-from api.policy import DEFAULT_THRESHOLDS, MunicipalitySettings
+from api.municipality.policy import DEFAULT_THRESHOLDS, MunicipalitySettings
 from api.signals.rules import PARTNER_TYPES, BelowThreshold, Threshold, below_threshold
 
 SIGNALLED = date(2026, 11, 3)

@@ -15,9 +15,9 @@ from api.audit.service import record_case_reads
 from api.auth.deps import Now
 from api.bkr import routes as bkr_api
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.models import Case, Household
-from api.problems import ProblemError
+from api.platform.problems import ProblemError
 
 router = APIRouter(prefix="/console/bkr", route_class=ConsoleRoute)
 PAGE_SIZE = 50

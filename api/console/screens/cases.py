@@ -23,8 +23,8 @@ from api.console.staff import device_labels, staff_names, workers
 from api.console.web import (
     ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render,
 )
-from api.db import SessionDep
-from api.problems import ProblemError
+from api.platform.db import SessionDep
+from api.platform.problems import ProblemError
 from api.signals.schemas import PartnerType
 
 router = APIRouter(prefix="/console/zaken", route_class=ConsoleRoute)

@@ -16,12 +16,12 @@ from api.auth.deps import Now
 from api.auth.principal import Principal
 from api.console.staff import device_labels, staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.field import routes as field_api
 from api.field.schemas import ConflictOut, ConflictResolution
 from api.models import Case, Conflict, Household, VisitEvent
-from api.problems import ProblemError
-from api.tenancy import owned
+from api.platform.problems import ProblemError
+from api.platform.tenancy import owned
 
 router = APIRouter(prefix="/console/conflicten", route_class=ConsoleRoute)
 

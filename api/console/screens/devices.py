@@ -14,11 +14,11 @@ from api.auth.deps import Now
 from api.backoffice.service import is_silent
 from api.console.staff import staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, render
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.field import routes as device_api
 from api.field.schemas import DeviceOut
 from api.models import Device
-from api.problems import ProblemError
+from api.platform.problems import ProblemError
 
 router = APIRouter(prefix="/console/apparaten", route_class=ConsoleRoute)
 REVOKED = "Apparaat ingetrokken; het wist zich bij het volgende contact."

@@ -16,8 +16,8 @@ from api.auth.service import InvalidGrant, sign_in
 from api.auth.throttle import TooManyAttempts
 from api.console import sessions
 from api.console.web import ConsoleRoute, Form, Office, render, same_origin
-from api.db import SessionDep
-from api.problems import Unauthorized
+from api.platform.db import SessionDep
+from api.platform.problems import Unauthorized
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute)
 

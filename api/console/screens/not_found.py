@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.console.web import ConsoleRoute, Office, render
-from api.problems import NotFound
+from api.platform.problems import NotFound
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute)
 

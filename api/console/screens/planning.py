@@ -20,9 +20,9 @@ from api.cases.rules import dutch_date
 from api.console.labels import local_date
 from api.console.staff import staff_names, workers
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
-from api.db import SessionDep
+from api.platform.db import SessionDep
 from api.models import Case, Household
-from api.problems import ProblemError, Unprocessable
+from api.platform.problems import ProblemError, Unprocessable
 
 router = APIRouter(prefix="/console/planning", route_class=ConsoleRoute)
 DEFAULT_VISITS = PlanRequest.model_fields["visits_per_worker"].default

@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from api.auth.deps import Now
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
-from api.db import SessionDep
-from api.problems import ProblemError
+from api.platform.db import SessionDep
+from api.platform.problems import ProblemError
 from api.residents import routes as resident_api
 from api.residents import correction, service
 from api.residents.document import fragment

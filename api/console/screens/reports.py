@@ -19,11 +19,11 @@ from api.auth.deps import Now
 from api.cases.rules import dutch_date
 from api.console.labels import number
 from api.console.web import ConsoleRoute, Office, as_api, download, render
-from api.db import SessionDep
-from api.reports import case_export_routes as case_export_api
-from api.reports import ddas_routes as ddas_api
-from api.reports import monitor_routes as monitor_api
-from api.reports.monitor import signals_by_partner_type_per_month
+from api.platform.db import SessionDep
+from api.reports.case_export import routes as case_export_api
+from api.reports.ddas import routes as ddas_api
+from api.reports.monitor import routes as monitor_api
+from api.reports.monitor.service import signals_by_partner_type_per_month
 from api.reports.rules import EARLIEST, LATEST, MAX_PERIOD_DAYS, DeadlineOutcome
 
 router = APIRouter(prefix="/console/rapportages", route_class=ConsoleRoute)

@@ -15,13 +15,13 @@ from api.auth.deps import Now
 from api.auth.principal import Principal
 from api.console.staff import staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, download, optional, parse, render
-from api.db import SessionDep
-from api.problems import ProblemError, Unprocessable
+from api.platform.db import SessionDep
+from api.platform.problems import ProblemError, Unprocessable
 from api.signals import imports
 from api.signals import routes as signal_api
 from api.signals.parsing import EXPORT_NAMES, FileRefused  # reasons name columns as the platforms export them; so do we
 from api.signals.schemas import ImportMode
-from api.tenancy import own_municipality
+from api.platform.tenancy import own_municipality
 
 router = APIRouter(prefix="/console/signalen", route_class=ConsoleRoute)
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from api.auth.deps import Now
 from api.backoffice import service
 from api.console.web import ConsoleRoute, Office, render
-from api.db import SessionDep
+from api.platform.db import SessionDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute)
 

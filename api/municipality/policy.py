@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -158,3 +158,13 @@ class MunicipalitySettings(BaseModel):
         if self.crisis_first_contact_working_days > self.first_contact_days:
             raise ValueError("a crisis signal cannot have a later deadline than an ordinary one")
         return self
+
+
+class _HasSettings(Protocol):
+    settings: Any
+
+
+def settings_of(municipality: _HasSettings | None) -> MunicipalitySettings:
+    """A municipality's settings and policy as stored, with the defaults for anything not stored
+    (and all defaults for none): the one way every area reads them."""
+    return MunicipalitySettings.model_validate((municipality.settings if municipality is not None else None) or {})

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from api.problems import Unprocessable
+from api.platform.problems import Unprocessable
 
 
 def encode_cursor(position: dict[str, Any]) -> str:

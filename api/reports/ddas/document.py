@@ -1,7 +1,7 @@
 """The DDAS Vroegsignalering v1.2 delivery (VNG's exchange model for CBS), spelled from plain rows. Pure.
 
 Which signals and cases belong in a delivery, and what of them may still be shown, is
-decided by whoever reads the rows (`ddas_service.py`); here they only get their DDAS names.
+decided by whoever reads the rows (`service.py`); here they only get their DDAS names.
 DDAS field names stay Dutch: they are the standard's own.
 """
 

@@ -22,7 +22,9 @@ def tracer_provider(endpoint: str) -> Any:
     """Spans to `endpoint` (an OTLP/HTTP traces URL) in batches, off the request path; `shutdown()`
     sends what is left."""
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter,
+        )
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor

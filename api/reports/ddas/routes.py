@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.db import SessionDep
-from api.downloads import download, spool
-from api.problems import Unprocessable, problem_responses
-from api.reports.ddas import Period
-from api.reports.ddas_service import write_ddas_delivery
+from api.platform.db import SessionDep
+from api.platform.downloads import download, spool
+from api.platform.problems import Unprocessable, problem_responses
+from api.reports.ddas.document import Period
+from api.reports.ddas.service import write_ddas_delivery
 from api.reports.rules import EARLIEST, LATEST
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=problem_responses(401, 403, 422))

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from api.auth.principal import Principal
 from api.models import Municipality
-from api.problems import NotFound
+from api.platform.problems import NotFound
 
 
 class TenantRow(Protocol):

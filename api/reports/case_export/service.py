@@ -1,5 +1,5 @@
 """The case export for the municipality's debt-help case system: one query, read a block of rows
-at a time and written as CSV or XLSX to a file (`api.downloads`), never held as a list.
+at a time and written as CSV or XLSX to a file (`api.platform.downloads`), never held as a list.
 
 The column layout is `api.reports.rules.EXPORT_COLUMNS`, documented in the README ("Case
 export (layout)"); a test holds the two together. The BSN is never part of it.
@@ -20,11 +20,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, is_overdue
-from api.downloads import BLOCK
+from api.platform.downloads import BLOCK
 from api.models import Case, Household, Trajectory
 from api.reports.facts import contact_columns, with_contacts
 from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
-from api.spreadsheet import safe_cell
+from api.platform.spreadsheet import safe_cell
 
 SHEET = "cases"
 ROWS_PER_READ = 1000

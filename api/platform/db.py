@@ -21,9 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.cases.rules import dutch_date
-from api.problems import ProblemError
+from api.platform.problems import ProblemError
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
 
 def make_engine(database_url: str) -> Engine:

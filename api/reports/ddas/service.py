@@ -28,9 +28,9 @@ from sqlmodel import Session, col
 from api.cases.rules import AMSTERDAM, dutch_date, months_before
 from api.cases.rules import day_part
 from api.models import Case, Household, Municipality, Signal, VisitEvent
-from api.policy import MunicipalitySettings
-from api.downloads import BLOCK
-from api.reports.ddas import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery_text
+from api.municipality.policy import settings_of
+from api.platform.downloads import BLOCK
+from api.reports.ddas.document import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery_text
 
 
 @dataclass
@@ -80,7 +80,7 @@ def _signals(
     session: Session, *, municipality: Municipality, start: datetime, end: datetime, now: datetime,
     counts: DeliveryCounts,
 ) -> Iterator[SignalRow]:
-    retention_months = MunicipalitySettings.model_validate(municipality.settings).retention_months
+    retention_months = settings_of(municipality).retention_months
     # Retention erases a signal without a case `retention_months` after it arrived and leaves no
     # mark on it; its household may keep the address for a newer signal, so the age decides.
     caseless_erased_before = datetime.combine(months_before(now.date(), retention_months), time(0), now.tzinfo)

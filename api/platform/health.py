@@ -8,9 +8,14 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.db import current_revision
-from api.metrics import CONTENT_TYPE, token_matches
-from api.problems import NotFound, Unauthorized, problem_response, problem_responses
+from api.platform.db import current_revision
+from api.platform.metrics import CONTENT_TYPE, token_matches
+from api.platform.problems import (
+    NotFound,
+    Unauthorized,
+    problem_response,
+    problem_responses,
+)
 
 router = APIRouter(tags=["health"])
 

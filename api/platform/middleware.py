@@ -13,8 +13,8 @@ from urllib.parse import unquote_plus
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.logs import request_id_var
-from api.problems import problem_body
+from api.platform.logs import request_id_var
+from api.platform.problems import problem_body
 
 access_log = logging.getLogger("doorstep.access")
 errors_log = logging.getLogger("doorstep.errors")

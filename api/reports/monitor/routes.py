@@ -16,9 +16,9 @@ from sqlmodel import Session
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
-from api.db import SessionDep
-from api.problems import NotAcceptable, Unprocessable, problem_responses
-from api.reports import monitor as service
+from api.platform.db import SessionDep
+from api.platform.problems import NotAcceptable, Unprocessable, problem_responses
+from api.reports.monitor import service
 from api.reports.rules import DeadlineOutcome, FirstTally, negotiate, period_problem
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=problem_responses(401, 403, 406, 422))

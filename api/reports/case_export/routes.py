@@ -16,10 +16,10 @@ from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
 from api.cases.rules import CaseState, dutch_date
-from api.db import SessionDep
-from api.downloads import download, spool
-from api.problems import NotAcceptable, Unprocessable, problem_responses
-from api.reports import case_export as service
+from api.platform.db import SessionDep
+from api.platform.downloads import download, spool
+from api.platform.problems import NotAcceptable, Unprocessable, problem_responses
+from api.reports.case_export import service
 from api.reports.rules import EARLIEST, LATEST, negotiate, period_problem
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 406, 422))
