@@ -22,6 +22,7 @@ from api.audit.routes import router as audit_router
 from api.auth import passwords
 from api.auth.keys import KeyRing, demo_signing_key
 from api.auth.routes import auth_router, users_router
+from api.auth.safety import check_configuration, check_credentials
 from api.backoffice.routes import plans_router
 from api.backoffice.routes import router as backoffice_router
 from api.bkr.routes import router as bkr_router
@@ -37,7 +38,6 @@ from api.platform.db import head_revision, make_engine
 from api.platform.metrics import Metrics, RequestMetrics
 from api.platform.middleware import BodyLimit, QueryKeyAliases, RequestContext
 from api.platform.problems import MEDIA_TYPE, Problem, install_handlers
-from api.auth.safety import check_configuration, check_credentials
 from api.reports.case_export.routes import router as case_export_router
 from api.reports.ddas.routes import router as ddas_router
 from api.reports.monitor.routes import router as monitor_router
@@ -71,14 +71,20 @@ TAGS = [
     {"name": "signals", "description": "Signals in: platform files (CSV, XLSX, DDAS JSON) and the partner API."},
     {"name": "agreements", "description": "The register of creditors the municipality has a signed agreement with."},
     {"name": "cases", "description": "Vroegsignaalzaken: one per household, with the 28-day deadline."},
-    {"name": "devices", "description": "Outreach workers' phones: enrolment with a public key, revocation, sync health."},
+    {
+        "name": "devices",
+        "description": "Outreach workers' phones: enrolment with a public key, revocation, sync health.",
+    },
     {"name": "sync", "description": "Offline-first sync for field devices: encrypted visit lists."},
     {"name": "conflicts", "description": "Disagreements about case state, with both sides, for the back office."},
     {"name": "backoffice", "description": "The back office's overview of the day."},
     {"name": "municipality", "description": "The municipality's settings and outreach policy."},
     {"name": "audit", "description": "Who read or wrote which personal data (for the data protection officer)."},
     {"name": "residents", "description": "Residents' rights under the AVG: find the person, access report, erasure."},
-    {"name": "reports", "description": "Figures and deliveries: the monitor report, the DDAS delivery to CBS, the case export."},
+    {
+        "name": "reports",
+        "description": "Figures and deliveries: the monitor report, the DDAS delivery to CBS, the case export.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -140,9 +146,26 @@ def create_app(
     install_handlers(app)
     # The case export before the cases router: `GET /v1/cases/{case_id}` would take "export" for an id.
     routers = (
-        auth_router, users_router, signals_router, agreements_router, case_export_router, cases_router, devices_router,
-        sync_router, conflicts_router, backoffice_router, plans_router, municipality_router, monitor_router,
-        ddas_router, audit_router, activities_router, trajectory_router, bkr_router, residents_router, health.router,
+        auth_router,
+        users_router,
+        signals_router,
+        agreements_router,
+        case_export_router,
+        cases_router,
+        devices_router,
+        sync_router,
+        conflicts_router,
+        backoffice_router,
+        plans_router,
+        municipality_router,
+        monitor_router,
+        ddas_router,
+        audit_router,
+        activities_router,
+        trajectory_router,
+        bkr_router,
+        residents_router,
+        health.router,
     )
     for router in routers:
         app.include_router(router)
@@ -152,11 +175,15 @@ def create_app(
     app.add_middleware(QueryKeyAliases)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
             expose_headers=["X-Request-ID", "API-Version"],
         )
     app.add_middleware(
-        BodyLimit, max_bytes=settings.max_body_bytes,
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
         overrides={"/v1/signals/imports": settings.max_import_bytes, console.UPLOAD_PATH: settings.max_import_bytes},
     )
     app.state.metrics = Metrics()
@@ -170,7 +197,11 @@ def create_app(
 
 
 # The NL GOV API Design Rules ask for a contact in `info` (/core/doc-openapi-contact).
-CONTACT = {"name": "Doorstep", "email": "doorstep@vroegsignalering.example", "url": "https://vroegsignalering.example/doorstep"}
+CONTACT = {
+    "name": "Doorstep",
+    "email": "doorstep@vroegsignalering.example",
+    "url": "https://vroegsignalering.example/doorstep",
+}
 API_PREFIX = "/v1"
 _API_VERSION_HEADER = {
     "description": "The full version of the API (semver), on every response.",
@@ -185,8 +216,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, description=app.description,
-        routes=app.routes, tags=app.openapi_tags,
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
     )
     schema["info"]["contact"] = CONTACT
     components = schema.setdefault("components", {})
@@ -195,13 +230,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["headers"] = {"API-Version": _API_VERSION_HEADER}
     version_header = {"API-Version": {"$ref": "#/components/headers/API-Version"}}
     problem_content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    malformed = {"description": "The request cannot be read (e.g. an invalid Content-Length, or both spellings of "
-                 "a query key)", "content": problem_content}
+    malformed = {
+        "description": "The request cannot be read (e.g. an invalid Content-Length, or both spellings of a query key)",
+        "content": problem_content,
+    }
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
             if "422" in responses:
-                responses["422"] = {"description": "Validation failed; `errors` lists field paths", "content": problem_content}
+                responses["422"] = {
+                    "description": "Validation failed; `errors` lists field paths",
+                    "content": problem_content,
+                }
             # Any request can be malformed (an invalid Content-Length, both spellings of a query key).
             if operation.get("parameters") or operation.get("requestBody") or method in ("post", "put", "patch"):
                 responses.setdefault("400", malformed)

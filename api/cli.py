@@ -53,8 +53,8 @@ def serve(
     import uvicorn
 
     from api.app import create_app, settled
-    from api.platform.logs import configure_logging
     from api.auth.safety import UnsafeConfiguration, check_credentials
+    from api.platform.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -95,8 +95,11 @@ def bkr_worker(
         _fail("Refusing to start: DOORSTEP_BKR_LEASE_SECONDS must exceed DOORSTEP_BKR_TIMEOUT_SECONDS.")
     engine = make_engine(settings.database_url)
     client = HttpBkrClient(url, username=username, password=password, timeout_seconds=settings.bkr_timeout_seconds)
-    options = {"clock": lambda: datetime.now(UTC), "lease": timedelta(seconds=settings.bkr_lease_seconds),
-               "max_attempts": settings.bkr_max_attempts}
+    options = {
+        "clock": lambda: datetime.now(UTC),
+        "lease": timedelta(seconds=settings.bkr_lease_seconds),
+        "max_attempts": settings.bkr_max_attempts,
+    }
     try:
         if once:
             stats = deliver_due(engine, client, **options)  # type: ignore[arg-type]
@@ -153,7 +156,9 @@ def demo_stack(
         children.append(subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "2"], env=env))
         # Retention runs by itself: now, then daily (as the compose file and the deployment do).
         children.append(subprocess.Popen([sys.executable, "-m", "api.cli", "purge", "--repeat-hours", "24"], env=env))
-        typer.echo(f"BKR test double on http://{host}:{bkr_port}, BKR worker every 2 s, retention purge daily", err=True)
+        typer.echo(
+            f"BKR test double on http://{host}:{bkr_port}, BKR worker every 2 s, retention purge daily", err=True
+        )
         serve(host=host, port=port, workers=1)
     finally:
         stop(children)
@@ -187,10 +192,10 @@ def migrate() -> None:
 @app.command()
 def demo() -> None:
     """Migrate and load the demo municipality (0363) with staff, a partner and signals. Idempotent."""
+    from api.auth.safety import DEMO_PARTNER, DEMO_PASSWORD
+    from api.demo import DEMO_CODE, DEMO_STAFF, load_demo
     from api.platform.db import make_engine
     from api.platform.db import migrate as run_migrations
-    from api.demo import DEMO_CODE, DEMO_STAFF, load_demo
-    from api.auth.safety import DEMO_PARTNER, DEMO_PASSWORD
 
     settings = _settings()
     if not settings.demo:
@@ -210,7 +215,9 @@ def demo() -> None:
     typer.echo("\nDemo credentials (demo mode only):")
     for username, display_name, role in DEMO_STAFF:
         typer.echo(f"  staff    {username:<12} password {DEMO_PASSWORD:<12} role {role:<10} ({display_name})")
-    typer.echo(f"  partner  {DEMO_PARTNER[0]:<12} secret   {DEMO_PARTNER[1]:<12} scopes signals:write cases:read feedback:read reports:read")
+    typer.echo(
+        f"  partner  {DEMO_PARTNER[0]:<12} secret   {DEMO_PARTNER[1]:<12} scopes signals:write cases:read feedback:read reports:read"
+    )
     typer.echo("\nBack-office console: http://127.0.0.1:8000/console (office / demo)")
     typer.echo("Field app (on a phone, or a narrow window): http://127.0.0.1:8000/field/ (worker1 / demo)")
     typer.echo("Interactive API docs: http://127.0.0.1:8000/docs\n")
@@ -222,9 +229,9 @@ def create_municipality(
     name: Annotated[str, typer.Argument(help="Name of the municipality.")],
 ) -> None:
     """Register a municipality (tenant) with the default settings."""
-    from api.platform.db import make_engine
     from api.models import Municipality
     from api.municipality.policy import MunicipalitySettings
+    from api.platform.db import make_engine
     from api.platform.sequence import start_sequence
 
     if not (len(code) == 4 and code.isdigit()):
@@ -234,7 +241,14 @@ def create_municipality(
     with Session(engine) as session:
         if session.get(Municipality, code) is not None:
             _fail(f"Municipality {code} exists already.")
-        session.add(Municipality(code=code, name=name, settings=MunicipalitySettings().model_dump(mode="json"), created_at=datetime.now(UTC)))
+        session.add(
+            Municipality(
+                code=code,
+                name=name,
+                settings=MunicipalitySettings().model_dump(mode="json"),
+                created_at=datetime.now(UTC),
+            )
+        )
         session.flush()
         start_sequence(session, code)
         session.commit()
@@ -247,8 +261,12 @@ def create_user(
     username: Annotated[str, typer.Option(help="Login name.")],
     role: Annotated[str, typer.Option(help="worker, backoffice or admin.")],
     display_name: Annotated[str, typer.Option(help="Name shown to colleagues.")],
-    password_stdin: Annotated[bool, typer.Option(
-        "--password-stdin", help="Read the password from the first line of standard input instead of a prompt.")] = False,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from the first line of standard input instead of a prompt."
+        ),
+    ] = False,
 ) -> None:
     """Create a staff account (the first admin of a municipality is made this way).
 
@@ -256,8 +274,8 @@ def create_user(
     command line, where the shell's history and any `ps` on the machine would show it."""
     from api.auth import service
     from api.auth.schemas import UserCreate
-    from api.platform.db import make_engine
     from api.models import Municipality
+    from api.platform.db import make_engine
     from api.platform.problems import ProblemError
 
     password = _secret("Password", from_stdin=password_stdin)
@@ -275,8 +293,13 @@ def create_user(
             _fail(f"Municipality {municipality} does not exist (doorstep create-municipality).")
         try:
             user = service.create_user(
-                session, municipality_code=municipality, username=body.username, display_name=body.display_name,
-                role=body.role, password=body.password, now=datetime.now(UTC),
+                session,
+                municipality_code=municipality,
+                username=body.username,
+                display_name=body.display_name,
+                role=body.role,
+                password=body.password,
+                now=datetime.now(UTC),
             )
         except ProblemError as exc:
             _fail(f"Not created: {exc.detail}")
@@ -291,8 +314,12 @@ def create_partner(
     client_id: Annotated[str, typer.Option(help="Client id the partner logs in with.")],
     name: Annotated[str, typer.Option(help="Partner name.")],
     scope: Annotated[list[str], typer.Option(help="signals:write, cases:read, feedback:read or reports:read; repeat.")],
-    secret_stdin: Annotated[bool, typer.Option(
-        "--secret-stdin", help="Read the client secret from the first line of standard input instead of a prompt.")] = False,
+    secret_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--secret-stdin", help="Read the client secret from the first line of standard input instead of a prompt."
+        ),
+    ] = False,
 ) -> None:
     """Register an integration partner with client credentials (the secret at a prompt or on stdin)."""
     from api.auth import service
@@ -307,7 +334,12 @@ def create_partner(
     with Session(engine) as session:
         try:
             client = service.create_partner(
-                session, municipality_code=municipality, client_id=client_id, name=name, secret=secret, scopes=scope,
+                session,
+                municipality_code=municipality,
+                client_id=client_id,
+                name=name,
+                secret=secret,
+                scopes=scope,
                 now=datetime.now(UTC),
             )
         except (ProblemError, ValueError) as exc:
@@ -327,8 +359,12 @@ def generate_signing_key() -> None:
 
 @app.command("import")
 def import_signals(
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX or DDAS JSON file from the exchange platform.", exists=True,
-                                         dir_okay=False, readable=True)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, XLSX or DDAS JSON file from the exchange platform.", exists=True, dir_okay=False, readable=True
+        ),
+    ],
     municipality: Annotated[str, typer.Option(help="Gemeentecode to import for.")],
     mode: Annotated[str, typer.Option(help="all-or-nothing or accept-valid.")] = "all-or-nothing",
 ) -> None:
@@ -338,8 +374,8 @@ def import_signals(
     from rich.table import Table
 
     from api.auth.principal import Principal
-    from api.platform.db import make_engine
     from api.models import Municipality
+    from api.platform.db import make_engine
     from api.signals import imports
     from api.signals.bsn import vault_from_settings
     from api.signals.parsing import FileRefused
@@ -357,14 +393,26 @@ def import_signals(
             _fail(f"Municipality {municipality} does not exist.")
             return
         size = file.stat().st_size
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-                      console=console, transient=False) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
             task = progress.add_task(f"Importing {file.name}", total=size)
             try:
                 imported = imports.import_file(
-                    session, municipality=tenant, stream=data, filename=file.name, mode=chosen,
+                    session,
+                    municipality=tenant,
+                    stream=data,
+                    filename=file.name,
+                    mode=chosen,
                     actor=Principal(kind="system", actor_id="cli", municipality_code=municipality),
-                    vault=vault_from_settings(settings), limits=settings.import_limits(), now=datetime.now(UTC),
+                    vault=vault_from_settings(settings),
+                    limits=settings.import_limits(),
+                    now=datetime.now(UTC),
                     progress=lambda: progress.update(task, completed=min(data.tell(), size)),
                 )
             except FileRefused as exc:
@@ -377,8 +425,20 @@ def import_signals(
     table.add_column("rows", justify="right")
     for label in ("created", "duplicates", "repeats", "rejected", "cases opened", "cases updated"):
         table.add_column(label, justify="right")
-    table.add_row(*(str(v) for v in (report.total, report.created, report.duplicates, report.repeats, report.rejected,
-                                     report.cases_opened, report.cases_updated)))
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.total,
+                report.created,
+                report.duplicates,
+                report.repeats,
+                report.rejected,
+                report.cases_opened,
+                report.cases_updated,
+            )
+        )
+    )
     console.print(table)
     for error in report.errors[:20]:
         console.print(f"  line {error['line']}, {error['column'] or 'row'}: {error['reason']}")
@@ -396,19 +456,20 @@ def import_signals(
 def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be erased; change nothing.")] = False,
     municipality: Annotated[str | None, typer.Option(help="Only this gemeentecode.")] = None,
-    repeat_hours: Annotated[float | None, typer.Option(help="Keep running, purging every N hours (a scheduled job).")] = None,
+    repeat_hours: Annotated[
+        float | None, typer.Option(help="Keep running, purging every N hours (a scheduled job).")
+    ] = None,
 ) -> None:
     """Erase personal data of cases closed without a trajectory longer than retention_months ago."""
     import time
 
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import select
 
-    from sqlalchemy.exc import SQLAlchemyError
-
     from api.cases.retention import purge as run_purge
-    from api.signals.bsn import vault_from_settings
-    from api.platform.db import make_engine
     from api.models import Municipality
+    from api.platform.db import make_engine
+    from api.signals.bsn import vault_from_settings
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -444,10 +505,12 @@ def purge(
                 typer.echo(f"{code}: purge failed ({type(exc).__name__}); tried again at the next run", err=True)
                 continue
             verb = "would erase" if dry_run else "erased"
-            typer.echo(f"{code}: {verb} {len(result.case_ids)} case(s), "
-                       f"{result.caseless_signals} signal(s) without a case, "
-                       f"{result.quarantined_rows} quarantined row(s), "
-                       f"{result.bkr_removals} BKR removal(s) {'due' if dry_run else 'queued'}")
+            typer.echo(
+                f"{code}: {verb} {len(result.case_ids)} case(s), "
+                f"{result.caseless_signals} signal(s) without a case, "
+                f"{result.quarantined_rows} quarantined row(s), "
+                f"{result.bkr_removals} BKR removal(s) {'due' if dry_run else 'queued'}"
+            )
             for case_id in result.case_ids:
                 typer.echo(f"  case {case_id}")
         if repeat_hours is None:
@@ -470,7 +533,9 @@ def generate_bsn_keys(kid: Annotated[str, typer.Option(help="Key id stored with 
 
 
 @app.command()
-def openapi(target: Annotated[Path, typer.Argument(help="Where to write the document; - for stdout.")] = Path("-")) -> None:
+def openapi(
+    target: Annotated[Path, typer.Argument(help="Where to write the document; - for stdout.")] = Path("-"),
+) -> None:
     """Write the OpenAPI document generated from the app."""
     from api.openapi_export import openapi_json
 

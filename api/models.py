@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
-
 # The event kinds that can change a case's state (`api.cases.rules.STATE_KINDS`; a test keeps the
 # two equal): written out, because the tables import nothing from an area.
-STATE_KINDS_SQL = ("kind IN ('appointment_kept', 'help_accepted', 'help_declined', 'help_offered', 'phone_attempt', "
-                   "'result_proposed', 'sms_sent', 'visit_attempt')")
+STATE_KINDS_SQL = (
+    "kind IN ('appointment_kept', 'help_accepted', 'help_declined', 'help_offered', 'phone_attempt', "
+    "'result_proposed', 'sms_sent', 'visit_attempt')"
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -286,8 +287,12 @@ class VisitEvent(SQLModel, table=True):
     # index holds exactly those, so the read costs the same however many cards a case gathers
     # (and a generic plan of the prepared statement still uses it: the kinds are in its text).
     __table_args__ = (
-        sa.Index("ix_visit_event_state_by_case", "case_id", postgresql_where=sa.text(STATE_KINDS_SQL),
-                 sqlite_where=sa.text(STATE_KINDS_SQL)),
+        sa.Index(
+            "ix_visit_event_state_by_case",
+            "case_id",
+            postgresql_where=sa.text(STATE_KINDS_SQL),
+            sqlite_where=sa.text(STATE_KINDS_SQL),
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -340,9 +345,7 @@ class SignalImport(SQLModel, table=True):
     """One delivery (a file or an API batch) and its stored report."""
 
     __tablename__ = "signal_import"
-    __table_args__ = (
-        sa.CheckConstraint("status IN ('completed', 'rejected')", name="ck_signal_import_status"),
-    )
+    __table_args__ = (sa.CheckConstraint("status IN ('completed', 'rejected')", name="ck_signal_import_status"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     municipality_code: str = _tenant()
@@ -401,8 +404,14 @@ class BkrRegistration(SQLModel, table=True):
         sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_bkr_registration_status"),
         sa.CheckConstraint("action IN ('register', 'end', 'remove', 'correct')", name="ck_bkr_registration_action"),
         # One registration, end and removal per trajectory; corrections as often as the resident's data is corrected.
-        sa.Index("uq_bkr_registration_trajectory_action", "trajectory_id", "action", unique=True,
-                 postgresql_where=sa.text("action <> 'correct'"), sqlite_where=sa.text("action <> 'correct'")),
+        sa.Index(
+            "uq_bkr_registration_trajectory_action",
+            "trajectory_id",
+            "action",
+            unique=True,
+            postgresql_where=sa.text("action <> 'correct'"),
+            sqlite_where=sa.text("action <> 'correct'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -455,8 +464,13 @@ class AuditEntry(SQLModel, table=True):
     # The dashboard asks when retention last ran. The trail grows by a row per case per pull, so
     # that question gets an index of its own holding only the runs (nothing for a pull to update).
     __table_args__ = (
-        sa.Index("ix_audit_entry_retention_runs", "municipality_code", "at",
-                 postgresql_where=sa.text("action = 'retention.run'"), sqlite_where=sa.text("action = 'retention.run'")),
+        sa.Index(
+            "ix_audit_entry_retention_runs",
+            "municipality_code",
+            "at",
+            postgresql_where=sa.text("action = 'retention.run'"),
+            sqlite_where=sa.text("action = 'retention.run'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite"))

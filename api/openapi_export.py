@@ -17,8 +17,11 @@ from api.signals.bsn import generate_data_key
 def document_app() -> FastAPI:
     """The app as the document sees it: a throwaway key and an unused in-memory engine."""
     settings = Settings(
-        demo=False, jwt_signing_keys=[generate_signing_key()], database_url="sqlite://",
-        bsn_encryption_keys=[generate_data_key("openapi")], bsn_hmac_key=base64.b64encode(bytes(32)).decode(),
+        demo=False,
+        jwt_signing_keys=[generate_signing_key()],
+        database_url="sqlite://",
+        bsn_encryption_keys=[generate_data_key("openapi")],
+        bsn_hmac_key=base64.b64encode(bytes(32)).decode(),
     )
     return create_app(settings, engine=create_engine("sqlite://"))
 

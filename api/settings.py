@@ -49,8 +49,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOORSTEP_", extra="ignore")
 
     demo: bool = Field(
-        default=False,
-        description="Demo mode: allows the demo credentials and a generated signing key under var/.",
+        default=False, description="Demo mode: allows the demo credentials and a generated signing key under var/."
     )
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -65,8 +64,7 @@ class Settings(BaseSettings):
         ),
     )
     bsn_encryption_keys: list[DataKey] = Field(
-        default_factory=list,
-        description="JSON list of {kid, key}; the first encrypts, all decrypt (rotation).",
+        default_factory=list, description="JSON list of {kid, key}; the first encrypts, all decrypt (rotation)."
     )
     bsn_hmac_key: str | None = Field(
         default=None, min_length=43, description="base64 key (≥ 32 bytes) of the keyed hash that finds a BSN."
@@ -75,18 +73,23 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024, ge=1024, description="Largest signal file accepted by the import (413 above it)."
     )
     max_import_rows: int = Field(
-        default=_IMPORT_DEFAULTS.rows, ge=1, description="Most rows of signals in one imported file, counted while reading."
+        default=_IMPORT_DEFAULTS.rows,
+        ge=1,
+        description="Most rows of signals in one imported file, counted while reading.",
     )
     max_import_unpacked_bytes: int = Field(
-        default=_IMPORT_DEFAULTS.unpacked_bytes, ge=1024 * 1024,
+        default=_IMPORT_DEFAULTS.unpacked_bytes,
+        ge=1024 * 1024,
         description="Most bytes an XLSX file may unpack to (the parts read), counted while decompressing.",
     )
     max_import_shared_strings_bytes: int = Field(
-        default=_IMPORT_DEFAULTS.shared_strings_bytes, ge=1024 * 1024,
+        default=_IMPORT_DEFAULTS.shared_strings_bytes,
+        ge=1024 * 1024,
         description="Most memory an XLSX file's shared-strings table may take (UTF-8 text plus 9 bytes a string).",
     )
     max_import_json_bytes: int = Field(
-        default=_IMPORT_DEFAULTS.json_bytes, ge=1024,
+        default=_IMPORT_DEFAULTS.json_bytes,
+        ge=1024,
         description="Largest DDAS JSON file the import parses (it is held whole: up to 26 times its size in memory).",
     )
     jwt_issuer: str = Field(default="doorstep", description="`iss` of issued tokens.")
@@ -95,33 +98,48 @@ class Settings(BaseSettings):
         default=900, ge=30, le=900, description="Lifetime of an access token (at most 15 minutes)."
     )
     refresh_token_ttl_seconds: int = Field(
-        default=12 * 3600, ge=60, le=30 * 24 * 3600,
+        default=12 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
         description="How long a staff sign-in lasts: refresh tokens rotate within it, never beyond it.",
     )
     device_session_ttl_seconds: int = Field(
-        default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600,
+        default=7 * 24 * 3600,
+        ge=60,
+        le=90 * 24 * 3600,
         description="How long a device's token pair lasts from enrolment (or the worker's last sign-in on it) "
         "however often it rotates; then the worker signs the device in again.",
     )
     login_failures_before_delay: int = Field(
-        default=5, ge=1, le=100, description="Failed sign-ins of one account that pass freely; each further "
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins of one account that pass freely; each further "
         "one doubles the wait before the next is heard (1 s up to 15 minutes).",
     )
     login_failures_before_lock: int = Field(
-        default=20, ge=2, le=1000, description="Failed sign-ins in a row that lock the account (audited; an admin "
-        "can lift it).",
+        default=20,
+        ge=2,
+        le=1000,
+        description="Failed sign-ins in a row that lock the account (audited; an admin can lift it).",
     )
     login_lock_minutes: int = Field(default=30, ge=1, le=24 * 60, description="How long a lock lasts.")
     login_address_failures_before_delay: int = Field(
-        default=20, ge=1, le=10_000, description="Failed sign-ins from one client address (any account) that pass "
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Failed sign-ins from one client address (any account) that pass "
         "freely within an hour; then the same doubling wait. An address is never locked: many staff may share one.",
     )
     password_hashing_workers: int = Field(
-        default=1, ge=1, le=16, description="Passwords checked at once (argon2 takes every core it is given and "
+        default=1,
+        ge=1,
+        le=16,
+        description="Passwords checked at once (argon2 takes every core it is given and "
         "64 MiB each): the rest of the service keeps the CPU it needs.",
     )
     password_hashing_queue: int = Field(
-        default=16, ge=0, le=1000, description="Sign-ins that may wait for a check; beyond it 503 with Retry-After.",
+        default=16, ge=0, le=1000, description="Sign-ins that may wait for a check; beyond it 503 with Retry-After."
     )
     max_body_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Largest accepted request body (413 above it)."
@@ -129,7 +147,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Root log level (JSON lines on stdout).")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins (JSON list).")
     bkr_url: str | None = Field(
-        default=None, pattern=r"^https?://",
+        default=None,
+        pattern=r"^https?://",
         description="Base URL of BKR's registration interface. Unset: in demo mode the BKR test double on "
         "http://127.0.0.1:8100; otherwise the BKR worker refuses to start.",
     )
@@ -140,7 +159,9 @@ class Settings(BaseSettings):
         default=20, ge=1, le=100, description="Attempts (with exponential backoff) before a registration fails."
     )
     bkr_lease_seconds: int = Field(
-        default=120, ge=5, le=3600,
+        default=120,
+        ge=5,
+        le=3600,
         description="How long a worker holds a claimed registration; must exceed the BKR timeout.",
     )
     console_idle_minutes: int = Field(
@@ -150,17 +171,22 @@ class Settings(BaseSettings):
         default=10, ge=1, le=24, description="A console sign-in lasts at most this long, active or not."
     )
     console_origin: str | None = Field(
-        default=None, pattern=r"^https?://[^/\s]+$",
+        default=None,
+        pattern=r"^https?://[^/\s]+$",
         description="The console's public origin behind a TLS proxy, e.g. `https://doorstep.gemeente.nl`: forms "
         "posted from it are accepted even when the proxy's X-Forwarded-Proto does not reach the service.",
     )
     otel_endpoint: str | None = Field(
-        default=None, pattern=r"^https?://[^\s]+$",
+        default=None,
+        pattern=r"^https?://[^\s]+$",
         description="OTLP/HTTP traces URL of an OpenTelemetry collector (`http://collector:4318/v1/traces`). Unset: "
-        "no tracing. Needs the extra `doorstep[otel]`.")
+        "no tracing. Needs the extra `doorstep[otel]`.",
+    )
     metrics_token: SecretStr | None = Field(
-        default=None, description="Bearer token the monitoring system sends to GET /metrics (Prometheus text format). "
-        "Unset: /metrics answers 404.")
+        default=None,
+        description="Bearer token the monitoring system sends to GET /metrics (Prometheus text format). "
+        "Unset: /metrics answers 404.",
+    )
     api_docs: bool | None = Field(
         default=None,
         description="Serve the interactive API docs (/docs, /redoc) and /openapi.json. Unset: on in demo mode, off "
@@ -206,8 +232,10 @@ class Settings(BaseSettings):
     def import_limits(self) -> ImportLimits:
         """What one imported file may hold, for every door that imports (API, console, CLI)."""
         return ImportLimits(
-            rows=self.max_import_rows, unpacked_bytes=self.max_import_unpacked_bytes,
-            shared_strings_bytes=self.max_import_shared_strings_bytes, json_bytes=self.max_import_json_bytes,
+            rows=self.max_import_rows,
+            unpacked_bytes=self.max_import_unpacked_bytes,
+            shared_strings_bytes=self.max_import_shared_strings_bytes,
+            json_bytes=self.max_import_json_bytes,
         )
 
     @property

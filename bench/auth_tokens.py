@@ -16,8 +16,16 @@ def main() -> None:
     now = datetime.now(UTC)
     started = time.perf_counter()
     tokens = [
-        issue_access_token(keys, issuer="doorstep", audience="doorstep-api", subject=str(i), tenant="0363",
-                           token_type="staff", now=now, ttl=timedelta(minutes=15))
+        issue_access_token(
+            keys,
+            issuer="doorstep",
+            audience="doorstep-api",
+            subject=str(i),
+            tenant="0363",
+            token_type="staff",
+            now=now,
+            ttl=timedelta(minutes=15),
+        )
         for i in range(N)
     ]
     issued = time.perf_counter() - started

@@ -32,10 +32,18 @@ from sqlmodel import Session, select  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.auth.keys import generate_signing_key  # noqa: E402
-from api.platform.db import make_engine, migrate  # noqa: E402
 from api.models import (  # noqa: E402
-    BkrAttempt, BkrRegistration, Case, Conflict, Device, SignalImport, StaffUser, Trajectory, VisitEvent,
+    BkrAttempt,
+    BkrRegistration,
+    Case,
+    Conflict,
+    Device,
+    SignalImport,
+    StaffUser,
+    Trajectory,
+    VisitEvent,
 )
+from api.platform.db import make_engine, migrate  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.signals.bsn import generate_data_key  # noqa: E402
 from bench.reports import NOW, load  # noqa: E402
@@ -66,70 +74,122 @@ def extras(url: str) -> uuid.UUID:
         worker = session.exec(select(StaffUser).where(StaffUser.username == "bench-worker")).one()
         office = session.exec(select(StaffUser).where(StaffUser.username == "bench-office")).one()
         devices = [
-            Device(municipality_code="0363", worker_id=worker.id, label=f"Telefoon {number + 1}",
-                   public_jwk={"kty": "EC", "crv": "P-256", "x": "bench", "y": "bench"},
-                   key_thumbprint=f"{number:064x}", enrolled_at=NOW - timedelta(days=90),
-                   last_pull_at=NOW - timedelta(hours=number * 10), last_push_at=NOW - timedelta(hours=number * 10),
-                   last_push_event_count=number * 3,
-                   revoked_at=NOW - timedelta(days=2) if number == DEVICES - 1 else None,
-                   revoked_by=office.id if number == DEVICES - 1 else None)
+            Device(
+                municipality_code="0363",
+                worker_id=worker.id,
+                label=f"Telefoon {number + 1}",
+                public_jwk={"kty": "EC", "crv": "P-256", "x": "bench", "y": "bench"},
+                key_thumbprint=f"{number:064x}",
+                enrolled_at=NOW - timedelta(days=90),
+                last_pull_at=NOW - timedelta(hours=number * 10),
+                last_push_at=NOW - timedelta(hours=number * 10),
+                last_push_event_count=number * 3,
+                revoked_at=NOW - timedelta(days=2) if number == DEVICES - 1 else None,
+                revoked_by=office.id if number == DEVICES - 1 else None,
+            )
             for number in range(DEVICES)
         ]
         session.add_all(devices)
         session.flush()
         open_cases = session.exec(
-            select(Case).where(Case.state != "closed").order_by(Case.opened_at).limit(CONFLICTS)).all()
+            select(Case).where(Case.state != "closed").order_by(Case.opened_at).limit(CONFLICTS)
+        ).all()
         for number, case in enumerate(open_cases):
             sides = []
             for minutes, kind in ((0, "help_accepted"), (30, "help_declined")):
                 event = VisitEvent(
-                    id=uuid.uuid4(), municipality_code="0363", case_id=case.id, device_id=devices[number % 2].id,
-                    author_id=worker.id, kind=kind, occurred_at=NOW - timedelta(days=1, minutes=-minutes),
-                    received_at=NOW - timedelta(hours=12), base_version=case.version, payload={}, outcome="conflict",
+                    id=uuid.uuid4(),
+                    municipality_code="0363",
+                    case_id=case.id,
+                    device_id=devices[number % 2].id,
+                    author_id=worker.id,
+                    kind=kind,
+                    occurred_at=NOW - timedelta(days=1, minutes=-minutes),
+                    received_at=NOW - timedelta(hours=12),
+                    base_version=case.version,
+                    payload={},
+                    outcome="conflict",
                     change_seq=0,
                 )
                 session.add(event)
-                sides.append({"event_id": str(event.id), "device_id": str(event.device_id),
-                              "author_id": str(worker.id), "kind": kind, "occurred_at": event.occurred_at.isoformat(),
-                              "base_version": event.base_version, "payload": {}})
+                sides.append(
+                    {
+                        "event_id": str(event.id),
+                        "device_id": str(event.device_id),
+                        "author_id": str(worker.id),
+                        "kind": kind,
+                        "occurred_at": event.occurred_at.isoformat(),
+                        "base_version": event.base_version,
+                        "payload": {},
+                    }
+                )
             resolved = number % 5 == 4
-            session.add(Conflict(
-                municipality_code="0363", case_id=case.id, kind="accepted-and-declined", sides=sides,
-                opened_at=NOW - timedelta(hours=12), resolved_at=NOW - timedelta(hours=1) if resolved else None,
-                resolved_by=office.id if resolved else None,
-                resolution={"decision": "help_accepted", "note": None, "event_ids": [s["event_id"] for s in sides]}
-                if resolved else None,
-            ))
+            session.add(
+                Conflict(
+                    municipality_code="0363",
+                    case_id=case.id,
+                    kind="accepted-and-declined",
+                    sides=sides,
+                    opened_at=NOW - timedelta(hours=12),
+                    resolved_at=NOW - timedelta(hours=1) if resolved else None,
+                    resolved_by=office.id if resolved else None,
+                    resolution={"decision": "help_accepted", "note": None, "event_ids": [s["event_id"] for s in sides]}
+                    if resolved
+                    else None,
+                )
+            )
         for number in range(IMPORTS):
             created = NOW - timedelta(days=12 * (IMPORTS - number))
-            session.add(SignalImport(
-                municipality_code="0363", source="file", filename=f"vps-{created.date().isoformat()}.csv",
-                file_format="csv", file_sha256=f"{number:064x}", mode="accept-valid",
-                status="rejected" if number == 3 else "completed", created_by=str(office.id), created_at=created,
-                total_rows=850, created_count=0 if number == 3 else 830, duplicate_count=5, repeat_count=10,
-                rejected_count=850 if number == 3 else 5,
-                report={"errors": [], "errors_truncated": False, "cases_opened": 800, "cases_updated": 30},
-            ))
+            session.add(
+                SignalImport(
+                    municipality_code="0363",
+                    source="file",
+                    filename=f"vps-{created.date().isoformat()}.csv",
+                    file_format="csv",
+                    file_sha256=f"{number:064x}",
+                    mode="accept-valid",
+                    status="rejected" if number == 3 else "completed",
+                    created_by=str(office.id),
+                    created_at=created,
+                    total_rows=850,
+                    created_count=0 if number == 3 else 830,
+                    duplicate_count=5,
+                    repeat_count=10,
+                    rejected_count=850 if number == 3 else 5,
+                    report={"errors": [], "errors_truncated": False, "cases_opened": 800, "cases_updated": 30},
+                )
+            )
         statuses = ("delivered",) * 7 + ("pending", "pending", "failed")
         for number, trajectory in enumerate(session.exec(select(Trajectory).order_by(Trajectory.decision_date))):
             status = statuses[number % len(statuses)]
             registration = BkrRegistration(
-                municipality_code="0363", trajectory_id=trajectory.id, action="register",
-                start_date=trajectory.decision_date, subject={} if status == "delivered" else {"postcode": "1053KL"},
-                status=status, attempts=0 if status == "pending" else (3 if status == "failed" else 1),
-                next_attempt_at=NOW, delivered_at=NOW - timedelta(days=1) if status == "delivered" else None,
+                municipality_code="0363",
+                trajectory_id=trajectory.id,
+                action="register",
+                start_date=trajectory.decision_date,
+                subject={} if status == "delivered" else {"postcode": "1053KL"},
+                status=status,
+                attempts=0 if status == "pending" else (3 if status == "failed" else 1),
+                next_attempt_at=NOW,
+                delivered_at=NOW - timedelta(days=1) if status == "delivered" else None,
                 bkr_reference=f"SH{number:08d}" if status == "delivered" else None,
-                last_error="BKR answered 422" if status == "failed" else None, created_at=NOW - timedelta(days=2),
+                last_error="BKR answered 422" if status == "failed" else None,
+                created_at=NOW - timedelta(days=2),
             )
             session.add(registration)
             session.flush()
             for attempt in range(registration.attempts):
-                session.add(BkrAttempt(
-                    municipality_code="0363", registration_id=registration.id, number=attempt + 1,
-                    started_at=NOW - timedelta(days=1, minutes=-attempt), finished_at=NOW - timedelta(days=1),
-                    outcome="delivered" if status == "delivered" else "rejected",
-                    http_status=201 if status == "delivered" else 422,
-                ))
+                session.add(
+                    BkrAttempt(
+                        municipality_code="0363",
+                        registration_id=registration.id,
+                        number=attempt + 1,
+                        started_at=NOW - timedelta(days=1, minutes=-attempt),
+                        finished_at=NOW - timedelta(days=1),
+                        outcome="delivered" if status == "delivered" else "rejected",
+                        http_status=201 if status == "delivered" else 422,
+                    )
+                )
         session.commit()
         events = VisitEvent.__table__.c
         busiest = session.execute(
@@ -152,8 +212,11 @@ def measure(url: str, cases: int, renders: int) -> None:
     load(url, cases)
     case_id = extras(url)
     settings = Settings(
-        demo=False, database_url=url, jwt_signing_keys=[generate_signing_key(kid_prefix="bench-")],
-        var_dir=Path(tempfile.mkdtemp()), bsn_encryption_keys=[generate_data_key("bench")],
+        demo=False,
+        database_url=url,
+        jwt_signing_keys=[generate_signing_key(kid_prefix="bench-")],
+        var_dir=Path(tempfile.mkdtemp()),
+        bsn_encryption_keys=[generate_data_key("bench")],
         bsn_hmac_key=base64.b64encode(b"b" * 32).decode(),
     )
     engine = make_engine(url)
@@ -162,8 +225,10 @@ def measure(url: str, cases: int, renders: int) -> None:
         with Session(engine) as session:
             worker_id = session.exec(select(StaffUser.id).where(StaffUser.username == "bench-worker")).one()
         assert signed.status_code == 303, signed.text
-        print(f"\n{engine.dialect.name}, {cases:,} cases; in-process (Starlette TestClient), "
-              f"{renders} renders per screen after one warm-up; target {TARGET_MS} ms")
+        print(
+            f"\n{engine.dialect.name}, {cases:,} cases; in-process (Starlette TestClient), "
+            f"{renders} renders per screen after one warm-up; target {TARGET_MS} ms"
+        )
         print(f"  {'screen':<23} {'median':>8} {'p95':>8} {'median/target':>14} {'p95/target':>11} {'KiB':>6}")
         for name, path in SCREENS:
             path = path.format(case_id=case_id, worker_id=worker_id)
@@ -180,8 +245,10 @@ def measure(url: str, cases: int, renders: int) -> None:
                 response = client.get(path)
                 samples.append((time.perf_counter() - started) * 1000)
             median, slow = statistics.median(samples), p95(samples)
-            print(f"  {name:<23} {median:>5,.0f} ms {slow:>5,.0f} ms {median / TARGET_MS:>13.2f}x "
-                  f"{slow / TARGET_MS:>10.2f}x {len(response.content) / 1024:>6,.0f}")
+            print(
+                f"  {name:<23} {median:>5,.0f} ms {slow:>5,.0f} ms {median / TARGET_MS:>13.2f}x "
+                f"{slow / TARGET_MS:>10.2f}x {len(response.content) / 1024:>6,.0f}"
+            )
     engine.dispose()
 
 

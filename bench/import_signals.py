@@ -23,14 +23,36 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 HEADER = [
-    "signaal_id", "signaalpartner_type", "schuldeiser", "bedrag", "ontstaansdatum", "signaaldatum", "crisissignaal",
-    "warme_overdracht", "bsn", "voorletters", "voorvoegsel", "achternaam", "geboortedatum", "geslacht", "straat",
-    "huisnummer", "huisnummertoevoeging", "postcode", "woonplaats", "telefoon", "email",
+    "signaal_id",
+    "signaalpartner_type",
+    "schuldeiser",
+    "bedrag",
+    "ontstaansdatum",
+    "signaaldatum",
+    "crisissignaal",
+    "warme_overdracht",
+    "bsn",
+    "voorletters",
+    "voorvoegsel",
+    "achternaam",
+    "geboortedatum",
+    "geslacht",
+    "straat",
+    "huisnummer",
+    "huisnummertoevoeging",
+    "postcode",
+    "woonplaats",
+    "telefoon",
+    "email",
 ]
 # H1 2024 mix (DOMAIN.md): health insurance 41%, rent 20%, energy 20%, water 18%, other 1%.
-PARTNERS = [("Zorg", ["Zilveren Kruis", "VGZ", "CZ", "Menzis"], 41), ("Huur", ["Ymere", "Stadgenoot", "Rochdale"], 20),
-            ("Energie", ["Vattenfall", "Eneco", "Essent"], 20), ("Water", ["Waternet", "Vitens", "Evides"], 18),
-            ("Overige", ["Gemeentebelastingen"], 1)]
+PARTNERS = [
+    ("Zorg", ["Zilveren Kruis", "VGZ", "CZ", "Menzis"], 41),
+    ("Huur", ["Ymere", "Stadgenoot", "Rochdale"], 20),
+    ("Energie", ["Vattenfall", "Eneco", "Essent"], 20),
+    ("Water", ["Waternet", "Vitens", "Evides"], 18),
+    ("Overige", ["Gemeentebelastingen"], 1),
+]
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench"
 
 
@@ -64,7 +86,9 @@ def generate(path: Path, rows: int, seed: int = 2024) -> None:
         writer.writerow(HEADER)
         while written < rows:
             household += 1
-            postcode = f"{rng.randint(1000, 9999)} {rng.choice('ABCDEFGHJKLMNPRSTVWXZ')}{rng.choice('ABCDEFGHJKLMNPRSTVWXZ')}"
+            postcode = (
+                f"{rng.randint(1000, 9999)} {rng.choice('ABCDEFGHJKLMNPRSTVWXZ')}{rng.choice('ABCDEFGHJKLMNPRSTVWXZ')}"
+            )
             number = rng.randint(1, 300)
             addition = rng.choice(["", "", "", "", "A", "B", "1", "2"])
             street, town = rng.choice(streets), rng.choice(towns)
@@ -82,15 +106,31 @@ def generate(path: Path, rows: int, seed: int = 2024) -> None:
                 written += 1
                 partner, creditors = rng.choices(partners, weights=weights)[0]
                 amount = rng.randint(90, 4000) + rng.choice([0, 0.5, 0.25])
-                writer.writerow([
-                    f"VPS-{written:08d}", partner, rng.choice(creditors), f"{amount:.2f}".replace(".", ","),
-                    (signal_date - timedelta(days=rng.randint(40, 150))).strftime("%d-%m-%Y"),
-                    signal_date.isoformat(), "ja" if rng.random() < 0.02 else "nee", "nee", bsn,
-                    rng.choice(["A.", "J.", "M.", "S.", "P.J.", "H."]), prefix, surname,
-                    date(rng.randint(1945, 2004), rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
-                    rng.choice(["M", "V"]), street, number, addition, postcode, town,
-                    f"06{rng.randint(10000000, 99999999)}", "",
-                ])
+                writer.writerow(
+                    [
+                        f"VPS-{written:08d}",
+                        partner,
+                        rng.choice(creditors),
+                        f"{amount:.2f}".replace(".", ","),
+                        (signal_date - timedelta(days=rng.randint(40, 150))).strftime("%d-%m-%Y"),
+                        signal_date.isoformat(),
+                        "ja" if rng.random() < 0.02 else "nee",
+                        "nee",
+                        bsn,
+                        rng.choice(["A.", "J.", "M.", "S.", "P.J.", "H."]),
+                        prefix,
+                        surname,
+                        date(rng.randint(1945, 2004), rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
+                        rng.choice(["M", "V"]),
+                        street,
+                        number,
+                        addition,
+                        postcode,
+                        town,
+                        f"06{rng.randint(10000000, 99999999)}",
+                        "",
+                    ]
+                )
 
 
 def run_import(url: str, path: Path) -> dict[str, float]:
@@ -99,9 +139,9 @@ def run_import(url: str, path: Path) -> dict[str, float]:
 
     from sqlmodel import Session
 
-    from api.platform.db import make_engine, migrate
     from api.models import Municipality
     from api.municipality.policy import MunicipalitySettings
+    from api.platform.db import make_engine, migrate
     from api.platform.sequence import start_sequence
     from api.signals import service
     from api.signals.bsn import BsnVault, generate_data_key
@@ -112,7 +152,9 @@ def run_import(url: str, path: Path) -> dict[str, float]:
     vault = BsnVault([generate_data_key("bench")], base64.b64encode(bytes(range(32))).decode())
     now = datetime.now(UTC)
     with Session(engine) as session:
-        municipality = Municipality(code="0363", name="Bench", settings=MunicipalitySettings().model_dump(), created_at=now)
+        municipality = Municipality(
+            code="0363", name="Bench", settings=MunicipalitySettings().model_dump(), created_at=now
+        )
         session.add(municipality)
         session.flush()
         start_sequence(session, "0363")
@@ -123,14 +165,28 @@ def run_import(url: str, path: Path) -> dict[str, float]:
             record = service.new_import(code="0363", source="file", mode="all-or-nothing", created_by="bench", now=now)
             session.add(record)
             session.flush()
-            report = service.intake(session, municipality=municipality, vault=vault, rows=signal_file,
-                                    mode="all-or-nothing", import_id=record.id, now=now)
+            report = service.intake(
+                session,
+                municipality=municipality,
+                vault=vault,
+                rows=signal_file,
+                mode="all-or-nothing",
+                import_id=record.id,
+                now=now,
+            )
         session.commit()
         elapsed = time.perf_counter() - started
     engine.dispose()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"rows": report.total, "created": report.created, "rejected": report.rejected, "cases": report.cases_opened,
-            "seconds": elapsed, "rows_per_s": report.total / elapsed, "peak_rss_mb": peak_mb}
+    return {
+        "rows": report.total,
+        "created": report.created,
+        "rejected": report.rejected,
+        "cases": report.cases_opened,
+        "seconds": elapsed,
+        "rows_per_s": report.total / elapsed,
+        "peak_rss_mb": peak_mb,
+    }
 
 
 def copy_ceiling(url: str, path: Path) -> float:
@@ -141,7 +197,10 @@ def copy_ceiling(url: str, path: Path) -> float:
         cursor.execute("DROP TABLE IF EXISTS bench_copy")
         cursor.execute("CREATE UNLOGGED TABLE bench_copy (" + ", ".join(f"{c} text" for c in HEADER) + ")")
         started = time.perf_counter()
-        with path.open("rb") as data, cursor.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)") as copy:
+        with (
+            path.open("rb") as data,
+            cursor.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)") as copy,
+        ):
             while chunk := data.read(1 << 20):
                 copy.write(chunk)
         connection.commit()
@@ -166,8 +225,10 @@ def database_floor(url: str) -> float:
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
         for table in STORED:
             cursor.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
-            cursor.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass"
-                           " AND contype = 'f'", (table,))
+            cursor.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+                (table,),
+            )
             for (definition,) in cursor.fetchall():
                 for target in STORED:
                     definition = definition.replace(f"REFERENCES {target}(", f"REFERENCES floor_{target}(")
@@ -213,19 +274,25 @@ def main() -> None:
         path = Path(tmp) / "signals.csv"
         started = time.perf_counter()
         generate(path, args.rows)
-        print(f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s")
+        print(
+            f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f}s"
+        )
         sqlite = in_subprocess(f"sqlite:///{Path(tmp) / 'bench.db'}", path)
         fresh_postgres(args.pg)
         postgres = in_subprocess(args.pg, path)
         ceiling = copy_ceiling(args.pg, path)
         floor = database_floor(args.pg)
     for name, figures in (("SQLite", sqlite), ("PostgreSQL", postgres)):
-        print(f"{name:<11} {figures['rows_per_s']:>9,.0f} rows/s  {figures['seconds']:6.1f}s  peak RSS "
-              f"{figures['peak_rss_mb']:5.0f} MB  ({figures['created']:,.0f} created, {figures['cases']:,.0f} cases)")
+        print(
+            f"{name:<11} {figures['rows_per_s']:>9,.0f} rows/s  {figures['seconds']:6.1f}s  peak RSS "
+            f"{figures['peak_rss_mb']:5.0f} MB  ({figures['created']:,.0f} created, {figures['cases']:,.0f} cases)"
+        )
     print(f"COPY ceiling {ceiling:>8,.0f} rows/s (PostgreSQL, same rows as text)")
     print(f"ratio PostgreSQL import / COPY: {postgres['rows_per_s'] / ceiling:.2f}  (target ≥ 0.20; ≥ 25,000 rows/s)")
-    print(f"database floor {floor:>8,.0f} rows/s (the import's households, cases and signals inserted again inside "
-          f"PostgreSQL, same indexes and foreign keys)")
+    print(
+        f"database floor {floor:>8,.0f} rows/s (the import's households, cases and signals inserted again inside "
+        f"PostgreSQL, same indexes and foreign keys)"
+    )
     print(f"ratio PostgreSQL import / database floor: {postgres['rows_per_s'] / floor:.2f}")
 
 

@@ -40,7 +40,15 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 import httpx  # noqa: E402
 
 from bench.sync import (  # noqa: E402
-    DEVICES, FRAMEWORK_APP, _case_ids, _cursor_from_db, cpu_seconds, enroll, free_port, prepare, start,
+    DEVICES,
+    FRAMEWORK_APP,
+    _case_ids,
+    _cursor_from_db,
+    cpu_seconds,
+    enroll,
+    free_port,
+    prepare,
+    start,
 )
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_load"
@@ -80,8 +88,14 @@ class Step:
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
-async def open_loop(bases: Sequence[str], rate: float, duration: float, pick: Callable[[int], tuple[str, Request]],
-                    *, connections: int = 64) -> Step:
+async def open_loop(
+    bases: Sequence[str],
+    rate: float,
+    duration: float,
+    pick: Callable[[int], tuple[str, Request]],
+    *,
+    connections: int = 64,
+) -> Step:
     """Send `rate` requests per second for `duration` seconds, the n-th due at start + n / rate,
     round-robin over `bases`; each latency runs from its due time to the end of its answer."""
     step = Step(rate)
@@ -138,11 +152,20 @@ def sync_requests(phones: Sequence[Phone], cursor: str) -> dict[str, Request]:
     async def push(client: httpx.AsyncClient, n: int) -> httpx.Response:
         phone = phones[n % len(phones)]
         now = datetime.now(UTC).isoformat()
-        events = [{"event_id": str(uuid.uuid4()), "case_id": phone.case_ids[(n + i) % len(phone.case_ids)],
-                   "kind": "card_left", "occurred_at": now, "base_version": 1, "payload": {}}
-                  for i in range(PUSH_EVENTS)]
-        return await client.post("/v1/sync/push", headers=phone.headers,
-                                 json={"device_id": phone.device_id, "events": events})
+        events = [
+            {
+                "event_id": str(uuid.uuid4()),
+                "case_id": phone.case_ids[(n + i) % len(phone.case_ids)],
+                "kind": "card_left",
+                "occurred_at": now,
+                "base_version": 1,
+                "payload": {},
+            }
+            for i in range(PUSH_EVENTS)
+        ]
+        return await client.post(
+            "/v1/sync/push", headers=phone.headers, json={"device_id": phone.device_id, "events": events}
+        )
 
     return {"full": full, "incremental": incremental, "push": push}
 
@@ -154,8 +177,14 @@ def mixed(requests: dict[str, Request]) -> Callable[[int], tuple[str, Request]]:
     return lambda n: (order[n % len(order)], requests[order[n % len(order)]])
 
 
-def ramp(bases: Sequence[str], rates: Sequence[float], duration: float,
-         pick: Callable[[int], tuple[str, Request]], label: str, server_pids: Sequence[int] = ()) -> list[Step]:
+def ramp(
+    bases: Sequence[str],
+    rates: Sequence[float],
+    duration: float,
+    pick: Callable[[int], tuple[str, Request]],
+    label: str,
+    server_pids: Sequence[int] = (),
+) -> list[Step]:
     """Each rate in turn, printed as it finishes; stops two rates past the first one over the SLO
     (a saturated service only queues further)."""
     steps: list[Step] = []
@@ -163,9 +192,14 @@ def ramp(bases: Sequence[str], rates: Sequence[float], duration: float,
     for rate in rates:
         step = asyncio.run(open_loop(bases, rate, duration, pick))
         steps.append(step)
-        kinds = "  ".join(f"{kind} p99 {step.quantile(0.99, values):6.1f}" for kind, values in sorted(step.by_kind.items()))
-        print(f"  {label:<10} {rate:>6.0f}/s  p50 {step.p50:7.1f} ms  p99 {step.p99:8.1f} ms  errors {step.errors:>4}"
-              + (f"   ({kinds})" if len(step.by_kind) > 1 else ""), flush=True)
+        kinds = "  ".join(
+            f"{kind} p99 {step.quantile(0.99, values):6.1f}" for kind, values in sorted(step.by_kind.items())
+        )
+        print(
+            f"  {label:<10} {rate:>6.0f}/s  p50 {step.p50:7.1f} ms  p99 {step.p99:8.1f} ms  errors {step.errors:>4}"
+            + (f"   ({kinds})" if len(step.by_kind) > 1 else ""),
+            flush=True,
+        )
         if not step.within_slo:
             over += 1
             if over >= 2:
@@ -203,8 +237,9 @@ def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
         process.wait()
 
 
-def pull_cpu(bases: Sequence[str], phones: Sequence[Phone], processes: Sequence[subprocess.Popen[bytes]],
-             count: int = 400) -> tuple[float, float, float]:
+def pull_cpu(
+    bases: Sequence[str], phones: Sequence[Phone], processes: Sequence[subprocess.Popen[bytes]], count: int = 400
+) -> tuple[float, float, float]:
     """CPU milliseconds one full pull costs the service, PostgreSQL and the load generator, from
     `count` pulls sent one after another (no queueing to muddy it)."""
     before = [cpu_seconds(process) for process in processes]
@@ -231,8 +266,10 @@ def main() -> None:
     parser.add_argument("--history-events", type=int, default=100_000)
     args = parser.parse_args()
 
-    print(f"preparing {args.pg} ({DEVICES} workers with 40 cases each, {args.history_events:,} earlier events)",
-          flush=True)
+    print(
+        f"preparing {args.pg} ({DEVICES} workers with 40 cases each, {args.history_events:,} earlier events)",
+        flush=True,
+    )
     env = prepare(args.pg, history_events=args.history_events)
     processes, bases = replicas(env)
     try:
@@ -255,16 +292,34 @@ def main() -> None:
         framework, framework_bases = [], []
         for _ in range(2):
             port = free_port()
-            framework.append(start([sys.executable, "-m", "uvicorn", "framework_app:app", "--port", str(port),
-                                    "--log-level", "warning", "--no-access-log", "--app-dir", tmp],
-                                   {**env, "BENCH_BODY_BYTES": str(body_bytes)}, port))
+            framework.append(
+                start(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "framework_app:app",
+                        "--port",
+                        str(port),
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                        "--app-dir",
+                        tmp,
+                    ],
+                    {**env, "BENCH_BODY_BYTES": str(body_bytes)},
+                    port,
+                )
+            )
             framework_bases.append(f"http://127.0.0.1:{port}")
         try:
+
             async def body(client: httpx.AsyncClient, n: int) -> httpx.Response:
                 return await client.get("/body")
 
-            framework_steps = ramp(framework_bases, rates_of(args.framework_rates), args.duration,
-                                   lambda n: ("body", body), "framework")
+            framework_steps = ramp(
+                framework_bases, rates_of(args.framework_rates), args.duration, lambda n: ("body", body), "framework"
+            )
         finally:
             stop(framework)
 
@@ -272,19 +327,36 @@ def main() -> None:
     at = {step.rate: step for step in full_steps}
     mixed_at = {step.rate: step for step in mixed_steps}
     print()
-    print(f"knee (highest rate with p99 ≤ {SLO_MS:.0f} ms and no errors), two replicas, {args.duration:.0f} s per rate:")
-    print(f"  full pulls   {full_knee:>6.0f}/s   bare framework {framework_knee:>6.0f}/s   "
-          f"ratio {full_knee / framework_knee if framework_knee else math.nan:.2f}")
+    print(
+        f"knee (highest rate with p99 ≤ {SLO_MS:.0f} ms and no errors), two replicas, {args.duration:.0f} s per rate:"
+    )
+    print(
+        f"  full pulls   {full_knee:>6.0f}/s   bare framework {framework_knee:>6.0f}/s   "
+        f"ratio {full_knee / framework_knee if framework_knee else math.nan:.2f}"
+    )
     print(f"  mixed        {mixed_knee:>6.0f}/s")
     if 100 in at:
-        print(f"  target: 100 full pulls/s at p99 ≤ 50 ms: p99 {at[100].p99:.1f} ms, errors {at[100].errors} "
-              f"({'met' if at[100].within_slo else 'not met'})")
+        print(
+            f"  target: 100 full pulls/s at p99 ≤ 50 ms: p99 {at[100].p99:.1f} ms, errors {at[100].errors} "
+            f"({'met' if at[100].within_slo else 'not met'})"
+        )
     if 150 in mixed_at:
-        print(f"  target: mixed 150/s at p99 ≤ 50 ms: p99 {mixed_at[150].p99:.1f} ms, errors {mixed_at[150].errors} "
-              f"({'met' if mixed_at[150].within_slo else 'not met'})")
+        print(
+            f"  target: mixed 150/s at p99 ≤ 50 ms: p99 {mixed_at[150].p99:.1f} ms, errors {mixed_at[150].errors} "
+            f"({'met' if mixed_at[150].within_slo else 'not met'})"
+        )
     print("CPU per full pull: service {:.1f} ms, PostgreSQL {:.1f} ms, load generator {:.1f} ms".format(*cpu))
-    print(json.dumps({"full_knee": full_knee, "mixed_knee": mixed_knee, "framework_knee": framework_knee,
-                      "cpu_ms": cpu, "body_bytes": body_bytes}))
+    print(
+        json.dumps(
+            {
+                "full_knee": full_knee,
+                "mixed_knee": mixed_knee,
+                "framework_knee": framework_knee,
+                "cpu_ms": cpu,
+                "body_bytes": body_bytes,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

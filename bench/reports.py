@@ -31,8 +31,8 @@ from sqlmodel import Session  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.auth.keys import generate_signing_key  # noqa: E402
-from api.platform.db import make_engine, migrate  # noqa: E402
 from api.models import Case, Household, Signal, Trajectory, VisitEvent  # noqa: E402
+from api.platform.db import make_engine, migrate  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.signals.bsn import generate_data_key  # noqa: E402
 from tests.conftest import FakeClock, _reset_postgres  # noqa: E402
@@ -55,32 +55,82 @@ def load(url: str, cases: int) -> None:
             household_id, case_id = uuid.uuid4(), uuid.uuid4()
             opened = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(150 * 24 * 60))
             closed = rng.random() < 0.4
-            rows[Household].append(dict(id=household_id, municipality_code="0363", address_key=f"bench|{index}",
-                                        postcode="1053KL", house_number=index, street="Kinkerstraat", town="Amsterdam",
-                                        created_at=opened))
-            rows[Case].append(dict(
-                id=case_id, municipality_code="0363", household_id=household_id, state="closed" if closed else "new",
-                classification="single", crisis=False, opened_at=opened,
-                first_contact_due_date=opened.date() + timedelta(days=28), result=rng.choice(RESULTS) if closed else None,
-                closed_at=opened + timedelta(days=20) if closed else None, version=1, change_seq=0,
-            ))
-            rows[Signal].append(dict(
-                id=uuid.uuid4(), municipality_code="0363", external_id=f"B{index}", household_id=household_id,
-                case_id=case_id, partner_type="Huur", signal_date=opened.date(), received_at=opened, crisis=False,
-                warm_handover=False, is_repeat=False, status="Opgepakt", classification="single", created_at=opened,
-            ))
+            rows[Household].append(
+                dict(
+                    id=household_id,
+                    municipality_code="0363",
+                    address_key=f"bench|{index}",
+                    postcode="1053KL",
+                    house_number=index,
+                    street="Kinkerstraat",
+                    town="Amsterdam",
+                    created_at=opened,
+                )
+            )
+            rows[Case].append(
+                dict(
+                    id=case_id,
+                    municipality_code="0363",
+                    household_id=household_id,
+                    state="closed" if closed else "new",
+                    classification="single",
+                    crisis=False,
+                    opened_at=opened,
+                    first_contact_due_date=opened.date() + timedelta(days=28),
+                    result=rng.choice(RESULTS) if closed else None,
+                    closed_at=opened + timedelta(days=20) if closed else None,
+                    version=1,
+                    change_seq=0,
+                )
+            )
+            rows[Signal].append(
+                dict(
+                    id=uuid.uuid4(),
+                    municipality_code="0363",
+                    external_id=f"B{index}",
+                    household_id=household_id,
+                    case_id=case_id,
+                    partner_type="Huur",
+                    signal_date=opened.date(),
+                    received_at=opened,
+                    crisis=False,
+                    warm_handover=False,
+                    is_repeat=False,
+                    status="Opgepakt",
+                    classification="single",
+                    created_at=opened,
+                )
+            )
             for number in range(rng.randrange(4)):
                 moment = opened + timedelta(days=number * 12)
-                rows[VisitEvent].append(dict(
-                    id=uuid.uuid4(), municipality_code="0363", case_id=case_id, author_id=worker.id,
-                    kind=rng.choice(KINDS), occurred_at=moment, received_at=moment, base_version=1,
-                    payload={"reached": rng.random() < 0.3}, outcome="applied", change_seq=0, clock_skew=False,
-                    body_hash="",
-                ))
+                rows[VisitEvent].append(
+                    dict(
+                        id=uuid.uuid4(),
+                        municipality_code="0363",
+                        case_id=case_id,
+                        author_id=worker.id,
+                        kind=rng.choice(KINDS),
+                        occurred_at=moment,
+                        received_at=moment,
+                        base_version=1,
+                        payload={"reached": rng.random() < 0.3},
+                        outcome="applied",
+                        change_seq=0,
+                        clock_skew=False,
+                        body_hash="",
+                    )
+                )
             if index % 20 == 0:
-                rows[Trajectory].append(dict(id=uuid.uuid4(), municipality_code="0363", case_id=case_id,
-                                             decision_date=opened.date() + timedelta(days=30), started_by=worker.id,
-                                             created_at=opened))
+                rows[Trajectory].append(
+                    dict(
+                        id=uuid.uuid4(),
+                        municipality_code="0363",
+                        case_id=case_id,
+                        decision_date=opened.date() + timedelta(days=30),
+                        started_by=worker.id,
+                        created_at=opened,
+                    )
+                )
         for table, values in rows.items():
             session.execute(table.__table__.insert(), values)
         session.commit()
@@ -125,8 +175,11 @@ def measure(url: str, cases: int) -> None:
     migrate(url)
     load(url, cases)
     settings = Settings(
-        demo=False, database_url=url, jwt_signing_keys=[generate_signing_key(kid_prefix="bench-")],
-        var_dir=Path(tempfile.mkdtemp()), bsn_encryption_keys=[generate_data_key("bench")],
+        demo=False,
+        database_url=url,
+        jwt_signing_keys=[generate_signing_key(kid_prefix="bench-")],
+        var_dir=Path(tempfile.mkdtemp()),
+        bsn_encryption_keys=[generate_data_key("bench")],
         bsn_hmac_key=base64.b64encode(b"b" * 32).decode(),
     )
     engine = make_engine(url)
@@ -149,8 +202,10 @@ def measure(url: str, cases: int) -> None:
                     best = min(best, time.perf_counter() - started)
                 peak = max(peak, rss.growth)
                 assert response.status_code == 200, response.text
-            print(f"  {label:<26} {best * 1000:>7,.0f} ms  {len(response.content) / 1024:>7,.0f} KiB"
-                  f"  RSS +{peak / 2**20:,.0f} MiB (to {rss.peak / 2**20:,.0f} MiB)")
+            print(
+                f"  {label:<26} {best * 1000:>7,.0f} ms  {len(response.content) / 1024:>7,.0f} KiB"
+                f"  RSS +{peak / 2**20:,.0f} MiB (to {rss.peak / 2**20:,.0f} MiB)"
+            )
     engine.dispose()
 
 

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 import httpx  # noqa: E402
+
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_sync"
 CASES = 40
 DEVICES = 16
@@ -68,9 +69,9 @@ def prepare(url: str, *, history_events: int = 100_000) -> dict[str, str]:
     from sqlmodel import Session
 
     from api.auth.keys import generate_signing_key
-    from api.platform.db import make_engine, migrate
     from api.models import Case, Household, Municipality, StaffUser
     from api.municipality.policy import MunicipalitySettings
+    from api.platform.db import make_engine, migrate
     from api.platform.sequence import next_change_seq, start_sequence
     from api.signals.bsn import generate_data_key
     from bench.import_signals import fresh_postgres
@@ -81,24 +82,48 @@ def prepare(url: str, *, history_events: int = 100_000) -> dict[str, str]:
     now = datetime.now(UTC)
     hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with Session(engine) as session:
-        session.add(Municipality(code="0363", name="Bench", settings=MunicipalitySettings().model_dump(), created_at=now))
+        session.add(
+            Municipality(code="0363", name="Bench", settings=MunicipalitySettings().model_dump(), created_at=now)
+        )
         session.flush()
         start_sequence(session, "0363")
         # One worker per device, each with a day's list of 40 cases: 16 devices pull at once.
         for number in range(DEVICES):
-            worker = StaffUser(municipality_code="0363", username=f"bench-worker-{number}", display_name="Bench",
-                               role="worker", password_hash=hasher.hash("bench-password"), created_at=now, updated_at=now)
+            worker = StaffUser(
+                municipality_code="0363",
+                username=f"bench-worker-{number}",
+                display_name="Bench",
+                role="worker",
+                password_hash=hasher.hash("bench-password"),
+                created_at=now,
+                updated_at=now,
+            )
             session.add(worker)
             session.flush()
             for index in range(CASES):
-                household = Household(municipality_code="0363", address_key=f"1055AB|{number}-{index}|",
-                                      postcode="1055AB", house_number=index + 1, street="Bos en Lommerweg",
-                                      town="Amsterdam", created_at=now)
+                household = Household(
+                    municipality_code="0363",
+                    address_key=f"1055AB|{number}-{index}|",
+                    postcode="1055AB",
+                    house_number=index + 1,
+                    street="Bos en Lommerweg",
+                    town="Amsterdam",
+                    created_at=now,
+                )
                 session.add(household)
                 session.flush()
-                session.add(Case(municipality_code="0363", household_id=household.id, state="planned",
-                                 classification="single", opened_at=now, first_contact_due_date=date(2026, 12, 24),
-                                 assigned_worker_id=worker.id, change_seq=next_change_seq(session, "0363")))
+                session.add(
+                    Case(
+                        municipality_code="0363",
+                        household_id=household.id,
+                        state="planned",
+                        classification="single",
+                        opened_at=now,
+                        first_contact_due_date=date(2026, 12, 24),
+                        assigned_worker_id=worker.id,
+                        change_seq=next_change_seq(session, "0363"),
+                    )
+                )
         session.commit()
     _history(url, events=history_events)
     engine.dispose()
@@ -126,20 +151,26 @@ def _history(url: str, *, events: int) -> None:
         connection.execute(
             "INSERT INTO household (id, municipality_code, address_key, postcode, house_number, street, town, created_at)"
             " SELECT md5('h' || n)::uuid, '0363', '1066XX|' || n || '|', '1066XX', n, 'Osdorpplein', 'Amsterdam', now()"
-            " FROM generate_series(1, %(cases)s) AS n", {"cases": HISTORY_CASES})
+            " FROM generate_series(1, %(cases)s) AS n",
+            {"cases": HISTORY_CASES},
+        )
         connection.execute(
             "INSERT INTO outreach_case (id, municipality_code, household_id, state, classification, crisis, opened_at,"
             " first_contact_due_date, result, closed_at, version, change_seq)"
             " SELECT md5('c' || n)::uuid, '0363', md5('h' || n)::uuid, 'closed', 'single', false,"
             " now() - interval '120 days', current_date - 92, 'Geen contact', now() - interval '60 days', 5, 0"
-            " FROM generate_series(1, %(cases)s) AS n", {"cases": HISTORY_CASES})
+            " FROM generate_series(1, %(cases)s) AS n",
+            {"cases": HISTORY_CASES},
+        )
         connection.execute(
             "INSERT INTO visit_event (id, municipality_code, case_id, device_id, author_id, kind, occurred_at, received_at,"
             " base_version, payload, outcome, change_seq, clock_skew, body_hash)"
             " SELECT gen_random_uuid(), '0363', md5('c' || (n %% %(cases)s + 1))::uuid, NULL, %(author)s,"
             " (ARRAY['visit_attempt', 'card_left', 'note', 'phone_attempt'])[n %% 4 + 1], now() - interval '90 days',"
             " now() - interval '90 days', 1, '{\"reached\": false}', 'applied', 0, false, ''"
-            " FROM generate_series(1, %(events)s) AS n", {"cases": HISTORY_CASES, "events": events, "author": author})
+            " FROM generate_series(1, %(events)s) AS n",
+            {"cases": HISTORY_CASES, "events": events, "author": author},
+        )
         connection.execute("ANALYZE")
 
 
@@ -151,10 +182,15 @@ def enroll(base: str, number: int = 0) -> tuple[str, str]:
     def b64(n: int) -> str:
         return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).decode().rstrip("=")
 
-    token = httpx.post(f"{base}/v1/auth/token", data={"grant_type": "password", "username": f"bench-worker-{number}",
-                                                      "password": "bench-password"}).json()["access_token"]
-    device = httpx.post(f"{base}/v1/devices", headers={"Authorization": f"Bearer {token}"},
-                        json={"public_jwk": {"kty": "RSA", "n": b64(numbers.n), "e": b64(numbers.e)}, "label": "bench"}).json()
+    token = httpx.post(
+        f"{base}/v1/auth/token",
+        data={"grant_type": "password", "username": f"bench-worker-{number}", "password": "bench-password"},
+    ).json()["access_token"]
+    device = httpx.post(
+        f"{base}/v1/devices",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"public_jwk": {"kty": "RSA", "n": b64(numbers.n), "e": b64(numbers.e)}, "label": "bench"},
+    ).json()
     return device["device_id"], device["access_token"]
 
 
@@ -214,9 +250,17 @@ def bench_push(base: str, phones: list[tuple[str, str, list[str]]], batches: int
         device_id, token, case_ids = phones[worker]
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
             for batch in range(batches // 2):
-                events = [{"event_id": str(uuid.uuid4()), "case_id": case_ids[(batch * 100 + i) % len(case_ids)],
-                           "kind": "card_left", "occurred_at": datetime.now(UTC).isoformat(), "base_version": 1,
-                           "payload": {}} for i in range(100)]
+                events = [
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "case_id": case_ids[(batch * 100 + i) % len(case_ids)],
+                        "kind": "card_left",
+                        "occurred_at": datetime.now(UTC).isoformat(),
+                        "base_version": 1,
+                        "payload": {},
+                    }
+                    for i in range(100)
+                ]
                 response = client.post("/v1/sync/push", json={"device_id": device_id, "events": events})
                 response.raise_for_status()
 
@@ -236,12 +280,31 @@ def insert_ceiling(url: str, batches: int) -> float:
         with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
             for _ in range(batches // 2):
                 now = datetime.now(UTC)
-                rows = [(uuid.uuid4(), "0363", uuid.UUID(int=1), None, uuid.UUID(int=2), "card_left", now, now, 1,
-                         "{}", "applied", 0, False, "") for _ in range(100)]
+                rows = [
+                    (
+                        uuid.uuid4(),
+                        "0363",
+                        uuid.UUID(int=1),
+                        None,
+                        uuid.UUID(int=2),
+                        "card_left",
+                        now,
+                        now,
+                        1,
+                        "{}",
+                        "applied",
+                        0,
+                        False,
+                        "",
+                    )
+                    for _ in range(100)
+                ]
                 cursor.executemany(
                     "INSERT INTO bench_event (id, municipality_code, case_id, device_id, author_id, kind, occurred_at,"
                     " received_at, base_version, payload, outcome, change_seq, clock_skew, body_hash)"
-                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                    rows,
+                )
                 connection.commit()
 
     # The scratch table has no foreign keys (LIKE does not copy them): a ceiling, as it should be.
@@ -271,7 +334,7 @@ def bench_get(url: str, headers: list[dict[str, str]], *, clients: int, requests
     return clients * requests_each / elapsed, p99, sizes[0]
 
 
-FRAMEWORK_APP = '''
+FRAMEWORK_APP = """
 import os
 from fastapi import FastAPI, Response
 BODY = b"x" * int(os.environ["BENCH_BODY_BYTES"])
@@ -282,7 +345,7 @@ def healthz():
 @app.get("/body")
 def body():
     return Response(BODY, media_type="application/jose")
-'''
+"""
 
 
 def main() -> None:
@@ -294,13 +357,31 @@ def main() -> None:
     env = prepare(args.pg, history_events=args.history_events)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start([sys.executable, "-m", "uvicorn", "--factory", "bench._app:make", "--workers", "2", "--port",
-                    str(port), "--log-level", "warning", "--no-access-log"], env, port)
+    server = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench._app:make",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env,
+        port,
+    )
     try:
         devices = [enroll(base, number) for number in range(DEVICES)]
         headers = [{"Authorization": f"Bearer {token}"} for _, token in devices]
-        pulled = [measured(server, lambda: bench_get(f"{base}/v1/sync/pull", headers, clients=DEVICES, requests_each=25))
-                  for _ in range(ROUNDS)]
+        pulled = [
+            measured(server, lambda: bench_get(f"{base}/v1/sync/pull", headers, clients=DEVICES, requests_each=25))
+            for _ in range(ROUNDS)
+        ]
         pull_rounds = [result for result, _ in pulled]
         pull_cpu = per([cost for _, cost in pulled], ROUNDS * DEVICES * 25)
         pulls, p99 = (statistics.median(r[i] for r in pull_rounds) for i in (0, 1))
@@ -309,7 +390,9 @@ def main() -> None:
         pushed_rounds = [measured(server, lambda: bench_push(base, phones, args.batches)) for _ in range(ROUNDS)]
         push_rounds = [result for result, _ in pushed_rounds]
         push_cpu = per([cost for _, cost in pushed_rounds], ROUNDS * args.batches)
-        print(f"rounds: push {[round(r) for r in push_rounds]} events/s, pull {[round(r[0]) for r in pull_rounds]} lists/s")
+        print(
+            f"rounds: push {[round(r) for r in push_rounds]} events/s, pull {[round(r[0]) for r in pull_rounds]} lists/s"
+        )
         pushed = statistics.median(push_rounds)
     finally:
         server.terminate()
@@ -321,13 +404,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "framework_app.py").write_text(FRAMEWORK_APP)
         fport = free_port()
-        framework = start([sys.executable, "-m", "uvicorn", "framework_app:app", "--workers", "2", "--port", str(fport),
-                           "--log-level", "warning", "--no-access-log", "--app-dir", tmp],
-                          {**env, "BENCH_BODY_BYTES": str(full_bytes)}, fport)
+        framework = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "framework_app:app",
+                "--workers",
+                "2",
+                "--port",
+                str(fport),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--app-dir",
+                tmp,
+            ],
+            {**env, "BENCH_BODY_BYTES": str(full_bytes)},
+            fport,
+        )
         try:
-            served = [measured(framework, lambda: bench_get(f"http://127.0.0.1:{fport}/body", [{}], clients=DEVICES,
-                                                            requests_each=50))
-                      for _ in range(ROUNDS)]
+            served = [
+                measured(
+                    framework,
+                    lambda: bench_get(f"http://127.0.0.1:{fport}/body", [{}], clients=DEVICES, requests_each=50),
+                )
+                for _ in range(ROUNDS)
+            ]
             framework_rounds = [result for result, _ in served]
             framework_cpu = per([cost for _, cost in served], ROUNDS * DEVICES * 50)
             ceiling_rate, ceiling_p99 = (statistics.median(r[i] for r in framework_rounds) for i in (0, 1))
@@ -337,15 +440,31 @@ def main() -> None:
 
     unchanged = _unchanged_pull_bytes(args.pg, env)
     print(f"(each figure the median of {ROUNDS} rounds; this machine is shared and its ceilings vary by a third)")
-    print(f"push   {pushed:>8,.0f} events/s   raw insert ceiling {ceiling_insert:>8,.0f} rows/s   "
-          f"ratio {pushed / ceiling_insert:.2f} (target ≥ 0.40)")
-    print(f"pull   {pulls:>8,.0f} lists/s    framework ceiling  {ceiling_rate:>8,.0f} req/s    "
-          f"ratio {pulls / ceiling_rate:.2f} (target ≥ 0.25)")
+    print(
+        f"push   {pushed:>8,.0f} events/s   raw insert ceiling {ceiling_insert:>8,.0f} rows/s   "
+        f"ratio {pushed / ceiling_insert:.2f} (target ≥ 0.40)"
+    )
+    print(
+        f"pull   {pulls:>8,.0f} lists/s    framework ceiling  {ceiling_rate:>8,.0f} req/s    "
+        f"ratio {pulls / ceiling_rate:.2f} (target ≥ 0.25)"
+    )
     print(f"pull   p99 {p99:.1f} ms at 16 devices (target ≤ 25 ms); framework p99 {ceiling_p99:.1f} ms")
     print(f"bytes  full 40-case pull {full_bytes:,} B; unchanged pull {unchanged:,} B (target < 1 KB)")
-    print("CPU per push of 100 events: service {:.1f} ms, PostgreSQL {:.1f} ms, load generator {:.1f} ms".format(*push_cpu))
-    print("    per 100 ceiling rows:                    PostgreSQL {1:.1f} ms, load generator {2:.1f} ms".format(*insert_cpu))
-    print("CPU per pull:               service {:.1f} ms, PostgreSQL {:.1f} ms, load generator {:.1f} ms".format(*pull_cpu))
+    print(
+        "CPU per push of 100 events: service {:.1f} ms, PostgreSQL {:.1f} ms, load generator {:.1f} ms".format(
+            *push_cpu
+        )
+    )
+    print(
+        "    per 100 ceiling rows:                    PostgreSQL {1:.1f} ms, load generator {2:.1f} ms".format(
+            *insert_cpu
+        )
+    )
+    print(
+        "CPU per pull:               service {:.1f} ms, PostgreSQL {:.1f} ms, load generator {:.1f} ms".format(
+            *pull_cpu
+        )
+    )
     print("    per bare framework request: service {0:.1f} ms, load generator {2:.1f} ms".format(*framework_cpu))
 
 
@@ -354,17 +473,37 @@ def _case_ids(url: str, username: str) -> list[uuid.UUID]:
 
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        ids = [row[0] for row in connection.execute(sa.text(
-            "SELECT c.id FROM outreach_case c JOIN staff_user u ON u.id = c.assigned_worker_id WHERE u.username = :u"),
-            {"u": username})]
+        ids = [
+            row[0]
+            for row in connection.execute(
+                sa.text(
+                    "SELECT c.id FROM outreach_case c JOIN staff_user u ON u.id = c.assigned_worker_id WHERE u.username = :u"
+                ),
+                {"u": username},
+            )
+        ]
     engine.dispose()
     return ids
 
 
 def _unchanged_pull_bytes(url: str, env: dict[str, str]) -> int:
     port = free_port()
-    server = start([sys.executable, "-m", "uvicorn", "--factory", "bench._app:make", "--port", str(port),
-                    "--log-level", "warning", "--no-access-log"], env, port)
+    server = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench._app:make",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env,
+        port,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         _, token = enroll(base, 1)

@@ -12,7 +12,6 @@ idempotency keys, and can be told to fail, delay or drop its answers.
 State lives in memory: a restart forgets everything (it is a double, not a register).
 """
 
-
 import asyncio
 import hashlib
 import json
@@ -143,8 +142,14 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
         raw = await request.body()
         digest = hashlib.sha256(request.url.path.encode() + b"\n" + raw).hexdigest()
         fault = state.next_fault()
-        state.requests.append({"path": request.url.path, "idempotency_key": key, "fault": fault.mode if fault else None,
-                               "at": datetime.now(UTC).isoformat()})
+        state.requests.append(
+            {
+                "path": request.url.path,
+                "idempotency_key": key,
+                "fault": fault.mode if fault else None,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
         if fault and fault.mode in ("error", "reject"):
             status = fault.status or (503 if fault.mode == "error" else 422)
             return JSONResponse({"title": "injected fault", "detail": f"told to answer {status}"}, status_code=status)
@@ -156,8 +161,9 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
         if key in state.answers:
             seen_digest, status, body = state.answers[key]
             if seen_digest != digest:
-                return JSONResponse({"title": "idempotency key reused", "detail": "this key came with another request"},
-                                    status_code=422)
+                return JSONResponse(
+                    {"title": "idempotency key reused", "detail": "this key came with another request"}, status_code=422
+                )
             response = JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
         else:
             status, body = work(json.loads(raw or b"null"))
@@ -180,21 +186,27 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
             return 422, {"title": "invalid registration", "detail": str(exc)[:400]}
         if registration.reference in state.registrations:
             return 409, {"title": "already registered", "detail": "this reference has a registration"}
-        stored = {"id": str(uuid.uuid4()), **registration.model_dump(mode="json"), "end_date": None,
-                  "removal_date": None, "registered_at": datetime.now(UTC).isoformat()}
+        stored = {
+            "id": str(uuid.uuid4()),
+            **registration.model_dump(mode="json"),
+            "end_date": None,
+            "removal_date": None,
+            "registered_at": datetime.now(UTC).isoformat(),
+        }
         state.registrations[registration.reference] = stored
         return 201, stored
 
     @app.post("/v1/registrations", status_code=201)
     async def create_registration(
-        request: Request, _: Annotated[str, Depends(caller)],
-        idempotency_key: Annotated[str | None, Header()] = None,
+        request: Request, _: Annotated[str, Depends(caller)], idempotency_key: Annotated[str | None, Header()] = None
     ) -> JSONResponse:
         return await answer(request, key_of(idempotency_key), register)
 
     @app.post("/v1/registrations/{reference}/end")
     async def end_registration(
-        request: Request, reference: str, _: Annotated[str, Depends(caller)],
+        request: Request,
+        reference: str,
+        _: Annotated[str, Depends(caller)],
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         def end(data: Any) -> tuple[int, dict[str, Any]]:
@@ -214,7 +226,9 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
 
     @app.post("/v1/registrations/{reference}/removal")
     async def remove_registration(
-        request: Request, reference: str, _: Annotated[str, Depends(caller)],
+        request: Request,
+        reference: str,
+        _: Annotated[str, Depends(caller)],
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         def remove(data: Any) -> tuple[int, dict[str, Any]]:
@@ -226,7 +240,10 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
             except ValueError as exc:
                 return 422, {"title": "invalid removal", "detail": str(exc)[:400]}
             if stored["end_date"] is None or stored["removal_date"] != removal.removal_date.isoformat():
-                return 409, {"title": "not removable", "detail": "a registration is removed on its removal date, once ended"}
+                return 409, {
+                    "title": "not removable",
+                    "detail": "a registration is removed on its removal date, once ended",
+                }
             stored["removed_at"] = datetime.now(UTC).isoformat()
             return 200, stored
 
@@ -234,7 +251,9 @@ def create_app(*, username: str | None = None, password: str | None = None) -> F
 
     @app.post("/v1/registrations/{reference}/correction")
     async def correct_registration(
-        request: Request, reference: str, _: Annotated[str, Depends(caller)],
+        request: Request,
+        reference: str,
+        _: Annotated[str, Depends(caller)],
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         def correct(data: Any) -> tuple[int, dict[str, Any]]:

@@ -34,7 +34,7 @@ def decode_cursor(text: str | None) -> Cursor | None:
     """The cursor, or None for anything we did not issue (the caller then sends a full snapshot)."""
     if not text or not text.startswith(PREFIX) or len(text) > 200:
         return None
-    body = text[len(PREFIX):]
+    body = text[len(PREFIX) :]
     try:
         tenant, seq, generation = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         return Cursor(tenant=tenant, seq=seq, generation=generation)
@@ -42,7 +42,9 @@ def decode_cursor(text: str | None) -> Cursor | None:
         return None
 
 
-def usable_for(cursor: Cursor | None, *, tenant: str, generation: int, oldest_retained_seq: int, current_seq: int) -> bool:
+def usable_for(
+    cursor: Cursor | None, *, tenant: str, generation: int, oldest_retained_seq: int, current_seq: int
+) -> bool:
     """Can an incremental pull start from `cursor`? Otherwise the device needs a full snapshot."""
     return (
         cursor is not None

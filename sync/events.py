@@ -18,8 +18,16 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 EventKind = Literal[
-    "visit_attempt", "card_left", "phone_attempt", "sms_sent", "appointment_kept", "help_offered", "help_accepted",
-    "help_declined", "note", "result_proposed",
+    "visit_attempt",
+    "card_left",
+    "phone_attempt",
+    "sms_sent",
+    "appointment_kept",
+    "help_offered",
+    "help_accepted",
+    "help_declined",
+    "note",
+    "result_proposed",
 ]
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 # The moments the server can place an event at: in UTC, in Dutch time and a day either side of
@@ -72,9 +80,16 @@ class Kept(_Payload):
 
 
 PAYLOADS: dict[str, type[_Payload]] = {
-    "visit_attempt": Reached, "phone_attempt": Reached, "sms_sent": Reached, "appointment_kept": Kept,
-    "card_left": Nothing, "help_offered": Nothing, "help_accepted": Nothing, "help_declined": Declined,
-    "note": NoteText, "result_proposed": ProposedResult,
+    "visit_attempt": Reached,
+    "phone_attempt": Reached,
+    "sms_sent": Reached,
+    "appointment_kept": Kept,
+    "card_left": Nothing,
+    "help_offered": Nothing,
+    "help_accepted": Nothing,
+    "help_declined": Declined,
+    "note": NoteText,
+    "result_proposed": ProposedResult,
 }
 
 
@@ -94,7 +109,9 @@ class PushBatch(BaseModel):
 
     device_id: uuid.UUID
     events: list[PushEvent] = Field(max_length=500)
-    unsent: int | None = Field(default=None, ge=0, le=1_000_000, description="Events left in the outbox after this batch.")
+    unsent: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="Events left in the outbox after this batch."
+    )
 
 
 class EventResult(BaseModel):
@@ -131,8 +148,10 @@ def placed(occurred_at: datetime) -> datetime:
     except OverflowError:  # 0001-01-01T00:00+14:00 lies before the first day the calendar has
         moment = None
     if moment is None or not EARLIEST_PLACEABLE <= moment < LATEST_PLACEABLE:
-        raise ValueError(f"occurred_at must lie between {EARLIEST_PLACEABLE.year} and {LATEST_PLACEABLE.year - 1}; "
-                         "check the device's clock")
+        raise ValueError(
+            f"occurred_at must lie between {EARLIEST_PLACEABLE.year} and {LATEST_PLACEABLE.year - 1}; "
+            "check the device's clock"
+        )
     return moment
 
 
@@ -178,8 +197,12 @@ class Reconciled:
 OUTCOME_KINDS = {"help_accepted", "help_declined", "result_proposed"}
 
 
-def reconcile(facts: Sequence[Fact], *, office_changes: Sequence[OfficeChange] = (),
-              resolved: frozenset[frozenset[uuid.UUID]] = frozenset()) -> Reconciled:
+def reconcile(
+    facts: Sequence[Fact],
+    *,
+    office_changes: Sequence[OfficeChange] = (),
+    resolved: frozenset[frozenset[uuid.UUID]] = frozenset(),
+) -> Reconciled:
     """What the events say about the case, and where they disagree.
 
     - `help_accepted` and `help_declined` from different authors disagree;
@@ -195,12 +218,16 @@ def reconcile(facts: Sequence[Fact], *, office_changes: Sequence[OfficeChange] =
     for a in accepted:
         for d in declined:
             if a.author != d.author:
-                conflicts.append(Disagreement("accepted-and-declined", tuple(sorted((a.event_id, d.event_id), key=str))))
+                conflicts.append(
+                    Disagreement("accepted-and-declined", tuple(sorted((a.event_id, d.event_id), key=str)))
+                )
     proposals = [f for f in ordered if f.kind == "result_proposed"]
     for index, first in enumerate(proposals):
-        for second in proposals[index + 1:]:
+        for second in proposals[index + 1 :]:
             if first.payload.get("result") != second.payload.get("result"):
-                conflicts.append(Disagreement("different-results", tuple(sorted((first.event_id, second.event_id), key=str))))
+                conflicts.append(
+                    Disagreement("different-results", tuple(sorted((first.event_id, second.event_id), key=str)))
+                )
     for change in office_changes:
         for fact in ordered:
             if fact.kind in OUTCOME_KINDS and fact.base_version < change.version:
@@ -216,5 +243,3 @@ def reconcile(facts: Sequence[Fact], *, office_changes: Sequence[OfficeChange] =
         proposed_result=proposals[-1].payload.get("result") if proposals else None,
         conflicts=open_conflicts,
     )
-
-

@@ -67,11 +67,14 @@ class VisitCase(BaseModel):
     previous_attempts: list[PreviousAttempt]
     paired: bool = Field(description="Visited in pairs: another worker's device holds this case too.")
     arrears: list[Arrear] = Field(
-        default_factory=list, description="Per creditor type, by type (added December 2026; older servers send none).")
+        default_factory=list, description="Per creditor type, by type (added December 2026; older servers send none)."
+    )
     duo_partner: str | None = Field(
-        default=None, description="The other worker's name when visited in pairs (added December 2026).")
+        default=None, description="The other worker's name when visited in pairs (added December 2026)."
+    )
     notes: list[CaseNote] = Field(
-        default_factory=list, description="Earlier notes on the case, oldest first (added December 2026).")
+        default_factory=list, description="Earlier notes on the case, oldest first (added December 2026)."
+    )
 
 
 class Removal(BaseModel):
@@ -89,8 +92,11 @@ class VisitList(BaseModel):
     expires_at: datetime
     server_time: datetime
     idle_lock_minutes: int = Field(
-        default=5, ge=1, le=60,
-        description="The municipality's policy: lock the app after this many idle minutes (added December 2026).")
+        default=5,
+        ge=1,
+        le=60,
+        description="The municipality's policy: lock the app after this many idle minutes (added December 2026).",
+    )
 
 
 def case_set_checksum(cases: Iterable[tuple[uuid.UUID, int]]) -> str:

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import settings as hypothesis_settings
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -97,8 +97,12 @@ VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)  # the app's own, for tests that call a
 @pytest.fixture
 def settings(database_url: str, signing_key: SigningKey, tmp_path: Path) -> Settings:
     return Settings(
-        demo=False, database_url=database_url, jwt_signing_keys=[signing_key], var_dir=tmp_path,
-        bsn_encryption_keys=BSN_KEYS, bsn_hmac_key=BSN_HMAC_KEY,
+        demo=False,
+        database_url=database_url,
+        jwt_signing_keys=[signing_key],
+        var_dir=tmp_path,
+        bsn_encryption_keys=BSN_KEYS,
+        bsn_hmac_key=BSN_HMAC_KEY,
     )
 
 

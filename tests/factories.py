@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -25,7 +25,9 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def make_municipality(session: Session, code: str = "0363", name: str = "Amsterdam") -> Municipality:
-    municipality = Municipality(code=code, name=name, settings=MunicipalitySettings().model_dump(mode="json"), created_at=NOW)
+    municipality = Municipality(
+        code=code, name=name, settings=MunicipalitySettings().model_dump(mode="json"), created_at=NOW
+    )
     session.add(municipality)
     session.flush()
     start_sequence(session, code)
@@ -34,13 +36,23 @@ def make_municipality(session: Session, code: str = "0363", name: str = "Amsterd
 
 
 def make_user(
-    session: Session, *, code: str = "0363", role: str = "backoffice", username: str | None = None,
-    password: str = PASSWORD, active: bool = True,
+    session: Session,
+    *,
+    code: str = "0363",
+    role: str = "backoffice",
+    username: str | None = None,
+    password: str = PASSWORD,
+    active: bool = True,
 ) -> StaffUser:
     user = StaffUser(
-        municipality_code=code, username=username or f"{role}-{uuid.uuid4().hex[:8]}",
-        display_name=f"Test {role}", role=role, password_hash=_fast_hasher.hash(password), active=active,
-        created_at=NOW, updated_at=NOW,
+        municipality_code=code,
+        username=username or f"{role}-{uuid.uuid4().hex[:8]}",
+        display_name=f"Test {role}",
+        role=role,
+        password_hash=_fast_hasher.hash(password),
+        active=active,
+        created_at=NOW,
+        updated_at=NOW,
     )
     session.add(user)
     session.commit()
@@ -60,12 +72,21 @@ def amsterdam_and_rotterdam(session: Session) -> StaffUser:
 
 
 def make_partner(
-    session: Session, *, code: str = "0363", client_id: str | None = None, scopes: tuple[str, ...] = ("cases:read",),
+    session: Session,
+    *,
+    code: str = "0363",
+    client_id: str | None = None,
+    scopes: tuple[str, ...] = ("cases:read",),
     secret: str = SECRET,
 ) -> PartnerClient:
     client = PartnerClient(
-        municipality_code=code, client_id=client_id or f"partner-{uuid.uuid4().hex[:8]}", name="Test partner",
-        secret_hash=_fast_hasher.hash(secret), scopes=list(scopes), active=True, created_at=NOW,
+        municipality_code=code,
+        client_id=client_id or f"partner-{uuid.uuid4().hex[:8]}",
+        name="Test partner",
+        secret_hash=_fast_hasher.hash(secret),
+        scopes=list(scopes),
+        active=True,
+        created_at=NOW,
     )
     session.add(client)
     session.commit()
@@ -73,28 +94,52 @@ def make_partner(
 
 
 def make_case(
-    session: Session, *, code: str = "0363", worker: StaffUser | None = None, surname: str = "Jansen",
-    postcode: str = "1055AB", house_number: int = 12, bsn_digest: str | None = None,
+    session: Session,
+    *,
+    code: str = "0363",
+    worker: StaffUser | None = None,
+    surname: str = "Jansen",
+    postcode: str = "1055AB",
+    house_number: int = 12,
+    bsn_digest: str | None = None,
 ) -> Case:
     household = Household(
-        municipality_code=code, address_key=f"{postcode}|{house_number}|{uuid.uuid4().hex[:6]}", postcode=postcode,
-        house_number=house_number, street="Bos en Lommerweg", town="Amsterdam", created_at=NOW,
+        municipality_code=code,
+        address_key=f"{postcode}|{house_number}|{uuid.uuid4().hex[:6]}",
+        postcode=postcode,
+        house_number=house_number,
+        street="Bos en Lommerweg",
+        town="Amsterdam",
+        created_at=NOW,
     )
     session.add(household)
     session.flush()
     case = Case(
-        municipality_code=code, household_id=household.id, classification="single", opened_at=NOW,
-        first_contact_due_date=date(2026, 12, 24), assigned_worker_id=worker.id if worker else None,
+        municipality_code=code,
+        household_id=household.id,
+        classification="single",
+        opened_at=NOW,
+        first_contact_due_date=date(2026, 12, 24),
+        assigned_worker_id=worker.id if worker else None,
         change_seq=next_change_seq(session, code),
     )
     session.add(case)
     session.flush()
     session.add(
         Signal(
-            municipality_code=code, external_id=f"SIG-{uuid.uuid4().hex[:10]}", household_id=household.id,
-            case_id=case.id, partner_type="Huur", creditor_name="Ymere", amount_cents=123456,
-            signal_date=date(2026, 11, 20), received_at=NOW - timedelta(days=1), initials="J.", surname=surname,
-            bsn_digest=bsn_digest, created_at=NOW,
+            municipality_code=code,
+            external_id=f"SIG-{uuid.uuid4().hex[:10]}",
+            household_id=household.id,
+            case_id=case.id,
+            partner_type="Huur",
+            creditor_name="Ymere",
+            amount_cents=123456,
+            signal_date=date(2026, 11, 20),
+            received_at=NOW - timedelta(days=1),
+            initials="J.",
+            surname=surname,
+            bsn_digest=bsn_digest,
+            created_at=NOW,
         )
     )
     session.commit()
@@ -102,7 +147,9 @@ def make_case(
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
-    response = client.post("/v1/auth/token", data={"grant_type": "password", "username": username, "password": password})
+    response = client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": username, "password": password}
+    )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

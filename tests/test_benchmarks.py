@@ -20,8 +20,17 @@ def test_the_import_benchmark_imports_a_generated_file_as_a_script(tmp_path: Pat
     signals = tmp_path / "signals.csv"
     generate(signals, 60)
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "import_signals.py"), "--child", f"sqlite:///{tmp_path / 'bench.db'}",
-         str(signals)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "import_signals.py"),
+            "--child",
+            f"sqlite:///{tmp_path / 'bench.db'}",
+            str(signals),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])

@@ -18,7 +18,14 @@ from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
 from tests.conftest import VAULT
 from tests.factories import (
-    amsterdam_and_rotterdam, login, make_case, make_municipality, make_partner, make_user, partner_login, read,
+    amsterdam_and_rotterdam,
+    login,
+    make_case,
+    make_municipality,
+    make_partner,
+    make_user,
+    partner_login,
+    read,
     statements_run,
 )
 from tests.field.test_pull import _jwk
@@ -47,30 +54,58 @@ def history(client: TestClient, session: Session, clock):  # type: ignore[no-unt
         return login(client, "office1")
 
     at(clock, 2026, 3, 2, 10)
-    upload(client, office(), csv_file(
-        row("A1", bsn=BSN, day="2026-03-01", postcode="1053KL", addition="A"),
-        row("A2", partner="Energie", creditor="Vattenfall", day="2026-03-01", postcode="1053KL", addition="A"),
-        row("B1", partner="Water", creditor="Waternet", day="2026-03-01", postcode="1055AB", number="7", crisis="ja"),
-        row("C1", partner="Zorg", creditor="CZ", day="2026-03-01", postcode="1061AA", number="8"),
-    ))
+    upload(
+        client,
+        office(),
+        csv_file(
+            row("A1", bsn=BSN, day="2026-03-01", postcode="1053KL", addition="A"),
+            row("A2", partner="Energie", creditor="Vattenfall", day="2026-03-01", postcode="1053KL", addition="A"),
+            row(
+                "B1", partner="Water", creditor="Waternet", day="2026-03-01", postcode="1055AB", number="7", crisis="ja"
+            ),
+            row("C1", partner="Zorg", creditor="CZ", day="2026-03-01", postcode="1061AA", number="8"),
+        ),
+    )
     at(clock, 2026, 3, 20, 10)
-    upload(client, office(), csv_file("D1;Huur;Ymere;100;01-01-2026;2026-03-19;nee;;J.;Jansen;=1+1;5;;1071AA;Amsterdam"),
-           name="formula.csv")
+    upload(
+        client,
+        office(),
+        csv_file("D1;Huur;Ymere;100;01-01-2026;2026-03-19;nee;;J.;Jansen;=1+1;5;;1071AA;Amsterdam"),
+        name="formula.csv",
+    )
     a, b, c, d = (case_at(session, postcode) for postcode in ("1053KL", "1055AB", "1061AA", "1071AA"))
     for case in (a, b):
-        assert client.post(f"/v1/cases/{case.id}/assignment", headers=office(),
-                           json={"worker_id": str(worker.id)}).status_code == 200
+        assert (
+            client.post(
+                f"/v1/cases/{case.id}/assignment", headers=office(), json={"worker_id": str(worker.id)}
+            ).status_code
+            == 200
+        )
     office_action(client, office(), a, "letter_sent", datetime(2026, 3, 3, 9, tzinfo=UTC))
     office_action(client, office(), a, "phone_attempt", datetime(2026, 3, 4, 9, tzinfo=UTC), reached=False)
-    enrolled = client.post("/v1/devices", headers=login(client, "worker1"),
-                           json={"public_jwk": _jwk(KEYS[0]), "label": "phone"}).json()
+    enrolled = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEYS[0]), "label": "phone"}
+    ).json()
     device = {"id": enrolled["device_id"], "headers": {"Authorization": f"Bearer {enrolled['access_token']}"}}
-    push(client, device, [event(a.id, "visit_attempt", when=datetime(2026, 3, 5, 18, 30, tzinfo=UTC), reached=True),
-                          event(a.id, "help_accepted", when=datetime(2026, 3, 5, 18, 45, tzinfo=UTC)),
-                          event(b.id, "visit_attempt", when=datetime(2026, 3, 3, 10, tzinfo=UTC), reached=False),
-                          event(b.id, "card_left", when=datetime(2026, 3, 3, 10, 5, tzinfo=UTC))])
-    session.add(Trajectory(municipality_code="0363", case_id=a.id, decision_date=date(2026, 3, 20),
-                           started_by=worker.id, created_at=clock.current))
+    push(
+        client,
+        device,
+        [
+            event(a.id, "visit_attempt", when=datetime(2026, 3, 5, 18, 30, tzinfo=UTC), reached=True),
+            event(a.id, "help_accepted", when=datetime(2026, 3, 5, 18, 45, tzinfo=UTC)),
+            event(b.id, "visit_attempt", when=datetime(2026, 3, 3, 10, tzinfo=UTC), reached=False),
+            event(b.id, "card_left", when=datetime(2026, 3, 3, 10, 5, tzinfo=UTC)),
+        ],
+    )
+    session.add(
+        Trajectory(
+            municipality_code="0363",
+            case_id=a.id,
+            decision_date=date(2026, 3, 20),
+            started_by=worker.id,
+            created_at=clock.current,
+        )
+    )
     session.commit()
     close(client, office(), c, "Niet opgepakt: onterecht signaal")
     # Seven months on, retention erases the closed case's personal data.
@@ -103,34 +138,74 @@ def test_the_export_has_each_case_with_its_attempts_contact_help_and_trajectory(
     by_id = {r["case_id"]: r for r in rows}
     a, b, d = (by_id[str(cases[k].id)] for k in ("a", "b", "d"))
     assert a == {
-        "case_id": str(cases["a"].id), "state": "help_accepted", "classification": "multiple", "crisis": "no",
-        "opened_date": "2026-03-02", "first_contact_due_date": "2026-03-30", "street": "Kinkerstraat",
-        "house_number": "12", "house_number_addition": "A", "postcode": "1053KL", "town": "Amsterdam",
-        "assigned_worker_id": str(history["worker"].id), "result": "", "result_category": "", "closed_date": "",
-        "letter_attempts": "1", "phone_attempts": "1", "visit_attempts": "1", "first_attempt_date": "2026-03-03",
-        "first_contact_date": "2026-03-05", "reached": "yes", "help_accepted": "yes",
-        "trajectory_decision_date": "2026-03-20", "trajectory_end_date": "", "trajectory_outcome": "", "purged": "no",
-        "overdue": "no", "mail_attempts": "0", "sms_attempts": "0", "appointment_attempts": "0",
+        "case_id": str(cases["a"].id),
+        "state": "help_accepted",
+        "classification": "multiple",
+        "crisis": "no",
+        "opened_date": "2026-03-02",
+        "first_contact_due_date": "2026-03-30",
+        "street": "Kinkerstraat",
+        "house_number": "12",
+        "house_number_addition": "A",
+        "postcode": "1053KL",
+        "town": "Amsterdam",
+        "assigned_worker_id": str(history["worker"].id),
+        "result": "",
+        "result_category": "",
+        "closed_date": "",
+        "letter_attempts": "1",
+        "phone_attempts": "1",
+        "visit_attempts": "1",
+        "first_attempt_date": "2026-03-03",
+        "first_contact_date": "2026-03-05",
+        "reached": "yes",
+        "help_accepted": "yes",
+        "trajectory_decision_date": "2026-03-20",
+        "trajectory_end_date": "",
+        "trajectory_outcome": "",
+        "purged": "no",
+        "overdue": "no",
+        "mail_attempts": "0",
+        "sms_attempts": "0",
+        "appointment_attempts": "0",
         "administrative_attempts": "0",
     }
     assert (b["crisis"], b["first_contact_due_date"], b["state"]) == ("yes", "2026-03-05", "planned")
-    assert (b["visit_attempts"], b["first_attempt_date"], b["first_contact_date"], b["reached"]) == ("1", "2026-03-03", "", "no")  # the card is part of the visit
-    assert (d["street"], d["opened_date"], d["letter_attempts"], d["assigned_worker_id"]) == ("'=1+1", "2026-03-20", "0", "")  # text, never a formula
+    assert (b["visit_attempts"], b["first_attempt_date"], b["first_contact_date"], b["reached"]) == (
+        "1",
+        "2026-03-03",
+        "",
+        "no",
+    )  # the card is part of the visit
+    assert (d["street"], d["opened_date"], d["letter_attempts"], d["assigned_worker_id"]) == (
+        "'=1+1",
+        "2026-03-20",
+        "0",
+        "",
+    )  # text, never a formula
 
 
 def test_a_purged_case_keeps_its_result_but_not_its_address_or_worker(client: TestClient, history):  # type: ignore[no-untyped-def]
     [c] = [r for r in export(client, history["office"]) if r["case_id"] == str(history["cases"]["c"].id)]
-    assert [c[name] for name in ("street", "house_number", "house_number_addition", "postcode", "town",
-                                 "assigned_worker_id")] == [""] * 6
+    assert [
+        c[name]
+        for name in ("street", "house_number", "house_number_addition", "postcode", "town", "assigned_worker_id")
+    ] == [""] * 6
     assert (c["purged"], c["state"], c["result"], c["result_category"]) == (
-        "yes", "closed", "Niet opgepakt: onterecht signaal", "Niet opgepakt")
+        "yes",
+        "closed",
+        "Niet opgepakt: onterecht signaal",
+        "Niet opgepakt",
+    )
     assert (c["closed_date"], c["opened_date"], c["classification"]) == ("2026-03-20", "2026-03-02", "single")
 
 
 def test_the_bsn_and_names_are_never_exported(client: TestClient, history):  # type: ignore[no-untyped-def]
     as_csv = client.get("/v1/cases/export", headers=history["office"]).content
     as_xlsx = client.get("/v1/cases/export", headers=history["office"], params={"format": "xlsx"}).content
-    cells = [str(cell) for line in load_workbook(io.BytesIO(as_xlsx)).active.iter_rows(values_only=True) for cell in line]
+    cells = [
+        str(cell) for line in load_workbook(io.BytesIO(as_xlsx)).active.iter_rows(values_only=True) for cell in line
+    ]
     assert BSN.encode() not in as_csv and b"Jansen" not in as_csv
     assert not any(BSN in cell or "Jansen" in cell for cell in cells)
 
@@ -138,8 +213,10 @@ def test_the_bsn_and_names_are_never_exported(client: TestClient, history):  # t
 def _xlsx_rows(content: bytes) -> list[list[str]]:
     workbook = load_workbook(io.BytesIO(content))
     assert workbook.sheetnames == ["cases"]
-    return [["" if v is None else v.date().isoformat() if isinstance(v, datetime) else str(v) for v in line]
-            for line in workbook["cases"].iter_rows(values_only=True)]
+    return [
+        ["" if v is None else v.date().isoformat() if isinstance(v, datetime) else str(v) for v in line]
+        for line in workbook["cases"].iter_rows(values_only=True)
+    ]
 
 
 def test_the_xlsx_holds_the_same_rows_as_the_csv_with_dates_as_dates(client: TestClient, history):  # type: ignore[no-untyped-def]
@@ -172,16 +249,21 @@ def test_the_export_filters_on_state_and_the_day_a_case_was_opened(client: TestC
 def test_another_municipality_exports_only_its_own_cases(client: TestClient, history):  # type: ignore[no-untyped-def]
     [only] = export(client, history["rdam"])
     assert only["postcode"] == "3011AA"
-    assert not {str(case.id) for case in history["cases"].values()} & {r["case_id"] for r in export(client, history["rdam"])}
+    assert not {str(case.id) for case in history["cases"].values()} & {
+        r["case_id"] for r in export(client, history["rdam"])
+    }
 
 
-@pytest.mark.parametrize(("params", "headers", "status", "slug"), [
-    ({"from": "2026-03-31", "to": "2026-03-01"}, {}, 422, "validation-error"),
-    ({"to": "9999-12-31"}, {}, 422, "validation-error"),
-    ({"format": "pdf"}, {}, 422, "validation-error"),
-    ({"state": "lost"}, {}, 422, "validation-error"),
-    ({}, {"Accept": "application/json"}, 406, "not-acceptable"),
-])
+@pytest.mark.parametrize(
+    ("params", "headers", "status", "slug"),
+    [
+        ({"from": "2026-03-31", "to": "2026-03-01"}, {}, 422, "validation-error"),
+        ({"to": "9999-12-31"}, {}, 422, "validation-error"),
+        ({"format": "pdf"}, {}, 422, "validation-error"),
+        ({"state": "lost"}, {}, 422, "validation-error"),
+        ({}, {"Accept": "application/json"}, 406, "not-acceptable"),
+    ],
+)
 def test_a_bad_request_for_an_export_is_a_problem(client: TestClient, session: Session, params, headers, status, slug):  # type: ignore[no-untyped-def]
     make_municipality(session)
     make_user(session, role="backoffice", username="office1")

@@ -36,7 +36,12 @@ def _compose(
     assert COMPOSE is not None
     return subprocess.run(
         [COMPOSE, "--env-file", str(env_file), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -87,7 +92,11 @@ def test_compose_services_images_and_healthchecks(tmp_path: Path) -> None:
         assert missing.returncode != 0 and name in missing.stderr
     assert "bkr_double" in blocks["bkr-double"] and "/healthz" in blocks["bkr-double"]
     # Retention runs by itself, daily, on the same database.
-    assert "- purge" in blocks["retention"] and "- --repeat-hours" in blocks["retention"] and "- '24'" in blocks["retention"]
+    assert (
+        "- purge" in blocks["retention"]
+        and "- --repeat-hours" in blocks["retention"]
+        and "- '24'" in blocks["retention"]
+    )
     assert "@db:5432/" in blocks["retention"]
 
 

@@ -16,20 +16,47 @@ def test_the_dashboard_counts_deadlines_reach_conflicts_and_silent_devices(clien
     make_municipality(session, "0599", "Rotterdam")
     worker = make_user(session, role="worker", username="worker1")
     make_user(session, role="backoffice", username="office1")
-    overdue, soon, later = make_case(session), make_case(session, postcode="1053KL"), make_case(session, postcode="1102XY")
+    overdue, soon, later = (
+        make_case(session),
+        make_case(session, postcode="1053KL"),
+        make_case(session, postcode="1102XY"),
+    )
     make_case(session, code="0599", postcode="3011AA")  # another municipality: never counted
     overdue.first_contact_due_date, soon.first_contact_due_date = date(2026, 11, 20), date(2026, 11, 30)
     later.first_contact_due_date, later.state = date(2027, 1, 5), "planned"
     for case in (overdue, soon, later):
         session.add(case)
     for kind, reached in (("visit_attempt", False), ("visit_attempt", True), ("phone_attempt", False), ("note", None)):
-        session.add(VisitEvent(id=__import__("uuid").uuid4(), municipality_code="0363", case_id=soon.id,
-                               author_id=worker.id, kind=kind, occurred_at=NOW, received_at=NOW, base_version=1,
-                               payload={} if reached is None else {"reached": reached}, outcome="applied", change_seq=0))
-    session.add(Conflict(municipality_code="0363", case_id=later.id, kind="accepted-and-declined", sides=[], opened_at=NOW))
+        session.add(
+            VisitEvent(
+                id=__import__("uuid").uuid4(),
+                municipality_code="0363",
+                case_id=soon.id,
+                author_id=worker.id,
+                kind=kind,
+                occurred_at=NOW,
+                received_at=NOW,
+                base_version=1,
+                payload={} if reached is None else {"reached": reached},
+                outcome="applied",
+                change_seq=0,
+            )
+        )
+    session.add(
+        Conflict(municipality_code="0363", case_id=later.id, kind="accepted-and-declined", sides=[], opened_at=NOW)
+    )
     for synced in (NOW - timedelta(days=3), NOW - timedelta(hours=2)):
-        session.add(Device(municipality_code="0363", worker_id=worker.id, label="phone", public_jwk={}, key_thumbprint="t",
-                           enrolled_at=NOW - timedelta(days=10), last_pull_at=synced))
+        session.add(
+            Device(
+                municipality_code="0363",
+                worker_id=worker.id,
+                label="phone",
+                public_jwk={},
+                key_thumbprint="t",
+                enrolled_at=NOW - timedelta(days=10),
+                last_pull_at=synced,
+            )
+        )
     session.commit()
 
     board = client.get("/v1/dashboard", headers=login(client, "office1")).json()
@@ -54,7 +81,9 @@ def test_the_dashboard_and_the_console_show_when_retention_last_ran(client: Test
     assert client.get("/v1/dashboard", headers=login(client, "office1")).json()["retention_last_run_at"] is None
     with browser(app) as console:
         assert sign_in(console, "office1").status_code == 303
-        assert "Bewaartermijn nog nooit toegepast: de dagelijkse opschoning loopt niet" in text_of(console.get("/console"))
+        assert "Bewaartermijn nog nooit toegepast: de dagelijkse opschoning loopt niet" in text_of(
+            console.get("/console")
+        )
         municipality = session.get(Municipality, "0363")
         assert municipality is not None
         purge(session, VAULT, municipality=municipality, now=NOW, dry_run=True)  # a dry run is no run

@@ -34,4 +34,3 @@ def test_a_connection_dropped_while_idle_is_replaced(pg_url: str, monkeypatch: p
     finally:
         engine.dispose()
         admin.dispose()
-

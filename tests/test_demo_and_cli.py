@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth.keys import generate_signing_key
+from api.auth.safety import UnsafeConfiguration, check_configuration, check_credentials
 from api.cli import app as cli
-from api.platform.db import make_engine, migrate
 from api.demo import DEMO_CODE, load_demo
 from api.models import AuditEntry, Case, PartnerClient, Signal, StaffUser
-from api.auth.safety import UnsafeConfiguration, check_configuration, check_credentials
+from api.platform.db import make_engine, migrate
 from api.settings import Settings
 from api.signals.bsn import BsnVault
 from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
@@ -74,7 +74,9 @@ def test_demo_credentials_log_in_in_demo_mode(demo_db: str, tmp_path: Path):
         session.commit()
     settings = Settings(demo=True, database_url=demo_db, var_dir=tmp_path / "var")
     with TestClient(create_app(settings, engine=engine)) as client:
-        staff = client.post("/v1/auth/token", data={"grant_type": "password", "username": "worker1", "password": "demo"})
+        staff = client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": "worker1", "password": "demo"}
+        )
         partner = client.post(
             "/v1/auth/token",
             data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": "demo-secret"},
@@ -84,13 +86,27 @@ def test_demo_credentials_log_in_in_demo_mode(demo_db: str, tmp_path: Path):
         assert client.get("/v1/cases", headers=headers).json()["items"]
         # The demo platform delivers under agreements and reads the feedback on what it delivered.
         platform = {"Authorization": f"Bearer {partner.json()['access_token']}"}
-        delivered = client.post("/v1/signals", headers=platform, json={"signals": [{
-            "signal_id": "DEMO-API-1", "partner_type": "Huur", "creditor": "Ymere", "signal_date": "2026-11-20",
-            "postcode": "1053KL", "house_number": 99}]})
+        delivered = client.post(
+            "/v1/signals",
+            headers=platform,
+            json={
+                "signals": [
+                    {
+                        "signal_id": "DEMO-API-1",
+                        "partner_type": "Huur",
+                        "creditor": "Ymere",
+                        "signal_date": "2026-11-20",
+                        "postcode": "1053KL",
+                        "house_number": 99,
+                    }
+                ]
+            },
+        )
         assert delivered.status_code == 200, delivered.text
         feedback = client.get("/v1/signals/feedback", headers=platform)
         assert [(item["signal_id"], item["status"]) for item in feedback.json()["items"]] == [
-            ("DEMO-API-1", "Nog niet opgepakt")]
+            ("DEMO-API-1", "Nog niet opgepakt")
+        ]
     # The generated demo key persists, so a restart keeps tokens valid.
     assert (tmp_path / "var" / "demo-signing-key.json").exists()
     engine.dispose()
@@ -121,7 +137,12 @@ def test_outside_demo_mode_the_service_refuses_to_run_without_its_own_signing_ke
     with pytest.raises(UnsafeConfiguration, match="DOORSTEP_BSN_ENCRYPTION_KEYS"):
         check_configuration(Settings(demo=False, jwt_signing_keys=[generate_signing_key()]))
     check_configuration(
-        Settings(demo=False, jwt_signing_keys=[generate_signing_key()], bsn_encryption_keys=BSN_KEYS, bsn_hmac_key=BSN_HMAC_KEY)
+        Settings(
+            demo=False,
+            jwt_signing_keys=[generate_signing_key()],
+            bsn_encryption_keys=BSN_KEYS,
+            bsn_hmac_key=BSN_HMAC_KEY,
+        )
     )
 
 
@@ -156,8 +177,12 @@ def test_cli_serve_refuses_demo_credentials_in_production(tmp_path: Path):
     assert runner.invoke(cli, ["demo"], env=_env(url, tmp_path, DOORSTEP_DEMO="true")).exit_code == 0
     keys = json.dumps([generate_signing_key().model_dump()])
     env = _env(
-        url, tmp_path, DOORSTEP_DEMO="false", DOORSTEP_JWT_SIGNING_KEYS=keys,
-        DOORSTEP_BSN_ENCRYPTION_KEYS=json.dumps([key.model_dump() for key in BSN_KEYS]), DOORSTEP_BSN_HMAC_KEY=BSN_HMAC_KEY,
+        url,
+        tmp_path,
+        DOORSTEP_DEMO="false",
+        DOORSTEP_JWT_SIGNING_KEYS=keys,
+        DOORSTEP_BSN_ENCRYPTION_KEYS=json.dumps([key.model_dump() for key in BSN_KEYS]),
+        DOORSTEP_BSN_HMAC_KEY=BSN_HMAC_KEY,
     )
     result = runner.invoke(cli, ["serve"], env=env)
     assert result.exit_code == 1 and "Demo credentials are active" in result.output
@@ -172,14 +197,26 @@ def test_cli_creates_a_municipality_and_a_user(tmp_path: Path):
     assert bad.exit_code == 1
     result = runner.invoke(
         cli,
-        ["create-user", "--municipality", "0599", "--username", "r.admin", "--role", "admin", "--display-name", "R. Admin"],
-        input="a strong passphrase\na strong passphrase\n", env=env,
+        [
+            "create-user",
+            "--municipality",
+            "0599",
+            "--username",
+            "r.admin",
+            "--role",
+            "admin",
+            "--display-name",
+            "R. Admin",
+        ],
+        input="a strong passphrase\na strong passphrase\n",
+        env=env,
     )
     assert result.exit_code == 0, result.output
     weak = runner.invoke(
         cli,
         ["create-user", "--municipality", "0599", "--username", "r.two", "--role", "admin", "--display-name", "R"],
-        input="short\nshort\n", env=env,
+        input="short\nshort\n",
+        env=env,
     )
     assert weak.exit_code == 1 and "Not created" in weak.output
     engine = make_engine(url)
@@ -198,8 +235,10 @@ def test_cli_create_user_never_echoes_a_refused_password(tmp_path: Path):
     runner.invoke(cli, ["migrate"], env=env)
     runner.invoke(cli, ["create-municipality", "0599", "Rotterdam"], env=env)
     result = runner.invoke(
-        cli, ["create-user", "--municipality", "0599", "--username", "r.x", "--role", "admin", "--display-name", "R"],
-        input="tiny-secret\ntiny-secret\n", env=env,
+        cli,
+        ["create-user", "--municipality", "0599", "--username", "r.x", "--role", "admin", "--display-name", "R"],
+        input="tiny-secret\ntiny-secret\n",
+        env=env,
     )
     assert result.exit_code == 1 and "password" in result.output and "tiny-secret" not in result.output
 
@@ -219,8 +258,9 @@ def test_create_user_takes_the_password_from_stdin_never_from_the_command_line(t
     base = ["create-user", "--municipality", "0599", "--role", "admin", "--display-name", "R"]
     on_the_line = runner.invoke(cli, [*base, "--username", "r.line", "--password", "a strong passphrase"], env=env)
     assert on_the_line.exit_code == 2 and "No such option" in on_the_line.output
-    piped = runner.invoke(cli, [*base, "--username", "r.pipe", "--password-stdin"], input="a strong passphrase\n",
-                          env=env)
+    piped = runner.invoke(
+        cli, [*base, "--username", "r.pipe", "--password-stdin"], input="a strong passphrase\n", env=env
+    )
     assert piped.exit_code == 0, piped.output
     engine = make_engine(env["DOORSTEP_DATABASE_URL"])
     with Session(engine) as session:
@@ -235,8 +275,11 @@ def test_demo_stack_purges_by_itself_and_stops_its_children_on_sigterm(tmp_path:
     env = {**os.environ, **_env(f"sqlite:///{tmp_path / 'var' / 'stack.db'}", tmp_path, DOORSTEP_DEMO="true")}
     env.pop("DOORSTEP_BKR_URL", None)
     assert runner.invoke(cli, ["demo"], env=env).exit_code == 0
-    stack = subprocess.Popen([sys.executable, "-m", "api.cli", "demo-stack", "--port", str(port),
-                              "--bkr-port", str(bkr_port)], env=env, stdout=subprocess.DEVNULL)
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "demo-stack", "--port", str(port), "--bkr-port", str(bkr_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", stack, "the demo stack")
         wait_until_up(f"http://127.0.0.1:{bkr_port}/healthz", stack, "the demo stack's BKR double")

@@ -39,7 +39,8 @@ def test_wrong_method_is_a_405_problem(client: TestClient):
 
 def test_validation_error_names_the_field_paths_without_echoing_input(client: TestClient, admin: dict[str, str]):
     response = client.post(
-        "/v1/users", headers=admin,
+        "/v1/users",
+        headers=admin,
         json={"username": "Bad Name!", "display_name": "", "role": "king", "password": "123456789"},
     )
     body = _is_problem(response, 422, "validation-error")
@@ -81,8 +82,14 @@ def test_a_failed_commit_is_an_error_and_nothing_is_stored(
 
     monkeypatch.setattr("sqlmodel.Session.commit", failing_commit)
     response = client.post(
-        "/v1/users", headers=admin,
-        json={"username": "newcomer", "display_name": "New Comer", "role": "worker", "password": "long enough password"},
+        "/v1/users",
+        headers=admin,
+        json={
+            "username": "newcomer",
+            "display_name": "New Comer",
+            "role": "worker",
+            "password": "long enough password",
+        },
     )
     monkeypatch.undo()
 
@@ -90,14 +97,22 @@ def test_a_failed_commit_is_an_error_and_nothing_is_stored(
     assert session.exec(select(StaffUser).where(StaffUser.username == "newcomer")).first() is None
 
 
-def test_an_unexpected_exception_is_a_500_problem_without_internals(client: TestClient, admin: dict[str, str], monkeypatch):  # type: ignore[no-untyped-def]
+def test_an_unexpected_exception_is_a_500_problem_without_internals(
+    client: TestClient, admin: dict[str, str], monkeypatch
+):  # type: ignore[no-untyped-def]
     def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr("api.auth.routes.service.create_user", explode)
     response = client.post(
-        "/v1/users", headers=admin,
-        json={"username": "newcomer", "display_name": "New Comer", "role": "worker", "password": "long enough password"},
+        "/v1/users",
+        headers=admin,
+        json={
+            "username": "newcomer",
+            "display_name": "New Comer",
+            "role": "worker",
+            "password": "long enough password",
+        },
     )
     _is_problem(response, 500, "internal-error")
     assert "secret internal detail" not in response.text
@@ -106,7 +121,8 @@ def test_an_unexpected_exception_is_a_500_problem_without_internals(client: Test
 def test_a_username_taken_meanwhile_is_a_409(client: TestClient, admin: dict[str, str], session: Session):
     make_user(session, username="taken")
     response = client.post(
-        "/v1/users", headers=admin,
+        "/v1/users",
+        headers=admin,
         json={"username": "taken", "display_name": "Dup", "role": "worker", "password": "long enough password"},
     )
     _is_problem(response, 409, "username-taken")
@@ -123,7 +139,13 @@ def test_a_nul_character_is_a_422_not_a_500_on_every_database(client: TestClient
     token = client.post("/v1/auth/token", data={"grant_type": "password", "username": "ad\x00min", "password": "x"})
     assert token.status_code in (400, 422) and token.headers["content-type"] == PROBLEM
     created = client.post(
-        "/v1/users", headers=admin,
-        json={"username": "nul.user", "display_name": "Nul\u0000Byte", "role": "worker", "password": "long enough password"},
+        "/v1/users",
+        headers=admin,
+        json={
+            "username": "nul.user",
+            "display_name": "Nul\u0000Byte",
+            "role": "worker",
+            "password": "long enough password",
+        },
     )
     assert created.status_code in (201, 422) and created.status_code != 500

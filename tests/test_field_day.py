@@ -38,19 +38,30 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
     api_port, bkr_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")},
-        "DOORSTEP_DATABASE_URL": database_url, "DOORSTEP_DEMO": "false",
+        "DOORSTEP_DATABASE_URL": database_url,
+        "DOORSTEP_DEMO": "false",
         "DOORSTEP_JWT_SIGNING_KEYS": json.dumps([signing_key.model_dump()]),
         "DOORSTEP_BSN_ENCRYPTION_KEYS": json.dumps([key.model_dump() for key in BSN_KEYS]),
-        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY, "DOORSTEP_VAR_DIR": str(tmp_path),
-        "DOORSTEP_BKR_URL": f"http://127.0.0.1:{bkr_port}", "DOORSTEP_BKR_USERNAME": BKR_LOGIN[0],
-        "DOORSTEP_BKR_PASSWORD": BKR_LOGIN[1], "DOORSTEP_LOG_LEVEL": "WARNING",
+        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY,
+        "DOORSTEP_VAR_DIR": str(tmp_path),
+        "DOORSTEP_BKR_URL": f"http://127.0.0.1:{bkr_port}",
+        "DOORSTEP_BKR_USERNAME": BKR_LOGIN[0],
+        "DOORSTEP_BKR_PASSWORD": BKR_LOGIN[1],
+        "DOORSTEP_LOG_LEVEL": "WARNING",
     }
     processes = [
-        subprocess.Popen([sys.executable, "-m", "bkr_double", "--port", str(bkr_port)], cwd=ROOT,
-                         env={**env, "BKR_DOUBLE_USERNAME": BKR_LOGIN[0], "BKR_DOUBLE_PASSWORD": BKR_LOGIN[1]}),
+        subprocess.Popen(
+            [sys.executable, "-m", "bkr_double", "--port", str(bkr_port)],
+            cwd=ROOT,
+            env={**env, "BKR_DOUBLE_USERNAME": BKR_LOGIN[0], "BKR_DOUBLE_PASSWORD": BKR_LOGIN[1]},
+        ),
         subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(api_port)], cwd=ROOT, env=env),
-        subprocess.Popen([sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "0.2"], cwd=ROOT, env=env,
-                         stdout=subprocess.DEVNULL),
+        subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "bkr-worker", "--interval", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        ),
     ]
     try:
         wait_until_up(f"http://127.0.0.1:{bkr_port}/healthz", processes[0], "the BKR double")
@@ -63,8 +74,13 @@ def stack(db, database_url: str, signing_key: SigningKey, session: Session, tmp_
 
 def test_a_field_day(stack: dict[str, str], session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
     lines: list[str] = []
-    day = field_day.run(stack["api"], office=("office1", PASSWORD), workers=(("worker1", PASSWORD), ("worker2", PASSWORD)),
-                        say=lines.append, home=tmp_path / "phones")
+    day = field_day.run(
+        stack["api"],
+        office=("office1", PASSWORD),
+        workers=(("worker1", PASSWORD), ("worker2", PASSWORD)),
+        say=lines.append,
+        home=tmp_path / "phones",
+    )
     recorded = day.recorded["a"] + day.recorded["b"]
     stored = read(session, select(VisitEvent).where(VisitEvent.device_id.is_not(None)))
     # No event lost, none applied twice.

@@ -61,8 +61,13 @@ def test_api_never_errors_and_always_matches_its_schema(fuzz_app: FastAPI):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-                  derandomize=DERANDOMIZE)
+        @settings(
+            max_examples=30,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            derandomize=DERANDOMIZE,
+        )
         def run(case) -> None:  # type: ignore[no-untyped-def]
             case.call_and_validate(headers=headers, checks=CHECKS)
 

@@ -17,7 +17,6 @@ import kubernetes_validate
 import pytest
 import typer
 import yaml
-from pydantic import SecretStr
 
 from api.cli import app as cli
 from api.settings import Settings
@@ -32,8 +31,13 @@ KUBERNETES_VERSIONS = ("1.35.0", "1.37.0")
 SETTINGS = {f"DOORSTEP_{name.upper()}" for name in Settings.model_fields}
 # Settings whose values are credentials or keys: only ever from a Secret.
 SECRET_SETTINGS = {
-    "DOORSTEP_DATABASE_URL", "DOORSTEP_JWT_SIGNING_KEYS", "DOORSTEP_BSN_ENCRYPTION_KEYS",
-    "DOORSTEP_BSN_HMAC_KEY", "DOORSTEP_BKR_USERNAME", "DOORSTEP_BKR_PASSWORD", "DOORSTEP_METRICS_TOKEN",
+    "DOORSTEP_DATABASE_URL",
+    "DOORSTEP_JWT_SIGNING_KEYS",
+    "DOORSTEP_BSN_ENCRYPTION_KEYS",
+    "DOORSTEP_BSN_HMAC_KEY",
+    "DOORSTEP_BKR_USERNAME",
+    "DOORSTEP_BKR_PASSWORD",
+    "DOORSTEP_METRICS_TOKEN",
 }
 # Not Doorstep's, but the server's: uvicorn reads it to know which proxy to believe.
 OTHER_VARIABLES = {"FORWARDED_ALLOW_IPS"}
@@ -49,8 +53,9 @@ def _kubectl() -> Path:
 
 
 def render(folder: Path) -> list[dict[str, Any]]:
-    done = subprocess.run([str(_kubectl()), "kustomize", str(folder)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [str(_kubectl()), "kustomize", str(folder)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     return [item for item in yaml.safe_load_all(done.stdout) if item]
 
@@ -143,8 +148,11 @@ def test_workloads_run_doorstep_commands_that_exist(objects: list[dict[str, Any]
 def test_settings_are_named_as_doorstep_reads_them_and_secrets_come_only_from_secrets(
     objects: list[dict[str, Any]],
 ) -> None:
-    secret_fields = {f"DOORSTEP_{name.upper()}" for name, field in Settings.model_fields.items()
-                     if "SecretStr" in str(field.annotation)}
+    secret_fields = {
+        f"DOORSTEP_{name.upper()}"
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    }
     assert secret_fields <= SECRET_SETTINGS and SECRET_SETTINGS <= SETTINGS
     assert of_kind(objects, "Secret") == {}, "no Secret is rendered: they are created in the cluster"
     assert "PRIVATE KEY" not in yaml.safe_dump_all(objects)
@@ -169,8 +177,13 @@ def test_each_part_gets_only_the_secrets_it_uses(objects: list[dict[str, Any]]) 
         (container,) = component(objects, part)["spec"]["containers"]
         return {v["name"] for v in container.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})}
 
-    assert secrets_of("api") == {"DOORSTEP_DATABASE_URL", "DOORSTEP_JWT_SIGNING_KEYS", "DOORSTEP_BSN_ENCRYPTION_KEYS",
-                                 "DOORSTEP_BSN_HMAC_KEY", "DOORSTEP_METRICS_TOKEN"}
+    assert secrets_of("api") == {
+        "DOORSTEP_DATABASE_URL",
+        "DOORSTEP_JWT_SIGNING_KEYS",
+        "DOORSTEP_BSN_ENCRYPTION_KEYS",
+        "DOORSTEP_BSN_HMAC_KEY",
+        "DOORSTEP_METRICS_TOKEN",
+    }
     assert secrets_of("bkr-worker") == {"DOORSTEP_DATABASE_URL", "DOORSTEP_BKR_USERNAME", "DOORSTEP_BKR_PASSWORD"}
     assert secrets_of("migrate") == secrets_of("purge") == {"DOORSTEP_DATABASE_URL"}
 
@@ -188,8 +201,11 @@ def test_the_api_is_probed_replicated_autoscaled_and_protected_from_drains(objec
     assert budget["spec"].get("maxUnavailable", 0) == 1 or budget["spec"].get("minAvailable", 0) >= 1
 
     (autoscaler,) = of_kind(objects, "HorizontalPodAutoscaler").values()
-    assert autoscaler["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                                    "name": "doorstep-api"}
+    assert autoscaler["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "doorstep-api",
+    }
     assert autoscaler["spec"]["minReplicas"] >= 2
     assert [m["resource"]["name"] for m in autoscaler["spec"]["metrics"]] == ["cpu"]
 
@@ -230,21 +246,28 @@ def _destination(rule: dict[str, Any]) -> str:
     return {frozenset({("TCP", 5432)}): "postgresql", frozenset({("TCP", 443)}): "bkr"}[frozenset(ports)]
 
 
-@pytest.mark.parametrize(("part", "reaches", "reached"), [
-    ("api", {"dns", "postgresql"}, {8000}),
-    ("bkr-worker", {"dns", "postgresql", "bkr"}, set()),
-    ("migrate", {"dns", "postgresql"}, set()),
-    ("purge", {"dns", "postgresql"}, set()),
-])
+@pytest.mark.parametrize(
+    ("part", "reaches", "reached"),
+    [
+        ("api", {"dns", "postgresql"}, {8000}),
+        ("bkr-worker", {"dns", "postgresql", "bkr"}, set()),
+        ("migrate", {"dns", "postgresql"}, set()),
+        ("purge", {"dns", "postgresql"}, set()),
+    ],
+)
 def test_network_policies_let_each_part_reach_only_what_it_needs(
-    objects: list[dict[str, Any]], part: str, reaches: set[str], reached: set[int],
+    objects: list[dict[str, Any]], part: str, reaches: set[str], reached: set[int]
 ) -> None:
     labels = component(objects, part)["metadata"]["labels"]
     policies = [p for p in of_kind(objects, "NetworkPolicy").values() if _selects(p, labels)]
     deny = [p for p in policies if not p["spec"]["podSelector"]]
     assert deny, "a default-deny policy selects every pod"
-    assert all(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and not p["spec"].get("ingress")
-               and not p["spec"].get("egress") for p in deny)
+    assert all(
+        set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+        for p in deny
+    )
     egress = {_destination(rule) for p in policies for rule in p["spec"].get("egress", [])}
     assert egress == reaches
     ingress_rules = [rule for p in policies for rule in p["spec"].get("ingress", [])]

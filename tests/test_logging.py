@@ -45,12 +45,22 @@ def test_request_with_personal_data_leaves_no_trace_of_it_in_the_logs(
     case = make_case(session, surname="Baldewsingh", postcode="1053KL")
     headers = login(client, "admin1")
 
-    client.get(f"/v1/cases/{case.id}", headers=headers, params={"bsn": BSN, "surname": "Baldewsingh", "postcode": "1053KL"})
-    client.post(
-        "/v1/users", headers=headers,
-        json={"username": BSN, "display_name": "Baldewsingh, Kinkerstraat 12", "role": "worker", "password": "06-12345678"},
+    client.get(
+        f"/v1/cases/{case.id}", headers=headers, params={"bsn": BSN, "surname": "Baldewsingh", "postcode": "1053KL"}
     )
-    client.post("/v1/users", headers={**headers, "Content-Type": "application/json"}, content=f'{{"bsn": "{BSN}"'.encode())
+    client.post(
+        "/v1/users",
+        headers=headers,
+        json={
+            "username": BSN,
+            "display_name": "Baldewsingh, Kinkerstraat 12",
+            "role": "worker",
+            "password": "06-12345678",
+        },
+    )
+    client.post(
+        "/v1/users", headers={**headers, "Content-Type": "application/json"}, content=f'{{"bsn": "{BSN}"'.encode()
+    )
     client.get(f"/v1/nothing/{BSN}/Kinkerstraat")
 
     assert len(log_lines) >= 4
@@ -88,8 +98,16 @@ def test_a_500_is_logged_with_the_request_id_the_client_was_given(
         raise RuntimeError("Baldewsingh")
 
     monkeypatch.setattr("api.auth.routes.service.create_user", explode)
-    response = client.post("/v1/users", headers={**headers, "X-Request-ID": "trace-500-abcdef"}, json={
-        "username": "newcomer", "display_name": "New Comer", "role": "worker", "password": "long enough password"})
+    response = client.post(
+        "/v1/users",
+        headers={**headers, "X-Request-ID": "trace-500-abcdef"},
+        json={
+            "username": "newcomer",
+            "display_name": "New Comer",
+            "role": "worker",
+            "password": "long enough password",
+        },
+    )
 
     assert response.status_code == 500 and response.headers["x-request-id"] == "trace-500-abcdef"
     assert response.json()["request_id"] == "trace-500-abcdef"

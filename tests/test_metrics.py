@@ -37,19 +37,31 @@ def scrape(client: TestClient) -> dict[str, float]:
 
 
 def test_pushes_pulls_and_imports_move_the_counters_and_name_no_one(  # type: ignore[no-untyped-def]
-    client: TestClient, session: Session, field  # noqa: F811
+    client: TestClient,
+    session: Session,
+    field,  # noqa: F811
 ):
     before = scrape(client)
     first = client.get("/v1/sync/pull", headers=field["device"])
     visit_list = decrypt(first.text)
-    event = {"event_id": str(uuid.uuid4()), "case_id": str(field["mine"].id), "kind": "visit_attempt",
-             "occurred_at": "2026-11-26T09:00:00+00:00", "base_version": visit_list.upserts[0].version,
-             "payload": {"reached": False}}
-    pushed = client.post("/v1/sync/push", headers=field["device"], json={"device_id": field["device_id"],
-                                                                         "events": [event, event]})
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "case_id": str(field["mine"].id),
+        "kind": "visit_attempt",
+        "occurred_at": "2026-11-26T09:00:00+00:00",
+        "base_version": visit_list.upserts[0].version,
+        "payload": {"reached": False},
+    }
+    pushed = client.post(
+        "/v1/sync/push", headers=field["device"], json={"device_id": field["device_id"], "events": [event, event]}
+    )
     assert pushed.status_code == 200, pushed.text
-    imported = upload(client, field["office"], csv_file(row("M-1", surname="Yilmaz"), row("M-2", day="not a day")),
-                      mode="accept-valid")
+    imported = upload(
+        client,
+        field["office"],
+        csv_file(row("M-1", surname="Yilmaz"), row("M-2", day="not a day")),
+        mode="accept-valid",
+    )
     assert imported.status_code == 201, imported.text
     client.get(f"/v1/cases/{field['mine'].id}", headers=login(client, "office1"))
     after = scrape(client)
@@ -64,7 +76,10 @@ def test_pushes_pulls_and_imports_move_the_counters_and_name_no_one(  # type: ig
     assert moved('doorstep_sync_events_total{result="duplicate"}') == 1
     assert moved('doorstep_import_rows_total{verdict="created"}') == 1
     assert moved('doorstep_import_rows_total{verdict="rejected"}') == 1
-    assert moved('doorstep_http_request_duration_seconds_count{method="GET",route="/v1/cases/{case_id}",status="200"}') == 1
+    assert (
+        moved('doorstep_http_request_duration_seconds_count{method="GET",route="/v1/cases/{case_id}",status="200"}')
+        == 1
+    )
     assert 'doorstep_bkr_outbox{status="pending"}' not in after  # an empty outbox: no series made up
     assert any(name.startswith("doorstep_db_pool_connections") for name in after)
     text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
@@ -74,9 +89,19 @@ def test_pushes_pulls_and_imports_move_the_counters_and_name_no_one(  # type: ig
     assert samples
     for _, _, value in samples:
         float(value)  # raises for anything but a number
-    series = "\n".join(name for name, _, _ in samples) + "\n".join(l for l in text.splitlines() if l.startswith("#"))
-    for secret in ("Baldewsingh", "Yilmaz", "1055AB", "Kinkerstraat", str(field["mine"].id), field["device_id"],
-                   "0363", "worker1"):
+    series = "\n".join(name for name, _, _ in samples) + "\n".join(
+        line for line in text.splitlines() if line.startswith("#")
+    )
+    for secret in (
+        "Baldewsingh",
+        "Yilmaz",
+        "1055AB",
+        "Kinkerstraat",
+        str(field["mine"].id),
+        field["device_id"],
+        "0363",
+        "worker1",
+    ):
         assert secret not in series, secret
     for method in ("FOO1", "FOO2"):  # any token is a method to the HTTP parser: none makes a series of its own
         client.request(method, f"/v1/cases/{field['mine'].id}")

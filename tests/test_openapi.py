@@ -38,8 +38,12 @@ def test_every_error_response_is_a_problem_and_every_operation_is_described():
 
 
 def _operations(document: dict) -> list[tuple[str, str, dict]]:
-    return [(path, method, operation) for path, item in document["paths"].items()
-            for method, operation in item.items() if method != "servers"]
+    return [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "servers"
+    ]
 
 
 def test_the_major_version_is_in_the_server_and_every_path_still_resolves_to_the_app():
@@ -68,11 +72,14 @@ def test_every_response_documents_the_api_version_and_every_input_can_be_a_400()
 
 def test_query_keys_are_lower_camel_case():
     document = json.loads(openapi_json())
-    keys = {parameter["name"] for _, _, operation in _operations(document)
-            for parameter in operation.get("parameters", []) if parameter["in"] == "query"}
+    keys = {
+        parameter["name"]
+        for _, _, operation in _operations(document)
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+    }
     assert {"caseId", "actorId", "dueWithinDays", "proposedClosing"} <= keys
     assert all(re.fullmatch(r"[a-z][a-zA-Z0-9]*", key) for key in keys), keys
-
 
 
 def test_the_adr_ruleset_in_the_repository_equals_the_shared_one() -> None:

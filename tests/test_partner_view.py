@@ -12,12 +12,24 @@ from api.models import Signal
 from tests.factories import login, make_municipality, make_partner, make_user, partner_login, read
 
 
-def _partner_with_agreement(client: TestClient, session: Session, office: dict[str, str], *, name: str,
-                            partner_type: str) -> dict[str, str]:
+def _partner_with_agreement(
+    client: TestClient, session: Session, office: dict[str, str], *, name: str, partner_type: str
+) -> dict[str, str]:
     partner = make_partner(session, scopes=("signals:write", "cases:read"))
-    assert client.post("/v1/creditor-agreements", headers=office, json={
-        "name": name, "partner_type": partner_type, "agreement_date": "2025-01-01", "platform": "API",
-        "partner_client_id": partner.client_id}).status_code == 201
+    assert (
+        client.post(
+            "/v1/creditor-agreements",
+            headers=office,
+            json={
+                "name": name,
+                "partner_type": partner_type,
+                "agreement_date": "2025-01-01",
+                "platform": "API",
+                "partner_client_id": partner.client_id,
+            },
+        ).status_code
+        == 201
+    )
     return partner_login(client, partner.client_id)
 
 
@@ -28,20 +40,52 @@ def test_a_partner_reads_its_own_signals_outcome_and_nothing_of_the_case(client:
     ymere = _partner_with_agreement(client, session, office, name="Ymere", partner_type="Huur")
     eneco = _partner_with_agreement(client, session, office, name="Eneco", partner_type="Energie")
     household = {"postcode": "1053KL", "house_number": 12, "surname": "Baldewsingh", "signal_date": "2026-11-10"}
-    assert client.post("/v1/signals", headers=ymere, json={"signals": [
-        {**household, "signal_id": "Y1", "partner_type": "Huur", "amount": "950"}]}).status_code == 200
-    assert client.post("/v1/signals", headers=eneco, json={"signals": [
-        {**household, "signal_id": "E1", "partner_type": "Energie", "amount": "420"},
-        {**household, "signal_id": "E2", "partner_type": "Energie", "amount": "420", "signal_date": "2026-11-11"},
-    ]}).status_code == 200
+    assert (
+        client.post(
+            "/v1/signals",
+            headers=ymere,
+            json={"signals": [{**household, "signal_id": "Y1", "partner_type": "Huur", "amount": "950"}]},
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            "/v1/signals",
+            headers=eneco,
+            json={
+                "signals": [
+                    {**household, "signal_id": "E1", "partner_type": "Energie", "amount": "420"},
+                    {
+                        **household,
+                        "signal_id": "E2",
+                        "partner_type": "Energie",
+                        "amount": "420",
+                        "signal_date": "2026-11-11",
+                    },
+                ]
+            },
+        ).status_code
+        == 200
+    )
     [case_id] = {s.case_id for s in read(session, select(Signal)) if s.case_id}
-    client.post(f"/v1/cases/{case_id}/actions", headers=office, json={
-        "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": "2026-11-26T09:00:00Z", "text": "Schuldhulp loopt"})
+    client.post(
+        f"/v1/cases/{case_id}/actions",
+        headers=office,
+        json={
+            "action_id": str(uuid.uuid4()),
+            "kind": "note",
+            "occurred_at": "2026-11-26T09:00:00Z",
+            "text": "Schuldhulp loopt",
+        },
+    )
 
     before = client.get("/v1/signals", headers=ymere).json()["items"]
     assert [(s["signal_id"], s["status"]) for s in before] == [("Y1", "Nog niet opgepakt")]
-    client.post(f"/v1/cases/{case_id}/actions", headers=office, json={
-        "action_id": str(uuid.uuid4()), "kind": "letter_sent", "occurred_at": "2026-11-26T09:00:00Z"})
+    client.post(
+        f"/v1/cases/{case_id}/actions",
+        headers=office,
+        json={"action_id": str(uuid.uuid4()), "kind": "letter_sent", "occurred_at": "2026-11-26T09:00:00Z"},
+    )
     seen = client.get("/v1/signals", headers=ymere)
     assert seen.status_code == 200, seen.text
     assert [(s["signal_id"], s["status"]) for s in seen.json()["items"]] == [("Y1", "Opgepakt")]
@@ -60,8 +104,16 @@ def test_the_partner_view_pages_with_a_cursor_and_is_the_partners_only(client: T
     make_user(session, role="backoffice", username="office1")
     office = login(client, "office1")
     ymere = _partner_with_agreement(client, session, office, name="Ymere", partner_type="Huur")
-    signals = [{"signal_id": f"Y{n}", "partner_type": "Huur", "signal_date": "2026-11-10", "postcode": "1053KL",
-                "house_number": n} for n in range(1, 6)]
+    signals = [
+        {
+            "signal_id": f"Y{n}",
+            "partner_type": "Huur",
+            "signal_date": "2026-11-10",
+            "postcode": "1053KL",
+            "house_number": n,
+        }
+        for n in range(1, 6)
+    ]
     assert client.post("/v1/signals", headers=ymere, json={"signals": signals}).status_code == 200
     first = client.get("/v1/signals", headers=ymere, params={"limit": 3}).json()
     second = client.get("/v1/signals", headers=ymere, params={"limit": 3, "cursor": first["next_cursor"]}).json()

@@ -20,8 +20,15 @@ def visit(due: date, postcode: str, number: int = 1) -> PlannedVisit:
     return PlannedVisit(uuid.uuid4(), due, postcode, "Straat", number, None, "middag", 1)
 
 
-visits = st.lists(st.builds(visit, st.dates(date(2026, 11, 1), date(2027, 1, 31)),
-                            st.from_regex(r"^10[0-9]{2}[A-Z]{2}$", fullmatch=True), st.integers(1, 300)), max_size=40)
+visits = st.lists(
+    st.builds(
+        visit,
+        st.dates(date(2026, 11, 1), date(2027, 1, 31)),
+        st.from_regex(r"^10[0-9]{2}[A-Z]{2}$", fullmatch=True),
+        st.integers(1, 300),
+    ),
+    max_size=40,
+)
 
 
 @given(visits, st.integers(1, 5), st.integers(1, 8))
@@ -31,7 +38,9 @@ def test_the_most_urgent_visits_are_planned_once_each_in_walking_order(pool, wor
     planned = [v for item in lists for v in item.visits]
     assert len(planned) == len({v.case_id for v in planned}) == min(len(pool), workers * per_worker)
     assert all(len(item.visits) <= per_worker for item in lists)
-    assert all([walking_order(v) for v in item.visits] == sorted(walking_order(v) for v in item.visits) for item in lists)
+    assert all(
+        [walking_order(v) for v in item.visits] == sorted(walking_order(v) for v in item.visits) for item in lists
+    )
     left_out = [v for v in pool if v.case_id not in {p.case_id for p in planned}]
     if left_out and planned:
         assert max(v.first_contact_due_date for v in planned) <= min(v.first_contact_due_date for v in left_out)
@@ -72,7 +81,9 @@ def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(cli
 
 
 def test_plans_are_for_active_workers_of_the_municipality(client: TestClient, day):  # type: ignore[no-untyped-def]
-    response = client.post("/v1/plans", headers=day["headers"], json={"date": "2026-11-27", "worker_ids": [str(uuid.uuid4())]})
+    response = client.post(
+        "/v1/plans", headers=day["headers"], json={"date": "2026-11-27", "worker_ids": [str(uuid.uuid4())]}
+    )
     assert response.status_code == 422
     assert client.post("/v1/plans", headers=login(client, "worker1"), json={"date": "2026-11-27"}).status_code == 403
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.demo import DEMO_STAFF
 from api.auth.safety import DEMO_PARTNER, DEMO_PASSWORD
+from api.demo import DEMO_STAFF
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,7 +13,9 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_readme_documents_every_setting():
-    missing = [f"DOORSTEP_{name.upper()}" for name in Settings.model_fields if f"`DOORSTEP_{name.upper()}`" not in README]
+    missing = [
+        f"DOORSTEP_{name.upper()}" for name in Settings.model_fields if f"`DOORSTEP_{name.upper()}`" not in README
+    ]
     assert missing == []
 
 

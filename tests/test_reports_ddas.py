@@ -17,15 +17,30 @@ from jsonschema import Draft202012Validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.cases.rules import DDAS_RESULTS
 from api.cases.retention import purge
+from api.cases.rules import DDAS_RESULTS
 from api.models import AuditEntry, Case, Municipality, Signal, StaffUser, Trajectory
-from api.reports.ddas.document import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery, whole_euros
+from api.reports.ddas.document import (
+    CONTACT_KINDS,
+    AttemptRow,
+    CaseRow,
+    Client,
+    Period,
+    SignalRow,
+    delivery,
+    whole_euros,
+)
 from api.signals.parsing import PARTNER_TYPES
-from tests.conftest import FakeClock
-from tests.conftest import VAULT
+from tests.conftest import VAULT, FakeClock
 from tests.factories import (
-    login, make_case, make_municipality, make_partner, make_user, partner_login, read, statements_run,
+    login,
+    make_case,
+    make_municipality,
+    make_partner,
+    make_user,
+    partner_login,
+    read,
+    statements_run,
 )
 from tests.field.test_pull import OTHER, PRIVATE, _jwk
 
@@ -69,20 +84,35 @@ def test_doorsteps_results_and_partner_types_are_the_schemas():
 
 PERIOD = Period(date(2026, 10, 1), date(2026, 10, 31))
 DELIVERED_AT = datetime(2026, 11, 5, 8, 30, tzinfo=UTC)
-ADDRESS = Client(postcode="1053KL", house_number=12, house_number_addition="A", birth_date=date(1980, 5, 17), gender="V")
+ADDRESS = Client(
+    postcode="1053KL", house_number=12, house_number_addition="A", birth_date=date(1980, 5, 17), gender="V"
+)
 
 
 def signal_row(external_id: str = "S1", *, client: Client | None = ADDRESS, **changes: Any) -> SignalRow:
     values: dict[str, Any] = dict(
-        external_id=external_id, partner_type="Huur", status="Opgepakt", signal_date=date(2026, 10, 20), crisis=False,
-        warm_handover=True, amount_cents=123456, arrears_since_date=date(2026, 8, 1), client=client,
+        external_id=external_id,
+        partner_type="Huur",
+        status="Opgepakt",
+        signal_date=date(2026, 10, 20),
+        crisis=False,
+        warm_handover=True,
+        amount_cents=123456,
+        arrears_since_date=date(2026, 8, 1),
+        client=client,
     )
     return SignalRow(**values | changes)
 
 
 def map_one(signals: list[SignalRow] = (), cases: list[CaseRow] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-    document = delivery(municipality_code="0363", municipality_name="Amsterdam", period=PERIOD,
-                        delivered_at=DELIVERED_AT, signals=signals, cases=cases)
+    document = delivery(
+        municipality_code="0363",
+        municipality_name="Amsterdam",
+        period=PERIOD,
+        delivered_at=DELIVERED_AT,
+        signals=signals,
+        cases=cases,
+    )
     assert_valid(document)
     return document
 
@@ -90,19 +120,40 @@ def map_one(signals: list[SignalRow] = (), cases: list[CaseRow] = ()) -> dict[st
 def test_a_delivery_names_the_period_the_supplier_and_the_municipality():
     document = map_one()
     assert {key: document[key] for key in ("startdatumLevering", "einddatumLevering", "aanleverdatumEnTijd")} == {
-        "startdatumLevering": "2026-10-01", "einddatumLevering": "2026-10-31", "aanleverdatumEnTijd": "2026-11-05T08:30:00Z"}
+        "startdatumLevering": "2026-10-01",
+        "einddatumLevering": "2026-10-31",
+        "aanleverdatumEnTijd": "2026-11-05T08:30:00Z",
+    }
     assert document["codeGegevensleverancier"] == "Doorstep"
-    assert document["leveringen"] == [{"teller": 1, "gemeentecode": "0363", "aanleverendeOrganisatie": {"naam": "Amsterdam"},
-                                       "vroegsignalen": [], "vroegsignaalzaken": []}]
+    assert document["leveringen"] == [
+        {
+            "teller": 1,
+            "gemeentecode": "0363",
+            "aanleverendeOrganisatie": {"naam": "Amsterdam"},
+            "vroegsignalen": [],
+            "vroegsignaalzaken": [],
+        }
+    ]
 
 
 def test_a_signal_names_its_resident_by_postcode_and_house_number():
     [item] = map_one([signal_row()])["leveringen"][0]["vroegsignalen"]
     assert item == {
-        "ID": "S1", "crisissignaal": False, "warmeOverdracht": True, "bedrag": 1235, "ontstaansdatum": "2026-08-01",
-        "signaaldatum": "2026-10-20", "status": "Opgepakt", "signaalpartner": {"type": "Huur"},
-        "client": {"postcode": "1053KL", "huisnummer": "12", "huisnummertoevoeging": "A",
-                   "geboortedatum": "1980-05-17", "geslachtsaanduiding": "Vrouw"},
+        "ID": "S1",
+        "crisissignaal": False,
+        "warmeOverdracht": True,
+        "bedrag": 1235,
+        "ontstaansdatum": "2026-08-01",
+        "signaaldatum": "2026-10-20",
+        "status": "Opgepakt",
+        "signaalpartner": {"type": "Huur"},
+        "client": {
+            "postcode": "1053KL",
+            "huisnummer": "12",
+            "huisnummertoevoeging": "A",
+            "geboortedatum": "1980-05-17",
+            "geslachtsaanduiding": "Vrouw",
+        },
     }
 
 
@@ -138,13 +189,20 @@ def test_a_case_is_matched_in_the_month_it_opened_and_picked_up_with_its_first_a
         AttemptRow("letter_sent", date(2026, 12, 21), reached=False),
         AttemptRow("phone_attempt", date(2027, 1, 4), reached=True, day_part="ochtend"),
     )
-    case = CaseRow(opened_on=date(2026, 12, 18), result="Vervolghulp en/of verwijzing financieel",
-                   signal_ids=("S1",), attempts=attempts)
+    case = CaseRow(
+        opened_on=date(2026, 12, 18),
+        result="Vervolghulp en/of verwijzing financieel",
+        signal_ids=("S1",),
+        attempts=attempts,
+    )
     [zaak] = map_one(cases=[case])["leveringen"][0]["vroegsignaalzaken"]
     assert zaak == {
-        "resultaat": "Vervolghulp en/of verwijzing financieel", "matchingsdatum": "2026-12-18",
-        "startdatumMatchingperiode": "2026-12-01", "einddatumMatchingperiode": "2026-12-31",
-        "datumOpgepakt": "2026-12-21", "vroegsignalen": [{"ID": "S1"}],
+        "resultaat": "Vervolghulp en/of verwijzing financieel",
+        "matchingsdatum": "2026-12-18",
+        "startdatumMatchingperiode": "2026-12-01",
+        "einddatumMatchingperiode": "2026-12-31",
+        "datumOpgepakt": "2026-12-21",
+        "vroegsignalen": [{"ID": "S1"}],
         "contactpogingen": [
             {"soort": "Huisbezoek", "bereikt": False, "datum": "2026-12-29", "dagdeel": "Avond"},
             {"soort": "Kaartje", "bereikt": False, "datum": "2026-12-29", "dagdeel": "Avond"},
@@ -156,7 +214,8 @@ def test_a_case_is_matched_in_the_month_it_opened_and_picked_up_with_its_first_a
 
 def test_an_open_case_without_attempts_has_no_result_and_no_pickup_date():
     [zaak] = map_one(cases=[CaseRow(opened_on=date(2028, 2, 10), result=None, signal_ids=("S1",))])["leveringen"][0][
-        "vroegsignaalzaken"]
+        "vroegsignaalzaken"
+    ]
     assert "resultaat" not in zaak and "datumOpgepakt" not in zaak and zaak["contactpogingen"] == []
     assert (zaak["startdatumMatchingperiode"], zaak["einddatumMatchingperiode"]) == ("2028-02-01", "2028-02-29")
 
@@ -165,32 +224,57 @@ def test_an_open_case_without_attempts_has_no_result_and_no_pickup_date():
 # signal that has an address in it.
 days = st.dates(min_value=date(2021, 1, 1), max_value=date(2030, 12, 31))
 clients = st.builds(
-    Client, postcode=st.from_regex(r"[1-9]\d{3}[A-Z]{2}", fullmatch=True), house_number=st.integers(1, 99999),
+    Client,
+    postcode=st.from_regex(r"[1-9]\d{3}[A-Z]{2}", fullmatch=True),
+    house_number=st.integers(1, 99999),
     house_number_addition=st.none() | st.from_regex(r"[A-Z0-9]{1,4}", fullmatch=True),
     birth_date=st.none() | st.dates(min_value=date(1900, 1, 1), max_value=date(2010, 12, 31)),
     gender=st.sampled_from([None, "M", "V", "O"]),
 )
 signal_rows = st.builds(
-    SignalRow, external_id=st.text(min_size=1, max_size=40), partner_type=st.sampled_from(sorted(PARTNER_TYPES)),
-    status=st.sampled_from(SIGNAL_STATUSES), signal_date=days, crisis=st.booleans(), warm_handover=st.booleans(),
-    amount_cents=st.none() | st.integers(0, 100_000_000_000), arrears_since_date=st.none() | days,
+    SignalRow,
+    external_id=st.text(min_size=1, max_size=40),
+    partner_type=st.sampled_from(sorted(PARTNER_TYPES)),
+    status=st.sampled_from(SIGNAL_STATUSES),
+    signal_date=days,
+    crisis=st.booleans(),
+    warm_handover=st.booleans(),
+    amount_cents=st.none() | st.integers(0, 100_000_000_000),
+    arrears_since_date=st.none() | days,
     client=st.none() | clients,
 )
-attempt_rows = st.builds(AttemptRow, kind=st.sampled_from(sorted(CONTACT_KINDS)), on=days, reached=st.booleans(),
-                         day_part=st.sampled_from([None, "ochtend", "middag", "avond"]))
+attempt_rows = st.builds(
+    AttemptRow,
+    kind=st.sampled_from(sorted(CONTACT_KINDS)),
+    on=days,
+    reached=st.booleans(),
+    day_part=st.sampled_from([None, "ochtend", "middag", "avond"]),
+)
 case_rows = st.builds(
-    CaseRow, opened_on=days, result=st.none() | st.sampled_from(DDAS_RESULTS),
+    CaseRow,
+    opened_on=days,
+    result=st.none() | st.sampled_from(DDAS_RESULTS),
     signal_ids=st.lists(st.sampled_from(["S1", "S2", "S3", "S4"]), max_size=6).map(tuple),
     attempts=st.lists(attempt_rows, max_size=8).map(tuple),
 )
 
 
-@given(signals=st.lists(signal_rows, max_size=8), cases=st.lists(case_rows, max_size=6), start=days,
-       delivered_at=st.datetimes(min_value=datetime(2021, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)))
+@given(
+    signals=st.lists(signal_rows, max_size=8),
+    cases=st.lists(case_rows, max_size=6),
+    start=days,
+    delivered_at=st.datetimes(min_value=datetime(2021, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)),
+)
 @settings(max_examples=150, deadline=None)
 def test_any_signals_and_cases_map_to_a_valid_delivery(signals, cases, start, delivered_at):  # type: ignore[no-untyped-def]
-    document = delivery(municipality_code="0363", municipality_name="Amsterdam", period=Period(start, start),
-                        delivered_at=delivered_at, signals=signals, cases=cases)
+    document = delivery(
+        municipality_code="0363",
+        municipality_name="Amsterdam",
+        period=Period(start, start),
+        delivered_at=delivered_at,
+        signals=signals,
+        cases=cases,
+    )
     assert_valid(document)
     levering = document["leveringen"][0]
     assert [item["ID"] for item in levering["vroegsignalen"]] == [s.external_id for s in signals if s.client]
@@ -200,8 +284,10 @@ def test_any_signals_and_cases_map_to_a_valid_delivery(signals, cases, start, de
 
 # --- the export through the API ------------------------------------------------------------
 
-HEADER = ("signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;bsn;voorletters;achternaam;"
-          "geboortedatum;geslacht;telefoon;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats")
+HEADER = (
+    "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;bsn;voorletters;achternaam;"
+    "geboortedatum;geslacht;telefoon;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats"
+)
 BSN_JANSEN, BSN_WITHOUT_ADDRESS = "111222333", "123456782"
 PURGED = {"surname": "Vergeten", "phone": "0687654321", "birth_date": "1975-02-03", "postcode": "1055AB"}
 
@@ -222,8 +308,9 @@ def case_of(session: Session, external_id: str) -> uuid.UUID:
     return signal.case_id
 
 
-def office_action(client: TestClient, headers: dict[str, str], case_id: uuid.UUID, kind: str, occurred_at: str,
-                  **fields: Any) -> None:
+def office_action(
+    client: TestClient, headers: dict[str, str], case_id: uuid.UUID, kind: str, occurred_at: str, **fields: Any
+) -> None:
     body = {"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": occurred_at, **fields}
     response = client.post(f"/v1/cases/{case_id}/actions", headers=headers, json=body)
     assert response.status_code == 200, response.text
@@ -232,14 +319,31 @@ def office_action(client: TestClient, headers: dict[str, str], case_id: uuid.UUI
 def not_home_with_card(client: TestClient, clock: FakeClock, case_id: uuid.UUID, key) -> None:  # type: ignore[no-untyped-def]
     """A worker's visit nobody answered, and the card left, pushed from the phone as they happen."""
     office = login(client, "office1")
-    assert client.post(f"/v1/cases/{case_id}/assignment", headers=office,
-                       json={"worker_id": str(_worker_id(client))}).status_code == 200
-    device = client.post("/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(key), "label": "phone"}).json()
-    events = [{"event_id": str(uuid.uuid4()), "case_id": str(case_id), "kind": kind, "occurred_at": clock.current.isoformat(),
-               "base_version": 2, "payload": payload}
-              for kind, payload in (("visit_attempt", {"reached": False}), ("card_left", {}))]
-    response = client.post("/v1/sync/push", headers={"Authorization": f"Bearer {device['access_token']}"},
-                           json={"device_id": device["device_id"], "events": events})
+    assert (
+        client.post(
+            f"/v1/cases/{case_id}/assignment", headers=office, json={"worker_id": str(_worker_id(client))}
+        ).status_code
+        == 200
+    )
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(key), "label": "phone"}
+    ).json()
+    events = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "case_id": str(case_id),
+            "kind": kind,
+            "occurred_at": clock.current.isoformat(),
+            "base_version": 2,
+            "payload": payload,
+        }
+        for kind, payload in (("visit_attempt", {"reached": False}), ("card_left", {}))
+    ]
+    response = client.post(
+        "/v1/sync/push",
+        headers={"Authorization": f"Bearer {device['access_token']}"},
+        json={"device_id": device["device_id"], "events": events},
+    )
     assert [result["result"] for result in response.json()["results"]] == ["applied", "applied"], response.text
 
 
@@ -255,8 +359,10 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     November. Rotterdam has a case of its own."""
     amsterdam = make_municipality(session, "0363", "Amsterdam")
     # Amsterdam calls it "no contact" after one unanswered visit (its policy; the default asks three over two channels).
-    amsterdam.settings = {**amsterdam.settings, "policy": {**amsterdam.settings["policy"], "no_contact_after_attempts": 1,
-                                                           "no_contact_after_channels": 1}}
+    amsterdam.settings = {
+        **amsterdam.settings,
+        "policy": {**amsterdam.settings["policy"], "no_contact_after_attempts": 1, "no_contact_after_channels": 1},
+    }
     session.add(amsterdam)
     session.commit()
     make_municipality(session, "0599", "Rotterdam")
@@ -266,32 +372,46 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     make_case(session, code="0599", surname="Rotterdammer", postcode="3011AA")
 
     at(clock, datetime(2026, 3, 26, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"),
-           f"MRT-1;Zorg;Zilveren Kruis;310,00;2026-01-01;2026-03-20;;P.;{PURGED['surname']};{PURGED['birth_date']};M;"
-           f"{PURGED['phone']};Bos en Lommerweg;7;;1055 AB;Amsterdam")
+    upload(
+        client,
+        login(client, "office1"),
+        f"MRT-1;Zorg;Zilveren Kruis;310,00;2026-01-01;2026-03-20;;P.;{PURGED['surname']};{PURGED['birth_date']};M;"
+        f"{PURGED['phone']};Bos en Lommerweg;7;;1055 AB;Amsterdam",
+    )
     purged = case_of(session, "MRT-1")
     at(clock, datetime(2026, 3, 30, 8, 0, tzinfo=UTC))  # 10:00 in Amsterdam (summer time)
     not_home_with_card(client, clock, purged, PRIVATE)
     at(clock, datetime(2026, 4, 20, 9, 0, tzinfo=UTC))
-    closed = client.post(f"/v1/cases/{purged}/close", headers=login(client, "office1"),
-                         json={"result": "Definitief geen contact kunnen krijgen"})
+    closed = client.post(
+        f"/v1/cases/{purged}/close",
+        headers=login(client, "office1"),
+        json={"result": "Definitief geen contact kunnen krijgen"},
+    )
     assert closed.status_code == 200, closed.text
     # The same arrear reported again twice, with no case open: repeats that open no case. May's
     # is erased by retention; September's is not, so the household keeps its address.
-    for external_id, received_at, signal_date in (("MEI-1", datetime(2026, 5, 4, 9, 0, tzinfo=UTC), "2026-04-28"),
-                                                  ("SEP-1", datetime(2026, 9, 14, 9, 0, tzinfo=UTC), "2026-09-10")):
+    for external_id, received_at, signal_date in (
+        ("MEI-1", datetime(2026, 5, 4, 9, 0, tzinfo=UTC), "2026-04-28"),
+        ("SEP-1", datetime(2026, 9, 14, 9, 0, tzinfo=UTC), "2026-09-10"),
+    ):
         at(clock, received_at)
-        upload(client, login(client, "office1"),
-               f"{external_id};Zorg;Zilveren Kruis;310,00;2026-01-01;{signal_date};;P.;{PURGED['surname']};"
-               f"{PURGED['birth_date']};M;{PURGED['phone']};Bos en Lommerweg;7;;1055 AB;Amsterdam")
+        upload(
+            client,
+            login(client, "office1"),
+            f"{external_id};Zorg;Zilveren Kruis;310,00;2026-01-01;{signal_date};;P.;{PURGED['surname']};"
+            f"{PURGED['birth_date']};M;{PURGED['phone']};Bos en Lommerweg;7;;1055 AB;Amsterdam",
+        )
 
     at(clock, datetime(2026, 10, 26, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"),
-           f"OKT-1;Huur;Ymere;1.234,56;2026-08-01;2026-10-20;{BSN_JANSEN};J.;Jansen;1980-05-17;V;0612345678;Kinkerstraat;12;;1053 KL;Amsterdam",
-           "OKT-2;Energie;Vattenfall;250;2026-09-01;2026-10-21;;E.;de Vries;;;;Wittenburgergracht;3;A;1018 MZ;Amsterdam",
-           "OKT-3;Water;Waternet;80,49;;2026-10-22;;E.;de Vries;;;;Wittenburgergracht;3;a;1018MZ;Amsterdam",
-           f"OKT-4;CAK Zorgverzekeringen;CAK;500;;2026-10-23;{BSN_WITHOUT_ADDRESS};K.;Zonderadres;;;;;;;;",
-           "OKT-5;Huur;Stadgenoot;900;2026-09-15;2026-10-24;;N.;Nieuw;;;;Bijlmerdreef;5;;1102 XY;Amsterdam")
+    upload(
+        client,
+        login(client, "office1"),
+        f"OKT-1;Huur;Ymere;1.234,56;2026-08-01;2026-10-20;{BSN_JANSEN};J.;Jansen;1980-05-17;V;0612345678;Kinkerstraat;12;;1053 KL;Amsterdam",
+        "OKT-2;Energie;Vattenfall;250;2026-09-01;2026-10-21;;E.;de Vries;;;;Wittenburgergracht;3;A;1018 MZ;Amsterdam",
+        "OKT-3;Water;Waternet;80,49;;2026-10-22;;E.;de Vries;;;;Wittenburgergracht;3;a;1018MZ;Amsterdam",
+        f"OKT-4;CAK Zorgverzekeringen;CAK;500;;2026-10-23;{BSN_WITHOUT_ADDRESS};K.;Zonderadres;;;;;;;;",
+        "OKT-5;Huur;Stadgenoot;900;2026-09-15;2026-10-24;;N.;Nieuw;;;;Bijlmerdreef;5;;1102 XY;Amsterdam",
+    )
     rent, pair, bsn_only, other = (case_of(session, f"OKT-{n}") for n in (1, 2, 4, 5))
     at(clock, datetime(2026, 10, 27, 9, 0, tzinfo=UTC))
     office_action(client, login(client, "office1"), rent, "letter_sent", "2026-10-27T10:00:00+01:00")
@@ -308,19 +428,38 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     office_action(client, login(client, "office1"), other, "sms_sent", "2026-11-03T13:00:00+01:00", reached=False)
     office_action(client, login(client, "office1"), other, "administrative", "2026-11-03T14:15:00+01:00")
     at(clock, datetime(2026, 11, 9, 19, 0, tzinfo=UTC))
-    office_action(client, login(client, "office1"), other, "appointment_kept", "2026-11-09T19:30:00+01:00",
-                  location="Stadsloket Centrum")
+    office_action(
+        client,
+        login(client, "office1"),
+        other,
+        "appointment_kept",
+        "2026-11-09T19:30:00+01:00",
+        location="Stadsloket Centrum",
+    )
     at(clock, datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
-    session.add(Trajectory(municipality_code="0363", case_id=rent, decision_date=date(2026, 11, 9),
-                           started_by=office_user.id, created_at=clock.current))
+    session.add(
+        Trajectory(
+            municipality_code="0363",
+            case_id=rent,
+            decision_date=date(2026, 11, 9),
+            started_by=office_user.id,
+            created_at=clock.current,
+        )
+    )
     session.commit()
-    closed = client.post(f"/v1/cases/{rent}/close", headers=login(client, "office1"),
-                         json={"result": "Vervolghulp en/of verwijzing financieel"})
+    closed = client.post(
+        f"/v1/cases/{rent}/close",
+        headers=login(client, "office1"),
+        json={"result": "Vervolghulp en/of verwijzing financieel"},
+    )
     assert closed.status_code == 200, closed.text
 
     at(clock, datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"),
-           "NOV-1;Huur;Ymere;1.234,56;2026-08-01;2026-11-20;;J.;Jansen;;;;Kinkerstraat;12;;1053KL;Amsterdam")
+    upload(
+        client,
+        login(client, "office1"),
+        "NOV-1;Huur;Ymere;1.234,56;2026-08-01;2026-11-20;;J.;Jansen;;;;Kinkerstraat;12;;1053KL;Amsterdam",
+    )
     municipality = session.get(Municipality, "0363")
     assert municipality is not None
     erased = purge(session, VAULT, municipality=municipality, now=clock.current, dry_run=False)
@@ -355,9 +494,20 @@ def test_october_holds_the_signals_received_and_the_cases_as_they_stood_at_its_e
     signals = {item["ID"]: item for item in levering["vroegsignalen"]}
     assert list(signals) == ["OKT-1", "OKT-2", "OKT-3", "OKT-5"]  # OKT-4 has only a BSN: not delivered
     assert signals["OKT-1"] == {
-        "ID": "OKT-1", "crisissignaal": False, "warmeOverdracht": False, "bedrag": 1235, "ontstaansdatum": "2026-08-01",
-        "signaaldatum": "2026-10-20", "status": "Opgepakt", "signaalpartner": {"type": "Huur"},
-        "client": {"postcode": "1053KL", "huisnummer": "12", "geboortedatum": "1980-05-17", "geslachtsaanduiding": "Vrouw"},
+        "ID": "OKT-1",
+        "crisissignaal": False,
+        "warmeOverdracht": False,
+        "bedrag": 1235,
+        "ontstaansdatum": "2026-08-01",
+        "signaaldatum": "2026-10-20",
+        "status": "Opgepakt",
+        "signaalpartner": {"type": "Huur"},
+        "client": {
+            "postcode": "1053KL",
+            "huisnummer": "12",
+            "geboortedatum": "1980-05-17",
+            "geslachtsaanduiding": "Vrouw",
+        },
     }
     assert signals["OKT-3"]["bedrag"] == 80 and "ontstaansdatum" not in signals["OKT-3"]
     assert signals["OKT-3"]["client"] == {"postcode": "1018MZ", "huisnummer": "3", "huisnummertoevoeging": "A"}
@@ -366,10 +516,16 @@ def test_october_holds_the_signals_received_and_the_cases_as_they_stood_at_its_e
     rent = zaken[("OKT-1",)]
     assert "resultaat" not in rent  # it closed in November
     assert (rent["matchingsdatum"], rent["startdatumMatchingperiode"], rent["einddatumMatchingperiode"]) == (
-        "2026-10-26", "2026-10-01", "2026-10-31")
+        "2026-10-26",
+        "2026-10-01",
+        "2026-10-31",
+    )
     assert rent["datumOpgepakt"] == "2026-10-27"
-    assert attempts_of(rent) == [("2026-10-27", "Brief", False, None), ("2026-10-29", "Huisbezoek", False, "Avond"),
-                                 ("2026-10-29", "Kaartje", False, "Avond")]
+    assert attempts_of(rent) == [
+        ("2026-10-27", "Brief", False, None),
+        ("2026-10-29", "Huisbezoek", False, "Avond"),
+        ("2026-10-29", "Kaartje", False, "Avond"),
+    ]
     assert zaken[("OKT-2", "OKT-3")]["contactpogingen"] == [] and "datumOpgepakt" not in zaken[("OKT-2", "OKT-3")]
 
 
@@ -378,18 +534,27 @@ def test_november_has_the_repeat_the_results_and_the_later_attempts(client: Test
 
     [repeat] = levering["vroegsignalen"]
     assert (repeat["ID"], repeat["status"], repeat["client"]) == (
-        "NOV-1", "Niet opgepakt: herhaalde melding", {"postcode": "1053KL", "huisnummer": "12"})
+        "NOV-1",
+        "Niet opgepakt: herhaalde melding",
+        {"postcode": "1053KL", "huisnummer": "12"},
+    )
     zaken = zaken_by_signals(levering)
     assert set(zaken) == {("OKT-1",), ("OKT-2", "OKT-3"), ("OKT-4",), ("OKT-5",)}
     rent = zaken[("OKT-1",)]
     assert rent["resultaat"] == "Vervolghulp en/of verwijzing financieel" and rent["datumOpgepakt"] == "2026-10-27"
     assert attempts_of(rent) == [
-        ("2026-10-27", "Brief", False, None), ("2026-10-29", "Huisbezoek", False, "Avond"),
-        ("2026-10-29", "Kaartje", False, "Avond"), ("2026-11-02", "Telefoon", True, "Ochtend")]  # the note is no attempt
+        ("2026-10-27", "Brief", False, None),
+        ("2026-10-29", "Huisbezoek", False, "Avond"),
+        ("2026-10-29", "Kaartje", False, "Avond"),
+        ("2026-11-02", "Telefoon", True, "Ochtend"),
+    ]  # the note is no attempt
     assert attempts_of(zaken[("OKT-2", "OKT-3")]) == [("2026-11-03", "Telefoon", False, "Middag")]
     assert attempts_of(zaken[("OKT-5",)]) == [
-        ("2026-11-03", "Administratief", False, "Middag"), ("2026-11-03", "Mail", False, "Ochtend"),
-        ("2026-11-03", "SMS/Whatsapp", False, "Middag"), ("2026-11-09", "Afspraak op locatie", True, "Avond")]
+        ("2026-11-03", "Administratief", False, "Middag"),
+        ("2026-11-03", "Mail", False, "Ochtend"),
+        ("2026-11-03", "SMS/Whatsapp", False, "Middag"),
+        ("2026-11-09", "Afspraak op locatie", True, "Avond"),
+    ]
     assert zaken[("OKT-5",)]["datumOpgepakt"] == "2026-11-03"
     assert not {"traject", "beschikking"} & {key.lower() for zaak in zaken.values() for key in zaak}  # DDAS VS has none
 
@@ -401,11 +566,18 @@ def test_a_purged_case_keeps_its_result_and_attempts_but_not_its_resident(client
     assert levering["vroegsignalen"] == []  # MRT-1 can no longer name anyone
     [zaak] = levering["vroegsignaalzaken"]
     assert zaak == {
-        "resultaat": "Definitief geen contact kunnen krijgen", "matchingsdatum": "2026-03-26",
-        "startdatumMatchingperiode": "2026-03-01", "einddatumMatchingperiode": "2026-03-31",
-        "datumOpgepakt": "2026-03-30", "vroegsignalen": [{"ID": "MRT-1"}], "contactpogingen": zaak["contactpogingen"],
+        "resultaat": "Definitief geen contact kunnen krijgen",
+        "matchingsdatum": "2026-03-26",
+        "startdatumMatchingperiode": "2026-03-01",
+        "einddatumMatchingperiode": "2026-03-31",
+        "datumOpgepakt": "2026-03-30",
+        "vroegsignalen": [{"ID": "MRT-1"}],
+        "contactpogingen": zaak["contactpogingen"],
     }
-    assert attempts_of(zaak) == [("2026-03-30", "Huisbezoek", False, "Ochtend"), ("2026-03-30", "Kaartje", False, "Ochtend")]
+    assert attempts_of(zaak) == [
+        ("2026-03-30", "Huisbezoek", False, "Ochtend"),
+        ("2026-03-30", "Kaartje", False, "Ochtend"),
+    ]
     text = json.dumps(document)
     assert [value for value in PURGED.values() if value in text] == []
 
@@ -419,16 +591,31 @@ def test_a_repeat_without_a_case_is_delivered_until_retention_erases_it(client: 
     assert [value for value in PURGED.values() if value in json.dumps(may)] == []
     [september] = export(client, "2026-09-01", "2026-09-30")["leveringen"][0]["vroegsignalen"]
     assert (september["ID"], september["status"], september["client"]) == (
-        "SEP-1", "Niet opgepakt: herhaalde melding",
-        {"postcode": "1055AB", "huisnummer": "7", "geboortedatum": "1975-02-03", "geslachtsaanduiding": "Man"})
+        "SEP-1",
+        "Niet opgepakt: herhaalde melding",
+        {"postcode": "1055AB", "huisnummer": "7", "geboortedatum": "1975-02-03", "geslachtsaanduiding": "Man"},
+    )
 
 
 def test_no_export_shows_a_bsn_a_name_a_phone_or_another_municipality(client: TestClient, history, session: Session):  # type: ignore[no-untyped-def]
     rotterdam = [s.external_id for s in read(session, select(Signal).where(Signal.municipality_code == "0599"))]
     for start, end in (("2026-01-01", "2026-12-31"), ("2026-03-01", "2026-04-30"), ("2026-11-01", "2026-11-30")):
         text = json.dumps(export(client, start, end, user="admin1"), ensure_ascii=False)
-        forbidden = [BSN_JANSEN, BSN_WITHOUT_ADDRESS, "burgerservicenummer", "Jansen", "de Vries", "Zonderadres",
-                     "0612345678", "Kinkerstraat", "Ymere", "Rotterdammer", "3011AA", "0599", *rotterdam]
+        forbidden = [
+            BSN_JANSEN,
+            BSN_WITHOUT_ADDRESS,
+            "burgerservicenummer",
+            "Jansen",
+            "de Vries",
+            "Zonderadres",
+            "0612345678",
+            "Kinkerstraat",
+            "Ymere",
+            "Rotterdammer",
+            "3011AA",
+            "0599",
+            *rotterdam,
+        ]
         assert [value for value in forbidden if value in text] == []
 
 
@@ -448,10 +635,30 @@ def test_the_export_is_audited_once_with_counts_only(client: TestClient, history
     export(client, "2026-03-01", "2026-04-30")
     entries = read(session, select(AuditEntry).where(AuditEntry.action == "reports.ddas").order_by(AuditEntry.id))
     assert [(entry.resource_type, entry.case_id, entry.detail) for entry in entries] == [
-        ("report", None, {"from": "2026-10-01", "to": "2026-10-31", "signals": 4, "signals_left_out": 1, "cases": 4,
-                          "purged_cases": 0}),
-        ("report", None, {"from": "2026-03-01", "to": "2026-04-30", "signals": 0, "signals_left_out": 1, "cases": 1,
-                          "purged_cases": 1}),
+        (
+            "report",
+            None,
+            {
+                "from": "2026-10-01",
+                "to": "2026-10-31",
+                "signals": 4,
+                "signals_left_out": 1,
+                "cases": 4,
+                "purged_cases": 0,
+            },
+        ),
+        (
+            "report",
+            None,
+            {
+                "from": "2026-03-01",
+                "to": "2026-04-30",
+                "signals": 0,
+                "signals_left_out": 1,
+                "cases": 1,
+                "purged_cases": 1,
+            },
+        ),
     ]
     assert all(entry.municipality_code == "0363" for entry in entries)
 
@@ -463,12 +670,15 @@ def callers(client: TestClient, session: Session) -> dict[str, dict[str, str]]:
         make_user(session, role=role, username=f"{role}1")
     partner = make_partner(session, scopes=("reports:read", "cases:read"))
     return {role: login(client, f"{role}1") for role in ("worker", "backoffice", "admin")} | {
-        "partner": partner_login(client, partner.client_id, scope="reports:read")}
+        "partner": partner_login(client, partner.client_id, scope="reports:read")
+    }
 
 
 @pytest.mark.parametrize(("caller", "status"), [("worker", 403), ("partner", 403), ("backoffice", 200), ("admin", 200)])
 def test_only_the_back_office_and_admins_export(client: TestClient, callers, caller: str, status: int):  # type: ignore[no-untyped-def]
-    response = client.get("/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=callers[caller])
+    response = client.get(
+        "/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=callers[caller]
+    )
     assert response.status_code == status
     if status == 403:
         assert response.headers["content-type"] == "application/problem+json"
@@ -499,16 +709,23 @@ def test_a_bad_period_is_a_validation_problem(client: TestClient, callers, param
 
 
 def test_a_leap_year_is_one_period(client: TestClient, callers):  # type: ignore[no-untyped-def]
-    response = client.get("/v1/reports/ddas", params={"from": "2028-01-01", "to": "2028-12-31"}, headers=callers["admin"])
+    response = client.get(
+        "/v1/reports/ddas", params={"from": "2028-01-01", "to": "2028-12-31"}, headers=callers["admin"]
+    )
     assert response.status_code == 200
 
 
-def test_the_export_reads_the_same_few_queries_for_3_cases_as_for_30(client: TestClient, callers, session: Session,  # type: ignore[no-untyped-def]
-                                                                    db: Engine):
+def test_the_export_reads_the_same_few_queries_for_3_cases_as_for_30(
+    client: TestClient,
+    callers,
+    session: Session,  # type: ignore[no-untyped-def]
+    db: Engine,
+):
     def queries_for_export() -> int:
         with statements_run(db) as statements:
-            response = client.get("/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"},
-                                  headers=callers["backoffice"])
+            response = client.get(
+                "/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=callers["backoffice"]
+            )
         assert response.status_code == 200
         return len(statements)
 
@@ -538,27 +755,50 @@ def test_each_case_gets_its_own_signals_and_attempts_when_read_a_few_rows_at_a_t
         first = firsts[case.id]
         extra = [f"EXTRA-{number}-{index}" for index in range(number % 3)]
         for index, external_id in enumerate(extra):  # later signals of the same household, interleaved in time
-            session.add(Signal(
-                municipality_code="0363", external_id=external_id, household_id=first.household_id, case_id=case.id,
-                partner_type="Energie", signal_date=date(2026, 11, 21), is_repeat=True,
-                received_at=datetime(2026, 11, 25, 10, index * 10 + number, tzinfo=UTC), created_at=first.created_at,
-            ))
+            session.add(
+                Signal(
+                    municipality_code="0363",
+                    external_id=external_id,
+                    household_id=first.household_id,
+                    case_id=case.id,
+                    partner_type="Energie",
+                    signal_date=date(2026, 11, 21),
+                    is_repeat=True,
+                    received_at=datetime(2026, 11, 25, 10, index * 10 + number, tzinfo=UTC),
+                    created_at=first.created_at,
+                )
+            )
         visits = (number * 2) % 5
         for index in range(visits):
             moment = datetime(2026, 11, 26 + index, 10, number, tzinfo=UTC)
-            session.add(VisitEvent(
-                id=uuid.uuid4(), municipality_code="0363", case_id=case.id, author_id=author.id, kind="visit_attempt",
-                occurred_at=moment, received_at=moment, base_version=1, payload={"reached": False},
-                outcome="applied", change_seq=0, clock_skew=False, body_hash="",
-            ))
+            session.add(
+                VisitEvent(
+                    id=uuid.uuid4(),
+                    municipality_code="0363",
+                    case_id=case.id,
+                    author_id=author.id,
+                    kind="visit_attempt",
+                    occurred_at=moment,
+                    received_at=moment,
+                    base_version=1,
+                    payload={"reached": False},
+                    outcome="applied",
+                    change_seq=0,
+                    clock_skew=False,
+                    body_hash="",
+                )
+            )
         expected[first.external_id] = ([first.external_id, *extra], visits)
     session.commit()
 
-    response = client.get("/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"},
-                          headers=callers["backoffice"])
+    response = client.get(
+        "/v1/reports/ddas", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=callers["backoffice"]
+    )
     assert response.status_code == 200, response.text
     zaken = response.json()["leveringen"][0]["vroegsignaalzaken"]
     assert_valid(response.json())
-    got = {zaak["vroegsignalen"][0]["ID"]: ([ref["ID"] for ref in zaak["vroegsignalen"]], len(zaak["contactpogingen"]))
-           for zaak in zaken}
+    got = {
+        zaak["vroegsignalen"][0]["ID"]: ([ref["ID"] for ref in zaak["vroegsignalen"]], len(zaak["contactpogingen"]))
+        for zaak in zaken
+    }
     assert got == expected

@@ -15,8 +15,10 @@ from tests.factories import login, make_municipality, make_user
 def test_tokens_and_personal_data_are_never_stored_by_a_cache(client: TestClient, session: Session):
     make_municipality(session)
     make_user(session, role="admin", username="admin1")
-    token = client.post("/v1/auth/token", data={"grant_type": "password", "username": "admin1",
-                                                 "password": "correct horse battery staple"})
+    token = client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "admin1", "password": "correct horse battery staple"},
+    )
     assert token.status_code == 200 and token.headers["cache-control"] == "no-store"
     headers = login(client, "admin1")
     for path in ("/v1/users", "/v1/cases", "/v1/auth/me", "/v1/no-such-thing", "/healthz"):

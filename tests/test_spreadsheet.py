@@ -23,7 +23,8 @@ def test_numbers_and_empty_cells_pass_unchanged():
 
 def test_a_quarantined_row_with_a_formula_downloads_as_text(client: TestClient, office):  # type: ignore[no-untyped-def]  # noqa: F811
     hostile = '=HYPERLINK("http://evil.example","klik")'
-    report = upload(client, office, csv_file(row("S1"), row("S2", partner="Bakker", creditor=hostile)),
-                    mode="accept-valid").json()
+    report = upload(
+        client, office, csv_file(row("S1"), row("S2", partner="Bakker", creditor=hostile)), mode="accept-valid"
+    ).json()
     download = client.get(f"/v1/signals/imports/{report['id']}/quarantine", headers=office).text
     assert "'=HYPERLINK" in download and ";=HYPERLINK" not in download

@@ -87,11 +87,16 @@ def test_other_tenants_audit_trail_is_invisible(client: TestClient, world: World
 
 def test_other_tenants_session_cannot_be_logged_out(client: TestClient, world: World):
     tokens = client.post(
-        "/v1/auth/token", data={"grant_type": "password", "username": "a-worker", "password": "correct horse battery staple"}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "a-worker", "password": "correct horse battery staple"},
     ).json()
-    response = client.post("/v1/auth/logout", headers=world.b_headers["admin"], json={"refresh_token": tokens["refresh_token"]})
+    response = client.post(
+        "/v1/auth/logout", headers=world.b_headers["admin"], json={"refresh_token": tokens["refresh_token"]}
+    )
     assert response.status_code == 404
-    refreshed = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    refreshed = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
     assert refreshed.status_code == 200
 
 

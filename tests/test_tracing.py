@@ -62,12 +62,14 @@ def test_a_request_is_a_span_with_its_route_template_and_request_id(app: FastAPI
     make_municipality(session)
     make_user(session, role="backoffice", username="office1")
     case = make_case(session)
-    traced = create_app(app.state.settings.model_copy(update={"otel_endpoint": endpoint}), engine=app.state.engine,
-                        clock=clock)
+    traced = create_app(
+        app.state.settings.model_copy(update={"otel_endpoint": endpoint}), engine=app.state.engine, clock=clock
+    )
     with TestClient(traced) as client:
         headers = login(client, "office1")
-        response = client.get(f"/v1/cases/{case.id}", headers={
-            **headers, "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
+        response = client.get(
+            f"/v1/cases/{case.id}", headers={**headers, "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}
+        )
         assert response.status_code == 200
         assert client.get("/v1/cases?postcodeFrom=1055AB&postcodeTo=1055AB", headers=headers).status_code == 200
     # Leaving the client shut the app down, which sends the spans still batched.

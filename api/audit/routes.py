@@ -40,8 +40,15 @@ def list_entries(
 ) -> AuditPage:
     position = decode_cursor(cursor, AuditCursor)
     entries = service.search(
-        session, municipality_code=principal.municipality_code, case_id=case_id, actor_id=actor_id, action=action,
-        since=since, until=until, after_id=position.after_id if position else None, limit=limit + 1,
+        session,
+        municipality_code=principal.municipality_code,
+        case_id=case_id,
+        actor_id=actor_id,
+        action=action,
+        since=since,
+        until=until,
+        after_id=position.after_id if position else None,
+        limit=limit + 1,
     )
     more = len(entries) > limit
     entries = entries[:limit]
@@ -64,8 +71,13 @@ LDV = "application/json"
     "subject by pseudonymous reference (the household id of `POST /v1/residents/search`; never a BSN or a name). "
     "`dataSubject` keeps the entries about one household: who saw its data, and why.",
     response_class=Response,
-    responses={200: {"description": "CSV file, or the LDV records", "model": list[LdvRecord],
-                     "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "description": "CSV file, or the LDV records",
+            "model": list[LdvRecord],
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
 )
 def export_entries(
     request: Request,
@@ -73,34 +85,65 @@ def export_entries(
     principal: Admin,
     case_id: Annotated[uuid.UUID | None, Query(alias="caseId")] = None,
     actor_id: Annotated[str | None, Query(alias="actorId", max_length=64)] = None,
-    data_subject: Annotated[uuid.UUID | None, Query(
-        alias="dataSubject", description="A household id: only the entries about its data.")] = None,
+    data_subject: Annotated[
+        uuid.UUID | None, Query(alias="dataSubject", description="A household id: only the entries about its data.")
+    ] = None,
     since: Instant | None = None,
     until: Instant | None = None,
-    format_: Annotated[Literal["csv", "ldv"], Query(alias="format", description="`ldv`: Logboek Dataverwerkingen "
-                                                    "records (JSON) instead of CSV.")] = "csv",
+    format_: Annotated[
+        Literal["csv", "ldv"],
+        Query(alias="format", description="`ldv`: Logboek Dataverwerkingen records (JSON) instead of CSV."),
+    ] = "csv",
 ) -> Response:
     if format_ == "ldv":
         records = service.ldv_export(
-            request.app.state.engine, municipality_code=principal.municipality_code, case_id=case_id,
-            actor_id=actor_id, data_subject=data_subject, since=since, until=until,
+            request.app.state.engine,
+            municipality_code=principal.municipality_code,
+            case_id=case_id,
+            actor_id=actor_id,
+            data_subject=data_subject,
+            since=since,
+            until=until,
         )
-        return StreamingResponse(records, media_type=LDV, headers={
-            "Content-Disposition": f'attachment; filename="audit-{principal.municipality_code}-ldv.json"'})
+        return StreamingResponse(
+            records,
+            media_type=LDV,
+            headers={"Content-Disposition": f'attachment; filename="audit-{principal.municipality_code}-ldv.json"'},
+        )
     entries = service.search(
-        session, municipality_code=principal.municipality_code, case_id=case_id, actor_id=actor_id, action=None,
-        since=since, until=until, after_id=None, limit=EXPORT_LIMIT, data_subject=data_subject,
+        session,
+        municipality_code=principal.municipality_code,
+        case_id=case_id,
+        actor_id=actor_id,
+        action=None,
+        since=since,
+        until=until,
+        after_id=None,
+        limit=EXPORT_LIMIT,
+        data_subject=data_subject,
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["id", "at", "actor_type", "actor_id", "action", "resource_type", "resource_id", "case_id", "request_id"])
+    writer.writerow(
+        ["id", "at", "actor_type", "actor_id", "action", "resource_type", "resource_id", "case_id", "request_id"]
+    )
     for entry in entries:
-        writer.writerow([
-            entry.id, entry.at.isoformat(), entry.actor_type, entry.actor_id, entry.action, entry.resource_type,
-            entry.resource_id or "", entry.case_id or "", entry.request_id or "",
-        ])
+        writer.writerow(
+            [
+                entry.id,
+                entry.at.isoformat(),
+                entry.actor_type,
+                entry.actor_id,
+                entry.action,
+                entry.resource_type,
+                entry.resource_id or "",
+                entry.case_id or "",
+                entry.request_id or "",
+            ]
+        )
     return Response(
-        buffer.getvalue(), media_type="text/csv",
+        buffer.getvalue(),
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{principal.municipality_code}.csv"'},
     )
 
@@ -117,9 +160,13 @@ Staff = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin
 
 
 @activities_router.get(
-    "", name="processing-activities", response_model=list[ProcessingActivityOut],
+    "",
+    name="processing-activities",
+    response_model=list[ProcessingActivityOut],
     summary="The register of processing activities (verwerkingsactiviteiten) every audit entry belongs to",
 )
 def processing_activities(_: Staff) -> list[ProcessingActivityOut]:
-    return [ProcessingActivityOut(code=a.code, name=a.name, purpose=a.purpose, legal_basis=a.legal_basis)
-            for a in ACTIVITIES]
+    return [
+        ProcessingActivityOut(code=a.code, name=a.name, purpose=a.purpose, legal_basis=a.legal_basis)
+        for a in ACTIVITIES
+    ]

@@ -37,21 +37,32 @@ class LdvAttributes(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     processing_activity_id: str = Field(
-        alias="dpl.core.processing_activity_id", examples=["urn:doorstep:processing-activity:outreach"],
-        description="The verwerkingsactiviteit: its `code` in `GET /v1/processing-activities`, as a URN.")
+        alias="dpl.core.processing_activity_id",
+        examples=["urn:doorstep:processing-activity:outreach"],
+        description="The verwerkingsactiviteit: its `code` in `GET /v1/processing-activities`, as a URN.",
+    )
     data_subject_id: uuid.UUID | None = Field(
-        default=None, alias="dpl.core.data_subject_id",
+        default=None,
+        alias="dpl.core.data_subject_id",
         description="The data subject by pseudonymous reference: the household (never a BSN or a name). Absent "
-        "when the processing concerns no household (an account, a device, a report of figures).")
+        "when the processing concerns no household (an account, a device, a report of figures).",
+    )
     data_subject_id_type: Literal["household"] | None = Field(default=None, alias="dpl.doorstep.data_subject_id_type")
-    processing_activity: str = Field(alias="dpl.doorstep.processing_activity",
-                                     description="The activity's name in the register (Dutch).")
+    processing_activity: str = Field(
+        alias="dpl.doorstep.processing_activity", description="The activity's name in the register (Dutch)."
+    )
     legal_basis: str = Field(alias="dpl.doorstep.legal_basis")
-    request_id: str | None = Field(default=None, alias="dpl.doorstep.request_id",
-                                   description="The `X-Request-ID` of the request that did it (none for jobs).")
+    request_id: str | None = Field(
+        default=None,
+        alias="dpl.doorstep.request_id",
+        description="The `X-Request-ID` of the request that did it (none for jobs).",
+    )
     actor_id: str = Field(alias="dpl.doorstep.actor_id", description="Staff user id, partner client id or job name.")
-    actor_role: str = Field(alias="dpl.doorstep.actor_role", examples=["backoffice"],
-                            description="`worker`, `backoffice`, `admin` (the account's role now), `partner` or `system`.")
+    actor_role: str = Field(
+        alias="dpl.doorstep.actor_role",
+        examples=["backoffice"],
+        description="`worker`, `backoffice`, `admin` (the account's role now), `partner` or `system`.",
+    )
     actor_organisation: str = Field(alias="dpl.doorstep.actor_organisation", examples=["Gemeente Amsterdam"])
     case_id: uuid.UUID | None = Field(default=None, alias="dpl.doorstep.case_id")
     resource_type: str = Field(alias="dpl.doorstep.resource_type")
@@ -65,8 +76,10 @@ class LdvResource(BaseModel):
 class LdvRecord(BaseModel):
     """One processing of personal data, shaped after the Logboek Dataverwerkingen (Logius)."""
 
-    trace_id: str = Field(pattern="^[0-9a-f]{32}$", description="16 bytes, hex: the request id when it is one, "
-                          "else derived from it (or from the entry, for jobs).")
+    trace_id: str = Field(
+        pattern="^[0-9a-f]{32}$",
+        description="16 bytes, hex: the request id when it is one, else derived from it (or from the entry, for jobs).",
+    )
     operation_id: str = Field(pattern="^[0-9a-f]{16}$", description="8 bytes, hex: the audit entry.")
     status_code: Literal["STATUS_CODE_OK"] = Field(description="Only what was carried out is logged.")
     name: str = Field(description="The operation, e.g. `cases.read`.", examples=["cases.read"])

@@ -17,9 +17,9 @@ from api import __version__
 from api.audit.activities import activity_for
 from api.audit.rules import Actor, Entry, ldv_record
 from api.auth.principal import Principal
+from api.models import AuditEntry, Case, Municipality, PartnerClient, StaffUser
 from api.platform.bulk import on_postgres
 from api.platform.logs import request_id_var
-from api.models import AuditEntry, Case, Municipality, PartnerClient, StaffUser
 
 
 def record(
@@ -57,10 +57,24 @@ def _case_reads() -> sa.Insert:
     """`INSERT … SELECT` of one entry per case id of an array (PostgreSQL), built once: building
     it took longer than running it."""
     table = AuditEntry.__table__
-    case = sa.func.unnest(sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Uuid))).table_valued("case_id").render_derived()
-    values = {name: sa.bindparam(name, type_=table.c[name].type)
-              for name in ("municipality_code", "at", "actor_type", "actor_id", "action", "resource_type", "request_id",
-                           "detail")}
+    case = (
+        sa.func.unnest(sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Uuid)))
+        .table_valued("case_id")
+        .render_derived()
+    )
+    values = {
+        name: sa.bindparam(name, type_=table.c[name].type)
+        for name in (
+            "municipality_code",
+            "at",
+            "actor_type",
+            "actor_id",
+            "action",
+            "resource_type",
+            "request_id",
+            "detail",
+        )
+    }
     values["resource_id"] = sa.cast(case.c.case_id, table.c.resource_id.type)
     values["case_id"] = case.c.case_id
     return table.insert().from_select(list(values), sa.select(*values.values()).select_from(case))
@@ -81,18 +95,36 @@ def record_case_reads(
     request_id = request_id_var.get()
     table = AuditEntry.__table__
     if on_postgres(session):
-        session.execute(_CASE_READS, {
-            "case_ids": list(case_ids), "municipality_code": principal.municipality_code, "at": at,
-            "actor_type": principal.kind, "actor_id": principal.actor_id, "action": action, "resource_type": "case",
-            "request_id": request_id, "detail": {},
-        })
+        session.execute(
+            _CASE_READS,
+            {
+                "case_ids": list(case_ids),
+                "municipality_code": principal.municipality_code,
+                "at": at,
+                "actor_type": principal.kind,
+                "actor_id": principal.actor_id,
+                "action": action,
+                "resource_type": "case",
+                "request_id": request_id,
+                "detail": {},
+            },
+        )
         return
     session.execute(
         table.insert(),
         [
-            {"municipality_code": principal.municipality_code, "at": at, "actor_type": principal.kind,
-             "actor_id": principal.actor_id, "action": action, "resource_type": "case", "resource_id": str(case_id),
-             "case_id": case_id, "request_id": request_id, "detail": {}}
+            {
+                "municipality_code": principal.municipality_code,
+                "at": at,
+                "actor_type": principal.kind,
+                "actor_id": principal.actor_id,
+                "action": action,
+                "resource_type": "case",
+                "resource_id": str(case_id),
+                "case_id": case_id,
+                "request_id": request_id,
+                "detail": {},
+            }
             for case_id in case_ids
         ],
     )
@@ -111,16 +143,32 @@ def search(
     limit: int,
     data_subject: uuid.UUID | None = None,
 ) -> list[AuditEntry]:
-    query = _filtered(select(AuditEntry), municipality_code=municipality_code, case_id=case_id, actor_id=actor_id,
-                      action=action, since=since, until=until, data_subject=data_subject)
+    query = _filtered(
+        select(AuditEntry),
+        municipality_code=municipality_code,
+        case_id=case_id,
+        actor_id=actor_id,
+        action=action,
+        since=since,
+        until=until,
+        data_subject=data_subject,
+    )
     if after_id is not None:
         query = query.where(col(AuditEntry.id) > after_id)
     return list(session.exec(query.order_by(col(AuditEntry.id)).limit(limit)))
 
 
-def _filtered(query: Any, *, municipality_code: str, case_id: uuid.UUID | None, actor_id: str | None,
-              action: str | None, since: datetime | None, until: datetime | None,
-              data_subject: uuid.UUID | None) -> Any:
+def _filtered(
+    query: Any,
+    *,
+    municipality_code: str,
+    case_id: uuid.UUID | None,
+    actor_id: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    data_subject: uuid.UUID | None,
+) -> Any:
     query = query.where(AuditEntry.municipality_code == municipality_code)
     if case_id is not None:
         query = query.where(AuditEntry.case_id == case_id)
@@ -139,8 +187,15 @@ def _filtered(query: Any, *, municipality_code: str, case_id: uuid.UUID | None, 
 
 
 def ldv_export(
-    engine: Engine, *, municipality_code: str, case_id: uuid.UUID | None, actor_id: str | None,
-    data_subject: uuid.UUID | None, since: datetime | None, until: datetime | None, batch: int = 1000,
+    engine: Engine,
+    *,
+    municipality_code: str,
+    case_id: uuid.UUID | None,
+    actor_id: str | None,
+    data_subject: uuid.UUID | None,
+    since: datetime | None,
+    until: datetime | None,
+    batch: int = 1000,
 ) -> Iterator[bytes]:
     """The trail as a JSON array of Logboek Dataverwerkingen records, oldest first, written while it
     is read: `batch` entries at a time by id, so memory stays flat however long the trail.
@@ -153,8 +208,13 @@ def ldv_export(
         actors = _Actors(session, municipality_code)
         query = _filtered(
             select(AuditEntry, Case.household_id).outerjoin(Case, col(Case.id) == col(AuditEntry.case_id)),
-            municipality_code=municipality_code, case_id=case_id, actor_id=actor_id, action=None, since=since,
-            until=until, data_subject=data_subject,
+            municipality_code=municipality_code,
+            case_id=case_id,
+            actor_id=actor_id,
+            action=None,
+            since=since,
+            until=until,
+            data_subject=data_subject,
         ).order_by(col(AuditEntry.id))
         after = 0
         separator = b"[\n"
@@ -162,10 +222,20 @@ def ldv_export(
             rows = session.exec(query.where(col(AuditEntry.id) > after).limit(batch)).all()
             for entry, household_id in rows:
                 record = ldv_record(
-                    Entry(id=entry.id, at=entry.at, action=entry.action, actor_id=entry.actor_id,  # type: ignore[arg-type]
-                          resource_type=entry.resource_type, resource_id=entry.resource_id, case_id=entry.case_id,
-                          request_id=entry.request_id, household_id=household_id),
-                    activity=activity_for(entry.action), actor=actors.of(entry), service_version=__version__,
+                    Entry(
+                        id=entry.id,
+                        at=entry.at,
+                        action=entry.action,
+                        actor_id=entry.actor_id,  # type: ignore[arg-type]
+                        resource_type=entry.resource_type,
+                        resource_id=entry.resource_id,
+                        case_id=entry.case_id,
+                        request_id=entry.request_id,
+                        household_id=household_id,
+                    ),
+                    activity=activity_for(entry.action),
+                    actor=actors.of(entry),
+                    service_version=__version__,
                 )
                 yield separator + json.dumps(record, ensure_ascii=False).encode()
                 separator = b",\n"

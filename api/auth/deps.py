@@ -15,8 +15,8 @@ from sqlmodel import select
 from api.auth.principal import Principal
 from api.auth.service import DeviceRevoked
 from api.auth.tokens import InvalidToken, decode_access_token
-from api.platform.db import SessionDep
 from api.models import Device, PartnerClient, StaffUser
+from api.platform.db import SessionDep
 from api.platform.problems import Forbidden, Unauthorized
 
 oauth2 = OAuth2(
@@ -68,9 +68,11 @@ def current_principal(
 _su, _dv = StaffUser.__table__, Device.__table__
 # Built once: they run on every request, and building a statement costs more than running it here.
 _STAFF = sa.select(_su.c.id, _su.c.municipality_code, _su.c.active, _su.c.credentials_changed_at, _su.c.role).where(
-    _su.c.id == sa.bindparam("user_id"))
-_STAFF_ON_DEVICE = (_STAFF.add_columns(_dv.c.id.label("device_id"), _dv.c.worker_id, _dv.c.revoked_at)
-                    .select_from(_su.outerjoin(_dv, _dv.c.id == sa.bindparam("device_id"))))
+    _su.c.id == sa.bindparam("user_id")
+)
+_STAFF_ON_DEVICE = _STAFF.add_columns(_dv.c.id.label("device_id"), _dv.c.worker_id, _dv.c.revoked_at).select_from(
+    _su.outerjoin(_dv, _dv.c.id == sa.bindparam("device_id"))
+)
 
 
 def _load_principal(session: SessionDep, claims: dict) -> Principal:
@@ -131,12 +133,14 @@ class Allow:
 
     def check(self, principal: Principal) -> Principal:
         if principal.device_id is not None and not self.devices:
-            raise Forbidden("A device's token only syncs; sign in with your own account for this.",
-                            slug="staff-login-required")
+            raise Forbidden(
+                "A device's token only syncs; sign in with your own account for this.", slug="staff-login-required"
+            )
         if not principal.may(roles=self.roles, scopes=self.scopes):
             if principal.kind == "partner":
-                raise Forbidden("Your client lacks the scope for this.", slug="insufficient-scope",
-                                required=sorted(self.scopes))
+                raise Forbidden(
+                    "Your client lacks the scope for this.", slug="insufficient-scope", required=sorted(self.scopes)
+                )
             raise Forbidden("Your role does not allow this.")
         return principal
 

@@ -65,14 +65,19 @@ def _load(key: SigningKey) -> LoadedKey:
         raise KeyError_(f"signing key {key.kid!r} is not a readable PEM private key") from exc
     if not isinstance(private, rsa.RSAPrivateKey) or private.key_size < MIN_RSA_BITS:
         raise KeyError_(f"signing key {key.kid!r} must be RSA with at least {MIN_RSA_BITS} bits")
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     public_jwk = jwk.construct(public_pem, ALGORITHM).to_dict()
     public_jwk.update({"kid": key.kid, "use": "sig", "alg": ALGORITHM})
     return LoadedKey(
-        kid=key.kid, signer=jwk.construct(key.private_key_pem, ALGORITHM), verifier=jwk.construct(public_pem, ALGORITHM),
-        public_pem=public_pem, public_jwk=public_jwk,
+        kid=key.kid,
+        signer=jwk.construct(key.private_key_pem, ALGORITHM),
+        verifier=jwk.construct(public_pem, ALGORITHM),
+        public_pem=public_pem,
+        public_jwk=public_jwk,
     )
 
 
@@ -92,6 +97,7 @@ def _thumbprint_kid(private: rsa.RSAPrivateKey) -> str:
 
 def demo_signing_key(var_dir: Path) -> SigningKey:
     """The demo's key, generated once under var/ so restarts (and every replica) share it."""
-    stored = read_or_create(var_dir / "demo-signing-key.json",
-                            lambda: generate_signing_key(kid_prefix="demo-").model_dump_json())
+    stored = read_or_create(
+        var_dir / "demo-signing-key.json", lambda: generate_signing_key(kid_prefix="demo-").model_dump_json()
+    )
     return SigningKey.model_validate_json(stored)

@@ -31,8 +31,9 @@ class HashingBusy(ServiceUnavailable):
     slug, title = "busy", "Too many sign-ins at once"
 
     def __init__(self) -> None:
-        super().__init__("Too many sign-ins are being checked right now; retry in a moment.",
-                         headers={"Retry-After": "1"})
+        super().__init__(
+            "Too many sign-ins are being checked right now; retry in a moment.", headers={"Retry-After": "1"}
+        )
 
 
 class HashingPool:

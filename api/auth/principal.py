@@ -24,8 +24,14 @@ class Principal:
         cls, user_id: uuid.UUID, municipality_code: str, role: str, *, device_id: uuid.UUID | None = None
     ) -> Principal:
         """A staff member (with `device_id`: on their enrolled device)."""
-        return cls(kind="staff", actor_id=str(user_id), municipality_code=municipality_code, role=role, user_id=user_id,
-                   device_id=device_id)
+        return cls(
+            kind="staff",
+            actor_id=str(user_id),
+            municipality_code=municipality_code,
+            role=role,
+            user_id=user_id,
+            device_id=device_id,
+        )
 
     def may(self, *, roles: frozenset[str], scopes: frozenset[str]) -> bool:
         """A staff member by role, a partner by scope: never one for the other."""

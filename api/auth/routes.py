@@ -14,10 +14,18 @@ from api.auth import service, throttle
 from api.auth.deps import CurrentPrincipal, Now, allow
 from api.auth.principal import Principal
 from api.auth.schemas import (
-    Jwks, LogoutRequest, LogoutResponse, Me, TokenResponse, UserCreate, UserList, UserOut, UserUpdate,
+    Jwks,
+    LogoutRequest,
+    LogoutResponse,
+    Me,
+    TokenResponse,
+    UserCreate,
+    UserList,
+    UserOut,
+    UserUpdate,
 )
-from api.platform.db import SessionDep
 from api.models import StaffUser
+from api.platform.db import SessionDep
 from api.platform.problems import Conflict, Forbidden, ProblemError, problem_responses
 from api.platform.tenancy import owned
 
@@ -72,15 +80,23 @@ def token(
         if not client_id or not client_secret:
             raise InvalidRequest("`client_id` and `client_secret` are required.", error="invalid_request")
         issued = service.client_credentials_grant(
-            session, settings=settings, keys=keys, client_id=client_id, client_secret=client_secret,
-            requested_scope=scope, address=address, now=at,
+            session,
+            settings=settings,
+            keys=keys,
+            client_id=client_id,
+            client_secret=client_secret,
+            requested_scope=scope,
+            address=address,
+            now=at,
         )
     else:
         if not refresh_token:
             raise InvalidRequest("`refresh_token` is required.", error="invalid_request")
         issued = service.refresh_grant(session, settings=settings, keys=keys, refresh_token=refresh_token, now=at)
     return TokenResponse(
-        access_token=issued.access_token, expires_in=issued.expires_in, refresh_token=issued.refresh_token,
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=issued.refresh_token,
         scope=issued.scope,
     )
 
@@ -91,28 +107,42 @@ def jwks(request: Request) -> Jwks:
 
 
 @auth_router.post(
-    "/logout", name="logout", response_model=LogoutResponse, summary="Revoke refresh tokens",
+    "/logout",
+    name="logout",
+    response_model=LogoutResponse,
+    summary="Revoke refresh tokens",
     responses=problem_responses(401, 403, 404, 422),
 )
-def logout(session: SessionDep, principal: CurrentPrincipal, at: Now, body: LogoutRequest | None = None) -> LogoutResponse:
+def logout(
+    session: SessionDep, principal: CurrentPrincipal, at: Now, body: LogoutRequest | None = None
+) -> LogoutResponse:
     if principal.kind != "staff":
         raise Forbidden("Only staff sessions have refresh tokens.")
     revoked = service.logout(session, principal, refresh_token=body.refresh_token if body else None, now=at)
     return LogoutResponse(revoked=revoked)
 
 
-@auth_router.get("/me", name="me", response_model=Me, summary="Who the token belongs to", responses=problem_responses(401))
+@auth_router.get(
+    "/me", name="me", response_model=Me, summary="Who the token belongs to", responses=problem_responses(401)
+)
 def me(principal: CurrentPrincipal) -> Me:
     return Me(
-        kind=principal.kind, id=principal.actor_id, municipality_code=principal.municipality_code,  # type: ignore[arg-type]
-        role=principal.role, scopes=sorted(principal.scopes), device_id=principal.device_id,  # type: ignore[arg-type]
+        kind=principal.kind,
+        id=principal.actor_id,
+        municipality_code=principal.municipality_code,  # type: ignore[arg-type]
+        role=principal.role,
+        scopes=sorted(principal.scopes),
+        device_id=principal.device_id,  # type: ignore[arg-type]
     )
 
 
 def _user_out(session: SessionDep, user: StaffUser, at: datetime) -> UserOut:
     return UserOut.model_validate(
-        {**user.model_dump(include=set(UserOut.model_fields)),
-         "locked_until": throttle.locked_until(session, "account", _sign_in_names(user), now=at)})
+        {
+            **user.model_dump(include=set(UserOut.model_fields)),
+            "locked_until": throttle.locked_until(session, "account", _sign_in_names(user), now=at),
+        }
+    )
 
 
 def _sign_in_names(user: StaffUser) -> list[str]:
@@ -138,21 +168,39 @@ def get_user(session: SessionDep, principal: Office, at: Now, user_id: uuid.UUID
 
 
 @users_router.post(
-    "", name="create", response_model=UserOut, status_code=201, summary="Create a staff account",
+    "",
+    name="create",
+    response_model=UserOut,
+    status_code=201,
+    summary="Create a staff account",
     responses=problem_responses(409),
 )
 def create_user(session: SessionDep, principal: Admin, at: Now, body: UserCreate) -> UserOut:
     user = service.create_user(
-        session, municipality_code=principal.municipality_code, username=body.username,
-        display_name=body.display_name, role=body.role, password=body.password, now=at,
+        session,
+        municipality_code=principal.municipality_code,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        password=body.password,
+        now=at,
     )
-    record(session, principal, action="users.create", resource_type="staff_user", resource_id=user.id, at=at,
-           detail={"role": user.role})
+    record(
+        session,
+        principal,
+        action="users.create",
+        resource_type="staff_user",
+        resource_id=user.id,
+        at=at,
+        detail={"role": user.role},
+    )
     return _user_out(session, user, at)
 
 
 @users_router.patch(
-    "/{user_id}", name="update", response_model=UserOut,
+    "/{user_id}",
+    name="update",
+    response_model=UserOut,
     summary="Change name, role, password or deactivate (ends all sessions at once)",
     responses=problem_responses(404, 409),
 )
@@ -161,23 +209,46 @@ def update_user(session: SessionDep, principal: Admin, at: Now, user_id: uuid.UU
     if user.id == principal.user_id and (body.active is False or (body.role and body.role != "admin")):
         raise Conflict("An admin cannot deactivate or demote their own account.", slug="self-lockout")
     service.update_user(
-        session, user, display_name=body.display_name, role=body.role, active=body.active, password=body.password,
+        session,
+        user,
+        display_name=body.display_name,
+        role=body.role,
+        active=body.active,
+        password=body.password,
         now=at,
     )
-    changed = sorted(body.model_dump(exclude_unset=True, exclude={"password"}).keys() | ({"password"} if body.password else set()))
-    record(session, principal, action="users.update", resource_type="staff_user", resource_id=user.id, at=at,
-           detail={"changed": changed})
+    changed = sorted(
+        body.model_dump(exclude_unset=True, exclude={"password"}).keys() | ({"password"} if body.password else set())
+    )
+    record(
+        session,
+        principal,
+        action="users.update",
+        resource_type="staff_user",
+        resource_id=user.id,
+        at=at,
+        detail={"changed": changed},
+    )
     return _user_out(session, user, at)
 
 
 @users_router.post(
-    "/{user_id}/unlock", name="unlock", response_model=UserOut,
+    "/{user_id}/unlock",
+    name="unlock",
+    response_model=UserOut,
     summary="Lift the lock that failed sign-ins put on an account (and forget its failures)",
     responses=problem_responses(404),
 )
 def unlock_user(session: SessionDep, principal: Admin, at: Now, user_id: uuid.UUID) -> UserOut:
     user = owned(session, StaffUser, user_id, principal)
     lifted = throttle.lift(session, "account", _sign_in_names(user))
-    record(session, principal, action="users.unlock", resource_type="staff_user", resource_id=user.id, at=at,
-           detail={"cleared": lifted})
+    record(
+        session,
+        principal,
+        action="users.unlock",
+        resource_type="staff_user",
+        resource_id=user.id,
+        at=at,
+        detail={"cleared": lifted},
+    )
     return _user_out(session, user, at)

@@ -53,7 +53,7 @@ def wait_before_next(failures: Failures, policy: ThrottlePolicy, now: datetime) 
     if failures.count < policy.free_failures or failures.last_at is None:
         return None
     doublings = min(failures.count - policy.free_failures, 30)
-    wait = min(policy.first_wait * 2 ** doublings, policy.longest_wait)
+    wait = min(policy.first_wait * 2**doublings, policy.longest_wait)
     ready_at = failures.last_at + wait
     return ready_at - now if now < ready_at else None
 

@@ -39,7 +39,9 @@ def check_credentials(engine: Engine) -> None:
     """Active accounts that still accept the published demo passwords must not exist in production."""
     try:
         with Session(engine) as session:
-            users = session.exec(select(StaffUser).where(StaffUser.username.in_(DEMO_USERNAMES), StaffUser.active)).all()
+            users = session.exec(
+                select(StaffUser).where(StaffUser.username.in_(DEMO_USERNAMES), StaffUser.active)
+            ).all()
             partner = session.exec(
                 select(PartnerClient).where(PartnerClient.client_id == DEMO_PARTNER[0], PartnerClient.active)
             ).first()

@@ -16,7 +16,9 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires.")
-    refresh_token: str | None = Field(default=None, description="Staff only; rotate it through grant_type=refresh_token.")
+    refresh_token: str | None = Field(
+        default=None, description="Staff only; rotate it through grant_type=refresh_token."
+    )
     scope: str | None = Field(default=None, description="Granted scopes (partners).")
 
 
@@ -52,7 +54,9 @@ class UserOut(BaseModel):
     role: Role
     active: bool
     locked_until: datetime | None = Field(
-        default=None, description="Failed sign-ins locked the account until then (`POST /v1/users/{id}/unlock` lifts it).")
+        default=None,
+        description="Failed sign-ins locked the account until then (`POST /v1/users/{id}/unlock` lifts it).",
+    )
 
 
 class UserList(BaseModel):

@@ -53,21 +53,37 @@ def _access_for_user(
     if device_id is not None:
         extra["did"] = str(device_id)
     return issue_access_token(
-        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=str(user.id),
-        tenant=user.municipality_code, token_type="device" if device_id else "staff", now=now,
-        ttl=timedelta(seconds=settings.access_token_ttl_seconds), extra=extra,
+        keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        subject=str(user.id),
+        tenant=user.municipality_code,
+        token_type="device" if device_id else "staff",
+        now=now,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        extra=extra,
     )
 
 
 def _new_refresh(
-    session: Session, user: StaffUser, *, family_id: uuid.UUID, now: datetime, expires_at: datetime,
+    session: Session,
+    user: StaffUser,
+    *,
+    family_id: uuid.UUID,
+    now: datetime,
+    expires_at: datetime,
     device_id: uuid.UUID | None = None,
 ) -> str:
     token = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
-            municipality_code=user.municipality_code, user_id=user.id, device_id=device_id, family_id=family_id,
-            token_hash=hash_token(token), issued_at=now, expires_at=expires_at,
+            municipality_code=user.municipality_code,
+            user_id=user.id,
+            device_id=device_id,
+            family_id=family_id,
+            token_hash=hash_token(token),
+            issued_at=now,
+            expires_at=expires_at,
         )
     )
     return token
@@ -78,10 +94,19 @@ def device_tokens(
 ) -> IssuedTokens:
     """A device-bound token pair: on enrolment, and when the worker signs the device in again
     after its session ended (`device_session_ttl_seconds` after the previous pair)."""
-    refresh = _new_refresh(session, user, family_id=uuid.uuid4(), now=now, device_id=device_id,
-                           expires_at=now + timedelta(seconds=settings.device_session_ttl_seconds))
+    refresh = _new_refresh(
+        session,
+        user,
+        family_id=uuid.uuid4(),
+        now=now,
+        device_id=device_id,
+        expires_at=now + timedelta(seconds=settings.device_session_ttl_seconds),
+    )
     return IssuedTokens(
-        _access_for_user(settings, keys, user, now, device_id=device_id), settings.access_token_ttl_seconds, refresh, None
+        _access_for_user(settings, keys, user, now, device_id=device_id),
+        settings.access_token_ttl_seconds,
+        refresh,
+        None,
     )
 
 
@@ -106,13 +131,20 @@ def find_account(session: Session, login: str) -> StaffUser | None:
     code, slash, name = login.partition("/")
     if slash:
         return session.exec(
-            select(StaffUser).where(StaffUser.municipality_code == code, StaffUser.username == name)).first()
+            select(StaffUser).where(StaffUser.municipality_code == code, StaffUser.username == name)
+        ).first()
     found = session.exec(select(StaffUser).where(StaffUser.username == login).limit(2)).all()
     return found[0] if len(found) == 1 else None
 
 
 def sign_in(
-    session: Session, *, settings: Settings, login: str, password: str, address: str | None, now: datetime,
+    session: Session,
+    *,
+    settings: Settings,
+    login: str,
+    password: str,
+    address: str | None,
+    now: datetime,
     allowed: Callable[[StaffUser], bool] = lambda user: True,
 ) -> StaffUser:
     """The active staff member with these credentials, for the token endpoint and the console.
@@ -127,54 +159,94 @@ def sign_in(
     matches = verify_secret(user.password_hash if user else None, password)
     if not matches or user is None or not user.active or not allowed(user):
         if throttle.failed(session, found, now=now) and user is not None:
-            record(session, Principal(kind="system", actor_id="sign-in", municipality_code=user.municipality_code),
-                   action="auth.account-locked", resource_type="staff_user", resource_id=user.id, at=now,
-                   detail={"failures": settings.login_failures_before_lock})
+            record(
+                session,
+                Principal(kind="system", actor_id="sign-in", municipality_code=user.municipality_code),
+                action="auth.account-locked",
+                resource_type="staff_user",
+                resource_id=user.id,
+                at=now,
+                detail={"failures": settings.login_failures_before_lock},
+            )
         raise InvalidGrant(SIGN_IN_REFUSED, error="invalid_grant", commit_changes=True)
     throttle.succeeded(session, found)
     return user
 
 
 def password_grant(
-    session: Session, *, settings: Settings, keys: KeyRing, username: str, password: str, address: str | None,
+    session: Session,
+    *,
+    settings: Settings,
+    keys: KeyRing,
+    username: str,
+    password: str,
+    address: str | None,
     now: datetime,
 ) -> IssuedTokens:
     user = sign_in(session, settings=settings, login=username, password=password, address=address, now=now)
-    refresh = _new_refresh(session, user, family_id=uuid.uuid4(), now=now,
-                           expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds))
+    refresh = _new_refresh(
+        session,
+        user,
+        family_id=uuid.uuid4(),
+        now=now,
+        expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+    )
     return IssuedTokens(_access_for_user(settings, keys, user, now), settings.access_token_ttl_seconds, refresh, None)
 
 
 def client_credentials_grant(
-    session: Session, *, settings: Settings, keys: KeyRing, client_id: str, client_secret: str,
-    requested_scope: str | None, address: str | None, now: datetime,
+    session: Session,
+    *,
+    settings: Settings,
+    keys: KeyRing,
+    client_id: str,
+    client_secret: str,
+    requested_scope: str | None,
+    address: str | None,
+    now: datetime,
 ) -> IssuedTokens:
     found = throttle.gates(settings, kind="client", name=client_id, address=address)
     throttle.hold(session, found, now=now)
     client = session.exec(select(PartnerClient).where(PartnerClient.client_id == client_id)).first()
     if not verify_secret(client.secret_hash if client else None, client_secret) or client is None or not client.active:
         if throttle.failed(session, found, now=now) and client is not None:
-            record(session, Principal(kind="system", actor_id="sign-in", municipality_code=client.municipality_code),
-                   action="auth.client-locked", resource_type="partner_client", resource_id=client.id, at=now,
-                   detail={"failures": settings.login_failures_before_lock})
+            record(
+                session,
+                Principal(kind="system", actor_id="sign-in", municipality_code=client.municipality_code),
+                action="auth.client-locked",
+                resource_type="partner_client",
+                resource_id=client.id,
+                at=now,
+                detail={"failures": settings.login_failures_before_lock},
+            )
         raise InvalidClient("Unknown client or wrong secret.", error="invalid_client", commit_changes=True)
     throttle.succeeded(session, found)
     requested = set(requested_scope.split()) if requested_scope else set(client.scopes)
     if not requested <= set(client.scopes):
         raise InvalidGrant(
-            "The client may not request these scopes.", slug="invalid-scope", error="invalid_scope",
+            "The client may not request these scopes.",
+            slug="invalid-scope",
+            error="invalid_scope",
             allowed=sorted(client.scopes),
         )
     scope = " ".join(sorted(requested))
     token = issue_access_token(
-        keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience, subject=client.client_id,
-        tenant=client.municipality_code, token_type="partner", now=now,
-        ttl=timedelta(seconds=settings.access_token_ttl_seconds), extra={"scope": scope},
+        keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        subject=client.client_id,
+        tenant=client.municipality_code,
+        token_type="partner",
+        now=now,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        extra={"scope": scope},
     )
     return IssuedTokens(token, settings.access_token_ttl_seconds, None, scope)
 
 
-def refresh_grant(session: Session, *, settings: Settings, keys: KeyRing, refresh_token: str, now: datetime) -> IssuedTokens:
+def refresh_grant(
+    session: Session, *, settings: Settings, keys: KeyRing, refresh_token: str, now: datetime
+) -> IssuedTokens:
     """Rotate: the presented token is used up and a new one issued in the same family.
     Presenting a used token again means it leaked, so the whole family is revoked.
 
@@ -236,15 +308,27 @@ def logout(session: Session, principal: Principal, *, refresh_token: str | None,
 
 
 def create_user(
-    session: Session, *, municipality_code: str, username: str, display_name: str, role: str, password: str,
+    session: Session,
+    *,
+    municipality_code: str,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
     now: datetime,
 ) -> StaffUser:
     taken = select(StaffUser.id).where(StaffUser.municipality_code == municipality_code, StaffUser.username == username)
     if session.exec(taken).first() is not None:
         raise Conflict("This username is taken in your municipality.", slug="username-taken")
     user = StaffUser(
-        municipality_code=municipality_code, username=username, display_name=display_name, role=role,
-        password_hash=hash_secret(password), active=True, created_at=now, updated_at=now,
+        municipality_code=municipality_code,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=hash_secret(password),
+        active=True,
+        created_at=now,
+        updated_at=now,
     )
     session.add(user)
     session.flush()
@@ -252,8 +336,14 @@ def create_user(
 
 
 def update_user(
-    session: Session, user: StaffUser, *, display_name: str | None, role: str | None, active: bool | None,
-    password: str | None, now: datetime,
+    session: Session,
+    user: StaffUser,
+    *,
+    display_name: str | None,
+    role: str | None,
+    active: bool | None,
+    password: str | None,
+    now: datetime,
 ) -> StaffUser:
     if display_name is not None:
         user.display_name = display_name
@@ -278,7 +368,14 @@ def update_user(
 
 
 def create_partner(
-    session: Session, *, municipality_code: str, client_id: str, name: str, secret: str, scopes: list[str], now: datetime
+    session: Session,
+    *,
+    municipality_code: str,
+    client_id: str,
+    name: str,
+    secret: str,
+    scopes: list[str],
+    now: datetime,
 ) -> PartnerClient:
     unknown = set(scopes) - set(PARTNER_SCOPES)
     if unknown:
@@ -286,8 +383,13 @@ def create_partner(
     if session.exec(select(PartnerClient.id).where(PartnerClient.client_id == client_id)).first() is not None:
         raise Conflict("This client id is taken.", slug="client-id-taken")
     client = PartnerClient(
-        municipality_code=municipality_code, client_id=client_id, name=name, secret_hash=hash_secret(secret),
-        scopes=sorted(set(scopes)), active=True, created_at=now,
+        municipality_code=municipality_code,
+        client_id=client_id,
+        name=name,
+        secret_hash=hash_secret(secret),
+        scopes=sorted(set(scopes)),
+        active=True,
+        created_at=now,
     )
     session.add(client)
     session.flush()

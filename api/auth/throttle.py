@@ -35,8 +35,11 @@ class TooManyAttempts(ProblemError):
 
     def __init__(self, wait: timedelta) -> None:
         seconds = max(1, math.ceil(wait.total_seconds()))
-        super().__init__(f"Too many failed sign-ins; try again in {seconds} seconds.",
-                         headers={"Retry-After": str(seconds)}, retry_after=seconds)
+        super().__init__(
+            f"Too many failed sign-ins; try again in {seconds} seconds.",
+            headers={"Retry-After": str(seconds)},
+            retry_after=seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,24 @@ class Gate:
 
 def gates(settings: Settings, *, kind: str, name: str, address: str | None) -> list[Gate]:
     """The account (or client) gate for `name` and, when known, the client address's."""
-    account = ThrottlePolicy(free_failures=settings.login_failures_before_delay,
-                             lock_after=settings.login_failures_before_lock,
-                             lock_for=timedelta(minutes=settings.login_lock_minutes))
+    account = ThrottlePolicy(
+        free_failures=settings.login_failures_before_delay,
+        lock_after=settings.login_failures_before_lock,
+        lock_for=timedelta(minutes=settings.login_lock_minutes),
+    )
     found = [Gate(kind, name.strip().casefold(), account)]
     if address:
-        found.append(Gate("address", address, ThrottlePolicy(
-            free_failures=settings.login_address_failures_before_delay, lock_after=None,
-            forget_after=timedelta(hours=1))))
+        found.append(
+            Gate(
+                "address",
+                address,
+                ThrottlePolicy(
+                    free_failures=settings.login_address_failures_before_delay,
+                    lock_after=None,
+                    forget_after=timedelta(hours=1),
+                ),
+            )
+        )
     return found
 
 
@@ -91,8 +104,9 @@ def hold(session: Session, found: Sequence[Gate], *, now: datetime) -> dict[str,
             session.execute(_insert(session).values(key_hash=gate.key, failures=0))
             try:
                 with session.begin_nested():
-                    row = session.execute(sa.select(_table).where(_table.c.key_hash == gate.key)
-                                          .with_for_update(nowait=True)).one()
+                    row = session.execute(
+                        sa.select(_table).where(_table.c.key_hash == gate.key).with_for_update(nowait=True)
+                    ).one()
             except sa.exc.OperationalError as exc:
                 if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
                     raise TooManyAttempts(timedelta(seconds=1)) from exc
@@ -115,15 +129,23 @@ def failed(session: Session, found: Sequence[Gate], *, now: datetime) -> bool:
     for gate in sorted(found, key=lambda g: g.key):
         if not gate.guards_an_account:
             session.execute(_insert(session).values(key_hash=gate.key, failures=0))
-        before = _failures(session.execute(
-            sa.select(_table).where(_table.c.key_hash == gate.key).with_for_update()).one())
+        before = _failures(
+            session.execute(sa.select(_table).where(_table.c.key_hash == gate.key).with_for_update()).one()
+        )
         after = after_failure(before, gate.policy, now)
-        session.execute(_table.update().where(_table.c.key_hash == gate.key).values(
-            failures=after.count, last_failure_at=after.last_at, locked_until=after.locked_until))
+        session.execute(
+            _table.update()
+            .where(_table.c.key_hash == gate.key)
+            .values(failures=after.count, last_failure_at=after.last_at, locked_until=after.locked_until)
+        )
         locked = locked or (gate.guards_an_account and just_locked(before, after, now))
     # Rows nobody will ask about again: nothing locked and the last failure long forgotten.
-    session.execute(_table.delete().where(_table.c.last_failure_at < now - timedelta(days=2),
-                                          sa.or_(_table.c.locked_until.is_(None), _table.c.locked_until < now)))
+    session.execute(
+        _table.delete().where(
+            _table.c.last_failure_at < now - timedelta(days=2),
+            sa.or_(_table.c.locked_until.is_(None), _table.c.locked_until < now),
+        )
+    )
     return locked
 
 
@@ -142,6 +164,11 @@ def lift(session: Session, kind: str, names: Sequence[str]) -> int:
 def locked_until(session: Session, kind: str, names: Sequence[str], *, now: datetime) -> datetime | None:
     """When the lock on any of an account's names ends, if one runs now."""
     keys = [Gate(kind, name.strip().casefold(), ThrottlePolicy()).key for name in names]
-    ends = session.execute(sa.select(_table.c.locked_until).where(
-        _table.c.key_hash.in_(keys), _table.c.locked_until > now)).scalars().all()
+    ends = (
+        session.execute(
+            sa.select(_table.c.locked_until).where(_table.c.key_hash.in_(keys), _table.c.locked_until > now)
+        )
+        .scalars()
+        .all()
+    )
     return max(ends) if ends else None

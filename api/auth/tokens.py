@@ -23,8 +23,16 @@ class InvalidToken(Exception):
 
 
 def issue_access_token(
-    keys: KeyRing, *, issuer: str, audience: str, subject: str, tenant: str, token_type: str,
-    now: datetime, ttl: timedelta, extra: dict[str, Any] | None = None,
+    keys: KeyRing,
+    *,
+    issuer: str,
+    audience: str,
+    subject: str,
+    tenant: str,
+    token_type: str,
+    now: datetime,
+    ttl: timedelta,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -69,7 +77,9 @@ def decode_access_token(keys: KeyRing, token: str, *, issuer: str, audience: str
             # the time claims is checked below, their values against `now`.
             options={
                 **{f"require_{claim}": True for claim in ("aud", "iss", "sub", "jti")},
-                "verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
             },
         )
     except JWTClaimsError as exc:

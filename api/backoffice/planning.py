@@ -46,7 +46,7 @@ def split_by_walking_order(visits: list[PlannedVisit], workers: list[uuid.UUID],
     chosen = sorted(visits, key=lambda v: (v.first_contact_due_date, *walking_order(v)))[: per_worker * len(workers)]
     route = sorted(chosen, key=walking_order)
     size = -(-len(route) // len(workers)) if workers else 0
-    return [WorkerList(worker, route[i * size:(i + 1) * size]) for i, worker in enumerate(workers)]
+    return [WorkerList(worker, route[i * size : (i + 1) * size]) for i, worker in enumerate(workers)]
 
 
 def propose(
@@ -55,8 +55,9 @@ def propose(
     municipality = session.get(Municipality, municipality_code)
     settings = settings_of(municipality)
     workers = session.exec(
-        select(StaffUser).where(StaffUser.municipality_code == municipality_code, StaffUser.role == "worker",
-                                StaffUser.active).order_by(col(StaffUser.username))
+        select(StaffUser)
+        .where(StaffUser.municipality_code == municipality_code, StaffUser.role == "worker", StaffUser.active)
+        .order_by(col(StaffUser.username))
     ).all()
     if worker_ids is not None:
         known = {w.id for w in workers}
@@ -67,13 +68,24 @@ def propose(
         chosen_workers = [w.id for w in workers]
     needed = per_worker * len(chosen_workers)
     rows = session.execute(
-        sa.select(Case.id, Case.first_contact_due_date, Case.classification, Case.crisis, Household.postcode,
-                  Household.street, Household.house_number, Household.house_number_addition)
+        sa.select(
+            Case.id,
+            Case.first_contact_due_date,
+            Case.classification,
+            Case.crisis,
+            Household.postcode,
+            Household.street,
+            Household.house_number,
+            Household.house_number_addition,
+        )
         .join(Household, col(Household.id) == Case.household_id)
-        .where(Case.municipality_code == municipality_code, col(Case.purged_at).is_(None),
-               col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]),
-               # A household that objected is not visited on a plan: the office decides first.
-               ~objection_pending(Case.__table__.c))
+        .where(
+            Case.municipality_code == municipality_code,
+            col(Case.purged_at).is_(None),
+            col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]),
+            # A household that objected is not visited on a plan: the office decides first.
+            ~objection_pending(Case.__table__.c),
+        )
         .order_by(col(Case.first_contact_due_date), col(Case.id))
         .execution_options(yield_per=PLAN_BATCH)
     )
@@ -87,14 +99,28 @@ def propose(
         history = attempts_by_case(session, [row.id for row in batch])
         for row in batch:
             plan = settings.policy.plan_for(classification=row.classification, crisis=row.crisis)
-            planned = next_action(channels=list(plan.channels), max_attempts=plan.max_attempts,
-                                  change_day_part=plan.change_day_part, after_last_attempt=plan.after_last_attempt,
-                                  attempts=history[row.id])
+            planned = next_action(
+                channels=list(plan.channels),
+                max_attempts=plan.max_attempts,
+                change_day_part=plan.change_day_part,
+                after_last_attempt=plan.after_last_attempt,
+                attempts=history[row.id],
+            )
             if planned is None or planned.channel != "visit":
                 continue
             day_part = next((part for part in rotation if part not in planned.avoid_day_parts), rotation[0])
-            visits.append(PlannedVisit(row.id, row.first_contact_due_date, row.postcode, row.street,
-                                       row.house_number, row.house_number_addition, day_part, planned.attempt_number))
+            visits.append(
+                PlannedVisit(
+                    row.id,
+                    row.first_contact_due_date,
+                    row.postcode,
+                    row.street,
+                    row.house_number,
+                    row.house_number_addition,
+                    day_part,
+                    planned.attempt_number,
+                )
+            )
         if needed and len(visits) >= needed:
             cutoff = sorted(visit.first_contact_due_date for visit in visits)[needed - 1]
             if batch[-1].first_contact_due_date > cutoff:

@@ -24,8 +24,10 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 
 class DashboardOut(BaseModel):
     open_by_state: dict[str, int] = Field(description="Open cases per lifecycle state.")
-    overdue: int = Field(description="Open cases without a contact attempt on or before their first-contact deadline, "
-                         "whose last day has ended.")
+    overdue: int = Field(
+        description="Open cases without a contact attempt on or before their first-contact deadline, "
+        "whose last day has ended."
+    )
     due_within_7_days: int
     attempts_by_channel: dict[str, int]
     reached_by_channel: dict[str, int]
@@ -33,20 +35,27 @@ class DashboardOut(BaseModel):
     devices_not_synced_for_a_day: int
     bkr_failed: int = Field(description="BKR registrations that BKR refused or that ran out of attempts.")
     proposed_closing: int = Field(
-        default=0, description="Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal "
+        default=0,
+        description="Open cases proposed for closing as 'Niet opgepakt: onterecht signaal': every signal "
         "below the municipality's threshold, nobody reached yet. The list: `GET /v1/cases?proposedClosing=true`; "
-        "the office confirms each by closing it with that result.")
+        "the office confirms each by closing it with that result.",
+    )
     objection_pending: int = Field(
-        default=0, description="Open cases opened by a signal about a household or person that objected before (AVG "
+        default=0,
+        description="Open cases opened by a signal about a household or person that objected before (AVG "
         "art. 21), not yet assigned or closed: the office decides whether to reach out; automatic planning leaves them "
-        "alone. The list: `GET /v1/cases?objection=true&unassigned=true&open=true`.")
+        "alone. The list: `GET /v1/cases?objection=true&unassigned=true&open=true`.",
+    )
     stale: int = Field(
-        default=0, description="Open cases without a signal, attempt or action for the municipality's "
+        default=0,
+        description="Open cases without a signal, attempt or action for the municipality's "
         "`stale_case_months` (default 6), proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet "
-        "opgepakt: andere reden'; the office decides. The list: `GET /v1/cases?stale=true`.")
+        "opgepakt: andere reden'; the office decides. The list: `GET /v1/cases?stale=true`.",
+    )
     retention_last_run_at: dt.datetime | None = Field(
         description="When the retention purge last ran for the municipality (`doorstep purge`, scheduled daily); "
-        "None: never.")
+        "None: never."
+    )
 
 
 @router.get("", name="dashboard", response_model=DashboardOut, summary="Deadlines, reach, conflicts, silent devices")
@@ -62,7 +71,9 @@ class PlanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: dt.date
-    worker_ids: list[uuid.UUID] | None = Field(default=None, max_length=200, description="Default: every active worker.")
+    worker_ids: list[uuid.UUID] | None = Field(
+        default=None, max_length=200, description="Default: every active worker."
+    )
     visits_per_worker: int = Field(default=8, ge=1, le=40)
 
 
@@ -101,24 +112,40 @@ class PlanAcceptance(BaseModel):
 
 
 @plans_router.post(
-    "", name="propose", response_model=PlanProposal,
+    "",
+    name="propose",
+    response_model=PlanProposal,
     summary="Propose a day's visit lists: by deadline, then walking order, with the policy's day parts",
     description="Nothing is assigned yet: edit the lists (move or drop cases) and send them to `/v1/plans/accept`.",
 )
 def propose(session: SessionDep, principal: Office, at: Now, body: PlanRequest) -> PlanProposal:
-    lists = planning.propose(session, municipality_code=principal.municipality_code, worker_ids=body.worker_ids,
-                             per_worker=body.visits_per_worker)
+    lists = planning.propose(
+        session,
+        municipality_code=principal.municipality_code,
+        worker_ids=body.worker_ids,
+        per_worker=body.visits_per_worker,
+    )
     # The lists name addresses: read like the case list's, audited like them.
-    record_case_reads(session, principal, case_ids=[visit.case_id for item in lists for visit in item.visits],
-                      action="plans.propose", at=at)
-    return PlanProposal(date=body.date, lists=[
-        WorkerListOut(worker_id=item.worker_id, visits=[PlannedVisitOut(**visit.__dict__) for visit in item.visits])
-        for item in lists
-    ])
+    record_case_reads(
+        session,
+        principal,
+        case_ids=[visit.case_id for item in lists for visit in item.visits],
+        action="plans.propose",
+        at=at,
+    )
+    return PlanProposal(
+        date=body.date,
+        lists=[
+            WorkerListOut(worker_id=item.worker_id, visits=[PlannedVisitOut(**visit.__dict__) for visit in item.visits])
+            for item in lists
+        ],
+    )
 
 
 @plans_router.post(
-    "/accept", name="accept", response_model=BulkAssignmentResult,
+    "/accept",
+    name="accept",
+    response_model=BulkAssignmentResult,
     summary="Accept (possibly edited) lists: every case is assigned to its worker, all or nothing",
     responses=problem_responses(404, 409),
 )

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, dutch_date
-from api.models import AuditEntry, BkrRegistration, Case, Conflict, Device
 from api.cases.service import stale_before
+from api.models import AuditEntry, BkrRegistration, Case, Conflict, Device
 from api.reports.facts import attempt_counts, objection_pending, overdue, proposed_closing, stale, still_to_act
 
 SILENT_AFTER = timedelta(days=1)
@@ -18,10 +18,13 @@ SILENT_AFTER = timedelta(days=1)
 RETENTION_LATE_AFTER = timedelta(days=2)
 
 
-def is_silent(last_pull_at: datetime | None, last_push_at: datetime | None, enrolled_at: datetime, *,
-              now: datetime) -> bool:
+def is_silent(
+    last_pull_at: datetime | None, last_push_at: datetime | None, enrolled_at: datetime, *, now: datetime
+) -> bool:
     """A device is silent when neither a pull nor a push reached us for a day (since enrolment)."""
-    return max(moment for moment in (last_pull_at, last_push_at, enrolled_at) if moment is not None) < now - SILENT_AFTER
+    return (
+        max(moment for moment in (last_pull_at, last_push_at, enrolled_at) if moment is not None) < now - SILENT_AFTER
+    )
 
 
 def retention_late(last_run_at: datetime | None, *, now: datetime) -> bool:
@@ -48,8 +51,11 @@ class Dashboard:
 def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Dashboard:
     today = dutch_date(now)  # overdue once its last day has passed in the Netherlands
     board = Dashboard()
-    open_cases = (Case.municipality_code == municipality_code, Case.state != CaseState.CLOSED.value,
-                  col(Case.purged_at).is_(None))
+    open_cases = (
+        Case.municipality_code == municipality_code,
+        Case.state != CaseState.CLOSED.value,
+        col(Case.purged_at).is_(None),
+    )
     for state, count in session.exec(select(Case.state, sa.func.count()).where(*open_cases).group_by(Case.state)):
         board.open_by_state[state] = count
     cases = Case.__table__.c
@@ -57,8 +63,12 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
         select(sa.func.count()).select_from(Case).where(*open_cases, overdue(cases, today=today))
     ).one()
     board.due_within_7_days = session.exec(  # still to act on, due in the coming week
-        select(sa.func.count()).select_from(Case).where(
-            *open_cases, still_to_act(cases), col(Case.first_contact_due_date) >= today,
+        select(sa.func.count())
+        .select_from(Case)
+        .where(
+            *open_cases,
+            still_to_act(cases),
+            col(Case.first_contact_due_date) >= today,
             col(Case.first_contact_due_date) <= today + timedelta(days=7),
         )
     ).one()
@@ -68,13 +78,16 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
     board.objection_pending = session.exec(
         select(sa.func.count()).select_from(Case).where(*open_cases, objection_pending(cases))
     ).one()
-    board.stale = session.exec(select(sa.func.count()).select_from(Case).where(
-        *open_cases, stale(cases, before=stale_before(session, municipality_code, today=today)))).one()
+    board.stale = session.exec(
+        select(sa.func.count())
+        .select_from(Case)
+        .where(*open_cases, stale(cases, before=stale_before(session, municipality_code, today=today)))
+    ).one()
     board.attempts_by_channel, board.reached_by_channel = attempt_counts(session, municipality_code=municipality_code)
     board.open_conflicts = session.exec(
-        select(sa.func.count()).select_from(Conflict).where(
-            Conflict.municipality_code == municipality_code, col(Conflict.resolved_at).is_(None)
-        )
+        select(sa.func.count())
+        .select_from(Conflict)
+        .where(Conflict.municipality_code == municipality_code, col(Conflict.resolved_at).is_(None))
     ).one()
     # A device is silent when neither a pull nor a push reached us for a day (a municipality
     # has a handful of devices: counting them here is simpler than portable SQL over NULLs).
@@ -88,14 +101,15 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
         if is_silent(pulled, pushed, enrolled, now=now)
     )
     board.bkr_failed = session.exec(
-        select(sa.func.count()).select_from(BkrRegistration).where(
-            BkrRegistration.municipality_code == municipality_code, BkrRegistration.status == "failed"
-        )
+        select(sa.func.count())
+        .select_from(BkrRegistration)
+        .where(BkrRegistration.municipality_code == municipality_code, BkrRegistration.status == "failed")
     ).one()
     board.retention_last_run_at = session.exec(
         select(sa.func.max(AuditEntry.at)).where(
             AuditEntry.municipality_code == municipality_code,
             # In the statement's text, so even a prepared statement's generic plan uses the partial index.
-            AuditEntry.action == sa.literal("retention.run", literal_execute=True))
+            AuditEntry.action == sa.literal("retention.run", literal_execute=True),
+        )
     ).one()
     return board

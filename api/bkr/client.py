@@ -33,17 +33,25 @@ class BkrClient(Protocol):
 
 class HttpBkrClient:
     def __init__(
-        self, base_url: str, *, username: str, password: str, timeout_seconds: float = 10.0,
+        self,
+        base_url: str,
+        *,
+        username: str,
+        password: str,
+        timeout_seconds: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), auth=(username, password), timeout=timeout_seconds, transport=transport,
+            base_url=base_url.rstrip("/"), auth=(username, password), timeout=timeout_seconds, transport=transport
         )
 
     def deliver(self, message: BkrMessage) -> BkrAnswer:
-        path = {"register": "/v1/registrations", "end": f"/v1/registrations/{message.reference}/end",
-                "remove": f"/v1/registrations/{message.reference}/removal",
-                "correct": f"/v1/registrations/{message.reference}/correction"}[message.action]
+        path = {
+            "register": "/v1/registrations",
+            "end": f"/v1/registrations/{message.reference}/end",
+            "remove": f"/v1/registrations/{message.reference}/removal",
+            "correct": f"/v1/registrations/{message.reference}/correction",
+        }[message.action]
         try:
             response = self._http.post(path, json=message.body, headers={"Idempotency-Key": message.idempotency_key})
         except httpx.TimeoutException as exc:

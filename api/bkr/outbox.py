@@ -41,8 +41,13 @@ log = logging.getLogger("doorstep.bkr")
 def enqueue_registration(session: Session, trajectory: Trajectory, *, subject: dict, now: datetime) -> BkrRegistration:
     """The SH registration of a trajectory that starts: no amount, start = decision date."""
     row = BkrRegistration(
-        municipality_code=trajectory.municipality_code, trajectory_id=trajectory.id, action="register",
-        contract_type=CONTRACT_TYPE, start_date=trajectory.decision_date, subject=subject, next_attempt_at=now,
+        municipality_code=trajectory.municipality_code,
+        trajectory_id=trajectory.id,
+        action="register",
+        contract_type=CONTRACT_TYPE,
+        start_date=trajectory.decision_date,
+        subject=subject,
+        next_attempt_at=now,
         created_at=now,
     )
     session.add(row)
@@ -54,9 +59,16 @@ def enqueue_end(session: Session, trajectory: Trajectory, *, removal_date: date,
     registration itself was delivered."""
     assert trajectory.end_date is not None
     row = BkrRegistration(
-        municipality_code=trajectory.municipality_code, trajectory_id=trajectory.id, action="end",
-        contract_type=CONTRACT_TYPE, start_date=trajectory.decision_date, end_date=trajectory.end_date,
-        removal_date=removal_date, subject={}, next_attempt_at=now, created_at=now,
+        municipality_code=trajectory.municipality_code,
+        trajectory_id=trajectory.id,
+        action="end",
+        contract_type=CONTRACT_TYPE,
+        start_date=trajectory.decision_date,
+        end_date=trajectory.end_date,
+        removal_date=removal_date,
+        subject={},
+        next_attempt_at=now,
+        created_at=now,
     )
     session.add(row)
     return row
@@ -67,23 +79,36 @@ def enqueue_removal(session: Session, end: BkrRegistration, *, now: datetime) ->
     and action), and only after the end was delivered."""
     assert end.action == "end" and end.removal_date is not None
     row = BkrRegistration(
-        municipality_code=end.municipality_code, trajectory_id=end.trajectory_id, action="remove",
-        contract_type=end.contract_type, start_date=end.start_date, end_date=end.end_date,
-        removal_date=end.removal_date, subject={}, next_attempt_at=now, created_at=now,
+        municipality_code=end.municipality_code,
+        trajectory_id=end.trajectory_id,
+        action="remove",
+        contract_type=end.contract_type,
+        start_date=end.start_date,
+        end_date=end.end_date,
+        removal_date=end.removal_date,
+        subject={},
+        next_attempt_at=now,
+        created_at=now,
     )
     session.add(row)
     return row
 
 
-def enqueue_correction(session: Session, registration: BkrRegistration, *, subject: dict,
-                       now: datetime) -> BkrRegistration:
+def enqueue_correction(
+    session: Session, registration: BkrRegistration, *, subject: dict, now: datetime
+) -> BkrRegistration:
     """The resident's corrected data (AVG art. 16) for a registration BKR may already hold: sent
     after the registration itself, with the whole corrected subject (BKR replaces what it has)."""
     assert registration.action == "register"
     row = BkrRegistration(
-        municipality_code=registration.municipality_code, trajectory_id=registration.trajectory_id, action="correct",
-        contract_type=registration.contract_type, start_date=registration.start_date, subject=subject,
-        next_attempt_at=now, created_at=now,
+        municipality_code=registration.municipality_code,
+        trajectory_id=registration.trajectory_id,
+        action="correct",
+        contract_type=registration.contract_type,
+        start_date=registration.start_date,
+        subject=subject,
+        next_attempt_at=now,
+        created_at=now,
     )
     session.add(row)
     return row
@@ -92,22 +117,32 @@ def enqueue_correction(session: Session, registration: BkrRegistration, *, subje
 def removals_due(session: Session, *, municipality_code: str, today: date) -> list[BkrRegistration]:
     """Delivered ends whose removal date has come and whose removal is not in the outbox yet."""
     removal = aliased(BkrRegistration)
-    return list(session.exec(
-        select(BkrRegistration).where(
-            BkrRegistration.municipality_code == municipality_code, BkrRegistration.action == "end",
-            BkrRegistration.status == "delivered", col(BkrRegistration.removal_date) <= today,
-            ~select(removal.id).where(removal.trajectory_id == BkrRegistration.trajectory_id,
-                                      removal.action == "remove").exists(),
-        ).with_for_update()
-    ))
+    return list(
+        session.exec(
+            select(BkrRegistration)
+            .where(
+                BkrRegistration.municipality_code == municipality_code,
+                BkrRegistration.action == "end",
+                BkrRegistration.status == "delivered",
+                col(BkrRegistration.removal_date) <= today,
+                ~select(removal.id)
+                .where(removal.trajectory_id == BkrRegistration.trajectory_id, removal.action == "remove")
+                .exists(),
+            )
+            .with_for_update()
+        )
+    )
 
 
 def message_for(row: BkrRegistration) -> BkrMessage:
     reference = str(row.trajectory_id)
     if row.action == "register":
         body = {
-            "reference": reference, "participant": row.municipality_code, "contract_type": row.contract_type,
-            "start_date": row.start_date.isoformat(), **row.subject,
+            "reference": reference,
+            "participant": row.municipality_code,
+            "contract_type": row.contract_type,
+            "start_date": row.start_date.isoformat(),
+            **row.subject,
         }
     elif row.action == "correct":
         body = dict(row.subject)
@@ -132,8 +167,11 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
     register = aliased(BkrRegistration)
     waiting_for_registration = (
         select(register.id)
-        .where(register.trajectory_id == BkrRegistration.trajectory_id, register.action == "register",
-               register.status != "delivered")
+        .where(
+            register.trajectory_id == BkrRegistration.trajectory_id,
+            register.action == "register",
+            register.status != "delivered",
+        )
         .exists()
     )
     # A conflict opened after the start (a phone's offline "declined", say) holds delivery back
@@ -152,10 +190,14 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
     )
     return (
         select(BkrRegistration)
-        .where(BkrRegistration.status == "pending", col(BkrRegistration.next_attempt_at) <= now, ~open_conflict,
-               or_(col(BkrRegistration.claimed_until).is_(None), col(BkrRegistration.claimed_until) < now),
-               or_(BkrRegistration.action == "register", ~waiting_for_registration),
-               or_(BkrRegistration.action != "remove", ~waiting_for_end))
+        .where(
+            BkrRegistration.status == "pending",
+            col(BkrRegistration.next_attempt_at) <= now,
+            ~open_conflict,
+            or_(col(BkrRegistration.claimed_until).is_(None), col(BkrRegistration.claimed_until) < now),
+            or_(BkrRegistration.action == "register", ~waiting_for_registration),
+            or_(BkrRegistration.action != "remove", ~waiting_for_end),
+        )
         .order_by(col(BkrRegistration.next_attempt_at), col(BkrRegistration.created_at), col(BkrRegistration.id))
         .limit(1)
         .with_for_update(skip_locked=True, of=BkrRegistration)  # type: ignore[arg-type]
@@ -171,11 +213,14 @@ def claim(engine: Engine, *, now: datetime, lease: timedelta) -> Claim | None:
         row.attempts += 1
         row.claim_token = uuid.uuid4()
         row.claimed_until = now + lease
-        number = session.exec(
-            select(sa.func.count()).select_from(BkrAttempt).where(BkrAttempt.registration_id == row.id)
-        ).one() + 1
+        number = (
+            session.exec(
+                select(sa.func.count()).select_from(BkrAttempt).where(BkrAttempt.registration_id == row.id)
+            ).one()
+            + 1
+        )
         attempt = BkrAttempt(
-            municipality_code=row.municipality_code, registration_id=row.id, number=number, started_at=now,
+            municipality_code=row.municipality_code, registration_id=row.id, number=number, started_at=now
         )
         session.add_all([row, attempt])
         found = Claim(registration_id=row.id, attempt_id=attempt.id, token=row.claim_token, message=message_for(row))
@@ -184,14 +229,26 @@ def claim(engine: Engine, *, now: datetime, lease: timedelta) -> Claim | None:
 
 
 def record(
-    engine: Engine, found: Claim, *, verdict: Delivery, status_code: int | None, error: str | None,
-    bkr_reference: str | None, now: datetime, max_attempts: int,
+    engine: Engine,
+    found: Claim,
+    *,
+    verdict: Delivery,
+    status_code: int | None,
+    error: str | None,
+    bkr_reference: str | None,
+    now: datetime,
+    max_attempts: int,
 ) -> None:
     with Session(engine) as session:
         row = session.get(BkrRegistration, found.registration_id, with_for_update=True)
         attempt = session.get(BkrAttempt, found.attempt_id)
         assert row is not None and attempt is not None
-        attempt.finished_at, attempt.outcome, attempt.http_status, attempt.error = now, verdict.value, status_code, error
+        attempt.finished_at, attempt.outcome, attempt.http_status, attempt.error = (
+            now,
+            verdict.value,
+            status_code,
+            error,
+        )
         session.add(attempt)
         if row.claim_token == found.token and row.status == "pending":
             row.claim_token, row.claimed_until = None, None
@@ -234,7 +291,12 @@ class WorkerStats:
 
 
 def deliver_due(
-    engine: Engine, client: BkrClient, *, clock: Callable[[], datetime], lease: timedelta, max_attempts: int,
+    engine: Engine,
+    client: BkrClient,
+    *,
+    clock: Callable[[], datetime],
+    lease: timedelta,
+    max_attempts: int,
     stop: threading.Event | None = None,
 ) -> WorkerStats:
     """Deliver every row that is due now, one at a time; returns when none is left."""
@@ -246,12 +308,23 @@ def deliver_due(
         answer = client.deliver(found.message)
         verdict = judge(answer.status_code)
         record(
-            engine, found, verdict=verdict, status_code=answer.status_code, error=answer.error,
-            bkr_reference=str(answer.body.get("id")) if answer.body.get("id") else None, now=clock(),
+            engine,
+            found,
+            verdict=verdict,
+            status_code=answer.status_code,
+            error=answer.error,
+            bkr_reference=str(answer.body.get("id")) if answer.body.get("id") else None,
+            now=clock(),
             max_attempts=max_attempts,
         )
-        log.info("bkr.delivery", extra={"registration_id": str(found.registration_id), "outcome": verdict.value,
-                                        "http_status": answer.status_code})
+        log.info(
+            "bkr.delivery",
+            extra={
+                "registration_id": str(found.registration_id),
+                "outcome": verdict.value,
+                "http_status": answer.status_code,
+            },
+        )
         stats.count(verdict)
         if answer.status_code in NOT_ACCEPTED:
             # BKR refuses the worker itself (credentials): stop this round instead of failing the queue.
@@ -264,8 +337,14 @@ MAX_BACKOFF_SECONDS = 300.0
 
 
 def run_worker(
-    engine: Engine, client: BkrClient, *, clock: Callable[[], datetime], lease: timedelta, max_attempts: int,
-    interval_seconds: float, stop: threading.Event,
+    engine: Engine,
+    client: BkrClient,
+    *,
+    clock: Callable[[], datetime],
+    lease: timedelta,
+    max_attempts: int,
+    interval_seconds: float,
+    stop: threading.Event,
 ) -> WorkerStats:
     """`doorstep bkr-worker`: deliver what is due, sleep, repeat until stopped.
 
@@ -281,7 +360,7 @@ def run_worker(
             total.add(deliver_due(engine, client, clock=clock, lease=lease, max_attempts=max_attempts, stop=stop))
         except sa.exc.SQLAlchemyError as exc:
             failures += 1
-            pause = min(interval_seconds * 2 ** failures, MAX_BACKOFF_SECONDS)
+            pause = min(interval_seconds * 2**failures, MAX_BACKOFF_SECONDS)
             log.error("bkr.database-error", extra={"error_class": type(exc).__name__, "count": failures})
             stop.wait(pause)
             continue

@@ -21,7 +21,9 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 
 
 @router.get(
-    "/registrations", name="list-registrations", response_model=BkrRegistrationPage,
+    "/registrations",
+    name="list-registrations",
+    response_model=BkrRegistrationPage,
     summary="Every BKR registration with its status, attempts and last error (newest first)",
 )
 def list_registrations(
@@ -34,23 +36,42 @@ def list_registrations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> BkrRegistrationPage:
     position = decode_cursor(cursor, BkrCursor)
-    rows = service.search(session, principal, status=status, case_id=case_id,
-                          after=(position.created_at, position.id) if position else None, limit=limit + 1)
+    rows = service.search(
+        session,
+        principal,
+        status=status,
+        case_id=case_id,
+        after=(position.created_at, position.id) if position else None,
+        limit=limit + 1,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    record(session, principal, action="bkr.list", resource_type="bkr_registration", at=at,
-           detail={"count": len(rows), "status": status or ""})
+    record(
+        session,
+        principal,
+        action="bkr.list",
+        resource_type="bkr_registration",
+        at=at,
+        detail={"count": len(rows), "status": status or ""},
+    )
     return BkrRegistrationPage(
         items=[BkrRegistrationOut.model_validate(item) for item in service.describe(session, rows)],
-        next_cursor=encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": str(rows[-1].id)}) if more else None,
+        next_cursor=encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": str(rows[-1].id)})
+        if more
+        else None,
     )
 
 
 @router.post(
-    "/registrations/{registration_id}/retry", name="retry-registration", response_model=BkrRegistrationOut,
-    summary="Send a failed registration again (with the same idempotency key)", responses=problem_responses(404, 409),
+    "/registrations/{registration_id}/retry",
+    name="retry-registration",
+    response_model=BkrRegistrationOut,
+    summary="Send a failed registration again (with the same idempotency key)",
+    responses=problem_responses(404, 409),
 )
-def retry_registration(session: SessionDep, principal: Office, at: Now, registration_id: uuid.UUID) -> BkrRegistrationOut:
+def retry_registration(
+    session: SessionDep, principal: Office, at: Now, registration_id: uuid.UUID
+) -> BkrRegistrationOut:
     row = service.retry(session, principal, registration_id, now=at)
     record(session, principal, action="bkr.retry", resource_type="bkr_registration", resource_id=row.id, at=at)
     return BkrRegistrationOut.model_validate(service.describe(session, [row])[0])

@@ -47,8 +47,11 @@ class Person:
 
     def key(self) -> tuple[str, date | None, str]:
         """Two signals name the same resident when surname, birth date and initials agree."""
-        return ((self.surname or "").strip().casefold(), self.birth_date,
-                (self.initials or "").replace(".", "").replace(" ", "").casefold())
+        return (
+            (self.surname or "").strip().casefold(),
+            self.birth_date,
+            (self.initials or "").replace(".", "").replace(" ", "").casefold(),
+        )
 
 
 class SubjectProblem(StrEnum):

@@ -29,7 +29,8 @@ class BkrRegistrationOut(BaseModel):
     case_id: uuid.UUID
     action: Literal["register", "end", "remove"] = Field(
         description="register: the SH registration; end: its end date and removal date; remove: the removal, sent "
-        "once on the removal date by the daily retention run.")
+        "once on the removal date by the daily retention run."
+    )
     contract_type: str
     start_date: date
     end_date: date | None
@@ -74,7 +75,8 @@ class TrajectoryStart(BaseModel):
 
     decision_date: date = Field(description="Date of the municipal decision (beschikking); the BKR start date.")
     signal_id: uuid.UUID | None = Field(
-        default=None, description="Whose registration: the resident named on this signal of the case. Needed only "
+        default=None,
+        description="Whose registration: the resident named on this signal of the case. Needed only "
         "when the case's signals name different people.",
     )
     base_version: int | None = Field(default=None, ge=1, description="The case version you saw; 409 if it moved on.")

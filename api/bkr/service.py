@@ -25,19 +25,29 @@ def describe(session: Session, rows: list[BkrRegistration]) -> list[dict]:
         select(BkrAttempt).where(col(BkrAttempt.registration_id).in_(ids)).order_by(col(BkrAttempt.number))
     ):
         attempts[attempt.registration_id].append(attempt)
-    cases = dict(session.exec(  # type: ignore[arg-type]
-        select(Trajectory.id, Trajectory.case_id).where(col(Trajectory.id).in_({row.trajectory_id for row in rows}))
-    ).all())
+    cases = dict(
+        session.exec(  # type: ignore[arg-type]
+            select(Trajectory.id, Trajectory.case_id).where(col(Trajectory.id).in_({row.trajectory_id for row in rows}))
+        ).all()
+    )
     return [
-        {**row.model_dump(), "case_id": cases[row.trajectory_id],
-         "attempt_log": [attempt.model_dump() for attempt in attempts[row.id]]}
+        {
+            **row.model_dump(),
+            "case_id": cases[row.trajectory_id],
+            "attempt_log": [attempt.model_dump() for attempt in attempts[row.id]],
+        }
         for row in rows
     ]
 
 
 def search(
-    session: Session, principal: Principal, *, status: str | None, case_id: uuid.UUID | None,
-    after: tuple[datetime, uuid.UUID] | None, limit: int,
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None,
+    case_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> list[BkrRegistration]:
     query = select(BkrRegistration).where(BkrRegistration.municipality_code == principal.municipality_code)
     if status is not None:

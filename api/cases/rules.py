@@ -47,7 +47,11 @@ def add_working_days(start: date, days: int, *, closing_days: frozenset[date] = 
 
 
 def first_contact_deadline(
-    received_date: date, *, crisis: bool, first_contact_days: int, crisis_working_days: int,
+    received_date: date,
+    *,
+    crisis: bool,
+    first_contact_days: int,
+    crisis_working_days: int,
     closing_days: frozenset[date] = frozenset(),
 ) -> date:
     """The municipality must act within 28 days of receiving the signal (a setting); a crisis
@@ -64,8 +68,11 @@ def is_overdue(*, due: date, first_attempt_on: date | None, today: date, closed:
     not. An open case is overdue when no attempt was made on or before its due date and that
     Dutch day has ended; an attempt in time keeps it off the overdue lists for good, a late one
     does not put the missed deadline right. A closed case is nobody's work any more."""
-    return overdue_by(closed=closed, deadline_passed=today > due,
-                      attempted_by_deadline=first_attempt_on is not None and first_attempt_on <= due)
+    return overdue_by(
+        closed=closed,
+        deadline_passed=today > due,
+        attempted_by_deadline=first_attempt_on is not None and first_attempt_on <= due,
+    )
 
 
 def overdue_by(*, closed: bool, deadline_passed: bool, attempted_by_deadline: bool) -> bool:
@@ -74,6 +81,7 @@ def overdue_by(*, closed: bool, deadline_passed: bool, attempted_by_deadline: bo
 
 
 # --- the case lifecycle -------------------------------------------------------------------
+
 
 class CaseState(StrEnum):
     NEW = "new"
@@ -152,13 +160,28 @@ def day_part(moment: datetime) -> str:
 # one: it must not use up the policy's attempts. An appointment kept (at the office or elsewhere)
 # is an attempt that reached the resident; "administrative" is contact through another organisation.
 ATTEMPT_CHANNELS = {
-    "visit_attempt": "visit", "phone_attempt": "phone", "letter_sent": "letter", "mail_sent": "mail",
-    "sms_sent": "sms", "appointment_kept": "appointment", "administrative": "administrative",
+    "visit_attempt": "visit",
+    "phone_attempt": "phone",
+    "letter_sent": "letter",
+    "mail_sent": "mail",
+    "sms_sent": "sms",
+    "appointment_kept": "appointment",
+    "administrative": "administrative",
 }
 CHANNELS = ("letter", "phone", "visit", "mail", "sms", "appointment", "administrative")
 # Events from the field that can change a case's state; cards and notes never do.
-STATE_KINDS = frozenset({"visit_attempt", "phone_attempt", "sms_sent", "appointment_kept", "help_offered",
-                         "help_accepted", "help_declined", "result_proposed"})
+STATE_KINDS = frozenset(
+    {
+        "visit_attempt",
+        "phone_attempt",
+        "sms_sent",
+        "appointment_kept",
+        "help_offered",
+        "help_accepted",
+        "help_declined",
+        "result_proposed",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -245,15 +268,18 @@ DDAS_RESULTS = (
 
 # Early signalling ends at the handover: a trajectory closes the case with one of these.
 HANDOVER_RESULTS = (
-    "Vervolghulp en/of verwijzing financieel", "Vervolghulp en/of verwijzing", "Vervolghulp en/of verwijzing niet financieel",
+    "Vervolghulp en/of verwijzing financieel",
+    "Vervolghulp en/of verwijzing",
+    "Vervolghulp en/of verwijzing niet financieel",
 )
 DEFAULT_HANDOVER_RESULT = HANDOVER_RESULTS[0]
 _NEEDS_REACH = frozenset({*HANDOVER_RESULTS, "(Budget)advies en/of quick fix", "Geen reactie na eerder contact"})
 NO_CONTACT = "Definitief geen contact kunnen krijgen"
 
 
-def result_problem(result: str, *, attempts: list[Attempt], reached: bool, no_contact_attempts: int,
-                   no_contact_channels: int) -> str | None:
+def result_problem(
+    result: str, *, attempts: list[Attempt], reached: bool, no_contact_attempts: int, no_contact_channels: int
+) -> str | None:
     """Why `result` does not fit the case's history, or None when it does.
 
     `reached`: the resident was reached (an attempt said so, or accepting or declining help did).
@@ -272,8 +298,10 @@ def result_problem(result: str, *, attempts: list[Attempt], reached: bool, no_co
         unreached = [attempt for attempt in attempts if not attempt.reached]
         channels = {attempt.channel for attempt in unreached}
         if len(unreached) < no_contact_attempts or len(channels) < no_contact_channels:
-            return (f"it needs at least {no_contact_attempts} attempts over {no_contact_channels} channels without "
-                    f"reaching anybody; there were {len(unreached)} over {len(channels)}")
+            return (
+                f"it needs at least {no_contact_attempts} attempts over {no_contact_channels} channels without "
+                f"reaching anybody; there were {len(unreached)} over {len(channels)}"
+            )
     return None
 
 
@@ -309,12 +337,24 @@ def is_stale(*, state: str, last_activity_on: date, today: date, stale_case_mont
     in, no attempt was made and no action recorded for `stale_case_months` (the last of them, or the
     opening, fell before the cutoff). Only proposed, as *Definitief geen contact kunnen krijgen* or
     *Niet opgepakt: andere reden*: the office decides which, and closes it; nothing closes by itself."""
-    return state != CaseState.CLOSED.value and last_activity_on < stale_cutoff(today, stale_case_months=stale_case_months)
+    return state != CaseState.CLOSED.value and last_activity_on < stale_cutoff(
+        today, stale_case_months=stale_case_months
+    )
 
 
-def allowed_results(*, attempts: list[Attempt], reached: bool, no_contact_attempts: int,
-                    no_contact_channels: int) -> list[str]:
+def allowed_results(
+    *, attempts: list[Attempt], reached: bool, no_contact_attempts: int, no_contact_channels: int
+) -> list[str]:
     """The DDAS results that fit the history now, in the schema's order."""
-    return [result for result in DDAS_RESULTS
-            if result_problem(result, attempts=attempts, reached=reached, no_contact_attempts=no_contact_attempts,
-                              no_contact_channels=no_contact_channels) is None]
+    return [
+        result
+        for result in DDAS_RESULTS
+        if result_problem(
+            result,
+            attempts=attempts,
+            reached=reached,
+            no_contact_attempts=no_contact_attempts,
+            no_contact_channels=no_contact_channels,
+        )
+        is None
+    ]

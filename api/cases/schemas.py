@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -42,10 +41,13 @@ class CaseSignalOut(BaseModel):
     prefix: str | None
     surname: str | None
     below_threshold: bool = Field(
-        default=False, description="Below the municipality's threshold for its partner type when it came in.")
+        default=False, description="Below the municipality's threshold for its partner type when it came in."
+    )
     below_threshold_reason: BelowThresholdReason | None = Field(  # type: ignore[valid-type]
-        default=None, description="Why: the arrear starts after the signal date, the amount is zero, too few days in "
-        "arrears, or too small an amount (`thresholds` in the municipality's settings).")
+        default=None,
+        description="Why: the arrear starts after the signal date, the amount is zero, too few days in "
+        "arrears, or too small an amount (`thresholds` in the municipality's settings).",
+    )
 
 
 class CaseSummary(BaseModel):
@@ -61,25 +63,34 @@ class CaseSummary(BaseModel):
     version: int
     address: AddressOut
     first_attempt_date: date | None = Field(
-        default=None, description="The Dutch day of the first contact attempt (any channel, reached or not).")
+        default=None, description="The Dutch day of the first contact attempt (any channel, reached or not)."
+    )
     overdue: bool = Field(
-        default=False, description="Open, no attempt on or before `first_contact_due_date`, and that day has ended.")
+        default=False, description="Open, no attempt on or before `first_contact_due_date`, and that day has ended."
+    )
     objection: bool = Field(
-        default=False, description="Opened by a signal about a household or person that objected before (AVG art. "
-        "21): the office decides whether to reach out. Left out of automatic planning until it is assigned or closed.")
+        default=False,
+        description="Opened by a signal about a household or person that objected before (AVG art. "
+        "21): the office decides whether to reach out. Left out of automatic planning until it is assigned or closed.",
+    )
     stale: bool = Field(
-        default=False, description="Open, and no signal, attempt or action for the municipality's `stale_case_months`: "
+        default=False,
+        description="Open, and no signal, attempt or action for the municipality's `stale_case_months`: "
         "proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden' (the office "
-        "decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.")
+        "decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.",
+    )
     closing_proposal: Literal[UNJUSTIFIED_SIGNAL] | None = Field(
-        default=None, description="The result the service proposes to close the case with: 'Niet opgepakt: "
+        default=None,
+        description="The result the service proposes to close the case with: 'Niet opgepakt: "
         "onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident "
-        "yet. Only a proposal: the office confirms by closing the case with it.")
+        "yet. Only a proposal: the office confirms by closing the case with it.",
+    )
 
 
 class PlannedActionOut(BaseModel):
     channel: Literal["letter", "phone", "visit", "mail", "sms", "appointment", "administrative"] | None = Field(
-        description="None: the policy has run out of attempts.")
+        description="None: the policy has run out of attempts."
+    )
     attempt_number: int
     avoid_day_parts: list[str]
     after_last_attempt: str | None
@@ -114,8 +125,10 @@ class CaseDetail(CaseSummary):
     trajectory: TrajectoryOut | None = Field(description="The debt-relief trajectory and its BKR registrations.")
     next_planned_action: PlannedActionOut | None = Field(description="None once the resident has been reached.")
     allowed_results: list[str] = Field(
-        default_factory=list, description="The DDAS results that fit the case's history now (closing with another "
-        "is refused with 409 `result-does-not-fit`); empty once the case is closed.")
+        default_factory=list,
+        description="The DDAS results that fit the case's history now (closing with another "
+        "is refused with 409 `result-does-not-fit`); empty once the case is closed.",
+    )
 
 
 class CasePage(BaseModel):
@@ -142,7 +155,9 @@ class AssignmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     worker_id: uuid.UUID
-    second_worker_id: uuid.UUID | None = Field(default=None, description="Doorstep visits in pairs: both devices hold the case.")
+    second_worker_id: uuid.UUID | None = Field(
+        default=None, description="Doorstep visits in pairs: both devices hold the case."
+    )
 
 
 class BulkAssignment(AssignmentRequest):
@@ -163,8 +178,17 @@ class OfficeAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action_id: uuid.UUID = Field(description="Generated by the client: sending the same action again changes nothing.")
-    kind: Literal["letter_sent", "phone_attempt", "mail_sent", "sms_sent", "appointment", "appointment_kept",
-                  "administrative", "note", "help_accepted"] = Field(
+    kind: Literal[
+        "letter_sent",
+        "phone_attempt",
+        "mail_sent",
+        "sms_sent",
+        "appointment",
+        "appointment_kept",
+        "administrative",
+        "note",
+        "help_accepted",
+    ] = Field(
         description="Contact attempts by channel (DDAS EnumContactsoort): letter_sent (Brief), phone_attempt "
         "(Telefoon), mail_sent (Mail), sms_sent (SMS/Whatsapp), appointment_kept (Afspraak op locatie: reached), "
         "administrative (Administratief: contact through another organisation). appointment: one made, not yet "
@@ -172,8 +196,11 @@ class OfficeAction(BaseModel):
     )
     occurred_at: AwareDatetime
     base_version: int | None = Field(default=None, ge=1, description="The case version you saw; 409 if it moved on.")
-    reached: bool | None = Field(default=None, description="phone_attempt (required), mail_sent, sms_sent, "
-                                 "administrative: was the resident reached? (appointment_kept: always)")
+    reached: bool | None = Field(
+        default=None,
+        description="phone_attempt (required), mail_sent, sms_sent, "
+        "administrative: was the resident reached? (appointment_kept: always)",
+    )
     appointment_at: AwareDatetime | None = Field(default=None, description="appointment: when and ...")
     location: str | None = Field(default=None, max_length=200, description="... where (afspraak op locatie).")
     text: str | None = Field(default=None, max_length=2000, description="note: the text.")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import or_, tuple_
@@ -13,25 +13,40 @@ from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
 from api.cases.rules import (
-    AMSTERDAM, ATTEMPT_CHANNELS, Attempt, CaseEvent, CaseState, IllegalTransition, allowed_events, allowed_results,
-    dutch_date, is_stale, result_problem, stale_cutoff, transition,
+    AMSTERDAM,
+    ATTEMPT_CHANNELS,
+    Attempt,
+    CaseEvent,
+    CaseState,
+    IllegalTransition,
+    allowed_events,
+    allowed_results,
+    dutch_date,
+    is_stale,
+    result_problem,
+    stale_cutoff,
+    transition,
 )
 from api.models import Case, Household, Municipality, Signal, StaffUser, Trajectory, VisitEvent
 from api.models import Conflict as ConflictRow
-from api.municipality.policy import settings_of, ChannelPlan, OutreachPolicy
+from api.municipality.policy import ChannelPlan, OutreachPolicy, settings_of
 from api.platform.problems import Conflict, NotFound, Unprocessable
 from api.platform.sequence import next_change_seq
-from api.signals import status as signal_status
-from api.reports.facts import dutch_day, overdue, proposed_closing, stale, still_to_act
 from api.platform.tenancy import owned
+from api.reports.facts import dutch_day, overdue, proposed_closing, stale, still_to_act
+from api.signals import status as signal_status
 
 
 def _visible(principal: Principal):  # type: ignore[no-untyped-def]
-    query = select(Case, Household).join(Household, col(Household.id) == Case.household_id).where(
-        Case.municipality_code == principal.municipality_code, col(Case.purged_at).is_(None)
+    query = (
+        select(Case, Household)
+        .join(Household, col(Household.id) == Case.household_id)
+        .where(Case.municipality_code == principal.municipality_code, col(Case.purged_at).is_(None))
     )
     if principal.kind == "staff" and principal.role == "worker":
-        query = query.where(or_(Case.assigned_worker_id == principal.user_id, Case.second_worker_id == principal.user_id))
+        query = query.where(
+            or_(Case.assigned_worker_id == principal.user_id, Case.second_worker_id == principal.user_id)
+        )
     return query
 
 
@@ -52,7 +67,9 @@ class CaseFilter:
     has_open_conflict: bool | None = None
     crisis: bool | None = None
     signal_status: str | None = None  # a signal of the case has this DDAS status
-    proposed_closing: bool | None = None  # proposed for closing as an unjustified signal (`cases.rules.closing_proposal`)
+    proposed_closing: bool | None = (
+        None  # proposed for closing as an unjustified signal (`cases.rules.closing_proposal`)
+    )
     objection: bool | None = None  # opened under an earlier objection (`Case.objection`)
     stale: bool | None = None  # proposed for closing: nothing happened for `stale_case_months` (`cases.rules.is_stale`)
 
@@ -83,8 +100,9 @@ def _filtered(query, filters: CaseFilter, *, today: date, session: Session, prin
     cases = Case.__table__.c
     if filters.due_within_days is not None:
         # Still to act on and due by then (the overdue included): a case attempted in time is done with.
-        query = query.where(still_to_act(cases),
-                            col(Case.first_contact_due_date) <= today + timedelta(days=filters.due_within_days))
+        query = query.where(
+            still_to_act(cases), col(Case.first_contact_due_date) <= today + timedelta(days=filters.due_within_days)
+        )
     if filters.overdue is not None:
         late = overdue(cases, today=today)
         query = query.where(late if filters.overdue else ~late)
@@ -97,7 +115,9 @@ def _filtered(query, filters: CaseFilter, *, today: date, session: Session, prin
     if filters.objection is not None:
         query = query.where(Case.objection == filters.objection)
     if filters.worker_id is not None:
-        query = query.where(or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id))
+        query = query.where(
+            or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id)
+        )
     if filters.unassigned is not None:
         query = query.where(
             col(Case.assigned_worker_id).is_(None) if filters.unassigned else col(Case.assigned_worker_id).is_not(None)
@@ -108,14 +128,21 @@ def _filtered(query, filters: CaseFilter, *, today: date, session: Session, prin
         query = query.where(col(Household.postcode) <= _postcode_bound(filters.postcode_to, upper=True))
     if filters.has_open_conflict is not None:
         open_conflict = (
-            select(ConflictRow.id).where(ConflictRow.case_id == Case.id, col(ConflictRow.resolved_at).is_(None)).exists()
+            select(ConflictRow.id)
+            .where(ConflictRow.case_id == Case.id, col(ConflictRow.resolved_at).is_(None))
+            .exists()
         )
         query = query.where(open_conflict if filters.has_open_conflict else ~open_conflict)
     return query
 
 
 def list_cases(
-    session: Session, principal: Principal, *, filters: CaseFilter, today: date, after: tuple[date, uuid.UUID] | None,
+    session: Session,
+    principal: Principal,
+    *,
+    filters: CaseFilter,
+    today: date,
+    after: tuple[date, uuid.UUID] | None,
     limit: int,
 ) -> list[tuple[Case, Household]]:
     query = _filtered(_visible(principal), filters, today=today, session=session, principal=principal)
@@ -126,15 +153,23 @@ def list_cases(
 
 
 def events_of(session: Session, case: Case) -> list[VisitEvent]:
-    return list(session.exec(
-        select(VisitEvent).where(VisitEvent.case_id == case.id).order_by(col(VisitEvent.occurred_at), col(VisitEvent.id))
-    ))
+    return list(
+        session.exec(
+            select(VisitEvent)
+            .where(VisitEvent.case_id == case.id)
+            .order_by(col(VisitEvent.occurred_at), col(VisitEvent.id))
+        )
+    )
 
 
 def conflicts_of(session: Session, case: Case) -> list[ConflictRow]:
-    return list(session.exec(
-        select(ConflictRow).where(ConflictRow.case_id == case.id).order_by(col(ConflictRow.opened_at), col(ConflictRow.id))
-    ))
+    return list(
+        session.exec(
+            select(ConflictRow)
+            .where(ConflictRow.case_id == case.id)
+            .order_by(col(ConflictRow.opened_at), col(ConflictRow.id))
+        )
+    )
 
 
 def get_case(session: Session, principal: Principal, case_id: uuid.UUID) -> tuple[Case, Household, list[Signal]]:
@@ -161,11 +196,15 @@ def first_attempt_days(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid
     found: dict[uuid.UUID, date | None] = dict.fromkeys(case_ids)
     if case_ids:
         events = VisitEvent.__table__.c
-        found.update(session.execute(
-            sa.select(events.case_id, sa.func.min(dutch_day(events.occurred_at)))
-            .where(events.case_id.in_(case_ids), events.outcome == "applied", events.kind.in_(list(ATTEMPT_CHANNELS)))
-            .group_by(events.case_id)
-        ).all())
+        found.update(
+            session.execute(
+                sa.select(events.case_id, sa.func.min(dutch_day(events.occurred_at)))
+                .where(
+                    events.case_id.in_(case_ids), events.outcome == "applied", events.kind.in_(list(ATTEMPT_CHANNELS))
+                )
+                .group_by(events.case_id)
+            ).all()
+        )
     return found
 
 
@@ -187,17 +226,30 @@ def stale_flags(session: Session, cases: list[Case], *, today: date) -> dict[uui
     last: dict[uuid.UUID, datetime] = {case.id: case.opened_at for case in cases}
     events = VisitEvent.__table__.c
     for case_id, *moments in [
-        *session.execute(sa.select(Signal.case_id, sa.func.max(Signal.received_at))
-                         .where(col(Signal.case_id).in_(ids)).group_by(Signal.case_id)).all(),
-        *session.execute(sa.select(events.case_id, sa.func.max(events.occurred_at), sa.func.max(events.received_at))
-                         .where(events.case_id.in_(ids)).group_by(events.case_id)).all(),
+        *session.execute(
+            sa.select(Signal.case_id, sa.func.max(Signal.received_at))
+            .where(col(Signal.case_id).in_(ids))
+            .group_by(Signal.case_id)
+        ).all(),
+        *session.execute(
+            sa.select(events.case_id, sa.func.max(events.occurred_at), sa.func.max(events.received_at))
+            .where(events.case_id.in_(ids))
+            .group_by(events.case_id)
+        ).all(),
     ]:
         for moment in moments:
             moment = _aware(moment)
             if moment is not None and moment > last[case_id]:
                 last[case_id] = moment
-    return {case.id: is_stale(state=case.state, last_activity_on=dutch_date(last[case.id]), today=today,
-                              stale_case_months=settings.stale_case_months) for case in cases}
+    return {
+        case.id: is_stale(
+            state=case.state,
+            last_activity_on=dutch_date(last[case.id]),
+            today=today,
+            stale_case_months=settings.stale_case_months,
+        )
+        for case in cases
+    }
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -229,14 +281,19 @@ def attempts_by_case(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.U
     # building the ORM objects cost more than the query itself.
     events = session.execute(
         sa.select(VisitEvent.case_id, VisitEvent.kind, VisitEvent.payload)
-        .where(col(VisitEvent.case_id).in_(case_ids), VisitEvent.outcome == "applied",
-               col(VisitEvent.kind).in_(list(ATTEMPT_CHANNELS)))
+        .where(
+            col(VisitEvent.case_id).in_(case_ids),
+            VisitEvent.outcome == "applied",
+            col(VisitEvent.kind).in_(list(ATTEMPT_CHANNELS)),
+        )
         .order_by(col(VisitEvent.occurred_at))
     )
     for case_id, kind, payload in events:
-        found[case_id].append(Attempt(
-            channel=ATTEMPT_CHANNELS[kind], reached=bool(payload.get("reached")), day_part=payload.get("day_part"),
-        ))
+        found[case_id].append(
+            Attempt(
+                channel=ATTEMPT_CHANNELS[kind], reached=bool(payload.get("reached")), day_part=payload.get("day_part")
+            )
+        )
     return found
 
 
@@ -248,7 +305,8 @@ def close(
         raise NotFound("No such case.")
     if base_version is not None and base_version != case.version:
         raise Conflict(
-            f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
+            f"The case is at version {case.version}, you saw {base_version}.",
+            slug="version-conflict",
             current_version=case.version,
         )
     check_result(session, case, result)
@@ -261,20 +319,31 @@ def close(
 def results_allowed(session: Session, case: Case) -> list[str]:
     """The DDAS results that fit the case's history now (what the console offers)."""
     plan = _policy(session, case)
-    return allowed_results(attempts=attempts(session, case), reached=_reached(session, case),
-                           no_contact_attempts=plan.no_contact_after_attempts,
-                           no_contact_channels=plan.no_contact_after_channels)
+    return allowed_results(
+        attempts=attempts(session, case),
+        reached=_reached(session, case),
+        no_contact_attempts=plan.no_contact_after_attempts,
+        no_contact_channels=plan.no_contact_after_channels,
+    )
 
 
 def check_result(session: Session, case: Case, result: str) -> None:
     """409 `result-does-not-fit`, naming why, when `result` does not fit the case's history."""
     plan = _policy(session, case)
-    problem = result_problem(result, attempts=attempts(session, case), reached=_reached(session, case),
-                             no_contact_attempts=plan.no_contact_after_attempts,
-                             no_contact_channels=plan.no_contact_after_channels)
+    problem = result_problem(
+        result,
+        attempts=attempts(session, case),
+        reached=_reached(session, case),
+        no_contact_attempts=plan.no_contact_after_attempts,
+        no_contact_channels=plan.no_contact_after_channels,
+    )
     if problem is not None:
-        raise Conflict(f"The result '{result}' does not fit this case: {problem}.", slug="result-does-not-fit",
-                       result=result, allowed_results=results_allowed(session, case))
+        raise Conflict(
+            f"The result '{result}' does not fit this case: {problem}.",
+            slug="result-does-not-fit",
+            result=result,
+            allowed_results=results_allowed(session, case),
+        )
 
 
 def _policy(session: Session, case: Case) -> OutreachPolicy:
@@ -287,10 +356,19 @@ def _reached(session: Session, case: Case) -> bool:
     in the field, a decided conflict, or the office recording help accepted, reach the resident)."""
     if case.state in (CaseState.CONTACTED.value, CaseState.HELP_ACCEPTED.value, CaseState.TRAJECTORY.value):
         return True
-    return any(attempt.reached for attempt in attempts(session, case)) or session.execute(
-        sa.select(VisitEvent.id).where(VisitEvent.case_id == case.id, VisitEvent.outcome == "applied",
-                                       col(VisitEvent.kind).in_(["help_accepted", "help_declined"])).limit(1)
-    ).first() is not None
+    return (
+        any(attempt.reached for attempt in attempts(session, case))
+        or session.execute(
+            sa.select(VisitEvent.id)
+            .where(
+                VisitEvent.case_id == case.id,
+                VisitEvent.outcome == "applied",
+                col(VisitEvent.kind).in_(["help_accepted", "help_declined"]),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def move(case: Case, event: CaseEvent) -> None:
@@ -323,8 +401,13 @@ def _worker(session: Session, principal: Principal, worker_id: uuid.UUID) -> Sta
 
 
 def assign(
-    session: Session, principal: Principal, case_id: uuid.UUID, *, worker_id: uuid.UUID,
-    second_worker_id: uuid.UUID | None, now: datetime,
+    session: Session,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    worker_id: uuid.UUID,
+    second_worker_id: uuid.UUID | None,
+    now: datetime,
 ) -> tuple[Case, Household]:
     """Put a case on a worker's list (and a second worker's, for a visit in pairs).
     Reassigning moves it: the previous workers' devices see it removed on their next pull."""
@@ -342,15 +425,29 @@ def assign(
 
 
 OFFICE_PAYLOAD_FIELDS = {
-    "letter_sent": (), "phone_attempt": ("reached",), "mail_sent": ("reached",), "sms_sent": ("reached",),
-    "appointment": ("appointment_at", "location"), "appointment_kept": ("location",), "administrative": ("reached",),
-    "note": ("text",), "help_accepted": (),
+    "letter_sent": (),
+    "phone_attempt": ("reached",),
+    "mail_sent": ("reached",),
+    "sms_sent": ("reached",),
+    "appointment": ("appointment_at", "location"),
+    "appointment_kept": ("location",),
+    "administrative": ("reached",),
+    "note": ("text",),
+    "help_accepted": (),
 }
 
 
 def record_office_action(
-    session: Session, principal: Principal, case_id: uuid.UUID, *, action_id: uuid.UUID, kind: str,
-    occurred_at: datetime, base_version: int | None, fields: dict[str, Any], now: datetime,
+    session: Session,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    action_id: uuid.UUID,
+    kind: str,
+    occurred_at: datetime,
+    base_version: int | None,
+    fields: dict[str, Any],
+    now: datetime,
 ) -> tuple[Case, Household, bool]:
     """A letter, a call, an appointment or a note from the office: a fact on the case's timeline,
     idempotent by the client's action id (the unique event id enforces it in the database)."""
@@ -365,8 +462,11 @@ def record_office_action(
     if case.purged_at is not None:
         raise NotFound("No such case.")
     if base_version is not None and base_version != case.version:
-        raise Conflict(f"The case is at version {case.version}, you saw {base_version}.", slug="version-conflict",
-                       current_version=case.version)
+        raise Conflict(
+            f"The case is at version {case.version}, you saw {base_version}.",
+            slug="version-conflict",
+            current_version=case.version,
+        )
     payload = {name: fields[name] for name in OFFICE_PAYLOAD_FIELDS[kind] if fields.get(name) is not None}
     missing = {"phone_attempt": "reached", "appointment": "appointment_at", "note": "text"}.get(kind)
     if missing and missing not in payload:
@@ -375,17 +475,34 @@ def record_office_action(
         payload["appointment_at"] = payload["appointment_at"].isoformat()
     if kind == "appointment_kept":
         if fields.get("reached") is False:
-            raise Unprocessable("An appointment kept reached the resident: `reached` cannot be false.",
-                                slug="validation-error")
+            raise Unprocessable(
+                "An appointment kept reached the resident: `reached` cannot be false.", slug="validation-error"
+            )
         payload["reached"] = True  # the resident came: an attempt that reached them
     elif kind in ATTEMPT_CHANNELS and kind != "letter_sent":
         payload.setdefault("reached", False)
-    session.add(VisitEvent(
-        id=action_id, municipality_code=case.municipality_code, case_id=case.id, device_id=None,
-        author_id=principal.user_id, kind=kind, occurred_at=occurred_at, received_at=now, base_version=case.version,
-        payload=payload, outcome="applied", change_seq=0, body_hash="",
-    ))
-    if kind in ATTEMPT_CHANNELS and payload.get("reached") and CaseEvent.CONTACT in allowed_events(CaseState(case.state)):
+    session.add(
+        VisitEvent(
+            id=action_id,
+            municipality_code=case.municipality_code,
+            case_id=case.id,
+            device_id=None,
+            author_id=principal.user_id,
+            kind=kind,
+            occurred_at=occurred_at,
+            received_at=now,
+            base_version=case.version,
+            payload=payload,
+            outcome="applied",
+            change_seq=0,
+            body_hash="",
+        )
+    )
+    if (
+        kind in ATTEMPT_CHANNELS
+        and payload.get("reached")
+        and CaseEvent.CONTACT in allowed_events(CaseState(case.state))
+    ):
         move(case, CaseEvent.CONTACT)
     if kind == "help_accepted":  # said on the phone or at the office, after contact was made
         move(case, CaseEvent.ACCEPT_HELP)
@@ -399,11 +516,17 @@ def reopen(session: Session, principal: Principal, case_id: uuid.UUID, *, now: d
     municipality = session.get(Municipality, case.municipality_code)
     window = settings_of(municipality).reopen_window_days
     if case.closed_at is not None and now - case.closed_at > timedelta(days=window):
-        raise Conflict(f"The case closed more than {window} days ago and can no longer be reopened.",
-                       slug="reopen-window-passed", state=case.state)
+        raise Conflict(
+            f"The case closed more than {window} days ago and can no longer be reopened.",
+            slug="reopen-window-passed",
+            state=case.state,
+        )
     if session.exec(select(Trajectory.id).where(Trajectory.case_id == case.id)).first() is not None:
-        raise Conflict("The case was handed over to debt help with a trajectory; it is not reopened.",
-                       slug="handed-over", state=case.state)
+        raise Conflict(
+            "The case was handed over to debt help with a trajectory; it is not reopened.",
+            slug="handed-over",
+            state=case.state,
+        )
     move(case, CaseEvent.REOPEN)
     case.result, case.closed_at = None, None
     return case, new_version(session, case, now=now)

@@ -15,11 +15,15 @@ from sqlmodel import Session, col, select
 from api.auth.principal import Principal
 from api.bkr.outbox import enqueue_end, enqueue_registration
 from api.bkr.rules import (
-    ADDRESS_FIELDS, SUBJECT_FIELDS, Person, SubjectProblem, TrajectoryOutcome, choose_subject, removal_date,
+    ADDRESS_FIELDS,
+    SUBJECT_FIELDS,
+    Person,
+    SubjectProblem,
+    TrajectoryOutcome,
+    choose_subject,
+    removal_date,
 )
-from api.cases.rules import (
-    DEFAULT_HANDOVER_RESULT, HANDOVER_RESULTS, CaseEvent, CaseState, allowed_events, dutch_date,
-)
+from api.cases.rules import DEFAULT_HANDOVER_RESULT, HANDOVER_RESULTS, CaseEvent, CaseState, allowed_events, dutch_date
 from api.cases.service import check_result, move, new_version
 from api.models import BkrRegistration, Case, Conflict, Household, Municipality, Signal, Trajectory
 from api.municipality.policy import settings_of
@@ -33,8 +37,11 @@ def _open_case(session: Session, principal: Principal, case_id: uuid.UUID, base_
     if case.purged_at is not None:
         raise NotFound("No such case.")
     if base_version is not None and base_version != case.version:
-        raise ConflictProblem(f"The case is at version {case.version}, you saw {base_version}.",
-                              slug="version-conflict", current_version=case.version)
+        raise ConflictProblem(
+            f"The case is at version {case.version}, you saw {base_version}.",
+            slug="version-conflict",
+            current_version=case.version,
+        )
     return case
 
 
@@ -47,14 +54,19 @@ def _subject(session: Session, case: Case, household: Household, signal_id: uuid
             raise Unprocessable("That signal is not one of this case's.", slug="unknown-signal")
     chosen = choose_subject([Person(**{name: getattr(signal, name) for name in SUBJECT_FIELDS}) for signal in signals])
     if chosen is SubjectProblem.UNIDENTIFIED:
-        raise Unprocessable("No signal of this case names the resident; BKR cannot register an address.",
-                            slug=chosen.value)
+        raise Unprocessable(
+            "No signal of this case names the resident; BKR cannot register an address.", slug=chosen.value
+        )
     if chosen is SubjectProblem.AMBIGUOUS:
-        raise Unprocessable("The signals name different residents: choose one with `signal_id`.", slug=chosen.value,
-                            candidates=[str(signal.id) for signal in signals if signal.surname])
+        raise Unprocessable(
+            "The signals name different residents: choose one with `signal_id`.",
+            slug=chosen.value,
+            candidates=[str(signal.id) for signal in signals if signal.surname],
+        )
     if chosen is SubjectProblem.INCOMPLETE:
-        raise Unprocessable("BKR needs the resident's surname and birth date; the signals lack the birth date.",
-                            slug=chosen.value)
+        raise Unprocessable(
+            "BKR needs the resident's surname and birth date; the signals lack the birth date.", slug=chosen.value
+        )
     assert isinstance(chosen, Person)
     person = {name: getattr(chosen, name) for name in SUBJECT_FIELDS}
     person["birth_date"] = chosen.birth_date.isoformat() if chosen.birth_date else None
@@ -62,15 +74,24 @@ def _subject(session: Session, case: Case, household: Household, signal_id: uuid
 
 
 def start(
-    session: Session, principal: Principal, case_id: uuid.UUID, *, decision_date: date, signal_id: uuid.UUID | None,
-    base_version: int | None, now: datetime, result: str = DEFAULT_HANDOVER_RESULT,
+    session: Session,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    decision_date: date,
+    signal_id: uuid.UUID | None,
+    base_version: int | None,
+    now: datetime,
+    result: str = DEFAULT_HANDOVER_RESULT,
 ) -> tuple[Case, Trajectory, BkrRegistration]:
     """The decision starts debt help: the trajectory and its BKR registration, and the early-
     signalling case closes with a follow-up `result` (the handover; the trajectory lives on)."""
     case = _open_case(session, principal, case_id, base_version)
     if result not in HANDOVER_RESULTS:
-        raise Unprocessable(f"A trajectory hands the case over with one of: {', '.join(HANDOVER_RESULTS)}.",
-                            slug="not-a-handover-result")
+        raise Unprocessable(
+            f"A trajectory hands the case over with one of: {', '.join(HANDOVER_RESULTS)}.",
+            slug="not-a-handover-result",
+        )
     # Dates as the office knows them: Dutch calendar days (just after midnight it is already
     # tomorrow in Amsterdam, and a decision dated today must not be "in the future").
     if decision_date > dutch_date(now):
@@ -83,8 +104,11 @@ def start(
         select(Conflict.id).where(Conflict.case_id == case.id, col(Conflict.resolved_at).is_(None))
     ).first()
     if open_conflict is not None:
-        raise ConflictProblem("The case has an open conflict; resolve it before starting a trajectory.",
-                              slug="open-conflict", conflict_id=str(open_conflict))
+        raise ConflictProblem(
+            "The case has an open conflict; resolve it before starting a trajectory.",
+            slug="open-conflict",
+            conflict_id=str(open_conflict),
+        )
     if CaseEvent.START_TRAJECTORY in allowed_events(CaseState(case.state)):  # else `move` names the state
         check_result(session, case, result)
     move(case, CaseEvent.START_TRAJECTORY)
@@ -93,8 +117,11 @@ def start(
     assert household is not None
     subject = _subject(session, case, household, signal_id)
     trajectory = Trajectory(
-        municipality_code=case.municipality_code, case_id=case.id, decision_date=decision_date,
-        started_by=principal.user_id, created_at=now,
+        municipality_code=case.municipality_code,
+        case_id=case.id,
+        decision_date=decision_date,
+        started_by=principal.user_id,
+        created_at=now,
     )
     session.add(trajectory)
     session.flush()
@@ -104,7 +131,12 @@ def start(
 
 
 def end(
-    session: Session, principal: Principal, case_id: uuid.UUID, *, end_date: date, outcome: TrajectoryOutcome,
+    session: Session,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    end_date: date,
+    outcome: TrajectoryOutcome,
     now: datetime,
 ) -> tuple[Case, Trajectory, BkrRegistration]:
     case = _open_case(session, principal, case_id, None)
@@ -122,9 +154,15 @@ def end(
     trajectory.end_date, trajectory.outcome, trajectory.ended_by = end_date, outcome, principal.user_id
     session.add(trajectory)
     registration = enqueue_end(
-        session, trajectory, now=now,
-        removal_date=removal_date(end_date, outcome, months_after_end=settings.bkr_removal_months_after_end,
-                                  months_after_success=settings.bkr_removal_months_after_success),
+        session,
+        trajectory,
+        now=now,
+        removal_date=removal_date(
+            end_date,
+            outcome,
+            months_after_end=settings.bkr_removal_months_after_end,
+            months_after_success=settings.bkr_removal_months_after_success,
+        ),
     )
     new_version(session, case, now=now)
     return case, trajectory, registration
@@ -135,7 +173,8 @@ def of_case(session: Session, case_id: uuid.UUID) -> tuple[Trajectory | None, li
     if trajectory is None:
         return None, []
     registrations = session.exec(
-        select(BkrRegistration).where(BkrRegistration.trajectory_id == trajectory.id)
+        select(BkrRegistration)
+        .where(BkrRegistration.trajectory_id == trajectory.id)
         .order_by(col(BkrRegistration.created_at), col(BkrRegistration.action).desc())
     )
     return trajectory, list(registrations)

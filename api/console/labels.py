@@ -4,24 +4,47 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from api.cases.rules import AMSTERDAM
-from api.cases.rules import day_part
+from api.cases.rules import AMSTERDAM, day_part
 
 LABELS: dict[str, dict[str, str]] = {
     "state": {
-        "new": "Nieuw", "planned": "Gepland", "contacted": "Contact gehad", "help_accepted": "Hulp aanvaard",
-        "trajectory": "In traject", "closed": "Afgesloten",
+        "new": "Nieuw",
+        "planned": "Gepland",
+        "contacted": "Contact gehad",
+        "help_accepted": "Hulp aanvaard",
+        "trajectory": "In traject",
+        "closed": "Afgesloten",
     },
     "classification": {"single": "Enkelvoudig", "multiple": "Meervoudig", "consecutive": "Opeenvolgend"},
-    "channel": {"letter": "Brief", "phone": "Telefoon", "visit": "Huisbezoek", "card": "Kaartje", "email": "E-mail",
-                "mail": "Mail", "sms": "SMS/Whatsapp", "appointment": "Afspraak op locatie", "administrative": "Administratief"},
+    "channel": {
+        "letter": "Brief",
+        "phone": "Telefoon",
+        "visit": "Huisbezoek",
+        "card": "Kaartje",
+        "email": "E-mail",
+        "mail": "Mail",
+        "sms": "SMS/Whatsapp",
+        "appointment": "Afspraak op locatie",
+        "administrative": "Administratief",
+    },
     "event": {
-        "visit_attempt": "Huisbezoek", "card_left": "Kaartje achtergelaten", "phone_attempt": "Telefoonpoging",
-        "help_offered": "Hulp aangeboden", "help_accepted": "Hulp aanvaard", "help_declined": "Hulp afgewezen",
-        "note": "Notitie", "result_proposed": "Resultaat voorgesteld", "letter_sent": "Brief verstuurd",
-        "appointment": "Afspraak gemaakt", "appointment_kept": "Afspraak op locatie", "mail_sent": "Mail verstuurd",
-        "sms_sent": "SMS/Whatsapp verstuurd", "administrative": "Administratief contact",
-        "closed": "Afgesloten", "reopened": "Heropend", "assigned": "Toegewezen",
+        "visit_attempt": "Huisbezoek",
+        "card_left": "Kaartje achtergelaten",
+        "phone_attempt": "Telefoonpoging",
+        "help_offered": "Hulp aangeboden",
+        "help_accepted": "Hulp aanvaard",
+        "help_declined": "Hulp afgewezen",
+        "note": "Notitie",
+        "result_proposed": "Resultaat voorgesteld",
+        "letter_sent": "Brief verstuurd",
+        "appointment": "Afspraak gemaakt",
+        "appointment_kept": "Afspraak op locatie",
+        "mail_sent": "Mail verstuurd",
+        "sms_sent": "SMS/Whatsapp verstuurd",
+        "administrative": "Administratief contact",
+        "closed": "Afgesloten",
+        "reopened": "Heropend",
+        "assigned": "Toegewezen",
     },
     "outcome": {"applied": "verwerkt", "conflict": "conflict"},
     "conflict": {
@@ -31,19 +54,21 @@ LABELS: dict[str, dict[str, str]] = {
         "outcome-after-reassigned": "Uitkomst vastgelegd nadat de zaak werd overgedragen",
     },
     "decision": {
-        "help_accepted": "Hulp is aanvaard", "help_declined": "Hulp is afgewezen",
-        "keep_office": "Besluit van kantoor blijft staan", "keep_both_as_facts": "Beide als feit bewaren, niets wijzigt",
+        "help_accepted": "Hulp is aanvaard",
+        "help_declined": "Hulp is afgewezen",
+        "keep_office": "Besluit van kantoor blijft staan",
+        "keep_both_as_facts": "Beide als feit bewaren, niets wijzigt",
     },
-    "bkr_status": {
-        "pending": "Wacht op verzending", "delivered": "Geregistreerd", "failed": "Mislukt",
-    },
+    "bkr_status": {"pending": "Wacht op verzending", "delivered": "Geregistreerd", "failed": "Mislukt"},
     "bkr_action": {"register": "Registratie", "end": "Einde", "remove": "Verwijdering"},
     "role": {"backoffice": "Backoffice", "admin": "Beheerder", "worker": "Buitendienst"},
     "import_status": {"completed": "Verwerkt", "rejected": "Afgewezen"},
     "signal_result": {"created": "Nieuw", "duplicate": "Al ontvangen", "rejected": "Afgewezen"},
     "below_threshold": {
-        "arrears-start-after-signal-date": "achterstand begint na de signaaldatum", "zero-amount": "bedrag is nul",
-        "days-in-arrears": "te kort in achterstand", "amount": "bedrag onder de drempel",
+        "arrears-start-after-signal-date": "achterstand begint na de signaaldatum",
+        "zero-amount": "bedrag is nul",
+        "days-in-arrears": "te kort in achterstand",
+        "amount": "bedrag onder de drempel",
     },
 }
 

@@ -7,7 +7,17 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.console.screens import (
-    bkr, cases, conflicts, devices, login, not_found, planning, privacy, reports, signals, today,
+    bkr,
+    cases,
+    conflicts,
+    devices,
+    login,
+    not_found,
+    planning,
+    privacy,
+    reports,
+    signals,
+    today,
 )
 from api.console.web import DOWNLOADS, HERE
 
@@ -20,7 +30,9 @@ def install(app: FastAPI) -> None:
         app.include_router(screen.router)
     # Where signing in may land: a screen, never a download (see `web.DOWNLOADS`).
     app.state.console_screens = [
-        route.path_regex for screen in SCREENS for route in screen.router.routes
+        route.path_regex
+        for screen in SCREENS
+        for route in screen.router.routes
         if isinstance(route, APIRoute) and "GET" in route.methods and route.name not in DOWNLOADS
     ]
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

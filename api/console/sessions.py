@@ -38,15 +38,23 @@ def principal_of(user: StaffUser) -> Principal:
 
 def sign_in(session: Session, *, user: StaffUser, settings: Settings, now: datetime) -> str:
     """A new session for `user`; returns the cookie value (only its hash is stored)."""
-    session.exec(delete(ConsoleSession).where(  # type: ignore[call-overload]
-        ConsoleSession.user_id == user.id, col(ConsoleSession.expires_at) <= now
-    ))
+    session.exec(
+        delete(ConsoleSession).where(  # type: ignore[call-overload]
+            ConsoleSession.user_id == user.id, col(ConsoleSession.expires_at) <= now
+        )
+    )
     token = secrets.token_urlsafe(32)
-    session.add(ConsoleSession(
-        municipality_code=user.municipality_code, user_id=user.id, token_hash=hash_token(token),
-        csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now,
-        expires_at=now + timedelta(hours=settings.console_session_hours),
-    ))
+    session.add(
+        ConsoleSession(
+            municipality_code=user.municipality_code,
+            user_id=user.id,
+            token_hash=hash_token(token),
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.console_session_hours),
+        )
+    )
     return token
 
 
@@ -56,12 +64,20 @@ def signed_in(session: Session, token: str | None, *, settings: Settings, now: d
     if not token or len(token) > 100:
         return None
     row = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token))).first()
-    if row is None or now >= row.expires_at or now - row.last_seen_at >= timedelta(minutes=settings.console_idle_minutes):
+    if (
+        row is None
+        or now >= row.expires_at
+        or now - row.last_seen_at >= timedelta(minutes=settings.console_idle_minutes)
+    ):
         return None
     user = session.get(StaffUser, row.user_id)
-    if (user is None or not user.active or user.municipality_code != row.municipality_code
-            or user.role not in CONSOLE_ROLES
-            or (user.credentials_changed_at is not None and user.credentials_changed_at > row.created_at)):
+    if (
+        user is None
+        or not user.active
+        or user.municipality_code != row.municipality_code
+        or user.role not in CONSOLE_ROLES
+        or (user.credentials_changed_at is not None and user.credentials_changed_at > row.created_at)
+    ):
         return None
     if now - row.last_seen_at >= TOUCH_AFTER:
         row.last_seen_at = now

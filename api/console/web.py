@@ -110,8 +110,9 @@ class ConsoleRoute(APIRoute):
             except LoginRequired:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 ended = "&verlopen=true" if request.cookies.get(sessions.COOKIE) else ""
-                response = RedirectResponse(f"/console/inloggen?volgende={quote(target, safe='')}{ended}",
-                                            status_code=303)
+                response = RedirectResponse(
+                    f"/console/inloggen?volgende={quote(target, safe='')}{ended}", status_code=303
+                )
             except ProblemError as exc:
                 # The page answers instead of the problem, so the request's session would commit:
                 # what the failed request wrote goes first, as it does for the API.
@@ -176,17 +177,30 @@ Form = Annotated[FormData, Depends(checked_form)]
 
 
 def render(
-    request: Request, signed: sessions.SignedIn | None, template: str, *, status: int = 200,
-    error: ProblemError | None = None, **context: Any,
+    request: Request,
+    signed: sessions.SignedIn | None,
+    template: str,
+    *,
+    status: int = 200,
+    error: ProblemError | None = None,
+    **context: Any,
 ) -> HTMLResponse:
     flash = None
     if signed is not None and signed.row.flash:
         flash, signed.row.flash = signed.row.flash, None
     return templates.TemplateResponse(
-        request, template,
-        {"me": signed.user if signed else None, "csrf": signed.row.csrf_token if signed else None, "flash": flash,
-         "nav": [item for item in NAV if item[0] != "privacy" or (signed is not None and signed.user.role == "admin")],
-         "error": error and problem_view(error), **context},
+        request,
+        template,
+        {
+            "me": signed.user if signed else None,
+            "csrf": signed.row.csrf_token if signed else None,
+            "flash": flash,
+            "nav": [
+                item for item in NAV if item[0] != "privacy" or (signed is not None and signed.user.role == "admin")
+            ],
+            "error": error and problem_view(error),
+            **context,
+        },
         status_code=error.status if error is not None and status == 200 else status,
     )
 
@@ -203,8 +217,11 @@ def problem_view(exc: ProblemError) -> dict[str, Any]:
         "headline": HEADLINES.get(exc.slug, "Dat is niet gelukt."),
         "detail": exc.detail,
         "status": exc.status,
-        "errors": [": ".join(str(part) for part in (e.get("pointer"), e.get("detail")) if part)
-                   for e in errors if isinstance(e, Mapping)][:50],
+        "errors": [
+            ": ".join(str(part) for part in (e.get("pointer"), e.get("detail")) if part)
+            for e in errors
+            if isinstance(e, Mapping)
+        ][:50],
     }
 
 
@@ -245,4 +262,3 @@ def filled(request: Request) -> dict[str, str]:
 def optional(form: Mapping[str, Any], name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import hashlib
 import json
 import uuid
@@ -15,33 +14,50 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth.principal import Principal
-from api.platform.bulk import in_array, insert_rows, on_postgres, update_rows, written_in
 from api.cases.rules import (
-    ATTEMPT_CHANNELS, DDAS_RESULTS, STATE_KINDS, CaseEvent, CaseState, allowed_events, transition,
+    ATTEMPT_CHANNELS,
+    DDAS_RESULTS,
+    STATE_KINDS,
+    CaseEvent,
+    CaseState,
+    allowed_events,
+    day_part,
+    transition,
 )
-from api.models import (
-    Case, Conflict, Device, DeviceHolding, VisitEvent,
-)
+from api.field.devices import note_device
+from api.models import Case, Conflict, Device, DeviceHolding, VisitEvent
+from api.platform.bulk import in_array, insert_rows, on_postgres, update_rows, written_in
 from api.platform.problems import Forbidden
 from api.platform.sequence import reserve_change_seqs
 from api.signals import status as signal_status
 from sync.events import (
-    OUTCOME_KINDS, Disagreement, EventResult, Fact, OfficeChange, PushBatch, PushEvent, PushResult, Reconciled,
-    check_payload, clock_skewed, placed, reconcile,
+    OUTCOME_KINDS,
+    Disagreement,
+    EventResult,
+    Fact,
+    OfficeChange,
+    PushBatch,
+    PushEvent,
+    PushResult,
+    Reconciled,
+    check_payload,
+    clock_skewed,
+    placed,
+    reconcile,
 )
-
-
-from api.field.devices import note_device
-from api.cases.rules import day_part
-
-
 
 
 def _body_hash(event: PushEvent) -> str:
     body = json.dumps(
-        {"case_id": str(event.case_id), "kind": event.kind, "occurred_at": event.occurred_at.isoformat(),
-         "base_version": event.base_version, "payload": event.payload},
-        sort_keys=True, separators=(",", ":"),
+        {
+            "case_id": str(event.case_id),
+            "kind": event.kind,
+            "occurred_at": event.occurred_at.isoformat(),
+            "base_version": event.base_version,
+            "payload": event.payload,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -79,10 +95,30 @@ class _NewEvent:
     outcome: str = "applied"
 
 
-_EVENT_ATTRS = ("id", "municipality_code", "case_id", "device_id", "author_id", "kind", "occurred_at", "base_version", "payload",
-                "clock_skew", "body_hash", "outcome")
-_CASE_COLUMNS = ("id", "municipality_code", "state", "version", "opened_at", "assigned_worker_id", "second_worker_id",
-                 "purged_at")
+_EVENT_ATTRS = (
+    "id",
+    "municipality_code",
+    "case_id",
+    "device_id",
+    "author_id",
+    "kind",
+    "occurred_at",
+    "base_version",
+    "payload",
+    "clock_skew",
+    "body_hash",
+    "outcome",
+)
+_CASE_COLUMNS = (
+    "id",
+    "municipality_code",
+    "state",
+    "version",
+    "opened_at",
+    "assigned_worker_id",
+    "second_worker_id",
+    "purged_at",
+)
 
 
 def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, datetime | None]:
@@ -103,8 +139,9 @@ def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, dat
 
 
 def _note_push(*, unsent: bool) -> sa.Update:
-    return note_device({"last_push_at": sa.bindparam("now"), "last_push_event_count": sa.bindparam("count")},
-                        unsent=unsent).returning(Device.__table__.c.id)
+    return note_device(
+        {"last_push_at": sa.bindparam("now"), "last_push_event_count": sa.bindparam("count")}, unsent=unsent
+    ).returning(Device.__table__.c.id)
 
 
 def _push_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any], sa.CompoundSelect[Any]]:
@@ -112,17 +149,35 @@ def _push_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any], sa.C
     event ids already stored; and the same with the stored state events of the cases."""
     cs, ev, hd = Case.__table__, VisitEvent.__table__, DeviceHolding.__table__
     held_by_device = sa.exists().where(hd.c.device_id == sa.bindparam("device_id"), hd.c.case_id == cs.c.id)
-    cases = (sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
-             .where(in_array(cs.c.id, "case_ids", postgres=postgres), cs.c.municipality_code == sa.bindparam("code"))
-             .order_by(cs.c.id).with_for_update(of=cs))
-    columns = (ev.c.id, ev.c.municipality_code, ev.c.outcome, ev.c.body_hash, ev.c.case_id, ev.c.device_id,
-               ev.c.author_id, ev.c.kind, ev.c.occurred_at, ev.c.base_version, ev.c.payload)
+    cases = (
+        sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
+        .where(in_array(cs.c.id, "case_ids", postgres=postgres), cs.c.municipality_code == sa.bindparam("code"))
+        .order_by(cs.c.id)
+        .with_for_update(of=cs)
+    )
+    columns = (
+        ev.c.id,
+        ev.c.municipality_code,
+        ev.c.outcome,
+        ev.c.body_hash,
+        ev.c.case_id,
+        ev.c.device_id,
+        ev.c.author_id,
+        ev.c.kind,
+        ev.c.occurred_at,
+        ev.c.base_version,
+        ev.c.payload,
+    )
     asked = sa.select(*columns, sa.true().label("asked")).where(in_array(ev.c.id, "event_ids", postgres=postgres))
     # Two index lookups in one statement (with an OR of the two, the plan scanned the table). The
     # kinds in the statement's text, not as parameters: so its plan, even a generic one of the
     # prepared statement, can use the index of state events (models.VisitEvent).
-    with_state = sa.union_all(asked, sa.select(*columns, sa.false().label("asked")).where(
-        in_array(ev.c.case_id, "case_ids", postgres=postgres), written_in(ev.c.kind, STATE_KINDS)))
+    with_state = sa.union_all(
+        asked,
+        sa.select(*columns, sa.false().label("asked")).where(
+            in_array(ev.c.case_id, "case_ids", postgres=postgres), written_in(ev.c.kind, STATE_KINDS)
+        ),
+    )
     return cases, asked, with_state
 
 
@@ -136,8 +191,17 @@ def _verdict(case: _PushCase, events: list[Any], *, resolved: frozenset[frozense
     if not events:
         return _NOTHING
     return reconcile(
-        [Fact(event_id=e.id, kind=e.kind, occurred_at=e.occurred_at, author=str(e.device_id or e.author_id),
-              base_version=e.base_version, payload=e.payload) for e in events],
+        [
+            Fact(
+                event_id=e.id,
+                kind=e.kind,
+                occurred_at=e.occurred_at,
+                author=str(e.device_id or e.author_id),
+                base_version=e.base_version,
+                payload=e.payload,
+            )
+            for e in events
+        ],
         office_changes=closed,
         resolved=resolved,
     )
@@ -145,13 +209,22 @@ def _verdict(case: _PushCase, events: list[Any], *, resolved: frozenset[frozense
 
 def _outcomes_after_reassignment(case: _PushCase, new_events: list[_NewEvent]) -> list[_NewEvent]:
     """Outcomes from a device that no longer holds the case after a reassignment: recorded on stale ground."""
-    return [e for e in new_events
-            if e.author_id not in (case.assigned_worker_id, case.second_worker_id) and e.kind in OUTCOME_KINDS]
+    return [
+        e
+        for e in new_events
+        if e.author_id not in (case.assigned_worker_id, case.second_worker_id) and e.kind in OUTCOME_KINDS
+    ]
 
 
 def _reconcile_case(
-    session: Session, case: _PushCase, new_events: list[_NewEvent], *, events: list[Any], existing: list[Conflict],
-    now: datetime, verdict: Reconciled | None = None,
+    session: Session,
+    case: _PushCase,
+    new_events: list[_NewEvent],
+    *,
+    events: list[Any],
+    existing: list[Conflict],
+    now: datetime,
+    verdict: Reconciled | None = None,
 ) -> None:
     """Fold the case's state events (cards and notes never change state) and raise new conflicts.
 
@@ -159,8 +232,11 @@ def _reconcile_case(
     the caller gives it a change number and writes them. `verdict`: the rules' answer, when the
     caller already has it (no stored conflicts to take into account).
     """
-    resolved = frozenset(frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", [])) for c in existing
-                         if c.resolved_at is not None and c.resolution)
+    resolved = frozenset(
+        frozenset(uuid.UUID(i) for i in c.resolution.get("event_ids", []))
+        for c in existing
+        if c.resolved_at is not None and c.resolution
+    )
     known = {frozenset(side["event_id"] for side in c.sides) for c in existing}
     new_ids = {event.id for event in new_events}
     if verdict is None:
@@ -174,21 +250,36 @@ def _reconcile_case(
         ids = frozenset(str(i) for i in disagreement.event_ids)
         if not ids & {str(i) for i in new_ids} or ids in known:
             continue
-        session.add(Conflict(
-            municipality_code=case.municipality_code, case_id=case.id, kind=disagreement.kind, opened_at=now,
-            sides=[{"event_id": str(i), "device_id": str(by_id[i].device_id) if by_id[i].device_id else None,
-                    "author_id": str(by_id[i].author_id), "kind": by_id[i].kind,
-                    "occurred_at": by_id[i].occurred_at.isoformat(), "base_version": by_id[i].base_version,
-                    "payload": by_id[i].payload} for i in disagreement.event_ids],
-        ))
+        session.add(
+            Conflict(
+                municipality_code=case.municipality_code,
+                case_id=case.id,
+                kind=disagreement.kind,
+                opened_at=now,
+                sides=[
+                    {
+                        "event_id": str(i),
+                        "device_id": str(by_id[i].device_id) if by_id[i].device_id else None,
+                        "author_id": str(by_id[i].author_id),
+                        "kind": by_id[i].kind,
+                        "occurred_at": by_id[i].occurred_at.isoformat(),
+                        "base_version": by_id[i].base_version,
+                        "payload": by_id[i].payload,
+                    }
+                    for i in disagreement.event_ids
+                ],
+            )
+        )
         known.add(ids)
         for i in disagreement.event_ids:
             if i in new_ids:
                 by_id[i].outcome = "conflict"
     state = CaseState(case.state)
     if state is not CaseState.CLOSED and not disagreements:
-        for event in (CaseEvent.CONTACT if verdict.reached else None,
-                      CaseEvent.ACCEPT_HELP if verdict.help == "accepted" else None):
+        for event in (
+            CaseEvent.CONTACT if verdict.reached else None,
+            CaseEvent.ACCEPT_HELP if verdict.help == "accepted" else None,
+        ):
             if event is not None and event in allowed_events(state):
                 state = transition(state, event)
     case.state = state.value
@@ -225,7 +316,9 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     cases: dict[uuid.UUID, _PushCase] = {}
     held: set[uuid.UUID] = set()
     if case_ids:
-        for *columns, is_held in session.execute(read_cases, {"case_ids": case_ids, "code": code, "device_id": device_id}):
+        for *columns, is_held in session.execute(
+            read_cases, {"case_ids": case_ids, "code": code, "device_id": device_id}
+        ):
             cases[columns[0]] = _PushCase(*columns)
             if is_held:
                 held.add(columns[0])
@@ -235,8 +328,11 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
     if batch.events:
         event_ids = sorted({e.event_id for e in batch.events}, key=str)
-        query, parameters = ((read_asked_and_state, {"event_ids": event_ids, "case_ids": list(cases)}) if cases
-                             else (read_asked, {"event_ids": event_ids}))
+        query, parameters = (
+            (read_asked_and_state, {"event_ids": event_ids, "case_ids": list(cases)})
+            if cases
+            else (read_asked, {"event_ids": event_ids})
+        )
         for row in session.execute(query, parameters):
             if row.asked:
                 stored[row.id] = row
@@ -247,15 +343,17 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     position: dict[uuid.UUID, int] = {}
     touched: dict[uuid.UUID, list[_NewEvent]] = defaultdict(list)
     assert principal.user_id is not None
-    for index, (event, (digest, payload, problem, occurred)) in enumerate(zip(batch.events, checked)):
+    for index, (event, (digest, payload, problem, occurred)) in enumerate(zip(batch.events, checked, strict=True)):
         previous = stored.get(event.event_id)
         if previous is not None:
             if previous.body_hash != digest or previous.municipality_code != code:
-                results[index] = EventResult(event_id=event.event_id, result="rejected",
-                                             reason="event id already used for a different event")
+                results[index] = EventResult(
+                    event_id=event.event_id, result="rejected", reason="event id already used for a different event"
+                )
             else:
-                results[index] = EventResult(event_id=event.event_id, result="duplicate",
-                                             reason=f"stored before as {previous.outcome}")
+                results[index] = EventResult(
+                    event_id=event.event_id, result="duplicate", reason=f"stored before as {previous.outcome}"
+                )
             continue
         case = cases.get(event.case_id)
         mine = case is not None and principal.user_id in (case.assigned_worker_id, case.second_worker_id)
@@ -266,9 +364,17 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
             results[index] = EventResult(event_id=event.event_id, result="rejected", reason=problem)
             continue
         row = _NewEvent(
-            id=event.event_id, municipality_code=code, case_id=case.id, device_id=device_id, author_id=principal.user_id, kind=event.kind,
-            occurred_at=occurred, base_version=event.base_version, payload=dict(payload),
-            clock_skew=clock_skewed(occurred, received_at=now, case_opened_at=case.opened_at), body_hash=digest,
+            id=event.event_id,
+            municipality_code=code,
+            case_id=case.id,
+            device_id=device_id,
+            author_id=principal.user_id,
+            kind=event.kind,
+            occurred_at=occurred,
+            base_version=event.base_version,
+            payload=dict(payload),
+            clock_skew=clock_skewed(occurred, received_at=now, case_opened_at=case.opened_at),
+            body_hash=digest,
         )
         stored[event.event_id] = row
         position[row.id] = index
@@ -279,23 +385,35 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
     # back office resolved only ever removes disagreements).
     touched_ids = list(touched)
     # Cards and notes never change state (their payloads cannot say `reached`): the rules see state events only.
-    facts = {case_id: state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
-             for case_id, new_events in touched.items()}
+    facts = {
+        case_id: state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
+        for case_id, new_events in touched.items()
+    }
     first_look = {case_id: _verdict(cases[case_id], facts[case_id], resolved=frozenset()) for case_id in touched_ids}
-    disputed = [case_id for case_id in touched_ids
-                if first_look[case_id].conflicts or _outcomes_after_reassignment(cases[case_id], touched[case_id])]
+    disputed = [
+        case_id
+        for case_id in touched_ids
+        if first_look[case_id].conflicts or _outcomes_after_reassignment(cases[case_id], touched[case_id])
+    ]
     existing: dict[uuid.UUID, list[Conflict]] = defaultdict(list)
     if disputed:
         for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(disputed))):
             existing[conflict.case_id].append(conflict)
     for case_id, new_events in touched.items():
         stored_conflicts = existing.get(case_id, [])
-        _reconcile_case(session, cases[case_id], new_events, events=facts[case_id], existing=stored_conflicts,
-                        now=now, verdict=None if stored_conflicts else first_look[case_id])
+        _reconcile_case(
+            session,
+            cases[case_id],
+            new_events,
+            events=facts[case_id],
+            existing=stored_conflicts,
+            now=now,
+            verdict=None if stored_conflicts else first_look[case_id],
+        )
     new_rows = [
-        {"received_at": now, "change_seq": 0,
-         **{name: getattr(row, name) for name in _EVENT_ATTRS}}
-        for rows in touched.values() for row in rows
+        {"received_at": now, "change_seq": 0, **{name: getattr(row, name) for name in _EVENT_ATTRS}}
+        for rows in touched.values()
+        for row in rows
     ]
     if new_rows:
         insert_rows(session, ev, new_rows)
@@ -304,18 +422,35 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         # pull-visible office action and import of the tenant takes turns on it.
         for case_id, change_seq in zip(touched_ids, reserve_change_seqs(session, code, len(touched_ids)), strict=True):
             cases[case_id].change_seq = change_seq
-        update_rows(session, cs, [
-            {"id": case_id, "state": cases[case_id].state, "version": cases[case_id].version,
-             "change_seq": cases[case_id].change_seq}
-            for case_id in touched_ids
-        ])
+        update_rows(
+            session,
+            cs,
+            [
+                {
+                    "id": case_id,
+                    "state": cases[case_id].state,
+                    "version": cases[case_id].version,
+                    "change_seq": cases[case_id].change_seq,
+                }
+                for case_id in touched_ids
+            ],
+        )
         # An attempt picks up the case's signals (most pushes hold one; notes and cards do not).
-        signal_status.refresh(session, {row.case_id for rows in touched.values() for row in rows
-                                        if row.kind in ATTEMPT_CHANNELS and row.outcome == "applied"}, now=now)
+        signal_status.refresh(
+            session,
+            {
+                row.case_id
+                for rows in touched.values()
+                for row in rows
+                if row.kind in ATTEMPT_CHANNELS and row.outcome == "applied"
+            },
+            now=now,
+        )
     for rows in touched.values():
         for row in rows:
             results[position[row.id]] = EventResult(
-                event_id=row.id, result="conflict" if row.outcome == "conflict" else "applied",
+                event_id=row.id,
+                result="conflict" if row.outcome == "conflict" else "applied",
                 reason="needs review by the back office" if row.outcome == "conflict" else None,
                 case_version=cases[row.case_id].version,
             )

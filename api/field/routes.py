@@ -8,23 +8,29 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.platform import metrics
 from api.audit.service import record, record_case_reads
-from api.auth.sealing import seal_for_device
 from api.auth import service as auth
 from api.auth.deps import CurrentPrincipal, Now, allow
 from api.auth.principal import Principal
-from api.platform.db import SessionDep
+from api.auth.sealing import seal_for_device
 from api.field import conflicts as conflict_cases
 from api.field import devices
 from api.field import pull as pulls
 from api.field import push as pushes
 from api.field.schemas import (
-    ConflictList, ConflictOut, ConflictResolution, DeviceEnroll, DeviceEnrolled, DeviceList, DeviceOut,
+    ConflictList,
+    ConflictOut,
+    ConflictResolution,
+    DeviceEnroll,
+    DeviceEnrolled,
+    DeviceList,
+    DeviceOut,
 )
-from sync.events import PushBatch, PushResult
 from api.models import Device, StaffUser
+from api.platform import metrics
+from api.platform.db import SessionDep
 from api.platform.problems import problem_responses
+from sync.events import PushBatch, PushResult
 
 router = APIRouter(prefix="/v1/devices", tags=["devices"], responses=problem_responses(401, 403, 422))
 Staff = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "admin")))]
@@ -33,39 +39,68 @@ OwnWorker = Annotated[Principal, Depends(allow(roles=("worker",)))]
 
 def _out(device: Device, worker: StaffUser, pending: int) -> DeviceOut:
     return DeviceOut(
-        id=device.id, worker_id=worker.id, worker_username=worker.username, label=device.label,
-        key_thumbprint=device.key_thumbprint, enrolled_at=device.enrolled_at, revoked_at=device.revoked_at,
-        last_pull_at=device.last_pull_at, last_push_at=device.last_push_at,
-        last_push_event_count=device.last_push_event_count, unsent_events_reported=device.unsent_events_reported,
+        id=device.id,
+        worker_id=worker.id,
+        worker_username=worker.username,
+        label=device.label,
+        key_thumbprint=device.key_thumbprint,
+        enrolled_at=device.enrolled_at,
+        revoked_at=device.revoked_at,
+        last_pull_at=device.last_pull_at,
+        last_push_at=device.last_push_at,
+        last_push_event_count=device.last_push_event_count,
+        unsent_events_reported=device.unsent_events_reported,
         pending_conflicts=pending,
     )
 
 
 @router.post(
-    "", name="enroll", status_code=201, response_model=DeviceEnrolled, summary="Enroll a phone with its public key",
+    "",
+    name="enroll",
+    status_code=201,
+    response_model=DeviceEnrolled,
+    summary="Enroll a phone with its public key",
     description=(
         "With a worker's token. Returns a device-bound token pair: pull and push need it. The private key never "
         "leaves the phone; a key with private members is refused."
     ),
     responses=problem_responses(409),
 )
-def enroll(request: Request, session: SessionDep, principal: CurrentPrincipal, at: Now, body: DeviceEnroll) -> DeviceEnrolled:
+def enroll(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, at: Now, body: DeviceEnroll
+) -> DeviceEnrolled:
     device, worker = devices.enroll(session, principal, public_jwk=body.public_jwk, label=body.label, now=at)
     tokens = auth.device_tokens(
-        session, settings=request.app.state.settings, keys=request.app.state.keys, user=worker, device_id=device.id,
+        session,
+        settings=request.app.state.settings,
+        keys=request.app.state.keys,
+        user=worker,
+        device_id=device.id,
         now=at,
     )
-    record(session, principal, action="devices.enroll", resource_type="device", resource_id=device.id, at=at,
-           detail={"key_thumbprint": device.key_thumbprint})
+    record(
+        session,
+        principal,
+        action="devices.enroll",
+        resource_type="device",
+        resource_id=device.id,
+        at=at,
+        detail={"key_thumbprint": device.key_thumbprint},
+    )
     assert tokens.refresh_token is not None
     return DeviceEnrolled(
-        device_id=device.id, access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+        device_id=device.id,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
     )
 
 
 @router.post(
-    "/{device_id}/tokens", name="sign-in", status_code=201, response_model=DeviceEnrolled,
+    "/{device_id}/tokens",
+    name="sign-in",
+    status_code=201,
+    response_model=DeviceEnrolled,
     summary="A new device-bound token pair for your own device, with your own sign-in",
     description=(
         "A device's session lasts `DOORSTEP_DEVICE_SESSION_TTL_SECONDS` from enrolment however often its refresh "
@@ -75,16 +110,24 @@ def enroll(request: Request, session: SessionDep, principal: CurrentPrincipal, a
     ),
     responses=problem_responses(404, 409),
 )
-def sign_in(request: Request, session: SessionDep, principal: OwnWorker, at: Now, device_id: uuid.UUID) -> DeviceEnrolled:
+def sign_in(
+    request: Request, session: SessionDep, principal: OwnWorker, at: Now, device_id: uuid.UUID
+) -> DeviceEnrolled:
     device, worker = devices.sign_in_again(session, principal, device_id, now=at)
     tokens = auth.device_tokens(
-        session, settings=request.app.state.settings, keys=request.app.state.keys, user=worker, device_id=device.id,
+        session,
+        settings=request.app.state.settings,
+        keys=request.app.state.keys,
+        user=worker,
+        device_id=device.id,
         now=at,
     )
     record(session, principal, action="devices.sign-in", resource_type="device", resource_id=device.id, at=at)
     assert tokens.refresh_token is not None
     return DeviceEnrolled(
-        device_id=device.id, access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+        device_id=device.id,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
     )
 
@@ -95,15 +138,26 @@ def list_devices(session: SessionDep, principal: Staff) -> DeviceList:
 
 
 @router.post(
-    "/{device_id}/revoke", name="revoke", response_model=DeviceOut,
+    "/{device_id}/revoke",
+    name="revoke",
+    response_model=DeviceOut,
     summary="Revoke a device: its tokens fail at once and it is told to wipe",
     responses=problem_responses(404),
 )
 def revoke(session: SessionDep, principal: Staff, at: Now, device_id: uuid.UUID) -> DeviceOut:
     device = devices.revoke(session, principal, device_id, now=at)
-    record(session, principal, action="devices.revoke", resource_type="device", resource_id=device.id, at=at,
-           detail={"last_push_at": device.last_push_at.isoformat() if device.last_push_at else None,
-                   "last_push_event_count": device.last_push_event_count})
+    record(
+        session,
+        principal,
+        action="devices.revoke",
+        resource_type="device",
+        resource_id=device.id,
+        at=at,
+        detail={
+            "last_push_at": device.last_push_at.isoformat() if device.last_push_at else None,
+            "last_push_event_count": device.last_push_event_count,
+        },
+    )
     worker = session.get(StaffUser, device.worker_id)
     assert worker is not None
     pending = next((p for d, _, p in devices.list_devices(session, principal) if d.id == device.id), 0)
@@ -126,15 +180,21 @@ JOSE = "application/jose"
         "device holds, the list is a full snapshot. Needs a device-bound token."
     ),
     response_class=Response,
-    responses={200: {"content": {JOSE: {"schema": {"type": "string"}}},
-                     "description": "Compact JWE; plaintext schema: VisitList"}},
+    responses={
+        200: {
+            "content": {JOSE: {"schema": {"type": "string"}}},
+            "description": "Compact JWE; plaintext schema: VisitList",
+        }
+    },
 )
 def pull(
     session: SessionDep,
     principal: Worker,
     at: Now,
     cursor: Annotated[str | None, Query(max_length=200, description="The `cursor` of the previous list.")] = None,
-    checksum: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$", description="sha256 of the device's case set.")] = None,
+    checksum: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{64}$", description="sha256 of the device's case set.")
+    ] = None,
     unsent: Annotated[int | None, Query(ge=0, le=1_000_000, description="Events still in the device's outbox.")] = None,
 ) -> Response:
     visit_list, device = pulls.pull(session, principal, cursor_text=cursor, checksum=checksum, unsent=unsent, now=at)
@@ -160,9 +220,15 @@ def pull(
 def push(session: SessionDep, principal: Worker, at: Now, batch: PushBatch) -> PushResult:
     result = pushes.push(session, principal, batch, now=at)
     metrics.count_push(r.result for r in result.results)
-    record(session, principal, action="sync.push", resource_type="device", resource_id=batch.device_id, at=at,
-           detail={"events": len(batch.events),
-                   "conflicts": sum(1 for r in result.results if r.result == "conflict")})
+    record(
+        session,
+        principal,
+        action="sync.push",
+        resource_type="device",
+        resource_id=batch.device_id,
+        at=at,
+        detail={"events": len(batch.events), "conflicts": sum(1 for r in result.results if r.result == "conflict")},
+    )
     return result
 
 
@@ -171,8 +237,15 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 
 
 def _conflict_out(conflict) -> ConflictOut:  # type: ignore[no-untyped-def]
-    return ConflictOut(id=conflict.id, case_id=conflict.case_id, kind=conflict.kind, opened_at=conflict.opened_at,
-                       sides=conflict.sides, resolved_at=conflict.resolved_at, resolution=conflict.resolution)
+    return ConflictOut(
+        id=conflict.id,
+        case_id=conflict.case_id,
+        kind=conflict.kind,
+        opened_at=conflict.opened_at,
+        sides=conflict.sides,
+        resolved_at=conflict.resolved_at,
+        resolution=conflict.resolution,
+    )
 
 
 @conflicts_router.get("", name="list", response_model=ConflictList, summary="Open conflicts, oldest first")
@@ -181,13 +254,25 @@ def list_conflicts(session: SessionDep, principal: Office) -> ConflictList:
 
 
 @conflicts_router.post(
-    "/{conflict_id}/resolve", name="resolve", response_model=ConflictOut, summary="Decide a conflict",
+    "/{conflict_id}/resolve",
+    name="resolve",
+    response_model=ConflictOut,
+    summary="Decide a conflict",
     responses=problem_responses(404, 409),
 )
-def resolve_conflict(session: SessionDep, principal: Office, at: Now, conflict_id: uuid.UUID,
-                     body: ConflictResolution) -> ConflictOut:
+def resolve_conflict(
+    session: SessionDep, principal: Office, at: Now, conflict_id: uuid.UUID, body: ConflictResolution
+) -> ConflictOut:
     conflict = conflict_cases.resolve(session, principal, conflict_id, decision=body.decision, note=body.note, now=at)
     metrics.count_resolved(body.decision)
-    record(session, principal, action="conflicts.resolve", resource_type="conflict", resource_id=conflict.id,
-           case_id=conflict.case_id, at=at, detail={"decision": body.decision})
+    record(
+        session,
+        principal,
+        action="conflicts.resolve",
+        resource_type="conflict",
+        resource_id=conflict.id,
+        case_id=conflict.case_id,
+        at=at,
+        detail={"decision": body.decision},
+    )
     return _conflict_out(conflict)

@@ -12,8 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 class DeviceEnroll(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    public_jwk: dict[str, Any] = Field(description="The device's RSA public key (≥ 2048 bits) as a JWK; visit lists are encrypted to it.")
-    label: str = Field(min_length=1, max_length=100, description="What the worker calls the phone, e.g. `Werktelefoon`.")
+    public_jwk: dict[str, Any] = Field(
+        description="The device's RSA public key (≥ 2048 bits) as a JWK; visit lists are encrypted to it."
+    )
+    label: str = Field(
+        min_length=1, max_length=100, description="What the worker calls the phone, e.g. `Werktelefoon`."
+    )
 
 
 class DeviceEnrolled(BaseModel):
@@ -35,7 +39,9 @@ class DeviceOut(BaseModel):
     last_pull_at: datetime | None
     last_push_at: datetime | None
     last_push_event_count: int | None = Field(description="Events in the device's last push.")
-    unsent_events_reported: int | None = Field(description="Events the device said it still had to send, at its last sync.")
+    unsent_events_reported: int | None = Field(
+        description="Events the device said it still had to send, at its last sync."
+    )
     pending_conflicts: int
 
 

@@ -15,8 +15,12 @@ from fastapi.responses import RedirectResponse, Response
 
 STATIC = Path(__file__).parent / "static"
 TYPES = {
-    ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-    ".webmanifest": "application/manifest+json", ".png": "image/png", ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+    ".png": "image/png",
+    ".json": "application/json",
 }
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -34,7 +38,11 @@ HEADERS = {
 
 
 def _files() -> dict[str, Path]:
-    return {path.name: path for path in STATIC.iterdir() if path.is_file() and path.suffix in TYPES} if STATIC.is_dir() else {}
+    return (
+        {path.name: path for path in STATIC.iterdir() if path.is_file() and path.suffix in TYPES}
+        if STATIC.is_dir()
+        else {}
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -43,7 +51,9 @@ def install(app: FastAPI) -> None:
     def serve(name: str) -> Response:
         path = files.get(name)
         if path is None:
-            return Response("Not found", status_code=404, media_type="text/plain", headers={"Cache-Control": "no-store"})
+            return Response(
+                "Not found", status_code=404, media_type="text/plain", headers={"Cache-Control": "no-store"}
+            )
         headers = dict(HEADERS)
         if name == "sw.js":
             headers["Service-Worker-Allowed"] = "/field/"

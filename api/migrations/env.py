@@ -41,10 +41,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         raw.execute("PRAGMA foreign_keys=OFF")
     try:
         context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=sqlite,
-            compare_type=True,
+            connection=connection, target_metadata=target_metadata, render_as_batch=sqlite, compare_type=True
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -41,12 +41,16 @@ class OutreachPolicy(BaseModel):
     multiple: ChannelPlan = Field(default_factory=lambda: ChannelPlan(channels=["visit", "letter"], max_attempts=3))
     consecutive: ChannelPlan = Field(default_factory=lambda: ChannelPlan(channels=["visit", "letter"], max_attempts=3))
     crisis: ChannelPlan = Field(
-        default_factory=lambda: ChannelPlan(channels=["visit", "phone"], max_attempts=3, after_last_attempt="back_office_review")
+        default_factory=lambda: ChannelPlan(
+            channels=["visit", "phone"], max_attempts=3, after_last_attempt="back_office_review"
+        )
     )
     day_part_rotation: list[DayPart] = Field(default=["middag", "avond", "ochtend"], min_length=1, max_length=3)
     leave_card_when_not_home: bool = True
     no_contact_after_attempts: int = Field(
-        default=3, ge=1, le=20,
+        default=3,
+        ge=1,
+        le=20,
         description="Attempts without reaching anybody before a case may close as 'Definitief geen contact kunnen krijgen'.",
     )
     no_contact_after_channels: int = Field(default=2, ge=1, le=4, description="... over at least this many channels.")
@@ -66,18 +70,22 @@ class ArrearsThreshold(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_days_in_arrears: int = Field(
-        default=0, ge=0, le=3650, description="Days from `ontstaansdatum` to `signaaldatum`; fewer is below threshold.")
+        default=0, ge=0, le=3650, description="Days from `ontstaansdatum` to `signaaldatum`; fewer is below threshold."
+    )
     min_amount_cents: int = Field(
-        default=0, ge=0, le=100_000_000_000, description="Amount in cents; less is below threshold (0: no minimum).")
+        default=0, ge=0, le=100_000_000_000, description="Amount in cents; less is below threshold (0: no minimum)."
+    )
 
 
 # The defaults (issue 14): 30 days for the four fixed-cost creditors the law obliges to signal
 # (housing, energy, water, health insurers), 180 for CAK Zorgverzekeringen; the other partner types
 # have no minimum until the municipality sets one, and no type has a minimum amount.
 DEFAULT_THRESHOLDS: dict[str, ArrearsThreshold] = {
-    partner_type: ArrearsThreshold(min_days_in_arrears={
-        "Huur": 30, "Energie": 30, "Water": 30, "Zorg": 30, "CAK Zorgverzekeringen": 180,
-    }.get(partner_type, 0))
+    partner_type: ArrearsThreshold(
+        min_days_in_arrears={"Huur": 30, "Energie": 30, "Water": 30, "Zorg": 30, "CAK Zorgverzekeringen": 180}.get(
+            partner_type, 0
+        )
+    )
     for partner_type in sorted(PARTNER_TYPES)
 }
 
@@ -88,25 +96,35 @@ class MunicipalitySettings(BaseModel):
     first_contact_days: int = Field(default=28, ge=1, le=90, description="Days to first contact after a signal.")
     crisis_first_contact_working_days: int = Field(default=3, ge=1, le=20)
     lookback_months: int = Field(default=6, ge=1, le=24, description="Window that makes a signal consecutive.")
-    retention_months: int = Field(default=6, ge=1, le=60, description="Keep personal data after closing without trajectory.")
+    retention_months: int = Field(
+        default=6, ge=1, le=60, description="Keep personal data after closing without trajectory."
+    )
     bkr_removal_months_after_end: int = Field(
         default=60, ge=0, le=120, description="BKR removes the SH registration this long after the trajectory ends."
     )
     bkr_removal_months_after_success: int | None = Field(
-        default=None, ge=0, le=120,
+        default=None,
+        ge=0,
+        le=120,
         description="Sooner after a successful end (the four largest cities: 6); unset: as after any end.",
     )
     stale_case_months: int = Field(
-        default=6, ge=1, le=60, description="An open case without a signal, attempt or action for this long is "
+        default=6,
+        ge=1,
+        le=60,
+        description="An open case without a signal, attempt or action for this long is "
         "proposed for closing (Definitief geen contact kunnen krijgen or Niet opgepakt: andere reden; the office "
-        "decides).")
+        "decides).",
+    )
     reopen_window_days: int = Field(default=30, ge=0, le=365)
     max_devices_per_worker: int = Field(default=2, ge=1, le=10)
     visit_list_working_days: int = Field(
         default=1, ge=0, le=5, description="A visit list expires at the end of this many working days after the pull."
     )
     device_idle_lock_minutes: int = Field(
-        default=5, ge=1, le=60,
+        default=5,
+        ge=1,
+        le=60,
         description="The field app locks itself (PIN again) after this many minutes without a touch; it always "
         "locks when hidden. Phones learn it at their next pull.",
     )
@@ -114,10 +132,13 @@ class MunicipalitySettings(BaseModel):
         default=["backoffice", "admin"], description="Staff roles that may reveal a BSN (audited)."
     )
     access_report_names_staff: bool = Field(
-        default=False, description="A resident's access report names the staff who read their data; otherwise only "
-        "their role and organisation (AVG art. 15 asks for recipients, not colleagues' names).")
+        default=False,
+        description="A resident's access report names the staff who read their data; otherwise only "
+        "their role and organisation (AVG art. 15 asks for recipients, not colleagues' names).",
+    )
     closing_days: list[date] = Field(
-        default_factory=list, max_length=366,
+        default_factory=list,
+        max_length=366,
         description="Days the municipality is closed besides weekends and public holidays (e.g. between Christmas "
         "and New Year): they do not count as working days for crisis deadlines and visit lists.",
     )
@@ -149,9 +170,12 @@ class MunicipalitySettings(BaseModel):
 
     def rule_thresholds(self) -> dict[str, Threshold]:
         """The thresholds as the rule `signals.rules.below_threshold` takes them, per partner type."""
-        return {partner_type: Threshold(min_days_in_arrears=threshold.min_days_in_arrears,
-                                        min_amount_cents=threshold.min_amount_cents)
-                for partner_type, threshold in self.thresholds.items()}
+        return {
+            partner_type: Threshold(
+                min_days_in_arrears=threshold.min_days_in_arrears, min_amount_cents=threshold.min_amount_cents
+            )
+            for partner_type, threshold in self.thresholds.items()
+        }
 
     @model_validator(mode="after")
     def _crisis_is_faster(self) -> MunicipalitySettings:

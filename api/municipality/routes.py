@@ -20,14 +20,22 @@ Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
 
 
-def _save(session: SessionDep, principal: Principal, municipality: Municipality, new: MunicipalitySettings, *,
-          action: str, at) -> MunicipalitySettings:  # type: ignore[no-untyped-def]
+def _save(
+    session: SessionDep, principal: Principal, municipality: Municipality, new: MunicipalitySettings, *, action: str, at
+) -> MunicipalitySettings:  # type: ignore[no-untyped-def]
     old = settings_of(municipality)
     changed = sorted(key for key, value in new.model_dump().items() if old.model_dump()[key] != value)
     municipality.settings = new.model_dump(mode="json")  # JSON column: dates as text
     session.add(municipality)
-    record(session, principal, action=action, resource_type="municipality", resource_id=municipality.code, at=at,
-           detail={"changed": changed})
+    record(
+        session,
+        principal,
+        action=action,
+        resource_type="municipality",
+        resource_id=municipality.code,
+        at=at,
+        detail={"changed": changed},
+    )
     return new
 
 
@@ -36,9 +44,13 @@ def get_settings(session: SessionDep, principal: Office) -> MunicipalitySettings
     return settings_of(own_municipality(session, principal))
 
 
-@router.put("/settings", name="put-settings", response_model=MunicipalitySettings, summary="Replace the settings (admin)")
+@router.put(
+    "/settings", name="put-settings", response_model=MunicipalitySettings, summary="Replace the settings (admin)"
+)
 def put_settings(session: SessionDep, principal: Admin, at: Now, body: MunicipalitySettings) -> MunicipalitySettings:
-    return _save(session, principal, own_municipality(session, principal, lock=True), body, action="municipality.settings", at=at)
+    return _save(
+        session, principal, own_municipality(session, principal, lock=True), body, action="municipality.settings", at=at
+    )
 
 
 @router.get("/policy", name="get-policy", response_model=OutreachPolicy, summary="The outreach policy")
@@ -50,6 +62,12 @@ def get_policy(session: SessionDep, principal: Office) -> OutreachPolicy:
 def put_policy(session: SessionDep, principal: Admin, at: Now, body: OutreachPolicy) -> OutreachPolicy:
     municipality = own_municipality(session, principal, lock=True)
     current = settings_of(municipality)
-    saved = _save(session, principal, municipality, current.model_copy(update={"policy": body}),
-                  action="municipality.policy", at=at)
+    saved = _save(
+        session,
+        principal,
+        municipality,
+        current.model_copy(update={"policy": body}),
+        action="municipality.policy",
+        at=at,
+    )
     return saved.policy

@@ -64,13 +64,12 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     raw = session.connection().connection.driver_connection
     statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     documents = [position for position, column in enumerate(columns) if isinstance(table.c[column].type, sa.JSON)]
-    with _as_sqlalchemy_errors(statement), raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                values = [row[column] for column in columns]
-                for position in documents:  # COPY knows no dict: a JSON column's value goes as JSON text
-                    values[position] = None if values[position] is None else Json(values[position])
-                copy.write_row(values)
+    with _as_sqlalchemy_errors(statement), raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            values = [row[column] for column in columns]
+            for position in documents:  # COPY knows no dict: a JSON column's value goes as JSON text
+                values[position] = None if values[position] is None else Json(values[position])
+            copy.write_row(values)
 
 
 def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], *, key: str = "id") -> None:
@@ -90,7 +89,9 @@ def update_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
         )
         return
     names = [key, *columns]
-    session.execute(_update_from_arrays(table, tuple(names)), {f"_{name}": [row[name] for row in rows] for name in names})
+    session.execute(
+        _update_from_arrays(table, tuple(names)), {f"_{name}": [row[name] for row in rows] for name in names}
+    )
 
 
 @functools.cache

@@ -31,5 +31,6 @@ def blocks(file: IO[bytes]) -> Iterator[bytes]:
 
 
 def download(file: IO[bytes], *, media_type: str, filename: str) -> StreamingResponse:
-    return StreamingResponse(blocks(file), media_type=media_type,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        blocks(file), media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

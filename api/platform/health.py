@@ -10,12 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.platform.db import current_revision
 from api.platform.metrics import CONTENT_TYPE, token_matches
-from api.platform.problems import (
-    NotFound,
-    Unauthorized,
-    problem_response,
-    problem_responses,
-)
+from api.platform.problems import NotFound, Unauthorized, problem_response, problem_responses
 
 router = APIRouter(tags=["health"])
 
@@ -35,7 +30,10 @@ def healthz() -> Health:
 
 
 @router.get(
-    "/readyz", name="ready", response_model=Ready, summary="Database reachable and migrated to head",
+    "/readyz",
+    name="ready",
+    response_model=Ready,
+    summary="Database reachable and migrated to head",
     responses=problem_responses(503),
 )
 def readyz(request: Request) -> Ready | JSONResponse:
@@ -45,10 +43,14 @@ def readyz(request: Request) -> Ready | JSONResponse:
             connection.execute(text("SELECT 1"))
         revision = current_revision(engine)
     except SQLAlchemyError:
-        return problem_response(status=503, slug="not-ready", title="Not ready", detail="The database is not reachable.")
+        return problem_response(
+            status=503, slug="not-ready", title="Not ready", detail="The database is not reachable."
+        )
     if revision != head:
         return problem_response(
-            status=503, slug="not-ready", title="Not ready",
+            status=503,
+            slug="not-ready",
+            title="Not ready",
             detail=f"The database is at migration {revision or 'none'}, the code expects {head}.",
         )
     return Ready(status="ready", revision=revision)
@@ -63,5 +65,8 @@ def metrics(request: Request) -> Response:
         raise NotFound("Metrics are off (set DOORSTEP_METRICS_TOKEN).")
     if not token_matches(request.headers.get("authorization"), token.get_secret_value()):
         raise Unauthorized("The metrics token is missing or wrong.")
-    return Response(request.app.state.metrics.scrape(request.app.state.engine), media_type=CONTENT_TYPE,
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        request.app.state.metrics.scrape(request.app.state.engine),
+        media_type=CONTENT_TYPE,
+        headers={"Cache-Control": "no-store"},
+    )

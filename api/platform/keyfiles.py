@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -29,10 +30,8 @@ def read_or_create(path: Path, make: Callable[[], str]) -> str:
             handle.write(make())
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process won: use its key
             os.link(staging, path)
-        except FileExistsError:
-            pass  # another process won: use its key
     finally:
         os.unlink(staging)
     return path.read_text()

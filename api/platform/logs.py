@@ -15,8 +15,23 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 # `log.info(..., extra={"surname": ...})` cannot leak personal data.
 ALLOWED_FIELDS = frozenset(
     {
-        "method", "path", "route", "status", "duration_ms", "query_keys", "principal", "principal_type",
-        "tenant", "error_class", "client_ip", "bytes_in", "revision", "count", "event", "registration_id", "outcome",
+        "method",
+        "path",
+        "route",
+        "status",
+        "duration_ms",
+        "query_keys",
+        "principal",
+        "principal_type",
+        "tenant",
+        "error_class",
+        "client_ip",
+        "bytes_in",
+        "revision",
+        "count",
+        "event",
+        "registration_id",
+        "outcome",
         "http_status",
     }
 )

@@ -18,14 +18,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,34 +31,57 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=True)
-        self.requests = Histogram("doorstep_http_request_duration_seconds", "HTTP requests by route template",
-                                  ["method", "route", "status"], registry=r, buckets=_BUCKETS)
+        self.requests = Histogram(
+            "doorstep_http_request_duration_seconds",
+            "HTTP requests by route template",
+            ["method", "route", "status"],
+            registry=r,
+            buckets=_BUCKETS,
+        )
         self.pushes = Counter("doorstep_sync_pushes_total", "Push batches received", registry=r)
         self.events = Counter("doorstep_sync_events_total", "Pushed events by result", ["result"], registry=r)
         self.pulls = Counter("doorstep_sync_pulls_total", "Visit lists pulled", ["kind"], registry=r)
         self.pull_bytes = Counter("doorstep_sync_pull_bytes_total", "Bytes of sealed visit lists sent", registry=r)
-        self.resolved = Counter("doorstep_conflicts_resolved_total", "Conflicts decided by the back office",
-                                ["decision"], registry=r)
-        self.import_rows = Counter("doorstep_import_rows_total", "Signal rows by verdict (files and partner API)",
-                                   ["verdict"], registry=r)
+        self.resolved = Counter(
+            "doorstep_conflicts_resolved_total", "Conflicts decided by the back office", ["decision"], registry=r
+        )
+        self.import_rows = Counter(
+            "doorstep_import_rows_total", "Signal rows by verdict (files and partner API)", ["verdict"], registry=r
+        )
         self.conflicts = Gauge("doorstep_conflicts", "Conflicts by state (all municipalities)", ["state"], registry=r)
         self.outbox = Gauge("doorstep_bkr_outbox", "BKR outbox rows by status", ["status"], registry=r)
-        self.bkr_attempts = Gauge("doorstep_bkr_delivery_attempts", "BKR delivery attempts by outcome",
-                                  ["outcome"], registry=r)
-        self.pool = Gauge("doorstep_db_pool_connections", "Database connections of this replica", ["state"],
-                          registry=r)
+        self.bkr_attempts = Gauge(
+            "doorstep_bkr_delivery_attempts", "BKR delivery attempts by outcome", ["outcome"], registry=r
+        )
+        self.pool = Gauge("doorstep_db_pool_connections", "Database connections of this replica", ["state"], registry=r)
 
     def scrape(self, engine: Engine) -> bytes:
         """The text exposition, with the shared figures read fresh from the database."""
         is_open = Conflict.resolved_at.is_(None)  # grouped by a bare predicate: no parameters to differ
         with engine.connect() as connection:
             counts = (
-                (self.outbox, "status", connection.execute(sa.select(BkrRegistration.status, sa.func.count())
-                                                           .group_by(BkrRegistration.status)).all()),
-                (self.bkr_attempts, "outcome", connection.execute(sa.select(BkrAttempt.outcome, sa.func.count())
-                                                                  .group_by(BkrAttempt.outcome)).all()),
-                (self.conflicts, "state", [("open" if value else "resolved", count) for value, count in
-                                           connection.execute(sa.select(is_open, sa.func.count()).group_by(is_open))]),
+                (
+                    self.outbox,
+                    "status",
+                    connection.execute(
+                        sa.select(BkrRegistration.status, sa.func.count()).group_by(BkrRegistration.status)
+                    ).all(),
+                ),
+                (
+                    self.bkr_attempts,
+                    "outcome",
+                    connection.execute(
+                        sa.select(BkrAttempt.outcome, sa.func.count()).group_by(BkrAttempt.outcome)
+                    ).all(),
+                ),
+                (
+                    self.conflicts,
+                    "state",
+                    [
+                        ("open" if value else "resolved", count)
+                        for value, count in connection.execute(sa.select(is_open, sa.func.count()).group_by(is_open))
+                    ],
+                ),
             )
         for gauge, column, rows in counts:
             gauge.clear()
@@ -104,8 +120,12 @@ def count_pull(*, full: bool, size: int) -> None:
 def count_import(*, created: int, duplicates: int, repeats: int, rejected: int) -> None:
     metrics = _current.get()
     if metrics is not None:
-        for verdict, number in (("created", created), ("duplicate", duplicates), ("repeat", repeats),
-                                ("rejected", rejected)):
+        for verdict, number in (
+            ("created", created),
+            ("duplicate", duplicates),
+            ("repeat", repeats),
+            ("rejected", rejected),
+        ):
             if number:
                 metrics.import_rows.labels(verdict=verdict).inc(number)
 
@@ -147,5 +167,6 @@ class RequestMetrics:
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in _METHODS else "other"  # any token is a method to h11
             self.metrics.requests.labels(method=method, route=template, status=str(status)).observe(
-                time.perf_counter() - started)
+                time.perf_counter() - started
+            )
             _current.reset(token)

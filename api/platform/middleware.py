@@ -78,9 +78,16 @@ class RequestContext:
             errors_log.error("unhandled error", extra={"error_class": type(exc).__name__})
             if response_started:
                 raise
-            body = json.dumps(problem_body(status=500, slug="internal-error", title="Internal error",
-                                           detail="The request was not carried out.", instance=scope.get("path"),
-                                           request_id=request_id)).encode()
+            body = json.dumps(
+                problem_body(
+                    status=500,
+                    slug="internal-error",
+                    title="Internal error",
+                    detail="The request was not carried out.",
+                    instance=scope.get("path"),
+                    request_id=request_id,
+                )
+            ).encode()
             await _send(send_with_id, 500, "application/problem+json", body)
         finally:
             route = scope.get("route")
@@ -104,9 +111,16 @@ class RequestContext:
 # The query keys that were snake_case until 0.2.0, by their lowerCamelCase name (API Design Rules,
 # /core/query-keys-camel-case). The old spelling still works throughout 0.2.x and goes in 0.3.0.
 DEPRECATED_QUERY_KEYS = {
-    "case_id": "caseId", "actor_id": "actorId", "partner_type": "partnerType", "due_within_days": "dueWithinDays",
-    "worker_id": "workerId", "postcode_from": "postcodeFrom", "postcode_to": "postcodeTo",
-    "has_open_conflict": "hasOpenConflict", "signal_status": "signalStatus", "proposed_closing": "proposedClosing",
+    "case_id": "caseId",
+    "actor_id": "actorId",
+    "partner_type": "partnerType",
+    "due_within_days": "dueWithinDays",
+    "worker_id": "workerId",
+    "postcode_from": "postcodeFrom",
+    "postcode_to": "postcodeTo",
+    "has_open_conflict": "hasOpenConflict",
+    "signal_status": "signalStatus",
+    "proposed_closing": "proposedClosing",
 }
 
 
@@ -135,10 +149,15 @@ class QueryKeyAliases:
         both = sorted(key for key in old if self.aliases[key] in keys)
         if both:
             new = self.aliases[both[0]]
-            body = json.dumps(problem_body(
-                status=400, slug="bad-request", title="Bad request", instance=scope["path"],
-                detail=f"`{both[0]}` is the deprecated spelling of `{new}`; send `{new}` only.",
-            )).encode()
+            body = json.dumps(
+                problem_body(
+                    status=400,
+                    slug="bad-request",
+                    title="Bad request",
+                    instance=scope["path"],
+                    detail=f"`{both[0]}` is the deprecated spelling of `{new}`; send `{new}` only.",
+                )
+            ).encode()
             await _send(send, 400, "application/problem+json", body)
             return
         # In place: the access log and the metrics read this scope after the route has run.
@@ -206,7 +225,10 @@ class BodyLimit:
             await _send(send, 413, "text/html; charset=utf-8", page, extra=_PAGE_HEADERS)
             return
         await self._refuse(
-            send, 413, "payload-too-large", "Request body too large",
+            send,
+            413,
+            "payload-too-large",
+            "Request body too large",
             f"The request body exceeds the limit of {limit} bytes.",
         )
 
@@ -216,16 +238,19 @@ class BodyLimit:
         await _send(send, status, "application/problem+json", body)
 
 
-async def _send(send: Send, status: int, media_type: str, body: bytes,
-                extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+async def _send(
+    send: Send, status: int, media_type: str, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
     headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 _PAGE_HEADERS = (
-    (b"cache-control", b"no-store"), (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-    (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
 )
 _TOO_LARGE_PAGE = """<!doctype html>
 <html lang="nl"><head><meta charset="utf-8"><title>Bestand te groot · Doorstep</title></head>

@@ -119,8 +119,14 @@ def problem_body(
 
 
 def problem_response(
-    *, status: int, slug: str, title: str, detail: str | None = None, headers: dict[str, str] | None = None,
-    instance: str | None = None, **extra: Any,
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    instance: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     return JSONResponse(
         problem_body(status=status, slug=slug, title=title, detail=detail, instance=instance, **extra),
@@ -149,7 +155,11 @@ def _json_pointer(loc: tuple[Any, ...]) -> str:
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Field paths and messages only: the offending input is never echoed (it may be a BSN)."""
     return [
-        {"pointer": _json_pointer(tuple(error.get("loc", ()))), "detail": error.get("msg", ""), "code": error.get("type")}
+        {
+            "pointer": _json_pointer(tuple(error.get("loc", ()))),
+            "detail": error.get("msg", ""),
+            "code": error.get("type"),
+        }
         for error in errors
     ]
 
@@ -158,15 +168,23 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
-            status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, headers=exc.headers,
-            instance=request.url.path, **exc.extra,
+            status=exc.status,
+            slug=exc.slug,
+            title=exc.title,
+            detail=exc.detail,
+            headers=exc.headers,
+            instance=request.url.path,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(
-            status=422, slug="validation-error", title="The request is not valid",
-            detail="One or more fields are invalid; see `errors`.", instance=request.url.path,
+            status=422,
+            slug="validation-error",
+            title="The request is not valid",
+            detail="One or more fields are invalid; see `errors`.",
+            instance=request.url.path,
             errors=validation_errors(list(exc.errors())),
         )
 
@@ -175,7 +193,11 @@ def install_handlers(app: FastAPI) -> None:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         return problem_response(
-            status=exc.status_code, slug=slug, title=title, detail=detail, headers=getattr(exc, "headers", None),
+            status=exc.status_code,
+            slug=slug,
+            title=title,
+            detail=detail,
+            headers=getattr(exc, "headers", None),
             instance=request.url.path,
         )
 
@@ -184,8 +206,11 @@ def install_handlers(app: FastAPI) -> None:
         # A unique constraint caught a race that the service's own check could not see.
         log.warning("integrity error", extra={"error_class": type(exc.orig).__name__})
         return problem_response(
-            status=409, slug="conflict", title="Conflict with the current state",
-            detail="The change conflicts with data stored meanwhile; reload and retry.", instance=request.url.path,
+            status=409,
+            slug="conflict",
+            title="Conflict with the current state",
+            detail="The change conflicts with data stored meanwhile; reload and retry.",
+            instance=request.url.path,
         )
 
     @app.exception_handler(DataError)
@@ -193,17 +218,23 @@ def install_handlers(app: FastAPI) -> None:
         # Input the schema allowed but the database cannot hold (a NUL character, a number
         # out of range): still the caller's input, so a 422 and not a 500.
         return problem_response(
-            status=422, slug="validation-error", title="The request is not valid",
+            status=422,
+            slug="validation-error",
+            title="The request is not valid",
             detail="A value cannot be stored (e.g. it contains a NUL character or is out of range).",
-            instance=request.url.path, errors=[],
+            instance=request.url.path,
+            errors=[],
         )
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database error", extra={"error_class": type(exc.orig).__name__})
         return problem_response(
-            status=503, slug="database-unavailable", title="Database unavailable",
-            detail="The request was not carried out; retry later.", headers={"Retry-After": "5"},
+            status=503,
+            slug="database-unavailable",
+            title="Database unavailable",
+            detail="The request was not carried out; retry later.",
+            headers={"Retry-After": "5"},
             instance=request.url.path,
         )
 
@@ -211,8 +242,11 @@ def install_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", extra={"error_class": type(exc).__name__})
         return problem_response(
-            status=500, slug="internal-error", title="Internal error",
-            detail="The request was not carried out.", instance=request.url.path,
+            status=500,
+            slug="internal-error",
+            title="Internal error",
+            detail="The request was not carried out.",
+            instance=request.url.path,
         )
 
 
@@ -220,10 +254,14 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problem statuses an operation can return."""
     content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     descriptions = {
-        400: "Bad request", 401: "Missing, invalid or expired token", 403: "Role or scope does not allow this",
-        404: "Not found (or not in your municipality)", 406: "None of the offered media types is acceptable",
+        400: "Bad request",
+        401: "Missing, invalid or expired token",
+        403: "Role or scope does not allow this",
+        404: "Not found (or not in your municipality)",
+        406: "None of the offered media types is acceptable",
         409: "Conflict with the current state",
-        413: "Request body too large", 415: "Not a file type this endpoint takes",
+        413: "Request body too large",
+        415: "Not a file type this endpoint takes",
         422: "Validation failed; `errors` lists field paths",
         429: "Too many failed attempts; `Retry-After` says when to try again",
         503: "Not ready, or too busy: retry later",

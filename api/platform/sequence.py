@@ -8,7 +8,9 @@ from sqlmodel import Session
 from api.models import TenantSequence
 
 _NEXT = text("UPDATE tenant_sequence SET last_seq = last_seq + 1 WHERE municipality_code = :code RETURNING last_seq")
-_RESERVE = text("UPDATE tenant_sequence SET last_seq = last_seq + :n WHERE municipality_code = :code RETURNING last_seq")
+_RESERVE = text(
+    "UPDATE tenant_sequence SET last_seq = last_seq + :n WHERE municipality_code = :code RETURNING last_seq"
+)
 
 
 def start_sequence(session: Session, municipality_code: str) -> None:

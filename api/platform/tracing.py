@@ -22,9 +22,7 @@ def tracer_provider(endpoint: str) -> Any:
     """Spans to `endpoint` (an OTLP/HTTP traces URL) in batches, off the request path; `shutdown()`
     sends what is left."""
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-            OTLPSpanExporter,
-        )
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -64,7 +62,7 @@ class Tracing:
             await send(message)
 
         with self.tracer.start_as_current_span(
-            scope["method"], context=self._extract(carrier), kind=self._kind, record_exception=False,
+            scope["method"], context=self._extract(carrier), kind=self._kind, record_exception=False
         ) as span:
             try:
                 await self.app(scope, receive, send_status)

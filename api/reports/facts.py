@@ -51,22 +51,25 @@ def _dutch_day_postgresql(element: dutch_day, compiler: Any, **kw: Any) -> str:
 def attempt_on_or_before(case_id: sa.ColumnElement[Any], day: sa.ColumnElement[Any]) -> sa.Exists:
     """The case has an applied contact attempt, by any channel and reached or not, on or before
     the Dutch day `day` (a column or a value)."""
-    return sa.exists().where(_events.c.case_id == case_id, _events.c.outcome == "applied", _attempt,
-                             dutch_day(_events.c.occurred_at) <= day)
+    return sa.exists().where(
+        _events.c.case_id == case_id, _events.c.outcome == "applied", _attempt, dutch_day(_events.c.occurred_at) <= day
+    )
 
 
 def overdue(cases: Any, *, today: date) -> sa.ColumnElement[bool]:
     """`cases.rules.is_overdue` as SQL over a case table's columns: open, its due day ended
     before `today`, and no attempt on or before it."""
-    return sa.and_(cases.state != CaseState.CLOSED.value, cases.first_contact_due_date < today,
-                   ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
+    return sa.and_(
+        cases.state != CaseState.CLOSED.value,
+        cases.first_contact_due_date < today,
+        ~attempt_on_or_before(cases.id, cases.first_contact_due_date),
+    )
 
 
 def still_to_act(cases: Any) -> sa.ColumnElement[bool]:
     """Open and not yet attempted in time: the cases a deadline list is about (overdue ones
     included once their day has passed)."""
-    return sa.and_(cases.state != CaseState.CLOSED.value,
-                   ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
+    return sa.and_(cases.state != CaseState.CLOSED.value, ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
 
 
 _signals = Signal.__table__
@@ -75,18 +78,24 @@ _signals = Signal.__table__
 def proposed_closing(cases: Any) -> sa.ColumnElement[bool]:
     """`cases.rules.closing_proposal` as SQL over a case table's columns: nobody reached yet, and
     the case has signals, all of them below threshold."""
-    return sa.and_(cases.state.in_(sorted(PROPOSABLE_STATES)),
-                   sa.exists().where(_signals.c.case_id == cases.id),
-                   ~sa.exists().where(_signals.c.case_id == cases.id, ~_signals.c.below_threshold))
+    return sa.and_(
+        cases.state.in_(sorted(PROPOSABLE_STATES)),
+        sa.exists().where(_signals.c.case_id == cases.id),
+        ~sa.exists().where(_signals.c.case_id == cases.id, ~_signals.c.below_threshold),
+    )
 
 
 def stale(cases: Any, *, before: datetime) -> sa.ColumnElement[bool]:
     """`cases.rules.is_stale` as SQL: open, opened before `before` (the start of the cutoff's Dutch
     day), and no signal received and no event recorded or happened since."""
-    return sa.and_(cases.state != CaseState.CLOSED.value, cases.opened_at < before,
-                   ~sa.exists().where(_signals.c.case_id == cases.id, _signals.c.received_at >= before),
-                   ~sa.exists().where(_events.c.case_id == cases.id,
-                                      sa.or_(_events.c.occurred_at >= before, _events.c.received_at >= before)))
+    return sa.and_(
+        cases.state != CaseState.CLOSED.value,
+        cases.opened_at < before,
+        ~sa.exists().where(_signals.c.case_id == cases.id, _signals.c.received_at >= before),
+        ~sa.exists().where(
+            _events.c.case_id == cases.id, sa.or_(_events.c.occurred_at >= before, _events.c.received_at >= before)
+        ),
+    )
 
 
 def objection_pending(cases: Any) -> sa.ColumnElement[bool]:
@@ -97,8 +106,11 @@ def objection_pending(cases: Any) -> sa.ColumnElement[bool]:
 
 def first_attempt_day(case_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
     """The Dutch day of the case's first applied attempt (NULL without one), as a column."""
-    return (sa.select(sa.func.min(dutch_day(_events.c.occurred_at)))
-            .where(_events.c.case_id == case_id, _events.c.outcome == "applied", _attempt).scalar_subquery())
+    return (
+        sa.select(sa.func.min(dutch_day(_events.c.occurred_at)))
+        .where(_events.c.case_id == case_id, _events.c.outcome == "applied", _attempt)
+        .scalar_subquery()
+    )
 
 
 def attempt_counts(
@@ -135,18 +147,23 @@ def with_contacts(cases: sa.FromClause, case_id: sa.ColumnElement[Any]) -> sa.Jo
     for every case (minutes for 10,000 cases); over the join it at worst walks the index on
     `visit_event.case_id` once per case.
     """
-    return cases.outerjoin(_events, sa.and_(
-        _events.c.case_id == case_id, _events.c.outcome == "applied",
-        _events.c.kind.in_([*ATTEMPT_CHANNELS, "help_accepted"]),
-    ))
+    return cases.outerjoin(
+        _events,
+        sa.and_(
+            _events.c.case_id == case_id,
+            _events.c.outcome == "applied",
+            _events.c.kind.in_([*ATTEMPT_CHANNELS, "help_accepted"]),
+        ),
+    )
 
 
 def contact_columns() -> dict[str, sa.Label[Any]]:
     """Over `with_contacts` grouped by the case: attempts per channel (`letter_attempts`, …),
     `first_attempt_at`, `first_contact_at` and `help_accepted_at` (NULL when there is none)."""
     columns = [
-        sa.func.count(sa.case((_events.c.kind.in_([k for k, c in ATTEMPT_CHANNELS.items() if c == channel]), 1)))
-        .label(f"{channel}_attempts")
+        sa.func.count(sa.case((_events.c.kind.in_([k for k, c in ATTEMPT_CHANNELS.items() if c == channel]), 1))).label(
+            f"{channel}_attempts"
+        )
         for channel in CHANNELS
     ] + [
         sa.func.min(sa.case((_attempt, _events.c.occurred_at))).label("first_attempt_at"),
@@ -160,11 +177,18 @@ def help_accepted_count(session: Session, *, municipality_code: str, since: date
     """Cases whose first accepted help falls in [since, until)."""
     first = (
         sa.select(sa.func.min(_events.c.occurred_at).label("accepted_at"))
-        .where(_events.c.municipality_code == municipality_code, _events.c.outcome == "applied",
-               _events.c.kind == "help_accepted")
+        .where(
+            _events.c.municipality_code == municipality_code,
+            _events.c.outcome == "applied",
+            _events.c.kind == "help_accepted",
+        )
         .group_by(_events.c.case_id)
         .subquery()
     )
-    return int(session.execute(
-        sa.select(sa.func.count()).select_from(first).where(first.c.accepted_at >= since, first.c.accepted_at < until)
-    ).scalar_one())
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(first)
+            .where(first.c.accepted_at >= since, first.c.accepted_at < until)
+        ).scalar_one()
+    )

@@ -85,7 +85,9 @@ class DeadlineOutcome(StrEnum):
     PENDING = "open_within_deadline_without_contact"  # not reached yet, still in time
 
 
-def deadline_outcome(*, reached: bool, reached_by_deadline: bool, closed: bool, deadline_passed: bool) -> DeadlineOutcome:
+def deadline_outcome(
+    *, reached: bool, reached_by_deadline: bool, closed: bool, deadline_passed: bool
+) -> DeadlineOutcome:
     """Where a case stands against its first-contact deadline (28 days; crisis: a few working days).
 
     `reached`: an attempt reached the resident; `reached_by_deadline`: the first such attempt
@@ -122,8 +124,9 @@ def tally_first(groups: Iterable[tuple[FirstOutcome, int]]) -> FirstTally:
     by_outcome = {outcome: 0 for outcome in FirstOutcome}
     for outcome, count in groups:
         by_outcome[outcome] += count
-    return FirstTally(by_outcome=by_outcome, share_within_deadline=share(by_outcome[FirstOutcome.WITHIN],
-                                                                          sum(by_outcome.values())))
+    return FirstTally(
+        by_outcome=by_outcome, share_within_deadline=share(by_outcome[FirstOutcome.WITHIN], sum(by_outcome.values()))
+    )
 
 
 @dataclass(frozen=True)
@@ -138,8 +141,9 @@ def tally_deadlines(groups: Iterable[tuple[DeadlineOutcome, int]]) -> DeadlineTa
     for outcome, count in groups:
         by_outcome[outcome] += count
     opened = sum(by_outcome.values())
-    return DeadlineTally(opened=opened, by_outcome=by_outcome,
-                         share_within_deadline=share(by_outcome[DeadlineOutcome.WITHIN], opened))
+    return DeadlineTally(
+        opened=opened, by_outcome=by_outcome, share_within_deadline=share(by_outcome[DeadlineOutcome.WITHIN], opened)
+    )
 
 
 # --- periods and media types ----------------------------------------------------------------
@@ -163,8 +167,10 @@ def period_problem(start: date, end: date, *, max_days: int | None = MAX_PERIOD_
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00, the day after end 00:00) in Amsterdam, as UTC moments: whole Dutch days,
     the service's one calendar (`cases.rules.dutch_date`)."""
-    return (datetime.combine(start, time(), AMSTERDAM).astimezone(UTC),
-            datetime.combine(end + timedelta(days=1), time(), AMSTERDAM).astimezone(UTC))
+    return (
+        datetime.combine(start, time(), AMSTERDAM).astimezone(UTC),
+        datetime.combine(end + timedelta(days=1), time(), AMSTERDAM).astimezone(UTC),
+    )
 
 
 def months_of(start: date, end: date) -> list[str]:
@@ -218,9 +224,15 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str | None:
         matches = [
             (specificity, quality)
             for range_kind, range_subtype, quality in ranges
-            for specificity in [2 if (range_kind, range_subtype) == (kind, subtype)
-                                else 1 if range_kind == kind and range_subtype == "*"
-                                else 0 if (range_kind, range_subtype) == ("*", "*") else -1]
+            for specificity in [
+                2
+                if (range_kind, range_subtype) == (kind, subtype)
+                else 1
+                if range_kind == kind and range_subtype == "*"
+                else 0
+                if (range_kind, range_subtype) == ("*", "*")
+                else -1
+            ]
             if specificity >= 0
         ]
         if not matches:

@@ -26,11 +26,11 @@ from api.cases.retention import PERSONAL_SIGNAL_FIELDS
 from api.cases.rules import CaseState
 from api.models import BkrRegistration, Case, Household, Municipality, Signal, Trajectory
 from api.platform.problems import Conflict, Unprocessable
+from api.platform.tenancy import owned
 from api.residents.schemas import SignalCorrected, SignalCorrection
 from api.signals.bsn import BsnVault
 from api.signals.rules import STATUS_OTHER_REASON, household_key
 from api.signals.service import Address, regroup
-from api.platform.tenancy import owned
 
 PERSON_FIELDS = ("initials", "prefix", "surname", "birth_date", "gender")
 
@@ -39,34 +39,62 @@ def _shown(value: object) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def correct(session: Session, principal: Principal, vault: BsnVault, signal_id: uuid.UUID, body: SignalCorrection, *,
-            now: datetime) -> SignalCorrected:
+def correct(
+    session: Session,
+    principal: Principal,
+    vault: BsnVault,
+    signal_id: uuid.UUID,
+    body: SignalCorrection,
+    *,
+    now: datetime,
+) -> SignalCorrected:
     signal = owned(session, Signal, signal_id, principal, lock=True)
     household = session.get(Household, signal.household_id, with_for_update=True)
     assert household is not None
     case = session.get(Case, signal.case_id, with_for_update=True) if signal.case_id else None
-    erased = case.purged_at is not None if case is not None else (
-        household.address_key.startswith("purged:") or all(getattr(signal, name) is None for name in PERSONAL_SIGNAL_FIELDS))
+    erased = (
+        case.purged_at is not None
+        if case is not None
+        else (
+            household.address_key.startswith("purged:")
+            or all(getattr(signal, name) is None for name in PERSONAL_SIGNAL_FIELDS)
+        )
+    )
     if erased:
         raise Conflict("This signal's personal data was erased; there is nothing left to correct.", slug="erased")
     current: dict[str, object] = {name: getattr(signal, name) for name in PERSON_FIELDS}
     current |= {name: getattr(household, name) for name in ADDRESS_FIELDS}
     changed = {name: value for name, value in body.changes.items() if current[name] != value}
     if not changed:
-        return SignalCorrected(signal_id=signal.id, changed=[], case_id=signal.case_id, previous_case_id=signal.case_id,
-                               household_id=household.id, regrouped=False,
-                               classification=case.classification if case else None, bkr=None)
+        return SignalCorrected(
+            signal_id=signal.id,
+            changed=[],
+            case_id=signal.case_id,
+            previous_case_id=signal.case_id,
+            household_id=household.id,
+            regrouped=False,
+            classification=case.classification if case else None,
+            bkr=None,
+        )
     after = current | changed
     if (after["postcode"] is None) != (after["house_number"] is None):
         missing = "house_number" if after["house_number"] is None else "postcode"
-        raise Unprocessable("An address needs both a postcode and a house number.",
-                            errors=[{"pointer": f"/body/{missing}", "detail": "required with the other", "code": "missing"}])
+        raise Unprocessable(
+            "An address needs both a postcode and a house number.",
+            errors=[{"pointer": f"/body/{missing}", "detail": "required with the other", "code": "missing"}],
+        )
     try:
-        new_key = household_key(postcode=after["postcode"], house_number=after["house_number"],  # type: ignore[arg-type]
-                                addition=after["house_number_addition"], bsn_digest=signal.bsn_digest)  # type: ignore[arg-type]
+        new_key = household_key(
+            postcode=after["postcode"],
+            house_number=after["house_number"],  # type: ignore[arg-type]
+            addition=after["house_number_addition"],
+            bsn_digest=signal.bsn_digest,
+        )  # type: ignore[arg-type]
     except ValueError:
-        raise Unprocessable("Without a BSN the signal needs an address.", errors=[
-            {"pointer": "/body/postcode", "detail": "required: the signal has no BSN", "code": "missing"}]) from None
+        raise Unprocessable(
+            "Without a BSN the signal needs an address.",
+            errors=[{"pointer": "/body/postcode", "detail": "required: the signal has no BSN", "code": "missing"}],
+        ) from None
     subject_before = Person(**{name: getattr(signal, name) for name in PERSON_FIELDS}).key()
     for name in PERSON_FIELDS:
         if name in changed:
@@ -85,9 +113,19 @@ def correct(session: Session, principal: Principal, vault: BsnVault, signal_id: 
         if case is not None:
             touched.add(case.id)
     else:
-        _move(session, municipality=municipality, vault=vault, signal=signal, case=case, household=household,
-              new_key=new_key, address=Address(**{name: after[name] for name in ADDRESS_FIELDS}),  # type: ignore[arg-type]
-              principal=principal, now=now, touched=touched)
+        _move(
+            session,
+            municipality=municipality,
+            vault=vault,
+            signal=signal,
+            case=case,
+            household=household,
+            new_key=new_key,
+            address=Address(**{name: after[name] for name in ADDRESS_FIELDS}),  # type: ignore[arg-type]
+            principal=principal,
+            now=now,
+            touched=touched,
+        )
     session.flush()
     for case_id in sorted(touched):
         touched_case = session.get(Case, case_id, with_for_update=True)
@@ -96,24 +134,61 @@ def correct(session: Session, principal: Principal, vault: BsnVault, signal_id: 
     session.refresh(signal)
     bkr = _bkr(session, signal, subject_before=subject_before, now=now)
     final_case = session.get(Case, signal.case_id) if signal.case_id else None
-    record(session, principal, action="residents.correction", resource_type="signal", resource_id=signal.id,
-           case_id=previous_case_id, at=now,
-           detail={"reason": body.reason.strip(), "fields": sorted(changed),
-                   "old": {name: _shown(current[name]) for name in sorted(changed)},
-                   "regrouped": regrouped, "case_after": str(signal.case_id) if signal.case_id else None,
-                   "bkr": bkr})
+    record(
+        session,
+        principal,
+        action="residents.correction",
+        resource_type="signal",
+        resource_id=signal.id,
+        case_id=previous_case_id,
+        at=now,
+        detail={
+            "reason": body.reason.strip(),
+            "fields": sorted(changed),
+            "old": {name: _shown(current[name]) for name in sorted(changed)},
+            "regrouped": regrouped,
+            "case_after": str(signal.case_id) if signal.case_id else None,
+            "bkr": bkr,
+        },
+    )
     if signal.case_id is not None and signal.case_id != previous_case_id:
-        record(session, principal, action="residents.correction", resource_type="signal", resource_id=signal.id,
-               case_id=signal.case_id, at=now, detail={"fields": sorted(changed), "moved_from": str(previous_case_id)})
+        record(
+            session,
+            principal,
+            action="residents.correction",
+            resource_type="signal",
+            resource_id=signal.id,
+            case_id=signal.case_id,
+            at=now,
+            detail={"fields": sorted(changed), "moved_from": str(previous_case_id)},
+        )
     session.flush()
-    return SignalCorrected(signal_id=signal.id, changed=sorted(changed), case_id=signal.case_id,
-                           previous_case_id=previous_case_id, household_id=signal.household_id, regrouped=regrouped,
-                           classification=final_case.classification if final_case else None, bkr=bkr)
+    return SignalCorrected(
+        signal_id=signal.id,
+        changed=sorted(changed),
+        case_id=signal.case_id,
+        previous_case_id=previous_case_id,
+        household_id=signal.household_id,
+        regrouped=regrouped,
+        classification=final_case.classification if final_case else None,
+        bkr=bkr,
+    )
 
 
-def _move(session: Session, *, municipality: Municipality, vault: BsnVault, signal: Signal, case: Case | None,
-          household: Household, new_key: str, address: Address, principal: Principal, now: datetime,
-          touched: set[uuid.UUID]) -> None:
+def _move(
+    session: Session,
+    *,
+    municipality: Municipality,
+    vault: BsnVault,
+    signal: Signal,
+    case: Case | None,
+    household: Household,
+    new_key: str,
+    address: Address,
+    principal: Principal,
+    now: datetime,
+    touched: set[uuid.UUID],
+) -> None:
     """The signal goes to the household of its corrected address, and both households are grouped
     again as on intake. An open case that is only this signal's moves with it (it keeps its
     deadline, attempts and assignment: the worker's phone gets the right address); otherwise the
@@ -122,10 +197,18 @@ def _move(session: Session, *, municipality: Municipality, vault: BsnVault, sign
     old_key = household.address_key
     old_address = Address(**{name: getattr(household, name) for name in ADDRESS_FIELDS})
     target = regroup(session, municipality=municipality, vault=vault, households={new_key: address}, now=now)[new_key]
-    others = session.exec(select(sa.func.count()).select_from(Signal).where(
-        Signal.case_id == case.id, Signal.id != signal.id)).one() if case is not None else 0
-    open_there = session.exec(select(Case.id).where(
-        Case.household_id == target, Case.state != CaseState.CLOSED.value, col(Case.purged_at).is_(None))).first()
+    others = (
+        session.exec(
+            select(sa.func.count()).select_from(Signal).where(Signal.case_id == case.id, Signal.id != signal.id)
+        ).one()
+        if case is not None
+        else 0
+    )
+    open_there = session.exec(
+        select(Case.id).where(
+            Case.household_id == target, Case.state != CaseState.CLOSED.value, col(Case.purged_at).is_(None)
+        )
+    ).first()
     signal.household_id = target
     emptied: Case | None = None
     if case is not None and case.state == CaseState.CLOSED.value:
@@ -142,8 +225,9 @@ def _move(session: Session, *, municipality: Municipality, vault: BsnVault, sign
         emptied = case if not others else None
     session.add(signal)
     session.flush()
-    regroup(session, municipality=municipality, vault=vault, households={new_key: address, old_key: old_address},
-            now=now)
+    regroup(
+        session, municipality=municipality, vault=vault, households={new_key: address, old_key: old_address}, now=now
+    )
     session.expire_all()
     if emptied is not None:
         # Nothing of the case is left at the wrong address: it ends, and the signal is picked up
@@ -164,13 +248,23 @@ def _forget_if_unused(session: Session, household_id: uuid.UUID) -> None:
     if session.exec(select(Case.id).where(Case.household_id == household_id)).first() is None:
         session.execute(sa.delete(Household).where(col(Household.id) == household_id))
         return
-    session.execute(sa.update(Household).where(col(Household.id) == household_id).values(
-        address_key=f"purged:{household_id}", postcode=None, house_number=None, house_number_addition=None,
-        street=None, town=None))
+    session.execute(
+        sa.update(Household)
+        .where(col(Household.id) == household_id)
+        .values(
+            address_key=f"purged:{household_id}",
+            postcode=None,
+            house_number=None,
+            house_number_addition=None,
+            street=None,
+            town=None,
+        )
+    )
 
 
-def _bkr(session: Session, signal: Signal, *, subject_before: tuple[str, date | None, str],
-         now: datetime) -> Literal["registration-updated", "correction-queued"] | None:
+def _bkr(
+    session: Session, signal: Signal, *, subject_before: tuple[str, date | None, str], now: datetime
+) -> Literal["registration-updated", "correction-queued"] | None:
     """The resident's BKR registration, if this signal's person is the one registered: not gone out
     yet, it goes out corrected; held by BKR, a correction message follows it."""
     if signal.case_id is None:
@@ -178,22 +272,38 @@ def _bkr(session: Session, signal: Signal, *, subject_before: tuple[str, date | 
     trajectory = session.exec(select(Trajectory).where(Trajectory.case_id == signal.case_id)).first()
     if trajectory is None:
         return None
-    rows = {row.action: row for row in session.exec(
-        select(BkrRegistration).where(BkrRegistration.trajectory_id == trajectory.id, BkrRegistration.action != "correct")
-        .with_for_update())}
+    rows = {
+        row.action: row
+        for row in session.exec(
+            select(BkrRegistration)
+            .where(BkrRegistration.trajectory_id == trajectory.id, BkrRegistration.action != "correct")
+            .with_for_update()
+        )
+    }
     registration = rows.get("register")
     if registration is None or "remove" in rows:
         return None
     if registration.subject:
         registered = registration.subject.get("person", {})
         born = registered.get("birth_date")
-        if Person(**{name: registered.get(name) for name in SUBJECT_FIELDS[:3]}, gender=None,
-                  birth_date=date.fromisoformat(born) if born else None).key() != subject_before:
+        if (
+            Person(
+                **{name: registered.get(name) for name in SUBJECT_FIELDS[:3]},
+                gender=None,
+                birth_date=date.fromisoformat(born) if born else None,
+            ).key()
+            != subject_before
+        ):
             return None  # the registration names another resident of the household
     else:
-        named = {Person(**{name: getattr(s, name) for name in SUBJECT_FIELDS}).key()
-                 for s in session.exec(select(Signal).where(Signal.case_id == signal.case_id, Signal.id != signal.id,
-                                                            col(Signal.surname).is_not(None)))}
+        named = {
+            Person(**{name: getattr(s, name) for name in SUBJECT_FIELDS}).key()
+            for s in session.exec(
+                select(Signal).where(
+                    Signal.case_id == signal.case_id, Signal.id != signal.id, col(Signal.surname).is_not(None)
+                )
+            )
+        }
         if named - {subject_before}:
             return None  # several residents: the registered one is not known to be this one
     household = session.get(Household, signal.household_id)
@@ -204,9 +314,14 @@ def _bkr(session: Session, signal: Signal, *, subject_before: tuple[str, date | 
         registration.subject = subject
         session.add(registration)
         return "registration-updated"
-    waiting = session.exec(select(BkrRegistration).where(
-        BkrRegistration.trajectory_id == trajectory.id, BkrRegistration.action == "correct",
-        BkrRegistration.status == "pending", BkrRegistration.attempts == 0)).first()
+    waiting = session.exec(
+        select(BkrRegistration).where(
+            BkrRegistration.trajectory_id == trajectory.id,
+            BkrRegistration.action == "correct",
+            BkrRegistration.status == "pending",
+            BkrRegistration.attempts == 0,
+        )
+    ).first()
     if waiting is not None:  # one correction not sent yet: it carries the latest data
         waiting.subject = subject
         session.add(waiting)

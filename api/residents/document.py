@@ -24,6 +24,8 @@ def fragment(report: ResidentReport) -> Markup:
 
 
 def document(report: ResidentReport) -> str:
-    return ("<!doctype html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
-            f"<title>Inzage — {Markup.escape(report.municipality)}</title></head><body>\n"
-            f"{fragment(report)}\n</body></html>\n")
+    return (
+        '<!doctype html>\n<html lang="nl"><head><meta charset="utf-8">'
+        f"<title>Inzage — {Markup.escape(report.municipality)}</title></head><body>\n"
+        f"{fragment(report)}\n</body></html>\n"
+    )

@@ -21,7 +21,9 @@ Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
 
 
 @router.post(
-    "/search", name="search", response_model=ResidentFound,
+    "/search",
+    name="search",
+    response_model=ResidentFound,
     summary="Find a resident: the signals, households and cases that concern them (audited with the reason)",
     description=(
         "By BSN (through its keyed hash), by surname and birth date, or by address, over the municipality's whole "
@@ -34,7 +36,9 @@ def search(request: Request, session: SessionDep, principal: Admin, at: Now, bod
 
 
 @router.get(
-    "/{ref}/report", name="report", response_model=ResidentReport,
+    "/{ref}/report",
+    name="report",
+    response_model=ResidentReport,
     responses={**problem_responses(404), 200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
     summary="Access (inzage, AVG art. 15): what is held about the resident and who saw it",
     description=(
@@ -44,18 +48,30 @@ def search(request: Request, session: SessionDep, principal: Admin, at: Now, bod
     ),
 )
 def report(
-    request: Request, session: SessionDep, principal: Admin, at: Now, ref: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Admin,
+    at: Now,
+    ref: uuid.UUID,
     format: Annotated[Literal["json", "html"], Query(description="json, or html for the printable document")] = "json",
 ) -> ResidentReport | HTMLResponse:
     answer = service.report(session, principal, request.app.state.vault, ref, now=at)
     if format == "html":
-        return HTMLResponse(document(answer), headers={"Content-Security-Policy": DOCUMENT_CSP,
-                                                       "Content-Disposition": f'inline; filename="inzage-{ref}.html"'})
+        return HTMLResponse(
+            document(answer),
+            headers={
+                "Content-Security-Policy": DOCUMENT_CSP,
+                "Content-Disposition": f'inline; filename="inzage-{ref}.html"',
+            },
+        )
     return answer
 
 
 @router.post(
-    "/{ref}/erasure", name="erasure", response_model=ErasureResult, responses=problem_responses(404, 409),
+    "/{ref}/erasure",
+    name="erasure",
+    response_model=ErasureResult,
+    responses=problem_responses(404, 409),
     summary="Objection or erasure (AVG art. 17, 21): erase what the law does not keep, and say why the rest stays",
     description=(
         "Closed cases are erased at once (as retention does); open ones are closed as *Niet opgepakt: andere reden* "
@@ -64,6 +80,7 @@ def report(
         "report. A case that names other residents too keeps theirs. Audited."
     ),
 )
-def erasure(request: Request, session: SessionDep, principal: Admin, at: Now, ref: uuid.UUID,
-            body: ErasureRequest) -> ErasureResult:
+def erasure(
+    request: Request, session: SessionDep, principal: Admin, at: Now, ref: uuid.UUID, body: ErasureRequest
+) -> ErasureResult:
     return service.erasure(session, principal, request.app.state.vault, ref, body, now=at)

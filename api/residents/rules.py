@@ -23,8 +23,36 @@ def _folded(text: str) -> str:
 
 
 # Dutch surname prefixes (tussenvoegsels), which platforms send in the surname or apart.
-_PREFIXES = frozenset({"van", "de", "der", "den", "het", "t", "'t", "ter", "ten", "te", "in", "op", "aan", "bij",
-                       "el", "al", "la", "le", "du", "da", "di", "dos", "von", "zu", "vd", "v"})
+_PREFIXES = frozenset(
+    {
+        "van",
+        "de",
+        "der",
+        "den",
+        "het",
+        "t",
+        "'t",
+        "ter",
+        "ten",
+        "te",
+        "in",
+        "op",
+        "aan",
+        "bij",
+        "el",
+        "al",
+        "la",
+        "le",
+        "du",
+        "da",
+        "di",
+        "dos",
+        "von",
+        "zu",
+        "vd",
+        "v",
+    }
+)
 
 
 def name_forms(*, prefix: str | None, surname: str) -> list[str]:
@@ -46,10 +74,12 @@ def name_matches(asked: str, *, prefix: str | None, surname: str | None) -> bool
     return bool(surname) and _folded(asked) in name_forms(prefix=prefix, surname=surname or "")
 
 
-def names_the_person(raw: dict[str, object], *, names: set[str], birth_dates: set[date], postcodes: set[str],
-                     bsns: set[str]) -> bool:
+def names_the_person(
+    raw: dict[str, object], *, names: set[str], birth_dates: set[date], postcodes: set[str], bsns: set[str]
+) -> bool:
     """Whether a quarantined row (an invalid line as it came in) names the person: by BSN, or by
     surname with their birth date or postcode (the row was invalid, so nothing else is trusted)."""
+
     def text(key: str) -> str:
         value = raw.get(key)
         return value.strip() if isinstance(value, str) else ""
@@ -103,10 +133,15 @@ def erasure_of(case: CaseFacts, *, today: date) -> Decision:
         return Decision(Erasure.ALREADY)
     if case.trajectory_started:
         if case.trajectory_ended_on is None or case.trajectory_ended_on > today:
-            return Decision(Erasure.KEEP, "A debt-relief trajectory runs for this resident (Wgs art. 4): the case "
-                                          "stays while it runs.")
+            return Decision(
+                Erasure.KEEP,
+                "A debt-relief trajectory runs for this resident (Wgs art. 4): the case stays while it runs.",
+            )
         if case.bkr_removal_on is not None and case.bkr_removal_on >= today:
-            return Decision(Erasure.KEEP, f"The BKR registration of the trajectory runs until "
-                                          f"{case.bkr_removal_on.isoformat()}: the case stays until it is removed.")
+            return Decision(
+                Erasure.KEEP,
+                f"The BKR registration of the trajectory runs until "
+                f"{case.bkr_removal_on.isoformat()}: the case stays until it is removed.",
+            )
         return Decision(Erasure.ERASE)
     return Decision(Erasure.ERASE if case.closed else Erasure.CLOSE_AND_ERASE)

@@ -17,8 +17,12 @@ class ResidentSearch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500, description="Why the admin searches (e.g. the request's "
-                        "reference); kept with the request, shown in the audit trail's request.")
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        description="Why the admin searches (e.g. the request's "
+        "reference); kept with the request, shown in the audit trail's request.",
+    )
     bsn: str | None = Field(default=None, min_length=8, max_length=12, description="In the body, never in a URL.")
     surname: str | None = Field(default=None, min_length=1, max_length=200, description="With or without prefix.")
     birth_date: date | None = None
@@ -40,8 +44,11 @@ class ResidentSearch(BaseModel):
 
     @model_validator(mode="after")
     def _one_way(self) -> ResidentSearch:
-        ways = [self.bsn is not None, self.surname is not None or self.birth_date is not None,
-                self.postcode is not None or self.house_number is not None]
+        ways = [
+            self.bsn is not None,
+            self.surname is not None or self.birth_date is not None,
+            self.postcode is not None or self.house_number is not None,
+        ]
         if sum(ways) != 1:
             raise ValueError("give exactly one of: bsn; surname and birth_date; postcode and house_number")
         if ways[1] and (self.surname is None or self.birth_date is None):
@@ -90,8 +97,10 @@ class ResidentFound(BaseModel):
     signals: list[FoundSignal]
     cases: list[FoundCase]
     households: list[FoundHousehold]
-    erased_before: list[datetime] = Field(description="When data of this person was erased before (retention or a "
-                                          "request), as far as the keyed hashes kept of it tell.")
+    erased_before: list[datetime] = Field(
+        description="When data of this person was erased before (retention or a "
+        "request), as far as the keyed hashes kept of it tell."
+    )
 
 
 class ReportEvent(BaseModel):
@@ -182,8 +191,12 @@ class SignalCorrection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500, description="Why (e.g. the request's reference); kept in the "
-                        "audit trail with the old values, and nowhere else.")
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        description="Why (e.g. the request's reference); kept in the "
+        "audit trail with the old values, and nowhere else.",
+    )
     initials: str | None = Field(default=None, max_length=20)
     prefix: str | None = Field(default=None, max_length=20)
     surname: str | None = Field(default=None, max_length=200)
@@ -217,9 +230,12 @@ class SignalCorrected(BaseModel):
     case_id: uuid.UUID | None = Field(description="The signal's case after the correction.")
     previous_case_id: uuid.UUID | None
     household_id: uuid.UUID
-    regrouped: bool = Field(description="The address changed: the signal moved to the household of the new address "
-                            "and its case was regrouped and re-assessed as on intake.")
+    regrouped: bool = Field(
+        description="The address changed: the signal moved to the household of the new address "
+        "and its case was regrouped and re-assessed as on intake."
+    )
     classification: str | None = Field(description="The case's classification after re-assessment.")
     bkr: Literal["registration-updated", "correction-queued"] | None = Field(
         description="registration-updated: the BKR registration had not gone out and will carry the corrected data; "
-        "correction-queued: it had, and a correction message goes out through the outbox.")
+        "correction-queued: it had, and a correction message goes out through the outbox."
+    )

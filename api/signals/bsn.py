@@ -84,7 +84,7 @@ def _nonces() -> Iterator[bytes]:
     while True:
         block = os.urandom(12 * 4096)
         for start in range(0, len(block), 12):
-            yield block[start:start + 12]
+            yield block[start : start + 12]
 
 
 def vault_from_settings(settings: Settings) -> BsnVault:
@@ -100,6 +100,12 @@ def generate_data_key(kid: str) -> DataKey:
 
 
 def _demo_vault(var_dir: Path) -> BsnVault:
-    stored = json.loads(read_or_create(var_dir / "demo-bsn-keys.json", lambda: json.dumps(
-        {"keys": [generate_data_key("demo").model_dump()], "hmac": base64.b64encode(os.urandom(32)).decode()})))
+    stored = json.loads(
+        read_or_create(
+            var_dir / "demo-bsn-keys.json",
+            lambda: json.dumps(
+                {"keys": [generate_data_key("demo").model_dump()], "hmac": base64.b64encode(os.urandom(32)).decode()}
+            ),
+        )
+    )
     return BsnVault([DataKey.model_validate(key) for key in stored["keys"]], stored["hmac"])

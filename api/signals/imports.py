@@ -21,18 +21,18 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
-from api.platform.downloads import BLOCK
 from api.auth.principal import Principal
 from api.models import Municipality, QuarantinedRow, SignalImport
+from api.platform.downloads import BLOCK
 from api.platform.problems import NotFound
+from api.platform.spreadsheet import safe_cell
+from api.platform.tenancy import owned
 from api.signals import service
 from api.signals.bsn import BsnVault
 from api.signals.limits import ImportLimits
 from api.signals.parsing import CANONICAL, ParsedRow, normalise_row, open_signal_file
 from api.signals.partners import agreements_of, under_agreements
 from api.signals.service import IntakeReport, Mode
-from api.platform.spreadsheet import safe_cell
-from api.platform.tenancy import owned
 
 RECENT = 100  # imports listed on the API and the console's upload screen
 PROGRESS_EVERY = 1000  # rows between calls of an import's `progress`
@@ -69,8 +69,14 @@ def import_file(
     signal_file = open_signal_file(stream, filename=filename, municipality_code=municipality.code, limits=limits)
     previous = _earlier_import(session, municipality.code, file_sha256)
     import_row = service.new_import(
-        code=municipality.code, source="file", mode=mode, created_by=actor.actor_id, now=now,
-        filename=filename[:255] or None, file_format=signal_file.format, file_sha256=file_sha256,
+        code=municipality.code,
+        source="file",
+        mode=mode,
+        created_by=actor.actor_id,
+        now=now,
+        filename=filename[:255] or None,
+        file_format=signal_file.format,
+        file_sha256=file_sha256,
     )
     session.add(import_row)
     session.flush()
@@ -78,13 +84,20 @@ def import_file(
     if progress is not None:
         rows = _reporting(rows, progress)
     report = service.intake(
-        session, municipality=municipality, vault=vault, rows=rows, mode=mode, import_id=import_row.id, now=now,
+        session, municipality=municipality, vault=vault, rows=rows, mode=mode, import_id=import_row.id, now=now
     )
     extra = _warnings(session, municipality.code, report, signal_file.unknown_columns, previous)
     service.finish_import(import_row, report, extra=extra)
     session.add(import_row)
-    record(session, actor, action="signals.import", resource_type="signal_import", resource_id=import_row.id, at=now,
-           detail={"created": report.created, "rejected": report.rejected, "status": import_row.status})
+    record(
+        session,
+        actor,
+        action="signals.import",
+        resource_type="signal_import",
+        resource_id=import_row.id,
+        at=now,
+        detail={"created": report.created, "rejected": report.rejected, "status": import_row.status},
+    )
     return Imported(row=import_row, report=report)
 
 
@@ -108,13 +121,28 @@ def deliver(
     if agreements is not None:
         rows = under_agreements(rows, agreements)
     report = service.intake(
-        session, municipality=municipality, vault=vault, rows=rows, mode="accept-valid", import_id=import_row.id,
-        now=now, keep_outcomes=True,
+        session,
+        municipality=municipality,
+        vault=vault,
+        rows=rows,
+        mode="accept-valid",
+        import_id=import_row.id,
+        now=now,
+        keep_outcomes=True,
     )
-    service.finish_import(import_row, report, extra={"unknown_columns": [], "warnings": [], "creditors_without_agreement": []})
+    service.finish_import(
+        import_row, report, extra={"unknown_columns": [], "warnings": [], "creditors_without_agreement": []}
+    )
     session.add(import_row)
-    record(session, actor, action="signals.deliver", resource_type="signal_import", resource_id=import_row.id, at=now,
-           detail={"created": report.created, "rejected": report.rejected})
+    record(
+        session,
+        actor,
+        action="signals.deliver",
+        resource_type="signal_import",
+        resource_id=import_row.id,
+        at=now,
+        detail={"created": report.created, "rejected": report.rejected},
+    )
     return Imported(row=import_row, report=report)
 
 
@@ -129,10 +157,13 @@ def _sha256(stream: IO[bytes]) -> str:
 def _earlier_import(session: Session, code: str, file_sha256: str) -> uuid.UUID | None:
     """The first completed import of the same bytes: the file is reported as imported before."""
     return session.exec(
-        select(SignalImport.id).where(
-            SignalImport.municipality_code == code, SignalImport.file_sha256 == file_sha256,
+        select(SignalImport.id)
+        .where(
+            SignalImport.municipality_code == code,
+            SignalImport.file_sha256 == file_sha256,
             SignalImport.status == "completed",
-        ).order_by(col(SignalImport.created_at))
+        )
+        .order_by(col(SignalImport.created_at))
     ).first()
 
 
@@ -156,7 +187,9 @@ def _warnings(
     if previous is not None:
         warnings.append("This file was imported before; its signals are reported as duplicates.")
     return {
-        "unknown_columns": unknown_columns, "warnings": warnings, "creditors_without_agreement": missing,
+        "unknown_columns": unknown_columns,
+        "warnings": warnings,
+        "creditors_without_agreement": missing,
         "duplicate_of": str(previous) if previous else None,
     }
 
@@ -189,15 +222,19 @@ def write_quarantine(session: Session, import_row: SignalImport, vault: BsnVault
     writer.writerow(["line", *CANONICAL, "errors"])
     rows = session.execute(
         sa.select(_QUARANTINE.c.line, _QUARANTINE.c.raw, _QUARANTINE.c.errors)
-        .where(_QUARANTINE.c.import_id == import_row.id).order_by(_QUARANTINE.c.line)
+        .where(_QUARANTINE.c.import_id == import_row.id)
+        .order_by(_QUARANTINE.c.line)
         .execution_options(yield_per=1000)
     )
     count = 0
-    for count, row in enumerate(rows, 1):
+    for row in rows:
+        count += 1
         errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
         values = dict(row.raw)
         if values.get("bsn"):
-            values["bsn"] = vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
+            values["bsn"] = (
+                vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
+            )
         writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
         if buffer.tell() > BLOCK:
             out.write(buffer.getvalue().encode())

@@ -16,8 +16,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 RefusalSlug = Literal[
-    "empty-file", "unsupported-file-type", "corrupt-file", "missing-columns", "duplicate-columns", "wrong-municipality",
-    "too-many-rows", "too-large-unpacked", "too-large-shared-strings", "too-large-json", "too-long-line",
+    "empty-file",
+    "unsupported-file-type",
+    "corrupt-file",
+    "missing-columns",
+    "duplicate-columns",
+    "wrong-municipality",
+    "too-many-rows",
+    "too-large-unpacked",
+    "too-large-shared-strings",
+    "too-large-json",
+    "too-long-line",
 ]
 TOO_LARGE: frozenset[str] = frozenset(
     {"too-many-rows", "too-large-unpacked", "too-large-shared-strings", "too-large-json", "too-long-line"}

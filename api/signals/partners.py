@@ -11,22 +11,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.auth.principal import Principal
-from api.models import (
-    CreditorAgreement,
-    PartnerClient,
-    Signal,
-    SignalImport,
-    Trajectory,
-    UTCDateTime,
-)
+from api.models import CreditorAgreement, PartnerClient, Signal, SignalImport, Trajectory, UTCDateTime
 from api.platform.problems import Conflict, Forbidden, Unprocessable
 from api.signals.parsing import ParsedRow, RowError
-from api.signals.rules import (
-    Agreement,
-    creditor_under_agreement,
-    status_for_creditor,
-    status_for_feedback,
-)
+from api.signals.rules import Agreement, creditor_under_agreement, status_for_creditor, status_for_feedback
 from api.signals.schemas import DeliveredSignal, Feedback
 
 
@@ -36,14 +24,22 @@ def register(session: Session, code: str) -> list[tuple[CreditorAgreement, str |
     rows = session.execute(
         sa.select(CreditorAgreement, PartnerClient.client_id)
         .outerjoin(PartnerClient, PartnerClient.id == CreditorAgreement.partner_client_id)
-        .where(CreditorAgreement.municipality_code == code).order_by(CreditorAgreement.name)
+        .where(CreditorAgreement.municipality_code == code)
+        .order_by(CreditorAgreement.name)
     ).all()
     return [(agreement, client_id) for agreement, client_id in rows]
 
 
 def register_agreement(
-    session: Session, *, municipality_code: str, name: str, partner_type: str, agreement_date: date,
-    platform: str, partner_client_id: str | None, now: datetime,
+    session: Session,
+    *,
+    municipality_code: str,
+    name: str,
+    partner_type: str,
+    agreement_date: date,
+    platform: str,
+    partner_client_id: str | None,
+    now: datetime,
 ) -> CreditorAgreement:
     """Add a signed agreement to the register: 422 for a partner client of another municipality or
     none, 409 when the creditor is registered already for that partner type."""
@@ -59,14 +55,20 @@ def register_agreement(
     exists = session.execute(
         sa.select(CreditorAgreement.id).where(
             CreditorAgreement.municipality_code == municipality_code,
-            CreditorAgreement.name == name, CreditorAgreement.partner_type == partner_type,
+            CreditorAgreement.name == name,
+            CreditorAgreement.partner_type == partner_type,
         )
     ).first()
     if exists is not None:
         raise Conflict("This creditor is already registered.", slug="agreement-exists")
     agreement = CreditorAgreement(
-        municipality_code=municipality_code, name=name, partner_type=partner_type, agreement_date=agreement_date,
-        platform=platform, partner_client_id=client_uuid, created_at=now,
+        municipality_code=municipality_code,
+        name=name,
+        partner_type=partner_type,
+        agreement_date=agreement_date,
+        platform=platform,
+        partner_client_id=client_uuid,
+        created_at=now,
     )
     session.add(agreement)
     session.flush()
@@ -81,8 +83,10 @@ def agreements_of(session: Session, principal: Principal) -> list[Agreement] | N
     rows = session.execute(
         sa.select(CreditorAgreement.name, CreditorAgreement.partner_type)
         .join(PartnerClient, PartnerClient.id == CreditorAgreement.partner_client_id)
-        .where(PartnerClient.client_id == principal.actor_id,
-               CreditorAgreement.municipality_code == principal.municipality_code)
+        .where(
+            PartnerClient.client_id == principal.actor_id,
+            CreditorAgreement.municipality_code == principal.municipality_code,
+        )
     ).all()
     if not rows:
         raise Forbidden("The municipality has no signed agreement on record for this partner.", slug="no-agreement")
@@ -97,8 +101,9 @@ def under_agreements(rows: Iterable[ParsedRow], agreements: list[Agreement]) -> 
         signal = row.signal
         if signal is not None:
             try:
-                creditor = creditor_under_agreement(partner_type=signal.partner_type, creditor=signal.creditor_name,
-                                                    agreements=agreements)
+                creditor = creditor_under_agreement(
+                    partner_type=signal.partner_type, creditor=signal.creditor_name, agreements=agreements
+                )
             except ValueError as refusal:
                 column = "partner_type" if "signaalpartner_type" in str(refusal) else "creditor"
                 row.errors.append(RowError(row.line, column, str(refusal)))
@@ -110,16 +115,24 @@ def under_agreements(rows: Iterable[ParsedRow], agreements: list[Agreement]) -> 
 
 
 def _own_page(
-    session: Session, principal: Principal, query: sa.Select, *, key: sa.ColumnElement[datetime],
-    since: datetime | None, after: tuple[datetime, uuid.UUID] | None, limit: int,
+    session: Session,
+    principal: Principal,
+    query: sa.Select,
+    *,
+    key: sa.ColumnElement[datetime],
+    since: datetime | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> Sequence[sa.Row]:
     """`query` narrowed to the signals this partner delivered (by API or file, in its own
     municipality): one definition for every partner view. Ordered and paged by (`key`, id);
     `since` compares with `key`."""
     sg, im = Signal.__table__, SignalImport.__table__
     query = query.join(im, im.c.id == sg.c.import_id).where(
-        sg.c.municipality_code == principal.municipality_code, im.c.municipality_code == principal.municipality_code,
-        im.c.created_by == principal.actor_id)
+        sg.c.municipality_code == principal.municipality_code,
+        im.c.municipality_code == principal.municipality_code,
+        im.c.created_by == principal.actor_id,
+    )
     if since is not None:
         query = query.where(key >= since)
     if after is not None:
@@ -128,26 +141,56 @@ def _own_page(
 
 
 def delivered(
-    session: Session, principal: Principal, *, since: datetime | None, after: tuple[datetime, uuid.UUID] | None,
+    session: Session,
+    principal: Principal,
+    *,
+    since: datetime | None,
+    after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[tuple[uuid.UUID, DeliveredSignal]]:
     """The partner view (with each signal's own id, for the cursor): the signals this partner delivered (by API or file), oldest first, with
     what a creditor may know of each (`status_for_creditor`). Never the case they belong to,
     other creditors' signals, the field's visits, notes or a trajectory."""
     sg = Signal.__table__
-    rows = _own_page(session, principal, sa.select(sg.c.id, sg.c.external_id, sg.c.partner_type, sg.c.creditor_name,
-                                                   sg.c.signal_date, sg.c.received_at, sg.c.status),
-                     key=sg.c.received_at, since=since, after=after, limit=limit)
+    rows = _own_page(
+        session,
+        principal,
+        sa.select(
+            sg.c.id,
+            sg.c.external_id,
+            sg.c.partner_type,
+            sg.c.creditor_name,
+            sg.c.signal_date,
+            sg.c.received_at,
+            sg.c.status,
+        ),
+        key=sg.c.received_at,
+        since=since,
+        after=after,
+        limit=limit,
+    )
     return [
-        (row.id, DeliveredSignal(signal_id=row.external_id, partner_type=row.partner_type, creditor=row.creditor_name,
-                        signal_date=row.signal_date, received_at=row.received_at,
-                        status=status_for_creditor(row.status)))  # type: ignore[arg-type]
+        (
+            row.id,
+            DeliveredSignal(
+                signal_id=row.external_id,
+                partner_type=row.partner_type,
+                creditor=row.creditor_name,
+                signal_date=row.signal_date,
+                received_at=row.received_at,
+                status=status_for_creditor(row.status),
+            ),
+        )  # type: ignore[arg-type]
         for row in rows
     ]
 
 
 def feedback(
-    session: Session, principal: Principal, *, since: datetime | None, after: tuple[datetime, uuid.UUID] | None,
+    session: Session,
+    principal: Principal,
+    *,
+    since: datetime | None,
+    after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[tuple[uuid.UUID, Feedback]]:
     """The creditor's feedback on the signals it delivered, in the order they last changed: each
@@ -157,17 +200,28 @@ def feedback(
     agreements_of(session, principal)
     sg, tr = Signal.__table__, Trajectory.__table__
     status_changed = sa.func.coalesce(sg.c.status_changed_at, sg.c.received_at)
-    changed = sa.type_coerce(sa.case((tr.c.created_at > status_changed, tr.c.created_at), else_=status_changed),
-                             UTCDateTime).label("changed_at")
-    query = (
-        sa.select(sg.c.id, sg.c.external_id, sg.c.status, status_changed.label("status_changed_at"),
-                  tr.c.id.is_not(None).label("in_debt_help"), changed)
-        .outerjoin(tr, sa.and_(tr.c.case_id == sg.c.case_id, tr.c.municipality_code == sg.c.municipality_code))
-    )
+    changed = sa.type_coerce(
+        sa.case((tr.c.created_at > status_changed, tr.c.created_at), else_=status_changed), UTCDateTime
+    ).label("changed_at")
+    query = sa.select(
+        sg.c.id,
+        sg.c.external_id,
+        sg.c.status,
+        status_changed.label("status_changed_at"),
+        tr.c.id.is_not(None).label("in_debt_help"),
+        changed,
+    ).outerjoin(tr, sa.and_(tr.c.case_id == sg.c.case_id, tr.c.municipality_code == sg.c.municipality_code))
     rows = _own_page(session, principal, query, key=changed, since=since, after=after, limit=limit)
     return [
-        (row.id, Feedback(signal_id=row.external_id, status=status_for_feedback(row.status),  # type: ignore[arg-type]
-                          status_changed_at=row.status_changed_at, in_debt_help=row.in_debt_help,
-                          changed_at=row.changed_at))
+        (
+            row.id,
+            Feedback(
+                signal_id=row.external_id,
+                status=status_for_feedback(row.status),  # type: ignore[arg-type]
+                status_changed_at=row.status_changed_at,
+                in_debt_help=row.in_debt_help,
+                changed_at=row.changed_at,
+            ),
+        )
         for row in rows
     ]

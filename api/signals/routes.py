@@ -14,12 +14,13 @@ from sqlmodel import col, select
 from api.audit.service import record
 from api.auth.deps import Now, allow
 from api.auth.principal import Principal
+from api.models import CreditorAgreement, Signal, SignalImport
+from api.municipality.policy import settings_of
 from api.platform.db import SessionDep
 from api.platform.downloads import download, spool
-from api.models import CreditorAgreement, Signal, SignalImport
 from api.platform.pagination import decode_cursor, encode_cursor
-from api.municipality.policy import settings_of
 from api.platform.problems import Forbidden, PayloadTooLarge, ProblemError, Unprocessable, problem_responses
+from api.platform.tenancy import own_municipality, owned
 from api.residents import correction
 from api.residents.schemas import SignalCorrected, SignalCorrection
 from api.signals import imports
@@ -48,7 +49,6 @@ from api.signals.schemas import (
     SignalBatchResult,
     SignalResult,
 )
-from api.platform.tenancy import own_municipality, owned
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"], responses=problem_responses(401, 403, 422))
 agreements_router = APIRouter(
@@ -75,13 +75,26 @@ def refused(exc: FileRefused) -> ProblemError:
 def _report_out(row: SignalImport, principal: Principal) -> ImportReportOut:
     report = row.report
     return ImportReportOut(
-        id=row.id, source=row.source, filename=row.filename, format=row.file_format, mode=row.mode,  # type: ignore[arg-type]
-        status=row.status, created_at=row.created_at, created_by=row.created_by, total_rows=row.total_rows,  # type: ignore[arg-type]
-        created=row.created_count, duplicates=row.duplicate_count, repeats=row.repeat_count,
-        rejected=row.rejected_count, cases_opened=report.get("cases_opened", 0),
-        cases_updated=report.get("cases_updated", 0), errors=report.get("errors", []),
-        errors_truncated=report.get("errors_truncated", False), unknown_columns=report.get("unknown_columns", []),
-        warnings=report.get("warnings", []), creditors_without_agreement=report.get("creditors_without_agreement", []),
+        id=row.id,
+        source=row.source,
+        filename=row.filename,
+        format=row.file_format,
+        mode=row.mode,  # type: ignore[arg-type]
+        status=row.status,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        total_rows=row.total_rows,  # type: ignore[arg-type]
+        created=row.created_count,
+        duplicates=row.duplicate_count,
+        repeats=row.repeat_count,
+        rejected=row.rejected_count,
+        cases_opened=report.get("cases_opened", 0),
+        cases_updated=report.get("cases_updated", 0),
+        errors=report.get("errors", []),
+        errors_truncated=report.get("errors_truncated", False),
+        unknown_columns=report.get("unknown_columns", []),
+        warnings=report.get("warnings", []),
+        creditors_without_agreement=report.get("creditors_without_agreement", []),
         duplicate_of=report.get("duplicate_of"),
         below_threshold=None if principal.kind == "partner" else report.get("below_threshold", {}),
     )
@@ -115,9 +128,15 @@ def import_file(
 ) -> ImportReportOut:
     try:
         imported = imports.import_file(
-            session, municipality=own_municipality(session, principal), stream=file.file, filename=file.filename or "",
-            mode=mode, actor=principal, vault=request.app.state.vault,
-            limits=request.app.state.settings.import_limits(), now=at,
+            session,
+            municipality=own_municipality(session, principal),
+            stream=file.file,
+            filename=file.filename or "",
+            mode=mode,
+            actor=principal,
+            vault=request.app.state.vault,
+            limits=request.app.state.settings.import_limits(),
+            now=at,
         )
     except FileRefused as exc:  # before or while streaming, e.g. broken encoding halfway: nothing is kept
         raise refused(exc) from exc
@@ -130,7 +149,10 @@ def list_imports(session: SessionDep, principal: Importer) -> ImportList:
 
 
 @router.get(
-    "/imports/{import_id}", name="get-import", response_model=ImportReportOut, summary="The stored report of an import",
+    "/imports/{import_id}",
+    name="get-import",
+    response_model=ImportReportOut,
+    summary="The stored report of an import",
     responses=problem_responses(404),
 )
 def get_import(session: SessionDep, principal: Importer, import_id: uuid.UUID) -> ImportReportOut:
@@ -142,8 +164,10 @@ def get_import(session: SessionDep, principal: Importer, import_id: uuid.UUID) -
     name="quarantine",
     summary="The rejected rows of an accept-valid import, as CSV to correct and re-import",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
-               **problem_responses(404)},
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+        **problem_responses(404),
+    },
 )
 def download_quarantine(
     request: Request, session: SessionDep, principal: Office, at: Now, import_id: uuid.UUID
@@ -153,8 +177,15 @@ def download_quarantine(
     vault = request.app.state.vault if principal.role in settings.bsn_visible_to else None
     file = spool()
     count = imports.write_quarantine(session, import_row, vault, file)
-    record(session, principal, action="signals.quarantine-download", resource_type="signal_import",
-           resource_id=import_row.id, at=at, detail={"rows": count})
+    record(
+        session,
+        principal,
+        action="signals.quarantine-download",
+        resource_type="signal_import",
+        resource_id=import_row.id,
+        at=at,
+        detail={"rows": count},
+    )
     return download(file, media_type="text/csv", filename=f"quarantine-{import_row.id}.csv")
 
 
@@ -171,11 +202,16 @@ def download_quarantine(
     ),
     responses=problem_responses(413),
 )
-def deliver(request: Request, session: SessionDep, principal: Importer, at: Now, batch: SignalBatch) -> SignalBatchResult:
+def deliver(
+    request: Request, session: SessionDep, principal: Importer, at: Now, batch: SignalBatch
+) -> SignalBatchResult:
     stored = imports.deliver(
-        session, municipality=own_municipality(session, principal),
-        signals=[signal.model_dump(exclude_none=True) for signal in batch.signals], actor=principal,
-        vault=request.app.state.vault, now=at,
+        session,
+        municipality=own_municipality(session, principal),
+        signals=[signal.model_dump(exclude_none=True) for signal in batch.signals],
+        actor=principal,
+        vault=request.app.state.vault,
+        now=at,
     )
     return SignalBatchResult(
         import_id=stored.row.id,
@@ -190,7 +226,9 @@ PartnerReader = Annotated[Principal, Depends(allow(scopes=("cases:read",)))]
 
 
 @router.get(
-    "", name="delivered", response_model=DeliveredSignalPage,
+    "",
+    name="delivered",
+    response_model=DeliveredSignalPage,
     summary="The partner view: your own signals and whether each was picked up",
     description=(
         "For integration partners with scope `cases:read`: the signals this partner delivered (by API or file), "
@@ -208,13 +246,21 @@ def delivered(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeliveredSignalPage:
     position = decode_cursor(cursor, DeliveredCursor)
-    rows = agreements_delivered(session, principal, since=since, limit=limit + 1,
-                                after=(position.received_at, position.id) if position else None)
+    rows = agreements_delivered(
+        session,
+        principal,
+        since=since,
+        limit=limit + 1,
+        after=(position.received_at, position.id) if position else None,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    record(session, principal, action="signals.delivered-read", resource_type="signal", at=at,
-           detail={"count": len(rows)})
-    next_cursor = encode_cursor({"received_at": rows[-1][1].received_at.isoformat(), "id": str(rows[-1][0])}) if more else None
+    record(
+        session, principal, action="signals.delivered-read", resource_type="signal", at=at, detail={"count": len(rows)}
+    )
+    next_cursor = (
+        encode_cursor({"received_at": rows[-1][1].received_at.isoformat(), "id": str(rows[-1][0])}) if more else None
+    )
     return DeliveredSignalPage(items=[item for _, item in rows], next_cursor=next_cursor)
 
 
@@ -222,7 +268,9 @@ FeedbackReader = Annotated[Principal, Depends(allow(scopes=("feedback:read",)))]
 
 
 @router.get(
-    "/feedback", name="feedback", response_model=FeedbackPage,
+    "/feedback",
+    name="feedback",
+    response_model=FeedbackPage,
     summary="Feedback to the creditor: the status of your signals and whether debt help started",
     description=(
         "For integration partners with scope `feedback:read` and an agreement on record: for each signal this "
@@ -236,24 +284,38 @@ def feedback(
     session: SessionDep,
     principal: FeedbackReader,
     at: Now,
-    since: Annotated[AwareDatetime | None, Query(description="Only signals whose feedback changed at or after this "
-                                                              "moment (with a time zone).")] = None,
+    since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only signals whose feedback changed at or after this moment (with a time zone)."),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FeedbackPage:
     position = decode_cursor(cursor, FeedbackCursor)
-    rows = creditor_feedback(session, principal, since=since, limit=limit + 1,
-                             after=(position.changed_at, position.id) if position else None)
+    rows = creditor_feedback(
+        session, principal, since=since, limit=limit + 1, after=(position.changed_at, position.id) if position else None
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    record(session, principal, action="signals.feedback-read", resource_type="signal", at=at,
-           detail={"count": len(rows), "since": since.isoformat() if since else None})
-    next_cursor = encode_cursor({"changed_at": rows[-1][1].changed_at.isoformat(), "id": str(rows[-1][0])}) if more else None
+    record(
+        session,
+        principal,
+        action="signals.feedback-read",
+        resource_type="signal",
+        at=at,
+        detail={"count": len(rows), "since": since.isoformat() if since else None},
+    )
+    next_cursor = (
+        encode_cursor({"changed_at": rows[-1][1].changed_at.isoformat(), "id": str(rows[-1][0])}) if more else None
+    )
     return FeedbackPage(items=[item for _, item in rows], next_cursor=next_cursor)
 
 
 @router.post(
-    "/search", name="search-bsn", response_model=BsnMatches, summary="Find the signals of a BSN (audited)",
+    "/search",
+    name="search-bsn",
+    response_model=BsnMatches,
+    summary="Find the signals of a BSN (audited)",
     description="Looks the BSN up through its keyed hash; the BSN itself is never stored in the clear.",
 )
 def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now, body: BsnSearch) -> BsnMatches:
@@ -265,24 +327,42 @@ def search_bsn(request: Request, session: SessionDep, principal: Office, at: Now
         raise Unprocessable("This is not a valid BSN (elfproef).", slug="invalid-bsn")
     digest = request.app.state.vault.digest(bsn, municipality_code=principal.municipality_code)
     signals = session.exec(
-        select(Signal).where(Signal.municipality_code == principal.municipality_code, Signal.bsn_digest == digest)
+        select(Signal)
+        .where(Signal.municipality_code == principal.municipality_code, Signal.bsn_digest == digest)
         .order_by(col(Signal.signal_date))
     ).all()
     # One entry per person's record found, so the data protection officer sees whose data was read.
     for signal in signals:
-        record(session, principal, action="signals.search-bsn", resource_type="signal", resource_id=signal.id,
-               case_id=signal.case_id, at=at)
+        record(
+            session,
+            principal,
+            action="signals.search-bsn",
+            resource_type="signal",
+            resource_id=signal.id,
+            case_id=signal.case_id,
+            at=at,
+        )
     if not signals:
         record(session, principal, action="signals.search-bsn", resource_type="signal", at=at, detail={"matches": 0})
-    return BsnMatches(items=[
-        BsnMatch(signal_id=s.id, external_id=s.external_id, case_id=s.case_id, signal_date=s.signal_date,
-                 partner_type=s.partner_type, below_threshold=s.below_threshold)
-        for s in signals
-    ])
+    return BsnMatches(
+        items=[
+            BsnMatch(
+                signal_id=s.id,
+                external_id=s.external_id,
+                case_id=s.case_id,
+                signal_date=s.signal_date,
+                partner_type=s.partner_type,
+                below_threshold=s.below_threshold,
+            )
+            for s in signals
+        ]
+    )
 
 
 @router.get(
-    "/{signal_id}/bsn", name="reveal-bsn", response_model=BsnOut,
+    "/{signal_id}/bsn",
+    name="reveal-bsn",
+    response_model=BsnOut,
     summary="Reveal the BSN of a signal (audited; roles per municipality setting)",
     responses=problem_responses(404),
 )
@@ -293,15 +373,26 @@ def reveal_bsn(request: Request, session: SessionDep, principal: Office, at: Now
         raise Forbidden("Your role may not see BSNs in this municipality.")
     bsn = (
         request.app.state.vault.decrypt(signal.bsn_ciphertext, municipality_code=signal.municipality_code)
-        if signal.bsn_ciphertext else None
+        if signal.bsn_ciphertext
+        else None
     )
-    record(session, principal, action="signals.reveal-bsn", resource_type="signal", resource_id=signal.id,
-           case_id=signal.case_id, at=at)
+    record(
+        session,
+        principal,
+        action="signals.reveal-bsn",
+        resource_type="signal",
+        resource_id=signal.id,
+        case_id=signal.case_id,
+        at=at,
+    )
     return BsnOut(signal_id=signal.id, bsn=bsn)
 
 
 @router.patch(
-    "/{signal_id}", name="correct", response_model=SignalCorrected, responses=problem_responses(404, 409),
+    "/{signal_id}",
+    name="correct",
+    response_model=SignalCorrected,
+    responses=problem_responses(404, 409),
     summary="Correct a signal's personal fields (rectificatie, AVG art. 16; admins, audited with the reason)",
     description=(
         "Name, initials, birth date, gender and address, named as `POST /v1/signals` names them; only the fields "
@@ -312,8 +403,9 @@ def reveal_bsn(request: Request, session: SessionDep, principal: Office, at: Now
         "correction message through the outbox. 409 `erased` for a signal whose personal data was erased."
     ),
 )
-def correct(request: Request, session: SessionDep, principal: Admin, at: Now, signal_id: uuid.UUID,
-            body: SignalCorrection) -> SignalCorrected:
+def correct(
+    request: Request, session: SessionDep, principal: Admin, at: Now, signal_id: uuid.UUID, body: SignalCorrection
+) -> SignalCorrected:
     return correction.correct(session, principal, request.app.state.vault, signal_id, body, now=at)
 
 
@@ -322,8 +414,12 @@ def correct(request: Request, session: SessionDep, principal: Admin, at: Now, si
 
 def _agreement_out(agreement: CreditorAgreement, client_id: str | None) -> AgreementOut:
     return AgreementOut(
-        id=agreement.id, name=agreement.name, partner_type=agreement.partner_type,
-        agreement_date=agreement.agreement_date, platform=agreement.platform, partner_client_id=client_id,
+        id=agreement.id,
+        name=agreement.name,
+        partner_type=agreement.partner_type,
+        agreement_date=agreement.agreement_date,
+        platform=agreement.platform,
+        partner_client_id=client_id,
     )
 
 
@@ -335,24 +431,51 @@ def list_agreements(session: SessionDep, principal: Office) -> AgreementList:
 
 
 @agreements_router.post(
-    "", name="create", status_code=201, response_model=AgreementOut, summary="Register a signed agreement",
+    "",
+    name="create",
+    status_code=201,
+    response_model=AgreementOut,
+    summary="Register a signed agreement",
     responses=problem_responses(409),
 )
 def create_agreement(session: SessionDep, principal: Office, at: Now, body: AgreementIn) -> AgreementOut:
     agreement = register_agreement(
-        session, municipality_code=principal.municipality_code, name=body.name, partner_type=body.partner_type,
-        agreement_date=body.agreement_date, platform=body.platform, partner_client_id=body.partner_client_id, now=at,
+        session,
+        municipality_code=principal.municipality_code,
+        name=body.name,
+        partner_type=body.partner_type,
+        agreement_date=body.agreement_date,
+        platform=body.platform,
+        partner_client_id=body.partner_client_id,
+        now=at,
     )
-    record(session, principal, action="agreements.create", resource_type="creditor_agreement", resource_id=agreement.id, at=at)
+    record(
+        session,
+        principal,
+        action="agreements.create",
+        resource_type="creditor_agreement",
+        resource_id=agreement.id,
+        at=at,
+    )
     return _agreement_out(agreement, body.partner_client_id)
 
 
 @agreements_router.delete(
-    "/{agreement_id}", name="delete", status_code=204, summary="Remove an agreement from the register",
+    "/{agreement_id}",
+    name="delete",
+    status_code=204,
+    summary="Remove an agreement from the register",
     responses=problem_responses(404),
 )
 def delete_agreement(session: SessionDep, principal: Office, at: Now, agreement_id: uuid.UUID) -> Response:
     agreement = owned(session, CreditorAgreement, agreement_id, principal)
     session.delete(agreement)
-    record(session, principal, action="agreements.delete", resource_type="creditor_agreement", resource_id=agreement_id, at=at)
+    record(
+        session,
+        principal,
+        action="agreements.delete",
+        resource_type="creditor_agreement",
+        resource_id=agreement_id,
+        at=at,
+    )
     return Response(status_code=204)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-
 # DDAS EnumSignaalpartner: the kinds of creditor that signal.
 PARTNER_TYPES: frozenset[str] = frozenset(
     {
@@ -119,10 +118,16 @@ STATUS_PICKED_UP = "Opgepakt"
 STATUS_REPEAT = "Niet opgepakt: herhaalde melding"
 STATUS_OTHER_REASON = "Niet opgepakt: andere reden"
 # The results of a case closed before any attempt that are statuses of its signals as well.
-NOT_PICKED_UP_RESULTS = frozenset({
-    "Inwoner al bekend bij schuldhulpverlening", "Inwoner is overleden", STATUS_OTHER_REASON, STATUS_REPEAT,
-    "Niet opgepakt: onterecht signaal", "Persoon is geen inwoner (meer) in de gemeente",
-})
+NOT_PICKED_UP_RESULTS = frozenset(
+    {
+        "Inwoner al bekend bij schuldhulpverlening",
+        "Inwoner is overleden",
+        STATUS_OTHER_REASON,
+        STATUS_REPEAT,
+        "Niet opgepakt: onterecht signaal",
+        "Persoon is geen inwoner (meer) in de gemeente",
+    }
+)
 SIGNAL_STATUSES = tuple(sorted({STATUS_NOT_YET, STATUS_PICKED_UP} | NOT_PICKED_UP_RESULTS))
 
 
@@ -150,7 +155,9 @@ def address_key(*, postcode: str | None, house_number: int | None, addition: str
     return f"{postcode.replace(' ', '').upper()}|{house_number}|{normalised_addition}"
 
 
-def household_key(*, postcode: str | None, house_number: int | None, addition: str | None, bsn_digest: str | None) -> str:
+def household_key(
+    *, postcode: str | None, house_number: int | None, addition: str | None, bsn_digest: str | None
+) -> str:
     """The address when there is one; otherwise the person (a platform that sends only a BSN)."""
     key = address_key(postcode=postcode, house_number=house_number, addition=addition)
     if key is not None:
@@ -271,8 +278,13 @@ def status_for_creditor(status: str) -> str:
 # What the feedback (`feedback:read`) passes on as stored: the statuses that concern the signal
 # itself. The others tell of the resident (died, moved away, already in debt help), which is no
 # creditor's business: those are "Niet opgepakt: andere reden", as DDAS has it for any other reason.
-FEEDBACK_STATUSES = (STATUS_NOT_YET, STATUS_PICKED_UP, STATUS_REPEAT, "Niet opgepakt: onterecht signaal",
-                     STATUS_OTHER_REASON)
+FEEDBACK_STATUSES = (
+    STATUS_NOT_YET,
+    STATUS_PICKED_UP,
+    STATUS_REPEAT,
+    "Niet opgepakt: onterecht signaal",
+    STATUS_OTHER_REASON,
+)
 
 
 def status_for_feedback(status: str) -> str:

@@ -94,9 +94,11 @@ class ImportReportOut(BaseModel):
     creditors_without_agreement: list[MissingAgreement]
     duplicate_of: uuid.UUID | None = Field(default=None, description="An earlier import of the very same file.")
     below_threshold: dict[str, int] | None = Field(
-        default=None, description="Signals stored below the municipality's threshold, per partner type (e.g. "
-        "`{\"Water\": 1}`; types without any are left out). Null for a partner: why the municipality does not act on "
-        "a signal is none of a creditor's business.")
+        default=None,
+        description="Signals stored below the municipality's threshold, per partner type (e.g. "
+        '`{"Water": 1}`; types without any are left out). Null for a partner: why the municipality does not act on '
+        "a signal is none of a creditor's business.",
+    )
 
 
 class ImportList(BaseModel):
@@ -161,7 +163,8 @@ class DeliveredSignal(BaseModel):
     signal_date: date
     received_at: datetime
     status: Literal["Nog niet opgepakt", "Opgepakt", "Niet opgepakt"] = Field(
-        description="Whether the municipality picked the signal up; never why not.")
+        description="Whether the municipality picked the signal up; never why not."
+    )
 
 
 class DeliveredSignalPage(BaseModel):
@@ -173,14 +176,21 @@ class Feedback(BaseModel):
     """What the law lets a creditor know of a signal it delivered (the terugkoppeling)."""
 
     signal_id: str = Field(description="The partner's own id of the signal.")
-    status: Literal["Nog niet opgepakt", "Opgepakt", "Niet opgepakt: herhaalde melding",
-                    "Niet opgepakt: onterecht signaal", "Niet opgepakt: andere reden"] = Field(
+    status: Literal[
+        "Nog niet opgepakt",
+        "Opgepakt",
+        "Niet opgepakt: herhaalde melding",
+        "Niet opgepakt: onterecht signaal",
+        "Niet opgepakt: andere reden",
+    ] = Field(
         description="The signal's DDAS status (EnumSignaalstatus). A status that tells of the resident rather than "
-        "the signal (deceased, moved away, already known to debt help) is given as `Niet opgepakt: andere reden`.")
+        "the signal (deceased, moved away, already known to debt help) is given as `Niet opgepakt: andere reden`."
+    )
     status_changed_at: datetime = Field(description="When the status last changed (its arrival, if never).")
     in_debt_help: bool = Field(description="Whether a debt-help trajectory started for the resident.")
-    changed_at: datetime = Field(description="The latest of `status_changed_at` and the trajectory's start: what "
-                                 "`since` compares with.")
+    changed_at: datetime = Field(
+        description="The latest of `status_changed_at` and the trajectory's start: what `since` compares with."
+    )
 
 
 class FeedbackPage(BaseModel):

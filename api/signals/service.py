@@ -23,15 +23,22 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api.platform import metrics
-from api.platform.bulk import among, insert_rows, on_postgres, update_rows
 from api.cases.rules import CaseState, dutch_date, first_contact_deadline
 from api.models import (
-    Case, CreditorAgreement, ErasedSubject, Household, Municipality, QuarantinedRow, Signal, SignalImport,
+    Case,
+    CreditorAgreement,
+    ErasedSubject,
+    Household,
+    Municipality,
+    QuarantinedRow,
+    Signal,
+    SignalImport,
 )
-from api.residents.rules import name_forms, name_key
-from api.municipality.policy import settings_of, MunicipalitySettings
+from api.municipality.policy import MunicipalitySettings, settings_of
+from api.platform import metrics
+from api.platform.bulk import among, insert_rows, on_postgres, update_rows
 from api.platform.sequence import reserve_change_seqs
+from api.residents.rules import name_forms, name_key
 from api.signals import status as signal_status
 from api.signals.bsn import BsnVault
 from api.signals.parsing import ParsedRow, SignalInput
@@ -121,10 +128,16 @@ def intake(
                     raw = dict(row.raw)
                     if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
                         raw["bsn"] = vault.encrypt(str(raw["bsn"]), municipality_code=code)
-                    quarantined.append({
-                        "id": writer.new_id(), "municipality_code": code, "import_id": import_id, "line": row.line,
-                        "raw": raw, "errors": [{"column": e.column, "reason": e.reason} for e in row.errors],
-                    })
+                    quarantined.append(
+                        {
+                            "id": writer.new_id(),
+                            "municipality_code": code,
+                            "import_id": import_id,
+                            "line": row.line,
+                            "raw": raw,
+                            "errors": [{"column": e.column, "reason": e.reason} for e in row.errors],
+                        }
+                    )
                 else:
                     writing = False
                 continue
@@ -132,7 +145,9 @@ def intake(
             if signal.external_id in seen:
                 report.duplicates += 1
                 if keep_outcomes:
-                    report.outcomes.append(RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery"))
+                    report.outcomes.append(
+                        RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery")
+                    )
                 continue
             seen.add(signal.external_id)
             fresh.append(signal)
@@ -147,7 +162,8 @@ def intake(
         stored = set(
             session.execute(
                 sa.select(_SIGNALS.c.external_id).where(
-                    _SIGNALS.c.municipality_code == code, among(session, _SIGNALS.c.external_id, [s.external_id for s in fresh])
+                    _SIGNALS.c.municipality_code == code,
+                    among(session, _SIGNALS.c.external_id, [s.external_id for s in fresh]),
                 )
             ).scalars()
         )
@@ -157,7 +173,9 @@ def intake(
             for signal in fresh:
                 if signal.external_id in stored:
                     report.outcomes.append(
-                        RowOutcome(lines[signal.external_id], signal.external_id, "duplicate", "signal id already received")
+                        RowOutcome(
+                            lines[signal.external_id], signal.external_id, "duplicate", "signal id already received"
+                        )
                     )
                 else:
                     report.outcomes.append(RowOutcome(lines[signal.external_id], signal.external_id, "created"))
@@ -193,8 +211,9 @@ class Address:
     town: str | None
 
 
-def regroup(session: Session, *, municipality: Municipality, vault: BsnVault, households: dict[str, Address],
-            now: datetime) -> dict[str, uuid.UUID]:
+def regroup(
+    session: Session, *, municipality: Municipality, vault: BsnVault, households: dict[str, Address], now: datetime
+) -> dict[str, uuid.UUID]:
     """Assess households again exactly as intake does, without a new signal: after a correction
     moved a signal from one address to another, each side is grouped and classified anew (a
     household not known yet is created with its address). Returns the households' ids by key."""
@@ -210,9 +229,19 @@ _QUARANTINE = QuarantinedRow.__table__
 _HOUSEHOLDS = Household.__table__
 _CASES = Case.__table__
 _SIGNAL_COLUMNS = (
-    _SIGNALS.c.id, _SIGNALS.c.external_id, _SIGNALS.c.household_id, _SIGNALS.c.case_id, _SIGNALS.c.import_id,
-    _SIGNALS.c.signal_date, _SIGNALS.c.partner_type, _SIGNALS.c.creditor_name, _SIGNALS.c.arrears_since_date,
-    _SIGNALS.c.amount_cents, _SIGNALS.c.received_at, _SIGNALS.c.crisis, _SIGNALS.c.is_repeat,
+    _SIGNALS.c.id,
+    _SIGNALS.c.external_id,
+    _SIGNALS.c.household_id,
+    _SIGNALS.c.case_id,
+    _SIGNALS.c.import_id,
+    _SIGNALS.c.signal_date,
+    _SIGNALS.c.partner_type,
+    _SIGNALS.c.creditor_name,
+    _SIGNALS.c.arrears_since_date,
+    _SIGNALS.c.amount_cents,
+    _SIGNALS.c.received_at,
+    _SIGNALS.c.crisis,
+    _SIGNALS.c.is_repeat,
     _SIGNALS.c.classification,
 )
 
@@ -223,14 +252,24 @@ def _uuid4s() -> Iterator[uuid.UUID]:
     while True:
         block = os.urandom(16 * 4096)
         for start in range(0, len(block), 16):
-            yield new(bytes=block[start:start + 16], version=4)
+            yield new(bytes=block[start : start + 16], version=4)
 
 
 class _Fresh:
     """A signal of this delivery about to be inserted, shaped like a stored row for the rules."""
 
-    __slots__ = ("id", "external_id", "case_id", "signal_date", "partner_type", "creditor_name", "arrears_since_date",
-                 "amount_cents", "crisis", "row")
+    __slots__ = (
+        "id",
+        "external_id",
+        "case_id",
+        "signal_date",
+        "partner_type",
+        "creditor_name",
+        "arrears_since_date",
+        "amount_cents",
+        "crisis",
+        "row",
+    )
 
     is_repeat = False
     classification = None
@@ -261,8 +300,14 @@ class _Writer:
     """
 
     def __init__(
-        self, session: Session, *, code: str, vault: BsnVault, settings: MunicipalitySettings,
-        import_id: uuid.UUID, now: datetime,
+        self,
+        session: Session,
+        *,
+        code: str,
+        vault: BsnVault,
+        settings: MunicipalitySettings,
+        import_id: uuid.UUID,
+        now: datetime,
     ) -> None:
         self.session = session
         self.code = code
@@ -294,23 +339,50 @@ class _Writer:
         for s in signals:
             bsn_digest = digest(s.bsn) if s.bsn else None
             key = household_key(
-                postcode=s.postcode, house_number=s.house_number, addition=s.house_number_addition, bsn_digest=bsn_digest
+                postcode=s.postcode,
+                house_number=s.house_number,
+                addition=s.house_number_addition,
+                bsn_digest=bsn_digest,
             )
             signal_id = new_id()
-            reason = below_threshold(signal_date=s.signal_date, arrears_since_date=s.arrears_since_date,
-                                     amount_cents=s.amount_cents, threshold=thresholds.get(s.partner_type, no_threshold))
+            reason = below_threshold(
+                signal_date=s.signal_date,
+                arrears_since_date=s.arrears_since_date,
+                amount_cents=s.amount_cents,
+                threshold=thresholds.get(s.partner_type, no_threshold),
+            )
             if reason is not None:
                 below[s.partner_type] += 1
             row = {
-                "id": signal_id, "municipality_code": code, "external_id": s.external_id, "household_id": None,
-                "case_id": None, "import_id": import_id, "partner_type": s.partner_type,
-                "creditor_name": s.creditor_name, "amount_cents": s.amount_cents,
-                "arrears_since_date": s.arrears_since_date, "signal_date": s.signal_date, "received_at": now,
-                "crisis": s.crisis, "warm_handover": s.warm_handover, "is_repeat": False, "status": STATUS_NOT_YET,
-                "classification": None, "bsn_ciphertext": encrypt(s.bsn) if s.bsn else None,
-                "bsn_digest": bsn_digest, "initials": s.initials, "prefix": s.prefix, "surname": s.surname,
-                "birth_date": s.birth_date, "gender": s.gender, "phone": s.phone, "email": s.email, "created_at": now,
-                "below_threshold": reason is not None, "below_threshold_reason": reason and reason.value,
+                "id": signal_id,
+                "municipality_code": code,
+                "external_id": s.external_id,
+                "household_id": None,
+                "case_id": None,
+                "import_id": import_id,
+                "partner_type": s.partner_type,
+                "creditor_name": s.creditor_name,
+                "amount_cents": s.amount_cents,
+                "arrears_since_date": s.arrears_since_date,
+                "signal_date": s.signal_date,
+                "received_at": now,
+                "crisis": s.crisis,
+                "warm_handover": s.warm_handover,
+                "is_repeat": False,
+                "status": STATUS_NOT_YET,
+                "classification": None,
+                "bsn_ciphertext": encrypt(s.bsn) if s.bsn else None,
+                "bsn_digest": bsn_digest,
+                "initials": s.initials,
+                "prefix": s.prefix,
+                "surname": s.surname,
+                "birth_date": s.birth_date,
+                "gender": s.gender,
+                "phone": s.phone,
+                "email": s.email,
+                "created_at": now,
+                "below_threshold": reason is not None,
+                "below_threshold_reason": reason and reason.value,
             }
             fresh = _Fresh(signal_id, s, row)
             group = households.get(key)
@@ -342,9 +414,15 @@ class _Writer:
                 known[key] = new_id()
                 new_households.append(
                     {
-                        "id": known[key], "municipality_code": code, "address_key": key, "postcode": first.postcode,
-                        "house_number": first.house_number, "house_number_addition": first.house_number_addition,
-                        "street": first.street, "town": first.town, "created_at": now,
+                        "id": known[key],
+                        "municipality_code": code,
+                        "address_key": key,
+                        "postcode": first.postcode,
+                        "house_number": first.house_number,
+                        "house_number_addition": first.house_number_addition,
+                        "street": first.street,
+                        "town": first.town,
+                        "created_at": now,
                     }
                 )
         insert_rows(session, _HOUSEHOLDS, new_households)
@@ -355,16 +433,26 @@ class _Writer:
             # Lock the households that existed first, in a fixed order. FOR NO KEY UPDATE: the
             # signal inserts take a KEY SHARE lock through the foreign key, which it leaves be.
             session.execute(
-                sa.select(_HOUSEHOLDS.c.id).where(among(session, _HOUSEHOLDS.c.id, existing))
-                .order_by(_HOUSEHOLDS.c.id).with_for_update(key_share=True)
+                sa.select(_HOUSEHOLDS.c.id)
+                .where(among(session, _HOUSEHOLDS.c.id, existing))
+                .order_by(_HOUSEHOLDS.c.id)
+                .with_for_update(key_share=True)
             ).all()
-            for row in session.execute(sa.select(*_SIGNAL_COLUMNS).where(among(session, _SIGNALS.c.household_id, existing))):
+            for row in session.execute(
+                sa.select(*_SIGNAL_COLUMNS).where(among(session, _SIGNALS.c.household_id, existing))
+            ):
                 stored[row.household_id].append(row)
             open_cases = {
                 row.household_id: row
                 for row in session.execute(
-                    sa.select(_CASES.c.id, _CASES.c.household_id, _CASES.c.classification, _CASES.c.crisis,
-                              _CASES.c.first_contact_due_date, _CASES.c.version)
+                    sa.select(
+                        _CASES.c.id,
+                        _CASES.c.household_id,
+                        _CASES.c.classification,
+                        _CASES.c.crisis,
+                        _CASES.c.first_contact_due_date,
+                        _CASES.c.version,
+                    )
                     .where(among(session, _CASES.c.household_id, existing), _CASES.c.state != CaseState.CLOSED.value)
                     .with_for_update()
                 )
@@ -394,8 +482,12 @@ class _Writer:
             assessment = assess_household(
                 [
                     SignalFacts(
-                        key=r.external_id, signal_date=r.signal_date, partner_type=r.partner_type,
-                        creditor=r.creditor_name, arrears_since_date=r.arrears_since_date, amount_cents=r.amount_cents,
+                        key=r.external_id,
+                        signal_date=r.signal_date,
+                        partner_type=r.partner_type,
+                        creditor=r.creditor_name,
+                        arrears_since_date=r.arrears_since_date,
+                        amount_cents=r.amount_cents,
                     )
                     for r in rows
                 ],
@@ -425,8 +517,13 @@ class _Writer:
                     continue
                 if verdict.kind.value != r.classification or verdict.is_repeat != r.is_repeat or target != r.case_id:
                     signal_updates.append(
-                        {"id": r.id, "classification": verdict.kind.value, "is_repeat": verdict.is_repeat,
-                         "status": verdict.status, "case_id": target}
+                        {
+                            "id": r.id,
+                            "classification": verdict.kind.value,
+                            "is_repeat": verdict.is_repeat,
+                            "status": verdict.status,
+                            "case_id": target,
+                        }
                     )
                     if r.import_id == import_id:
                         (self.repeats.add if verdict.is_repeat else self.repeats.discard)(r.id)
@@ -442,7 +539,9 @@ class _Writer:
             crisis = existing_case.crisis or any(r.crisis for r in joining)
             due = min([existing_case.first_contact_due_date, *(self._due(r) for r in joining)])
             if not joining and (classification, crisis, due) == (
-                existing_case.classification, existing_case.crisis, existing_case.first_contact_due_date
+                existing_case.classification,
+                existing_case.crisis,
+                existing_case.first_contact_due_date,
             ):
                 continue  # a new signal that joins changes the case too (its residents, its arrears)
             change = {"id": case_id, "classification": classification, "crisis": crisis, "first_contact_due_date": due}
@@ -472,20 +571,34 @@ class _Writer:
         and every push and office action of the municipality waits for it; taken per chunk, a
         long import would hold up the whole field for as long as it runs."""
         numbers = reserve_change_seqs(self.session, self.code, len(self.renumbered))
-        update_rows(self.session, _CASES, [{"id": case_id, "change_seq": number}
-                                           for case_id, number in zip(self.renumbered, numbers, strict=True)])
+        update_rows(
+            self.session,
+            _CASES,
+            [{"id": case_id, "change_seq": number} for case_id, number in zip(self.renumbered, numbers, strict=True)],
+        )
         # A signal joining a case that was already attempted is picked up with it (new cases have
         # had no attempt yet: their signals arrive as `Nog niet opgepakt`, as inserted).
         signal_status.refresh(self.session, self.renumbered, now=self.now)
 
-    def _new_case(self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any], *,
-                  key: str) -> dict[str, Any]:
+    def _new_case(
+        self, case_id: uuid.UUID, household_id: uuid.UUID, classification: str, joining: Sequence[Any], *, key: str
+    ) -> dict[str, Any]:
         crisis = any(r.crisis for r in joining)
         return {
-            "id": case_id, "municipality_code": self.code, "household_id": household_id,
-            "state": CaseState.NEW.value, "classification": classification, "crisis": crisis, "opened_at": self.now,
-            "first_contact_due_date": min(self._due(r) for r in joining), "assigned_worker_id": None,
-            "second_worker_id": None, "result": None, "closed_at": None, "purged_at": None, "version": 1,
+            "id": case_id,
+            "municipality_code": self.code,
+            "household_id": household_id,
+            "state": CaseState.NEW.value,
+            "classification": classification,
+            "crisis": crisis,
+            "opened_at": self.now,
+            "first_contact_due_date": min(self._due(r) for r in joining),
+            "assigned_worker_id": None,
+            "second_worker_id": None,
+            "result": None,
+            "closed_at": None,
+            "purged_at": None,
+            "version": 1,
             "objection": self._under_objection(key, joining),
             # No change number: no device sees a case before it is assigned, and assigning numbers it.
             "change_seq": 0,
@@ -495,9 +608,13 @@ class _Writer:
         """Whether the household or a person a new case's signals name objected before: matched by
         the keyed hashes an objection's erasure left (`erased_subject`), as a resident search is."""
         if self.objections is None:
-            self.objections = set(self.session.execute(
-                sa.select(ErasedSubject.digest).where(ErasedSubject.municipality_code == self.code,
-                                                      ErasedSubject.ground == "objection")).scalars())
+            self.objections = set(
+                self.session.execute(
+                    sa.select(ErasedSubject.digest).where(
+                        ErasedSubject.municipality_code == self.code, ErasedSubject.ground == "objection"
+                    )
+                ).scalars()
+            )
         if not self.objections:
             return False
         digest = self.vault.digester(self.code)
@@ -507,8 +624,10 @@ class _Writer:
             if row.get("bsn_digest"):
                 keys.add(row["bsn_digest"])
             if row.get("surname") and row.get("birth_date"):
-                keys.update(digest(name_key(form, row["birth_date"]))
-                            for form in name_forms(prefix=row.get("prefix"), surname=row["surname"]))
+                keys.update(
+                    digest(name_key(form, row["birth_date"]))
+                    for form in name_forms(prefix=row.get("prefix"), surname=row["surname"])
+                )
         return not keys.isdisjoint(self.objections)
 
     def _due(self, row: Any) -> Any:
@@ -537,7 +656,9 @@ class _Statistics:
 
     def __init__(self, session: Session, columns: dict[str, tuple[str, ...]]) -> None:
         self.session = session
-        self.statement = sa.text("ANALYZE " + ", ".join(f"{table} ({', '.join(names)})" for table, names in columns.items()))
+        self.statement = sa.text(
+            "ANALYZE " + ", ".join(f"{table} ({', '.join(names)})" for table, names in columns.items())
+        )
         self.enabled = on_postgres(session)
         self.next_at = ANALYZE_AFTER
 
@@ -554,8 +675,11 @@ def _due(row: Any, settings: MunicipalitySettings) -> date:
 def _due_on(received: date, *, crisis: bool, settings: MunicipalitySettings) -> date:
     """The first-contact deadline of a signal received on the Dutch day `received`."""
     return first_contact_deadline(
-        received, crisis=crisis, first_contact_days=settings.first_contact_days,
-        crisis_working_days=settings.crisis_first_contact_working_days, closing_days=settings.closed_on,
+        received,
+        crisis=crisis,
+        first_contact_days=settings.first_contact_days,
+        crisis_working_days=settings.crisis_first_contact_working_days,
+        closing_days=settings.closed_on,
     )
 
 
@@ -579,12 +703,26 @@ def missing_agreements(session: Session, *, code: str, creditors: set[tuple[str,
 
 
 def new_import(
-    *, code: str, source: str, mode: Mode, created_by: str, now: datetime, filename: str | None = None,
-    file_format: str | None = None, file_sha256: str | None = None,
+    *,
+    code: str,
+    source: str,
+    mode: Mode,
+    created_by: str,
+    now: datetime,
+    filename: str | None = None,
+    file_format: str | None = None,
+    file_sha256: str | None = None,
 ) -> SignalImport:
     return SignalImport(
-        municipality_code=code, source=source, filename=filename, file_format=file_format, file_sha256=file_sha256,
-        mode=mode, status="completed", created_by=created_by, created_at=now,
+        municipality_code=code,
+        source=source,
+        filename=filename,
+        file_format=file_format,
+        file_sha256=file_sha256,
+        mode=mode,
+        status="completed",
+        created_by=created_by,
+        created_at=now,
     )
 
 
@@ -594,8 +732,9 @@ def finish_import(record: SignalImport, report: IntakeReport, *, extra: dict[str
     if rejected_whole:  # nothing of the file was kept
         metrics.count_import(created=0, duplicates=0, repeats=0, rejected=report.total)
     else:
-        metrics.count_import(created=report.created, duplicates=report.duplicates, repeats=report.repeats,
-                             rejected=report.rejected)
+        metrics.count_import(
+            created=report.created, duplicates=report.duplicates, repeats=report.repeats, rejected=report.rejected
+        )
     record.total_rows = report.total
     record.created_count = report.created
     record.duplicate_count = report.duplicates

@@ -53,8 +53,19 @@ _NAMES = (_ROW, _C, _V, _IS, _T, _RPH, _SI, "r", "t", "s")
 # The exceptions a damaged package gives on the way (zip, inflate, XML, a number or reference
 # that is none); for an uploaded file they all mean the same thing.
 _DAMAGED = (
-    zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, expat.ExpatError, ValueError,
-    KeyError, IndexError, OverflowError, TypeError, struct.error,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    expat.ExpatError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    TypeError,
+    struct.error,
 )
 
 
@@ -176,7 +187,11 @@ class Workbook:
 
         def start(name: str, attrs: dict[str, str]) -> None:
             relation = attrs.get("Id")
-            if name.rpartition(" ")[2] == "Relationship" and relation in wanted and attrs.get("TargetMode") != "External":
+            if (
+                name.rpartition(" ")[2] == "Relationship"
+                and relation in wanted
+                and attrs.get("TargetMode") != "External"
+            ):
                 target = attrs.get("Target", "")
                 target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
                 relations[relation] = (attrs.get("Type", ""), target)
@@ -292,7 +307,8 @@ def _check_directory(data: BinaryIO) -> None:
             directory = max(directory, struct.unpack_from("<Q", record, 40)[0])
     if directory > _MAX_DIRECTORY_BYTES:
         raise FileRefused(
-            f"the zip file's directory takes {directory:,} bytes; a workbook's takes a few thousand", slug="corrupt-file"
+            f"the zip file's directory takes {directory:,} bytes; a workbook's takes a few thousand",
+            slug="corrupt-file",
         )
 
 
@@ -463,8 +479,13 @@ def _row_number(text: str) -> int:
 
 
 def _sheet_rows(
-    blocks: Iterable[bytes], strings: _SharedStrings, dates: frozenset[int], timedeltas: frozenset[int],
-    epoch: datetime, columns: dict[int, int] | None, width: int,
+    blocks: Iterable[bytes],
+    strings: _SharedStrings,
+    dates: frozenset[int],
+    timedeltas: frozenset[int],
+    epoch: datetime,
+    columns: dict[int, int] | None,
+    width: int,
 ) -> Iterator[tuple[int, Any]]:
     """The rows of a worksheet part with a value; see Workbook.rows.
 

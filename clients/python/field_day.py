@@ -17,17 +17,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from clients.python.doorstep_client.device import DeviceWiped, FieldDevice
 from clients.python.doorstep_client.sdk import ApiError, DoorstepClient
 
-HEADER = ("signaal_id;signaalpartner_type;schuldeiser;bedrag;signaaldatum;voorletters;achternaam;geboortedatum;"
-          "straat;huisnummer;postcode;woonplaats;telefoon")
+HEADER = (
+    "signaal_id;signaalpartner_type;schuldeiser;bedrag;signaaldatum;voorletters;achternaam;geboortedatum;"
+    "straat;huisnummer;postcode;woonplaats;telefoon"
+)
 
 
 class DropAfterCommit(httpx.BaseTransport):
@@ -69,8 +71,13 @@ class FieldDay:
 
 
 def run(
-    base_url: str, *, office: tuple[str, str], workers: tuple[tuple[str, str], tuple[str, str]],
-    say: Callable[[str], None] = print, home: Path | None = None, bkr_wait_seconds: float = 20.0,
+    base_url: str,
+    *,
+    office: tuple[str, str],
+    workers: tuple[tuple[str, str], tuple[str, str]],
+    say: Callable[[str], None] = print,
+    home: Path | None = None,
+    bkr_wait_seconds: float = 20.0,
 ) -> FieldDay:
     day = FieldDay()
     home = home or Path(tempfile.mkdtemp(prefix="doorstep-field-day-"))
@@ -98,14 +105,20 @@ def run(
     day.cases = {name: ours[first + n] for n, name in enumerate(households)}
 
     say("2. Plan the day and assign: the duo household to both workers")
-    proposal = back.call("backoffice-propose", json={"date": today.isoformat(), "worker_ids": ids,
-                                                     "visits_per_worker": 40}).json()
+    proposal = back.call(
+        "backoffice-propose", json={"date": today.isoformat(), "worker_ids": ids, "visits_per_worker": 40}
+    ).json()
     planned = {visit["case_id"] for item in proposal["lists"] for visit in item["visits"]}
     say(f"   proposed {len(planned)} visits for {len(proposal['lists'])} workers")
-    back.call("backoffice-accept", json={"lists": [
-        {"worker_id": ids[0], "case_ids": [day.cases["x"], day.cases["moved"]]},
-        {"worker_id": ids[1], "case_ids": [day.cases["y"]]},
-    ]})
+    back.call(
+        "backoffice-accept",
+        json={
+            "lists": [
+                {"worker_id": ids[0], "case_ids": [day.cases["x"], day.cases["moved"]]},
+                {"worker_id": ids[1], "case_ids": [day.cases["y"]]},
+            ]
+        },
+    )
     back.assign(day.cases["duo"], ids[0], second_worker_id=ids[1])
 
     say("3. Two phones enroll and pull their encrypted visit lists")
@@ -120,10 +133,15 @@ def run(
         say(f"   phone {name}: {summary.upserts} cases, {len(mine)} of today's file")
 
     say("4. Offline: visits are recorded on the phones")
-    day.recorded["a"] = [*phone_a.not_home(day.cases["x"]), *phone_a.not_home(day.cases["moved"], card=False),
-                         *phone_a.reached(day.cases["duo"], accepted=True)]
-    day.recorded["b"] = [*phone_b.not_home(day.cases["y"]),
-                         *phone_b.reached(day.cases["duo"], declined_reason="Wil het zelf regelen")]
+    day.recorded["a"] = [
+        *phone_a.not_home(day.cases["x"]),
+        *phone_a.not_home(day.cases["moved"], card=False),
+        *phone_a.reached(day.cases["duo"], accepted=True),
+    ]
+    day.recorded["b"] = [
+        *phone_b.not_home(day.cases["y"]),
+        *phone_b.reached(day.cases["duo"], declined_reason="Wil het zelf regelen"),
+    ]
     say(f"   phone A: {len(day.recorded['a'])} events, phone B: {len(day.recorded['b'])} events, none sent yet")
 
     say("5. Meanwhile the office moves one of phone A's cases to the other worker")
@@ -133,8 +151,10 @@ def run(
     network_a.drop_next_push = True
     result_a = phone_a.push()
     day.a_pushes = network_a.pushes
-    say(f"   phone A: sent {result_a.sent} in {network_a.pushes} requests → {result_a.applied} applied, "
-        f"{result_a.duplicate} recognised as already received, {result_a.conflict} conflicts")
+    say(
+        f"   phone A: sent {result_a.sent} in {network_a.pushes} requests → {result_a.applied} applied, "
+        f"{result_a.duplicate} recognised as already received, {result_a.conflict} conflicts"
+    )
     result_b = phone_b.push()
     say(f"   phone B: sent {result_b.sent} → {result_b.applied} applied, {result_b.conflict} conflict(s)")
     day.push_results = {"a": result_a, "b": result_b}
@@ -158,13 +178,16 @@ def run(
             break
         time.sleep(0.2)
     for registration in day.registrations:
-        say(f"   BKR {registration['action']} {registration['contract_type']} from {registration['start_date']}: "
-            f"{registration['status']} after {registration['attempts']} attempt(s)")
+        say(
+            f"   BKR {registration['action']} {registration['contract_type']} from {registration['start_date']}: "
+            f"{registration['status']} after {registration['attempts']} attempt(s)"
+        )
 
     say("9. The month's DDAS delivery")
     try:
-        day.ddas = back.call("reports-ddas", params={"from": (today - timedelta(days=31)).isoformat(),
-                                                     "to": today.isoformat()}).json()
+        day.ddas = back.call(
+            "reports-ddas", params={"from": (today - timedelta(days=31)).isoformat(), "to": today.isoformat()}
+        ).json()
         say(f"   DDAS export of {len(str(day.ddas))} characters")
     except ValueError:
         say("   (this server has no DDAS export)")
@@ -194,14 +217,19 @@ def main() -> None:
     parser.add_argument("--password", default="demo", help="The demo staff password.")
     args = parser.parse_args()
     try:
-        day = run(args.server, office=("office", args.password),
-                  workers=(("worker1", args.password), ("worker2", args.password)))
+        day = run(
+            args.server,
+            office=("office", args.password),
+            workers=(("worker1", args.password), ("worker2", args.password)),
+        )
     except (ApiError, httpx.HTTPError) as exc:
         raise SystemExit(f"field day failed: {exc} (is `make run` serving on {args.server}?)") from exc
     sent = sum(len(events) for events in day.recorded.values())
-    print(f"\nFinal state: {sent} events recorded offline, {len(set(day.event_ids_on_server))} on the server; "
-          f"{len(day.conflicts)} conflict resolved; {len(day.registrations)} BKR registration(s); "
-          f"phone A wiped: {day.wiped}")
+    print(
+        f"\nFinal state: {sent} events recorded offline, {len(set(day.event_ids_on_server))} on the server; "
+        f"{len(day.conflicts)} conflict resolved; {len(day.registrations)} BKR registration(s); "
+        f"phone A wiped: {day.wiped}"
+    )
 
 
 if __name__ == "__main__":

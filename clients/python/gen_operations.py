@@ -1,6 +1,6 @@
 """Regenerate `doorstep_client/operations.py` from `openapi/openapi.json`:
 
-    .venv/bin/python -m clients.python.gen_operations
+.venv/bin/python -m clients.python.gen_operations
 """
 
 from __future__ import annotations

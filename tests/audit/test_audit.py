@@ -55,7 +55,8 @@ def test_audit_filters_by_user_and_paginates(client: TestClient, setup):  # type
     first_page = client.get("/v1/audit", params={"actor_id": str(office.id), "limit": 2}, headers=admin_headers).json()
     assert len(first_page["items"]) == 2 and first_page["next_cursor"]
     second_page = client.get(
-        "/v1/audit", params={"actor_id": str(office.id), "limit": 2, "cursor": first_page["next_cursor"]},
+        "/v1/audit",
+        params={"actor_id": str(office.id), "limit": 2, "cursor": first_page["next_cursor"]},
         headers=admin_headers,
     ).json()
     assert len(second_page["items"]) == 1 and second_page["next_cursor"] is None
@@ -89,10 +90,15 @@ def test_the_export_is_a_csv_for_the_data_protection_officer(client: TestClient,
 def test_user_administration_is_audited_without_the_password(client: TestClient, setup):  # type: ignore[no-untyped-def]
     *_, admin_headers = setup
     created = client.post(
-        "/v1/users", headers=admin_headers,
+        "/v1/users",
+        headers=admin_headers,
         json={"username": "new.worker", "display_name": "New", "role": "worker", "password": "a long password here"},
     ).json()
-    client.patch(f"/v1/users/{created['id']}", headers=admin_headers, json={"role": "backoffice", "password": "another long one!"})
+    client.patch(
+        f"/v1/users/{created['id']}",
+        headers=admin_headers,
+        json={"role": "backoffice", "password": "another long one!"},
+    )
     entries = client.get("/v1/audit", params={"action": "users.update"}, headers=admin_headers).json()["items"]
     assert entries[0]["detail"] == {"changed": ["password", "role"]}
     assert "another long one" not in client.get("/v1/audit/export", headers=admin_headers).text

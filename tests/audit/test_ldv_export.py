@@ -37,8 +37,15 @@ def test_who_saw_this_households_data_and_why_from_one_export(client: TestClient
 
     assert records and {r["attributes"]["dpl.core.data_subject_id"] for r in records} == {household["id"]}
     assert {r["attributes"]["dpl.doorstep.case_id"] for r in records} == {str(town["first"]), str(town["second"])}
-    who_and_why = {(r["name"], r["attributes"]["dpl.doorstep.actor_role"], r["attributes"]["dpl.doorstep.actor_organisation"],
-                    r["attributes"]["dpl.core.processing_activity_id"]) for r in records}
+    who_and_why = {
+        (
+            r["name"],
+            r["attributes"]["dpl.doorstep.actor_role"],
+            r["attributes"]["dpl.doorstep.actor_organisation"],
+            r["attributes"]["dpl.core.processing_activity_id"],
+        )
+        for r in records
+    }
     assert ("cases.read", "backoffice", "Gemeente Amsterdam", OUTREACH) in who_and_why
     assert ("signals.reveal-bsn", "backoffice", "Gemeente Amsterdam", INTAKE) in who_and_why
     assert ("cases.close", "backoffice", "Gemeente Amsterdam", OUTREACH) in who_and_why
@@ -60,8 +67,19 @@ def test_the_export_names_no_one(client: TestClient, town):  # type: ignore[no-u
 
     records = json.loads(response.text)
     assert {r["attributes"].get("dpl.doorstep.data_subject_id_type") for r in records} == {"household", None}
-    for secret in (BSN, "Jansen", "J.", "Vries", "Kinkerstraat", "1053", JANSEN["phone"], JANSEN["email"], "1980-05-17",
-                   "office1", "admin1"):
+    for secret in (
+        BSN,
+        "Jansen",
+        "J.",
+        "Vries",
+        "Kinkerstraat",
+        "1053",
+        JANSEN["phone"],
+        JANSEN["email"],
+        "1980-05-17",
+        "office1",
+        "admin1",
+    ):
         assert secret not in response.text, secret
     operation_ids = [r["operation_id"] for r in records]
     assert len(set(operation_ids)) == len(operation_ids) and operation_ids == sorted(operation_ids)
@@ -72,8 +90,18 @@ def test_the_export_streams_in_batches_with_the_same_result(app: FastAPI, client
         client.get(f"/v1/cases/{case}", headers=login(client, "office1"))
 
     def export(batch: int) -> list[dict]:
-        chunks = list(service.ldv_export(app.state.engine, municipality_code="0363", case_id=None, actor_id=None,
-                                         data_subject=None, since=None, until=None, batch=batch))
+        chunks = list(
+            service.ldv_export(
+                app.state.engine,
+                municipality_code="0363",
+                case_id=None,
+                actor_id=None,
+                data_subject=None,
+                since=None,
+                until=None,
+                batch=batch,
+            )
+        )
         return json.loads(b"".join(chunks))
 
     whole = export(1000)
@@ -86,8 +114,9 @@ def test_another_municipality_sees_nothing_of_the_household(client: TestClient, 
     make_user(session, code="0599", role="admin", username="admin-rotterdam")
     session.commit()
     household = search(client, bsn=BSN).json()["households"][0]["id"]
-    response = client.get("/v1/audit/export", headers=login(client, "admin-rotterdam"),
-                          params={"format": "ldv", "dataSubject": household})
+    response = client.get(
+        "/v1/audit/export", headers=login(client, "admin-rotterdam"), params={"format": "ldv", "dataSubject": household}
+    )
     assert response.status_code == 200 and response.json() == []
 
 

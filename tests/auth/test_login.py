@@ -12,7 +12,9 @@ def test_staff_password_grant_gives_a_short_lived_token_and_a_refresh_token(clie
     make_municipality(session)
     user = make_user(session, role="worker", username="worker-a")
 
-    response = client.post("/v1/auth/token", data={"grant_type": "password", "username": "worker-a", "password": PASSWORD})
+    response = client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": "worker-a", "password": PASSWORD}
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -20,8 +22,14 @@ def test_staff_password_grant_gives_a_short_lived_token_and_a_refresh_token(clie
     assert 0 < body["expires_in"] <= 900
     assert body["refresh_token"]
     me = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}).json()
-    assert me == {"kind": "staff", "id": str(user.id), "municipality_code": "0363", "role": "worker", "scopes": [],
-                  "device_id": None}
+    assert me == {
+        "kind": "staff",
+        "id": str(user.id),
+        "municipality_code": "0363",
+        "role": "worker",
+        "scopes": [],
+        "device_id": None,
+    }
 
 
 def test_wrong_password_unknown_user_and_inactive_account_are_refused_alike(client: TestClient, session: Session):
@@ -31,7 +39,9 @@ def test_wrong_password_unknown_user_and_inactive_account_are_refused_alike(clie
 
     attempts = [("someone", "wrong password!"), ("nobody", PASSWORD), ("gone", PASSWORD)]
     for username, password in attempts:
-        response = client.post("/v1/auth/token", data={"grant_type": "password", "username": username, "password": password})
+        response = client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": username, "password": password}
+        )
         assert response.status_code == 400
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"] == "urn:doorstep:problem:invalid-grant"
@@ -51,8 +61,12 @@ def test_partner_client_credentials_grant_carries_the_requested_scopes(client: T
 
     response = client.post(
         "/v1/auth/token",
-        data={"grant_type": "client_credentials", "client_id": partner.client_id, "client_secret": SECRET,
-              "scope": "cases:read"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": partner.client_id,
+            "client_secret": SECRET,
+            "scope": "cases:read",
+        },
     )
 
     assert response.status_code == 200
@@ -67,8 +81,12 @@ def test_partner_cannot_request_a_scope_it_was_not_granted(client: TestClient, s
     partner = make_partner(session, scopes=("cases:read",))
     response = client.post(
         "/v1/auth/token",
-        data={"grant_type": "client_credentials", "client_id": partner.client_id, "client_secret": SECRET,
-              "scope": "signals:write"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": partner.client_id,
+            "client_secret": SECRET,
+            "scope": "signals:write",
+        },
     )
     assert response.status_code == 400
     assert response.json()["type"] == "urn:doorstep:problem:invalid-scope"
@@ -98,30 +116,42 @@ def test_partner_without_the_scope_gets_403_and_staff_role_checks_apply(client: 
 def test_refresh_rotates_and_a_reused_refresh_token_ends_the_session(client: TestClient, session: Session):
     make_municipality(session)
     make_user(session, username="office1")
-    first = client.post("/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}).json()
+    first = client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}
+    ).json()
 
-    rotated = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    rotated = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
     assert rotated.status_code == 200
     second = rotated.json()
     assert second["refresh_token"] != first["refresh_token"]
 
-    replay = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    replay = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
     assert replay.status_code == 400
     # The replay revoked the whole family, including the token handed out by the rotation.
-    after = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]})
+    after = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
+    )
     assert after.status_code == 400
 
 
 def test_logout_revokes_the_refresh_token(client: TestClient, session: Session):
     make_municipality(session)
     make_user(session, username="office1")
-    tokens = client.post("/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}).json()
+    tokens = client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}
+    ).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
 
     response = client.post("/v1/auth/logout", headers=headers, json={"refresh_token": tokens["refresh_token"]})
 
     assert response.status_code == 200 and response.json() == {"revoked": 1}
-    refused = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    refused = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
     assert refused.status_code == 400
 
 
@@ -129,13 +159,17 @@ def test_logout_without_a_token_ends_every_session_of_the_account(client: TestCl
     make_municipality(session)
     make_user(session, username="office1")
     grants = [
-        client.post("/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}).json()
+        client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}
+        ).json()
         for _ in range(2)
     ]
     response = client.post("/v1/auth/logout", headers={"Authorization": f"Bearer {grants[0]['access_token']}"})
     assert response.json() == {"revoked": 2}
     for grant in grants:
-        again = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]})
+        again = client.post(
+            "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
+        )
         assert again.status_code == 400
 
 
@@ -160,7 +194,9 @@ def test_a_password_change_ends_the_access_tokens_issued_before_it(client: TestC
     worker = make_user(session, role="worker", username="w1")
     stolen = login(client, "w1")
     clock.advance(seconds=5)
-    response = client.patch(f"/v1/users/{worker.id}", headers=login(client, "boss"), json={"password": "a brand new passphrase"})
+    response = client.patch(
+        f"/v1/users/{worker.id}", headers=login(client, "boss"), json={"password": "a brand new passphrase"}
+    )
     assert response.status_code == 200
     assert client.get("/v1/auth/me", headers=stolen).status_code == 401
     clock.advance(seconds=1)
@@ -172,8 +208,9 @@ def test_a_staff_session_ends_at_sign_in_plus_its_lifetime_however_often_it_rota
 ):
     make_municipality(session)
     make_user(session, username="office1")
-    refresh = client.post("/v1/auth/token", data={
-        "grant_type": "password", "username": "office1", "password": PASSWORD}).json()["refresh_token"]
+    refresh = client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}
+    ).json()["refresh_token"]
     step = settings.refresh_token_ttl_seconds // 3
     for _ in range(2):  # each rotation long before the token it replaces would have expired
         clock.advance(seconds=step)

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from api.app import create_app
 from api.auth.passwords import HashingBusy, HashingPool
-from api.platform.db import make_engine
 from api.models import AuditEntry
+from api.platform.db import make_engine
 from tests.console.helpers import browser, sign_in
 from tests.factories import PASSWORD, SECRET, login, make_municipality, make_partner, make_user, read
 
@@ -55,8 +55,12 @@ def test_unknown_and_known_names_are_throttled_alike(client: TestClient, people)
         for _ in range(5):
             attempt(client, name)
         refused = attempt(client, name)
-        answers[name] = (refused.status_code, refused.headers["retry-after"], refused.json()["type"],
-                         refused.json()["detail"])
+        answers[name] = (
+            refused.status_code,
+            refused.headers["retry-after"],
+            refused.json()["type"],
+            refused.json()["detail"],
+        )
     assert answers["office1"] == answers["nobody-here"]
 
 
@@ -64,7 +68,9 @@ def test_twenty_failures_lock_the_account_with_an_audit_entry_until_an_admin_lif
     client: TestClient, session: Session, people, clock
 ):
     admin = login(client, "admin1")
-    office_id = next(u["id"] for u in client.get("/v1/users", headers=admin).json()["items"] if u["username"] == "office1")
+    office_id = next(
+        u["id"] for u in client.get("/v1/users", headers=admin).json()["items"] if u["username"] == "office1"
+    )
     for _ in range(20):
         clock.advance(minutes=16)  # past every wait
         assert attempt(client, "office1").status_code == 400
@@ -102,8 +108,10 @@ def test_partner_secrets_are_throttled_too(client: TestClient, session: Session,
     partner = make_partner(session, scopes=("signals:write",))
 
     def grant(secret: str):  # type: ignore[no-untyped-def]
-        return client.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": partner.client_id,
-                                                    "client_secret": secret})
+        return client.post(
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": partner.client_id, "client_secret": secret},
+        )
 
     for _ in range(5):
         assert grant("wrong-secret").status_code == 401
@@ -124,8 +132,10 @@ def test_the_console_sign_in_is_throttled_with_the_same_counts(app, client: Test
 def test_two_replicas_on_one_database_share_the_count(settings, db: Engine, database_url: str, clock, people):  # type: ignore[no-untyped-def]
     second_engine = make_engine(database_url)
     try:
-        replicas = [TestClient(create_app(settings, engine=db, clock=clock)),
-                    TestClient(create_app(settings, engine=second_engine, clock=clock))]
+        replicas = [
+            TestClient(create_app(settings, engine=db, clock=clock)),
+            TestClient(create_app(settings, engine=second_engine, clock=clock)),
+        ]
         for number in range(5):
             assert attempt(replicas[number % 2], "office1").status_code == 400
         for replica in replicas:
@@ -139,17 +149,37 @@ def test_usernames_are_unique_per_municipality_and_a_shared_one_names_its_munici
 ):
     make_user(session, code="0599", role="admin", username="admin-rdam")
     rotterdam = login(client, "admin-rdam")
-    created = client.post("/v1/users", headers=rotterdam, json={
-        "username": "office1", "display_name": "Rotterdam office", "role": "backoffice", "password": "another long password"})
+    created = client.post(
+        "/v1/users",
+        headers=rotterdam,
+        json={
+            "username": "office1",
+            "display_name": "Rotterdam office",
+            "role": "backoffice",
+            "password": "another long password",
+        },
+    )
     assert created.status_code == 201, created.text  # Amsterdam's office1 is not Rotterdam's business
-    again = client.post("/v1/users", headers=rotterdam, json={
-        "username": "office1", "display_name": "Twice", "role": "backoffice", "password": "another long password"})
+    again = client.post(
+        "/v1/users",
+        headers=rotterdam,
+        json={
+            "username": "office1",
+            "display_name": "Twice",
+            "role": "backoffice",
+            "password": "another long password",
+        },
+    )
     assert again.status_code == 409 and again.json()["type"] == "urn:doorstep:problem:username-taken"
     assert attempt(client, "office1", PASSWORD).status_code == 400  # ambiguous now: names no account
     amsterdam = client.get("/v1/auth/me", headers=login(client, "0363/office1")).json()
     assert amsterdam["municipality_code"] == "0363"
-    assert client.get("/v1/auth/me", headers=login(client, "0599/office1", "another long password")).json()[
-        "municipality_code"] == "0599"
+    assert (
+        client.get("/v1/auth/me", headers=login(client, "0599/office1", "another long password")).json()[
+            "municipality_code"
+        ]
+        == "0599"
+    )
 
 
 def test_hashing_waits_its_turn_and_refuses_beyond_the_queue():

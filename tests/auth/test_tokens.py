@@ -58,7 +58,9 @@ def test_a_valid_token_is_accepted(client: TestClient, staff: dict[str, str]):
 
 def test_alg_none_is_rejected(client: TestClient, staff: dict[str, str]):
     token = staff["Authorization"].split()[1]
-    forged = _forge({"alg": "none", "typ": "JWT", "kid": jwt.get_unverified_header(token)["kid"]}, _claims(token), lambda _: "")
+    forged = _forge(
+        {"alg": "none", "typ": "JWT", "kid": jwt.get_unverified_header(token)["kid"]}, _claims(token), lambda _: ""
+    )
     _assert_invalid(_me(client, forged))
 
 
@@ -67,7 +69,8 @@ def test_hs256_signed_with_the_public_key_is_rejected(client: TestClient, staff:
     kid = jwt.get_unverified_header(token)["kid"]
     public_pem = app.state.keys.public_pem(kid).encode()
     forged = _forge(
-        {"alg": "HS256", "typ": "JWT", "kid": kid}, _claims(token),
+        {"alg": "HS256", "typ": "JWT", "kid": kid},
+        _claims(token),
         lambda data: _b64(hmac.new(public_pem, data, hashlib.sha256).digest()),
     )
     _assert_invalid(_me(client, forged))
@@ -88,8 +91,14 @@ def test_not_yet_valid_token_is_rejected(client: TestClient, staff: dict[str, st
 def test_wrong_audience_is_rejected(client: TestClient, staff: dict[str, str], app, clock: FakeClock):  # type: ignore[no-untyped-def]
     claims = _claims(staff["Authorization"].split()[1])
     token = issue_access_token(
-        app.state.keys, issuer="doorstep", audience="some-other-api", subject=claims["sub"], tenant="0363",
-        token_type="staff", now=clock(), ttl=timedelta(minutes=5),
+        app.state.keys,
+        issuer="doorstep",
+        audience="some-other-api",
+        subject=claims["sub"],
+        tenant="0363",
+        token_type="staff",
+        now=clock(),
+        ttl=timedelta(minutes=5),
     )
     _assert_invalid(_me(client, token))
 
@@ -97,8 +106,14 @@ def test_wrong_audience_is_rejected(client: TestClient, staff: dict[str, str], a
 def test_wrong_issuer_is_rejected(client: TestClient, staff: dict[str, str], app, clock: FakeClock):  # type: ignore[no-untyped-def]
     claims = _claims(staff["Authorization"].split()[1])
     token = issue_access_token(
-        app.state.keys, issuer="evil", audience="doorstep-api", subject=claims["sub"], tenant="0363",
-        token_type="staff", now=clock(), ttl=timedelta(minutes=5),
+        app.state.keys,
+        issuer="evil",
+        audience="doorstep-api",
+        subject=claims["sub"],
+        tenant="0363",
+        token_type="staff",
+        now=clock(),
+        ttl=timedelta(minutes=5),
     )
     _assert_invalid(_me(client, token))
 
@@ -107,8 +122,14 @@ def test_unknown_kid_is_rejected(client: TestClient, staff: dict[str, str], cloc
     stranger = KeyRing([generate_signing_key()])
     claims = _claims(staff["Authorization"].split()[1])
     token = issue_access_token(
-        stranger, issuer="doorstep", audience="doorstep-api", subject=claims["sub"], tenant="0363",
-        token_type="staff", now=clock(), ttl=timedelta(minutes=5),
+        stranger,
+        issuer="doorstep",
+        audience="doorstep-api",
+        subject=claims["sub"],
+        tenant="0363",
+        token_type="staff",
+        now=clock(),
+        ttl=timedelta(minutes=5),
     )
     _assert_invalid(_me(client, token))
 
@@ -140,13 +161,22 @@ def test_jwks_publishes_the_signing_key_with_its_kid(client: TestClient, staff: 
     assert [key["kid"] for key in keys] == [kid]
     assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256" and "d" not in keys[0]
     # A partner verifies our token with nothing but the published key.
-    claims = jwt.decode(staff["Authorization"].split()[1], keys[0], algorithms=["RS256"], audience="doorstep-api",
-                        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})
+    claims = jwt.decode(
+        staff["Authorization"].split()[1],
+        keys[0],
+        algorithms=["RS256"],
+        audience="doorstep-api",
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
     assert claims["tid"] == "0363"
 
 
 def test_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key(
-    settings: Settings, db, clock: FakeClock, session: Session, staff: dict[str, str]  # type: ignore[no-untyped-def]
+    settings: Settings,
+    db,
+    clock: FakeClock,
+    session: Session,
+    staff: dict[str, str],  # type: ignore[no-untyped-def]
 ):
     old_kid = jwt.get_unverified_header(staff["Authorization"].split()[1])["kid"]
     new_key = generate_signing_key(kid_prefix="next-")

@@ -12,8 +12,14 @@ from api.models import Case, Signal
 from tests.factories import make_case
 
 
-def accepted_case(client: TestClient, session: Session, office: dict[str, str], *, surname: str = "Jansen",
-                  birth_date: date | None = date(1984, 3, 9)) -> Case:
+def accepted_case(
+    client: TestClient,
+    session: Session,
+    office: dict[str, str],
+    *,
+    surname: str = "Jansen",
+    birth_date: date | None = date(1984, 3, 9),
+) -> Case:
     """A case whose resident was reached by phone and accepted help."""
     case = make_case(session, surname=surname)
     signal = session.exec(select(Signal).where(Signal.case_id == case.id)).one()
@@ -22,12 +28,14 @@ def accepted_case(client: TestClient, session: Session, office: dict[str, str], 
     session.add_all([signal, case])
     session.commit()
     for kind, extra in (("phone_attempt", {"reached": True}), ("help_accepted", {})):
-        response = client.post(f"/v1/cases/{case.id}/actions", headers=office, json={
-            "action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": "2026-11-26T08:30:00+00:00", **extra})
+        response = client.post(
+            f"/v1/cases/{case.id}/actions",
+            headers=office,
+            json={"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": "2026-11-26T08:30:00+00:00", **extra},
+        )
         assert response.status_code == 200, response.text
     return case
 
 
 def start(client: TestClient, office: dict[str, str], case_id, **body):  # type: ignore[no-untyped-def]
-    return client.post(f"/v1/cases/{case_id}/trajectory", headers=office,
-                       json={"decision_date": "2026-11-26", **body})
+    return client.post(f"/v1/cases/{case_id}/trajectory", headers=office, json={"decision_date": "2026-11-26", **body})

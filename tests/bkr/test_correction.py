@@ -14,14 +14,21 @@ from tests.factories import login, make_user, read
 
 
 def correct(client: TestClient, signal_id, **fields):  # type: ignore[no-untyped-def]
-    response = client.patch(f"/v1/signals/{signal_id}", headers=login(client, "admin1"),
-                            json={"reason": "Verzoek AVG-2026-031", **fields})
+    response = client.patch(
+        f"/v1/signals/{signal_id}", headers=login(client, "admin1"), json={"reason": "Verzoek AVG-2026-031", **fields}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_a_registration_not_sent_yet_goes_out_corrected(client, session: Session, office, db, clock,  # type: ignore[no-untyped-def]
-                                                        bkr: BkrDouble):
+def test_a_registration_not_sent_yet_goes_out_corrected(
+    client,
+    session: Session,
+    office,
+    db,
+    clock,  # type: ignore[no-untyped-def]
+    bkr: BkrDouble,
+):
     make_user(session, role="admin", username="admin1")
     case = accepted_case(client, session, office)
     assert start(client, office, case.id).status_code == 201
@@ -34,8 +41,14 @@ def test_a_registration_not_sent_yet_goes_out_corrected(client, session: Session
     assert [row.action for row in rows(session)] == ["register"]
 
 
-def test_a_delivered_registration_gets_one_correction_message(client, session: Session, office, db, clock,  # type: ignore[no-untyped-def]
-                                                              bkr: BkrDouble):
+def test_a_delivered_registration_gets_one_correction_message(
+    client,
+    session: Session,
+    office,
+    db,
+    clock,  # type: ignore[no-untyped-def]
+    bkr: BkrDouble,
+):
     make_user(session, role="admin", username="admin1")
     case = accepted_case(client, session, office)
     assert start(client, office, case.id).status_code == 201

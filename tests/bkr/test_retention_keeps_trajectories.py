@@ -37,8 +37,11 @@ def test_a_trajectory_case_is_kept_while_the_trajectory_and_its_registration_run
 
     clock.advance(days=400)  # far past `retention_months` after the case closed: the trajectory runs
     assert retention_run() == [] and kept()
-    ended = client.post(f"/v1/cases/{case.id}/trajectory/end", headers=login(client, "office1"),
-                        json={"end_date": (clock.current.date() - timedelta(days=1)).isoformat(), "outcome": "terminated"})
+    ended = client.post(
+        f"/v1/cases/{case.id}/trajectory/end",
+        headers=login(client, "office1"),
+        json={"end_date": (clock.current.date() - timedelta(days=1)).isoformat(), "outcome": "terminated"},
+    )
     assert ended.status_code == 200, ended.text
     assert deliver(db, bkr.client(), clock).delivered == 1
     clock.advance(days=400)  # ended, and the registration runs five years after the end

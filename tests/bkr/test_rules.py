@@ -8,18 +8,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.bkr.rules import (
-    Delivery, Person, SubjectProblem, add_months, choose_subject, judge, removal_date, retry_delay,
+from api.bkr.rules import Delivery, Person, SubjectProblem, add_months, choose_subject, judge, removal_date, retry_delay
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2026, 11, 26), 6, date(2027, 5, 26)),
+        (date(2026, 8, 31), 6, date(2027, 2, 28)),
+        (date(2027, 8, 31), 6, date(2028, 2, 29)),
+        (date(2026, 12, 15), 60, date(2031, 12, 15)),
+        (date(2026, 1, 31), 0, date(2026, 1, 31)),
+    ],
 )
-
-
-@pytest.mark.parametrize(("day", "months", "expected"), [
-    (date(2026, 11, 26), 6, date(2027, 5, 26)),
-    (date(2026, 8, 31), 6, date(2027, 2, 28)),
-    (date(2027, 8, 31), 6, date(2028, 2, 29)),
-    (date(2026, 12, 15), 60, date(2031, 12, 15)),
-    (date(2026, 1, 31), 0, date(2026, 1, 31)),
-])
 def test_add_months_clamps_to_the_end_of_the_month(day: date, months: int, expected: date):
     assert add_months(day, months) == expected
 
@@ -39,8 +40,12 @@ def test_removal_follows_the_municipality_and_the_outcome():
     assert removal_date(end, "other", months_after_end=0, months_after_success=6) == end
 
 
-def person(surname: str | None = "Jansen", birth: date | None = date(1980, 5, 1), initials: str | None = "J.",
-           gender: str | None = None) -> Person:
+def person(
+    surname: str | None = "Jansen",
+    birth: date | None = date(1980, 5, 1),
+    initials: str | None = "J.",
+    gender: str | None = None,
+) -> Person:
     return Person(initials=initials, prefix=None, surname=surname, birth_date=birth, gender=gender)
 
 
@@ -57,11 +62,24 @@ def test_no_name_different_people_or_no_birth_date_are_refused():
     assert choose_subject([person(birth=None)]) is SubjectProblem.INCOMPLETE
 
 
-@pytest.mark.parametrize(("status", "verdict"), [
-    (200, Delivery.DELIVERED), (201, Delivery.DELIVERED), (None, Delivery.RETRY), (500, Delivery.RETRY),
-    (503, Delivery.RETRY), (429, Delivery.RETRY), (408, Delivery.RETRY), (400, Delivery.REJECTED),
-    (401, Delivery.RETRY), (403, Delivery.RETRY), (404, Delivery.REJECTED), (409, Delivery.REJECTED), (422, Delivery.REJECTED),
-])
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        (200, Delivery.DELIVERED),
+        (201, Delivery.DELIVERED),
+        (None, Delivery.RETRY),
+        (500, Delivery.RETRY),
+        (503, Delivery.RETRY),
+        (429, Delivery.RETRY),
+        (408, Delivery.RETRY),
+        (400, Delivery.REJECTED),
+        (401, Delivery.RETRY),
+        (403, Delivery.RETRY),
+        (404, Delivery.REJECTED),
+        (409, Delivery.REJECTED),
+        (422, Delivery.REJECTED),
+    ],
+)
 def test_timeouts_and_5xx_are_retried_4xx_stop(status: int | None, verdict: Delivery):
     assert judge(status) is verdict
 

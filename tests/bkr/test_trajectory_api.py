@@ -34,13 +34,22 @@ def test_starting_a_trajectory_queues_one_sh_registration_without_amount_or_bsn(
     body = response.json()
     assert body["decision_date"] == "2026-11-20" and body["end_date"] is None
     [registration] = body["registrations"]
-    assert (registration["action"], registration["contract_type"], registration["start_date"], registration["status"]) == (
-        "register", "SH", "2026-11-20", "pending")
+    assert (
+        registration["action"],
+        registration["contract_type"],
+        registration["start_date"],
+        registration["status"],
+    ) == ("register", "SH", "2026-11-20", "pending")
     [row] = registrations(session)
     assert row.subject == {
         "person": {"initials": "J.", "prefix": None, "surname": "Jansen", "birth_date": "1984-03-09", "gender": "V"},
-        "address": {"street": "Bos en Lommerweg", "house_number": 12, "house_number_addition": None,
-                    "postcode": "1055AB", "town": "Amsterdam"},
+        "address": {
+            "street": "Bos en Lommerweg",
+            "house_number": 12,
+            "house_number_addition": None,
+            "postcode": "1055AB",
+            "town": "Amsterdam",
+        },
     }
     stored = json.dumps(row.model_dump(mode="json"))
     assert "amount" not in stored and "bsn" not in stored.lower() and "0612345678" not in stored
@@ -50,7 +59,8 @@ def test_starting_a_trajectory_queues_one_sh_registration_without_amount_or_bsn(
     assert detail["overdue"] is False and detail["allowed_results"] == []
     assert detail["trajectory"]["registrations"][0]["id"] == str(row.id)
     assert [a.action for a in read(session, select(AuditEntry).where(AuditEntry.action == "trajectory.start"))] == [
-        "trajectory.start"]
+        "trajectory.start"
+    ]
 
 
 def test_only_the_back_office_starts_a_trajectory(client: TestClient, session, office):  # type: ignore[no-untyped-def]
@@ -68,8 +78,11 @@ def test_only_the_back_office_starts_a_trajectory(client: TestClient, session, o
 def test_a_trajectory_needs_accepted_help_first(client: TestClient, session, office, steps):  # type: ignore[no-untyped-def]
     case = make_case(session)
     for kind, extra in steps:
-        client.post(f"/v1/cases/{case.id}/actions", headers=office, json={
-            "action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": NOW.isoformat(), **extra})
+        client.post(
+            f"/v1/cases/{case.id}/actions",
+            headers=office,
+            json={"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": NOW.isoformat(), **extra},
+        )
     response = start(client, office, case.id)
     assert response.status_code == 409
     assert response.json()["type"] == "urn:doorstep:problem:illegal-transition"
@@ -114,8 +127,11 @@ def test_dates_are_dutch_calendar_days(client: TestClient, session, office, cloc
     assert start(client, office, case.id, decision_date="2026-11-28").json()["type"].endswith("decision-in-future")
     assert start(client, office, case.id, decision_date="2026-11-27").status_code == 201
     url = f"/v1/cases/{case.id}/trajectory/end"
-    assert client.post(url, headers=office, json={"end_date": "2026-11-28", "outcome": "completed"}).json()[
-        "type"].endswith("end-in-future")
+    assert (
+        client.post(url, headers=office, json={"end_date": "2026-11-28", "outcome": "completed"})
+        .json()["type"]
+        .endswith("end-in-future")
+    )
     assert client.post(url, headers=office, json={"end_date": "2026-11-27", "outcome": "completed"}).status_code == 200
 
 
@@ -127,9 +143,19 @@ def test_a_stale_case_version_is_refused(client: TestClient, session, office):  
 
 def test_when_signals_name_different_people_the_office_chooses(client: TestClient, session, office):  # type: ignore[no-untyped-def]
     case = accepted_case(client, session, office)
-    other = Signal(municipality_code="0363", external_id="SIG-other", household_id=case.household_id, case_id=case.id,
-                   partner_type="Energie", signal_date=NOW.date(), received_at=NOW, initials="P.", surname="de Vries",
-                   birth_date=datetime(1979, 1, 2).date(), created_at=NOW)
+    other = Signal(
+        municipality_code="0363",
+        external_id="SIG-other",
+        household_id=case.household_id,
+        case_id=case.id,
+        partner_type="Energie",
+        signal_date=NOW.date(),
+        received_at=NOW,
+        initials="P.",
+        surname="de Vries",
+        birth_date=datetime(1979, 1, 2).date(),
+        created_at=NOW,
+    )
     session.add(other)
     session.commit()
     refused = start(client, office, case.id)
@@ -155,16 +181,24 @@ def test_ending_queues_the_end_date_and_the_removal_date_of_the_municipality(cli
     case = accepted_case(client, session, office)
     start(client, office, case.id, decision_date="2026-11-02")
     url = f"/v1/cases/{case.id}/trajectory/end"
-    assert client.post(url, headers=office, json={"end_date": "2026-11-01", "outcome": "completed"}).json()[
-        "type"].endswith("end-before-start")
-    assert client.post(url, headers=office, json={"end_date": "2026-11-30", "outcome": "completed"}).json()[
-        "type"].endswith("end-in-future")
+    assert (
+        client.post(url, headers=office, json={"end_date": "2026-11-01", "outcome": "completed"})
+        .json()["type"]
+        .endswith("end-before-start")
+    )
+    assert (
+        client.post(url, headers=office, json={"end_date": "2026-11-30", "outcome": "completed"})
+        .json()["type"]
+        .endswith("end-in-future")
+    )
     assert client.post(url, headers=office, json={"end_date": "2026-11-25", "outcome": "won"}).status_code == 422
     response = client.post(url, headers=office, json={"end_date": "2026-11-25", "outcome": "completed"})
     assert response.status_code == 200, response.text
     assert response.json()["outcome"] == "completed"
     assert [(r["action"], r["removal_date"]) for r in response.json()["registrations"]] == [
-        ("register", None), ("end", "2027-05-25")]
+        ("register", None),
+        ("end", "2027-05-25"),
+    ]
     again = client.post(url, headers=office, json={"end_date": "2026-11-25", "outcome": "completed"})
     assert again.status_code == 409 and again.json()["type"].endswith("trajectory-ended")
     assert len(registrations(session)) == 2
@@ -173,15 +207,17 @@ def test_ending_queues_the_end_date_and_the_removal_date_of_the_municipality(cli
 def test_a_terminated_trajectory_stays_registered_for_the_default_five_years(client: TestClient, session, office):  # type: ignore[no-untyped-def]
     case = accepted_case(client, session, office)
     start(client, office, case.id, decision_date="2026-11-02")
-    response = client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office,
-                           json={"end_date": "2026-11-25", "outcome": "terminated"})
+    response = client.post(
+        f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-25", "outcome": "terminated"}
+    )
     assert response.json()["registrations"][1]["removal_date"] == "2031-11-25"
 
 
 def test_ending_without_a_trajectory_and_other_tenants(client: TestClient, session, office):  # type: ignore[no-untyped-def]
     case = accepted_case(client, session, office)
-    response = client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office,
-                           json={"end_date": "2026-11-25", "outcome": "completed"})
+    response = client.post(
+        f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-25", "outcome": "completed"}
+    )
     assert response.status_code == 409 and response.json()["type"].endswith("no-trajectory")
     make_municipality(session, code="0599", name="Rotterdam")
     make_user(session, code="0599", role="backoffice", username="rotterdam")
@@ -200,8 +236,9 @@ def test_the_trajectory_is_ended_on_the_case_it_closed_which_is_not_reopened(cli
     assert again.status_code == 409 and again.json()["type"].endswith("illegal-transition")
     reopened = client.post(f"/v1/cases/{case.id}/reopen", headers=office)
     assert reopened.status_code == 409 and reopened.json()["type"].endswith("handed-over")
-    ended = client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office,
-                        json={"end_date": "2026-11-25", "outcome": "completed"})
+    ended = client.post(
+        f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-25", "outcome": "completed"}
+    )
     assert ended.status_code == 200 and [r["action"] for r in ended.json()["registrations"]] == ["register", "end"]
 
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from api.bkr.client import BkrAnswer, BkrMessage, HttpBkrClient
 from api.bkr.outbox import deliver_due, run_worker
 from api.cli import app as cli
-from api.platform.db import make_engine
 from api.models import BkrAttempt, BkrRegistration, Conflict
+from api.platform.db import make_engine
 from tests.bkr.conftest import BkrDouble
 from tests.bkr.helpers import accepted_case, start
 from tests.conftest import FakeClock
@@ -53,7 +53,10 @@ def rows(session: Session) -> list[BkrRegistration]:
 
 
 def attempts(session: Session) -> list[tuple[int, str, int | None]]:
-    return [(a.number, a.outcome, a.http_status) for a in read(session, select(BkrAttempt).order_by(BkrAttempt.started_at, BkrAttempt.number))]
+    return [
+        (a.number, a.outcome, a.http_status)
+        for a in read(session, select(BkrAttempt).order_by(BkrAttempt.started_at, BkrAttempt.number))
+    ]
 
 
 def test_a_started_trajectory_reaches_bkr_once_with_what_bkr_needs(client, session, office, db, clock, bkr: BkrDouble):  # type: ignore[no-untyped-def]
@@ -165,7 +168,9 @@ def test_a_refusal_stops_shows_the_error_and_can_be_retried(client, session, off
     failed = client.get("/v1/bkr/registrations", headers=office, params={"status": "failed"}).json()["items"]
     assert len(failed) == 1 and "422" in failed[0]["last_error"]
     assert client.get("/v1/dashboard", headers=office).json()["bkr_failed"] == 1
-    client.post(f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-26", "outcome": "other"})
+    client.post(
+        f"/v1/cases/{case.id}/trajectory/end", headers=office, json={"end_date": "2026-11-26", "outcome": "other"}
+    )
     assert deliver(db, bkr.client(), clock).attempts == 0  # the end waits for the registration itself
     retried = client.post(f"/v1/bkr/registrations/{failed[0]['id']}/retry", headers=office)
     assert retried.status_code == 200 and retried.json()["status"] == "pending"
@@ -202,8 +207,9 @@ def test_wrong_credentials_fail_no_registration_and_stop_the_round(client, sessi
 
 def test_a_conflict_opened_after_the_start_holds_delivery_back(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
     [case] = trajectories(client, session, office)
-    conflict = Conflict(municipality_code="0363", case_id=case.id, kind="accepted-and-declined", sides=[],
-                        opened_at=clock())
+    conflict = Conflict(
+        municipality_code="0363", case_id=case.id, kind="accepted-and-declined", sides=[], opened_at=clock()
+    )
     session.add(conflict)
     session.commit()
     assert deliver(db, bkr.client(), clock).attempts == 0
@@ -260,8 +266,9 @@ def test_the_worker_survives_database_trouble_and_delivers_once_it_is_back(  # t
 
     def work() -> None:
         try:
-            run_worker(engine, bkr.client(), clock=clock, lease=LEASE, max_attempts=20, interval_seconds=0.01,
-                       stop=stop)
+            run_worker(
+                engine, bkr.client(), clock=clock, lease=LEASE, max_attempts=20, interval_seconds=0.01, stop=stop
+            )
         except BaseException as exc:  # noqa: BLE001 - the test reports whatever ended the worker
             failure.append(exc)
 
@@ -292,12 +299,21 @@ def test_a_removal_date_sends_one_removal(client, session, office, db, clock, bk
 
     admin = make_user(session, role="admin", username="admin1")
     settings = client.get("/v1/municipality/settings", headers=login(client, admin.username)).json()
-    assert client.put("/v1/municipality/settings", headers=login(client, admin.username),
-                      json={**settings, "bkr_removal_months_after_end": 1}).status_code == 200
+    assert (
+        client.put(
+            "/v1/municipality/settings",
+            headers=login(client, admin.username),
+            json={**settings, "bkr_removal_months_after_end": 1},
+        ).status_code
+        == 200
+    )
     [case] = trajectories(client, session, office)
     assert deliver(db, bkr.client(), clock).delivered == 1
-    ended = client.post(f"/v1/cases/{case.id}/trajectory/end", headers=login(client, "office1"),
-                        json={"end_date": "2026-11-26", "outcome": "completed"})
+    ended = client.post(
+        f"/v1/cases/{case.id}/trajectory/end",
+        headers=login(client, "office1"),
+        json={"end_date": "2026-11-26", "outcome": "completed"},
+    )
     assert ended.status_code == 200, ended.text
     assert deliver(db, bkr.client(), clock).delivered == 1
 

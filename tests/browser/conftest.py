@@ -29,8 +29,15 @@ OUTPUT = Path(os.environ.get("DOORSTEP_TEST_OUTPUT", ROOT / "test-output")) / "b
 CHROMIUM = os.environ.get("DOORSTEP_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling Google on a closed network.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--lang=nl-NL",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--lang=nl-NL",
 ]
 BLOCKING_IMPACTS = {"serious", "critical"}
 
@@ -64,8 +71,9 @@ def settings(settings: Settings) -> Settings:
 def server(app: FastAPI) -> Iterator[str]:
     """The test's app (same database, same clock) served by uvicorn in a thread."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            log_config=None, lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, log_config=None, lifespan="off"
+    )
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -105,12 +113,15 @@ class Screens:
         self.output.mkdir(parents=True, exist_ok=True)
         # CSS pixels: a phone's 3x screen would make each shot nine times the size, and no sharper to review.
         self.page.screenshot(path=str(self.output / f"{screen}.png"), full_page=True, scale="css")  # type: ignore[attr-defined]
-        results = Axe().run(self.page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]})
+        results = Axe().run(
+            self.page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
+        )
         (self.output / f"{screen}.axe.json").write_text(json.dumps(results.response["violations"], indent=2))
         self.checked.append(screen)
         return [
             {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS
+            for v in results.response["violations"]
+            if v["impact"] in BLOCKING_IMPACTS
         ]
 
 

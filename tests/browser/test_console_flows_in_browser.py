@@ -25,7 +25,6 @@ def _menu(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url(f"**{target}")
 
 
-
 def test_resolving_a_conflict_from_the_dashboard(screens: Screens, conflict, session: Session) -> None:  # type: ignore[no-untyped-def]
     page = screens.page
     _sign_in(screens, "office1")
@@ -47,7 +46,10 @@ def test_resolving_a_conflict_from_the_dashboard(screens: Screens, conflict, ses
 
 
 def test_uploading_a_file_with_a_bad_row_shows_the_line_and_stores_nothing(
-    screens: Screens, conflict, session: Session, tmp_path  # type: ignore[no-untyped-def]
+    screens: Screens,
+    conflict,
+    session: Session,
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     bad = tmp_path / "vps-november.csv"
     bad.write_bytes(csv_file(row("S1"), row("S2", partner="Bakker"), row("S3", postcode="1055AB")))
@@ -67,7 +69,11 @@ def test_uploading_a_file_with_a_bad_row_shows_the_line_and_stores_nothing(
 
 
 def test_revoking_a_phone_makes_it_wipe_on_its_next_contact(
-    screens: Screens, conflict, duo, client: TestClient, session: Session  # type: ignore[no-untyped-def]  # noqa: F811
+    screens: Screens,
+    conflict,
+    duo,
+    client: TestClient,
+    session: Session,  # type: ignore[no-untyped-def]  # noqa: F811
 ) -> None:
     page = screens.page
     _sign_in(screens, "office1")

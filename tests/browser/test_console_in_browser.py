@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from playwright.sync_api import expect
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from api.models import BkrRegistration, Signal, StaffUser

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, Route, expect
 from sqlmodel import Session
 
 from api.field_app import routes as field_app_routes
-from api.models import Case, Municipality, StaffUser
+from api.models import Municipality
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT, Screens
 from tests.conftest import FakeClock
 from tests.factories import PASSWORD, make_case, make_municipality, make_user
@@ -68,8 +68,13 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def phone(chromium, server: str, request: pytest.FixtureRequest) -> Iterator[Screens]:  # type: ignore[no-untyped-def]
-    context = chromium.new_context(base_url=server, locale="nl-NL", timezone_id="Europe/Amsterdam",  # type: ignore[attr-defined]
-                                   service_workers="allow", **PHONE)
+    context = chromium.new_context(
+        base_url=server,
+        locale="nl-NL",
+        timezone_id="Europe/Amsterdam",  # type: ignore[attr-defined]
+        service_workers="allow",
+        **PHONE,
+    )
     page = context.new_page()
     page.set_default_timeout(20_000)
     try:
@@ -93,8 +98,9 @@ def world(session: Session) -> dict:
 
 
 def office(server: str) -> httpx.Client:
-    token = httpx.post(f"{server}/v1/auth/token",
-                       data={"grant_type": "password", "username": "office1", "password": PASSWORD}).json()["access_token"]
+    token = httpx.post(
+        f"{server}/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}
+    ).json()["access_token"]
     return httpx.Client(base_url=server, headers={"Authorization": f"Bearer {token}"}, timeout=20)
 
 
@@ -137,11 +143,20 @@ def visit_link(page: Page, number: int):  # type: ignore[no-untyped-def]
 def test_a_field_day_offline_reaches_the_office_with_the_device(phone: Screens, world: dict, server: str) -> None:
     page = phone.page
     with office(server) as api:  # the first case is visited in pairs, and the office left a note on it
-        paired = api.post(f"/v1/cases/{world['first'].id}/assignment", json={
-            "worker_id": str(world["worker"].id), "second_worker_id": str(world["colleague"].id)})
+        paired = api.post(
+            f"/v1/cases/{world['first'].id}/assignment",
+            json={"worker_id": str(world["worker"].id), "second_worker_id": str(world["colleague"].id)},
+        )
         assert paired.status_code == 200, paired.text
-        noted = api.post(f"/v1/cases/{world['first'].id}/actions", json={
-            "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": datetime.now(UTC).isoformat(), "text": NOTE})
+        noted = api.post(
+            f"/v1/cases/{world['first'].id}/actions",
+            json={
+                "action_id": str(uuid.uuid4()),
+                "kind": "note",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "text": NOTE,
+            },
+        )
         assert noted.status_code == 200, noted.text
     page.goto("/field/")
     expect(page.get_by_role("heading", name="Aanmelden")).to_be_visible()
@@ -184,8 +199,18 @@ def test_a_field_day_offline_reaches_the_office_with_the_device(phone: Screens, 
     expect(page.get_by_role("heading", name="Nog niet verstuurd (4)")).to_be_visible()
     assert phone.check("versturen") == []
     stored = json.dumps(page.evaluate(DUMP_INDEXEDDB))
-    for plaintext in ("Baldewsingh", "Visser", "Bos en Lommerweg", "1055AB", "123456", "1234,56", "help_accepted", "worker1",
-                      "Fatima", "Hond in de gang"):
+    for plaintext in (
+        "Baldewsingh",
+        "Visser",
+        "Bos en Lommerweg",
+        "1055AB",
+        "123456",
+        "1234,56",
+        "help_accepted",
+        "worker1",
+        "Fatima",
+        "Hond in de gang",
+    ):
         assert plaintext not in stored, plaintext
     assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]  # no token lies about
     device_record = json.loads(stored)["stores"]["device"][0][1]
@@ -308,8 +333,13 @@ def test_unlocking_forty_cases_and_recording_a_visit_fit_the_budget(phone: Scree
     make_municipality(session)
     worker = make_user(session, role="worker", username="worker1")
     for number in range(1, 41):
-        make_case(session, worker=worker, surname=f"Bewoner{number}", house_number=number,
-                  postcode="1019AA" if number % 3 == 0 else "1055AB")
+        make_case(
+            session,
+            worker=worker,
+            surname=f"Bewoner{number}",
+            house_number=number,
+            postcode="1019AA" if number % 3 == 0 else "1055AB",
+        )
     page = phone.page
     enroll(page)
     expect(page.get_by_role("link", name="Bos en Lommerweg")).to_have_count(40)
@@ -338,9 +368,17 @@ def test_unlocking_forty_cases_and_recording_a_visit_fit_the_budget(phone: Scree
       [...document.querySelectorAll("button")].find((b) => b.textContent === "Kaartje achtergelaten").click();
     })""")
     FIELD_OUTPUT.mkdir(parents=True, exist_ok=True)
-    (FIELD_OUTPUT / "timings.json").write_text(json.dumps(
-        {"cpu_throttling": 4, "cases": 40, "unlock_to_list_seconds": round(unlock_seconds, 3),
-         "record_visit_ms": round(recorded_ms, 1)}, indent=1))
+    (FIELD_OUTPUT / "timings.json").write_text(
+        json.dumps(
+            {
+                "cpu_throttling": 4,
+                "cases": 40,
+                "unlock_to_list_seconds": round(unlock_seconds, 3),
+                "record_visit_ms": round(recorded_ms, 1),
+            },
+            indent=1,
+        )
+    )
     assert unlock_seconds <= 1.5
     assert recorded_ms <= 100
 
@@ -439,8 +477,11 @@ def test_a_push_answered_503_is_sent_again_after_a_backoff(phone: Screens, world
     def unavailable_once(route: Route) -> None:
         calls.append(time.monotonic())
         if len(calls) == 1:
-            route.fulfill(status=503, content_type="application/problem+json",
-                          body=json.dumps({"type": "about:blank", "title": "Service Unavailable", "status": 503}))
+            route.fulfill(
+                status=503,
+                content_type="application/problem+json",
+                body=json.dumps({"type": "about:blank", "title": "Service Unavailable", "status": 503}),
+            )
         else:
             route.continue_()
 
@@ -493,8 +534,15 @@ def test_chromium_finds_the_app_installable(chromium, server: str, tmp_path: Pat
     """Asked through CDP, in an ordinary profile: Playwright's usual contexts are incognito, where
     Chromium installs nothing and says only that."""
     context = chromium.browser_type.launch_persistent_context(
-        tmp_path / "profile", executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, base_url=server,
-        locale="nl-NL", service_workers="allow", **PHONE)
+        tmp_path / "profile",
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        base_url=server,
+        locale="nl-NL",
+        service_workers="allow",
+        **PHONE,
+    )
     try:
         page = context.new_page()
         page.goto("/field/")

@@ -17,8 +17,13 @@ def world(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
     stranger = make_user(session, code="0599", role="worker", username="rotterdammer")
     office = make_user(session, role="backoffice", username="office1")
     cases = [make_case(session, postcode=f"10{i}0AB") for i in range(3)]
-    return {"workers": workers, "stranger": stranger, "office": office, "cases": cases,
-            "headers": login(client, "office1")}
+    return {
+        "workers": workers,
+        "stranger": stranger,
+        "office": office,
+        "cases": cases,
+        "headers": login(client, "office1"),
+    }
 
 
 def _ids(client: TestClient, username: str) -> set[str]:
@@ -27,8 +32,11 @@ def _ids(client: TestClient, username: str) -> set[str]:
 
 def test_assigning_plans_the_case_for_both_workers_of_a_pair(client: TestClient, world):  # type: ignore[no-untyped-def]
     case, (one, two, _) = world["cases"][0], world["workers"]
-    response = client.post(f"/v1/cases/{case.id}/assignment", headers=world["headers"],
-                           json={"worker_id": str(one.id), "second_worker_id": str(two.id)})
+    response = client.post(
+        f"/v1/cases/{case.id}/assignment",
+        headers=world["headers"],
+        json={"worker_id": str(one.id), "second_worker_id": str(two.id)},
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["state"] == "planned" and body["version"] == case.version + 1
@@ -44,12 +52,15 @@ def test_reassigning_moves_the_case(client: TestClient, world):  # type: ignore[
 
 
 @pytest.mark.parametrize(
-    ("who", "slug"),
-    [("stranger", "unknown-worker"), ("office", "not-a-worker"), ("same", "same-worker")],
+    ("who", "slug"), [("stranger", "unknown-worker"), ("office", "not-a-worker"), ("same", "same-worker")]
 )
 def test_only_active_workers_of_the_municipality_can_be_assigned(client: TestClient, world, who: str, slug: str):  # type: ignore[no-untyped-def]
     one = world["workers"][0]
-    body = {"worker_id": str(one.id), "second_worker_id": str(one.id)} if who == "same" else {"worker_id": str(world[who].id)}
+    body = (
+        {"worker_id": str(one.id), "second_worker_id": str(one.id)}
+        if who == "same"
+        else {"worker_id": str(world[who].id)}
+    )
     response = client.post(f"/v1/cases/{world['cases'][0].id}/assignment", headers=world["headers"], json=body)
     assert response.status_code == 422 and response.json()["type"] == f"urn:doorstep:problem:{slug}"
 
@@ -57,14 +68,18 @@ def test_only_active_workers_of_the_municipality_can_be_assigned(client: TestCli
 def test_a_closed_case_cannot_be_assigned(client: TestClient, world):  # type: ignore[no-untyped-def]
     case = world["cases"][0]
     client.post(f"/v1/cases/{case.id}/close", headers=world["headers"], json={"result": "Inwoner is overleden"})
-    response = client.post(f"/v1/cases/{case.id}/assignment", headers=world["headers"],
-                           json={"worker_id": str(world["workers"][0].id)})
+    response = client.post(
+        f"/v1/cases/{case.id}/assignment", headers=world["headers"], json={"worker_id": str(world["workers"][0].id)}
+    )
     assert response.status_code == 409 and response.json()["state"] == "closed"
 
 
 def test_workers_cannot_assign(client: TestClient, world):  # type: ignore[no-untyped-def]
-    response = client.post(f"/v1/cases/{world['cases'][0].id}/assignment", headers=login(client, "worker1"),
-                           json={"worker_id": str(world["workers"][0].id)})
+    response = client.post(
+        f"/v1/cases/{world['cases'][0].id}/assignment",
+        headers=login(client, "worker1"),
+        json={"worker_id": str(world["workers"][0].id)},
+    )
     assert response.status_code == 403
 
 

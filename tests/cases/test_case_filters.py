@@ -8,10 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.platform.middleware import DEPRECATED_QUERY_KEYS
 from api.models import Conflict
+from api.platform.middleware import DEPRECATED_QUERY_KEYS
 from tests.factories import login, make_case, make_municipality, make_user
-
 
 SNAKE_CASE = {camel: snake for snake, camel in DEPRECATED_QUERY_KEYS.items()}
 
@@ -35,11 +34,20 @@ def cases(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
     made["closed"].state, made["closed"].result = "closed", "Definitief geen contact kunnen krijgen"
     for case in made.values():
         session.add(case)
-    session.add(Conflict(municipality_code="0363", case_id=made["later"].id, kind="accepted-and-declined", sides=[],
-                         opened_at=datetime(2026, 11, 25, tzinfo=UTC)))
+    session.add(
+        Conflict(
+            municipality_code="0363",
+            case_id=made["later"].id,
+            kind="accepted-and-declined",
+            sides=[],
+            opened_at=datetime(2026, 11, 25, tzinfo=UTC),
+        )
+    )
     session.commit()
-    return {name: str(case.id) for name, case in made.items()} | {"worker": str(worker.id),
-                                                                   "headers": login(client, "office1")}
+    return {name: str(case.id) for name, case in made.items()} | {
+        "worker": str(worker.id),
+        "headers": login(client, "office1"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -77,14 +85,17 @@ def test_the_worker_filter_and_paging(client: TestClient, cases):  # type: ignor
     mine = client.get("/v1/cases", headers=cases["headers"], params={"workerId": cases["worker"]}).json()
     assert [item["id"] for item in mine["items"]] == [cases["overdue"]]
     first = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2}).json()
-    second = client.get("/v1/cases", headers=cases["headers"], params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    second = client.get(
+        "/v1/cases", headers=cases["headers"], params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
     paged = [i["id"] for i in first["items"] + second["items"]]
     assert paged == [cases["overdue"], cases["closed"], cases["soon"], cases["later"]]
     assert second["next_cursor"] is None
 
 
-@pytest.mark.parametrize("params", [{"postcodeFrom": "10"}, {"classification": "huge"}, {"dueWithinDays": -1},
-                                    {"partnerType": "Bakker"}])
+@pytest.mark.parametrize(
+    "params", [{"postcodeFrom": "10"}, {"classification": "huge"}, {"dueWithinDays": -1}, {"partnerType": "Bakker"}]
+)
 def test_bad_filters_are_a_422(client: TestClient, cases, params):  # type: ignore[no-untyped-def]
     assert client.get("/v1/cases", headers=cases["headers"], params=params).status_code == 422
 

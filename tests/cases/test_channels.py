@@ -17,7 +17,12 @@ from tests.factories import login, make_case, make_municipality, make_user, read
 from tests.field.test_pull import _jwk
 
 KEY = rsa.generate_private_key(65537, 2048)
-NEW_KINDS = {"mail_sent": "mail", "sms_sent": "sms", "appointment_kept": "appointment", "administrative": "administrative"}
+NEW_KINDS = {
+    "mail_sent": "mail",
+    "sms_sent": "sms",
+    "appointment_kept": "appointment",
+    "administrative": "administrative",
+}
 
 
 @pytest.fixture
@@ -28,8 +33,14 @@ def office(client: TestClient, session: Session) -> dict[str, str]:
     return login(client, "office1")
 
 
-def act(client: TestClient, headers: dict[str, str], case_id: uuid.UUID, kind: str,
-        occurred_at: str = "2026-11-26T10:00:00+01:00", **fields):  # type: ignore[no-untyped-def]
+def act(
+    client: TestClient,
+    headers: dict[str, str],
+    case_id: uuid.UUID,
+    kind: str,
+    occurred_at: str = "2026-11-26T10:00:00+01:00",
+    **fields,
+):  # type: ignore[no-untyped-def]
     body = {"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": occurred_at, **fields}
     return client.post(f"/v1/cases/{case_id}/actions", headers=headers, json=body)
 
@@ -47,9 +58,16 @@ def test_an_unanswered_mail_sms_or_administrative_contact_is_an_attempt_not_a_co
     assert [(e["kind"], e["payload"]["reached"]) for e in detail["events"]] == [(kind, False)]
 
 
-@pytest.mark.parametrize(("kind", "fields"), [("mail_sent", {"reached": True}), ("sms_sent", {"reached": True}),
-                                              ("administrative", {"reached": True}),
-                                              ("appointment_kept", {"location": "Stadsloket"}), ("appointment_kept", {})])
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        ("mail_sent", {"reached": True}),
+        ("sms_sent", {"reached": True}),
+        ("administrative", {"reached": True}),
+        ("appointment_kept", {"location": "Stadsloket"}),
+        ("appointment_kept", {}),
+    ],
+)
 def test_a_reached_contact_on_any_channel_makes_the_case_contacted(  # type: ignore[no-untyped-def]
     client: TestClient, session: Session, office, kind: str, fields: dict
 ):
@@ -58,7 +76,9 @@ def test_a_reached_contact_on_any_channel_makes_the_case_contacted(  # type: ign
     assert response.status_code == 200, response.text
     assert response.json()["case"]["state"] == "contacted"
     detail = client.get(f"/v1/cases/{case.id}", headers=office).json()
-    assert detail["first_attempt_date"] == "2026-11-26" and detail["next_planned_action"] is None  # reached: no more planning
+    assert (
+        detail["first_attempt_date"] == "2026-11-26" and detail["next_planned_action"] is None
+    )  # reached: no more planning
 
 
 def test_an_appointment_kept_cannot_be_recorded_as_unreached(client: TestClient, session: Session, office):  # type: ignore[no-untyped-def]
@@ -80,24 +100,44 @@ def test_each_channel_on_the_due_date_meets_the_duty(  # type: ignore[no-untyped
     assert act(client, login(client, "office1"), acted.id, kind, "2026-11-27T16:00:00+01:00").status_code == 200
     clock.advance(days=10)
     office = login(client, "office1")
-    overdue = [item["id"] for item in client.get("/v1/cases", headers=office, params={"overdue": "true"}).json()["items"]]
+    overdue = [
+        item["id"] for item in client.get("/v1/cases", headers=office, params={"overdue": "true"}).json()["items"]
+    ]
     assert overdue == [str(silent.id)]
     assert client.get("/v1/dashboard", headers=office).json()["overdue"] == 1
 
 
 def test_the_monitor_counts_attempts_and_reach_by_every_channel(client: TestClient, session: Session, office):  # type: ignore[no-untyped-def]
     first, second = make_case(session, postcode="1053KL"), make_case(session, postcode="1055AB")
-    for case_id, kind, fields in ((first.id, "mail_sent", {}), (first.id, "sms_sent", {"reached": True}),
-                                  (second.id, "administrative", {}), (second.id, "appointment_kept", {}),
-                                  (second.id, "letter_sent", {})):
+    for case_id, kind, fields in (
+        (first.id, "mail_sent", {}),
+        (first.id, "sms_sent", {"reached": True}),
+        (second.id, "administrative", {}),
+        (second.id, "appointment_kept", {}),
+        (second.id, "letter_sent", {}),
+    ):
         assert act(client, office, case_id, kind, **fields).status_code == 200
     report = client.get("/v1/reports/monitor", headers=office, params={"from": "2026-11-01", "to": "2026-11-30"})
     assert report.status_code == 200, report.text
     attempts = report.json()["attempts"]
-    assert attempts["by_channel"] == {"letter": 1, "phone": 0, "visit": 0, "mail": 1, "sms": 1, "appointment": 1,
-                                      "administrative": 1}
-    assert attempts["reached_by_channel"] == {"letter": 0, "phone": 0, "visit": 0, "mail": 0, "sms": 1,
-                                              "appointment": 1, "administrative": 0}
+    assert attempts["by_channel"] == {
+        "letter": 1,
+        "phone": 0,
+        "visit": 0,
+        "mail": 1,
+        "sms": 1,
+        "appointment": 1,
+        "administrative": 1,
+    }
+    assert attempts["reached_by_channel"] == {
+        "letter": 0,
+        "phone": 0,
+        "visit": 0,
+        "mail": 0,
+        "sms": 1,
+        "appointment": 1,
+        "administrative": 0,
+    }
 
 
 def test_the_policy_plans_the_new_channels(client: TestClient, session: Session, office):  # type: ignore[no-untyped-def]
@@ -119,18 +159,31 @@ def test_the_phone_records_an_sms_and_an_appointment_kept_but_no_mail(  # type: 
 ):
     worker = make_user(session, role="worker", username="worker1")
     case = make_case(session, worker=worker)
-    assert client.post(f"/v1/cases/{case.id}/assignment", headers=office,
-                       json={"worker_id": str(worker.id)}).status_code == 200
-    device = client.post("/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}).json()
+    assert (
+        client.post(f"/v1/cases/{case.id}/assignment", headers=office, json={"worker_id": str(worker.id)}).status_code
+        == 200
+    )
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+    ).json()
     when = datetime(2026, 11, 26, 9, 0, tzinfo=UTC).isoformat()  # 10:00 in Amsterdam
 
     def event(kind: str, **payload):  # type: ignore[no-untyped-def]
-        return {"event_id": str(uuid.uuid4()), "case_id": str(case.id), "kind": kind, "occurred_at": when,
-                "base_version": 2, "payload": payload}
+        return {
+            "event_id": str(uuid.uuid4()),
+            "case_id": str(case.id),
+            "kind": kind,
+            "occurred_at": when,
+            "base_version": 2,
+            "payload": payload,
+        }
 
     def push(*events: dict):  # type: ignore[no-untyped-def]
-        return client.post("/v1/sync/push", headers={"Authorization": f"Bearer {device['access_token']}"},
-                           json={"device_id": device["device_id"], "events": list(events)})
+        return client.post(
+            "/v1/sync/push",
+            headers={"Authorization": f"Bearer {device['access_token']}"},
+            json={"device_id": device["device_id"], "events": list(events)},
+        )
 
     mail = push(event("mail_sent"))  # a phone sends no mail: not a kind of the sync protocol
     assert mail.status_code == 422 and mail.json()["errors"][0]["pointer"] == "/body/events/0/kind"
@@ -138,6 +191,8 @@ def test_the_phone_records_an_sms_and_an_appointment_kept_but_no_mail(  # type: 
     assert response.status_code == 200, response.text
     assert [r["result"] for r in response.json()["results"]] == ["applied", "applied"]
     stored = {e.kind: e.payload for e in read(session, select(VisitEvent))}
-    assert stored == {"sms_sent": {"reached": False, "day_part": "ochtend"},
-                      "appointment_kept": {"location": "Buurthuis", "reached": True, "day_part": "ochtend"}}
+    assert stored == {
+        "sms_sent": {"reached": False, "day_part": "ochtend"},
+        "appointment_kept": {"location": "Buurthuis", "reached": True, "day_part": "ochtend"},
+    }
     assert client.get(f"/v1/cases/{case.id}", headers=office).json()["state"] == "contacted"

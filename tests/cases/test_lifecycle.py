@@ -63,8 +63,12 @@ def test_every_state_but_trajectory_can_be_closed_or_reopened():
         assert allowed_events(state), state
 
 
-POLICY = {"channels": ["letter", "visit"], "max_attempts": 3, "change_day_part": True,
-          "after_last_attempt": "close_no_contact"}
+POLICY = {
+    "channels": ["letter", "visit"],
+    "max_attempts": 3,
+    "change_day_part": True,
+    "after_last_attempt": "close_no_contact",
+}
 
 
 def test_a_single_signal_starts_with_a_letter_then_visits():
@@ -103,8 +107,14 @@ def test_months_before_is_never_after_the_day_and_within_a_month_of_exact(day: d
 
 
 def test_purge_only_closed_cases_without_trajectory_past_retention():
-    base = {"state": "closed", "closed_on": date(2026, 4, 1), "has_trajectory": False, "purged": False,
-            "today": date(2026, 11, 26), "retention_months": 6}
+    base = {
+        "state": "closed",
+        "closed_on": date(2026, 4, 1),
+        "has_trajectory": False,
+        "purged": False,
+        "today": date(2026, 11, 26),
+        "retention_months": 6,
+    }
     assert due_for_purge(**base)
     assert not due_for_purge(**base | {"closed_on": date(2026, 6, 1)})
     assert not due_for_purge(**base | {"has_trajectory": True})

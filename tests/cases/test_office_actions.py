@@ -19,7 +19,12 @@ def office(client: TestClient, session: Session):  # type: ignore[no-untyped-def
 
 
 def act(client: TestClient, office, kind: str, action_id: str | None = None, **fields):  # type: ignore[no-untyped-def]
-    body = {"action_id": action_id or str(uuid.uuid4()), "kind": kind, "occurred_at": "2026-11-26T10:00:00+01:00", **fields}
+    body = {
+        "action_id": action_id or str(uuid.uuid4()),
+        "kind": kind,
+        "occurred_at": "2026-11-26T10:00:00+01:00",
+        **fields,
+    }
     return client.post(f"/v1/cases/{office['case'].id}/actions", headers=office["headers"], json=body)
 
 
@@ -44,8 +49,9 @@ def test_the_same_action_twice_is_recorded_once(client: TestClient, office):  # 
     assert reused.status_code == 409 and reused.json()["type"] == "urn:doorstep:problem:action-id-reused"
 
 
-@pytest.mark.parametrize(("kind", "fields"), [("note", {}), ("phone_attempt", {}), ("appointment", {"location": "Loket"}),
-                                              ("fax", {})])
+@pytest.mark.parametrize(
+    ("kind", "fields"), [("note", {}), ("phone_attempt", {}), ("appointment", {"location": "Loket"}), ("fax", {})]
+)
 def test_an_action_without_what_it_needs_is_a_422(client: TestClient, office, kind: str, fields: dict):  # type: ignore[no-untyped-def]
     assert act(client, office, kind, **fields).status_code == 422
 

@@ -28,8 +28,9 @@ months = st.integers(min_value=1, max_value=60)
 
 
 @given(state=states, today=days, stale_case_months=months, data=st.data())
-def test_a_case_with_any_activity_within_the_window_is_never_proposed(state: str, today: date, stale_case_months: int,
-                                                                      data: st.DataObject):
+def test_a_case_with_any_activity_within_the_window_is_never_proposed(
+    state: str, today: date, stale_case_months: int, data: st.DataObject
+):
     recent = data.draw(st.dates(months_before(today, stale_case_months), today))
     assert not is_stale(state=state, last_activity_on=recent, today=today, stale_case_months=stale_case_months)
 
@@ -40,8 +41,9 @@ def test_an_open_case_quiet_since_before_the_window_is_proposed_and_a_closed_one
 ):
     quiet = data.draw(st.dates(date(2010, 1, 1), months_before(today, stale_case_months) - timedelta(days=1)))
     state = data.draw(states)
-    assert is_stale(state=state, last_activity_on=quiet, today=today,
-                    stale_case_months=stale_case_months) is (state != CaseState.CLOSED.value)
+    assert is_stale(state=state, last_activity_on=quiet, today=today, stale_case_months=stale_case_months) is (
+        state != CaseState.CLOSED.value
+    )
 
 
 @given(state=states, last=days, today=days, shorter=months, longer=months)
@@ -56,8 +58,9 @@ def test_a_longer_window_proposes_no_more_cases(state: str, last: date, today: d
 HEADER_ROW = "{id};{partner};{creditor};120;;{day};;A.;{name};1970-01-01;;;Straat;{number};;1055 AB;Amsterdam"
 
 
-def row(signal_id: str, day: str, number: int, *, name: str = "Quiet", partner: str = "Huur",
-        creditor: str = "Ymere") -> str:
+def row(
+    signal_id: str, day: str, number: int, *, name: str = "Quiet", partner: str = "Huur", creditor: str = "Ymere"
+) -> str:
     return HEADER_ROW.format(id=signal_id, partner=partner, creditor=creditor, day=day, name=name, number=number)
 
 
@@ -67,14 +70,27 @@ def town(client: TestClient, session: Session, clock) -> dict[str, uuid.UUID]:  
     make_user(session, role="backoffice", username="office1")
     make_user(session, role="admin", username="admin1")
     at(clock, datetime(2026, 5, 1, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), row("MEI-1", "2026-04-28", 1), row("MEI-2", "2026-04-28", 2),
-           row("MEI-3", "2026-04-28", 3))
+    upload(
+        client,
+        login(client, "office1"),
+        row("MEI-1", "2026-04-28", 1),
+        row("MEI-2", "2026-04-28", 2),
+        row("MEI-3", "2026-04-28", 3),
+    )
     quiet, noted, joined = case_of(session, "MEI-1"), case_of(session, "MEI-2"), case_of(session, "MEI-3")
     at(clock, datetime(2026, 6, 15, 9, 0, tzinfo=UTC))  # a new signal joins the third case
     upload(client, login(client, "office1"), row("JUN-3", "2026-06-12", 3, partner="Energie", creditor="Vattenfall"))
     at(clock, datetime(2026, 7, 10, 9, 0, tzinfo=UTC))  # a note on the second
-    note = client.post(f"/v1/cases/{noted}/actions", headers=login(client, "office1"), json={
-        "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": clock.current.isoformat(), "text": "Buren gesproken"})
+    note = client.post(
+        f"/v1/cases/{noted}/actions",
+        headers=login(client, "office1"),
+        json={
+            "action_id": str(uuid.uuid4()),
+            "kind": "note",
+            "occurred_at": clock.current.isoformat(),
+            "text": "Buren gesproken",
+        },
+    )
     assert note.status_code == 200, note.text
     at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))  # six months back: 26 May
     return {"quiet": quiet, "noted": noted, "joined": joined}
@@ -108,13 +124,16 @@ def test_a_quiet_case_is_proposed_and_the_office_decides(  # type: ignore[no-unt
     admin = login(client, "admin1")
     settings = client.get("/v1/municipality/settings", headers=admin).json()
     assert settings["stale_case_months"] == 6
-    assert client.put("/v1/municipality/settings", headers=admin,
-                      json={**settings, "stale_case_months": 12}).status_code == 200
+    assert (
+        client.put("/v1/municipality/settings", headers=admin, json={**settings, "stale_case_months": 12}).status_code
+        == 200
+    )
     assert stale_ids(client) == [] and client.get("/v1/dashboard", headers=office).json()["stale"] == 0
     assert client.put("/v1/municipality/settings", headers=admin, json=settings).status_code == 200
 
-    closed = client.post(f"/v1/cases/{town['quiet']}/close", headers=office,
-                         json={"result": "Niet opgepakt: andere reden"})
+    closed = client.post(
+        f"/v1/cases/{town['quiet']}/close", headers=office, json={"result": "Niet opgepakt: andere reden"}
+    )
     assert closed.status_code == 200, closed.text
     assert stale_ids(client) == [] and client.get("/v1/dashboard", headers=office).json()["stale"] == 0
 

@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 from api.models import VisitEvent
 from clients.python.doorstep_client import cli as field_cli
 from clients.python.doorstep_client.device import (
-    DeviceError, DeviceWiped, FieldDevice, ListExpired, SignInNeeded, SyncFailed, TamperedList,
+    DeviceError,
+    DeviceWiped,
+    FieldDevice,
+    ListExpired,
+    SignInNeeded,
+    SyncFailed,
+    TamperedList,
 )
 from clients.python.doorstep_client.sdk import ApiError
 from clients.python.gen_operations import SPEC, TARGET, render
@@ -51,13 +57,21 @@ def field(client: TestClient, session: Session, clock: FakeClock, tmp_path: Path
     make_municipality(session)
     worker = make_user(session, role="worker", username="worker1")
     make_user(session, role="backoffice", username="office1")
-    cases = [make_case(session, worker=worker, surname=name, house_number=n) for n, name in ((1, "Jansen"), (2, "Smit"))]
+    cases = [
+        make_case(session, worker=worker, surname=name, house_number=n) for n, name in ((1, "Jansen"), (2, "Smit"))
+    ]
     transport = Faulty(client._transport)  # the app, in process
     sleeps: list[float] = []
     device = FieldDevice(tmp_path / "phone", "http://testserver", transport=transport, clock=clock, sleep=sleeps.append)
     device.enroll("worker1", "correct horse battery staple", "test phone")
-    yield {"device": device, "transport": transport, "sleeps": sleeps, "cases": cases, "worker": worker,
-           "office": login(client, "office1")}
+    yield {
+        "device": device,
+        "transport": transport,
+        "sleeps": sleeps,
+        "cases": cases,
+        "worker": worker,
+        "office": login(client, "office1"),
+    }
     if device.home.exists():
         device.close()
 
@@ -189,8 +203,11 @@ def test_the_command_line_device(field, monkeypatch):  # type: ignore[no-untyped
     made = []
 
     def make(home: Path, server: str) -> FieldDevice:
-        made.append(FieldDevice(home, "http://testserver", transport=field["transport"], clock=device.clock,
-                                sleep=lambda _: None))
+        made.append(
+            FieldDevice(
+                home, "http://testserver", transport=field["transport"], clock=device.clock, sleep=lambda _: None
+            )
+        )
         return made[-1]
 
     monkeypatch.setattr(field_cli, "_device", make)
@@ -234,8 +251,11 @@ def test_the_wipe_command_keeps_unsent_visits_unless_forced(field, monkeypatch):
     device.pull()
     device.not_home(str(field["cases"][0].id))
     device.close()
-    monkeypatch.setattr(field_cli, "_device", lambda home, server: FieldDevice(
-        home, "http://testserver", transport=field["transport"], clock=device.clock))
+    monkeypatch.setattr(
+        field_cli,
+        "_device",
+        lambda home, server: FieldDevice(home, "http://testserver", transport=field["transport"], clock=device.clock),
+    )
     runner = CliRunner()
     refused = runner.invoke(field_cli.app, ["wipe", "--home", str(device.home)])
     assert refused.exit_code == 1 and "never acknowledged" in refused.output and device.home.exists()

@@ -28,9 +28,10 @@ def csrf_on(client: TestClient, path: str) -> str:
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD, *, next_url: str = "/console") -> Response:
     token = csrf_on(client, "/console/inloggen")
-    return client.post("/console/inloggen", data={
-        "username": username, "password": password, "csrf_token": token, "volgende": next_url,
-    })
+    return client.post(
+        "/console/inloggen",
+        data={"username": username, "password": password, "csrf_token": token, "volgende": next_url},
+    )
 
 
 def submit(client: TestClient, page: str, action: str, data: dict[str, str | list[str]], **kwargs) -> Response:  # type: ignore[no-untyped-def]

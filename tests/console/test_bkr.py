@@ -15,18 +15,34 @@ from tests.factories import NOW, make_case, make_municipality, make_user, read, 
 PAGE = "/console/bkr"
 
 
-def registration(session: Session, starter: StaffUser, *, status: str, code: str = "0363", house_number: int = 12,
-                 error: str | None = None, attempts: int = 0) -> tuple[Case, BkrRegistration]:
+def registration(
+    session: Session,
+    starter: StaffUser,
+    *,
+    status: str,
+    code: str = "0363",
+    house_number: int = 12,
+    error: str | None = None,
+    attempts: int = 0,
+) -> tuple[Case, BkrRegistration]:
     """A trajectory's registration row as the outbox holds it (the worker that sends it is not needed here)."""
     case = make_case(session, code=code, house_number=house_number)
-    trajectory = Trajectory(municipality_code=code, case_id=case.id, decision_date=date(2026, 11, 20),
-                            started_by=starter.id, created_at=NOW)
+    trajectory = Trajectory(
+        municipality_code=code, case_id=case.id, decision_date=date(2026, 11, 20), started_by=starter.id, created_at=NOW
+    )
     session.add(trajectory)
     session.flush()
     row = BkrRegistration(
-        municipality_code=code, trajectory_id=trajectory.id, action="register", start_date=date(2026, 11, 20),
-        status=status, attempts=attempts, last_error=error, next_attempt_at=NOW + timedelta(hours=1),
-        delivered_at=NOW if status == "delivered" else None, bkr_reference="BKR-1" if status == "delivered" else None,
+        municipality_code=code,
+        trajectory_id=trajectory.id,
+        action="register",
+        start_date=date(2026, 11, 20),
+        status=status,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=NOW + timedelta(hours=1),
+        delivered_at=NOW if status == "delivered" else None,
+        bkr_reference="BKR-1" if status == "delivered" else None,
         created_at=NOW - timedelta(minutes=house_number),
     )
     session.add(row)
@@ -37,8 +53,14 @@ def registration(session: Session, starter: StaffUser, *, status: str, code: str
 def test_the_list_shows_each_registration_with_its_case_status_attempts_and_error(
     office: TestClient, session: Session, office_user: StaffUser
 ) -> None:
-    failed_case, failed = registration(session, office_user, status="failed", house_number=7, attempts=5,
-                                       error="BKR answered 422: geboortedatum ontbreekt")
+    failed_case, failed = registration(
+        session,
+        office_user,
+        status="failed",
+        house_number=7,
+        attempts=5,
+        error="BKR answered 422: geboortedatum ontbreekt",
+    )
     registration(session, office_user, status="delivered", house_number=8)
     registration(session, office_user, status="pending", house_number=9)
 
@@ -79,7 +101,9 @@ def test_a_failed_registration_can_be_sent_again(office: TestClient, session: Se
     assert "<table>" in again.text  # the list again, with the reason on top
 
 
-def test_retry_without_the_csrf_token_changes_nothing(office: TestClient, session: Session, office_user: StaffUser) -> None:
+def test_retry_without_the_csrf_token_changes_nothing(
+    office: TestClient, session: Session, office_user: StaffUser
+) -> None:
     _, failed = registration(session, office_user, status="failed", error="refused")
     assert office.post(f"{PAGE}/{failed.id}/opnieuw", data={}).status_code == 403
     [row] = read(session, select(BkrRegistration))
@@ -104,7 +128,10 @@ def test_the_dashboard_links_to_the_failed_ones(office: TestClient, session: Ses
 
 
 def test_the_list_costs_the_same_queries_for_many_registrations(
-    office: TestClient, session: Session, office_user: StaffUser, db  # type: ignore[no-untyped-def]
+    office: TestClient,
+    session: Session,
+    office_user: StaffUser,
+    db,  # type: ignore[no-untyped-def]
 ) -> None:
     registration(session, office_user, status="failed", house_number=1, error="refused")
     with statements_run(db) as few:

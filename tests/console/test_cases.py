@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-
-import pytest
 from datetime import date
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.models import AuditEntry, BkrRegistration, Case, VisitEvent, StaffUser
+from api.models import AuditEntry, BkrRegistration, Case, StaffUser, VisitEvent
 from tests.bkr.helpers import accepted_case
 from tests.console.helpers import browser, sign_in, submit, text_of
 from tests.factories import login, make_case, make_user, read
@@ -55,9 +54,12 @@ def test_a_bad_filter_gets_a_clear_error(office: TestClient) -> None:
 
 def test_the_case_page_shows_address_signals_and_timeline(office: TestClient, session: Session) -> None:
     case = make_case(session, surname="Bakker")
-    page = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/actie", {
-        "kind": "phone_attempt", "reached": "nee", "action_id": str(uuid.uuid4()), "occurred_at": "2026-11-26T10:15",
-    })
+    page = submit(
+        office,
+        f"/console/zaken/{case.id}",
+        f"/console/zaken/{case.id}/actie",
+        {"kind": "phone_attempt", "reached": "nee", "action_id": str(uuid.uuid4()), "occurred_at": "2026-11-26T10:15"},
+    )
     assert page.status_code == 303
     shown = text_of(office.get(f"/console/zaken/{case.id}"))
     assert "Bos en Lommerweg 12" in shown
@@ -67,16 +69,29 @@ def test_the_case_page_shows_address_signals_and_timeline(office: TestClient, se
     assert "Telefoonpoging vastgelegd." in shown  # the flash, once
 
 
-@pytest.mark.parametrize(("kind", "reached", "shown"), [
-    ("sms_sent", "ja", "SMS/Whatsapp verstuurd — bereikt"), ("mail_sent", "nee", "Mail verstuurd — niet bereikt"),
-    ("appointment_kept", "nee", "Afspraak op locatie — bereikt"),  # the resident came: reached, whatever the form said
-    ("administrative", "nee", "Administratief contact — niet bereikt"),
-])
-def test_the_office_records_every_contact_channel(office: TestClient, session: Session, kind: str, reached: str,
-                                                   shown: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "reached", "shown"),
+    [
+        ("sms_sent", "ja", "SMS/Whatsapp verstuurd — bereikt"),
+        ("mail_sent", "nee", "Mail verstuurd — niet bereikt"),
+        (
+            "appointment_kept",
+            "nee",
+            "Afspraak op locatie — bereikt",
+        ),  # the resident came: reached, whatever the form said
+        ("administrative", "nee", "Administratief contact — niet bereikt"),
+    ],
+)
+def test_the_office_records_every_contact_channel(
+    office: TestClient, session: Session, kind: str, reached: str, shown: str
+) -> None:
     case = make_case(session)
-    page = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/actie", {
-        "kind": kind, "reached": reached, "action_id": str(uuid.uuid4()), "occurred_at": "2026-11-26T10:15"})
+    page = submit(
+        office,
+        f"/console/zaken/{case.id}",
+        f"/console/zaken/{case.id}/actie",
+        {"kind": kind, "reached": reached, "action_id": str(uuid.uuid4()), "occurred_at": "2026-11-26T10:15"},
+    )
     assert page.status_code == 303
     assert shown in text_of(office.get(f"/console/zaken/{case.id}"))
 
@@ -86,8 +101,9 @@ def test_reading_a_case_in_the_console_is_audited_like_the_api(
 ) -> None:
     case = make_case(session)
     office.get(f"/console/zaken/{case.id}")
-    reads = session.exec(select(AuditEntry).where(AuditEntry.action == "cases.read",
-                                                  AuditEntry.actor_id == str(office_user.id))).all()
+    reads = session.exec(
+        select(AuditEntry).where(AuditEntry.action == "cases.read", AuditEntry.actor_id == str(office_user.id))
+    ).all()
     assert [entry.case_id for entry in reads] == [case.id]
 
 
@@ -102,9 +118,12 @@ def test_sending_the_same_action_form_twice_records_it_once(office: TestClient, 
 
 def test_closing_on_a_stale_version_shows_why_and_changes_nothing(office: TestClient, session: Session) -> None:
     case = make_case(session)
-    response = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/afsluiten", {
-        "result": "Definitief geen contact kunnen krijgen", "base_version": str(case.version + 5),
-    })
+    response = submit(
+        office,
+        f"/console/zaken/{case.id}",
+        f"/console/zaken/{case.id}/afsluiten",
+        {"result": "Definitief geen contact kunnen krijgen", "base_version": str(case.version + 5)},
+    )
     assert response.status_code == 409
     assert "De zaak is intussen gewijzigd" in text_of(response)
     session.expire_all()
@@ -113,9 +132,12 @@ def test_closing_on_a_stale_version_shows_why_and_changes_nothing(office: TestCl
 
 def test_closing_with_a_ddas_result(office: TestClient, session: Session) -> None:
     case = make_case(session)
-    response = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/afsluiten", {
-        "result": "Persoon is geen inwoner (meer) in de gemeente", "base_version": str(case.version),
-    })
+    response = submit(
+        office,
+        f"/console/zaken/{case.id}",
+        f"/console/zaken/{case.id}/afsluiten",
+        {"result": "Persoon is geen inwoner (meer) in de gemeente", "base_version": str(case.version)},
+    )
     assert response.status_code == 303
     session.expire_all()
     stored = session.get(Case, case.id)
@@ -130,8 +152,12 @@ def test_the_close_form_offers_only_results_that_fit_and_a_misfit_is_refused_wit
     offered = re.findall(r"<option>([^<]+)</option>", page.split('id="c-result"')[1].split("</select>")[0])
     assert "Persoon is geen inwoner (meer) in de gemeente" in offered
     assert "Geen reactie na eerder contact" not in offered and "Definitief geen contact kunnen krijgen" not in offered
-    refused = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/afsluiten", {
-        "result": "Geen reactie na eerder contact", "base_version": str(case.version)})
+    refused = submit(
+        office,
+        f"/console/zaken/{case.id}",
+        f"/console/zaken/{case.id}/afsluiten",
+        {"result": "Geen reactie na eerder contact", "base_version": str(case.version)},
+    )
     assert refused.status_code == 409 and "reached the resident" in text_of(refused)
 
 
@@ -149,8 +175,9 @@ def test_starting_a_trajectory_queues_exactly_one_bkr_registration(
     admin = make_user(session, role="backoffice")
     with TestClient(app) as api:
         case = accepted_case(api, session, login(api, admin.username))
-    response = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/traject",
-                      {"decision_date": "2026-11-26"})
+    response = submit(
+        office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/traject", {"decision_date": "2026-11-26"}
+    )
     assert response.status_code == 303
     shown = text_of(office.get(f"/console/zaken/{case.id}"))
     assert "Traject gestart" in shown and "Registratie (SH, 26-11-2026)" in shown
@@ -160,8 +187,9 @@ def test_starting_a_trajectory_queues_exactly_one_bkr_registration(
 
 def test_a_trajectory_cannot_start_before_help_was_accepted(office: TestClient, session: Session) -> None:
     case = make_case(session)
-    response = submit(office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/traject",
-                      {"decision_date": "2026-11-26"})
+    response = submit(
+        office, f"/console/zaken/{case.id}", f"/console/zaken/{case.id}/traject", {"decision_date": "2026-11-26"}
+    )
     assert response.status_code == 409
     assert session.exec(select(BkrRegistration)).all() == []
 
@@ -176,8 +204,9 @@ def test_another_municipalitys_case_is_not_found(office: TestClient, session: Se
     assert "Niet gevonden" in text_of(response)
 
 
-def test_a_partner_or_worker_token_does_not_open_the_console(app: FastAPI, office_user: StaffUser,
-                                                             session: Session) -> None:
+def test_a_partner_or_worker_token_does_not_open_the_console(
+    app: FastAPI, office_user: StaffUser, session: Session
+) -> None:
     worker = make_user(session, role="worker")
     with browser(app) as client:
         headers = login(client, worker.username)
@@ -185,9 +214,15 @@ def test_a_partner_or_worker_token_does_not_open_the_console(app: FastAPI, offic
         assert sign_in(client, worker.username).status_code == 401
 
 
-def test_each_deadline_number_on_vandaag_opens_a_list_of_exactly_those_cases(office: TestClient, session: Session) -> None:
-    due = {"overdue": date(2026, 11, 20), "closed-overdue": date(2026, 11, 19), "soon": date(2026, 11, 30),
-           "later": date(2026, 12, 24)}
+def test_each_deadline_number_on_vandaag_opens_a_list_of_exactly_those_cases(
+    office: TestClient, session: Session
+) -> None:
+    due = {
+        "overdue": date(2026, 11, 20),
+        "closed-overdue": date(2026, 11, 19),
+        "soon": date(2026, 11, 30),
+        "later": date(2026, 12, 24),
+    }
     for number, (name, day) in enumerate(due.items(), start=1):
         case = make_case(session, house_number=number)
         case.first_contact_due_date = day
@@ -210,9 +245,12 @@ def test_another_municipalitys_case_cannot_be_changed_from_the_console(office: T
     make_municipality(session, code="0344", name="Utrecht")
     foreign = make_case(session, code="0344")
     own = make_case(session)
-    for action, form in (("afsluiten", {"result": "Definitief geen contact kunnen krijgen"}),
-                         ("actie", {"kind": "note", "text": "x", "action_id": str(uuid.uuid4())}),
-                         ("traject", {"decision_date": "2026-11-26"}), ("heropenen", {})):
+    for action, form in (
+        ("afsluiten", {"result": "Definitief geen contact kunnen krijgen"}),
+        ("actie", {"kind": "note", "text": "x", "action_id": str(uuid.uuid4())}),
+        ("traject", {"decision_date": "2026-11-26"}),
+        ("heropenen", {}),
+    ):
         response = submit(office, f"/console/zaken/{own.id}", f"/console/zaken/{foreign.id}/{action}", form)
         assert response.status_code == 404, action
     session.expire_all()

@@ -27,7 +27,9 @@ def conflict(client: TestClient, duo) -> dict:  # type: ignore[no-untyped-def]  
     """One phone says the resident accepted help, the other that they declined it."""
     one, two = duo["devices"]
     assert push(client, one, [event(duo["case"].id, "help_accepted")]) == [("applied", None)]
-    assert push(client, two, [event(duo["case"].id, "help_declined", reason="Wil het zelf regelen")])[0][0] == "conflict"
+    assert (
+        push(client, two, [event(duo["case"].id, "help_declined", reason="Wil het zelf regelen")])[0][0] == "conflict"
+    )
     [item] = client.get("/v1/conflicts", headers=duo["office"]).json()["items"]
     return item
 
@@ -37,8 +39,10 @@ def stored(session: Session, conflict_id: str) -> Conflict:
 
 
 def resolutions_audited(session: Session, conflict_id: str) -> list[AuditEntry]:
-    return read(session, select(AuditEntry).where(AuditEntry.action == "conflicts.resolve",
-                                                  AuditEntry.resource_id == conflict_id))
+    return read(
+        session,
+        select(AuditEntry).where(AuditEntry.action == "conflicts.resolve", AuditEntry.resource_id == conflict_id),
+    )
 
 
 def test_the_queue_lists_an_open_conflict_with_its_address_and_both_sides(office: TestClient, conflict, duo) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
@@ -53,7 +57,9 @@ def test_the_queue_lists_an_open_conflict_with_its_address_and_both_sides(office
     assert 'aria-current="page"' in page.text and ">Conflicten</a>" in page.text
 
 
-def test_a_conflict_shows_both_sides_the_case_and_the_four_decisions(office: TestClient, conflict, duo, session: Session) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_conflict_shows_both_sides_the_case_and_the_four_decisions(
+    office: TestClient, conflict, duo, session: Session
+) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     page = office.get(f"/console/conflicten/{conflict['id']}")
     assert page.status_code == 200, page.text
     text = text_of(page)
@@ -65,16 +71,24 @@ def test_a_conflict_shows_both_sides_the_case_and_the_four_decisions(office: Tes
     version = read(session, select(Case).where(Case.id == duo["case"].id))[0].version
     assert f"Huidige versie {version}" in text and "Huidige stand" in text
     assert "<fieldset>" in page.text and "<legend>Wat geldt er?</legend>" in page.text
-    for decision, label in (("help_accepted", "Hulp is aanvaard"), ("help_declined", "Hulp is afgewezen"),
-                            ("keep_office", "Besluit van kantoor blijft staan"),
-                            ("keep_both_as_facts", "Beide als feit bewaren, niets wijzigt")):
+    for decision, label in (
+        ("help_accepted", "Hulp is aanvaard"),
+        ("help_declined", "Hulp is afgewezen"),
+        ("keep_office", "Besluit van kantoor blijft staan"),
+        ("keep_both_as_facts", "Beide als feit bewaren, niets wijzigt"),
+    ):
         assert f'id="besluit-{decision}" name="decision" value="{decision}"' in page.text
         assert f'<label for="besluit-{decision}">{label}</label>' in page.text
     assert '<label for="besluit-toelichting">' in page.text
 
 
 def test_resolving_returns_to_the_queue_stores_and_audits_the_decision(  # type: ignore[no-untyped-def]
-    office: TestClient, office_user: StaffUser, conflict, duo, client: TestClient, session: Session  # noqa: F811
+    office: TestClient,
+    office_user: StaffUser,
+    conflict,
+    duo,
+    client: TestClient,
+    session: Session,  # noqa: F811
 ) -> None:
     page = f"/console/conflicten/{conflict['id']}"
     response = submit(office, page, f"{page}/besluit", {"decision": "help_accepted", "note": "Gebeld: wil wel hulp"})
@@ -98,12 +112,19 @@ def test_resolving_returns_to_the_queue_stores_and_audits_the_decision(  # type:
 
 
 def test_a_conflict_a_colleague_resolved_meanwhile_shows_an_error_and_changes_nothing(  # type: ignore[no-untyped-def]
-    office: TestClient, conflict, duo, client: TestClient, session: Session  # noqa: F811
+    office: TestClient,
+    conflict,
+    duo,
+    client: TestClient,
+    session: Session,  # noqa: F811
 ) -> None:
     page = f"/console/conflicten/{conflict['id']}"
     token = csrf_on(office, page)  # the form is open in the browser ...
-    colleague = client.post(f"/v1/conflicts/{conflict['id']}/resolve", headers=duo["office"],
-                            json={"decision": "help_declined", "note": "Zelf gesproken"})
+    colleague = client.post(
+        f"/v1/conflicts/{conflict['id']}/resolve",
+        headers=duo["office"],
+        json={"decision": "help_declined", "note": "Zelf gesproken"},
+    )
     assert colleague.status_code == 200  # ... while a colleague decides
     version = read(session, select(Case).where(Case.id == duo["case"].id))[0].version
 
@@ -154,15 +175,20 @@ def test_a_conflict_of_another_municipality_or_none_at_all_is_not_found(office: 
 
 
 def test_the_queue_reads_the_same_number_of_statements_for_one_or_many_conflicts(  # type: ignore[no-untyped-def]
-    office: TestClient, conflict, duo, session: Session, db: Engine  # noqa: F811
+    office: TestClient,
+    conflict,
+    duo,
+    session: Session,
+    db: Engine,  # noqa: F811
 ) -> None:
     with statements_run(db) as one:
         assert office.get("/console/conflicten").status_code == 200
     worker, sides = duo["workers"][0], stored(session, conflict["id"]).sides
     for number in range(20, 30):
         case = make_case(session, worker=worker, house_number=number)
-        session.add(Conflict(municipality_code="0363", case_id=case.id, kind="different-results", opened_at=NOW,
-                             sides=sides))
+        session.add(
+            Conflict(municipality_code="0363", case_id=case.id, kind="different-results", opened_at=NOW, sides=sides)
+        )
     session.commit()
     with statements_run(db) as many:
         page = office.get("/console/conflicten")

@@ -19,14 +19,18 @@ PAGE = "/console/apparaten"
 
 
 def enroll(client: TestClient, username: str, label: str, *, seed: int = 0) -> dict[str, str]:
-    response = client.post("/v1/devices", headers=login(client, username),
-                           json={"public_jwk": public_jwk(seed=seed), "label": label})
+    response = client.post(
+        "/v1/devices", headers=login(client, username), json={"public_jwk": public_jwk(seed=seed), "label": label}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def workers(session: Session) -> tuple[StaffUser, StaffUser]:
-    return (make_user(session, role="worker", username="worker-b"), make_user(session, role="worker", username="worker-a"))
+    return (
+        make_user(session, role="worker", username="worker-b"),
+        make_user(session, role="worker", username="worker-a"),
+    )
 
 
 def test_the_list_shows_every_device_by_worker_with_its_sync_health(office: TestClient, session: Session) -> None:

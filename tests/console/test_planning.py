@@ -22,7 +22,7 @@ from tests.test_planning import day  # noqa: F401 (a fixture: two workers, five 
 @pytest.fixture
 def office_user(day, session: Session) -> StaffUser:  # type: ignore[no-untyped-def]  # noqa: F811
     """The console signs in as the back-office member of the `day` set-up; the workers get names to tell apart."""
-    for worker, name in zip(day["workers"], ("Anna de Vries", "Bram Bakker")):
+    for worker, name in zip(day["workers"], ("Anna de Vries", "Bram Bakker"), strict=True):
         worker.display_name = name
         session.add(worker)
     session.commit()
@@ -81,8 +81,12 @@ def test_the_proposal_shows_each_workers_list_in_walking_order(office: TestClien
     assert page.status_code == 200, page.text
     text = text_of(page)
     assert "Voorstel voor 27-11-2026" in text
-    anna, bram = text.split("Bezoeklijst van Anna de Vries (2 bezoeken)")[1].split("Bezoeklijst van Bram Bakker (2 bezoeken)")
-    assert re.search(r"1 Bos en Lommerweg 12, 1011AA 01-12-2026 middag 1 .* 2 Bos en Lommerweg 12, 1011AB 04-12-2026 middag 1", anna)
+    anna, bram = text.split("Bezoeklijst van Anna de Vries (2 bezoeken)")[1].split(
+        "Bezoeklijst van Bram Bakker (2 bezoeken)"
+    )
+    assert re.search(
+        r"1 Bos en Lommerweg 12, 1011AA 01-12-2026 middag 1 .* 2 Bos en Lommerweg 12, 1011AB 04-12-2026 middag 1", anna
+    )
     assert "1053CC" in bram and "1102BB" in bram and bram.index("1053CC") < bram.index("1102BB")
     assert "1068DD" not in text  # the latest deadline waits for another day
     assert '<th scope="col">Inplannen bij</th>' in page.text and "<caption>" in page.text
@@ -92,7 +96,9 @@ def test_the_proposal_shows_each_workers_list_in_walking_order(office: TestClien
 
 
 def test_accepting_with_one_visit_moved_and_one_dropped_assigns_exactly_that(  # type: ignore[no-untyped-def]
-    office: TestClient, day, session: Session  # noqa: F811
+    office: TestClient,
+    day,
+    session: Session,  # noqa: F811
 ) -> None:
     url = proposal_url(day)
     data = accept_form(office.get(url))
@@ -104,14 +110,24 @@ def test_accepting_with_one_visit_moved_and_one_dropped_assigns_exactly_that(  #
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/console/planning"
     assert "Planning voor 27-11-2026 geaccepteerd: 3 zaken toegewezen." in text_of(office.get("/console/planning"))
-    assert assignments(session) == {"1011AA": "Anna de Vries", "1011AB": "Bram Bakker", "1053CC": "Bram Bakker",
-                                    "1102BB": None, "1068DD": None}
-    assert {case.state for case in read(session, select(Case).where(col(Case.assigned_worker_id).is_not(None)))} == {"planned"}
+    assert assignments(session) == {
+        "1011AA": "Anna de Vries",
+        "1011AB": "Bram Bakker",
+        "1053CC": "Bram Bakker",
+        "1102BB": None,
+        "1068DD": None,
+    }
+    assert {case.state for case in read(session, select(Case).where(col(Case.assigned_worker_id).is_not(None)))} == {
+        "planned"
+    }
     assert assigns_audited(session) == 3
 
 
 def test_an_acceptance_the_api_refuses_assigns_nothing_and_keeps_the_choices(  # type: ignore[no-untyped-def]
-    office: TestClient, day, client: TestClient, session: Session  # noqa: F811
+    office: TestClient,
+    day,
+    client: TestClient,
+    session: Session,  # noqa: F811
 ) -> None:
     url = proposal_url(day)
     data = accept_form(office.get(url))
@@ -119,7 +135,9 @@ def test_an_acceptance_the_api_refuses_assigns_nothing_and_keeps_the_choices(  #
     moved = case_at(day, "1011AB")
     data[f"naar-{moved.id}"] = [str(bram.id)]
     closed = case_at(day, "1053CC")  # closed by a colleague while the office edits the lists
-    response = client.post(f"/v1/cases/{closed.id}/close", headers=day["headers"], json={"result": "Inwoner is overleden"})
+    response = client.post(
+        f"/v1/cases/{closed.id}/close", headers=day["headers"], json={"result": "Inwoner is overleden"}
+    )
     assert response.status_code == 200, response.text
 
     refused = submit(office, url, "/console/planning/accepteren", data)
@@ -137,7 +155,9 @@ def test_an_acceptance_the_api_refuses_assigns_nothing_and_keeps_the_choices(  #
 
 def test_dropping_every_visit_is_refused_and_assigns_nothing(office: TestClient, day, session: Session) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     url = proposal_url(day)
-    data = {name: ([""] if name.startswith("naar-") else values) for name, values in accept_form(office.get(url)).items()}
+    data = {
+        name: ([""] if name.startswith("naar-") else values) for name, values in accept_form(office.get(url)).items()
+    }
     response = submit(office, url, "/console/planning/accepteren", data)
     assert response.status_code == 422
     assert "Niet alle velden zijn goed ingevuld." in text_of(response)
@@ -170,7 +190,10 @@ def test_an_outreach_worker_cannot_open_the_planning(app: FastAPI, day, session:
 
 
 def test_the_proposal_reads_the_same_number_of_statements_for_more_cases(  # type: ignore[no-untyped-def]
-    office: TestClient, day, session: Session, db: Engine  # noqa: F811
+    office: TestClient,
+    day,
+    session: Session,
+    db: Engine,  # noqa: F811
 ) -> None:
     with statements_run(db) as few:
         assert office.get(proposal_url(day, per_worker=8)).status_code == 200
@@ -187,7 +210,10 @@ def test_the_proposal_reads_the_same_number_of_statements_for_more_cases(  # typ
 
 
 def test_a_visit_sent_to_someone_who_is_not_a_worker_is_refused_not_dropped(  # type: ignore[no-untyped-def]
-    office: TestClient, office_user: StaffUser, day, session: Session  # noqa: F811
+    office: TestClient,
+    office_user: StaffUser,
+    day,
+    session: Session,  # noqa: F811
 ) -> None:
     url = proposal_url(day)
     data = accept_form(office.get(url))

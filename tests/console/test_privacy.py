@@ -29,8 +29,9 @@ def admin(app: FastAPI, session: Session) -> Iterator[TestClient]:
 def test_an_admin_finds_a_resident_reads_the_report_and_erases(admin: TestClient, session: Session) -> None:
     case = make_case(session, surname="Bakker", bsn_digest=VAULT.digest("111222333", municipality_code="0363"))
     assert "Privacy" in text_of(admin.get("/console"))
-    found = submit(admin, "/console/privacy", "/console/privacy/zoeken",
-                   {"reason": "Verzoek AVG-1", "bsn": "111222333"})
+    found = submit(
+        admin, "/console/privacy", "/console/privacy/zoeken", {"reason": "Verzoek AVG-1", "bsn": "111222333"}
+    )
     assert found.status_code == 200, found.text
     link = re.search(r'href="(/console/privacy/[0-9a-f-]{36})"', found.text)
     assert link and "Inzage en wissen" in text_of(found)
@@ -58,14 +59,24 @@ def test_the_back_office_has_no_privacy_screen(app: FastAPI, admin: TestClient) 
 def test_an_admin_corrects_a_signal_from_the_report(admin: TestClient, session: Session) -> None:
     case = make_case(session, surname="Bakker", bsn_digest=VAULT.digest("111222333", municipality_code="0363"))
     [signal] = read(session, select(Signal).where(Signal.case_id == case.id))
-    found = submit(admin, "/console/privacy", "/console/privacy/zoeken", {"reason": "Verzoek AVG-2", "bsn": "111222333"})
+    found = submit(
+        admin, "/console/privacy", "/console/privacy/zoeken", {"reason": "Verzoek AVG-2", "bsn": "111222333"}
+    )
     link = re.search(r'href="(/console/privacy/[0-9a-f-]{36})"', found.text)
     assert link and "Corrigeren" in text_of(admin.get(link.group(1)))
-    refused = submit(admin, link.group(1), f"{link.group(1)}/corrigeren",
-                     {"signal_id": str(signal.id), "reason": "Verzoek AVG-2", "postcode": "nope"})
+    refused = submit(
+        admin,
+        link.group(1),
+        f"{link.group(1)}/corrigeren",
+        {"signal_id": str(signal.id), "reason": "Verzoek AVG-2", "postcode": "nope"},
+    )
     assert refused.status_code == 422 and "postcode" in text_of(refused)
-    corrected = submit(admin, link.group(1), f"{link.group(1)}/corrigeren",
-                       {"signal_id": str(signal.id), "reason": "Verzoek AVG-2", "surname": "Bakkers", "gender": "M"})
+    corrected = submit(
+        admin,
+        link.group(1),
+        f"{link.group(1)}/corrigeren",
+        {"signal_id": str(signal.id), "reason": "Verzoek AVG-2", "surname": "Bakkers", "gender": "M"},
+    )
     assert corrected.status_code == 303
     assert "Gecorrigeerd: gender, surname." in text_of(admin.get(link.group(1)))
     [signal] = read(session, select(Signal).where(Signal.case_id == case.id))

@@ -60,8 +60,9 @@ def test_every_chart_has_its_numbers_as_text_and_a_table_with_caption_and_header
     for field in ("p-from", "p-to"):
         assert f'<label for="{field}">' in html and f'id="{field}"' in html
     # February's signal (Zorg) and April's (Huur) make three months, each with its own row.
-    assert ("Maand Energie Huur Water Zorg Totaal februari 2026 0 0 0 1 1 maart 2026 2 4 1 1 8 "
-            "april 2026 0 1 0 0 1") in text_of_html(html)
+    assert (
+        "Maand Energie Huur Water Zorg Totaal februari 2026 0 0 0 1 1 maart 2026 2 4 1 1 8 april 2026 0 1 0 0 1"
+    ) in text_of_html(html)
 
 
 def text_of_html(html: str) -> str:
@@ -86,7 +87,10 @@ def test_viewing_the_figures_is_audited_as_a_read_of_the_monitor(console: TestCl
 
 
 def test_the_downloads_are_the_apis_answers_for_the_same_period_and_audited_alike(
-    console: TestClient, client: TestClient, session: Session, march,  # noqa: F811
+    console: TestClient,
+    client: TestClient,
+    session: Session,
+    march,  # noqa: F811
 ):  # type: ignore[no-untyped-def]
     api = march["office"]
     pairs = [
@@ -109,15 +113,18 @@ def test_the_downloads_are_the_apis_answers_for_the_same_period_and_audited_alik
     assert audited(session, "reports.monitor")[0][1] == {**MARCH, "format": "csv"}
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"from": "2026-03-31", "to": "2026-03-01"}, "De periode klopt niet: ‘tot en met’ ligt vóór ‘van’."),
-    ({"from": "2025-01-01", "to": "2026-01-02"}, "Een periode is hoogstens 366 dagen lang."),
-    ({"from": "2026-03-01", "to": "31-03-2026"}, "Tot en met: geen geldige datum."),
-    ({"from": "2026-02-30", "to": "morgen"}, "Van en Tot en met: geen geldige datum."),
-    ({"from": "0001-01-01", "to": "0001-01-31"}, "Kies datums tussen 1900 en 9998."),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"from": "2026-03-31", "to": "2026-03-01"}, "De periode klopt niet: ‘tot en met’ ligt vóór ‘van’."),
+        ({"from": "2025-01-01", "to": "2026-01-02"}, "Een periode is hoogstens 366 dagen lang."),
+        ({"from": "2026-03-01", "to": "31-03-2026"}, "Tot en met: geen geldige datum."),
+        ({"from": "2026-02-30", "to": "morgen"}, "Van en Tot en met: geen geldige datum."),
+        ({"from": "0001-01-01", "to": "0001-01-31"}, "Kies datums tussen 1900 en 9998."),
+    ],
+)
 def test_a_bad_period_shows_a_dutch_error_on_the_page_and_reads_nothing(  # type: ignore[no-untyped-def]
-    console: TestClient, session: Session, params, message,
+    console: TestClient, session: Session, params, message
 ):
     for path in ("/console/rapportages", "/console/rapportages/ddas", "/console/rapportages/monitor.csv"):
         response = console.get(path, params=params)

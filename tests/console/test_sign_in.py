@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from api.auth.principal import Principal
 from api.cases import routes as case_api
 from api.console.web import ConsoleRoute, Office, as_api
-from api.platform.db import SessionDep
 from api.models import AuditEntry, ConsoleSession, StaffUser
+from api.platform.db import SessionDep
 from api.platform.problems import Forbidden, NotFound
 from tests.conftest import FakeClock
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
@@ -50,7 +50,9 @@ def test_wrong_password_is_refused_without_a_session(app: FastAPI, office_user: 
     assert session.exec(select(ConsoleSession)).all() == []
 
 
-def test_an_outreach_worker_cannot_sign_in_to_the_console(app: FastAPI, office_user: StaffUser, session: Session) -> None:
+def test_an_outreach_worker_cannot_sign_in_to_the_console(
+    app: FastAPI, office_user: StaffUser, session: Session
+) -> None:
     worker = make_user(session, role="worker")
     with browser(app) as client:
         assert sign_in(client, worker.username).status_code == 401
@@ -59,21 +61,35 @@ def test_an_outreach_worker_cannot_sign_in_to_the_console(app: FastAPI, office_u
 def test_sign_in_without_the_forms_own_token_is_refused(app: FastAPI, office_user: StaffUser) -> None:
     with browser(app) as client:
         csrf_on(client, "/console/inloggen")
-        response = client.post("/console/inloggen", data={
-            "username": office_user.username, "password": "correct horse battery staple", "csrf_token": "forged",
-        })
+        response = client.post(
+            "/console/inloggen",
+            data={"username": office_user.username, "password": "correct horse battery staple", "csrf_token": "forged"},
+        )
         assert response.status_code == 403
         assert client.get("/console").status_code == 303
 
 
 def test_sign_in_lands_on_a_screen_never_on_another_site_or_a_download(app: FastAPI, office_user: StaffUser) -> None:
-    downloads = ("/console/rapportages/zaken.csv", "/console/rapportages/ddas?from=2026-01-01&to=2026-11-26",
-                 "/console/rapportages/monitor.csv", f"/console/signalen/{uuid.uuid4()}/quarantaine",
-                 # The same downloads dressed up as screens: an encoded slash, dot segments, a backslash.
-                 f"/console/signalen/{uuid.uuid4()}%2Fquarantaine", f"/console/signalen/{uuid.uuid4()}%2fquarantaine",
-                 "/console/zaken/..%2Frapportages%2Fzaken.csv", "/console/zaken/%2E%2E/rapportages/zaken.csv",
-                 "/console/rapportages%2Fzaken.csv", "/console/zaken/%5C..%5Crapportages")
-    for target in ("https://evil.example/", "//evil.example/console", "/v1/cases", "/console\\@evil.example", *downloads):
+    downloads = (
+        "/console/rapportages/zaken.csv",
+        "/console/rapportages/ddas?from=2026-01-01&to=2026-11-26",
+        "/console/rapportages/monitor.csv",
+        f"/console/signalen/{uuid.uuid4()}/quarantaine",
+        # The same downloads dressed up as screens: an encoded slash, dot segments, a backslash.
+        f"/console/signalen/{uuid.uuid4()}%2Fquarantaine",
+        f"/console/signalen/{uuid.uuid4()}%2fquarantaine",
+        "/console/zaken/..%2Frapportages%2Fzaken.csv",
+        "/console/zaken/%2E%2E/rapportages/zaken.csv",
+        "/console/rapportages%2Fzaken.csv",
+        "/console/zaken/%5C..%5Crapportages",
+    )
+    for target in (
+        "https://evil.example/",
+        "//evil.example/console",
+        "/v1/cases",
+        "/console\\@evil.example",
+        *downloads,
+    ):
         with browser(app) as client:
             response = sign_in(client, office_user.username, next_url=target)
             assert response.headers["location"] == "/console", target
@@ -221,8 +237,13 @@ def test_behind_a_proxy_forms_from_the_configured_public_origin_are_accepted(
 ) -> None:
     app.state.settings = app.state.settings.model_copy(update={"console_origin": "https://doorstep.gemeente.nl"})
     token = csrf_on(office, "/console")
-    assert office.post("/console/uitloggen", data={"csrf_token": token},
-                       headers={"Origin": "https://elders.example"}).status_code == 403
-    response = office.post("/console/uitloggen", data={"csrf_token": token},
-                           headers={"Origin": "https://doorstep.gemeente.nl"})
+    assert (
+        office.post(
+            "/console/uitloggen", data={"csrf_token": token}, headers={"Origin": "https://elders.example"}
+        ).status_code
+        == 403
+    )
+    response = office.post(
+        "/console/uitloggen", data={"csrf_token": token}, headers={"Origin": "https://doorstep.gemeente.nl"}
+    )
     assert response.status_code == 303

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.models import AuditEntry, QuarantinedRow, Signal, SignalImport, StaffUser
+from api.models import AuditEntry, Signal, SignalImport, StaffUser
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
 from tests.factories import make_user, read
 from tests.signals.test_intake_api import csv_file, row
@@ -13,8 +13,9 @@ from tests.signals.test_intake_api import csv_file, row
 PAGE = "/console/signalen"
 
 
-def upload(office: TestClient, content: bytes, *, name: str = "vps.csv", mode: str | None = None,
-           kind: str = "text/csv"):  # type: ignore[no-untyped-def]
+def upload(
+    office: TestClient, content: bytes, *, name: str = "vps.csv", mode: str | None = None, kind: str = "text/csv"
+):  # type: ignore[no-untyped-def]
     data = {"mode": mode} if mode else {}
     return submit(office, PAGE, PAGE, data, files={"file": (name, content, kind)})
 
@@ -25,7 +26,7 @@ def test_the_upload_page_has_the_form_and_lists_recent_imports(office: TestClien
     assert page.status_code == 200
     html = page.text
     assert 'enctype="multipart/form-data"' in html and '<label for="u-file">' in html
-    assert '<legend>' in html and 'value="all-or-nothing" checked' in html and 'value="accept-valid"' in html
+    assert "<legend>" in html and 'value="all-or-nothing" checked' in html and 'value="accept-valid"' in html
     assert '<script src="/console/static/signalen.js" defer></script>' in html
     assert 'aria-live="polite"' in html and "<progress" in html
     assert "<script>" not in html and "style=" not in html
@@ -45,7 +46,7 @@ def test_all_or_nothing_with_one_bad_row_shows_the_line_column_and_reason_and_st
     assert report.status_code == 200
     text = text_of(report)
     assert "afgewezen; er is niets ingelezen" in text
-    assert "<td class=\"getal\">3</td><td>signaalpartner_type</td>" in report.text.replace("\n", "")
+    assert '<td class="getal">3</td><td>signaalpartner_type</td>' in report.text.replace("\n", "")
     reason = imported.report["errors"][0]["reason"]
     assert reason and reason in report.text
     assert "quarantaine" not in report.text  # all-or-nothing keeps no quarantine
@@ -55,8 +56,9 @@ def test_all_or_nothing_with_one_bad_row_shows_the_line_column_and_reason_and_st
 def test_accept_valid_stores_the_good_rows_and_offers_the_quarantine_with_the_bad_row(
     office: TestClient, session: Session
 ) -> None:
-    response = upload(office, csv_file(row("S1"), row("S2", partner="Bakker"), row("S3", postcode="1055AB")),
-                      mode="accept-valid")
+    response = upload(
+        office, csv_file(row("S1"), row("S2", partner="Bakker"), row("S3", postcode="1055AB")), mode="accept-valid"
+    )
     assert response.status_code == 303
     report = office.get(response.headers["location"])
     [imported] = read(session, select(SignalImport))
@@ -86,8 +88,9 @@ def test_the_report_warns_about_unknown_columns_and_creditors_without_agreement(
 def test_a_wrong_file_type_shows_the_upload_page_with_the_error_and_stores_nothing(
     office: TestClient, session: Session
 ) -> None:
-    response = upload(office, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, name="photo.png", kind="image/png",
-                      mode="accept-valid")
+    response = upload(
+        office, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, name="photo.png", kind="image/png", mode="accept-valid"
+    )
     assert response.status_code == 415
     text = text_of(response)
     assert "Dit bestandstype kan niet worden ingelezen." in text
@@ -100,7 +103,9 @@ def test_a_wrong_file_type_shows_the_upload_page_with_the_error_and_stores_nothi
 def test_an_empty_file_and_no_file_at_all_are_refused(office: TestClient, session: Session) -> None:
     empty = upload(office, b"", name="leeg.csv")
     assert empty.status_code == 422 and "empty" in empty.text
-    nothing = submit(office, PAGE, PAGE, {"mode": "all-or-nothing"}, files={"file": ("", b"", "application/octet-stream")})
+    nothing = submit(
+        office, PAGE, PAGE, {"mode": "all-or-nothing"}, files={"file": ("", b"", "application/octet-stream")}
+    )
     assert nothing.status_code == 422 and 'enctype="multipart/form-data"' in nothing.text
     assert read(session, select(SignalImport)) == []
 
@@ -113,7 +118,9 @@ def test_an_unknown_mode_is_refused(office: TestClient, session: Session) -> Non
 
 def test_the_upload_without_the_csrf_token_stores_nothing(office: TestClient, session: Session) -> None:
     csrf_on(office, PAGE)
-    response = office.post(PAGE, data={"mode": "accept-valid"}, files={"file": ("vps.csv", csv_file(row("S1")), "text/csv")})
+    response = office.post(
+        PAGE, data={"mode": "accept-valid"}, files={"file": ("vps.csv", csv_file(row("S1")), "text/csv")}
+    )
     assert response.status_code == 403
     assert read(session, select(SignalImport)) == [] and read(session, select(Signal)) == []
 
@@ -121,8 +128,11 @@ def test_the_upload_without_the_csrf_token_stores_nothing(office: TestClient, se
 def test_an_oversized_upload_is_refused_before_it_is_read(office: TestClient, session: Session, app) -> None:  # type: ignore[no-untyped-def]
     limit = app.state.settings.max_import_bytes
     assert f'data-max-bytes="{limit}"' in office.get(PAGE).text  # the script checks this before sending
-    response = office.post(PAGE, content=b"x" * 10, headers={"Content-Length": str(limit + 1),
-                                                             "Content-Type": "multipart/form-data; boundary=x"})
+    response = office.post(
+        PAGE,
+        content=b"x" * 10,
+        headers={"Content-Length": str(limit + 1), "Content-Type": "multipart/form-data; boundary=x"},
+    )
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("text/html")  # a page for the person, not JSON
     assert "Het bestand is te groot" in response.text
@@ -162,7 +172,9 @@ def test_the_progress_script_is_served_and_sends_the_form_itself(office: TestCli
 
 
 def test_a_file_over_the_row_limit_shows_the_upload_page_with_the_reason_and_stores_nothing(
-    office: TestClient, session: Session, app  # type: ignore[no-untyped-def]
+    office: TestClient,
+    session: Session,
+    app,  # type: ignore[no-untyped-def]
 ) -> None:
     app.state.settings = app.state.settings.model_copy(update={"max_import_rows": 1})
     response = upload(office, csv_file(row("S1"), row("S2", postcode="1055AB")), mode="accept-valid")

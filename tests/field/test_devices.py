@@ -34,7 +34,9 @@ def people(client: TestClient, session: Session) -> dict[str, dict[str, str]]:
 
 
 def enroll(client: TestClient, headers: dict[str, str], **overrides):  # type: ignore[no-untyped-def]
-    return client.post("/v1/devices", headers=headers, json={"public_jwk": public_jwk(), "label": "Werktelefoon"} | overrides)
+    return client.post(
+        "/v1/devices", headers=headers, json={"public_jwk": public_jwk(), "label": "Werktelefoon"} | overrides
+    )
 
 
 def test_a_worker_enrolls_a_phone_and_gets_a_device_bound_token_pair(client: TestClient, people):  # type: ignore[no-untyped-def]
@@ -43,7 +45,9 @@ def test_a_worker_enrolls_a_phone_and_gets_a_device_bound_token_pair(client: Tes
     body = response.json()
     me = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}).json()
     assert me["device_id"] == body["device_id"] and me["role"] == "worker"
-    refreshed = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    refreshed = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
     assert refreshed.status_code == 200
     again = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}).json()
     assert again["device_id"] == body["device_id"]
@@ -90,7 +94,9 @@ def test_a_revoked_device_is_refused_at_once_and_told_to_wipe(client: TestClient
     refused = client.get("/v1/auth/me", headers=device_headers)
     assert refused.status_code == 401
     assert refused.json()["type"] == "urn:doorstep:problem:device-revoked" and refused.json()["wipe"] is True
-    refresh = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": device["refresh_token"]})
+    refresh = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": device["refresh_token"]}
+    )
     assert refresh.status_code == 401 and refresh.json()["type"] == "urn:doorstep:problem:device-revoked"
     # The worker's own staff login is unaffected.
     assert client.get("/v1/auth/me", headers=people["worker1"]).status_code == 200
@@ -106,15 +112,22 @@ def test_the_back_office_revokes_and_sees_every_device_but_a_colleague_cannot(cl
     own = client.get("/v1/devices", headers=people["worker2"]).json()["items"]
     assert [d["worker_username"] for d in own] == ["worker2"]
     assert client.post(f"/v1/devices/{mine['device_id']}/revoke", headers=people["office1"]).status_code == 200
-    audit = [e for e in client.get("/v1/audit", headers=login(client, make_user(session, role="admin").username)).json()["items"]
-             if e["action"] == "devices.revoke"]
+    audit = [
+        e
+        for e in client.get("/v1/audit", headers=login(client, make_user(session, role="admin").username)).json()[
+            "items"
+        ]
+        if e["action"] == "devices.revoke"
+    ]
     assert [e["resource_id"] for e in audit] == [mine["device_id"]]
 
 
 def test_a_staff_logout_leaves_the_workers_devices_signed_in(client: TestClient, people):  # type: ignore[no-untyped-def]
     device = enroll(client, people["worker1"]).json()
     client.post("/v1/auth/logout", headers=people["worker1"])
-    refresh = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": device["refresh_token"]})
+    refresh = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": device["refresh_token"]}
+    )
     assert refresh.status_code == 200
     staff = client.post("/v1/auth/token", data={"grant_type": "password", "username": "worker1", "password": PASSWORD})
     assert staff.status_code == 200
@@ -134,7 +147,8 @@ def test_a_devices_token_cannot_enroll_another_device_nor_revoke_one(client: Tes
     assert client.post(f"/v1/devices/{phone['device_id']}/revoke", headers=stolen).status_code == 403
     listed = client.get("/v1/devices", headers=people["office1"]).json()["items"]
     assert sorted((d["id"], d["revoked_at"]) for d in listed) == sorted(
-        [(phone["device_id"], None), (other["device_id"], None)])
+        [(phone["device_id"], None), (other["device_id"], None)]
+    )
 
 
 def test_a_devices_token_only_syncs(client: TestClient, people):  # type: ignore[no-untyped-def]
@@ -154,7 +168,9 @@ def test_revocation_deactivation_and_a_new_password_end_every_device_token(  # t
     client: TestClient, people, session, clock, ending
 ):
     phone = enroll(client, people["worker1"]).json()
-    refreshed = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": phone["refresh_token"]}).json()
+    refreshed = client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": phone["refresh_token"]}
+    ).json()
     clock.advance(seconds=1)  # tokens carry whole seconds: the change comes after they were issued
     admin = login(client, make_user(session, role="admin").username)
     worker_id = client.get("/v1/auth/me", headers=people["worker1"]).json()["id"]
@@ -163,7 +179,12 @@ def test_revocation_deactivation_and_a_new_password_end_every_device_token(  # t
     elif ending == "deactivate":
         assert client.patch(f"/v1/users/{worker_id}", headers=admin, json={"active": False}).status_code == 200
     else:
-        assert client.patch(f"/v1/users/{worker_id}", headers=admin, json={"password": "a brand new passphrase"}).status_code == 200
+        assert (
+            client.patch(
+                f"/v1/users/{worker_id}", headers=admin, json={"password": "a brand new passphrase"}
+            ).status_code
+            == 200
+        )
     for access in (phone["access_token"], refreshed["access_token"]):
         assert client.get("/v1/sync/pull", headers=_bearer(access)).status_code == 401
     for refresh in (phone["refresh_token"], refreshed["refresh_token"]):
@@ -191,7 +212,9 @@ def test_a_devices_session_ends_at_its_absolute_end_however_often_it_rotates(  #
     assert again.status_code == 201, again.text
     assert again.json()["device_id"] == phone["device_id"]
     assert client.get("/v1/sync/pull", headers=_bearer(again.json()["access_token"])).status_code == 200
-    assert client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}).status_code == 400
+    assert (
+        client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}).status_code == 400
+    )
 
 
 def test_only_the_devices_own_worker_signs_it_in_again_and_never_a_revoked_one(client: TestClient, people):  # type: ignore[no-untyped-def]

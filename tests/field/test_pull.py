@@ -48,11 +48,18 @@ def field(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
     make_user(session, role="backoffice", username="office1")
     mine = make_case(session, worker=worker, surname="Baldewsingh", bsn_digest=BSN_DIGEST)
     theirs = make_case(session, worker=colleague, postcode="1055AB", surname="Visser")
-    device = client.post("/v1/devices", headers=login(client, "worker1"),
-                         json={"public_jwk": _jwk(PRIVATE), "label": "phone"}).json()
-    return {"worker": worker, "colleague": colleague, "mine": mine, "theirs": theirs,
-            "device": {"Authorization": f"Bearer {device['access_token']}"}, "device_id": device["device_id"],
-            "office": login(client, "office1")}
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(PRIVATE), "label": "phone"}
+    ).json()
+    return {
+        "worker": worker,
+        "colleague": colleague,
+        "mine": mine,
+        "theirs": theirs,
+        "device": {"Authorization": f"Bearer {device['access_token']}"},
+        "device_id": device["device_id"],
+        "office": login(client, "office1"),
+    }
 
 
 def pull(client: TestClient, headers: dict[str, str], **params):  # type: ignore[no-untyped-def]
@@ -97,7 +104,9 @@ def test_a_reassigned_case_is_removed_with_a_reason_and_a_new_one_arrives(client
     first = decrypt(pull(client, field["device"]).text)
     newcomer = make_case(session, postcode="1068XY")
     office = field["office"]
-    client.post(f"/v1/cases/{field['mine'].id}/assignment", headers=office, json={"worker_id": str(field["colleague"].id)})
+    client.post(
+        f"/v1/cases/{field['mine'].id}/assignment", headers=office, json={"worker_id": str(field["colleague"].id)}
+    )
     client.post(f"/v1/cases/{newcomer.id}/assignment", headers=office, json={"worker_id": str(field["worker"].id)})
 
     update = decrypt(pull(client, field["device"], cursor=first.cursor).text)
@@ -151,12 +160,18 @@ def test_a_paired_case_names_the_duo_partner_and_carries_its_notes(client: TestC
     session.commit()
     case_id = field["mine"].id
     office = field["office"]
-    paired = client.post(f"/v1/cases/{case_id}/assignment", headers=office,
-                         json={"worker_id": str(field["worker"].id), "second_worker_id": str(field["colleague"].id)})
+    paired = client.post(
+        f"/v1/cases/{case_id}/assignment",
+        headers=office,
+        json={"worker_id": str(field["worker"].id), "second_worker_id": str(field["colleague"].id)},
+    )
     assert paired.status_code == 200, paired.text
     for kind, fields in (("note", {"text": "Hond in de gang; aanbellen bij de buren"}), ("letter_sent", {})):
-        noted = client.post(f"/v1/cases/{case_id}/actions", headers=office, json={
-            "action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": "2026-11-26T10:00:00+01:00", **fields})
+        noted = client.post(
+            f"/v1/cases/{case_id}/actions",
+            headers=office,
+            json={"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": "2026-11-26T10:00:00+01:00", **fields},
+        )
         assert noted.status_code == 200, noted.text
 
     case = decrypt(pull(client, field["device"]).text).upserts[0]
@@ -177,7 +192,11 @@ def test_a_list_is_in_walking_order_and_carries_the_idle_lock_of_the_policy(clie
     visit_list = decrypt(pull(client, field["device"]).text)
 
     assert [(c.address.postcode, c.address.house_number) for c in visit_list.upserts] == [
-        ("1019AA", 7), ("1055AB", 9), ("1055AB", 12), ("1055AB", 100)]
+        ("1019AA", 7),
+        ("1055AB", 9),
+        ("1055AB", 12),
+        ("1055AB", 100),
+    ]
     assert visit_list.idle_lock_minutes == 2
 
 

@@ -27,23 +27,35 @@ def duo(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
     make_user(session, role="backoffice", username="office1")
     case = make_case(session, worker=one)
     office = login(client, "office1")
-    client.post(f"/v1/cases/{case.id}/assignment", headers=office,
-                json={"worker_id": str(one.id), "second_worker_id": str(two.id)})
+    client.post(
+        f"/v1/cases/{case.id}/assignment",
+        headers=office,
+        json={"worker_id": str(one.id), "second_worker_id": str(two.id)},
+    )
     devices = []
     for index, name in enumerate(("worker1", "worker2")):
-        body = client.post("/v1/devices", headers=login(client, name),
-                           json={"public_jwk": _jwk(KEYS[index]), "label": "phone"}).json()
+        body = client.post(
+            "/v1/devices", headers=login(client, name), json={"public_jwk": _jwk(KEYS[index]), "label": "phone"}
+        ).json()
         devices.append({"id": body["device_id"], "headers": {"Authorization": f"Bearer {body['access_token']}"}})
     return {"case": case, "office": office, "devices": devices, "workers": (one, two)}
 
 
 def event(case_id, kind: str, *, version: int = 2, when: datetime = WHEN, **payload):  # type: ignore[no-untyped-def]
-    return {"event_id": str(uuid.uuid4()), "case_id": str(case_id), "kind": kind, "occurred_at": when.isoformat(),
-            "base_version": version, "payload": payload}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "case_id": str(case_id),
+        "kind": kind,
+        "occurred_at": when.isoformat(),
+        "base_version": version,
+        "payload": payload,
+    }
 
 
 def push(client: TestClient, device: dict, events: list[dict]):  # type: ignore[no-untyped-def]
-    response = client.post("/v1/sync/push", headers=device["headers"], json={"device_id": device["id"], "events": events})
+    response = client.post(
+        "/v1/sync/push", headers=device["headers"], json={"device_id": device["id"], "events": events}
+    )
     assert response.status_code == 200, response.text
     return [(r["result"], r["reason"]) for r in response.json()["results"]]
 
@@ -53,12 +65,17 @@ def case_row(session: Session, case_id) -> Case:  # type: ignore[no-untyped-def]
 
 
 def test_a_not_home_attempt_and_a_card_are_stored_with_the_day_part(client: TestClient, duo, session: Session):  # type: ignore[no-untyped-def]
-    results = push(client, duo["devices"][0], [event(duo["case"].id, "visit_attempt", reached=False),
-                                               event(duo["case"].id, "card_left")])
+    results = push(
+        client,
+        duo["devices"][0],
+        [event(duo["case"].id, "visit_attempt", reached=False), event(duo["case"].id, "card_left")],
+    )
     assert results == [("applied", None), ("applied", None)]
     stored = read(session, select(VisitEvent).order_by(VisitEvent.kind))
     assert [(e.kind, e.payload.get("day_part"), e.clock_skew) for e in stored] == [
-        ("card_left", "ochtend", False), ("visit_attempt", "ochtend", False)]
+        ("card_left", "ochtend", False),
+        ("visit_attempt", "ochtend", False),
+    ]
     assert case_row(session, duo["case"].id).state == "planned"
     devices = client.get("/v1/devices", headers=duo["office"]).json()["items"]
     assert {d["last_push_event_count"] for d in devices if d["last_push_at"]} == {2}
@@ -77,19 +94,29 @@ def test_a_replayed_batch_changes_nothing(client: TestClient, duo, session: Sess
 
 
 def test_invalid_events_are_rejected_with_a_reason_and_the_rest_applied(client: TestClient, duo):  # type: ignore[no-untyped-def]
-    results = push(client, duo["devices"][0], [
-        event(duo["case"].id, "help_declined"),
-        event(uuid.uuid4(), "visit_attempt", reached=False),
-        event(duo["case"].id, "result_proposed", result="Klaar"),
-        event(duo["case"].id, "note", text="Hond in de tuin"),
-    ])
+    results = push(
+        client,
+        duo["devices"][0],
+        [
+            event(duo["case"].id, "help_declined"),
+            event(uuid.uuid4(), "visit_attempt", reached=False),
+            event(duo["case"].id, "result_proposed", result="Klaar"),
+            event(duo["case"].id, "note", text="Hond in de tuin"),
+        ],
+    )
     assert [r[0] for r in results] == ["rejected", "rejected", "rejected", "applied"]
     assert "reason" in results[0][1] and results[1][1] == "unknown case" and "DDAS" in results[2][1]
 
 
 def test_a_reached_resident_who_accepts_help_moves_the_case_on(client: TestClient, duo, session: Session):  # type: ignore[no-untyped-def]
-    push(client, duo["devices"][0], [event(duo["case"].id, "visit_attempt", reached=True),
-                                     event(duo["case"].id, "help_accepted", when=WHEN + timedelta(minutes=5))])
+    push(
+        client,
+        duo["devices"][0],
+        [
+            event(duo["case"].id, "visit_attempt", reached=True),
+            event(duo["case"].id, "help_accepted", when=WHEN + timedelta(minutes=5)),
+        ],
+    )
     assert case_row(session, duo["case"].id).state == "help_accepted"
 
 
@@ -105,15 +132,22 @@ def test_accepted_on_one_device_and_declined_on_the_other_is_a_conflict_the_offi
     assert conflict["kind"] == "accepted-and-declined"
     assert {side["kind"] for side in conflict["sides"]} == {"help_accepted", "help_declined"}
     assert {side["device_id"] for side in conflict["sides"]} == {one["id"], two["id"]}
-    pending = {d["id"]: d["pending_conflicts"] for d in client.get("/v1/devices", headers=duo["office"]).json()["items"]}
+    pending = {
+        d["id"]: d["pending_conflicts"] for d in client.get("/v1/devices", headers=duo["office"]).json()["items"]
+    }
     assert pending == {one["id"]: 1, two["id"]: 1}
 
-    resolved = client.post(f"/v1/conflicts/{conflict['id']}/resolve", headers=duo["office"],
-                           json={"decision": "help_accepted", "note": "Gebeld: wil wel hulp"})
+    resolved = client.post(
+        f"/v1/conflicts/{conflict['id']}/resolve",
+        headers=duo["office"],
+        json={"decision": "help_accepted", "note": "Gebeld: wil wel hulp"},
+    )
     assert resolved.status_code == 200 and resolved.json()["resolved_at"]
     assert client.get("/v1/conflicts", headers=duo["office"]).json()["items"] == []
     assert case_row(session, duo["case"].id).state == "help_accepted"
-    again = client.post(f"/v1/conflicts/{conflict['id']}/resolve", headers=duo["office"], json={"decision": "help_accepted"})
+    again = client.post(
+        f"/v1/conflicts/{conflict['id']}/resolve", headers=duo["office"], json={"decision": "help_accepted"}
+    )
     assert again.status_code == 409
     visit_list = decrypt(client.get("/v1/sync/pull", headers=two["headers"]).text, KEYS[1])
     assert visit_list.upserts[0].state == "help_accepted"
@@ -123,8 +157,11 @@ def test_events_on_a_case_closed_meanwhile_are_kept_and_an_outcome_is_a_conflict
     client: TestClient, duo, session: Session
 ):
     client.post(f"/v1/cases/{duo['case'].id}/close", headers=duo["office"], json={"result": "Inwoner is overleden"})
-    results = push(client, duo["devices"][0], [event(duo["case"].id, "visit_attempt", reached=False),
-                                               event(duo["case"].id, "help_accepted")])
+    results = push(
+        client,
+        duo["devices"][0],
+        [event(duo["case"].id, "visit_attempt", reached=False), event(duo["case"].id, "help_accepted")],
+    )
     assert [r[0] for r in results] == ["applied", "conflict"]
     assert len(read(session, select(VisitEvent))) == 2
     assert client.get("/v1/conflicts", headers=duo["office"]).json()["items"][0]["kind"] == "outcome-after-closed"
@@ -136,14 +173,27 @@ def test_an_outcome_from_a_device_whose_case_was_reassigned_is_kept_as_a_conflic
     client.get("/v1/sync/pull", headers=duo["devices"][0]["headers"])
     third = make_user(session, role="worker", username="worker3")
     client.post(f"/v1/cases/{duo['case'].id}/assignment", headers=duo["office"], json={"worker_id": str(third.id)})
-    results = push(client, duo["devices"][0], [event(duo["case"].id, "card_left"), event(duo["case"].id, "help_declined",
-                                                                                       reason="Geen interesse")])
+    results = push(
+        client,
+        duo["devices"][0],
+        [event(duo["case"].id, "card_left"), event(duo["case"].id, "help_declined", reason="Geen interesse")],
+    )
     assert [r[0] for r in results] == ["applied", "conflict"]
 
 
 def test_a_device_clock_far_ahead_is_flagged_not_trusted_and_not_dropped(client: TestClient, duo, session: Session):  # type: ignore[no-untyped-def]
-    push(client, duo["devices"][0], [event(duo["case"].id, "visit_attempt", reached=False,
-                                           when=datetime(2026, 11, 26, 9, 0, tzinfo=UTC) + timedelta(hours=2))])
+    push(
+        client,
+        duo["devices"][0],
+        [
+            event(
+                duo["case"].id,
+                "visit_attempt",
+                reached=False,
+                when=datetime(2026, 11, 26, 9, 0, tzinfo=UTC) + timedelta(hours=2),
+            )
+        ],
+    )
     [stored] = read(session, select(VisitEvent))
     assert stored.clock_skew is True
 
@@ -163,9 +213,14 @@ def test_two_pushes_on_one_case_at_once_lose_nothing(client: TestClient, duo, se
 
     def send(device: dict) -> None:
         with TestClient(app) as own:
-            response = own.post("/v1/sync/push", headers=device["headers"], json={
-                "device_id": device["id"],
-                "events": [event(duo["case"].id, "visit_attempt", reached=False) for _ in range(5)]})
+            response = own.post(
+                "/v1/sync/push",
+                headers=device["headers"],
+                json={
+                    "device_id": device["id"],
+                    "events": [event(duo["case"].id, "visit_attempt", reached=False) for _ in range(5)],
+                },
+            )
             outcomes.append(response.status_code)
 
     threads = [threading.Thread(target=send, args=(device,)) for device in duo["devices"]]
@@ -180,7 +235,11 @@ def test_two_pushes_on_one_case_at_once_lose_nothing(client: TestClient, duo, se
 
 
 def test_the_back_office_sees_the_clock_skew_flag_on_the_case(client: TestClient, duo):  # type: ignore[no-untyped-def]
-    push(client, duo["devices"][0], [event(duo["case"].id, "visit_attempt", reached=False, when=WHEN + timedelta(hours=3))])
+    push(
+        client,
+        duo["devices"][0],
+        [event(duo["case"].id, "visit_attempt", reached=False, when=WHEN + timedelta(hours=3))],
+    )
     detail = client.get(f"/v1/cases/{duo['case'].id}", headers=duo["office"]).json()
     [seen] = detail["events"]
     assert seen["clock_skew"] is True and seen["device_id"] == duo["devices"][0]["id"]

@@ -26,7 +26,7 @@ def test_the_app_is_served_at_field_with_a_strict_policy(client: TestClient) -> 
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy and "frame-ancestors 'none'" in policy
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert "<script type=\"module\" src=\"/field/app.js\"></script>" in response.text
+    assert '<script type="module" src="/field/app.js"></script>' in response.text
     assert "style=" not in response.text and "<style" not in response.text
     assert client.get("/field", follow_redirects=False).headers["location"] == "/field/"
     assert client.head("/field/").status_code == 200
@@ -78,9 +78,13 @@ def test_the_app_carries_the_sync_protocol_of_this_service() -> None:
 def test_the_committed_build_is_the_build_of_the_sources() -> None:
     """The build's version is a hash of its inputs (clients/web/build.mjs): a changed source
     without `make field-app` shows here, even where Node is not installed."""
-    names = ["package.json", "package-lock.json", "build.mjs",
-             *(f"src/{p.name}" for p in sorted((WEB / "src").iterdir())),
-             *(f"public/{p.name}" for p in sorted((WEB / "public").iterdir()))]
+    names = [
+        "package.json",
+        "package-lock.json",
+        "build.mjs",
+        *(f"src/{p.name}" for p in sorted((WEB / "src").iterdir())),
+        *(f"public/{p.name}" for p in sorted((WEB / "public").iterdir())),
+    ]
     digest = hashlib.sha256()
     for name in names:
         digest.update(name.encode() + b"\0" + (WEB / name).read_bytes() + b"\0")

@@ -11,8 +11,21 @@ from hypothesis import strategies as st
 
 from api.cases.rules import DDAS_RESULTS
 from api.reports.rules import (
-    CATEGORIES, EXPORT_COLUMNS, PERSONAL_COLUMNS, RESULT_CATEGORIES, UNKNOWN, DeadlineOutcome, ExportedCase,
-    category_of, deadline_outcome, export_cells, negotiate, period_problem, share, tally_closed, tally_deadlines,
+    CATEGORIES,
+    EXPORT_COLUMNS,
+    PERSONAL_COLUMNS,
+    RESULT_CATEGORIES,
+    UNKNOWN,
+    DeadlineOutcome,
+    ExportedCase,
+    category_of,
+    deadline_outcome,
+    export_cells,
+    negotiate,
+    period_problem,
+    share,
+    tally_closed,
+    tally_deadlines,
 )
 
 CSV, XLSX, JSON = "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/json"
@@ -23,18 +36,21 @@ def test_every_ddas_result_has_exactly_one_of_the_four_categories():
     assert set(RESULT_CATEGORIES.values()) == set(CATEGORIES)
 
 
-@pytest.mark.parametrize(("result", "category"), [
-    ("Niet opgepakt: herhaalde melding", "Niet opgepakt"),
-    ("Inwoner is overleden", "Niet opgepakt"),
-    ("Definitief geen contact kunnen krijgen", "Geen contact"),
-    ("Geen reactie na eerder contact", "Geen contact"),
-    ("(Budget)advies en/of quick fix", "Contact, geen vervolghulp"),
-    ("Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering", "Contact, geen vervolghulp"),
-    ("Vervolghulp en/of verwijzing financieel", "Vervolghulp"),
-    ("Verwijzing zonder tussenkomst inwoner", "Vervolghulp"),
-    (None, UNKNOWN),
-    ("Iets anders", UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("result", "category"),
+    [
+        ("Niet opgepakt: herhaalde melding", "Niet opgepakt"),
+        ("Inwoner is overleden", "Niet opgepakt"),
+        ("Definitief geen contact kunnen krijgen", "Geen contact"),
+        ("Geen reactie na eerder contact", "Geen contact"),
+        ("(Budget)advies en/of quick fix", "Contact, geen vervolghulp"),
+        ("Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering", "Contact, geen vervolghulp"),
+        ("Vervolghulp en/of verwijzing financieel", "Vervolghulp"),
+        ("Verwijzing zonder tussenkomst inwoner", "Vervolghulp"),
+        (None, UNKNOWN),
+        ("Iets anders", UNKNOWN),
+    ],
+)
 def test_a_result_falls_in_its_category(result, category):  # type: ignore[no-untyped-def]
     assert category_of(result) == category
 
@@ -63,22 +79,30 @@ def test_a_share_is_rounded_to_four_decimals():
     assert (share(1, 3), share(2, 2), share(0, 5)) == (0.3333, 1.0, 0.0)
 
 
-@pytest.mark.parametrize(("reached", "by_deadline", "closed", "passed", "outcome"), [
-    (True, True, False, True, DeadlineOutcome.WITHIN),
-    (True, True, True, True, DeadlineOutcome.WITHIN),  # reached in time, closed later: still in time
-    (True, False, False, True, DeadlineOutcome.LATE),
-    (False, False, True, True, DeadlineOutcome.CLOSED_WITHOUT_CONTACT),
-    (False, False, True, False, DeadlineOutcome.CLOSED_WITHOUT_CONTACT),
-    (False, False, False, True, DeadlineOutcome.OVERDUE),
-    (False, False, False, False, DeadlineOutcome.PENDING),
-])
+@pytest.mark.parametrize(
+    ("reached", "by_deadline", "closed", "passed", "outcome"),
+    [
+        (True, True, False, True, DeadlineOutcome.WITHIN),
+        (True, True, True, True, DeadlineOutcome.WITHIN),  # reached in time, closed later: still in time
+        (True, False, False, True, DeadlineOutcome.LATE),
+        (False, False, True, True, DeadlineOutcome.CLOSED_WITHOUT_CONTACT),
+        (False, False, True, False, DeadlineOutcome.CLOSED_WITHOUT_CONTACT),
+        (False, False, False, True, DeadlineOutcome.OVERDUE),
+        (False, False, False, False, DeadlineOutcome.PENDING),
+    ],
+)
 def test_where_a_case_stands_against_its_deadline(reached, by_deadline, closed, passed, outcome):  # type: ignore[no-untyped-def]
-    assert deadline_outcome(reached=reached, reached_by_deadline=by_deadline, closed=closed,
-                            deadline_passed=passed) is outcome
+    assert (
+        deadline_outcome(reached=reached, reached_by_deadline=by_deadline, closed=closed, deadline_passed=passed)
+        is outcome
+    )
 
 
-@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans(),
-                          st.integers(min_value=0, max_value=1000))))
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.integers(min_value=0, max_value=1000))
+    )
+)
 def test_the_deadline_outcomes_of_the_cases_opened_add_up_to_the_cases_opened(groups):  # type: ignore[no-untyped-def]
     tally = tally_deadlines(
         (deadline_outcome(reached=r, reached_by_deadline=b, closed=c, deadline_passed=p), n) for r, b, c, p, n in groups
@@ -100,21 +124,24 @@ def test_a_period_runs_forward_for_at_most_a_year():
     assert period_problem(start, date(2030, 1, 1), max_days=None) is None
 
 
-@pytest.mark.parametrize(("accept", "chosen"), [
-    (None, JSON),
-    ("", JSON),
-    ("*/*", JSON),
-    ("text/csv", CSV),
-    ("text/*", CSV),
-    ("application/json, text/csv", JSON),
-    ("text/csv, application/json;q=0.5", CSV),
-    ("text/csv;q=0.2, */*;q=0.1", CSV),
-    ("text/csv;q=0, */*", JSON),  # q=0 refuses CSV explicitly
-    ("TEXT/CSV; charset=utf-8", CSV),
-    ("application/xml", None),
-    ("text/csv;q=0", None),
-    ("garbage", None),
-])
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        (None, JSON),
+        ("", JSON),
+        ("*/*", JSON),
+        ("text/csv", CSV),
+        ("text/*", CSV),
+        ("application/json, text/csv", JSON),
+        ("text/csv, application/json;q=0.5", CSV),
+        ("text/csv;q=0.2, */*;q=0.1", CSV),
+        ("text/csv;q=0, */*", JSON),  # q=0 refuses CSV explicitly
+        ("TEXT/CSV; charset=utf-8", CSV),
+        ("application/xml", None),
+        ("text/csv;q=0", None),
+        ("garbage", None),
+    ],
+)
 def test_the_accept_header_picks_what_the_client_prefers(accept, chosen):  # type: ignore[no-untyped-def]
     assert negotiate(accept, [JSON, CSV]) == chosen
 
@@ -126,13 +153,33 @@ def test_a_spreadsheet_is_chosen_by_its_media_type():
 
 def _exported(*, purged: bool) -> ExportedCase:
     return ExportedCase(
-        case_id=uuid.UUID(int=1), state="closed", classification="single", crisis=False, opened_date=date(2026, 1, 5),
-        first_contact_due_date=date(2026, 2, 2), street="Kinkerstraat", house_number=12, house_number_addition="A",
-        postcode="1053KL", town="Amsterdam", assigned_worker_id=uuid.UUID(int=2), result="Inwoner is overleden",
-        result_category="Niet opgepakt", closed_date=date(2026, 1, 20), letter_attempts=1, phone_attempts=0,
-        visit_attempts=2, first_attempt_date=date(2026, 1, 6), first_contact_date=None, reached=False,
-        help_accepted=False, trajectory_decision_date=None, trajectory_end_date=None, trajectory_outcome=None,
-        purged=purged, overdue=False,
+        case_id=uuid.UUID(int=1),
+        state="closed",
+        classification="single",
+        crisis=False,
+        opened_date=date(2026, 1, 5),
+        first_contact_due_date=date(2026, 2, 2),
+        street="Kinkerstraat",
+        house_number=12,
+        house_number_addition="A",
+        postcode="1053KL",
+        town="Amsterdam",
+        assigned_worker_id=uuid.UUID(int=2),
+        result="Inwoner is overleden",
+        result_category="Niet opgepakt",
+        closed_date=date(2026, 1, 20),
+        letter_attempts=1,
+        phone_attempts=0,
+        visit_attempts=2,
+        first_attempt_date=date(2026, 1, 6),
+        first_contact_date=None,
+        reached=False,
+        help_accepted=False,
+        trajectory_decision_date=None,
+        trajectory_end_date=None,
+        trajectory_outcome=None,
+        purged=purged,
+        overdue=False,
     )
 
 

@@ -7,10 +7,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
-import sqlalchemy as sa
 
 from api.models import AuditEntry, Case, Signal
 from tests.factories import login, make_municipality, make_user, read
@@ -46,8 +46,11 @@ def town(client: TestClient, session: Session, clock) -> dict[str, object]:  # t
     at(clock, datetime(2026, 9, 5, 9, 0, tzinfo=UTC))
     office = login(client, "office1")
     upload(client, office, pietersen("SEP-1", "2026-09-01"))
-    closed = client.post(f"/v1/cases/{case_of(session, 'SEP-1')}/close", headers=office,
-                         json={"result": "Niet opgepakt: onterecht signaal"})
+    closed = client.post(
+        f"/v1/cases/{case_of(session, 'SEP-1')}/close",
+        headers=office,
+        json={"result": "Niet opgepakt: onterecht signaal"},
+    )
     assert closed.status_code == 200, closed.text
     at(clock, datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
     upload(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"))
@@ -57,10 +60,13 @@ def town(client: TestClient, session: Session, clock) -> dict[str, object]:  # t
 
 def phone_of(client: TestClient, case_id) -> dict[str, str]:  # type: ignore[no-untyped-def]
     worker = client.get("/v1/auth/me", headers=login(client, "worker1")).json()["id"]
-    assigned = client.post(f"/v1/cases/{case_id}/assignment", headers=login(client, "office1"), json={"worker_id": worker})
+    assigned = client.post(
+        f"/v1/cases/{case_id}/assignment", headers=login(client, "office1"), json={"worker_id": worker}
+    )
     assert assigned.status_code == 200, assigned.text
-    device = client.post("/v1/devices", headers=login(client, "worker1"),
-                         json={"public_jwk": _jwk(KEY), "label": "phone"}).json()
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+    ).json()
     return {"Authorization": f"Bearer {device['access_token']}"}
 
 
@@ -101,14 +107,17 @@ def test_a_corrected_address_regroups_the_case_and_reaches_the_phone(  # type: i
     assert entry.detail["reason"] == REASON and entry.case_id == town["case"]
 
     # The resident's access report names the correction.
-    ref = client.post("/v1/residents/search", headers=login(client, "admin1"), json={"reason": REASON, "bsn": BSN}).json()["ref"]
+    ref = client.post(
+        "/v1/residents/search", headers=login(client, "admin1"), json={"reason": REASON, "bsn": BSN}
+    ).json()["ref"]
     report = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()
     assert "residents.correction" in [e["action"] for e in report["access_log"]]
     assert [h["address"] for h in report["households"]] == ["Dam 1, 1012JS Amsterdam"]
 
     # Erased later, the person leaves nothing behind: not even the old values in the audit trail.
-    erased = client.post(f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"),
-                         json={"ground": "erasure", "reason": REASON})
+    erased = client.post(
+        f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"), json={"ground": "erasure", "reason": REASON}
+    )
     assert erased.status_code == 200, erased.text
     [entry] = read(session, select(AuditEntry).where(AuditEntry.action == "residents.correction"))
     assert "old" not in entry.detail and "reason" not in entry.detail and entry.detail["fields"]
@@ -152,16 +161,21 @@ def test_a_correction_of_the_name_only_keeps_the_case_and_gives_the_phone_the_ne
     assert len(read(session, select(AuditEntry).where(AuditEntry.action == "residents.correction"))) == 1
 
 
-@pytest.mark.parametrize(("body", "pointers"), [
-    ({"reason": REASON}, ["/body"]),
-    ({"reason": REASON, "surname": "X", "bsn": "111222333"}, ["/body/bsn"]),
-    ({"surname": "Jansen"}, ["/body/reason"]),
-    ({"reason": REASON, "birth_date": "31-02-1980", "postcode": "12345", "gender": "?"},
-     ["/body/birth_date", "/body/gender", "/body/postcode"]),
-    ({"reason": REASON, "house_number": 0}, ["/body/house_number"]),
-    ({"reason": REASON, "surname": "   "}, ["/body/surname"]),
-    ({"reason": REASON, "postcode": None}, ["/body/postcode"]),
-])
+@pytest.mark.parametrize(
+    ("body", "pointers"),
+    [
+        ({"reason": REASON}, ["/body"]),
+        ({"reason": REASON, "surname": "X", "bsn": "111222333"}, ["/body/bsn"]),
+        ({"surname": "Jansen"}, ["/body/reason"]),
+        (
+            {"reason": REASON, "birth_date": "31-02-1980", "postcode": "12345", "gender": "?"},
+            ["/body/birth_date", "/body/gender", "/body/postcode"],
+        ),
+        ({"reason": REASON, "house_number": 0}, ["/body/house_number"]),
+        ({"reason": REASON, "surname": "   "}, ["/body/surname"]),
+        ({"reason": REASON, "postcode": None}, ["/body/postcode"]),
+    ],
+)
 def test_a_bad_patch_is_refused_with_pointers_and_changes_nothing(  # type: ignore[no-untyped-def]
     client: TestClient, session: Session, town, body: dict, pointers: list[str]
 ):
@@ -176,11 +190,16 @@ def test_a_bad_patch_is_refused_with_pointers_and_changes_nothing(  # type: igno
 
 def test_only_an_admin_of_the_municipality_corrects(client: TestClient, session: Session, town):  # type: ignore[no-untyped-def]
     office = login(client, "office1")
-    assert client.patch(f"/v1/signals/{town['signal']}", headers=office,
-                        json={"reason": REASON, "surname": "X"}).status_code == 403
+    assert (
+        client.patch(
+            f"/v1/signals/{town['signal']}", headers=office, json={"reason": REASON, "surname": "X"}
+        ).status_code
+        == 403
+    )
     assert correct(client, uuid.uuid4(), surname="X").status_code == 404
     make_municipality(session, "0344", "Utrecht")
     make_user(session, code="0344", role="admin", username="utrecht-admin")
-    other = client.patch(f"/v1/signals/{town['signal']}", headers=login(client, "utrecht-admin"),
-                         json={"reason": REASON, "surname": "X"})
+    other = client.patch(
+        f"/v1/signals/{town['signal']}", headers=login(client, "utrecht-admin"), json={"reason": REASON, "surname": "X"}
+    )
     assert other.status_code == 404

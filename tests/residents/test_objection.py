@@ -32,7 +32,9 @@ def objected(client: TestClient, session: Session, clock) -> str:  # type: ignor
 def erase(client: TestClient, ground: str) -> str:
     admin = login(client, "admin1")
     ref = client.post("/v1/residents/search", headers=admin, json={"reason": REASON, "bsn": BSN}).json()["ref"]
-    erased = client.post(f"/v1/residents/{ref}/erasure", headers=admin, json={"ground": ground, "reason": "AVG-bezwaar 7"})
+    erased = client.post(
+        f"/v1/residents/{ref}/erasure", headers=admin, json={"ground": ground, "reason": "AVG-bezwaar 7"}
+    )
     assert erased.status_code == 200, erased.text
     return ref
 
@@ -52,9 +54,14 @@ def test_a_later_signal_opens_a_marked_case_that_waits_for_the_office(  # type: 
     client: TestClient, session: Session, objected, clock, app
 ):
     at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"),
-           jansen("NOV-4", "2026-11-21", creditor="Waternet", partner="Water"),
-           de_vries("NOV-2", "2026-11-20"), de_vries("NOV-3", "2026-11-21"))
+    upload(
+        client,
+        login(client, "office1"),
+        jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"),
+        jansen("NOV-4", "2026-11-21", creditor="Waternet", partner="Water"),
+        de_vries("NOV-2", "2026-11-20"),
+        de_vries("NOV-3", "2026-11-21"),
+    )
     again, stranger = case_of(session, "NOV-1"), case_of(session, "NOV-2")
     office = login(client, "office1")
 
@@ -98,7 +105,10 @@ def test_an_erasure_on_request_is_no_objection_and_the_request_keeps_its_reason(
     ref = erase(client, "erasure")
     [request] = read(session, select(ResidentRequest).where(ResidentRequest.id == uuid.UUID(ref)))
     assert (request.erasure_ground, request.erasure_reason, request.erased_at) == (
-        "erasure", "AVG-bezwaar 7", datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
+        "erasure",
+        "AVG-bezwaar 7",
+        datetime(2026, 10, 5, 9, 0, tzinfo=UTC),
+    )
     at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     upload(client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"))
     assert case_row(client, case_of(session, "NOV-1"))["objection"] is False

@@ -22,14 +22,21 @@ from tests.test_reports_ddas import HEADER, at, case_of, upload
 
 KEY = rsa.generate_private_key(65537, 2048)
 BSN = "111222333"
-JANSEN = {"surname": "Jansen", "phone": "0612345678", "birth_date": "1980-05-17", "street": "Kinkerstraat",
-          "email": "j.jansen@example.nl"}
+JANSEN = {
+    "surname": "Jansen",
+    "phone": "0612345678",
+    "birth_date": "1980-05-17",
+    "street": "Kinkerstraat",
+    "email": "j.jansen@example.nl",
+}
 REASON = "Verzoek AVG-2026-017"
 
 
 def jansen(signal_id: str, signal_date: str, *, creditor: str = "Ymere", partner: str = "Huur") -> str:
-    return (f"{signal_id};{partner};{creditor};1.234,56;2026-08-01;{signal_date};{BSN};J.;Jansen;1980-05-17;V;"
-            f"{JANSEN['phone']};Kinkerstraat;12;;1053 KL;Amsterdam")
+    return (
+        f"{signal_id};{partner};{creditor};1.234,56;2026-08-01;{signal_date};{BSN};J.;Jansen;1980-05-17;V;"
+        f"{JANSEN['phone']};Kinkerstraat;12;;1053 KL;Amsterdam"
+    )
 
 
 def de_vries(signal_id: str, signal_date: str) -> str:
@@ -45,8 +52,11 @@ def town(client: TestClient, session: Session, clock) -> dict[str, uuid.UUID]:  
     at(clock, datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
     upload(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"), de_vries("OKT-2", "2026-10-02"))
     first, other = case_of(session, "OKT-1"), case_of(session, "OKT-2")
-    closed = client.post(f"/v1/cases/{first}/close", headers=login(client, "office1"),
-                         json={"result": "Niet opgepakt: onterecht signaal"})
+    closed = client.post(
+        f"/v1/cases/{first}/close",
+        headers=login(client, "office1"),
+        json={"result": "Niet opgepakt: onterecht signaal"},
+    )
     assert closed.status_code == 200, closed.text
     at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     upload(client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"))
@@ -58,8 +68,11 @@ def search(client: TestClient, **criteria: object):  # type: ignore[no-untyped-d
 
 
 def test_a_resident_is_found_by_bsn_by_name_and_birth_date_and_by_address(client: TestClient, town):  # type: ignore[no-untyped-def]
-    for criteria in ({"bsn": BSN}, {"surname": "JANSEN", "birth_date": "1980-05-17"},
-                     {"postcode": "1053kl", "house_number": 12}):
+    for criteria in (
+        {"bsn": BSN},
+        {"surname": "JANSEN", "birth_date": "1980-05-17"},
+        {"postcode": "1053kl", "house_number": 12},
+    ):
         found = search(client, **criteria)
         assert found.status_code == 200, found.text
         body = found.json()
@@ -71,11 +84,18 @@ def test_a_resident_is_found_by_bsn_by_name_and_birth_date_and_by_address(client
     assert search(client, surname="Jansen", birth_date="1980-05-18").json()["signals"] == []
 
 
-@pytest.mark.parametrize("body", [
-    {"bsn": BSN}, {"reason": REASON}, {"reason": REASON, "bsn": BSN, "postcode": "1053KL", "house_number": 12},
-    {"reason": REASON, "surname": "Jansen"}, {"reason": REASON, "postcode": "1053KL"},
-    {"reason": REASON, "postcode": "ABCD12", "house_number": 1}, {"reason": "", "bsn": BSN},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"bsn": BSN},
+        {"reason": REASON},
+        {"reason": REASON, "bsn": BSN, "postcode": "1053KL", "house_number": 12},
+        {"reason": REASON, "surname": "Jansen"},
+        {"reason": REASON, "postcode": "1053KL"},
+        {"reason": REASON, "postcode": "ABCD12", "house_number": 1},
+        {"reason": "", "bsn": BSN},
+    ],
+)
 def test_a_search_needs_a_reason_and_exactly_one_way_to_find_the_person(client: TestClient, town, body: dict):  # type: ignore[no-untyped-def]
     assert client.post("/v1/residents/search", headers=login(client, "admin1"), json=body).status_code == 422
 
@@ -85,8 +105,12 @@ def test_only_admins_use_the_residents_rights(client: TestClient, town):  # type
     assert client.post("/v1/residents/search", headers=office, json={"reason": REASON, "bsn": BSN}).status_code == 403
     ref = search(client, bsn=BSN).json()["ref"]
     assert client.get(f"/v1/residents/{ref}/report", headers=office).status_code == 403
-    assert client.post(f"/v1/residents/{ref}/erasure", headers=office,
-                       json={"ground": "objection", "reason": REASON}).status_code == 403
+    assert (
+        client.post(
+            f"/v1/residents/{ref}/erasure", headers=office, json={"ground": "objection", "reason": REASON}
+        ).status_code
+        == 403
+    )
     assert client.get(f"/v1/residents/{uuid.uuid4()}/report", headers=login(client, "admin1")).status_code == 404
 
 
@@ -105,12 +129,18 @@ def test_the_access_report_lists_every_read_and_nothing_of_another_household(  #
     report = response.json()
     assert report["person"]["names"] == ["J. Jansen"] and report["person"]["bsn"] == ["******333"]
     assert report["person"]["birth_dates"] == ["1980-05-17"] and report["person"]["phones"] == [JANSEN["phone"]]
-    assert [(c["id"], c["result"]) for c in report["cases"]] == [(str(town["first"]), "Niet opgepakt: onterecht signaal"),
-                                                                 (str(town["second"]), None)]
+    assert [(c["id"], c["result"]) for c in report["cases"]] == [
+        (str(town["first"]), "Niet opgepakt: onterecht signaal"),
+        (str(town["second"]), None),
+    ]
     log = [(entry["action"], entry["by"], entry["activity"]) for entry in report["access_log"]]
     assert ("cases.read", "medewerker backoffice, Gemeente Amsterdam", "Vroegsignalering: contact en hulpaanbod") in log
     assert ("signals.reveal-bsn", "medewerker backoffice, Gemeente Amsterdam", "Ontvangst van vroegsignalen") in log
-    assert ("cases.close", "medewerker backoffice, Gemeente Amsterdam", "Vroegsignalering: contact en hulpaanbod") in log
+    assert (
+        "cases.close",
+        "medewerker backoffice, Gemeente Amsterdam",
+        "Vroegsignalering: contact en hulpaanbod",
+    ) in log
     assert sum(action == "residents.search" for action, _, _ in log) >= 2  # the admin's own searches are in it too
     assert all(entry["legal_basis"] for entry in report["access_log"])
     text = response.text
@@ -121,17 +151,25 @@ def test_the_access_report_lists_every_read_and_nothing_of_another_household(  #
     assert "default-src 'none'" in html.headers["content-security-policy"]
     assert "Inzage in uw gegevens" in html.text and "******333" in html.text and BSN not in html.text
     assert "Kinkerstraat 12" in html.text and "Vries" not in html.text
-    audit = client.get("/v1/audit", headers=login(client, "admin1"), params={"action": "residents.report"}).json()["items"]
+    audit = client.get("/v1/audit", headers=login(client, "admin1"), params={"action": "residents.report"}).json()[
+        "items"
+    ]
     assert {entry["resource_id"] for entry in audit if entry["resource_type"] == "resident_request"} == {ref}
     assert {entry["case_id"] for entry in audit if entry["resource_type"] == "case"} == {
-        str(town["first"]), str(town["second"])}  # each case read for the report, as every read is
+        str(town["first"]),
+        str(town["second"]),
+    }  # each case read for the report, as every read is
 
 
 def test_policy_may_name_the_staff_in_the_report(client: TestClient, session: Session, town):  # type: ignore[no-untyped-def]
     admin = login(client, "admin1")
     settings = client.get("/v1/municipality/settings", headers=admin).json()
-    assert client.put("/v1/municipality/settings", headers=admin,
-                      json={**settings, "access_report_names_staff": True}).status_code == 200
+    assert (
+        client.put(
+            "/v1/municipality/settings", headers=admin, json={**settings, "access_report_names_staff": True}
+        ).status_code
+        == 200
+    )
     client.get(f"/v1/cases/{town['second']}", headers=login(client, "office1"))
     ref = search(client, bsn=BSN).json()["ref"]
     log = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()["access_log"]
@@ -152,27 +190,55 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
 ):
     office = login(client, "office1")
     worker = client.get("/v1/auth/me", headers=login(client, "worker1")).json()["id"]
-    assert client.post(f"/v1/cases/{town['second']}/assignment", headers=office, json={"worker_id": worker}).status_code == 200
-    device = client.post("/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}).json()
+    assert (
+        client.post(f"/v1/cases/{town['second']}/assignment", headers=office, json={"worker_id": worker}).status_code
+        == 200
+    )
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+    ).json()
     phone = {"Authorization": f"Bearer {device['access_token']}"}
     first_pull = decrypt(client.get("/v1/sync/pull", headers=phone).text, KEY)
     assert [c.id for c in first_pull.upserts] == [town["second"]]
-    assert client.post(f"/v1/cases/{town['second']}/actions", headers=office, json={
-        "action_id": str(uuid.uuid4()), "kind": "note", "occurred_at": clock.current.isoformat(),
-        "text": "Jansen belt terug op 0612345678"}).status_code == 200
+    assert (
+        client.post(
+            f"/v1/cases/{town['second']}/actions",
+            headers=office,
+            json={
+                "action_id": str(uuid.uuid4()),
+                "kind": "note",
+                "occurred_at": clock.current.isoformat(),
+                "text": "Jansen belt terug op 0612345678",
+            },
+        ).status_code
+        == 200
+    )
     # Two invalid lines kept in quarantine: one names Jansen (a bad amount), one a stranger.
-    content = ("\n".join([HEADER, jansen("BAD-1", "2026-11-20").replace("1.234,56", "veel"),
-                           "BAD-2;Huur;Ymere;veel;;2026-11-20;;P.;Pietersen;1990-01-01;;;Dam;1;;1012 JS;Amsterdam"]) + "\n")
-    quarantined = client.post("/v1/signals/imports", headers=office, data={"mode": "accept-valid"},
-                              files={"file": ("vps.csv", content.encode(), "text/csv")})
+    content = (
+        "\n".join(
+            [
+                HEADER,
+                jansen("BAD-1", "2026-11-20").replace("1.234,56", "veel"),
+                "BAD-2;Huur;Ymere;veel;;2026-11-20;;P.;Pietersen;1990-01-01;;;Dam;1;;1012 JS;Amsterdam",
+            ]
+        )
+        + "\n"
+    )
+    quarantined = client.post(
+        "/v1/signals/imports",
+        headers=office,
+        data={"mode": "accept-valid"},
+        files={"file": ("vps.csv", content.encode(), "text/csv")},
+    )
     assert quarantined.status_code == 201 and quarantined.json()["rejected"] == 2, quarantined.text
     october = {"from": "2026-10-01", "to": "2026-10-31"}
     monitor_before = client.get("/v1/reports/monitor", headers=office, params=october).json()
     ddas_before = client.get("/v1/reports/ddas", headers=office, params=october).json()
 
     ref = search(client, bsn=BSN).json()["ref"]
-    response = client.post(f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"),
-                           json={"ground": "objection", "reason": REASON})
+    response = client.post(
+        f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"), json={"ground": "objection", "reason": REASON}
+    )
     assert response.status_code == 200, response.text
     result = response.json()
     assert set(result["erased_cases"]) == {str(town["first"]), str(town["second"])}
@@ -186,7 +252,11 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
         assert value not in everything, value
     assert "Vries" in everything and "Pietersen" in everything  # others keep theirs
     second = read(session, select(Case).where(Case.id == town["second"]))[0]
-    assert (second.state, second.result, second.purged_at is not None) == ("closed", "Niet opgepakt: andere reden", True)
+    assert (second.state, second.result, second.purged_at is not None) == (
+        "closed",
+        "Niet opgepakt: andere reden",
+        True,
+    )
     office = login(client, "office1")
     assert client.get("/v1/reports/monitor", headers=office, params=october).json()["cases"] == monitor_before["cases"]
     ddas_after = client.get("/v1/reports/ddas", headers=office, params=october).json()
@@ -207,13 +277,20 @@ def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, 
     office = login(client, "office1")
     second = town["second"]
     for body in ({"kind": "phone_attempt", "reached": True}, {"kind": "help_accepted"}):
-        assert client.post(f"/v1/cases/{second}/actions", headers=office, json={
-            "action_id": str(uuid.uuid4()), "occurred_at": clock.current.isoformat(), **body}).status_code == 200
+        assert (
+            client.post(
+                f"/v1/cases/{second}/actions",
+                headers=office,
+                json={"action_id": str(uuid.uuid4()), "occurred_at": clock.current.isoformat(), **body},
+            ).status_code
+            == 200
+        )
     started = client.post(f"/v1/cases/{second}/trajectory", headers=office, json={"decision_date": "2026-11-26"})
     assert started.status_code in (200, 201), started.text
     ref = search(client, bsn=BSN).json()["ref"]
-    result = client.post(f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"),
-                         json={"ground": "erasure", "reason": REASON}).json()
+    result = client.post(
+        f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"), json={"ground": "erasure", "reason": REASON}
+    ).json()
     assert result["erased_cases"] == [str(town["first"])]
     assert [k["case_id"] for k in result["kept"]] == [str(second)] and "trajectory" in result["kept"][0]["reason"]
     report = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()
@@ -224,11 +301,15 @@ def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, 
 def test_an_address_that_names_several_residents_is_not_erased_as_one(  # type: ignore[no-untyped-def]
     client: TestClient, town
 ):
-    upload(client, login(client, "office1"),
-           "NOV-2;Water;Waternet;80;;2026-11-21;;K.;Kaya;1990-02-03;;;Kinkerstraat;12;;1053 KL;Amsterdam")
+    upload(
+        client,
+        login(client, "office1"),
+        "NOV-2;Water;Waternet;80;;2026-11-21;;K.;Kaya;1990-02-03;;;Kinkerstraat;12;;1053 KL;Amsterdam",
+    )
     ref = search(client, postcode="1053KL", house_number=12).json()["ref"]
-    refused = client.post(f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"),
-                          json={"ground": "objection", "reason": REASON})
+    refused = client.post(
+        f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"), json={"ground": "objection", "reason": REASON}
+    )
     assert refused.status_code == 409 and refused.json()["type"].endswith("resident-ambiguous")
     assert search(client, bsn=BSN).json()["signals"][0]["erased"] is False  # nothing was erased
 
@@ -244,9 +325,14 @@ def test_a_bsn_that_fails_the_elfproef_is_refused(client: TestClient, town):  # 
 
 # --- the rules ------------------------------------------------------------------------------------
 
-facts = st.builds(CaseFacts, closed=st.booleans(), purged=st.booleans(), trajectory_started=st.booleans(),
-                  trajectory_ended_on=st.none() | st.dates(date(2020, 1, 1), date(2035, 1, 1)),
-                  bkr_removal_on=st.none() | st.dates(date(2020, 1, 1), date(2035, 1, 1)))
+facts = st.builds(
+    CaseFacts,
+    closed=st.booleans(),
+    purged=st.booleans(),
+    trajectory_started=st.booleans(),
+    trajectory_ended_on=st.none() | st.dates(date(2020, 1, 1), date(2035, 1, 1)),
+    bkr_removal_on=st.none() | st.dates(date(2020, 1, 1), date(2035, 1, 1)),
+)
 
 
 @given(case=facts, today=st.dates(date(2024, 1, 1), date(2030, 1, 1)))
@@ -269,12 +355,20 @@ def test_a_masked_bsn_shows_three_digits(bsn: str):
     assert masked == "******" + bsn[-3:] and len(masked) == 9
 
 
-@pytest.mark.parametrize(("asked", "prefix", "surname", "match"), [
-    ("de Vries", "de", "Vries", True), ("Vries", "de", "Vries", True), ("DE  VRIES", "de", "Vries", True),
-    ("Koc", None, "Koç", True), ("van Dijk", None, "Dijk", False), ("Jansen", None, None, False),
-])
-def test_names_match_with_or_without_prefix_case_or_accents(asked: str, prefix: str | None, surname: str | None,
-                                                            match: bool):
+@pytest.mark.parametrize(
+    ("asked", "prefix", "surname", "match"),
+    [
+        ("de Vries", "de", "Vries", True),
+        ("Vries", "de", "Vries", True),
+        ("DE  VRIES", "de", "Vries", True),
+        ("Koc", None, "Koç", True),
+        ("van Dijk", None, "Dijk", False),
+        ("Jansen", None, None, False),
+    ],
+)
+def test_names_match_with_or_without_prefix_case_or_accents(
+    asked: str, prefix: str | None, surname: str | None, match: bool
+):
     assert name_matches(asked, prefix=prefix, surname=surname) is match
 
 
@@ -286,9 +380,16 @@ def test_the_access_report_lists_every_read_of_the_persons_data_and_none_of_anot
     office = login(client, "office1")
     worker = client.get("/v1/auth/me", headers=login(client, "worker1")).json()["id"]
     for case_id in (town["second"], town["other"]):
-        assert client.post(f"/v1/cases/{case_id}/assignment", headers=office, json={"worker_id": worker}).status_code == 200
-    device = client.post("/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}).json()
-    pulled = decrypt(client.get("/v1/sync/pull", headers={"Authorization": f"Bearer {device['access_token']}"}).text, KEY)
+        assert (
+            client.post(f"/v1/cases/{case_id}/assignment", headers=office, json={"worker_id": worker}).status_code
+            == 200
+        )
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+    ).json()
+    pulled = decrypt(
+        client.get("/v1/sync/pull", headers={"Authorization": f"Bearer {device['access_token']}"}).text, KEY
+    )
     assert {c.id for c in pulled.upserts} == {town["second"], town["other"]}  # the phone read both households
     assert client.get("/v1/cases", headers=office).status_code == 200  # the list reads both too
     for case_id in (town["first"], town["second"], town["other"]):
@@ -300,11 +401,23 @@ def test_the_access_report_lists_every_read_of_the_persons_data_and_none_of_anot
 
     mine = {town["first"], town["second"]}
     trail = read(session, select(AuditEntry).order_by(AuditEntry.id))
-    about_jansen = [e for e in trail if e.case_id in mine or (e.resource_type == "signal" and e.resource_id in signal_ids)
-                    or (e.resource_type == "resident_request" and e.resource_id == ref)]
+    about_jansen = [
+        e
+        for e in trail
+        if e.case_id in mine
+        or (e.resource_type == "signal" and e.resource_id in signal_ids)
+        or (e.resource_type == "resident_request" and e.resource_id == ref)
+    ]
     about_de_vries = [e for e in trail if e.case_id == town["other"]]
-    assert {e.action for e in about_jansen} >= {"sync.pull", "cases.list", "cases.read", "signals.reveal-bsn",
-                                                "residents.search", "cases.close", "cases.assign"}
+    assert {e.action for e in about_jansen} >= {
+        "sync.pull",
+        "cases.list",
+        "cases.read",
+        "signals.reveal-bsn",
+        "residents.search",
+        "cases.close",
+        "cases.assign",
+    }
     assert about_de_vries  # read in the same requests, so the report must tell them apart
 
     report = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()

@@ -26,7 +26,10 @@ def test_another_creditor_of_the_same_type_is_not_covered():
 
 
 def test_without_a_creditor_the_only_agreement_of_that_type_names_it():
-    assert creditor_under_agreement(partner_type="Huur", creditor=None, agreements=[YMERE, Agreement("Eneco", "Energie")]) == "Ymere"
+    assert (
+        creditor_under_agreement(partner_type="Huur", creditor=None, agreements=[YMERE, Agreement("Eneco", "Energie")])
+        == "Ymere"
+    )
     with pytest.raises(ValueError, match="several"):
         creditor_under_agreement(partner_type="Huur", creditor=None, agreements=[YMERE, Agreement("Vestia", "Huur")])
 
@@ -35,8 +38,9 @@ names = st.sampled_from(["Ymere", "Vestia", "Eneco", "Evides", "ymere"])
 types = st.sampled_from(["Huur", "Energie", "Water", "Zorg"])
 
 
-@given(agreements=st.lists(st.builds(Agreement, names, types), max_size=4), partner_type=types,
-       creditor=st.none() | names)
+@given(
+    agreements=st.lists(st.builds(Agreement, names, types), max_size=4), partner_type=types, creditor=st.none() | names
+)
 def test_a_delivery_is_covered_only_by_an_agreement_of_its_type_and_creditor(agreements, partner_type, creditor):  # type: ignore[no-untyped-def]
     try:
         granted = creditor_under_agreement(partner_type=partner_type, creditor=creditor, agreements=agreements)

@@ -20,10 +20,18 @@ from api.signals.rules import (
 )
 
 
-def facts(key: str, day: date, *, partner: str = "Huur", creditor: str | None = "Ymere", since: date | None = date(2026, 8, 1),
-          amount: int | None = 50_000) -> SignalFacts:
-    return SignalFacts(key=key, signal_date=day, partner_type=partner, creditor=creditor, arrears_since_date=since,
-                       amount_cents=amount)
+def facts(
+    key: str,
+    day: date,
+    *,
+    partner: str = "Huur",
+    creditor: str | None = "Ymere",
+    since: date | None = date(2026, 8, 1),
+    amount: int | None = 50_000,
+) -> SignalFacts:
+    return SignalFacts(
+        key=key, signal_date=day, partner_type=partner, creditor=creditor, arrears_since_date=since, amount_cents=amount
+    )
 
 
 def test_same_creditor_same_arrear_same_amount_is_a_repeat():
@@ -53,7 +61,10 @@ def test_another_creditor_or_another_arrear_is_not_a_repeat():
 
 
 def test_creditor_names_match_regardless_of_case_and_spacing():
-    signals = [facts("a", date(2026, 10, 5), creditor="Woonstichting  De Key"), facts("b", date(2026, 11, 5), creditor="woonstichting de key")]
+    signals = [
+        facts("a", date(2026, 10, 5), creditor="Woonstichting  De Key"),
+        facts("b", date(2026, 11, 5), creditor="woonstichting de key"),
+    ]
     assert find_repeats(signals) == {"b"}
 
 
@@ -113,7 +124,9 @@ def test_the_first_report_of_an_arrear_is_never_a_repeat(signals: list[SignalFac
 
 
 @given(household_signals, st.integers(min_value=1, max_value=24))
-def test_a_signal_next_month_never_changes_the_classification_of_earlier_months(signals: list[SignalFacts], lookback: int):
+def test_a_signal_next_month_never_changes_the_classification_of_earlier_months(
+    signals: list[SignalFacts], lookback: int
+):
     if not signals:
         return
     before = assess_household(signals, lookback_months=lookback)
@@ -125,7 +138,8 @@ def test_a_signal_next_month_never_changes_the_classification_of_earlier_months(
     # ... while the newcomer itself sees them: consecutive when a counted signal lies in its look-back.
     months = next_month.year * 12 + next_month.month
     in_window = [
-        s for s in signals
+        s
+        for s in signals
         if not before[s.key].is_repeat and 0 < months - (s.signal_date.year * 12 + s.signal_date.month) <= lookback
     ]
     assert (after["later"].kind is SignalKind.CONSECUTIVE) == bool(in_window)

@@ -27,20 +27,38 @@ def test_accept_valid_writes_rejected_rows_as_it_reads_them_not_all_at_the_end(s
     written_while_reading: list[int] = []
 
     with Session(app.state.engine) as own:
+
         def rows() -> Iterator[ParsedRow]:
             for line in range(1, 5 * service.CHUNK + 1):
                 if line % service.CHUNK == 1 and line > 1:
                     assert not own.new  # nothing waits in the session for a flush
                     with own.no_autoflush:
                         written_while_reading.append(own.scalar(sa.select(sa.func.count()).select_from(QuarantinedRow)))
-                yield normalise_row({"signal_id": f"S{line}", "partner_type": "Bakker", "signal_date": "2026-11-03",
-                                     "postcode": "1053KL", "house_number": "12"}, line=line)
+                yield normalise_row(
+                    {
+                        "signal_id": f"S{line}",
+                        "partner_type": "Bakker",
+                        "signal_date": "2026-11-03",
+                        "postcode": "1053KL",
+                        "house_number": "12",
+                    },
+                    line=line,
+                )
 
-        record = service.new_import(code="0363", source="file", mode="accept-valid", created_by="t", now=datetime.now(UTC))
+        record = service.new_import(
+            code="0363", source="file", mode="accept-valid", created_by="t", now=datetime.now(UTC)
+        )
         own.add(record)
         own.flush()
-        report = service.intake(own, municipality=own.get(Municipality, "0363"), vault=app.state.vault, rows=rows(),
-                                mode="accept-valid", import_id=record.id, now=datetime.now(UTC))
+        report = service.intake(
+            own,
+            municipality=own.get(Municipality, "0363"),
+            vault=app.state.vault,
+            rows=rows(),
+            mode="accept-valid",
+            import_id=record.id,
+            now=datetime.now(UTC),
+        )
 
         assert report.rejected == 5 * service.CHUNK
         assert written_while_reading == [service.CHUNK, 2 * service.CHUNK, 3 * service.CHUNK, 4 * service.CHUNK]
@@ -89,7 +107,8 @@ def test_the_quarantine_keeps_a_long_value_cut_to_its_columns_limit(client, offi
 
     assert (report["created"], report["rejected"]) == (1, 1)
     assert {(e["column"], e["reason"]) for e in report["errors"]} == {
-        ("surname", "achternaam is longer than 200 characters"), ("postcode", "postcode is longer than 20 characters"),
+        ("surname", "achternaam is longer than 200 characters"),
+        ("postcode", "postcode is longer than 20 characters"),
         (None, "a signal needs a valid bsn, or a postcode and huisnummer"),
     }
     [stored] = read(session, select(QuarantinedRow))
@@ -97,7 +116,9 @@ def test_the_quarantine_keeps_a_long_value_cut_to_its_columns_limit(client, offi
     download = client.get(f"/v1/signals/imports/{report['id']}/quarantine", headers=office)
     assert download.status_code == 200
     [quarantined] = list(csv.DictReader(io.StringIO(download.text), delimiter=";"))
-    assert quarantined["surname"] == ("Jansen" * 5_000)[:200] + "…" and quarantined["postcode"] == "1053" + "K" * 16 + "…"
+    assert (
+        quarantined["surname"] == ("Jansen" * 5_000)[:200] + "…" and quarantined["postcode"] == "1053" + "K" * 16 + "…"
+    )
     assert len(download.content) < 2_000
 
 
@@ -136,8 +157,12 @@ def test_an_xlsx_over_the_row_limit_is_refused_with_413(client, office, session,
 
 
 def ddas(signals: int, *, padding: int = 0) -> bytes:
-    item = {"ID": "RIS-{n}", "signaaldatum": "2026-10-26", "signaalpartner": {"type": "Zorg"},
-            "client": {"postcode": "1053KL", "huisnummer": 12}}
+    item = {
+        "ID": "RIS-{n}",
+        "signaaldatum": "2026-10-26",
+        "signaalpartner": {"type": "Zorg"},
+        "client": {"postcode": "1053KL", "huisnummer": 12},
+    }
     items = [json.loads(json.dumps(item).replace("{n}", str(n))) for n in range(signals)]
     return json.dumps({"gemeentecode": "0363", "vroegsignalen": items, "opmerking": " " * padding}).encode()
 
@@ -210,7 +235,11 @@ def test_an_xlsx_whose_shared_strings_are_over_the_limit_is_refused_with_413(cli
 
 def test_an_xlsx_cell_beyond_what_is_read_of_it_is_a_row_error_kept_cut(client, office, session):  # type: ignore[no-untyped-def]
     long = "Jansen" * 100_000  # 600,000 characters; the reader keeps 1,024 of them
-    rows = [XLSX_HEADER, ["X1", "Huur", "2026-11-03", long, "1053KL", "12"], ["X2", "Huur", "2026-11-03", "Jansen", "1053KL", "14"]]
+    rows = [
+        XLSX_HEADER,
+        ["X1", "Huur", "2026-11-03", long, "1053KL", "12"],
+        ["X2", "Huur", "2026-11-03", "Jansen", "1053KL", "14"],
+    ]
 
     report = upload(client, office, xlsx(rows), name="export.xlsx", mode="accept-valid").json()
 

@@ -31,17 +31,22 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="
 
 
 @pytest.fixture
-def server(db, database_url: str, signing_key: SigningKey, session: Session, tmp_path: Path) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
+def server(
+    db, database_url: str, signing_key: SigningKey, session: Session, tmp_path: Path
+) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
     """`doorstep serve` on the test database, as production runs it: its URL and process id."""
     make_municipality(session)
     make_user(session, role="backoffice", username="office1")
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")},
-        "DOORSTEP_DATABASE_URL": database_url, "DOORSTEP_DEMO": "false", "DOORSTEP_VAR_DIR": str(tmp_path),
+        "DOORSTEP_DATABASE_URL": database_url,
+        "DOORSTEP_DEMO": "false",
+        "DOORSTEP_VAR_DIR": str(tmp_path),
         "DOORSTEP_JWT_SIGNING_KEYS": json.dumps([signing_key.model_dump()]),
         "DOORSTEP_BSN_ENCRYPTION_KEYS": json.dumps([key.model_dump() for key in BSN_KEYS]),
-        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY, "DOORSTEP_LOG_LEVEL": "WARNING",
+        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY,
+        "DOORSTEP_LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env)
     try:
@@ -81,10 +86,16 @@ def _workbook(path: Path, strings: list[str | bytes], rows: Iterator[bytes]) -> 
             'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/sharedStrings.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
         )
-        archive.writestr("xl/workbook.xml", f'<workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheets>'
-                                            '<sheet name="Signalen" sheetId="1" r:id="rId1"/></sheets></workbook>')
-        archive.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{PACKAGE}"><Relationship Id="rId1" '
-                                                       f'Type="{SHEET_TYPE}" Target="worksheets/sheet1.xml"/></Relationships>')
+        archive.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheets>'
+            '<sheet name="Signalen" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{PACKAGE}"><Relationship Id="rId1" '
+            f'Type="{SHEET_TYPE}" Target="worksheets/sheet1.xml"/></Relationships>',
+        )
         with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
             part.write(f'<sst xmlns="{MAIN}">'.encode())
             for text in strings:
@@ -137,10 +148,15 @@ def csv_of_invalid_rows(path: Path, count: int) -> None:
 
 def test_the_service_takes_issue_18s_files_in_under_300_mb(server: tuple[str, int], tmp_path: Path) -> None:
     base, pid = server
-    files = {"one-huge-cell.xlsx": xlsx_with_one_huge_cell, "100000-rows.xlsx": lambda path: xlsx_with_rows(path, 100_000),
-             "100000-invalid-rows.csv": lambda path: csv_of_invalid_rows(path, 100_000)}
+    files = {
+        "one-huge-cell.xlsx": xlsx_with_one_huge_cell,
+        "100000-rows.xlsx": lambda path: xlsx_with_rows(path, 100_000),
+        "100000-invalid-rows.csv": lambda path: csv_of_invalid_rows(path, 100_000),
+    }
     with httpx.Client(base_url=base, timeout=120) as client:
-        token = client.post("/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD})
+        token = client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": "office1", "password": PASSWORD}
+        )
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         idle = megabytes(pid, "VmRSS")
         peaks: dict[str, float] = {}
@@ -161,9 +177,14 @@ def test_the_service_takes_issue_18s_files_in_under_300_mb(server: tuple[str, in
         quarantine = client.get(f"/v1/signals/imports/{response.json()['id']}/quarantine", headers=headers)
         peaks["its quarantine"] = megabytes(pid, "VmHWM")
         assert quarantine.status_code == 200 and quarantine.text.count("\n") == 100_001
-    print(f"\nserved process: {idle:.0f} MB idle; peak RSS: " + ", ".join(f"{name} {peak:.0f} MB" for name, peak in peaks.items()))
+    print(
+        f"\nserved process: {idle:.0f} MB idle; peak RSS: "
+        + ", ".join(f"{name} {peak:.0f} MB" for name, peak in peaks.items())
+    )
     assert max(peaks.values()) < PEAK_MB, peaks
 
 
 def upload(client: httpx.Client, headers: dict[str, str], name: str, data: BinaryIO) -> httpx.Response:
-    return client.post("/v1/signals/imports", headers=headers, files={"file": (name, data)}, data={"mode": "accept-valid"})
+    return client.post(
+        "/v1/signals/imports", headers=headers, files={"file": (name, data)}, data={"mode": "accept-valid"}
+    )

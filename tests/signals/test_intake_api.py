@@ -18,9 +18,21 @@ HEADER = "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signa
 BSN = "111222333"
 
 
-def row(signal_id: str, *, partner: str = "Huur", creditor: str = "Ymere", amount: str = "1.234,56",
-        since: str = "01-08-2026", day: str = "2026-11-03", crisis: str = "nee", bsn: str = "", surname: str = "Jansen",
-        postcode: str = "1053 KL", number: str = "12", addition: str = "") -> str:
+def row(
+    signal_id: str,
+    *,
+    partner: str = "Huur",
+    creditor: str = "Ymere",
+    amount: str = "1.234,56",
+    since: str = "01-08-2026",
+    day: str = "2026-11-03",
+    crisis: str = "nee",
+    bsn: str = "",
+    surname: str = "Jansen",
+    postcode: str = "1053 KL",
+    number: str = "12",
+    addition: str = "",
+) -> str:
     return f"{signal_id};{partner};{creditor};{amount};{since};{day};{crisis};{bsn};J.;{surname};Kinkerstraat;{number};{addition};{postcode};Amsterdam"
 
 
@@ -37,7 +49,9 @@ def office(client: TestClient, session: Session) -> dict[str, str]:
     return login(client, "office1")
 
 
-def upload(client: TestClient, headers: dict[str, str], content: bytes, *, name: str = "vps.csv", mode: str | None = None):  # type: ignore[no-untyped-def]
+def upload(
+    client: TestClient, headers: dict[str, str], content: bytes, *, name: str = "vps.csv", mode: str | None = None
+):  # type: ignore[no-untyped-def]
     data = {"mode": mode} if mode else {}
     return client.post("/v1/signals/imports", headers=headers, files={"file": (name, content, "text/csv")}, data=data)
 
@@ -46,7 +60,9 @@ def _count(session: Session, model) -> int:  # type: ignore[no-untyped-def]
     return len(read(session, select(model)))
 
 
-def test_a_csv_import_stores_signals_groups_households_and_keeps_its_report(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
+def test_a_csv_import_stores_signals_groups_households_and_keeps_its_report(
+    client: TestClient, office, session: Session
+):  # type: ignore[no-untyped-def]
     content = csv_file(
         row("S1", bsn=BSN),
         row("S2", partner="Energie", creditor="Vattenfall", postcode="1053kl", day="2026-11-20"),  # same household
@@ -70,7 +86,9 @@ def test_a_csv_import_stores_signals_groups_households_and_keeps_its_report(clie
 
 
 def test_all_or_nothing_rejects_the_whole_file_and_lists_every_error(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
-    content = csv_file(row("S1"), row("S2", partner="Bakker", day="31-02-2026"), row("S3", bsn="123456789", postcode="", number=""))
+    content = csv_file(
+        row("S1"), row("S2", partner="Bakker", day="31-02-2026"), row("S3", bsn="123456789", postcode="", number="")
+    )
     report = upload(client, office, content).json()
 
     assert report["status"] == "rejected" and report["created"] == 0 and report["rejected"] == 2
@@ -128,8 +146,14 @@ def test_a_new_signal_joins_the_open_case_and_escalates_it(client: TestClient, o
 
 
 def test_a_household_without_an_address_is_grouped_by_bsn(client: TestClient, office):  # type: ignore[no-untyped-def]
-    upload(client, office, csv_file(row("S1", bsn=BSN, postcode="", number=""), row("S2", bsn=BSN, postcode="", number="",
-                                                                                 partner="Zorg", creditor="CZ")))
+    upload(
+        client,
+        office,
+        csv_file(
+            row("S1", bsn=BSN, postcode="", number=""),
+            row("S2", bsn=BSN, postcode="", number="", partner="Zorg", creditor="CZ"),
+        ),
+    )
     [case] = client.get("/v1/cases", headers=office).json()["items"]
     assert case["classification"] == "multiple" and case["address"]["postcode"] is None
 
@@ -156,10 +180,10 @@ def test_a_bad_file_is_refused_with_a_problem_and_nothing_is_written(  # type: i
 
 
 def test_an_oversized_file_is_refused_with_413(client: TestClient, office, app):  # type: ignore[no-untyped-def]
-    app.user_middleware  # the limit is read at app creation; use a file larger than it
+    # The limit is read at app creation; use a file larger than it.
     limit = app.state.settings.max_import_bytes
     response = client.post(
-        "/v1/signals/imports", headers={**office, "Content-Length": str(limit + 1)}, content=b"x" * 10,
+        "/v1/signals/imports", headers={**office, "Content-Length": str(limit + 1)}, content=b"x" * 10
     )
     assert response.status_code == 413
 
@@ -174,42 +198,86 @@ def test_xlsx_and_ddas_json_imports(client: TestClient, office):  # type: ignore
     xlsx = upload(client, office, buffer.getvalue(), name="vps.xlsx").json()
     assert (xlsx["format"], xlsx["created"]) == ("xlsx", 1)
 
-    delivery = {"leveringen": [{"gemeentecode": "0363", "vroegsignalen": [
-        {"ID": "D1", "signaalpartner": {"type": "Energie"}, "signaaldatum": "2026-11-05", "bedrag": 450,
-         "client": {"burgerservicenummer": BSN}},
-        {"ID": "D2", "signaalpartner": {"type": "Water"}, "signaaldatum": "2026-11-06",
-         "client": {"postcode": "1053KL", "huisnummer": "12"}},
-    ]}]}
+    delivery = {
+        "leveringen": [
+            {
+                "gemeentecode": "0363",
+                "vroegsignalen": [
+                    {
+                        "ID": "D1",
+                        "signaalpartner": {"type": "Energie"},
+                        "signaaldatum": "2026-11-05",
+                        "bedrag": 450,
+                        "client": {"burgerservicenummer": BSN},
+                    },
+                    {
+                        "ID": "D2",
+                        "signaalpartner": {"type": "Water"},
+                        "signaaldatum": "2026-11-06",
+                        "client": {"postcode": "1053KL", "huisnummer": "12"},
+                    },
+                ],
+            }
+        ]
+    }
     ddas = upload(client, office, json.dumps(delivery).encode(), name="ddas.json").json()
     assert (ddas["format"], ddas["created"], ddas["status"]) == ("ddas-json", 2, "completed")
 
 
 def test_the_import_warns_about_creditors_missing_from_the_register(client: TestClient, office):  # type: ignore[no-untyped-def]
-    created = client.post("/v1/creditor-agreements", headers=office, json={
-        "name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "VPS"})
+    created = client.post(
+        "/v1/creditor-agreements",
+        headers=office,
+        json={"name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "VPS"},
+    )
     assert created.status_code == 201
     report = upload(client, office, csv_file(row("S1"), row("S2", partner="Energie", creditor="Vattenfall"))).json()
     assert report["creditors_without_agreement"] == [{"creditor": "Vattenfall", "partner_type": "Energie"}]
     assert report["created"] == 2  # platform files are trusted
-    duplicate = client.post("/v1/creditor-agreements", headers=office, json={
-        "name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "VPS"})
+    duplicate = client.post(
+        "/v1/creditor-agreements",
+        headers=office,
+        json={"name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "VPS"},
+    )
     assert duplicate.status_code == 409
 
 
 def test_the_partner_api_needs_an_agreement_and_answers_per_signal(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
     partner = make_partner(session, scopes=("signals:write",))
     headers = partner_login(client, partner.client_id)
-    batch = {"signals": [
-        {"signal_id": "P1", "partner_type": "Huur", "signal_date": "2026-11-10", "postcode": "1053KL", "house_number": 12},
-        {"signal_id": "P2", "partner_type": "Huur", "signal_date": "2026-11-10", "bsn": "123456789"},
-        {"signal_id": "P1", "partner_type": "Huur", "signal_date": "2026-11-10", "postcode": "1053KL", "house_number": 12},
-    ]}
+    batch = {
+        "signals": [
+            {
+                "signal_id": "P1",
+                "partner_type": "Huur",
+                "signal_date": "2026-11-10",
+                "postcode": "1053KL",
+                "house_number": 12,
+            },
+            {"signal_id": "P2", "partner_type": "Huur", "signal_date": "2026-11-10", "bsn": "123456789"},
+            {
+                "signal_id": "P1",
+                "partner_type": "Huur",
+                "signal_date": "2026-11-10",
+                "postcode": "1053KL",
+                "house_number": 12,
+            },
+        ]
+    }
     refused = client.post("/v1/signals", headers=headers, json=batch)
     assert refused.status_code == 403 and refused.json()["type"] == "urn:doorstep:problem:no-agreement"
 
-    client.post("/v1/creditor-agreements", headers=office, json={
-        "name": "Ymere", "partner_type": "Huur", "agreement_date": "2025-01-01", "platform": "API",
-        "partner_client_id": partner.client_id})
+    client.post(
+        "/v1/creditor-agreements",
+        headers=office,
+        json={
+            "name": "Ymere",
+            "partner_type": "Huur",
+            "agreement_date": "2025-01-01",
+            "platform": "API",
+            "partner_client_id": partner.client_id,
+        },
+    )
     response = client.post("/v1/signals", headers=headers, json=batch)
     assert response.status_code == 200, response.text
     results = [(r["index"], r["signal_id"], r["result"]) for r in response.json()["results"]]
@@ -226,7 +294,12 @@ def test_the_bsn_is_stored_encrypted_and_revealed_only_to_the_office_with_an_aud
 ):
     upload(client, office, csv_file(row("S1", bsn=BSN)))
     [signal] = read(session, select(Signal))
-    assert signal.bsn_ciphertext and BSN not in signal.bsn_ciphertext and signal.bsn_digest and BSN not in signal.bsn_digest
+    assert (
+        signal.bsn_ciphertext
+        and BSN not in signal.bsn_ciphertext
+        and signal.bsn_digest
+        and BSN not in signal.bsn_digest
+    )
     case = client.get(f"/v1/cases/{signal.case_id}", headers=office)
     assert BSN not in case.text
 
@@ -261,8 +334,10 @@ def test_the_office_finds_signals_by_bsn_without_it_being_stored_in_the_clear(cl
 
 def test_classification_does_not_depend_on_the_order_of_deliveries(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
     first = csv_file(row("A1", day="2026-06-10"), row("A2", postcode="1055AB", day="2026-11-04"))
-    second = csv_file(row("B1", partner="Zorg", creditor="CZ", day="2026-11-20"),
-                      row("B2", partner="Water", creditor="Waternet", postcode="1055AB", day="2026-11-05"))
+    second = csv_file(
+        row("B1", partner="Zorg", creditor="CZ", day="2026-11-20"),
+        row("B2", partner="Water", creditor="Waternet", postcode="1055AB", day="2026-11-05"),
+    )
     make_municipality(session, "0599", "Rotterdam")
     make_user(session, code="0599", role="backoffice", username="rotterdam")
     other = login(client, "rotterdam")
@@ -312,7 +387,9 @@ def test_quarantined_bsns_are_stored_encrypted_and_shown_only_to_roles_that_may_
 def test_a_bsn_search_is_audited_per_record_found(client: TestClient, office):  # type: ignore[no-untyped-def]
     upload(client, office, csv_file(row("S1", bsn=BSN)))
     [match] = client.post("/v1/signals/search", headers=office, json={"bsn": BSN}).json()["items"]
-    entries = client.get("/v1/audit", params={"action": "signals.search-bsn"}, headers=login(client, "admin1")).json()["items"]
+    entries = client.get("/v1/audit", params={"action": "signals.search-bsn"}, headers=login(client, "admin1")).json()[
+        "items"
+    ]
     assert [(e["resource_id"], e["case_id"]) for e in entries] == [(match["signal_id"], match["case_id"])]
 
 
@@ -331,33 +408,73 @@ def test_two_deliveries_at_once_for_one_household_give_one_case(office, session:
         try:
             with Session(engine) as own:
                 municipality = own.get(Municipality, "0363")
-                record = service.new_import(code="0363", source="api", mode="accept-valid", created_by="t",
-                                            now=datetime.now(UTC))
+                record = service.new_import(
+                    code="0363", source="api", mode="accept-valid", created_by="t", now=datetime.now(UTC)
+                )
                 own.add(record)
                 own.flush()
-                rows = [normalise_row({"signal_id": signal_id, "partner_type": partner, "signal_date": "2026-11-03",
-                                       "postcode": "1053KL", "house_number": "12"}, line=1)]
-                service.intake(own, municipality=municipality, vault=vault, rows=rows, mode="accept-valid",
-                               import_id=record.id, now=datetime.now(UTC))
+                rows = [
+                    normalise_row(
+                        {
+                            "signal_id": signal_id,
+                            "partner_type": partner,
+                            "signal_date": "2026-11-03",
+                            "postcode": "1053KL",
+                            "house_number": "12",
+                        },
+                        line=1,
+                    )
+                ]
+                service.intake(
+                    own,
+                    municipality=municipality,
+                    vault=vault,
+                    rows=rows,
+                    mode="accept-valid",
+                    import_id=record.id,
+                    now=datetime.now(UTC),
+                )
                 own.commit()
         except Exception as exc:  # pragma: no cover - surfaced below
             errors.append(exc)
 
     # The household exists already (the race is over its case, not over the address).
-    upload_first = [normalise_row({"signal_id": "S0", "partner_type": "Zorg", "signal_date": "2026-05-01",
-                                   "postcode": "1053KL", "house_number": "12"}, line=1)]
+    upload_first = [
+        normalise_row(
+            {
+                "signal_id": "S0",
+                "partner_type": "Zorg",
+                "signal_date": "2026-05-01",
+                "postcode": "1053KL",
+                "house_number": "12",
+            },
+            line=1,
+        )
+    ]
     with Session(engine) as own:
         from api.models import Municipality as M
 
-        record = service.new_import(code="0363", source="api", mode="accept-valid", created_by="t", now=datetime.now(UTC))
+        record = service.new_import(
+            code="0363", source="api", mode="accept-valid", created_by="t", now=datetime.now(UTC)
+        )
         own.add(record)
         own.flush()
-        service.intake(own, municipality=own.get(M, "0363"), vault=vault, rows=upload_first, mode="accept-valid",
-                       import_id=record.id, now=datetime.now(UTC))
+        service.intake(
+            own,
+            municipality=own.get(M, "0363"),
+            vault=vault,
+            rows=upload_first,
+            mode="accept-valid",
+            import_id=record.id,
+            now=datetime.now(UTC),
+        )
         own.execute(Case.__table__.update().values(state="closed", result="Inwoner is overleden"))
         own.commit()
 
-    threads = [threading.Thread(target=deliver, args=("T1", "Huur")), threading.Thread(target=deliver, args=("T2", "Energie"))]
+    threads = [
+        threading.Thread(target=deliver, args=("T1", "Huur")),
+        threading.Thread(target=deliver, args=("T2", "Energie")),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -371,7 +488,11 @@ def test_two_deliveries_at_once_for_one_household_give_one_case(office, session:
 def test_an_earlier_repeat_does_not_join_a_case_opened_later(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
     upload(client, office, csv_file(row("A1", amount="1000", since="01-08-2026", day="2026-09-01")))
     [first] = read(session, select(Case))
-    client.post(f"/v1/cases/{first.id}/close", headers=office, json={"result": "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering"})
+    client.post(
+        f"/v1/cases/{first.id}/close",
+        headers=office,
+        json={"result": "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering"},
+    )
     upload(client, office, csv_file(row("A2", amount="900", since="01-08-2026", day="2026-10-01")))
     repeat = read(session, select(Signal).where(Signal.external_id == "A2"))[0]
     assert repeat.is_repeat and repeat.case_id is None
@@ -383,9 +504,17 @@ def test_an_earlier_repeat_does_not_join_a_case_opened_later(client: TestClient,
 
 
 def _agreement(client: TestClient, office, partner, name: str = "Ymere", partner_type: str = "Huur") -> None:  # type: ignore[no-untyped-def]
-    created = client.post("/v1/creditor-agreements", headers=office, json={
-        "name": name, "partner_type": partner_type, "agreement_date": "2025-01-01", "platform": "API",
-        "partner_client_id": partner.client_id})
+    created = client.post(
+        "/v1/creditor-agreements",
+        headers=office,
+        json={
+            "name": name,
+            "partner_type": partner_type,
+            "agreement_date": "2025-01-01",
+            "platform": "API",
+            "partner_client_id": partner.client_id,
+        },
+    )
     assert created.status_code == 201, created.text
 
 
@@ -402,13 +531,33 @@ def test_a_partner_delivers_only_what_its_agreements_cover(client: TestClient, o
     _agreement(client, office, partner)
     headers = partner_login(client, partner.client_id)
     base = {"signal_date": "2026-11-10", "postcode": "1053KL"}
-    response = client.post("/v1/signals", headers=headers, json={"signals": [
-        {**base, "signal_id": "A1", "partner_type": "Huur", "creditor": "Ymere", "house_number": 1},
-        {**base, "signal_id": "A2", "partner_type": "Huur", "creditor": "  ymere ", "house_number": 2},
-        {**base, "signal_id": "A3", "partner_type": "Huur", "house_number": 3},
-        {**base, "signal_id": "A4", "partner_type": "Energie", "creditor": "Ymere", "crisis": True, "house_number": 4},
-        {**base, "signal_id": "A5", "partner_type": "Huur", "creditor": "Vestia", "crisis": True, "house_number": 5},
-    ]})
+    response = client.post(
+        "/v1/signals",
+        headers=headers,
+        json={
+            "signals": [
+                {**base, "signal_id": "A1", "partner_type": "Huur", "creditor": "Ymere", "house_number": 1},
+                {**base, "signal_id": "A2", "partner_type": "Huur", "creditor": "  ymere ", "house_number": 2},
+                {**base, "signal_id": "A3", "partner_type": "Huur", "house_number": 3},
+                {
+                    **base,
+                    "signal_id": "A4",
+                    "partner_type": "Energie",
+                    "creditor": "Ymere",
+                    "crisis": True,
+                    "house_number": 4,
+                },
+                {
+                    **base,
+                    "signal_id": "A5",
+                    "partner_type": "Huur",
+                    "creditor": "Vestia",
+                    "crisis": True,
+                    "house_number": 5,
+                },
+            ]
+        },
+    )
     assert response.status_code == 200, response.text
     results = {r["signal_id"]: (r["result"], r["reason"]) for r in response.json()["results"]}
     assert [results[i][0] for i in ("A1", "A2", "A3", "A4", "A5")] == ["created"] * 3 + ["rejected"] * 2
@@ -435,8 +584,9 @@ def test_a_partners_file_is_checked_row_by_row_against_its_agreements(client: Te
 def test_the_municipalitys_closing_days_move_a_crisis_deadline(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
     admin = login(client, "admin1")
     settings = client.get("/v1/municipality/settings", headers=admin).json()
-    saved = client.put("/v1/municipality/settings", headers=admin,
-                       json={**settings, "closing_days": ["2026-11-30", "2026-11-30"]})
+    saved = client.put(
+        "/v1/municipality/settings", headers=admin, json={**settings, "closing_days": ["2026-11-30", "2026-11-30"]}
+    )
     assert saved.status_code == 200 and saved.json()["closing_days"] == ["2026-11-30"]
     # Received on Thursday 26 November 2026: three working days are Friday, (not Monday 30,) Tuesday, Wednesday.
     upload(client, office, csv_file(row("C1", crisis="ja")))

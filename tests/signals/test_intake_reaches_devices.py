@@ -24,8 +24,9 @@ def _held_case(client: TestClient, session: Session) -> tuple[dict[str, str], di
     case_id = client.get("/v1/cases", headers=office).json()["items"][0]["id"]
     assigned = client.post(f"/v1/cases/{case_id}/assignment", headers=office, json={"worker_id": str(worker.id)})
     assert assigned.status_code == 200, assigned.text
-    device = client.post("/v1/devices", headers=login(client, "worker1"),
-                         json={"public_jwk": _jwk(PRIVATE), "label": "phone"}).json()
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(PRIVATE), "label": "phone"}
+    ).json()
     headers = {"Authorization": f"Bearer {device['access_token']}"}
     first = decrypt(pull(client, headers).text)
     assert [str(case.id) for case in first.upserts] == [case_id] and first.upserts[0].classification == "single"
@@ -41,7 +42,9 @@ def test_an_escalation_by_an_import_reaches_the_phone(client: TestClient, sessio
     assert changed.upserts[0].classification == "multiple" and changed.upserts[0].total_arrears_cents == 65000
 
 
-def test_a_signal_that_joins_without_changing_the_classification_reaches_the_phone(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
+def test_a_signal_that_joins_without_changing_the_classification_reaches_the_phone(
+    client: TestClient, session: Session
+):  # type: ignore[no-untyped-def]
     office, device, case_id, _ = _held_case(client, session)
     upload(client, office, csv_file(row("S-2", partner="Energie", amount="250,00")))
     cursor = decrypt(pull(client, device).text).cursor
@@ -77,15 +80,30 @@ def test_a_running_import_does_not_hold_up_the_field(session: Session, app, data
                     except sa.exc.OperationalError:
                         free_during_import.append(False)
                     other.rollback()
-            yield normalise_row({"signal_id": f"L-{number}", "partner_type": "Huur", "signal_date": "2026-11-03",
-                                 "postcode": "1053KL", "house_number": str(number)}, line=number)
+            yield normalise_row(
+                {
+                    "signal_id": f"L-{number}",
+                    "partner_type": "Huur",
+                    "signal_date": "2026-11-03",
+                    "postcode": "1053KL",
+                    "house_number": str(number),
+                },
+                line=number,
+            )
 
     now = datetime.now(UTC)
     with Session(engine) as own:
         record = service.new_import(code="0363", source="api", mode="accept-valid", created_by="t", now=now)
         own.add(record)
         own.flush()
-        report = service.intake(own, municipality=own.get(Municipality, "0363"), vault=vault, rows=rows(),
-                                mode="accept-valid", import_id=record.id, now=now)
+        report = service.intake(
+            own,
+            municipality=own.get(Municipality, "0363"),
+            vault=vault,
+            rows=rows(),
+            mode="accept-valid",
+            import_id=record.id,
+            now=now,
+        )
         own.commit()
     assert report.created == 6 and free_during_import == [True]

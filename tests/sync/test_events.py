@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync.events import (
-    EARLIEST_PLACEABLE, LATEST_PLACEABLE, Fact, OfficeChange, check_payload, clock_skewed, placed, reconcile,
+    EARLIEST_PLACEABLE,
+    LATEST_PLACEABLE,
+    Fact,
+    OfficeChange,
+    check_payload,
+    clock_skewed,
+    placed,
+    reconcile,
 )
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -19,8 +26,14 @@ RESULTS = ("Inwoner is overleden", "Vervolghulp en/of verwijzing financieel")
 
 
 def fact(kind: str, *, author: str = "phone-a", minutes: int = 0, version: int = 2, **payload) -> Fact:  # type: ignore[no-untyped-def]
-    return Fact(event_id=uuid.uuid4(), kind=kind, occurred_at=T0 + timedelta(minutes=minutes), author=author,
-                base_version=version, payload=payload)
+    return Fact(
+        event_id=uuid.uuid4(),
+        kind=kind,
+        occurred_at=T0 + timedelta(minutes=minutes),
+        author=author,
+        base_version=version,
+        payload=payload,
+    )
 
 
 def test_accepted_and_declined_by_two_workers_is_a_conflict():
@@ -36,7 +49,9 @@ def test_one_worker_changing_their_mind_is_no_conflict():
 
 
 def test_two_different_proposed_results_disagree():
-    result = reconcile([fact("result_proposed", result=RESULTS[0]), fact("result_proposed", author="b", result=RESULTS[1])])
+    result = reconcile(
+        [fact("result_proposed", result=RESULTS[0]), fact("result_proposed", author="b", result=RESULTS[1])]
+    )
     assert [c.kind for c in result.conflicts] == ["different-results"]
 
 
@@ -56,10 +71,24 @@ kinds = st.sampled_from(["visit_attempt", "card_left", "help_accepted", "help_de
 facts_strategy = st.lists(
     st.builds(
         lambda kind, author, minutes, result, reached: fact(
-            kind, author=author, minutes=minutes,
-            **({"result": result} if kind == "result_proposed" else {"reached": reached} if kind == "visit_attempt"
-               else {"reason": "x"} if kind == "help_declined" else {})),
-        kinds, st.sampled_from(["a", "b"]), st.integers(0, 600), st.sampled_from(RESULTS), st.booleans(),
+            kind,
+            author=author,
+            minutes=minutes,
+            **(
+                {"result": result}
+                if kind == "result_proposed"
+                else {"reached": reached}
+                if kind == "visit_attempt"
+                else {"reason": "x"}
+                if kind == "help_declined"
+                else {}
+            ),
+        ),
+        kinds,
+        st.sampled_from(["a", "b"]),
+        st.integers(0, 600),
+        st.sampled_from(RESULTS),
+        st.booleans(),
     ),
     max_size=8,
 )
@@ -82,8 +111,12 @@ def test_events_never_vanish_into_a_conflict_without_naming_them(facts: list[Fac
 
 @pytest.mark.parametrize(
     ("kind", "payload", "problem"),
-    [("visit_attempt", {}, "reached"), ("help_declined", {"reason": ""}, "reason"),
-     ("note", {"text": "x", "bsn": "111222333"}, "bsn"), ("result_proposed", {"result": "Klaar"}, "DDAS")],
+    [
+        ("visit_attempt", {}, "reached"),
+        ("help_declined", {"reason": ""}, "reason"),
+        ("note", {"text": "x", "bsn": "111222333"}, "bsn"),
+        ("result_proposed", {"result": "Klaar"}, "DDAS"),
+    ],
 )
 def test_payloads_are_validated_per_kind(kind: str, payload: dict, problem: str):
     with pytest.raises(ValueError, match=problem):
@@ -96,8 +129,13 @@ def test_clock_skew_flags_the_future_and_the_time_before_the_case():
     assert not clock_skewed(T0 - timedelta(hours=3), received_at=T0, case_opened_at=T0 - timedelta(days=1))
 
 
-@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999),
-                    timezones=st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-1439, 1439))))
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 1),
+        max_value=datetime(9999, 12, 31, 23, 59, 59, 999999),
+        timezones=st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-1439, 1439)),
+    )
+)
 def test_an_event_time_is_placed_in_utc_or_refused_with_a_reason(moment: datetime):
     try:
         utc = placed(moment)

@@ -15,8 +15,8 @@ from api.audit.service import record_case_reads
 from api.auth.deps import Now
 from api.bkr import routes as bkr_api
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render
-from api.platform.db import SessionDep
 from api.models import Case, Household
+from api.platform.db import SessionDep
 from api.platform.problems import ProblemError
 
 router = APIRouter(prefix="/console/bkr", route_class=ConsoleRoute)
@@ -47,17 +47,38 @@ def _addresses(session: Session, municipality_code: str, case_ids: set[uuid.UUID
     }
 
 
-def bkr_page(request: Request, session: Session, signed: Any, at: datetime, raw: dict[str, str], *,
-             error: ProblemError | None = None) -> Response:
+def bkr_page(
+    request: Request,
+    session: Session,
+    signed: Any,
+    at: datetime,
+    raw: dict[str, str],
+    *,
+    error: ProblemError | None = None,
+) -> Response:
     query = parse(BkrQuery, raw)
-    page = bkr_api.list_registrations(session, as_api(bkr_api.Office, signed.principal), at,
-                                      status=query.status, case_id=None, cursor=query.cursor, limit=PAGE_SIZE)
+    page = bkr_api.list_registrations(
+        session,
+        as_api(bkr_api.Office, signed.principal),
+        at,
+        status=query.status,
+        case_id=None,
+        cursor=query.cursor,
+        limit=PAGE_SIZE,
+    )
     filters = {"status": query.status} if query.status else {}
     addresses = _addresses(session, signed.principal.municipality_code, {r.case_id for r in page.items})
     # The API's list names no one; this page shows whose address is in debt relief: audited as a case read.
     record_case_reads(session, signed.principal, case_ids=list(addresses), action="bkr.list", at=at)
     return render(
-        request, signed, "bkr.html", current="bkr", error=error, page=page, filters=filters, raw=raw,
+        request,
+        signed,
+        "bkr.html",
+        current="bkr",
+        error=error,
+        page=page,
+        filters=filters,
+        raw=raw,
         addresses=addresses,
     )
 
@@ -69,13 +90,19 @@ def registrations(request: Request, session: SessionDep, signed: Office, at: Now
 
 
 @router.post("/{registration_id}/opnieuw", name="console-bkr-retry")
-def retry(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
-          registration_id: uuid.UUID) -> Response:
+def retry(
+    request: Request, session: SessionDep, signed: Office, at: Now, form: Form, registration_id: uuid.UUID
+) -> Response:
     status = optional(form, "status")
     back = {"status": status} if status in ("pending", "delivered", "failed") else {}
-    _, problem = attempt(session, lambda: bkr_api.retry_registration(
-        session, as_api(bkr_api.Office, signed.principal), at, registration_id))
+    _, problem = attempt(
+        session,
+        lambda: bkr_api.retry_registration(session, as_api(bkr_api.Office, signed.principal), at, registration_id),
+    )
     if problem is not None:
         return bkr_page(request, session, signed, at, back, error=problem)
-    return done(signed, "Registratie staat weer klaar voor verzending naar BKR.",
-                "/console/bkr" + (f"?status={back['status']}" if back else ""))
+    return done(
+        signed,
+        "Registratie staat weer klaar voor verzending naar BKR.",
+        "/console/bkr" + (f"?status={back['status']}" if back else ""),
+    )

@@ -16,15 +16,13 @@ from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
 from api.cases import routes as case_api
 from api.cases import trajectory_routes as trajectory_api
 from api.cases.rules import HANDOVER_RESULTS, STALE_RESULTS, CaseState, dutch_date
-from api.signals.rules import SIGNAL_STATUSES
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
 from api.console.labels import AMSTERDAM
 from api.console.staff import device_labels, staff_names, workers
-from api.console.web import (
-    ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render,
-)
+from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render
 from api.platform.db import SessionDep
 from api.platform.problems import ProblemError
+from api.signals.rules import SIGNAL_STATUSES
 from api.signals.schemas import PartnerType
 
 router = APIRouter(prefix="/console/zaken", route_class=ConsoleRoute)
@@ -59,28 +57,54 @@ class CaseListQuery(BaseModel):
 def case_list(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
     raw = filled(request)
     query = parse(CaseListQuery, raw)
-    page = case_api.list_cases(session, as_api(case_api.CaseReader, signed.principal), at, **query.model_dump(), limit=PAGE_SIZE)
+    page = case_api.list_cases(
+        session, as_api(case_api.CaseReader, signed.principal), at, **query.model_dump(), limit=PAGE_SIZE
+    )
     filters = {key: value for key, value in raw.items() if key != "cursor"}
     return render(
-        request, signed, "zaken.html", current="zaken", page=page, filters=filters, raw=raw,
-        workers=workers(session, signed.principal), names=staff_names(session, signed.principal),
-        partner_types=PartnerType.__args__, signal_statuses=SIGNAL_STATUSES,  # type: ignore[attr-defined]
+        request,
+        signed,
+        "zaken.html",
+        current="zaken",
+        page=page,
+        filters=filters,
+        raw=raw,
+        workers=workers(session, signed.principal),
+        names=staff_names(session, signed.principal),
+        partner_types=PartnerType.__args__,
+        signal_statuses=SIGNAL_STATUSES,  # type: ignore[attr-defined]
     )
 
 
 def case_page(
-    request: Request, session: Session, signed: Any, at: datetime, case_id: uuid.UUID,
-    *, error: ProblemError | None = None,
+    request: Request,
+    session: Session,
+    signed: Any,
+    at: datetime,
+    case_id: uuid.UUID,
+    *,
+    error: ProblemError | None = None,
 ) -> Response:
     case = case_api.get_case(session, as_api(case_api.CaseReader, signed.principal), at, case_id)
     devices = device_labels(session, signed.principal, (event.device_id for event in case.events))
     people = {(s.initials, s.prefix, s.surname): s for s in case.signals if s.surname}
     today = dutch_date(at)
     return render(
-        request, signed, "zaak.html", current="zaken", case=case, error=error, devices=devices,
-        names=staff_names(session, signed.principal), workers=workers(session, signed.principal),
-        handover_results=HANDOVER_RESULTS, stale_results=STALE_RESULTS, people=list(people.values()), today=today,
-        now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"), action_id=uuid.uuid4(),
+        request,
+        signed,
+        "zaak.html",
+        current="zaken",
+        case=case,
+        error=error,
+        devices=devices,
+        names=staff_names(session, signed.principal),
+        workers=workers(session, signed.principal),
+        handover_results=HANDOVER_RESULTS,
+        stale_results=STALE_RESULTS,
+        people=list(people.values()),
+        today=today,
+        now_local=at.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"),
+        action_id=uuid.uuid4(),
     )
 
 
@@ -100,8 +124,9 @@ def _moment(value: str | None, at: datetime) -> datetime | str:
         return value
 
 
-def _after(request: Request, session: Session, signed: Any, at: datetime, case_id: uuid.UUID,
-           action: Any, message: str) -> Response:
+def _after(
+    request: Request, session: Session, signed: Any, at: datetime, case_id: uuid.UUID, action: Any, message: str
+) -> Response:
     _, problem = attempt(session, action)
     if problem is not None:
         return case_page(request, session, signed, at, case_id, error=problem)
@@ -112,64 +137,123 @@ _ASKS_REACHED = {"phone_attempt", "mail_sent", "sms_sent", "administrative"}
 
 
 @router.post("/{case_id}/actie", name="console-case-action")
-def office_action(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
-                  case_id: uuid.UUID) -> Response:
+def office_action(
+    request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID
+) -> Response:
     kind = optional(form, "kind")
     fields = {
-        "action_id": optional(form, "action_id"), "kind": kind, "base_version": optional(form, "base_version"),
+        "action_id": optional(form, "action_id"),
+        "kind": kind,
+        "base_version": optional(form, "base_version"),
         "occurred_at": _moment(optional(form, "occurred_at"), at),
         "reached": optional(form, "reached") == "ja" if kind in _ASKS_REACHED else None,
         "text": optional(form, "text") if kind == "note" else None,
     }
-    labels = {"letter_sent": "Brief vastgelegd.", "phone_attempt": "Telefoonpoging vastgelegd.",
-              "mail_sent": "Mail vastgelegd.", "sms_sent": "SMS/Whatsapp vastgelegd.",
-              "appointment_kept": "Afspraak op locatie vastgelegd.", "administrative": "Administratief contact vastgelegd.",
-              "note": "Notitie opgeslagen.", "help_accepted": "Hulp aanvaard vastgelegd."}
-    return _after(request, session, signed, at, case_id,
-                  lambda: case_api.act(session, as_api(case_api.Office, signed.principal), at, case_id, parse(OfficeAction, fields)),
-                  labels.get(kind or "", "Vastgelegd."))
+    labels = {
+        "letter_sent": "Brief vastgelegd.",
+        "phone_attempt": "Telefoonpoging vastgelegd.",
+        "mail_sent": "Mail vastgelegd.",
+        "sms_sent": "SMS/Whatsapp vastgelegd.",
+        "appointment_kept": "Afspraak op locatie vastgelegd.",
+        "administrative": "Administratief contact vastgelegd.",
+        "note": "Notitie opgeslagen.",
+        "help_accepted": "Hulp aanvaard vastgelegd.",
+    }
+    return _after(
+        request,
+        session,
+        signed,
+        at,
+        case_id,
+        lambda: case_api.act(
+            session, as_api(case_api.Office, signed.principal), at, case_id, parse(OfficeAction, fields)
+        ),
+        labels.get(kind or "", "Vastgelegd."),
+    )
 
 
 @router.post("/{case_id}/afsluiten", name="console-case-close")
 def close(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
     fields = {"result": optional(form, "result"), "base_version": optional(form, "base_version")}
-    return _after(request, session, signed, at, case_id,
-                  lambda: case_api.close_case(session, as_api(case_api.Office, signed.principal), at, case_id, parse(CloseRequest, fields)),
-                  "Zaak afgesloten.")
+    return _after(
+        request,
+        session,
+        signed,
+        at,
+        case_id,
+        lambda: case_api.close_case(
+            session, as_api(case_api.Office, signed.principal), at, case_id, parse(CloseRequest, fields)
+        ),
+        "Zaak afgesloten.",
+    )
 
 
 @router.post("/{case_id}/heropenen", name="console-case-reopen")
 def reopen(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
-    return _after(request, session, signed, at, case_id,
-                  lambda: case_api.reopen_case(session, as_api(case_api.Office, signed.principal), at, case_id), "Zaak heropend.")
+    return _after(
+        request,
+        session,
+        signed,
+        at,
+        case_id,
+        lambda: case_api.reopen_case(session, as_api(case_api.Office, signed.principal), at, case_id),
+        "Zaak heropend.",
+    )
 
 
 @router.post("/{case_id}/toewijzing", name="console-case-assign")
 def assign(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID) -> Response:
     fields = {"worker_id": optional(form, "worker_id"), "second_worker_id": optional(form, "second_worker_id")}
-    return _after(request, session, signed, at, case_id,
-                  lambda: case_api.assign_case(session, as_api(case_api.Office, signed.principal), at, case_id, parse(AssignmentRequest, fields)),
-                  "Zaak toegewezen.")
+    return _after(
+        request,
+        session,
+        signed,
+        at,
+        case_id,
+        lambda: case_api.assign_case(
+            session, as_api(case_api.Office, signed.principal), at, case_id, parse(AssignmentRequest, fields)
+        ),
+        "Zaak toegewezen.",
+    )
 
 
 @router.post("/{case_id}/traject", name="console-trajectory-start")
-def start_trajectory(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
-                     case_id: uuid.UUID) -> Response:
-    fields = {"decision_date": optional(form, "decision_date"), "signal_id": optional(form, "signal_id"),
-              "base_version": optional(form, "base_version")}
+def start_trajectory(
+    request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID
+) -> Response:
+    fields = {
+        "decision_date": optional(form, "decision_date"),
+        "signal_id": optional(form, "signal_id"),
+        "base_version": optional(form, "base_version"),
+    }
     if optional(form, "result"):  # absent: the API's default follow-up result
         fields["result"] = optional(form, "result")
-    return _after(request, session, signed, at, case_id,
-                  lambda: trajectory_api.start_trajectory(session, as_api(trajectory_api.Office, signed.principal), at, case_id,
-                                                          parse(TrajectoryStart, fields)),
-                  "Traject gestart; de BKR-registratie staat klaar voor verzending.")
+    return _after(
+        request,
+        session,
+        signed,
+        at,
+        case_id,
+        lambda: trajectory_api.start_trajectory(
+            session, as_api(trajectory_api.Office, signed.principal), at, case_id, parse(TrajectoryStart, fields)
+        ),
+        "Traject gestart; de BKR-registratie staat klaar voor verzending.",
+    )
 
 
 @router.post("/{case_id}/traject/einde", name="console-trajectory-end")
-def end_trajectory(request: Request, session: SessionDep, signed: Office, at: Now, form: Form,
-                   case_id: uuid.UUID) -> Response:
+def end_trajectory(
+    request: Request, session: SessionDep, signed: Office, at: Now, form: Form, case_id: uuid.UUID
+) -> Response:
     fields = {"end_date": optional(form, "end_date"), "outcome": optional(form, "outcome")}
-    return _after(request, session, signed, at, case_id,
-                  lambda: trajectory_api.end_trajectory(session, as_api(trajectory_api.Office, signed.principal), at, case_id,
-                                                        parse(TrajectoryEnd, fields)),
-                  "Einde traject vastgelegd; BKR krijgt de einddatum.")
+    return _after(
+        request,
+        session,
+        signed,
+        at,
+        case_id,
+        lambda: trajectory_api.end_trajectory(
+            session, as_api(trajectory_api.Office, signed.principal), at, case_id, parse(TrajectoryEnd, fields)
+        ),
+        "Einde traject vastgelegd; BKR krijgt de einddatum.",
+    )

@@ -14,10 +14,10 @@ from api.auth.deps import Now
 from api.backoffice.service import is_silent
 from api.console.staff import staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, render
-from api.platform.db import SessionDep
 from api.field import routes as device_api
 from api.field.schemas import DeviceOut
 from api.models import Device
+from api.platform.db import SessionDep
 from api.platform.problems import ProblemError
 
 router = APIRouter(prefix="/console/apparaten", route_class=ConsoleRoute)
@@ -29,8 +29,15 @@ def silent_device(device: DeviceOut, at: datetime) -> bool:
     return device.revoked_at is None and is_silent(device.last_pull_at, device.last_push_at, device.enrolled_at, now=at)
 
 
-def device_page(request: Request, session: Session, signed: Any, at: datetime, *, silent_only: bool,
-                error: ProblemError | None = None) -> Response:
+def device_page(
+    request: Request,
+    session: Session,
+    signed: Any,
+    at: datetime,
+    *,
+    silent_only: bool,
+    error: ProblemError | None = None,
+) -> Response:
     devices = device_api.list_devices(session, as_api(device_api.Staff, signed.principal)).items
     silent = {device.id for device in devices if silent_device(device, at)}
     if silent_only:
@@ -38,13 +45,24 @@ def device_page(request: Request, session: Session, signed: Any, at: datetime, *
     names = staff_names(session, signed.principal)
     # Ordered by worker name (the API orders by username), then enrolment.
     devices.sort(key=lambda d: (names.get(d.worker_id, d.worker_username).casefold(), d.worker_username, d.enrolled_at))
-    revoked_by = dict(session.exec(  # type: ignore[arg-type]
-        select(Device.id, Device.revoked_by).where(
-            Device.municipality_code == signed.principal.municipality_code, col(Device.revoked_by).is_not(None))
-    ).all())
+    revoked_by = dict(
+        session.exec(  # type: ignore[arg-type]
+            select(Device.id, Device.revoked_by).where(
+                Device.municipality_code == signed.principal.municipality_code, col(Device.revoked_by).is_not(None)
+            )
+        ).all()
+    )
     return render(
-        request, signed, "apparaten.html", current="apparaten", error=error, devices=devices, silent=silent,
-        silent_only=silent_only, names=names, revoked_by=revoked_by,
+        request,
+        signed,
+        "apparaten.html",
+        current="apparaten",
+        error=error,
+        devices=devices,
+        silent=silent,
+        silent_only=silent_only,
+        names=names,
+        revoked_by=revoked_by,
     )
 
 
@@ -54,10 +72,13 @@ def devices(request: Request, session: SessionDep, signed: Office, at: Now, stil
 
 
 @router.post("/{device_id}/intrekken", name="console-device-revoke")
-def revoke(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, device_id: uuid.UUID) -> Response:
+def revoke(
+    request: Request, session: SessionDep, signed: Office, at: Now, form: Form, device_id: uuid.UUID
+) -> Response:
     silent_only = optional(form, "stil") == "1"
     _, problem = attempt(
-        session, lambda: device_api.revoke(session, as_api(device_api.Staff, signed.principal), at, device_id))
+        session, lambda: device_api.revoke(session, as_api(device_api.Staff, signed.principal), at, device_id)
+    )
     if problem is not None:
         return device_page(request, session, signed, at, silent_only=silent_only, error=problem)
     return done(signed, REVOKED, "/console/apparaten?stil=1" if silent_only else "/console/apparaten")

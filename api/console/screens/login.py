@@ -41,24 +41,51 @@ def _safe_next(request: Request, value: str | None) -> str:
     return value if any(screen.match(path) for screen in request.app.state.console_screens) else "/console"
 
 
-def _login_page(request: Request, *, next_url: str, status: int = 200, error: Exception | None = None,
-                username: str | None = None, **flags: bool) -> Response:
+def _login_page(
+    request: Request,
+    *,
+    next_url: str,
+    status: int = 200,
+    error: Exception | None = None,
+    username: str | None = None,
+    **flags: bool,
+) -> Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, None, "login.html", status=status, error=error, login_csrf=token,  # type: ignore[arg-type]
-                      next_url=next_url, username=username, **flags)
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/console/inloggen",
-                        secure=sessions.secure_cookie(request.app.state.settings), max_age=3600)
+    response = render(
+        request,
+        None,
+        "login.html",
+        status=status,
+        error=error,
+        login_csrf=token,  # type: ignore[arg-type]
+        next_url=next_url,
+        username=username,
+        **flags,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/console/inloggen",
+        secure=sessions.secure_cookie(request.app.state.settings),
+        max_age=3600,
+    )
     return response
 
 
 @router.get("/inloggen", name="console-login-form")
-def login_form(request: Request, volgende: str | None = None, uitgelogd: bool = False, verlopen: bool = False) -> Response:
+def login_form(
+    request: Request, volgende: str | None = None, uitgelogd: bool = False, verlopen: bool = False
+) -> Response:
     return _login_page(request, next_url=_safe_next(request, volgende), signed_out=uitgelogd, expired=verlopen)
 
 
 @router.post("/inloggen", name="console-login")
 def login(
-    request: Request, session: SessionDep, at: Now,
+    request: Request,
+    session: SessionDep,
+    at: Now,
     username: Annotated[str, FormParam(max_length=64)] = "",
     password: Annotated[str, FormParam(max_length=200)] = "",
     csrf_token: Annotated[str, FormParam(max_length=100)] = "",
@@ -68,12 +95,23 @@ def login(
     next_url = _safe_next(request, volgende)
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not same_origin(request) or not cookie or not secrets.compare_digest(cookie.encode(), csrf_token.encode()):
-        return _login_page(request, next_url=next_url, status=403, username=username,
-                           error=Unauthorized("The sign-in form expired; it was sent again.", slug="csrf-failed"))
+        return _login_page(
+            request,
+            next_url=next_url,
+            status=403,
+            username=username,
+            error=Unauthorized("The sign-in form expired; it was sent again.", slug="csrf-failed"),
+        )
     try:
-        user = sign_in(session, settings=settings, login=username, password=password,
-                       address=request.client.host if request.client else None, now=at,
-                       allowed=lambda account: account.role in sessions.CONSOLE_ROLES)
+        user = sign_in(
+            session,
+            settings=settings,
+            login=username,
+            password=password,
+            address=request.client.host if request.client else None,
+            now=at,
+            allowed=lambda account: account.role in sessions.CONSOLE_ROLES,
+        )
     except TooManyAttempts as exc:
         page = _login_page(request, next_url=next_url, status=429, username=username, error=exc)
         page.headers.update(exc.headers)
@@ -87,12 +125,23 @@ def login(
     # A session this browser still holds (someone else's, on a shared PC) ends here.
     sessions.sign_out_token(session, request.cookies.get(sessions.COOKIE))
     token = sessions.sign_in(session, user=user, settings=settings, now=at)
-    record(session, sessions.principal_of(user), action="console.login", resource_type="staff_user",
-           resource_id=user.id, at=at)
+    record(
+        session,
+        sessions.principal_of(user),
+        action="console.login",
+        resource_type="staff_user",
+        resource_id=user.id,
+        at=at,
+    )
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
-        sessions.COOKIE, token, httponly=True, samesite="strict", path="/console",
-        secure=sessions.secure_cookie(settings), max_age=settings.console_session_hours * 3600,
+        sessions.COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/console",
+        secure=sessions.secure_cookie(settings),
+        max_age=settings.console_session_hours * 3600,
     )
     response.delete_cookie(LOGIN_COOKIE, path="/console/inloggen")
     return response
@@ -100,10 +149,15 @@ def login(
 
 @router.post("/uitloggen", name="console-logout")
 def logout(request: Request, session: SessionDep, at: Now, signed: Office, form: Form) -> Response:
-    record(session, signed.principal, action="console.logout", resource_type="staff_user",
-           resource_id=signed.user.id, at=at)
+    record(
+        session,
+        signed.principal,
+        action="console.logout",
+        resource_type="staff_user",
+        resource_id=signed.user.id,
+        at=at,
+    )
     sessions.sign_out(session, signed.row)
     response = RedirectResponse("/console/inloggen?uitgelogd=true", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/console")
     return response
-

@@ -13,8 +13,8 @@ from api.auth.deps import Now
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, optional, parse, render
 from api.platform.db import SessionDep
 from api.platform.problems import ProblemError
-from api.residents import routes as resident_api
 from api.residents import correction, service
+from api.residents import routes as resident_api
 from api.residents.document import fragment
 from api.residents.schemas import ErasureRequest, ResidentSearch, SignalCorrection
 from api.signals.parsing import CORRECTABLE
@@ -22,8 +22,14 @@ from api.signals.parsing import CORRECTABLE
 router = APIRouter(prefix="/console/privacy", route_class=ConsoleRoute)
 
 
-def _page(request: Request, signed: Any, *, found: Any = None, form: dict[str, str | None] | None = None,
-          error: ProblemError | None = None) -> Response:
+def _page(
+    request: Request,
+    signed: Any,
+    *,
+    found: Any = None,
+    form: dict[str, str | None] | None = None,
+    error: ProblemError | None = None,
+) -> Response:
     return render(request, signed, "privacy.html", current="privacy", found=found, form=form or {}, error=error)
 
 
@@ -36,11 +42,20 @@ def privacy(request: Request, signed: Office) -> Response:
 @router.post("/zoeken", name="console-privacy-search")
 def search(request: Request, session: SessionDep, signed: Office, at: Now, form: Form) -> Response:
     principal = as_api(resident_api.Admin, signed.principal)
-    fields = {name: optional(form, name) for name in ("reason", "bsn", "surname", "birth_date", "postcode",
-                                                      "house_number", "house_number_addition")}
-    found, problem = attempt(session, lambda: service.search(
-        session, principal, request.app.state.vault, parse(ResidentSearch, {k: v for k, v in fields.items() if v}),
-        now=at))
+    fields = {
+        name: optional(form, name)
+        for name in ("reason", "bsn", "surname", "birth_date", "postcode", "house_number", "house_number_addition")
+    }
+    found, problem = attempt(
+        session,
+        lambda: service.search(
+            session,
+            principal,
+            request.app.state.vault,
+            parse(ResidentSearch, {k: v for k, v in fields.items() if v}),
+            now=at,
+        ),
+    )
     return _page(request, signed, found=found, form=fields, error=problem)
 
 
@@ -48,8 +63,16 @@ def search(request: Request, session: SessionDep, signed: Office, at: Now, form:
 def report(request: Request, session: SessionDep, signed: Office, at: Now, ref: uuid.UUID) -> Response:
     principal = as_api(resident_api.Admin, signed.principal)
     answer = service.report(session, principal, request.app.state.vault, ref, now=at)
-    return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
-                  erasure=None, signals=_correctable(answer))
+    return render(
+        request,
+        signed,
+        "privacy_rapport.html",
+        current="privacy",
+        ref=ref,
+        report=fragment(answer),
+        erasure=None,
+        signals=_correctable(answer),
+    )
 
 
 def _correctable(answer: Any) -> list[Any]:
@@ -65,19 +88,32 @@ def correct(request: Request, session: SessionDep, signed: Office, at: Now, form
 
     def run() -> Any:
         chosen = service.signal_of_request(session, principal, ref, signal_id)
-        return correction.correct(session, principal, request.app.state.vault, chosen,
-                                  parse(SignalCorrection, body), now=at)
+        return correction.correct(
+            session, principal, request.app.state.vault, chosen, parse(SignalCorrection, body), now=at
+        )
 
     result, problem = attempt(session, run)
     if problem is not None:
         answer = service.report(session, principal, request.app.state.vault, ref, now=at)
-        return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
-                      erasure=None, error=problem, signals=_correctable(answer), correction=body)
+        return render(
+            request,
+            signed,
+            "privacy_rapport.html",
+            current="privacy",
+            ref=ref,
+            report=fragment(answer),
+            erasure=None,
+            error=problem,
+            signals=_correctable(answer),
+            correction=body,
+        )
     if not result.changed:
         return done(signed, "Niets gewijzigd: de ingevulde waarden stonden er al.", f"/console/privacy/{ref}")
     moved = " Het signaal is verhuisd naar het huishouden van het nieuwe adres." if result.regrouped else ""
-    bkr = {"registration-updated": " De BKR-registratie gaat met de gecorrigeerde gegevens uit.",
-           "correction-queued": " Een correctie gaat naar het BKR."}.get(result.bkr or "", "")
+    bkr = {
+        "registration-updated": " De BKR-registratie gaat met de gecorrigeerde gegevens uit.",
+        "correction-queued": " Een correctie gaat naar het BKR.",
+    }.get(result.bkr or "", "")
     return done(signed, f"Gecorrigeerd: {', '.join(result.changed)}.{moved}{bkr}", f"/console/privacy/{ref}")
 
 
@@ -85,12 +121,27 @@ def correct(request: Request, session: SessionDep, signed: Office, at: Now, form
 def erase(request: Request, session: SessionDep, signed: Office, at: Now, form: Form, ref: uuid.UUID) -> Response:
     principal = as_api(resident_api.Admin, signed.principal)
     body = {"ground": optional(form, "ground"), "reason": optional(form, "reason")}
-    result, problem = attempt(session, lambda: service.erasure(
-        session, principal, request.app.state.vault, ref, parse(ErasureRequest, body), now=at))
+    result, problem = attempt(
+        session,
+        lambda: service.erasure(session, principal, request.app.state.vault, ref, parse(ErasureRequest, body), now=at),
+    )
     if problem is not None:
         answer = service.report(session, principal, request.app.state.vault, ref, now=at)
-        return render(request, signed, "privacy_rapport.html", current="privacy", ref=ref, report=fragment(answer),
-                      erasure=None, error=problem, signals=_correctable(answer))
+        return render(
+            request,
+            signed,
+            "privacy_rapport.html",
+            current="privacy",
+            ref=ref,
+            report=fragment(answer),
+            erasure=None,
+            error=problem,
+            signals=_correctable(answer),
+        )
     kept = "; ".join(f"zaak {k.case_id}: {k.reason}" for k in result.kept)
-    return done(signed, f"Gewist: {len(result.erased_cases)} zaak/zaken en {result.erased_signals} signaal/signalen."
-                        + (f" Bewaard: {kept}" if kept else ""), f"/console/privacy/{ref}")
+    return done(
+        signed,
+        f"Gewist: {len(result.erased_cases)} zaak/zaken en {result.erased_signals} signaal/signalen."
+        + (f" Bewaard: {kept}" if kept else ""),
+        f"/console/privacy/{ref}",
+    )

@@ -28,8 +28,20 @@ from api.reports.rules import EARLIEST, LATEST, MAX_PERIOD_DAYS, DeadlineOutcome
 
 router = APIRouter(prefix="/console/rapportages", route_class=ConsoleRoute)
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december")
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 DEADLINE = {
     DeadlineOutcome.WITHIN: "Eerste contact binnen de termijn",
     DeadlineOutcome.LATE: "Eerste contact na de termijn",
@@ -71,15 +83,22 @@ def period_of(request: Request, at: datetime) -> Period:
     start, end = _day(raw_from), _day(raw_to)
     wrong = [name for name, day in (("Van", start), ("Tot en met", end)) if day is None]
     if start is None or end is None:
-        return Period(raw_from, raw_to, problem=f"{' en '.join(wrong)}: geen geldige datum. "
-                                                "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-03-31.")
+        return Period(
+            raw_from,
+            raw_to,
+            problem=f"{' en '.join(wrong)}: geen geldige datum. "
+            "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-03-31.",
+        )
     if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
         return Period(raw_from, raw_to, problem=f"Kies datums tussen {EARLIEST.year} en {LATEST.year}.")
     if end < start:
         return Period(raw_from, raw_to, problem="De periode klopt niet: ‘tot en met’ ligt vóór ‘van’.")
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        return Period(raw_from, raw_to, problem=f"Een periode is hoogstens {MAX_PERIOD_DAYS} dagen lang. "
-                                                "Kies een kortere periode.")
+        return Period(
+            raw_from,
+            raw_to,
+            problem=f"Een periode is hoogstens {MAX_PERIOD_DAYS} dagen lang. Kies een kortere periode.",
+        )
     return Period(raw_from, raw_to, start, end)
 
 
@@ -102,8 +121,13 @@ class Group:
 
 def chart(groups: list[tuple[str, list[tuple[str, int, str]]]]) -> list[Group]:
     top = max((value for _, bars in groups for _, value, _ in bars), default=0)
-    return [Group(label, [Bar(name, value, round(100 * value / top, 1) if top else 0.0, series)
-                          for name, value, series in bars]) for label, bars in groups]
+    return [
+        Group(
+            label,
+            [Bar(name, value, round(100 * value / top, 1) if top else 0.0, series) for name, value, series in bars],
+        )
+        for label, bars in groups
+    ]
 
 
 def month_label(month: str) -> str:
@@ -117,29 +141,48 @@ def percentage(value: float | None) -> str:
 
 def figures(session: Session, signed: Any, at: datetime, period: Period) -> dict[str, Any]:
     assert period.start is not None and period.end is not None
-    report = monitor_api.read_monitor(session, as_api(monitor_api.Office, signed.principal), at, period.start, period.end, format_="html")
-    per_month = signals_by_partner_type_per_month(session, municipality_code=signed.principal.municipality_code,
-                                                  start=period.start, end=period.end)
-    partner_types = [kind for kind in report.signals.by_partner_type
-                     if any(counts.get(kind) for counts in per_month.values())]
+    report = monitor_api.read_monitor(
+        session, as_api(monitor_api.Office, signed.principal), at, period.start, period.end, format_="html"
+    )
+    per_month = signals_by_partner_type_per_month(
+        session, municipality_code=signed.principal.municipality_code, start=period.start, end=period.end
+    )
+    partner_types = [
+        kind for kind in report.signals.by_partner_type if any(counts.get(kind) for counts in per_month.values())
+    ]
     attempts, reached = report.attempts.by_channel, report.attempts.reached_by_channel
     return {
         "report": report,
         "deadline": [(DEADLINE[outcome], getattr(report.cases, outcome.value)) for outcome in DeadlineOutcome],
-        "reach": chart([(channel, [("Pogingen", count, "pogingen"), ("Bereikt", reached.get(channel, 0), "bereikt")])
-                        for channel, count in attempts.items()]),
+        "reach": chart(
+            [
+                (channel, [("Pogingen", count, "pogingen"), ("Bereikt", reached.get(channel, 0), "bereikt")])
+                for channel, count in attempts.items()
+            ]
+        ),
         "categories": chart([("", [(category, count, "") for category, count in report.closed.by_category.items()])]),
         "per_month": per_month,
         "partner_types": partner_types,
-        "months": chart([(month, [(kind, counts[kind], "") for kind in partner_types])
-                         for month, counts in per_month.items()]),
+        "months": chart(
+            [(month, [(kind, counts[kind], "") for kind in partner_types]) for month, counts in per_month.items()]
+        ),
     }
 
 
 def page(request: Request, session: Session, signed: Any, at: datetime, period: Period) -> Response:
     context = {} if period.problem else figures(session, signed, at, period)
-    return render(request, signed, "rapportages.html", status=422 if period.problem else 200, current="rapportages",
-                  period=period, number=number, percentage=percentage, month_label=month_label, **context)
+    return render(
+        request,
+        signed,
+        "rapportages.html",
+        status=422 if period.problem else 200,
+        current="rapportages",
+        period=period,
+        number=number,
+        percentage=percentage,
+        month_label=month_label,
+        **context,
+    )
 
 
 @router.get("", name="console-reports")
@@ -152,7 +195,9 @@ def ddas_download(request: Request, session: SessionDep, signed: Office, at: Now
     period = period_of(request, at)
     if period.problem or period.start is None or period.end is None:
         return page(request, session, signed, at, period)
-    return ddas_api.ddas(session=session, principal=as_api(ddas_api.Office, signed.principal), at=at, from_=period.start, to=period.end)
+    return ddas_api.ddas(
+        session=session, principal=as_api(ddas_api.Office, signed.principal), at=at, from_=period.start, to=period.end
+    )
 
 
 @router.get("/monitor.csv", name=download("console-reports-monitor-csv"))
@@ -160,11 +205,21 @@ def monitor_download(request: Request, session: SessionDep, signed: Office, at: 
     period = period_of(request, at)
     if period.problem or period.start is None or period.end is None:
         return page(request, session, signed, at, period)
-    report = monitor_api.read_monitor(session, as_api(monitor_api.Office, signed.principal), at, period.start, period.end, format_="csv")
+    report = monitor_api.read_monitor(
+        session, as_api(monitor_api.Office, signed.principal), at, period.start, period.end, format_="csv"
+    )
     return monitor_api.csv_response(report)
 
 
 @router.get("/zaken.csv", name=download("console-reports-cases-csv"))
 def cases_download(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
-    return case_export_api.export_cases(request=request, session=session, principal=as_api(case_export_api.Office, signed.principal), at=at,
-                                        format_="csv", state=None, from_=None, to=None)
+    return case_export_api.export_cases(
+        request=request,
+        session=session,
+        principal=as_api(case_export_api.Office, signed.principal),
+        at=at,
+        format_="csv",
+        state=None,
+        from_=None,
+        to=None,
+    )

@@ -17,11 +17,11 @@ from api.console.staff import staff_names
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, download, optional, parse, render
 from api.platform.db import SessionDep
 from api.platform.problems import ProblemError, Unprocessable
+from api.platform.tenancy import own_municipality
 from api.signals import imports
 from api.signals import routes as signal_api
 from api.signals.parsing import EXPORT_NAMES, FileRefused  # reasons name columns as the platforms export them; so do we
 from api.signals.schemas import ImportMode
-from api.platform.tenancy import own_municipality
 
 router = APIRouter(prefix="/console/signalen", route_class=ConsoleRoute)
 
@@ -43,12 +43,20 @@ def _names(session: Session, principal: Principal) -> dict[str, str]:
     return {str(key): name for key, name in staff_names(session, principal).items()}
 
 
-def upload_page(request: Request, session: Session, signed: Any, *, error: ProblemError | None = None,
-                mode: str = "all-or-nothing") -> Response:
+def upload_page(
+    request: Request, session: Session, signed: Any, *, error: ProblemError | None = None, mode: str = "all-or-nothing"
+) -> Response:
     recent = signal_api.list_imports(session, as_api(signal_api.Importer, signed.principal))
     return render(
-        request, signed, "signalen.html", current="signalen", error=error, imports=recent.items, mode=mode,
-        names=_names(session, signed.principal), words=WORDS,
+        request,
+        signed,
+        "signalen.html",
+        current="signalen",
+        error=error,
+        imports=recent.items,
+        mode=mode,
+        names=_names(session, signed.principal),
+        words=WORDS,
         max_mb=request.app.state.settings.max_import_bytes // (1024 * 1024),
         max_bytes=request.app.state.settings.max_import_bytes,
     )
@@ -70,17 +78,24 @@ def upload(request: Request, session: SessionDep, signed: Office, at: Now, form:
             raise Unprocessable("Choose a file to import.", slug="no-file")
         try:
             return imports.import_file(
-                session, municipality=own_municipality(session, signed.principal), stream=upload_file.file, filename=upload_file.filename,
-                mode=chosen.mode, actor=as_api(signal_api.Importer, signed.principal), vault=request.app.state.vault,
-                limits=request.app.state.settings.import_limits(), now=at,
+                session,
+                municipality=own_municipality(session, signed.principal),
+                stream=upload_file.file,
+                filename=upload_file.filename,
+                mode=chosen.mode,
+                actor=as_api(signal_api.Importer, signed.principal),
+                vault=request.app.state.vault,
+                limits=request.app.state.settings.import_limits(),
+                now=at,
             )
         except FileRefused as exc:
             raise signal_api.refused(exc) from exc
 
     imported, problem = attempt(session, run)  # a refused file leaves nothing behind
     if problem is not None:
-        return upload_page(request, session, signed, error=problem,
-                           mode=mode if mode in WORDS["mode"] else "all-or-nothing")
+        return upload_page(
+            request, session, signed, error=problem, mode=mode if mode in WORDS["mode"] else "all-or-nothing"
+        )
     # No flash: with JavaScript the browser follows this redirect twice (XMLHttpRequest, then the page).
     return RedirectResponse(f"/console/signalen/{imported.row.id}", status_code=303)
 
@@ -89,8 +104,14 @@ def upload(request: Request, session: SessionDep, signed: Office, at: Now, form:
 def import_report(request: Request, session: SessionDep, signed: Office, import_id: uuid.UUID) -> Response:
     report = signal_api.get_import(session, as_api(signal_api.Importer, signed.principal), import_id)
     return render(
-        request, signed, "import.html", current="signalen", report=report, words=WORDS,
-        names=_names(session, signed.principal), columns=EXPORT_NAMES,
+        request,
+        signed,
+        "import.html",
+        current="signalen",
+        report=report,
+        words=WORDS,
+        names=_names(session, signed.principal),
+        columns=EXPORT_NAMES,
         # The API keeps a quarantine for accept-valid imports only; rejected rows of an
         # all-or-nothing file are in the report, and the whole file is to be sent again.
         has_quarantine=report.mode == "accept-valid" and report.rejected > 0,

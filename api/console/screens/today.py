@@ -16,5 +16,12 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute)
 @router.get("", name="console-today")
 def today(request: Request, session: SessionDep, signed: Office, at: Now) -> Response:
     board = service.dashboard(session, municipality_code=signed.principal.municipality_code, now=at)
-    return render(request, signed, "vandaag.html", current="vandaag", board=board, now=at,
-                  retention_late=service.retention_late(board.retention_last_run_at, now=at))
+    return render(
+        request,
+        signed,
+        "vandaag.html",
+        current="vandaag",
+        board=board,
+        now=at,
+        retention_late=service.retention_late(board.retention_last_run_at, now=at),
+    )

@@ -12,20 +12,17 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-revision: str = '0005'
-down_revision: str | None = '0004'
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('staff_user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('credentials_changed_at', sa.DateTime(timezone=True), nullable=True))
-
+    with op.batch_alter_table("staff_user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("credentials_changed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('staff_user', schema=None) as batch_op:
-        batch_op.drop_column('credentials_changed_at')
-
+    with op.batch_alter_table("staff_user", schema=None) as batch_op:
+        batch_op.drop_column("credentials_changed_at")

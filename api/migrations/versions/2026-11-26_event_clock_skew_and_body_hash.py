@@ -13,26 +13,26 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('visit_event', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('clock_skew', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('body_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False,
-                                      server_default=''))
-    with op.batch_alter_table('visit_event', schema=None) as batch_op:
-        batch_op.alter_column('clock_skew', server_default=None, existing_type=sa.Boolean())
-        batch_op.alter_column('body_hash', server_default=None, existing_type=sqlmodel.sql.sqltypes.AutoString(length=64))
-
+    with op.batch_alter_table("visit_event", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("clock_skew", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(
+            sa.Column("body_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default="")
+        )
+    with op.batch_alter_table("visit_event", schema=None) as batch_op:
+        batch_op.alter_column("clock_skew", server_default=None, existing_type=sa.Boolean())
+        batch_op.alter_column(
+            "body_hash", server_default=None, existing_type=sqlmodel.sql.sqltypes.AutoString(length=64)
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('visit_event', schema=None) as batch_op:
-        batch_op.drop_column('body_hash')
-        batch_op.drop_column('clock_skew')
-
+    with op.batch_alter_table("visit_event", schema=None) as batch_op:
+        batch_op.drop_column("body_hash")
+        batch_op.drop_column("clock_skew")

@@ -16,16 +16,15 @@ from collections.abc import Sequence
 
 from alembic import op
 
-
-revision: str = '0011'
-down_revision: str | None = '0010'
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.drop_index('ix_outreach_case_change_seq', table_name='outreach_case')
+    op.drop_index("ix_outreach_case_change_seq", table_name="outreach_case")
 
 
 def downgrade() -> None:
-    op.create_index('ix_outreach_case_change_seq', 'outreach_case', ['change_seq'], unique=False)
+    op.create_index("ix_outreach_case_change_seq", "outreach_case", ["change_seq"], unique=False)

@@ -15,16 +15,15 @@ from collections.abc import Sequence
 
 from alembic import op
 
-
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_outreach_case_second_worker_id', 'outreach_case', ['second_worker_id'], unique=False)
+    op.create_index("ix_outreach_case_second_worker_id", "outreach_case", ["second_worker_id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_outreach_case_second_worker_id', table_name='outreach_case')
+    op.drop_index("ix_outreach_case_second_worker_id", table_name="outreach_case")

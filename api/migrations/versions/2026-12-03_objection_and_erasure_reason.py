@@ -13,28 +13,27 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
-revision: str = '0023'
-down_revision: str | None = '0022'
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('outreach_case', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('objection', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('outreach_case', schema=None) as batch_op:
-        batch_op.alter_column('objection', server_default=None, existing_type=sa.Boolean())
-    with op.batch_alter_table('resident_request', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('erasure_ground', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
-        batch_op.add_column(sa.Column('erasure_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
-        batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("outreach_case", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("objection", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("outreach_case", schema=None) as batch_op:
+        batch_op.alter_column("objection", server_default=None, existing_type=sa.Boolean())
+    with op.batch_alter_table("resident_request", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("erasure_ground", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
+        batch_op.add_column(sa.Column("erasure_reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
+        batch_op.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('resident_request', schema=None) as batch_op:
-        batch_op.drop_column('erased_at')
-        batch_op.drop_column('erasure_reason')
-        batch_op.drop_column('erasure_ground')
-    with op.batch_alter_table('outreach_case', schema=None) as batch_op:
-        batch_op.drop_column('objection')
+    with op.batch_alter_table("resident_request", schema=None) as batch_op:
+        batch_op.drop_column("erased_at")
+        batch_op.drop_column("erasure_reason")
+        batch_op.drop_column("erasure_ground")
+    with op.batch_alter_table("outreach_case", schema=None) as batch_op:
+        batch_op.drop_column("objection")

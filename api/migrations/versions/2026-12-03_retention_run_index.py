@@ -12,9 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-revision: str = '0021'
-down_revision: str | None = '0020'
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -22,9 +21,15 @@ PREDICATE = "action = 'retention.run'"
 
 
 def upgrade() -> None:
-    op.create_index('ix_audit_entry_retention_runs', 'audit_entry', ['municipality_code', 'at'], unique=False,
-                    postgresql_where=sa.text(PREDICATE), sqlite_where=sa.text(PREDICATE))
+    op.create_index(
+        "ix_audit_entry_retention_runs",
+        "audit_entry",
+        ["municipality_code", "at"],
+        unique=False,
+        postgresql_where=sa.text(PREDICATE),
+        sqlite_where=sa.text(PREDICATE),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_audit_entry_retention_runs', table_name='audit_entry')
+    op.drop_index("ix_audit_entry_retention_runs", table_name="audit_entry")

@@ -19,13 +19,12 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
-revision: str = '0020'
-down_revision: str | None = '0019'
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-DEFAULT_MIN_DAYS = {'Huur': 30, 'Energie': 30, 'Water': 30, 'Zorg': 30, 'CAK Zorgverzekeringen': 180}
+DEFAULT_MIN_DAYS = {"Huur": 30, "Energie": 30, "Water": 30, "Zorg": 30, "CAK Zorgverzekeringen": 180}
 
 
 def _reason(days_in_arrears: str) -> str:
@@ -40,25 +39,29 @@ def _reason(days_in_arrears: str) -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('signal', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('below_threshold', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('below_threshold_reason', sqlmodel.sql.sqltypes.AutoString(length=40),
-                                      nullable=True))
-    with op.batch_alter_table('signal', schema=None) as batch_op:
-        batch_op.alter_column('below_threshold', server_default=None, existing_type=sa.Boolean())
+    with op.batch_alter_table("signal", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("below_threshold", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(
+            sa.Column("below_threshold_reason", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True)
+        )
+    with op.batch_alter_table("signal", schema=None) as batch_op:
+        batch_op.alter_column("below_threshold", server_default=None, existing_type=sa.Boolean())
     mark(op.get_bind())
 
 
 def mark(connection: sa.Connection) -> None:
     """Mark every stored signal by the default thresholds (a test holds this to the rule)."""
     postgres = connection.dialect.name == "postgresql"
-    days = ("(signal_date - arrears_since_date)" if postgres
-            else "CAST(julianday(signal_date) - julianday(arrears_since_date) AS INTEGER)")
+    days = (
+        "(signal_date - arrears_since_date)"
+        if postgres
+        else "CAST(julianday(signal_date) - julianday(arrears_since_date) AS INTEGER)"
+    )
     connection.execute(sa.text(f"UPDATE signal SET below_threshold_reason = {_reason(days)}"))
     connection.execute(sa.text("UPDATE signal SET below_threshold = (below_threshold_reason IS NOT NULL)"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('signal', schema=None) as batch_op:
-        batch_op.drop_column('below_threshold_reason')
-        batch_op.drop_column('below_threshold')
+    with op.batch_alter_table("signal", schema=None) as batch_op:
+        batch_op.drop_column("below_threshold_reason")
+        batch_op.drop_column("below_threshold")

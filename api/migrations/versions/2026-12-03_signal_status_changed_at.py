@@ -17,9 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-revision: str = '0017'
-down_revision: str | None = '0016'
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -39,11 +38,11 @@ END
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('signal', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("signal", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(sa.text(BACKFILL))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('signal', schema=None) as batch_op:
-        batch_op.drop_column('status_changed_at')
+    with op.batch_alter_table("signal", schema=None) as batch_op:
+        batch_op.drop_column("status_changed_at")

@@ -18,15 +18,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-revision: str = '0014'
-down_revision: str | None = '0013'
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NOT_PICKED_UP_RESULTS = ("'Inwoner al bekend bij schuldhulpverlening', 'Inwoner is overleden', "
-                         "'Niet opgepakt: andere reden', 'Niet opgepakt: herhaalde melding', "
-                         "'Niet opgepakt: onterecht signaal', 'Persoon is geen inwoner (meer) in de gemeente'")
+NOT_PICKED_UP_RESULTS = (
+    "'Inwoner al bekend bij schuldhulpverlening', 'Inwoner is overleden', "
+    "'Niet opgepakt: andere reden', 'Niet opgepakt: herhaalde melding', "
+    "'Niet opgepakt: onterecht signaal', 'Persoon is geen inwoner (meer) in de gemeente'"
+)
 STATUS_FROM_CASE = f"""
 UPDATE signal SET status = CASE
     WHEN is_repeat THEN 'Niet opgepakt: herhaalde melding'
@@ -43,9 +44,9 @@ END
 
 def upgrade() -> None:
     op.execute(sa.text(STATUS_FROM_CASE))
-    op.create_index('ix_signal_status', 'signal', ['status'], unique=False)
+    op.create_index("ix_signal_status", "signal", ["status"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_signal_status', table_name='signal')
+    op.drop_index("ix_signal_status", table_name="signal")
     op.execute(sa.text("UPDATE signal SET status = 'Opgepakt' WHERE NOT is_repeat"))

@@ -30,15 +30,19 @@ MAX_ROWS = 100_000
 
 
 @router.get(
-    "/export", name="export",
+    "/export",
+    name="export",
     summary="Cases with their results, attempts and trajectory dates, as CSV or XLSX for the case system",
     description="Every case of your municipality (or those in `state`, opened `from`..`to`), oldest first, in the "
-    "column layout of the README (\"Case export (layout)\"). `format` wins over `Accept`; without either: CSV. "
+    'column layout of the README ("Case export (layout)"). `format` wins over `Accept`; without either: CSV. '
     "Never the BSN; purged cases without address or worker. At most 100,000 rows.",
     response_class=Response,
-    responses={200: {"description": "The export, with a file name in Content-Disposition", "content": {
-        CSV: {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}},
-    }}},
+    responses={
+        200: {
+            "description": "The export, with a file name in Content-Disposition",
+            "content": {CSV: {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 def export_cases(
     request: Request,
@@ -58,18 +62,36 @@ def export_cases(
     if media_type is None:
         raise NotAcceptable(f"The export comes as {CSV} or {XLSX} (or ask with `format=csv|xlsx`).")
     cases = service.exported_cases(
-        session, municipality_code=principal.municipality_code, state=state.value if state else None,
-        opened_from=from_, opened_to=to, limit=MAX_ROWS + 1, today=dutch_date(at),
+        session,
+        municipality_code=principal.municipality_code,
+        state=state.value if state else None,
+        opened_from=from_,
+        opened_to=to,
+        limit=MAX_ROWS + 1,
+        today=dutch_date(at),
     )
     extension = "csv" if media_type == CSV else "xlsx"
     file = spool()
     rows = (service.write_csv if media_type == CSV else service.write_xlsx)(cases, file, limit=MAX_ROWS)
     if rows > MAX_ROWS:
         file.close()
-        raise Unprocessable(f"More than {MAX_ROWS:,} cases: narrow the export with `state` or `from`/`to`.",
-                            slug="export-too-large")
-    record(session, principal, action="cases.export", resource_type="case", at=at, detail={
-        "format": extension, "rows": rows, "state": state.value if state else None,
-        "from": from_.isoformat() if from_ else None, "to": to.isoformat() if to else None,
-    })
-    return download(file, media_type=media_type, filename=f"cases-{principal.municipality_code}-{at.date()}.{extension}")
+        raise Unprocessable(
+            f"More than {MAX_ROWS:,} cases: narrow the export with `state` or `from`/`to`.", slug="export-too-large"
+        )
+    record(
+        session,
+        principal,
+        action="cases.export",
+        resource_type="case",
+        at=at,
+        detail={
+            "format": extension,
+            "rows": rows,
+            "state": state.value if state else None,
+            "from": from_.isoformat() if from_ else None,
+            "to": to.isoformat() if to else None,
+        },
+    )
+    return download(
+        file, media_type=media_type, filename=f"cases-{principal.municipality_code}-{at.date()}.{extension}"
+    )

@@ -20,35 +20,59 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, is_overdue
-from api.platform.downloads import BLOCK
 from api.models import Case, Household, Trajectory
+from api.platform.downloads import BLOCK
+from api.platform.spreadsheet import safe_cell
 from api.reports.facts import contact_columns, with_contacts
 from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
-from api.platform.spreadsheet import safe_cell
 
 SHEET = "cases"
 ROWS_PER_READ = 1000
 
 
 def exported_cases(
-    session: Session, *, municipality_code: str, state: str | None, opened_from: date | None, opened_to: date | None,
-    limit: int, today: date,
+    session: Session,
+    *,
+    municipality_code: str,
+    state: str | None,
+    opened_from: date | None,
+    opened_to: date | None,
+    limit: int,
+    today: date,
 ) -> Iterator[ExportedCase]:
     """The municipality's cases, oldest first, with their contact facts and trajectory, in one
     statement whose rows arrive a thousand at a time."""
     cases, households, trajectories = Case.__table__.c, Household.__table__.c, Trajectory.__table__.c
     query = (
         sa.select(
-            cases.id, cases.state, cases.classification, cases.crisis, cases.opened_at, cases.first_contact_due_date,
-            households.street, households.house_number, households.house_number_addition, households.postcode,
-            households.town, cases.assigned_worker_id, cases.result, cases.closed_at, cases.purged_at,
-            *contact_columns().values(), trajectories.decision_date, trajectories.end_date, trajectories.outcome,
-        )
-        .select_from(with_contacts(
-            Case.__table__.join(Household.__table__, households.id == cases.household_id)
-            .outerjoin(Trajectory.__table__, trajectories.case_id == cases.id),
             cases.id,
-        ))
+            cases.state,
+            cases.classification,
+            cases.crisis,
+            cases.opened_at,
+            cases.first_contact_due_date,
+            households.street,
+            households.house_number,
+            households.house_number_addition,
+            households.postcode,
+            households.town,
+            cases.assigned_worker_id,
+            cases.result,
+            cases.closed_at,
+            cases.purged_at,
+            *contact_columns().values(),
+            trajectories.decision_date,
+            trajectories.end_date,
+            trajectories.outcome,
+        )
+        .select_from(
+            with_contacts(
+                Case.__table__.join(Household.__table__, households.id == cases.household_id).outerjoin(
+                    Trajectory.__table__, trajectories.case_id == cases.id
+                ),
+                cases.id,
+            )
+        )
         .where(cases.municipality_code == municipality_code)
         # A case has one household and at most one trajectory (unique case_id): one group per case,
         # and PostgreSQL reads the other columns as depending on these primary keys.
@@ -65,23 +89,42 @@ def exported_cases(
     rows = session.execute(query.execution_options(yield_per=ROWS_PER_READ))
     return (
         ExportedCase(
-            case_id=row.id, state=row.state, classification=row.classification, crisis=row.crisis,
-            opened_date=dutch_date(row.opened_at), first_contact_due_date=row.first_contact_due_date, street=row.street,
-            house_number=row.house_number, house_number_addition=row.house_number_addition, postcode=row.postcode,
-            town=row.town, assigned_worker_id=row.assigned_worker_id, result=row.result,
+            case_id=row.id,
+            state=row.state,
+            classification=row.classification,
+            crisis=row.crisis,
+            opened_date=dutch_date(row.opened_at),
+            first_contact_due_date=row.first_contact_due_date,
+            street=row.street,
+            house_number=row.house_number,
+            house_number_addition=row.house_number_addition,
+            postcode=row.postcode,
+            town=row.town,
+            assigned_worker_id=row.assigned_worker_id,
+            result=row.result,
             result_category=category_of(row.result) if row.result else None,
             closed_date=dutch_date(row.closed_at) if row.closed_at else None,
-            letter_attempts=row.letter_attempts or 0, phone_attempts=row.phone_attempts or 0,
-            visit_attempts=row.visit_attempts or 0, mail_attempts=row.mail_attempts or 0,
-            sms_attempts=row.sms_attempts or 0, appointment_attempts=row.appointment_attempts or 0,
+            letter_attempts=row.letter_attempts or 0,
+            phone_attempts=row.phone_attempts or 0,
+            visit_attempts=row.visit_attempts or 0,
+            mail_attempts=row.mail_attempts or 0,
+            sms_attempts=row.sms_attempts or 0,
+            appointment_attempts=row.appointment_attempts or 0,
             administrative_attempts=row.administrative_attempts or 0,
             first_attempt_date=dutch_date(row.first_attempt_at) if row.first_attempt_at else None,
             first_contact_date=dutch_date(row.first_contact_at) if row.first_contact_at else None,
-            reached=row.first_contact_at is not None, help_accepted=row.help_accepted_at is not None,
-            trajectory_decision_date=row.decision_date, trajectory_end_date=row.end_date,
-            trajectory_outcome=row.outcome, purged=row.purged_at is not None,
-            overdue=is_overdue(due=row.first_contact_due_date, today=today, closed=row.state == CaseState.CLOSED.value,
-                               first_attempt_on=dutch_date(row.first_attempt_at) if row.first_attempt_at else None),
+            reached=row.first_contact_at is not None,
+            help_accepted=row.help_accepted_at is not None,
+            trajectory_decision_date=row.decision_date,
+            trajectory_end_date=row.end_date,
+            trajectory_outcome=row.outcome,
+            purged=row.purged_at is not None,
+            overdue=is_overdue(
+                due=row.first_contact_due_date,
+                today=today,
+                closed=row.state == CaseState.CLOSED.value,
+                first_attempt_on=dutch_date(row.first_attempt_at) if row.first_attempt_at else None,
+            ),
         )
         for row in rows
     )
@@ -97,8 +140,12 @@ def write_csv(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> i
     for count, case in enumerate(cases, start=1):
         if count > limit:
             break
-        writer.writerow(["" if cell is None else cell.isoformat() if isinstance(cell, date) else safe_cell(cell)
-                         for cell in export_cells(case)])
+        writer.writerow(
+            [
+                "" if cell is None else cell.isoformat() if isinstance(cell, date) else safe_cell(cell)
+                for cell in export_cells(case)
+            ]
+        )
         if buffer.tell() > BLOCK:
             out.write(buffer.getvalue().encode())
             buffer.seek(0)

@@ -19,8 +19,13 @@ SUPPLIER_CODE = "Doorstep"
 # Contact attempts by event kind. A card is its own kind of attempt in DDAS ("Kaartje"),
 # left at a visit nobody answered, so a not-home visit with a card is two attempts.
 CONTACT_KINDS = {
-    "visit_attempt": "Huisbezoek", "card_left": "Kaartje", "phone_attempt": "Telefoon", "letter_sent": "Brief",
-    "mail_sent": "Mail", "sms_sent": "SMS/Whatsapp", "appointment_kept": "Afspraak op locatie",
+    "visit_attempt": "Huisbezoek",
+    "card_left": "Kaartje",
+    "phone_attempt": "Telefoon",
+    "letter_sent": "Brief",
+    "mail_sent": "Mail",
+    "sms_sent": "SMS/Whatsapp",
+    "appointment_kept": "Afspraak op locatie",
     "administrative": "Administratief",
 }
 DAY_PARTS = {"ochtend": "Ochtend", "middag": "Middag", "avond": "Avond"}
@@ -76,19 +81,37 @@ class CaseRow:
 
 
 def delivery(
-    *, municipality_code: str, municipality_name: str, period: Period, delivered_at: datetime,
-    signals: Iterable[SignalRow], cases: Iterable[CaseRow],
+    *,
+    municipality_code: str,
+    municipality_name: str,
+    period: Period,
+    delivered_at: datetime,
+    signals: Iterable[SignalRow],
+    cases: Iterable[CaseRow],
 ) -> dict[str, Any]:
     """The whole delivery as one document (what `delivery_text` writes, parsed)."""
-    return json.loads("".join(delivery_text(
-        municipality_code=municipality_code, municipality_name=municipality_name, period=period,
-        delivered_at=delivered_at, signals=signals, cases=cases,
-    )))
+    return json.loads(
+        "".join(
+            delivery_text(
+                municipality_code=municipality_code,
+                municipality_name=municipality_name,
+                period=period,
+                delivered_at=delivered_at,
+                signals=signals,
+                cases=cases,
+            )
+        )
+    )
 
 
 def delivery_text(
-    *, municipality_code: str, municipality_name: str, period: Period, delivered_at: datetime,
-    signals: Iterable[SignalRow], cases: Iterable[CaseRow],
+    *,
+    municipality_code: str,
+    municipality_name: str,
+    period: Period,
+    delivered_at: datetime,
+    signals: Iterable[SignalRow],
+    cases: Iterable[CaseRow],
 ) -> Iterator[str]:
     """The whole delivery as JSON text, a piece at a time: one `levering` for the municipality, its
     signals and cases in the given order. The rows are consumed as the text is written, so a year
@@ -171,7 +194,11 @@ def vroegsignaalzaak(case: CaseRow) -> dict[str, Any]:
 
 
 def contactpoging(attempt: AttemptRow) -> dict[str, Any]:
-    item: dict[str, Any] = {"soort": CONTACT_KINDS[attempt.kind], "bereikt": attempt.reached, "datum": attempt.on.isoformat()}
+    item: dict[str, Any] = {
+        "soort": CONTACT_KINDS[attempt.kind],
+        "bereikt": attempt.reached,
+        "datum": attempt.on.isoformat(),
+    }
     if attempt.day_part in DAY_PARTS:
         item["dagdeel"] = DAY_PARTS[attempt.day_part]
     return item

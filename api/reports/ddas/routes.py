@@ -33,8 +33,12 @@ MAX_PERIOD_DAYS = 366  # a leap year
         "house number, never by BSN; signals whose personal data was erased are left out, their cases are kept."
     ),
     response_class=JSONResponse,
-    responses={200: {"description": "A DDAS `Uitwisselmodel` document, as a download",
-                     "content": {"application/json": {"schema": {"type": "object"}}}}},
+    responses={
+        200: {
+            "description": "A DDAS `Uitwisselmodel` document, as a download",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 def ddas(
     session: SessionDep,
@@ -48,10 +52,21 @@ def ddas(
     counts = write_ddas_delivery(
         session, municipality_code=principal.municipality_code, period=Period(from_, to), now=at, out=file
     )
-    record(session, principal, action="reports.ddas", resource_type="report", at=at,
-           detail={"from": from_.isoformat(), "to": to.isoformat(), "signals": counts.signals,
-                   "signals_left_out": counts.signals_left_out, "cases": counts.cases,
-                   "purged_cases": counts.purged_cases})
+    record(
+        session,
+        principal,
+        action="reports.ddas",
+        resource_type="report",
+        at=at,
+        detail={
+            "from": from_.isoformat(),
+            "to": to.isoformat(),
+            "signals": counts.signals,
+            "signals_left_out": counts.signals_left_out,
+            "cases": counts.cases,
+            "purged_cases": counts.purged_cases,
+        },
+    )
     filename = f"ddas-{principal.municipality_code}-{from_.isoformat()}-{to.isoformat()}.json"
     return download(file, media_type="application/json", filename=filename)
 
@@ -59,12 +74,18 @@ def ddas(
 def _check_period(start: date, end: date) -> None:
     errors = [
         {"pointer": f"/query/{name}", "detail": f"must be between {EARLIEST} and {LATEST}", "code": "date_range"}
-        for name, day in (("from", start), ("to", end)) if not EARLIEST <= day <= LATEST
+        for name, day in (("from", start), ("to", end))
+        if not EARLIEST <= day <= LATEST
     ]
     if not errors and start > end:
         errors.append({"pointer": "/query/to", "detail": "must not be before `from`", "code": "period_order"})
     if not errors and (end - start).days + 1 > MAX_PERIOD_DAYS:
-        errors.append({"pointer": "/query/to", "detail": f"the period is at most {MAX_PERIOD_DAYS} days",
-                       "code": "period_too_long"})
+        errors.append(
+            {
+                "pointer": "/query/to",
+                "detail": f"the period is at most {MAX_PERIOD_DAYS} days",
+                "code": "period_too_long",
+            }
+        )
     if errors:
         raise Unprocessable("The period is not valid; see `errors`.", errors=errors)

@@ -25,8 +25,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from api.cases.rules import AMSTERDAM, dutch_date, months_before
-from api.cases.rules import day_part
+from api.cases.rules import AMSTERDAM, day_part, dutch_date, months_before
 from api.models import Case, Household, Municipality, Signal, VisitEvent
 from api.municipality.policy import settings_of
 from api.platform.downloads import BLOCK
@@ -55,7 +54,10 @@ def write_ddas_delivery(
     start, end = _moment(period.start), _moment(period.end + timedelta(days=1))
     counts = DeliveryCounts()
     text = delivery_text(
-        municipality_code=municipality.code, municipality_name=municipality.name, period=period, delivered_at=now,
+        municipality_code=municipality.code,
+        municipality_name=municipality.name,
+        period=period,
+        delivered_at=now,
         signals=_signals(session, municipality=municipality, start=start, end=end, now=now, counts=counts),
         cases=_cases(session, municipality_code=municipality_code, start=start, end=end, counts=counts),
     )
@@ -77,7 +79,12 @@ def _moment(day: date) -> datetime:
 
 
 def _signals(
-    session: Session, *, municipality: Municipality, start: datetime, end: datetime, now: datetime,
+    session: Session,
+    *,
+    municipality: Municipality,
+    start: datetime,
+    end: datetime,
+    now: datetime,
     counts: DeliveryCounts,
 ) -> Iterator[SignalRow]:
     retention_months = settings_of(municipality).retention_months
@@ -87,15 +94,30 @@ def _signals(
     # Plain rows through the connection: the ORM's row handling would add a third to the export's time.
     rows = session.connection().execute(
         sa.select(
-            Signal.external_id, Signal.partner_type, Signal.status, Signal.signal_date, Signal.crisis,
-            Signal.warm_handover, Signal.amount_cents, Signal.arrears_since_date, Signal.birth_date, Signal.gender,
-            Signal.case_id, Signal.received_at, Household.postcode, Household.house_number,
-            Household.house_number_addition, Case.purged_at,
+            Signal.external_id,
+            Signal.partner_type,
+            Signal.status,
+            Signal.signal_date,
+            Signal.crisis,
+            Signal.warm_handover,
+            Signal.amount_cents,
+            Signal.arrears_since_date,
+            Signal.birth_date,
+            Signal.gender,
+            Signal.case_id,
+            Signal.received_at,
+            Household.postcode,
+            Household.house_number,
+            Household.house_number_addition,
+            Case.purged_at,
         )
         .join(Household, col(Household.id) == Signal.household_id)
         .outerjoin(Case, col(Case.id) == Signal.case_id)
-        .where(Signal.municipality_code == municipality.code, col(Signal.received_at) >= start,
-               col(Signal.received_at) < end)
+        .where(
+            Signal.municipality_code == municipality.code,
+            col(Signal.received_at) >= start,
+            col(Signal.received_at) < end,
+        )
         .order_by(col(Signal.received_at), col(Signal.external_id))
         .execution_options(yield_per=ROWS_PER_READ)
     )
@@ -104,17 +126,26 @@ def _signals(
         person = None
         if not erased and row.postcode is not None and row.house_number is not None:
             person = Client(
-                postcode=row.postcode, house_number=row.house_number,
-                house_number_addition=row.house_number_addition, birth_date=row.birth_date, gender=row.gender,
+                postcode=row.postcode,
+                house_number=row.house_number,
+                house_number_addition=row.house_number_addition,
+                birth_date=row.birth_date,
+                gender=row.gender,
             )
         if person is None:
             counts.signals_left_out += 1
         else:
             counts.signals += 1
         yield SignalRow(
-            external_id=row.external_id, partner_type=row.partner_type, status=row.status,
-            signal_date=row.signal_date, crisis=row.crisis, warm_handover=row.warm_handover,
-            amount_cents=row.amount_cents, arrears_since_date=row.arrears_since_date, client=person,
+            external_id=row.external_id,
+            partner_type=row.partner_type,
+            status=row.status,
+            signal_date=row.signal_date,
+            crisis=row.crisis,
+            warm_handover=row.warm_handover,
+            amount_cents=row.amount_cents,
+            arrears_since_date=row.arrears_since_date,
+            client=person,
         )
 
 
@@ -127,30 +158,42 @@ def _cases(
     # read side by side, a block at a time, nothing of the period is held but the current case.
     connection = session.connection()  # plain rows, as for the signals
     in_period = (
-        Case.municipality_code == municipality_code, col(Case.opened_at) < end,
+        Case.municipality_code == municipality_code,
+        col(Case.opened_at) < end,
         sa.or_(col(Case.closed_at).is_(None), col(Case.closed_at) >= start),
     )
     in_case_order = (col(Case.opened_at), col(Case.id))
     cases = connection.execute(
         sa.select(Case.id, Case.opened_at, Case.closed_at, Case.result, Case.purged_at)
-        .where(*in_period).order_by(*in_case_order).execution_options(yield_per=ROWS_PER_READ)
-    )
-    signal_ids = _Following(connection.execute(
-        sa.select(Signal.case_id, Signal.external_id).join(Case, col(Case.id) == Signal.case_id)
-        .where(*in_period, Signal.municipality_code == municipality_code, col(Signal.received_at) < end)
-        .order_by(*in_case_order, col(Signal.received_at), col(Signal.external_id))
+        .where(*in_period)
+        .order_by(*in_case_order)
         .execution_options(yield_per=ROWS_PER_READ)
-    ))
+    )
+    signal_ids = _Following(
+        connection.execute(
+            sa.select(Signal.case_id, Signal.external_id)
+            .join(Case, col(Case.id) == Signal.case_id)
+            .where(*in_period, Signal.municipality_code == municipality_code, col(Signal.received_at) < end)
+            .order_by(*in_case_order, col(Signal.received_at), col(Signal.external_id))
+            .execution_options(yield_per=ROWS_PER_READ)
+        )
+    )
     # Every attempt counts, also one caught in a conflict: the conflict is about the case's
     # state, the visit or call itself happened.
-    attempts = _Following(connection.execute(
-        sa.select(VisitEvent.case_id, VisitEvent.kind, VisitEvent.occurred_at, VisitEvent.payload)
-        .join(Case, col(Case.id) == VisitEvent.case_id)
-        .where(*in_period, VisitEvent.municipality_code == municipality_code,
-               col(VisitEvent.kind).in_(list(CONTACT_KINDS)), col(VisitEvent.occurred_at) < end)
-        .order_by(*in_case_order, col(VisitEvent.occurred_at), col(VisitEvent.id))
-        .execution_options(yield_per=ROWS_PER_READ)
-    ))
+    attempts = _Following(
+        connection.execute(
+            sa.select(VisitEvent.case_id, VisitEvent.kind, VisitEvent.occurred_at, VisitEvent.payload)
+            .join(Case, col(Case.id) == VisitEvent.case_id)
+            .where(
+                *in_period,
+                VisitEvent.municipality_code == municipality_code,
+                col(VisitEvent.kind).in_(list(CONTACT_KINDS)),
+                col(VisitEvent.occurred_at) < end,
+            )
+            .order_by(*in_case_order, col(VisitEvent.occurred_at), col(VisitEvent.id))
+            .execution_options(yield_per=ROWS_PER_READ)
+        )
+    )
     for case in cases:
         counts.cases += 1
         counts.purged_cases += case.purged_at is not None
@@ -158,7 +201,9 @@ def _cases(
             opened_on=dutch_date(case.opened_at),
             result=case.result if case.closed_at is not None and case.closed_at < end else None,
             signal_ids=tuple(external_id for _, external_id in signal_ids.of(case.id)),
-            attempts=tuple(_attempt(kind, occurred_at, payload) for _, kind, occurred_at, payload in attempts.of(case.id)),
+            attempts=tuple(
+                _attempt(kind, occurred_at, payload) for _, kind, occurred_at, payload in attempts.of(case.id)
+            ),
         )
 
 

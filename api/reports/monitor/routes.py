@@ -58,8 +58,10 @@ class FirstOut(BaseModel):
 
 
 class FirstAttemptOut(FirstOut):
-    overdue: int = Field(description="Of the cases opened, those overdue now: open, no attempt on or before the due "
-                         "date, and that day has ended (the dashboard's rule).")
+    overdue: int = Field(
+        description="Of the cases opened, those overdue now: open, no attempt on or before the due "
+        "date, and that day has ended (the dashboard's rule)."
+    )
 
 
 class AttemptsOut(BaseModel):
@@ -100,11 +102,14 @@ class MonitorOut(BaseModel):
 
 def _wire(report: service.Monitor) -> MonitorOut:
     return MonitorOut(
-        municipality_code=report.municipality_code, from_date=report.from_date, to_date=report.to_date,
+        municipality_code=report.municipality_code,
+        from_date=report.from_date,
+        to_date=report.to_date,
         generated_at=report.generated_at,
         signals=SignalsOut.model_validate(report.signals, from_attributes=True),
         cases=CasesOpenedOut(
-            opened=report.cases.opened, share_first_contact_within_deadline=report.cases.share_within_deadline,
+            opened=report.cases.opened,
+            share_first_contact_within_deadline=report.cases.share_within_deadline,
             **{outcome.value: report.cases.by_outcome[outcome] for outcome in DeadlineOutcome},
         ),
         first_attempt=FirstAttemptOut(overdue=report.overdue, **_first(report.first_attempt)),
@@ -117,8 +122,10 @@ def _wire(report: service.Monitor) -> MonitorOut:
 
 
 def _first(tally: FirstTally) -> dict[str, Any]:
-    return {**{outcome.value: count for outcome, count in tally.by_outcome.items()},
-            "share_within_deadline": tally.share_within_deadline}
+    return {
+        **{outcome.value: count for outcome, count in tally.by_outcome.items()},
+        "share_within_deadline": tally.share_within_deadline,
+    }
 
 
 def tidy_rows(figures: dict[str, Any]) -> Iterator[tuple[str, str, str, str]]:
@@ -141,7 +148,9 @@ def _text(value: Any) -> str:
 
 
 @router.get(
-    "/monitor", name="monitor", response_model=MonitorOut,
+    "/monitor",
+    name="monitor",
+    response_model=MonitorOut,
     summary="Monitor figures for a period: signals, deadline, reach by channel, help, trajectories, results",
     description="Your municipality's figures for `from`..`to` (dates included, Dutch days, at most 366 days). "
     "JSON by default; `Accept: text/csv` gives one figure per row: `section,key,subkey,value`.",
@@ -165,13 +174,22 @@ def monitor(
     return report if media_type == JSON else csv_response(report)
 
 
-def read_monitor(session: Session, principal: Principal, at: datetime, start: date, end: date, *,
-                 format_: str) -> MonitorOut:
+def read_monitor(
+    session: Session, principal: Principal, at: datetime, start: date, end: date, *, format_: str
+) -> MonitorOut:
     """The figures for `start`..`end` (a period `period_problem` accepts), audited as one read of the monitor."""
-    report = _wire(service.monitor(session, municipality_code=principal.municipality_code, start=start, end=end,
-                                   now=at))
-    record(session, principal, action="reports.monitor", resource_type="report", resource_id="monitor", at=at,
-           detail={"from": start.isoformat(), "to": end.isoformat(), "format": format_})
+    report = _wire(
+        service.monitor(session, municipality_code=principal.municipality_code, start=start, end=end, now=at)
+    )
+    record(
+        session,
+        principal,
+        action="reports.monitor",
+        resource_type="report",
+        resource_id="monitor",
+        at=at,
+        detail={"from": start.isoformat(), "to": end.isoformat(), "format": format_},
+    )
     return report
 
 
@@ -182,5 +200,6 @@ def csv_response(report: MonitorOut) -> Response:
     writer.writerow(CSV_HEADER)
     writer.writerows(tidy_rows(report.model_dump(mode="json")))
     filename = f"monitor-{report.municipality_code}-{report.from_date.isoformat()}-{report.to_date.isoformat()}.csv"
-    return Response(buffer.getvalue(), media_type=CSV,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        buffer.getvalue(), media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

@@ -8,13 +8,20 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api.cases.rules import CaseState, dutch_date
+from api.cases.rules import CaseState, dutch_date, overdue_by
 from api.models import Case, Signal, Trajectory
 from api.reports.facts import CHANNELS, attempt_counts, contact_columns, dutch_day, help_accepted_count, with_contacts
-from api.cases.rules import overdue_by
 from api.reports.rules import (
-    ClosedTally, DeadlineTally, FirstTally, day_bounds, deadline_outcome, first_against_deadline, tally_by_month,
-    tally_closed, tally_deadlines, tally_first,
+    ClosedTally,
+    DeadlineTally,
+    FirstTally,
+    day_bounds,
+    deadline_outcome,
+    first_against_deadline,
+    tally_by_month,
+    tally_closed,
+    tally_deadlines,
+    tally_first,
 )
 from api.signals.parsing import PARTNER_TYPES
 from api.signals.rules import SignalKind
@@ -58,11 +65,19 @@ class Monitor:
 def monitor(session: Session, *, municipality_code: str, start: date, end: date, now: datetime) -> Monitor:
     since, until = day_bounds(start, end)
     attempts, reached = attempt_counts(session, municipality_code=municipality_code, since=since, until=until)
-    cases, first_attempt, first_reach, overdue = _opened(session, municipality_code, since, until, today=dutch_date(now))
+    cases, first_attempt, first_reach, overdue = _opened(
+        session, municipality_code, since, until, today=dutch_date(now)
+    )
     return Monitor(
-        municipality_code=municipality_code, from_date=start, to_date=end, generated_at=now,
+        municipality_code=municipality_code,
+        from_date=start,
+        to_date=end,
+        generated_at=now,
         signals=_signals(session, municipality_code, since, until),
-        cases=cases, first_attempt=first_attempt, first_reach=first_reach, overdue=overdue,
+        cases=cases,
+        first_attempt=first_attempt,
+        first_reach=first_reach,
+        overdue=overdue,
         attempts_by_channel={channel: attempts.get(channel, 0) for channel in CHANNELS},
         reached_by_channel={channel: reached.get(channel, 0) for channel in CHANNELS},
         help_accepted=help_accepted_count(session, municipality_code=municipality_code, since=since, until=until),
@@ -81,12 +96,17 @@ def signals_by_partner_type_per_month(
     day = dutch_day(signals.received_at)
     rows = session.execute(
         sa.select(day, signals.partner_type, sa.func.count())
-        .where(signals.municipality_code == municipality_code, signals.received_at >= since,
-               signals.received_at < until)
+        .where(
+            signals.municipality_code == municipality_code, signals.received_at >= since, signals.received_at < until
+        )
         .group_by(day, signals.partner_type)
     )
-    return tally_by_month(((received, partner_type, int(count)) for received, partner_type, count in rows),
-                          start=start, end=end, keys=sorted(PARTNER_TYPES))
+    return tally_by_month(
+        ((received, partner_type, int(count)) for received, partner_type, count in rows),
+        start=start,
+        end=end,
+        keys=sorted(PARTNER_TYPES),
+    )
 
 
 def _signals(session: Session, code: str, since: datetime, until: datetime) -> SignalFigures:
@@ -104,8 +124,9 @@ def _signals(session: Session, code: str, since: datetime, until: datetime) -> S
         by_partner_type[partner_type] = by_partner_type.get(partner_type, 0) + count
         received += count
         repeats += count if is_repeat else 0
-    return SignalFigures(received=received, repeats=repeats, by_classification=by_classification,
-                         by_partner_type=by_partner_type)
+    return SignalFigures(
+        received=received, repeats=repeats, by_classification=by_classification, by_partner_type=by_partner_type
+    )
 
 
 def _opened(
@@ -134,28 +155,47 @@ def _opened(
         .group_by(cases.id)
         .subquery("per_case")
     )
-    flags = (per_case.c.attempted, per_case.c.attempted_by_deadline, per_case.c.reached, per_case.c.reached_by_deadline,
-             per_case.c.closed, per_case.c.deadline_passed)
-    groups = [(tuple(bool(flag) for flag in row[:-1]), int(row[-1]))
-              for row in session.execute(sa.select(*flags, sa.func.count()).group_by(*flags))]
+    flags = (
+        per_case.c.attempted,
+        per_case.c.attempted_by_deadline,
+        per_case.c.reached,
+        per_case.c.reached_by_deadline,
+        per_case.c.closed,
+        per_case.c.deadline_passed,
+    )
+    groups = [
+        (tuple(bool(flag) for flag in row[:-1]), int(row[-1]))
+        for row in session.execute(sa.select(*flags, sa.func.count()).group_by(*flags))
+    ]
     by_reach = tally_deadlines(
-        (deadline_outcome(reached=reached, reached_by_deadline=by_deadline, closed=closed, deadline_passed=passed), count)
+        (
+            deadline_outcome(reached=reached, reached_by_deadline=by_deadline, closed=closed, deadline_passed=passed),
+            count,
+        )
         for (_, _, reached, by_deadline, closed, passed), count in groups
     )
-    by_attempt = tally_first((first_against_deadline(happened=attempted, by_deadline=by_deadline), count)
-                             for (attempted, by_deadline, *_), count in groups)
-    reach = tally_first((first_against_deadline(happened=reached, by_deadline=by_deadline), count)
-                        for (_, _, reached, by_deadline, _, _), count in groups)
-    overdue = sum(count for (_, by_deadline, _, _, closed, passed), count in groups
-                  if overdue_by(closed=closed, deadline_passed=passed, attempted_by_deadline=by_deadline))
+    by_attempt = tally_first(
+        (first_against_deadline(happened=attempted, by_deadline=by_deadline), count)
+        for (attempted, by_deadline, *_), count in groups
+    )
+    reach = tally_first(
+        (first_against_deadline(happened=reached, by_deadline=by_deadline), count)
+        for (_, _, reached, by_deadline, _, _), count in groups
+    )
+    overdue = sum(
+        count
+        for (_, by_deadline, _, _, closed, passed), count in groups
+        if overdue_by(closed=closed, deadline_passed=passed, attempted_by_deadline=by_deadline)
+    )
     return by_reach, by_attempt, reach, overdue
 
 
 def _trajectories(session: Session, code: str, start: date, end: date) -> TrajectoryFigures:
     trajectories = Trajectory.__table__.c
     started = session.execute(
-        sa.select(sa.func.count()).where(trajectories.municipality_code == code,
-                                         trajectories.decision_date.between(start, end))
+        sa.select(sa.func.count()).where(
+            trajectories.municipality_code == code, trajectories.decision_date.between(start, end)
+        )
     ).scalar_one()
     ended_by_outcome: dict[str, int] = {}
     for outcome, count in session.execute(
@@ -165,15 +205,26 @@ def _trajectories(session: Session, code: str, start: date, end: date) -> Trajec
     ):
         key = outcome or "unknown"
         ended_by_outcome[key] = ended_by_outcome.get(key, 0) + count
-    return TrajectoryFigures(started=int(started), ended=sum(ended_by_outcome.values()),
-                             ended_by_outcome=dict(sorted(ended_by_outcome.items())))
+    return TrajectoryFigures(
+        started=int(started),
+        ended=sum(ended_by_outcome.values()),
+        ended_by_outcome=dict(sorted(ended_by_outcome.items())),
+    )
 
 
 def _closed(session: Session, code: str, since: datetime, until: datetime) -> ClosedTally:
     cases = Case.__table__.c
-    return tally_closed(dict(session.execute(  # type: ignore[arg-type]
-        sa.select(cases.result, sa.func.count())
-        .where(cases.municipality_code == code, cases.state == CaseState.CLOSED.value, cases.closed_at >= since,
-               cases.closed_at < until)
-        .group_by(cases.result)
-    ).all()))
+    return tally_closed(
+        dict(
+            session.execute(  # type: ignore[arg-type]
+                sa.select(cases.result, sa.func.count())
+                .where(
+                    cases.municipality_code == code,
+                    cases.state == CaseState.CLOSED.value,
+                    cases.closed_at >= since,
+                    cases.closed_at < until,
+                )
+                .group_by(cases.result)
+            ).all()
+        )
+    )

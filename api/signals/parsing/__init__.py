@@ -27,9 +27,21 @@ from api.signals.parsing.xlsxfile import _XlsxFile
 from api.signals.rules import PARTNER_TYPES
 
 __all__ = [
-    "CANONICAL", "COLUMNS", "CORRECTABLE", "EXPORT_NAMES", "MAX_CHARS", "MAX_LINE_BYTES", "PARTNER_TYPES", "FileRefused",
-    "ParsedRow", "parse_field",
-    "RowError", "SignalFile", "SignalInput", "normalise_row", "open_signal_file",
+    "CANONICAL",
+    "COLUMNS",
+    "CORRECTABLE",
+    "EXPORT_NAMES",
+    "MAX_CHARS",
+    "MAX_LINE_BYTES",
+    "PARTNER_TYPES",
+    "FileRefused",
+    "ParsedRow",
+    "parse_field",
+    "RowError",
+    "SignalFile",
+    "SignalInput",
+    "normalise_row",
+    "open_signal_file",
 ]
 
 
@@ -76,4 +88,3 @@ def open_signal_file(
             "HTML or XML cannot be imported: use the platform's CSV or XLSX export", slug="unsupported-file-type"
         )
     return _CsvFile(data, encoding, limits)
-

@@ -36,9 +36,7 @@ def _map_header(names: list[str]) -> tuple[dict[str, int], list[str]]:
             positions[canonical] = position
     if duplicates:
         # Two columns for one field leave no way to tell which value is meant: refuse, don't guess.
-        raise FileRefused(
-            "the header names these fields twice: " + ", ".join(duplicates), slug="duplicate-columns"
-        )
+        raise FileRefused("the header names these fields twice: " + ", ".join(duplicates), slug="duplicate-columns")
     missing = [EXPORT_NAMES[name] for name in REQUIRED_COLUMNS if name not in positions]
     if missing:
         raise FileRefused(

@@ -79,8 +79,18 @@ COLUMNS: dict[str, str] = _accepted_headers()  # a header name, lower case, to i
 
 # --- one corrected field (AVG art. 16) ------------------------------------------------------
 
-CORRECTABLE = ("initials", "prefix", "surname", "birth_date", "gender", "street", "house_number",
-               "house_number_addition", "postcode", "town")
+CORRECTABLE = (
+    "initials",
+    "prefix",
+    "surname",
+    "birth_date",
+    "gender",
+    "street",
+    "house_number",
+    "house_number_addition",
+    "postcode",
+    "town",
+)
 _BY_NAME = {column.name: column for column in TABLE}
 
 

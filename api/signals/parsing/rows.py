@@ -53,7 +53,10 @@ class ParsedRow:
     __slots__ = ("line", "_raw", "signal", "errors")
 
     def __init__(
-        self, line: int, raw: dict[str, str | None] | list[str | None], signal: SignalInput | None,
+        self,
+        line: int,
+        raw: dict[str, str | None] | list[str | None],
+        signal: SignalInput | None,
         errors: list[RowError],
     ) -> None:
         self.line = line
@@ -162,17 +165,38 @@ def normalise_row(values: Mapping[str, object], *, line: int) -> ParsedRow:
 
 
 # The parsers the fast path calls for what it does not check inline.
-(_parse_amount, _parse_arrears_since, _parse_signal_date, _parse_bsn, _parse_birth_date, _parse_house_number,
- _parse_postcode, _parse_phone, _parse_email) = (
+(
+    _parse_amount,
+    _parse_arrears_since,
+    _parse_signal_date,
+    _parse_bsn,
+    _parse_birth_date,
+    _parse_house_number,
+    _parse_postcode,
+    _parse_phone,
+    _parse_email,
+) = (
     _PARSE[CANONICAL.index(name)]
     for name in (
-        "amount", "arrears_since", "signal_date", "bsn", "birth_date", "house_number", "postcode", "phone", "email"
+        "amount",
+        "arrears_since",
+        "signal_date",
+        "bsn",
+        "birth_date",
+        "house_number",
+        "postcode",
+        "phone",
+        "email",
     )
 )
 # Assigned, not imported: CPython compiles a method call on an imported name (_BOOLEANS.get(…)) as
 # an attribute load and a call, a bound method made each time, and the fast path makes eight a row.
 _PARTNER_BY_KEY, _BOOLEANS, _GENDERS, _DATE_MEMO, _CONTROL = (
-    values._PARTNER_BY_KEY, values._BOOLEANS, values._GENDERS, values._DATE_MEMO, values._CONTROL
+    values._PARTNER_BY_KEY,
+    values._BOOLEANS,
+    values._GENDERS,
+    values._DATE_MEMO,
+    values._CONTROL,
 )
 # Only the unbounded columns can hold a valid value over its limit (Column.unbounded): the fast
 # path checks those limits, and no other.
@@ -191,10 +215,33 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
     """
     raw = [value.strip() or None for value in values]
     # In the table's order.
-    (signal_id, partner, creditor, amount, arrears_since, signal_date, crisis, warm_handover, bsn, initials, prefix,
-     surname, birth_date, gender, street, house_number, addition, postcode, town, phone, email) = raw
+    (
+        signal_id,
+        partner,
+        creditor,
+        amount,
+        arrears_since,
+        signal_date,
+        crisis,
+        warm_handover,
+        bsn,
+        initials,
+        prefix,
+        surname,
+        birth_date,
+        gender,
+        street,
+        house_number,
+        addition,
+        postcode,
+        town,
+        phone,
+        email,
+    ) = raw
     if (
-        signal_id is None or partner is None or signal_date is None
+        signal_id is None
+        or partner is None
+        or signal_date is None
         or (bsn is None and (postcode is None or house_number is None))
         or _CONTROL.search("".join(values)) is not None
     ):
@@ -226,29 +273,31 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
                 raise _Invalid("house_number")
         else:
             number = _parse_house_number(house_number)
-        signal = _signal_input((
-            signal_id,
-            partner_type,
-            creditor,
-            None if amount is None else _parse_amount(amount),
-            None if arrears_since is None else _DATE_MEMO.get(arrears_since) or _parse_arrears_since(arrears_since),
-            _DATE_MEMO.get(signal_date) or _parse_signal_date(signal_date),
-            crisis_flag,
-            warm_flag,
-            bsn,
-            initials,
-            prefix,
-            surname,
-            None if birth_date is None else _DATE_MEMO.get(birth_date) or _parse_birth_date(birth_date),
-            gender,
-            street,
-            number,
-            None if addition is None else addition.upper(),
-            None if postcode is None else _parse_postcode(postcode),
-            town,
-            None if phone is None else _parse_phone(phone),
-            None if email is None else _parse_email(email),
-        ))
+        signal = _signal_input(
+            (
+                signal_id,
+                partner_type,
+                creditor,
+                None if amount is None else _parse_amount(amount),
+                None if arrears_since is None else _DATE_MEMO.get(arrears_since) or _parse_arrears_since(arrears_since),
+                _DATE_MEMO.get(signal_date) or _parse_signal_date(signal_date),
+                crisis_flag,
+                warm_flag,
+                bsn,
+                initials,
+                prefix,
+                surname,
+                None if birth_date is None else _DATE_MEMO.get(birth_date) or _parse_birth_date(birth_date),
+                gender,
+                street,
+                number,
+                None if addition is None else addition.upper(),
+                None if postcode is None else _parse_postcode(postcode),
+                town,
+                None if phone is None else _parse_phone(phone),
+                None if email is None else _parse_email(email),
+            )
+        )
     except _Invalid:
         return _normalise(values, line)
     return ParsedRow(line, raw, signal, [])

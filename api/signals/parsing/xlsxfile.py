@@ -42,4 +42,3 @@ class _XlsxFile(SignalFile):
         next(rows)  # the header
         for number, values in rows:
             yield _normalise(values, number)
-

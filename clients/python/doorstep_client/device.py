@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import random
@@ -91,17 +92,24 @@ def _b64(number: int) -> str:
 
 class FieldDevice:
     def __init__(
-        self, home: Path, base_url: str, *, transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC), sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None, timeout: float = 15.0,
+        self,
+        home: Path,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        timeout: float = 15.0,
     ) -> None:
         self.home = home
         self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
         if not home.exists():
             home.mkdir(parents=True, mode=0o700)
         self.store = Store(home / STORE_FILE)
-        self.api = DoorstepClient(base_url, access_token=self.store.get("access_token"), transport=transport,
-                                  timeout=timeout)
+        self.api = DoorstepClient(
+            base_url, access_token=self.store.get("access_token"), transport=transport, timeout=timeout
+        )
 
     def close(self) -> None:
         self.api.close()
@@ -121,12 +129,19 @@ class FieldDevice:
         staging.unlink(missing_ok=True)
         descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+            handle.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
         os.replace(staging, self.home / KEY_FILE)
         self.api.access_token = enrolled["access_token"]
-        self.store.put(device_id=enrolled["device_id"], access_token=enrolled["access_token"],
-                       refresh_token=enrolled["refresh_token"], cursor=None)
+        self.store.put(
+            device_id=enrolled["device_id"],
+            access_token=enrolled["access_token"],
+            refresh_token=enrolled["refresh_token"],
+            cursor=None,
+        )
         return str(enrolled["device_id"])
 
     def sign_in_again(self, username: str, password: str) -> None:
@@ -176,15 +191,21 @@ class FieldDevice:
     def pull(self) -> PullSummary:
         self.device_id  # noqa: B018 - refuses before any network use when not enrolled
         checksum = case_set_checksum((uuid.UUID(case_id), version) for case_id, version in self.store.held())
-        token = self._authorised(lambda: self.api.pull(
-            cursor=self.store.get("cursor"), checksum=checksum, unsent=len(self.store.pending())))
+        token = self._authorised(
+            lambda: self.api.pull(cursor=self.store.get("cursor"), checksum=checksum, unsent=len(self.store.pending()))
+        )
         visit_list = self._open(token)
         removed = [removal.model_dump(mode="json") for removal in visit_list.removed]
         self.store.apply(
-            full=visit_list.full, upserts=[case.model_dump(mode="json") for case in visit_list.upserts],
-            removed=removed, at=self.clock().isoformat(),
-            meta={"cursor": visit_list.cursor, "expires_at": visit_list.expires_at.isoformat(),
-                  "server_time": visit_list.server_time.isoformat()},
+            full=visit_list.full,
+            upserts=[case.model_dump(mode="json") for case in visit_list.upserts],
+            removed=removed,
+            at=self.clock().isoformat(),
+            meta={
+                "cursor": visit_list.cursor,
+                "expires_at": visit_list.expires_at.isoformat(),
+                "server_time": visit_list.server_time.isoformat(),
+            },
         )
         return PullSummary(full=visit_list.full, upserts=len(visit_list.upserts), removed=removed)
 
@@ -212,17 +233,25 @@ class FieldDevice:
 
     # --- recording offline ----------------------------------------------------------------
 
-    def record(self, case_id: str, kind: str, payload: dict[str, Any] | None = None,
-               occurred_at: datetime | None = None) -> str:
+    def record(
+        self, case_id: str, kind: str, payload: dict[str, Any] | None = None, occurred_at: datetime | None = None
+    ) -> str:
         if kind not in PAYLOADS:
             raise DeviceError(f"unknown event kind {kind!r}; known: {', '.join(sorted(PAYLOADS))}")
         case = self.store.case(case_id)
         if case is None:
             raise DeviceError(f"case {case_id} is not on this device")
         event_id = str(uuid.uuid4())
-        self.store.record({"event_id": event_id, "case_id": case_id, "kind": kind,
-                           "occurred_at": (occurred_at or self.clock()).isoformat(), "base_version": case["version"],
-                           "payload": payload or {}})
+        self.store.record(
+            {
+                "event_id": event_id,
+                "case_id": case_id,
+                "kind": kind,
+                "occurred_at": (occurred_at or self.clock()).isoformat(),
+                "base_version": case["version"],
+                "payload": payload or {},
+            }
+        )
         return event_id
 
     def not_home(self, case_id: str, *, card: bool = True) -> list[str]:
@@ -255,8 +284,9 @@ class FieldDevice:
                 counts[result["result"]] += 1
         return PushSummary(sent=sent, **counts)
 
-    def _send_with_retries(self, batch: list[dict[str, Any]], left: int, *, max_tries: int,
-                           base_delay: float) -> dict[str, Any]:
+    def _send_with_retries(
+        self, batch: list[dict[str, Any]], left: int, *, max_tries: int, base_delay: float
+    ) -> dict[str, Any]:
         for attempt in range(1, max_tries + 1):
             try:
                 return self._authorised(lambda: self.api.push(self.device_id, batch, unsent=left))  # type: ignore[no-any-return]
@@ -278,10 +308,14 @@ class FieldDevice:
         """Delete the local store and the private key (revocation, or a lost phone): this device's
         own files only, then its folder if nothing else is in it."""
         self.store.close()
-        for name in (KEY_FILE, KEY_FILE + ".new", STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm",
-                     STORE_FILE + "-journal"):
+        for name in (
+            KEY_FILE,
+            KEY_FILE + ".new",
+            STORE_FILE,
+            STORE_FILE + "-wal",
+            STORE_FILE + "-shm",
+            STORE_FILE + "-journal",
+        ):
             (self.home / name).unlink(missing_ok=True)
-        try:
+        with contextlib.suppress(OSError):  # somebody else's files live there too: leave them
             self.home.rmdir()
-        except OSError:
-            pass  # somebody else's files live there too: leave them

@@ -32,7 +32,11 @@ class ApiError(Exception):
 
 class DoorstepClient:
     def __init__(
-        self, base_url: str, *, access_token: str | None = None, timeout: float = 15.0,
+        self,
+        base_url: str,
+        *,
+        access_token: str | None = None,
+        timeout: float = 15.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.access_token = access_token
@@ -50,8 +54,14 @@ class DoorstepClient:
     # --- every operation ------------------------------------------------------------------
 
     def call(
-        self, operation_id: str, *, path: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
-        json: Any = None, data: dict[str, Any] | None = None, files: Any = None,
+        self,
+        operation_id: str,
+        *,
+        path: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: dict[str, Any] | None = None,
+        files: Any = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Send one operation; raises ApiError for any 4xx/5xx."""
@@ -75,7 +85,9 @@ class DoorstepClient:
     # --- named calls ----------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> dict[str, Any]:
-        tokens = self.call("auth-token", data={"grant_type": "password", "username": username, "password": password}).json()
+        tokens = self.call(
+            "auth-token", data={"grant_type": "password", "username": username, "password": password}
+        ).json()
         self.access_token = tokens["access_token"]
         return tokens
 
@@ -88,8 +100,11 @@ class DoorstepClient:
         return self.call("devices-enroll", json={"public_jwk": public_jwk, "label": label}).json()
 
     def pull(self, *, cursor: str | None, checksum: str | None, unsent: int | None) -> str:
-        params = {key: value for key, value in (("cursor", cursor), ("checksum", checksum), ("unsent", unsent))
-                  if value is not None}
+        params = {
+            key: value
+            for key, value in (("cursor", cursor), ("checksum", checksum), ("unsent", unsent))
+            if value is not None
+        }
         return self.call("sync-pull", params=params).text
 
     def push(self, device_id: str, events: list[dict[str, Any]], *, unsent: int | None = None) -> dict[str, Any]:
@@ -126,5 +141,6 @@ class DoorstepClient:
         return self.call("conflicts-resolve", path={"conflict_id": conflict_id}, json=body).json()
 
     def start_trajectory(self, case_id: str, decision_date: str, **extra: Any) -> dict[str, Any]:
-        return self.call("trajectories-start", path={"case_id": case_id},
-                         json={"decision_date": decision_date, **extra}).json()
+        return self.call(
+            "trajectories-start", path={"case_id": case_id}, json={"decision_date": decision_date, **extra}
+        ).json()

@@ -52,13 +52,17 @@ class Store:
                 if value is None:
                     self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
                 else:
-                    self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+                    self.db.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (key, value),
+                    )
 
     # --- the visit list -------------------------------------------------------------------
 
-    def apply(self, *, full: bool, upserts: list[dict[str, Any]], removed: list[dict[str, Any]], at: str,
-              meta: dict[str, str]) -> None:
+    def apply(
+        self, *, full: bool, upserts: list[dict[str, Any]], removed: list[dict[str, Any]], at: str, meta: dict[str, str]
+    ) -> None:
         """One transaction: a list is applied whole or not at all."""
         with self.db:
             self.db.execute("BEGIN")
@@ -69,15 +73,20 @@ class Store:
                         self.db.execute("INSERT INTO removal VALUES (?, 'not in the full list', ?)", (case_id, at))
                 self.db.execute("DELETE FROM visit_case")
             for case in upserts:
-                self.db.execute("INSERT INTO visit_case (id, version, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
-                                "SET version = excluded.version, body = excluded.body",
-                                (case["id"], case["version"], json.dumps(case)))
+                self.db.execute(
+                    "INSERT INTO visit_case (id, version, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                    "SET version = excluded.version, body = excluded.body",
+                    (case["id"], case["version"], json.dumps(case)),
+                )
             for removal in removed:
                 self.db.execute("DELETE FROM visit_case WHERE id = ?", (removal["case_id"],))
                 self.db.execute("INSERT INTO removal VALUES (?, ?, ?)", (removal["case_id"], removal["reason"], at))
             for key, value in meta.items():
-                self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+                self.db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
 
     def cases(self) -> list[dict[str, Any]]:
         return [json.loads(body) for (body,) in self.db.execute("SELECT body FROM visit_case ORDER BY id")]
@@ -97,8 +106,14 @@ class Store:
     def record(self, event: dict[str, Any]) -> None:
         self.db.execute(
             "INSERT INTO outbox (event_id, case_id, kind, occurred_at, base_version, payload) VALUES (?, ?, ?, ?, ?, ?)",
-            (event["event_id"], event["case_id"], event["kind"], event["occurred_at"], event["base_version"],
-             json.dumps(event["payload"])),
+            (
+                event["event_id"],
+                event["case_id"],
+                event["kind"],
+                event["occurred_at"],
+                event["base_version"],
+                json.dumps(event["payload"]),
+            ),
         )
 
     def pending(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -106,15 +121,19 @@ class Store:
             "SELECT event_id, case_id, kind, occurred_at, base_version, payload FROM outbox WHERE status = 'pending' "
             "ORDER BY seq" + (f" LIMIT {int(limit)}" if limit else "")
         ).fetchall()
-        return [{"event_id": e, "case_id": c, "kind": k, "occurred_at": o, "base_version": b, "payload": json.loads(p)}
-                for e, c, k, o, b, p in rows]
+        return [
+            {"event_id": e, "case_id": c, "kind": k, "occurred_at": o, "base_version": b, "payload": json.loads(p)}
+            for e, c, k, o, b, p in rows
+        ]
 
     def mark(self, results: list[dict[str, Any]]) -> None:
         with self.db:
             self.db.execute("BEGIN")
             for result in results:
-                self.db.execute("UPDATE outbox SET status = ?, reason = ? WHERE event_id = ?",
-                                (result["result"], result.get("reason"), str(result["event_id"])))
+                self.db.execute(
+                    "UPDATE outbox SET status = ?, reason = ? WHERE event_id = ?",
+                    (result["result"], result.get("reason"), str(result["event_id"])),
+                )
 
     def events(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT event_id, case_id, kind, status, reason FROM outbox ORDER BY seq").fetchall()
