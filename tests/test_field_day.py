@@ -23,7 +23,7 @@ from clients.python import field_day
 from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
 from tests.factories import PASSWORD, make_municipality, make_user, read
 from tests.processes import free_port, wait_until_up
-from tests.test_reports_ddas import VALIDATOR
+from tests.reports.test_ddas import VALIDATOR
 
 ROOT = Path(__file__).resolve().parents[1]
 BKR_LOGIN = ("doorstep-field-day", "not-the-demo-password")  # outside demo mode the double's own are refused

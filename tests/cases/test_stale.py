@@ -18,7 +18,7 @@ from api.models import Case, Municipality
 from tests.conftest import VAULT
 from tests.console.helpers import browser, sign_in, text_of
 from tests.factories import login, make_municipality, make_user, read
-from tests.test_reports_ddas import at, case_of, upload
+from tests.reports.test_ddas import at, case_of, upload
 
 # --- the rule -------------------------------------------------------------------------------------
 

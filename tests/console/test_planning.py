@@ -14,9 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.models import AuditEntry, Case, Household, StaffUser
+from tests.backoffice.test_planning import day  # noqa: F401 (a fixture: two workers, five cases that need a visit)
 from tests.console.helpers import browser, sign_in, submit, text_of
 from tests.factories import make_case, read, statements_run
-from tests.test_planning import day  # noqa: F401 (a fixture: two workers, five cases that need a visit)
 
 
 @pytest.fixture

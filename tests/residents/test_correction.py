@@ -15,8 +15,8 @@ from sqlmodel import Session, SQLModel, select
 from api.models import AuditEntry, Case, Signal
 from tests.factories import login, make_municipality, make_user, read
 from tests.field.test_pull import _jwk, decrypt
+from tests.reports.test_ddas import at, case_of, upload
 from tests.residents.test_rights import BSN, REASON, jansen
-from tests.test_reports_ddas import at, case_of, upload
 
 KEY = rsa.generate_private_key(65537, 2048)
 

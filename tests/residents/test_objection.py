@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from api.models import ResidentRequest
 from tests.console.helpers import browser, sign_in, text_of
 from tests.factories import login, make_municipality, make_user, read
+from tests.reports.test_ddas import at, case_of, upload
 from tests.residents.test_rights import BSN, REASON, de_vries, jansen
-from tests.test_reports_ddas import at, case_of, upload
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from api.models import Case
 from api.residents.rules import CaseFacts, Erasure, erasure_of, mask_bsn, name_matches
 from tests.factories import login, make_municipality, make_user, read
 from tests.field.test_pull import _jwk, decrypt
-from tests.test_reports_ddas import HEADER, at, case_of, upload
+from tests.reports.test_ddas import HEADER, at, case_of, upload
 
 KEY = rsa.generate_private_key(65537, 2048)
 BSN = "111222333"

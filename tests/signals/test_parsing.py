@@ -142,7 +142,7 @@ def errors_by_column(row: ParsedRow) -> dict[str | None, str]:
 
 
 def test_the_vocabulary_matches_the_ddas_standard_and_the_brief():
-    # The repository's copy of the schema (tests/test_reports_ddas.py keeps it equal to the shared one).
+    # The repository's copy of the schema (tests/reports/test_ddas.py keeps it equal to the shared one).
     schema = json.loads(
         (Path(__file__).resolve().parents[1] / "data" / "ddas" / "json_schema_Uitwisselmodel.v1.2.json").read_text(
             encoding="utf-8"

@@ -30,10 +30,10 @@ from tests.factories import (
 )
 from tests.field.test_pull import _jwk
 from tests.field.test_push import KEYS, event, push
+from tests.reports.test_monitor import at, case_at, close, office_action, upload
 from tests.signals.test_intake_api import BSN, csv_file, row
-from tests.test_reports_monitor import at, case_at, close, office_action, upload
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

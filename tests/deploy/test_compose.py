@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
 
 pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose binary not installed (CI installs it)")

