@@ -1,8 +1,8 @@
 """The case export for the municipality's debt-help case system: one query, read a block of rows
 at a time and written as CSV or XLSX to a file (`api.platform.downloads`), never held as a list.
 
-The column layout is `api.reports.rules.EXPORT_COLUMNS`, documented in the README ("Case
-export (layout)"); a test holds the two together. The BSN is never part of it.
+The column layout is `api.reports.rules.EXPORT_COLUMNS`, documented in docs/case-export.md
+(the README links it); a test holds the two together. The BSN is never part of it.
 """
 
 from __future__ import annotations
