@@ -232,7 +232,7 @@ class Case(SQLModel, table=True):
     # Opened by a signal about a household or person under objection (AVG art. 21, `erased_subject`
     # with ground `objection`): shown to the office and left out of automatic planning until it
     # decides (assigns or closes the case).
-    objection: bool = Field(default=False)
+    objection: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # Not indexed: nothing looks cases up by it (a pull compares it for the cases it reads anyway), and
     # without an index a push that changes no state can update its cases in place (a HOT update).
     change_seq: int = Field(default=0, sa_type=sa.BigInteger)

@@ -21,9 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outreach_case", schema=None) as batch_op:
+        # The default stays: raw inserts (a bulk load, a script) need not know the mark.
         batch_op.add_column(sa.Column("objection", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("outreach_case", schema=None) as batch_op:
-        batch_op.alter_column("objection", server_default=None, existing_type=sa.Boolean())
     with op.batch_alter_table("resident_request", schema=None) as batch_op:
         batch_op.add_column(sa.Column("erasure_ground", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
         batch_op.add_column(sa.Column("erasure_reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
