@@ -22,6 +22,7 @@ from api.auth.keys import generate_signing_key
 from api.platform.db import make_engine, migrate
 from api.settings import Settings, SigningKey
 from api.signals.bsn import BsnVault, generate_data_key
+from tests.factories import BSN_DIGEST, KEYS, PRIVATE, jwk_of, login, make_case, make_municipality, make_user
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
 
@@ -120,3 +121,52 @@ def app(settings: Settings, db: Engine, clock: FakeClock) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+# --- fixtures shared by several areas ------------------------------------------------------------
+
+
+@pytest.fixture
+def field(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
+    """One worker with one case (and a BSN on record) and an enrolled phone; a colleague's case; the office."""
+    make_municipality(session)
+    worker = make_user(session, role="worker", username="worker1")
+    colleague = make_user(session, role="worker", username="worker2")
+    make_user(session, role="backoffice", username="office1")
+    mine = make_case(session, worker=worker, surname="Baldewsingh", bsn_digest=BSN_DIGEST)
+    theirs = make_case(session, worker=colleague, postcode="1055AB", surname="Visser")
+    device = client.post(
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(PRIVATE), "label": "phone"}
+    ).json()
+    return {
+        "worker": worker,
+        "colleague": colleague,
+        "mine": mine,
+        "theirs": theirs,
+        "device": {"Authorization": f"Bearer {device['access_token']}"},
+        "device_id": device["device_id"],
+        "office": login(client, "office1"),
+    }
+
+
+@pytest.fixture
+def duo(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
+    """One case assigned to two workers, each with an enrolled phone (KEYS[0], KEYS[1])."""
+    make_municipality(session)
+    one = make_user(session, role="worker", username="worker1")
+    two = make_user(session, role="worker", username="worker2")
+    make_user(session, role="backoffice", username="office1")
+    case = make_case(session, worker=one)
+    office = login(client, "office1")
+    client.post(
+        f"/v1/cases/{case.id}/assignment",
+        headers=office,
+        json={"worker_id": str(one.id), "second_worker_id": str(two.id)},
+    )
+    devices = []
+    for index, name in enumerate(("worker1", "worker2")):
+        body = client.post(
+            "/v1/devices", headers=login(client, name), json={"public_jwk": jwk_of(KEYS[index]), "label": "phone"}
+        ).json()
+        devices.append({"id": body["device_id"], "headers": {"Authorization": f"Bearer {body['access_token']}"}})
+    return {"case": case, "office": office, "devices": devices, "workers": (one, two)}

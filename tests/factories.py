@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,13 +11,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from jwcrypto import jwe as jwcrypto_jwe
+from jwcrypto import jwk as jwcrypto_jwk
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.models import Case, Household, Municipality, PartnerClient, Signal, StaffUser
 from api.municipality.policy import MunicipalitySettings
 from api.platform.sequence import next_change_seq, start_sequence
+from sync.protocol import VisitList
 
 PASSWORD = "correct horse battery staple"
 SECRET = "partner-secret-for-tests-only"
@@ -186,3 +193,68 @@ def statements_run(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
+
+
+# --- phones: keys, sealed visit lists, pulls and pushes --------------------------------------
+
+PRIVATE = rsa.generate_private_key(65537, 2048)  # the phone of most tests
+BSN_DIGEST = "d" * 64  # a stored BSN hash, never to reach a phone
+OTHER = rsa.generate_private_key(65537, 2048)  # another phone
+KEYS = [rsa.generate_private_key(65537, 2048) for _ in range(2)]  # two workers' phones on one case
+WHEN = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # the test clock; 10:00 in Amsterdam: ochtend
+_GENERATED: dict[int, rsa.RSAPrivateKey] = {}
+
+
+def b64url(number: int) -> str:
+    return base64.urlsafe_b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).decode().rstrip("=")
+
+
+def jwk_of(key: rsa.RSAPrivateKey) -> dict[str, str]:
+    """The public JWK a phone enrolls with."""
+    numbers = key.public_key().public_numbers()
+    return {"kty": "RSA", "n": b64url(numbers.n), "e": b64url(numbers.e)}
+
+
+def public_jwk(bits: int = 2048, *, seed: int = 0) -> dict[str, str]:
+    """A public JWK of a key made once per size and seed (key generation is slow)."""
+    key = _GENERATED.get(bits * 100 + seed) or _GENERATED.setdefault(
+        bits * 100 + seed, rsa.generate_private_key(65537, bits)
+    )
+    numbers = key.public_key().public_numbers()
+    return {"kty": "RSA", "n": b64url(numbers.n), "e": b64url(numbers.e), "alg": "RSA-OAEP-256", "use": "enc"}
+
+
+def decrypt(token: str, key: rsa.RSAPrivateKey = PRIVATE) -> VisitList:
+    """With jwcrypto, a JOSE library independent of the server's python-jose."""
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    envelope = jwcrypto_jwe.JWE()
+    envelope.deserialize(token, key=jwcrypto_jwk.JWK.from_pem(pem))
+    assert json.loads(envelope.objects["protected"])["alg"] == "RSA-OAEP-256"
+    assert json.loads(envelope.objects["protected"])["enc"] == "A256GCM"
+    return VisitList.model_validate_json(envelope.payload)
+
+
+def pull(client: TestClient, headers: dict[str, str], **params):  # type: ignore[no-untyped-def]
+    response = client.get("/v1/sync/pull", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/jose"
+    return response
+
+
+def event(case_id, kind: str, *, version: int = 2, when: datetime = WHEN, **payload):  # type: ignore[no-untyped-def]
+    return {
+        "event_id": str(uuid.uuid4()),
+        "case_id": str(case_id),
+        "kind": kind,
+        "occurred_at": when.isoformat(),
+        "base_version": version,
+        "payload": payload,
+    }
+
+
+def push(client: TestClient, device: dict, events: list[dict]):  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/v1/sync/push", headers=device["headers"], json={"device_id": device["id"], "events": events}
+    )
+    assert response.status_code == 200, response.text
+    return [(r["result"], r["reason"]) for r in response.json()["results"]]

@@ -16,9 +16,7 @@ from sqlmodel import Session, select
 
 from api.cases.rules import DDAS_RESULTS
 from api.models import BkrRegistration, Case, Household, Trajectory
-from tests.factories import login, make_municipality, make_partner, make_user, partner_login, read
-from tests.field.test_pull import _jwk
-from tests.field.test_push import KEYS
+from tests.factories import KEYS, jwk_of, login, make_municipality, make_partner, make_user, partner_login, read
 
 WHEN = datetime(2026, 11, 26, 8, 0, tzinfo=UTC).isoformat()
 numbers = itertools.count(1)
@@ -74,7 +72,7 @@ def world(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
         )
         assert created.status_code == 201, created.text
     enrolled = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEYS[0]), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEYS[0]), "label": "phone"}
     ).json()
     return {
         "office": office,

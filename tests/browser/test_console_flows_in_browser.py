@@ -14,7 +14,6 @@ from tests.browser.conftest import Screens
 from tests.browser.test_console_in_browser import _sign_in
 from tests.console.test_conflicts import conflict  # noqa: F401 (a fixture: accepted on one phone, declined on the other)
 from tests.factories import read
-from tests.field.test_push import duo  # noqa: F401 (a fixture: two workers' phones on one case)
 from tests.signals.test_intake_api import csv_file, row
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.field.test_push import duo, event, push  # noqa: F401 - the fixture is used by name
+from tests.factories import event, push
 
 
 def test_a_not_home_visit_with_a_card_is_one_visit_attempt(client: TestClient, duo):  # type: ignore[no-untyped-def]  # noqa: F811

@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import VisitEvent
-from tests.factories import login, make_case, make_municipality, make_user, read
-from tests.field.test_pull import _jwk
+from tests.factories import jwk_of, login, make_case, make_municipality, make_user, read
 
 KEY = rsa.generate_private_key(65537, 2048)
 NEW_KINDS = {
@@ -164,7 +163,7 @@ def test_the_phone_records_an_sms_and_an_appointment_kept_but_no_mail(  # type: 
         == 200
     )
     device = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEY), "label": "phone"}
     ).json()
     when = datetime(2026, 11, 26, 9, 0, tzinfo=UTC).isoformat()  # 10:00 in Amsterdam
 

@@ -12,8 +12,7 @@ from sqlmodel import Session, select
 
 from api.models import AuditEntry, Case, Conflict, StaffUser
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
-from tests.factories import NOW, make_case, read, statements_run
-from tests.field.test_push import duo, event, push  # noqa: F401 (duo is a fixture: two workers' phones on one case)
+from tests.factories import NOW, event, make_case, push, read, statements_run
 
 
 @pytest.fixture

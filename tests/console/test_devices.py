@@ -12,8 +12,7 @@ from sqlmodel import Session, select
 from api.models import AuditEntry, Device, StaffUser
 from tests.conftest import FakeClock
 from tests.console.helpers import browser, sign_in, submit, text_of
-from tests.factories import login, make_municipality, make_user, read, statements_run
-from tests.field.test_devices import public_jwk
+from tests.factories import login, make_municipality, make_user, public_jwk, read, statements_run
 
 PAGE = "/console/apparaten"
 

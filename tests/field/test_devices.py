@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from tests.factories import PASSWORD, login, make_municipality, make_user
-
-_KEYS: dict[int, rsa.RSAPrivateKey] = {}
-
-
-def _b64(number: int) -> str:
-    return base64.urlsafe_b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).decode().rstrip("=")
-
-
-def public_jwk(bits: int = 2048, *, seed: int = 0) -> dict[str, str]:
-    key = _KEYS.get(bits * 100 + seed) or _KEYS.setdefault(bits * 100 + seed, rsa.generate_private_key(65537, bits))
-    numbers = key.public_key().public_numbers()
-    return {"kty": "RSA", "n": _b64(numbers.n), "e": _b64(numbers.e), "alg": "RSA-OAEP-256", "use": "enc"}
+from tests.factories import PASSWORD, b64url, login, make_municipality, make_user, public_jwk
 
 
 @pytest.fixture
@@ -60,7 +45,7 @@ def test_a_worker_enrolls_a_phone_and_gets_a_device_bound_token_pair(client: Tes
         (lambda: public_jwk() | {"d": "AQAB"}, "private"),
         (lambda: public_jwk() | {"kty": "EC"}, "RSA"),
         (lambda: public_jwk() | {"n": "!!not base64!!"}, "base64"),
-        (lambda: public_jwk() | {"e": _b64(3)}, "exponent"),
+        (lambda: public_jwk() | {"e": b64url(3)}, "exponent"),
         (lambda: public_jwk() | {"alg": "RSA1_5"}, "RSA-OAEP-256"),
         (lambda: {"kty": "RSA"}, "n"),
     ],

@@ -2,71 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-from jwcrypto import jwe as jwcrypto_jwe
-from jwcrypto import jwk as jwcrypto_jwk
-from sqlmodel import Session
 
 from api.field.pull import visit_list_expiry
 from api.models import Municipality
-from sync.protocol import VisitList, case_set_checksum
-from tests.factories import login, make_case, make_municipality, make_user
-from tests.field.test_devices import _b64
-
-PRIVATE = rsa.generate_private_key(65537, 2048)
-OTHER = rsa.generate_private_key(65537, 2048)
-BSN_DIGEST = "d" * 64
-
-
-def _jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
-    numbers = key.public_key().public_numbers()
-    return {"kty": "RSA", "n": _b64(numbers.n), "e": _b64(numbers.e)}
-
-
-def decrypt(token: str, key: rsa.RSAPrivateKey = PRIVATE) -> VisitList:
-    """With jwcrypto, a JOSE library independent of the server's python-jose."""
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    envelope = jwcrypto_jwe.JWE()
-    envelope.deserialize(token, key=jwcrypto_jwk.JWK.from_pem(pem))
-    assert json.loads(envelope.objects["protected"])["alg"] == "RSA-OAEP-256"
-    assert json.loads(envelope.objects["protected"])["enc"] == "A256GCM"
-    return VisitList.model_validate_json(envelope.payload)
-
-
-@pytest.fixture
-def field(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
-    make_municipality(session)
-    worker = make_user(session, role="worker", username="worker1")
-    colleague = make_user(session, role="worker", username="worker2")
-    make_user(session, role="backoffice", username="office1")
-    mine = make_case(session, worker=worker, surname="Baldewsingh", bsn_digest=BSN_DIGEST)
-    theirs = make_case(session, worker=colleague, postcode="1055AB", surname="Visser")
-    device = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(PRIVATE), "label": "phone"}
-    ).json()
-    return {
-        "worker": worker,
-        "colleague": colleague,
-        "mine": mine,
-        "theirs": theirs,
-        "device": {"Authorization": f"Bearer {device['access_token']}"},
-        "device_id": device["device_id"],
-        "office": login(client, "office1"),
-    }
-
-
-def pull(client: TestClient, headers: dict[str, str], **params):  # type: ignore[no-untyped-def]
-    response = client.get("/v1/sync/pull", headers=headers, params=params)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "application/jose"
-    return response
+from sync.protocol import case_set_checksum
+from tests.factories import BSN_DIGEST, OTHER, decrypt, login, make_case, make_user, pull
 
 
 def test_a_first_pull_is_a_full_list_of_the_workers_own_cases_without_bsn(client: TestClient, field):  # type: ignore[no-untyped-def]

@@ -6,58 +6,11 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import Case, VisitEvent
-from tests.factories import login, make_case, make_municipality, make_user, read
-from tests.field.test_pull import _jwk, decrypt
-
-KEYS = [rsa.generate_private_key(65537, 2048) for _ in range(2)]
-WHEN = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # the test clock; 10:00 in Amsterdam: ochtend
-
-
-@pytest.fixture
-def duo(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
-    make_municipality(session)
-    one = make_user(session, role="worker", username="worker1")
-    two = make_user(session, role="worker", username="worker2")
-    make_user(session, role="backoffice", username="office1")
-    case = make_case(session, worker=one)
-    office = login(client, "office1")
-    client.post(
-        f"/v1/cases/{case.id}/assignment",
-        headers=office,
-        json={"worker_id": str(one.id), "second_worker_id": str(two.id)},
-    )
-    devices = []
-    for index, name in enumerate(("worker1", "worker2")):
-        body = client.post(
-            "/v1/devices", headers=login(client, name), json={"public_jwk": _jwk(KEYS[index]), "label": "phone"}
-        ).json()
-        devices.append({"id": body["device_id"], "headers": {"Authorization": f"Bearer {body['access_token']}"}})
-    return {"case": case, "office": office, "devices": devices, "workers": (one, two)}
-
-
-def event(case_id, kind: str, *, version: int = 2, when: datetime = WHEN, **payload):  # type: ignore[no-untyped-def]
-    return {
-        "event_id": str(uuid.uuid4()),
-        "case_id": str(case_id),
-        "kind": kind,
-        "occurred_at": when.isoformat(),
-        "base_version": version,
-        "payload": payload,
-    }
-
-
-def push(client: TestClient, device: dict, events: list[dict]):  # type: ignore[no-untyped-def]
-    response = client.post(
-        "/v1/sync/push", headers=device["headers"], json={"device_id": device["id"], "events": events}
-    )
-    assert response.status_code == 200, response.text
-    return [(r["result"], r["reason"]) for r in response.json()["results"]]
+from tests.factories import KEYS, WHEN, decrypt, event, login, make_user, push, read
 
 
 def case_row(session: Session, case_id) -> Case:  # type: ignore[no-untyped-def]

@@ -15,8 +15,7 @@ from sqlmodel import Session, select
 
 from api.models import VisitEvent
 from sync.events import PAYLOADS
-from tests.factories import read
-from tests.field.test_push import duo, event, push  # noqa: F401 - the fixture
+from tests.factories import event, push, read
 
 EDGES = [
     "9999-12-31T23:30:00Z",

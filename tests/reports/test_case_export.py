@@ -18,18 +18,20 @@ from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
 from tests.conftest import VAULT
 from tests.factories import (
+    KEYS,
     amsterdam_and_rotterdam,
+    event,
+    jwk_of,
     login,
     make_case,
     make_municipality,
     make_partner,
     make_user,
     partner_login,
+    push,
     read,
     statements_run,
 )
-from tests.field.test_pull import _jwk
-from tests.field.test_push import KEYS, event, push
 from tests.reports.test_monitor import at, case_at, close, office_action, upload
 from tests.signals.test_intake_api import BSN, csv_file, row
 
@@ -83,7 +85,7 @@ def history(client: TestClient, session: Session, clock):  # type: ignore[no-unt
     office_action(client, office(), a, "letter_sent", datetime(2026, 3, 3, 9, tzinfo=UTC))
     office_action(client, office(), a, "phone_attempt", datetime(2026, 3, 4, 9, tzinfo=UTC), reached=False)
     enrolled = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEYS[0]), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEYS[0]), "label": "phone"}
     ).json()
     device = {"id": enrolled["device_id"], "headers": {"Authorization": f"Bearer {enrolled['access_token']}"}}
     push(

@@ -33,6 +33,9 @@ from api.reports.ddas.document import (
 from api.signals.parsing import PARTNER_TYPES
 from tests.conftest import VAULT, FakeClock
 from tests.factories import (
+    OTHER,
+    PRIVATE,
+    jwk_of,
     login,
     make_case,
     make_municipality,
@@ -42,7 +45,6 @@ from tests.factories import (
     read,
     statements_run,
 )
-from tests.field.test_pull import OTHER, PRIVATE, _jwk
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_NAME = "json_schema_Uitwisselmodel.v1.2.json"
@@ -335,7 +337,7 @@ def not_home_with_card(client: TestClient, clock: FakeClock, case_id: uuid.UUID,
         == 200
     )
     device = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(key), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(key), "label": "phone"}
     ).json()
     events = [
         {

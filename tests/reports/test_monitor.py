@@ -14,18 +14,20 @@ from sqlmodel import Session, select
 from api.models import AuditEntry, Case, Household, Trajectory
 from api.reports.monitor.routes import tidy_rows
 from tests.factories import (
+    KEYS,
     amsterdam_and_rotterdam,
+    event,
+    jwk_of,
     login,
     make_case,
     make_municipality,
     make_partner,
     make_user,
     partner_login,
+    push,
     read,
     statements_run,
 )
-from tests.field.test_pull import _jwk
-from tests.field.test_push import KEYS, event, push
 from tests.signals.test_intake_api import csv_file, row
 from tests.signals.test_intake_api import upload as upload_file
 
@@ -119,7 +121,7 @@ def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyp
         )
     at(clock, 2026, 4, 3, 9)  # the worker's phone syncs what happened in March
     enrolled = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEYS[0]), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEYS[0]), "label": "phone"}
     ).json()
     device = {"id": enrolled["device_id"], "headers": {"Authorization": f"Bearer {enrolled['access_token']}"}}
 

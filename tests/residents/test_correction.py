@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
 
 from api.models import AuditEntry, Case, Signal
-from tests.factories import login, make_municipality, make_user, read
-from tests.field.test_pull import _jwk, decrypt
+from tests.factories import decrypt, jwk_of, login, make_municipality, make_user, read
 from tests.reports.test_ddas import at, case_of, upload
 from tests.residents.test_rights import BSN, REASON, jansen
 
@@ -65,7 +64,7 @@ def phone_of(client: TestClient, case_id) -> dict[str, str]:  # type: ignore[no-
     )
     assert assigned.status_code == 200, assigned.text
     device = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEY), "label": "phone"}
     ).json()
     return {"Authorization": f"Bearer {device['access_token']}"}
 

@@ -16,8 +16,7 @@ from sqlmodel import Session, SQLModel, select
 
 from api.models import Case
 from api.residents.rules import CaseFacts, Erasure, erasure_of, mask_bsn, name_matches
-from tests.factories import login, make_municipality, make_user, read
-from tests.field.test_pull import _jwk, decrypt
+from tests.factories import decrypt, jwk_of, login, make_municipality, make_user, read
 from tests.reports.test_ddas import HEADER, at, case_of, upload
 
 KEY = rsa.generate_private_key(65537, 2048)
@@ -195,7 +194,7 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
         == 200
     )
     device = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEY), "label": "phone"}
     ).json()
     phone = {"Authorization": f"Bearer {device['access_token']}"}
     first_pull = decrypt(client.get("/v1/sync/pull", headers=phone).text, KEY)
@@ -385,7 +384,7 @@ def test_the_access_report_lists_every_read_of_the_persons_data_and_none_of_anot
             == 200
         )
     device = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(KEY), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEY), "label": "phone"}
     ).json()
     pulled = decrypt(
         client.get("/v1/sync/pull", headers={"Authorization": f"Bearer {device['access_token']}"}).text, KEY

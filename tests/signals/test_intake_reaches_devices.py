@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from tests.factories import login, make_municipality, make_user
-from tests.field.test_pull import PRIVATE, _jwk, decrypt, pull
+from tests.factories import PRIVATE, decrypt, jwk_of, login, make_municipality, make_user, pull
 from tests.signals.test_intake_api import csv_file, row, upload
 
 
@@ -25,7 +24,7 @@ def _held_case(client: TestClient, session: Session) -> tuple[dict[str, str], di
     assigned = client.post(f"/v1/cases/{case_id}/assignment", headers=office, json={"worker_id": str(worker.id)})
     assert assigned.status_code == 200, assigned.text
     device = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": _jwk(PRIVATE), "label": "phone"}
+        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(PRIVATE), "label": "phone"}
     ).json()
     headers = {"Authorization": f"Bearer {device['access_token']}"}
     first = decrypt(pull(client, headers).text)
