@@ -170,3 +170,13 @@ def duo(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
         ).json()
         devices.append({"id": body["device_id"], "headers": {"Authorization": f"Bearer {body['access_token']}"}})
     return {"case": case, "office": office, "devices": devices, "workers": (one, two)}
+
+
+@pytest.fixture
+def office(client: TestClient, session: Session) -> dict[str, str]:
+    """Amsterdam with office1 (signed in), admin1 and worker1."""
+    make_municipality(session)
+    make_user(session, role="backoffice", username="office1")
+    make_user(session, role="admin", username="admin1")
+    make_user(session, role="worker", username="worker1")
+    return login(client, "office1")

@@ -258,3 +258,38 @@ def push(client: TestClient, device: dict, events: list[dict]):  # type: ignore[
     )
     assert response.status_code == 200, response.text
     return [(r["result"], r["reason"]) for r in response.json()["results"]]
+
+
+# --- platform files: a semicolon CSV as VPS exports it, and its upload -----------------------------
+
+HEADER = "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;crisissignaal;bsn;voorletters;achternaam;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats"
+BSN = "111222333"
+
+
+def row(
+    signal_id: str,
+    *,
+    partner: str = "Huur",
+    creditor: str = "Ymere",
+    amount: str = "1.234,56",
+    since: str = "01-08-2026",
+    day: str = "2026-11-03",
+    crisis: str = "nee",
+    bsn: str = "",
+    surname: str = "Jansen",
+    postcode: str = "1053 KL",
+    number: str = "12",
+    addition: str = "",
+) -> str:
+    return f"{signal_id};{partner};{creditor};{amount};{since};{day};{crisis};{bsn};J.;{surname};Kinkerstraat;{number};{addition};{postcode};Amsterdam"
+
+
+def csv_file(*rows: str, header: str = HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def upload(
+    client: TestClient, headers: dict[str, str], content: bytes, *, name: str = "vps.csv", mode: str | None = None
+):  # type: ignore[no-untyped-def]
+    data = {"mode": mode} if mode else {}
+    return client.post("/v1/signals/imports", headers=headers, files={"file": (name, content, "text/csv")}, data=data)

@@ -13,8 +13,7 @@ from api.models import Conflict, Device, Signal, SignalImport
 from tests.browser.conftest import Screens
 from tests.browser.test_console_in_browser import _sign_in
 from tests.console.test_conflicts import conflict  # noqa: F401 (a fixture: accepted on one phone, declined on the other)
-from tests.factories import read
-from tests.signals.test_intake_api import csv_file, row
+from tests.factories import csv_file, read, row
 
 
 def _menu(page, name: str) -> None:  # type: ignore[no-untyped-def]

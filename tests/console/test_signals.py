@@ -7,8 +7,7 @@ from sqlmodel import Session, select
 
 from api.models import AuditEntry, Signal, SignalImport, StaffUser
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
-from tests.factories import make_user, read
-from tests.signals.test_intake_api import csv_file, row
+from tests.factories import csv_file, make_user, read, row
 
 PAGE = "/console/signalen"
 

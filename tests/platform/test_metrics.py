@@ -13,8 +13,7 @@ from pydantic import SecretStr
 from sqlmodel import Session
 
 from api.settings import Settings
-from tests.factories import decrypt, login
-from tests.signals.test_intake_api import csv_file, row, upload
+from tests.factories import csv_file, decrypt, login, row, upload
 
 TOKEN = "scrape-me-" + "x" * 22
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.platform.spreadsheet import safe_cell
-from tests.signals.test_intake_api import csv_file, office, row, upload  # noqa: F401 - fixture used by name
+from tests.factories import csv_file, row, upload
 
 
 @given(st.text())

@@ -18,8 +18,10 @@ from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
 from tests.conftest import VAULT
 from tests.factories import (
+    BSN,
     KEYS,
     amsterdam_and_rotterdam,
+    csv_file,
     event,
     jwk_of,
     login,
@@ -30,10 +32,10 @@ from tests.factories import (
     partner_login,
     push,
     read,
+    row,
     statements_run,
 )
 from tests.reports.test_monitor import at, case_at, close, office_action, upload
-from tests.signals.test_intake_api import BSN, csv_file, row
 
 LAYOUT = (Path(__file__).resolve().parents[2] / "docs" / "case-export.md").read_text()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

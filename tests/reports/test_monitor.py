@@ -16,6 +16,7 @@ from api.reports.monitor.routes import tidy_rows
 from tests.factories import (
     KEYS,
     amsterdam_and_rotterdam,
+    csv_file,
     event,
     jwk_of,
     login,
@@ -26,10 +27,10 @@ from tests.factories import (
     partner_login,
     push,
     read,
+    row,
     statements_run,
 )
-from tests.signals.test_intake_api import csv_file, row
-from tests.signals.test_intake_api import upload as upload_file
+from tests.factories import upload as upload_file
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.console.helpers import browser, sign_in, submit
-from tests.factories import NOW, login, make_partner, partner_login
-from tests.signals.test_intake_api import csv_file, office, row, upload  # noqa: F401 (a fixture)
+from tests.factories import NOW, csv_file, login, make_partner, partner_login, row, upload
 
 UNJUSTIFIED = "Niet opgepakt: onterecht signaal"
 

@@ -18,8 +18,7 @@ from sqlmodel import Session, select
 from api.models import Case, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.signals import service
 from api.signals.parsing import MAX_LINE_BYTES, ParsedRow, normalise_row
-from tests.factories import login, make_municipality, make_user, read
-from tests.signals.test_intake_api import csv_file, row, upload
+from tests.factories import csv_file, login, make_municipality, make_user, read, row, upload
 
 
 def test_accept_valid_writes_rejected_rows_as_it_reads_them_not_all_at_the_end(session: Session, app: FastAPI):  # type: ignore[no-untyped-def]

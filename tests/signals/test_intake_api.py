@@ -12,48 +12,19 @@ from openpyxl import Workbook
 from sqlmodel import Session, select
 
 from api.models import Case, QuarantinedRow, Signal, SignalImport
-from tests.factories import login, make_municipality, make_partner, make_user, partner_login, read
-
-HEADER = "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;crisissignaal;bsn;voorletters;achternaam;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats"
-BSN = "111222333"
-
-
-def row(
-    signal_id: str,
-    *,
-    partner: str = "Huur",
-    creditor: str = "Ymere",
-    amount: str = "1.234,56",
-    since: str = "01-08-2026",
-    day: str = "2026-11-03",
-    crisis: str = "nee",
-    bsn: str = "",
-    surname: str = "Jansen",
-    postcode: str = "1053 KL",
-    number: str = "12",
-    addition: str = "",
-) -> str:
-    return f"{signal_id};{partner};{creditor};{amount};{since};{day};{crisis};{bsn};J.;{surname};Kinkerstraat;{number};{addition};{postcode};Amsterdam"
-
-
-def csv_file(*rows: str, header: str = HEADER) -> bytes:
-    return ("\n".join([header, *rows]) + "\n").encode()
-
-
-@pytest.fixture
-def office(client: TestClient, session: Session) -> dict[str, str]:
-    make_municipality(session)
-    make_user(session, role="backoffice", username="office1")
-    make_user(session, role="admin", username="admin1")
-    make_user(session, role="worker", username="worker1")
-    return login(client, "office1")
-
-
-def upload(
-    client: TestClient, headers: dict[str, str], content: bytes, *, name: str = "vps.csv", mode: str | None = None
-):  # type: ignore[no-untyped-def]
-    data = {"mode": mode} if mode else {}
-    return client.post("/v1/signals/imports", headers=headers, files={"file": (name, content, "text/csv")}, data=data)
+from tests.factories import (
+    BSN,
+    HEADER,
+    csv_file,
+    login,
+    make_municipality,
+    make_partner,
+    make_user,
+    partner_login,
+    read,
+    row,
+    upload,
+)
 
 
 def _count(session: Session, model) -> int:  # type: ignore[no-untyped-def]

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from tests.factories import PRIVATE, decrypt, jwk_of, login, make_municipality, make_user, pull
-from tests.signals.test_intake_api import csv_file, row, upload
+from tests.factories import PRIVATE, csv_file, decrypt, jwk_of, login, make_municipality, make_user, pull, row, upload
 
 
 def _held_case(client: TestClient, session: Session) -> tuple[dict[str, str], dict[str, str], str, str]:

@@ -18,8 +18,7 @@ from api.platform.db import make_engine, migrate
 from api.signals import status as signal_status
 from api.signals.rules import SIGNAL_STATUSES
 from api.signals.rules import signal_status as rule
-from tests.factories import NOW, login, make_case, make_municipality, make_user, read
-from tests.signals.test_intake_api import csv_file, row, upload
+from tests.factories import NOW, csv_file, login, make_case, make_municipality, make_user, read, row, upload
 
 
 def statuses(client: TestClient, headers, case_id) -> list[str]:  # type: ignore[no-untyped-def]
