@@ -30,6 +30,7 @@ from api.cases.rules import (
 from api.models import Case, Household, Municipality, Signal, StaffUser, Trajectory, VisitEvent
 from api.models import Conflict as ConflictRow
 from api.municipality.policy import ChannelPlan, OutreachPolicy, settings_of
+from api.platform import tables
 from api.platform.problems import Conflict, NotFound, Unprocessable
 from api.platform.sequence import next_change_seq
 from api.platform.tenancy import owned
@@ -97,7 +98,7 @@ def _filtered(query, filters: CaseFilter, *, today: date, session: Session, prin
         query = query.where(
             select(Signal.id).where(Signal.case_id == Case.id, Signal.partner_type == filters.partner_type).exists()
         )
-    cases = Case.__table__.c
+    cases = tables.case.c
     if filters.due_within_days is not None:
         # Still to act on and due by then (the overdue included): a case attempted in time is done with.
         query = query.where(
@@ -195,7 +196,7 @@ def first_attempt_days(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid
     """The Dutch day of each case's first applied contact attempt (None without one), in one query."""
     found: dict[uuid.UUID, date | None] = dict.fromkeys(case_ids)
     if case_ids:
-        events = VisitEvent.__table__.c
+        events = tables.visit_event.c
         found.update(
             session.execute(
                 sa.select(events.case_id, sa.func.min(dutch_day(events.occurred_at)))
@@ -224,7 +225,7 @@ def stale_flags(session: Session, cases: list[Case], *, today: date) -> dict[uui
     municipality = session.get(Municipality, cases[0].municipality_code)
     settings = settings_of(municipality)
     last: dict[uuid.UUID, datetime] = {case.id: case.opened_at for case in cases}
-    events = VisitEvent.__table__.c
+    events = tables.visit_event.c
     for case_id, *moments in [
         *session.execute(
             sa.select(Signal.case_id, sa.func.max(Signal.received_at))

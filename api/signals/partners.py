@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.auth.principal import Principal
-from api.models import CreditorAgreement, PartnerClient, Signal, SignalImport, Trajectory, UTCDateTime
+from api.models import CreditorAgreement, PartnerClient, UTCDateTime
+from api.platform import tables
 from api.platform.problems import Conflict, Forbidden, Unprocessable
 from api.signals.parsing import ParsedRow, RowError
 from api.signals.rules import Agreement, creditor_under_agreement, status_for_creditor, status_for_feedback
@@ -127,7 +128,7 @@ def _own_page(
     """`query` narrowed to the signals this partner delivered (by API or file, in its own
     municipality): one definition for every partner view. Ordered and paged by (`key`, id);
     `since` compares with `key`."""
-    sg, im = Signal.__table__, SignalImport.__table__
+    sg, im = tables.signal, tables.signal_import
     query = query.join(im, im.c.id == sg.c.import_id).where(
         sg.c.municipality_code == principal.municipality_code,
         im.c.municipality_code == principal.municipality_code,
@@ -151,7 +152,7 @@ def delivered(
     """The partner view (with each signal's own id, for the cursor): the signals this partner delivered (by API or file), oldest first, with
     what a creditor may know of each (`status_for_creditor`). Never the case they belong to,
     other creditors' signals, the field's visits, notes or a trajectory."""
-    sg = Signal.__table__
+    sg = tables.signal
     rows = _own_page(
         session,
         principal,
@@ -180,7 +181,7 @@ def delivered(
                 received_at=row.received_at,
                 status=status_for_creditor(row.status),
             ),
-        )  # type: ignore[arg-type]
+        )
         for row in rows
     ]
 
@@ -198,7 +199,7 @@ def feedback(
     and whether the resident's debt help started. Nothing of the case, the household or anyone
     else's signals. Only a partner under an agreement asks (403 otherwise)."""
     agreements_of(session, principal)
-    sg, tr = Signal.__table__, Trajectory.__table__
+    sg, tr = tables.signal, tables.trajectory
     status_changed = sa.func.coalesce(sg.c.status_changed_at, sg.c.received_at)
     changed = sa.type_coerce(
         sa.case((tr.c.created_at > status_changed, tr.c.created_at), else_=status_changed), UTCDateTime
@@ -217,7 +218,7 @@ def feedback(
             row.id,
             Feedback(
                 signal_id=row.external_id,
-                status=status_for_feedback(row.status),  # type: ignore[arg-type]
+                status=status_for_feedback(row.status),
                 status_changed_at=row.status_changed_at,
                 in_debt_help=row.in_debt_help,
                 changed_at=row.changed_at,

@@ -24,18 +24,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, first_contact_deadline
-from api.models import (
-    Case,
-    CreditorAgreement,
-    ErasedSubject,
-    Household,
-    Municipality,
-    QuarantinedRow,
-    Signal,
-    SignalImport,
-)
+from api.models import CreditorAgreement, ErasedSubject, Municipality, SignalImport
 from api.municipality.policy import MunicipalitySettings, settings_of
-from api.platform import metrics
+from api.platform import metrics, tables
 from api.platform.bulk import among, insert_rows, on_postgres, update_rows
 from api.platform.sequence import reserve_change_seqs
 from api.residents.rules import name_forms, name_key
@@ -224,10 +215,10 @@ def regroup(
     return known
 
 
-_SIGNALS = Signal.__table__
-_QUARANTINE = QuarantinedRow.__table__
-_HOUSEHOLDS = Household.__table__
-_CASES = Case.__table__
+_SIGNALS = tables.signal
+_QUARANTINE = tables.quarantined_row
+_HOUSEHOLDS = tables.household
+_CASES = tables.case
 _SIGNAL_COLUMNS = (
     _SIGNALS.c.id,
     _SIGNALS.c.external_id,
