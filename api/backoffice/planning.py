@@ -38,7 +38,7 @@ class WorkerList:
     visits: list[PlannedVisit]
 
 
-def walking_order(visit: PlannedVisit) -> tuple:  # type: ignore[type-arg]
+def walking_order(visit: PlannedVisit) -> tuple[str, str, int, str]:
     return (visit.postcode or "", visit.street or "", visit.house_number or 0, visit.house_number_addition or "")
 
 

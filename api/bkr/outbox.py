@@ -31,6 +31,7 @@ from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from api.bkr.client import BkrClient, BkrMessage
 from api.bkr.rules import CONTRACT_TYPE, NOT_ACCEPTED, Delivery, judge, retry_delay
@@ -166,7 +167,7 @@ class Claim:
     message: BkrMessage
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> SelectOfScalar[BkrRegistration]:
     register = aliased(BkrRegistration)
     waiting_for_registration = (
         select(register.id)

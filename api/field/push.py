@@ -277,12 +277,12 @@ def _reconcile_case(
                 by_id[i].outcome = "conflict"
     state = CaseState(case.state)
     if state is not CaseState.CLOSED and not disagreements:
-        for event in (
+        for case_event in (
             CaseEvent.CONTACT if verdict.reached else None,
             CaseEvent.ACCEPT_HELP if verdict.help == "accepted" else None,
         ):
-            if event is not None and event in allowed_events(state):
-                state = transition(state, event)
+            if case_event is not None and case_event in allowed_events(state):
+                state = transition(state, case_event)
     case.state = state.value
     case.version += 1
 
@@ -334,11 +334,11 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
             if cases
             else (read_asked, {"event_ids": event_ids})
         )
-        for row in session.execute(query, parameters):
-            if row.asked:
-                stored[row.id] = row
+        for found in session.execute(query, parameters):
+            if found.asked:
+                stored[found.id] = found
             else:
-                state_events[row.case_id].append(row)
+                state_events[found.case_id].append(found)
     # By position: an event repeated inside one batch is applied once and a duplicate after.
     results: list[EventResult | None] = [None] * len(batch.events)
     position: dict[uuid.UUID, int] = {}
@@ -364,6 +364,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         if problem is not None:
             results[index] = EventResult(event_id=event.event_id, result="rejected", reason=problem)
             continue
+        assert occurred is not None  # an event without a problem has its time
         row = _NewEvent(
             id=event.event_id,
             municipality_code=code,

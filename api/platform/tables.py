@@ -3,7 +3,7 @@
 SQLModel types a model's attributes as their Python values (`Signal.case_id` is a `UUID`),
 which is right for an instance and wrong inside a Core expression. Code that builds
 statements reads the columns from here instead: `tables.signal.c.case_id` is a
-`Column[Any]`, so comparisons, `in_` and `select` type-check without `type: ignore`.
+`Column[Any]`, so comparisons, `in_` and `select` type-check as SQL expressions.
 """
 
 import sqlalchemy as sa

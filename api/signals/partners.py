@@ -6,9 +6,10 @@ import dataclasses
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.auth.principal import Principal
 from api.models import CreditorAgreement, PartnerClient, UTCDateTime
@@ -23,10 +24,10 @@ def register(session: Session, code: str) -> list[tuple[CreditorAgreement, str |
     """The municipality's register of signed agreements by creditor name, each with the client id of
     the partner that delivers under it (None: the creditor delivers through a platform file)."""
     rows = session.execute(
-        sa.select(CreditorAgreement, PartnerClient.client_id)
-        .outerjoin(PartnerClient, PartnerClient.id == CreditorAgreement.partner_client_id)
-        .where(CreditorAgreement.municipality_code == code)
-        .order_by(CreditorAgreement.name)
+        sa.select(CreditorAgreement, col(PartnerClient.client_id))
+        .outerjoin(PartnerClient, col(PartnerClient.id) == CreditorAgreement.partner_client_id)
+        .where(col(CreditorAgreement.municipality_code) == code)
+        .order_by(col(CreditorAgreement.name))
     ).all()
     return [(agreement, client_id) for agreement, client_id in rows]
 
@@ -46,18 +47,16 @@ def register_agreement(
     none, 409 when the creditor is registered already for that partner type."""
     client_uuid = None
     if partner_client_id is not None:
+        pc = tables.partner_client.c
         client_uuid = session.execute(
-            sa.select(PartnerClient.id).where(
-                PartnerClient.client_id == partner_client_id, PartnerClient.municipality_code == municipality_code
-            )
+            sa.select(pc.id).where(pc.client_id == partner_client_id, pc.municipality_code == municipality_code)
         ).scalar()
         if client_uuid is None:
             raise Unprocessable("No such partner client in your municipality.", slug="unknown-partner-client")
+    ag = tables.creditor_agreement.c
     exists = session.execute(
-        sa.select(CreditorAgreement.id).where(
-            CreditorAgreement.municipality_code == municipality_code,
-            CreditorAgreement.name == name,
-            CreditorAgreement.partner_type == partner_type,
+        sa.select(ag.id).where(
+            ag.municipality_code == municipality_code, ag.name == name, ag.partner_type == partner_type
         )
     ).first()
     if exists is not None:
@@ -81,13 +80,11 @@ def agreements_of(session: Session, principal: Principal) -> list[Agreement] | N
     files are checked against the register only to warn about missing creditors."""
     if principal.kind != "partner":
         return None
+    ag, pc = tables.creditor_agreement, tables.partner_client
     rows = session.execute(
-        sa.select(CreditorAgreement.name, CreditorAgreement.partner_type)
-        .join(PartnerClient, PartnerClient.id == CreditorAgreement.partner_client_id)
-        .where(
-            PartnerClient.client_id == principal.actor_id,
-            CreditorAgreement.municipality_code == principal.municipality_code,
-        )
+        sa.select(ag.c.name, ag.c.partner_type)
+        .join(pc, pc.c.id == ag.c.partner_client_id)
+        .where(pc.c.client_id == principal.actor_id, ag.c.municipality_code == principal.municipality_code)
     ).all()
     if not rows:
         raise Forbidden("The municipality has no signed agreement on record for this partner.", slug="no-agreement")
@@ -118,13 +115,13 @@ def under_agreements(rows: Iterable[ParsedRow], agreements: list[Agreement]) -> 
 def _own_page(
     session: Session,
     principal: Principal,
-    query: sa.Select,
+    query: sa.Select[Any],
     *,
     key: sa.ColumnElement[datetime],
     since: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> Sequence[sa.Row]:
+) -> Sequence[sa.Row[Any]]:
     """`query` narrowed to the signals this partner delivered (by API or file, in its own
     municipality): one definition for every partner view. Ordered and paged by (`key`, id);
     `since` compares with `key`."""
