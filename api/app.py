@@ -134,7 +134,10 @@ def create_app(
         # postcode, a name searched in the console): off, even under a process-wide provider.
         # `api/platform/tracing.py` traces by route template instead, when DOORSTEP_OTEL_ENDPOINT is set.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
-        **({} if settings.serves_api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
+        # FastAPI's defaults, or no documentation at all.
+        docs_url="/docs" if settings.serves_api_docs else None,
+        redoc_url="/redoc" if settings.serves_api_docs else None,
+        openapi_url="/openapi.json" if settings.serves_api_docs else None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -279,7 +282,8 @@ def _pascal_case_schema_names(schema: dict[str, Any]) -> dict[str, Any]:
     for name, pascal in renames.items():
         if pascal != name:
             text = text.replace(f'"#/components/schemas/{name}"', f'"#/components/schemas/{pascal}"')
-    return json.loads(text)
+    renamed: dict[str, Any] = json.loads(text)
+    return renamed
 
 
 def _versioned_servers(schema: dict[str, Any]) -> None:

@@ -280,7 +280,7 @@ def create_user(
 
     password = _secret("Password", from_stdin=password_stdin)
     try:
-        body = UserCreate(username=username, display_name=display_name, role=role, password=password)  # type: ignore[arg-type]
+        body = UserCreate(username=username, display_name=display_name, role=role, password=password)
     except ValidationError as exc:
         # Field and message only: pydantic's own text would echo the password.
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

@@ -15,9 +15,13 @@ _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class Activity(Protocol):
-    code: str
-    name: str
-    legal_basis: str
+    # Read-only: the activities are frozen dataclasses.
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def legal_basis(self) -> str: ...
 
 
 @dataclass(frozen=True)

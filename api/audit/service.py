@@ -18,6 +18,7 @@ from api.audit.activities import activity_for
 from api.audit.rules import Actor, Entry, ldv_record
 from api.auth.principal import Principal
 from api.models import AuditEntry, Case, Municipality, PartnerClient, StaffUser
+from api.platform import tables
 from api.platform.bulk import on_postgres
 from api.platform.logs import request_id_var
 
@@ -56,13 +57,13 @@ def record(
 def _case_reads() -> sa.Insert:
     """`INSERT … SELECT` of one entry per case id of an array (PostgreSQL), built once: building
     it took longer than running it."""
-    table = AuditEntry.__table__
+    table = tables.audit_entry
     case = (
         sa.func.unnest(sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Uuid)))
         .table_valued("case_id")
         .render_derived()
     )
-    values = {
+    values: dict[str, sa.ColumnElement[Any]] = {
         name: sa.bindparam(name, type_=table.c[name].type)
         for name in (
             "municipality_code",
@@ -93,7 +94,7 @@ def record_case_reads(
     if not case_ids:
         return
     request_id = request_id_var.get()
-    table = AuditEntry.__table__
+    table = tables.audit_entry
     if on_postgres(session):
         session.execute(
             _CASE_READS,
@@ -226,7 +227,7 @@ def ldv_export(
                         id=entry.id,
                         at=entry.at,
                         action=entry.action,
-                        actor_id=entry.actor_id,  # type: ignore[arg-type]
+                        actor_id=entry.actor_id,
                         resource_type=entry.resource_type,
                         resource_id=entry.resource_id,
                         case_id=entry.case_id,

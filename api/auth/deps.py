@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
@@ -15,7 +16,8 @@ from sqlmodel import select
 from api.auth.principal import Principal
 from api.auth.service import DeviceRevoked
 from api.auth.tokens import InvalidToken, decode_access_token
-from api.models import Device, PartnerClient, StaffUser
+from api.models import PartnerClient
+from api.platform import tables
 from api.platform.db import SessionDep
 from api.platform.problems import Forbidden, Unauthorized
 
@@ -41,7 +43,8 @@ oauth2 = OAuth2(
 async def now(request: Request) -> datetime:
     """The request's clock; tests replace `app.state.clock`. (Async, like the other dependencies
     that do no I/O: a sync one costs a trip through the thread pool on every request.)"""
-    return request.app.state.clock()
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
 
 
 Now = Annotated[datetime, Depends(now)]
@@ -65,7 +68,7 @@ def current_principal(
     return principal
 
 
-_su, _dv = StaffUser.__table__, Device.__table__
+_su, _dv = tables.staff_user, tables.device
 # Built once: they run on every request, and building a statement costs more than running it here.
 _STAFF = sa.select(_su.c.id, _su.c.municipality_code, _su.c.active, _su.c.credentials_changed_at, _su.c.role).where(
     _su.c.id == sa.bindparam("user_id")
@@ -75,7 +78,7 @@ _STAFF_ON_DEVICE = _STAFF.add_columns(_dv.c.id.label("device_id"), _dv.c.worker_
 )
 
 
-def _load_principal(session: SessionDep, claims: dict) -> Principal:
+def _load_principal(session: SessionDep, claims: dict[str, Any]) -> Principal:
     # The database, not the token, is the authority on whether the account still exists,
     # is active and what role it has: deactivation and role changes take effect at once.
     tenant = claims["tid"]

@@ -129,10 +129,10 @@ def me(principal: CurrentPrincipal) -> Me:
     return Me(
         kind=principal.kind,
         id=principal.actor_id,
-        municipality_code=principal.municipality_code,  # type: ignore[arg-type]
+        municipality_code=principal.municipality_code,
         role=principal.role,
         scopes=sorted(principal.scopes),
-        device_id=principal.device_id,  # type: ignore[arg-type]
+        device_id=principal.device_id,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.auth.passwords import verify_secret
 from api.models import PartnerClient, StaffUser
@@ -40,7 +40,7 @@ def check_credentials(engine: Engine) -> None:
     try:
         with Session(engine) as session:
             users = session.exec(
-                select(StaffUser).where(StaffUser.username.in_(DEMO_USERNAMES), StaffUser.active)
+                select(StaffUser).where(col(StaffUser.username).in_(DEMO_USERNAMES), StaffUser.active)
             ).all()
             partner = session.exec(
                 select(PartnerClient).where(PartnerClient.client_id == DEMO_PARTNER[0], PartnerClient.active)

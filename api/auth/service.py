@@ -358,7 +358,7 @@ def update_user(
         # access tokens issued before this moment are refused by the auth dependency.
         user.credentials_changed_at = now
         for token in session.exec(
-            select(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            select(RefreshToken).where(RefreshToken.user_id == user.id, col(RefreshToken.revoked_at).is_(None))
         ):
             token.revoked_at = now
     user.updated_at = now

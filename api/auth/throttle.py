@@ -15,17 +15,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from api.auth.rules import Failures, ThrottlePolicy, after_failure, just_locked, wait_before_next
-from api.models import LoginThrottle
+from api.platform import tables
 from api.platform.problems import ProblemError
 from api.settings import Settings
 
-_table = LoginThrottle.__table__
+_table = tables.login_throttle
 
 
 class TooManyAttempts(ProblemError):
@@ -83,11 +84,12 @@ def gates(settings: Settings, *, kind: str, name: str, address: str | None) -> l
 
 
 def _insert(session: Session) -> sa.Insert:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(_table).on_conflict_do_nothing(index_elements=["key_hash"])  # type: ignore[no-any-return]
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(_table).on_conflict_do_nothing(index_elements=["key_hash"])
+    return sqlite.insert(_table).on_conflict_do_nothing(index_elements=["key_hash"])
 
 
-def _failures(row: sa.Row | None) -> Failures:
+def _failures(row: sa.Row[Any] | None) -> Failures:
     if row is None:
         return Failures()
     return Failures(count=row.failures, last_at=row.last_failure_at, locked_until=row.locked_until)
@@ -100,6 +102,7 @@ def hold(session: Session, found: Sequence[Gate], *, now: datetime) -> dict[str,
     a second attempt on the same account while one is being checked is refused at once."""
     states: dict[str, Failures] = {}
     for gate in found:
+        row: sa.Row[Any] | None
         if gate.guards_an_account:
             session.execute(_insert(session).values(key_hash=gate.key, failures=0))
             try:
@@ -158,7 +161,9 @@ def succeeded(session: Session, found: Sequence[Gate]) -> None:
 def lift(session: Session, kind: str, names: Sequence[str]) -> int:
     """An admin lifts the lock (and forgets the failures) of an account's names."""
     keys = [Gate(kind, name.strip().casefold(), ThrottlePolicy()).key for name in names]
-    return session.execute(_table.delete().where(_table.c.key_hash.in_(keys))).rowcount or 0
+    result = session.execute(_table.delete().where(_table.c.key_hash.in_(keys)))
+    assert isinstance(result, sa.CursorResult)  # a DELETE's result counts its rows
+    return result.rowcount or 0
 
 
 def locked_until(session: Session, kind: str, names: Sequence[str], *, now: datetime) -> datetime | None:

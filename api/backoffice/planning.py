@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 
 from api.cases.rules import CaseState, next_action
 from api.cases.service import attempts_by_case
-from api.models import Case, Household, Municipality, StaffUser
+from api.models import Municipality, StaffUser
 from api.municipality.policy import settings_of
+from api.platform import tables
 from api.platform.problems import Unprocessable
 from api.reports.facts import objection_pending
 
@@ -37,7 +38,7 @@ class WorkerList:
     visits: list[PlannedVisit]
 
 
-def walking_order(visit: PlannedVisit) -> tuple:  # type: ignore[type-arg]
+def walking_order(visit: PlannedVisit) -> tuple[str, str, int, str]:
     return (visit.postcode or "", visit.street or "", visit.house_number or 0, visit.house_number_addition or "")
 
 
@@ -67,26 +68,27 @@ def propose(
     else:
         chosen_workers = [w.id for w in workers]
     needed = per_worker * len(chosen_workers)
+    cs, hh = tables.case.c, tables.household.c
     rows = session.execute(
         sa.select(
-            Case.id,
-            Case.first_contact_due_date,
-            Case.classification,
-            Case.crisis,
-            Household.postcode,
-            Household.street,
-            Household.house_number,
-            Household.house_number_addition,
+            cs.id,
+            cs.first_contact_due_date,
+            cs.classification,
+            cs.crisis,
+            hh.postcode,
+            hh.street,
+            hh.house_number,
+            hh.house_number_addition,
         )
-        .join(Household, col(Household.id) == Case.household_id)
+        .join(tables.household, hh.id == cs.household_id)
         .where(
-            Case.municipality_code == municipality_code,
-            col(Case.purged_at).is_(None),
-            col(Case.state).in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]),
+            cs.municipality_code == municipality_code,
+            cs.purged_at.is_(None),
+            cs.state.in_([CaseState.NEW.value, CaseState.PLANNED.value, CaseState.CONTACTED.value]),
             # A household that objected is not visited on a plan: the office decides first.
-            ~objection_pending(Case.__table__.c),
+            ~objection_pending(cs),
         )
-        .order_by(col(Case.first_contact_due_date), col(Case.id))
+        .order_by(cs.first_contact_due_date, cs.id)
         .execution_options(yield_per=PLAN_BATCH)
     )
     rotation = settings.policy.day_part_rotation

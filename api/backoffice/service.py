@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from api.cases.rules import CaseState, dutch_date
 from api.cases.service import stale_before
 from api.models import AuditEntry, BkrRegistration, Case, Conflict, Device
+from api.platform import tables
 from api.reports.facts import attempt_counts, objection_pending, overdue, proposed_closing, stale, still_to_act
 
 SILENT_AFTER = timedelta(days=1)
@@ -58,7 +59,7 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
     )
     for state, count in session.exec(select(Case.state, sa.func.count()).where(*open_cases).group_by(Case.state)):
         board.open_by_state[state] = count
-    cases = Case.__table__.c
+    cases = tables.case.c
     board.overdue = session.exec(
         select(sa.func.count()).select_from(Case).where(*open_cases, overdue(cases, today=today))
     ).one()

@@ -24,12 +24,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from api.bkr.client import BkrClient, BkrMessage
 from api.bkr.rules import CONTRACT_TYPE, NOT_ACCEPTED, Delivery, judge, retry_delay
@@ -38,7 +40,9 @@ from api.models import BkrAttempt, BkrRegistration, Conflict, Trajectory
 log = logging.getLogger("doorstep.bkr")
 
 
-def enqueue_registration(session: Session, trajectory: Trajectory, *, subject: dict, now: datetime) -> BkrRegistration:
+def enqueue_registration(
+    session: Session, trajectory: Trajectory, *, subject: dict[str, Any], now: datetime
+) -> BkrRegistration:
     """The SH registration of a trajectory that starts: no amount, start = decision date."""
     row = BkrRegistration(
         municipality_code=trajectory.municipality_code,
@@ -95,7 +99,7 @@ def enqueue_removal(session: Session, end: BkrRegistration, *, now: datetime) ->
 
 
 def enqueue_correction(
-    session: Session, registration: BkrRegistration, *, subject: dict, now: datetime
+    session: Session, registration: BkrRegistration, *, subject: dict[str, Any], now: datetime
 ) -> BkrRegistration:
     """The resident's corrected data (AVG art. 16) for a registration BKR may already hold: sent
     after the registration itself, with the whole corrected subject (BKR replaces what it has)."""
@@ -163,7 +167,7 @@ class Claim:
     message: BkrMessage
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> SelectOfScalar[BkrRegistration]:
     register = aliased(BkrRegistration)
     waiting_for_registration = (
         select(register.id)
@@ -178,7 +182,7 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
     # until the back office has decided it.
     open_conflict = (
         select(Conflict.id)
-        .join(Trajectory, Trajectory.case_id == Conflict.case_id)
+        .join(Trajectory, col(Trajectory.case_id) == Conflict.case_id)
         .where(Trajectory.id == BkrRegistration.trajectory_id, col(Conflict.resolved_at).is_(None))
         .exists()
     )
@@ -195,12 +199,12 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
             col(BkrRegistration.next_attempt_at) <= now,
             ~open_conflict,
             or_(col(BkrRegistration.claimed_until).is_(None), col(BkrRegistration.claimed_until) < now),
-            or_(BkrRegistration.action == "register", ~waiting_for_registration),
-            or_(BkrRegistration.action != "remove", ~waiting_for_end),
+            or_(col(BkrRegistration.action) == "register", ~waiting_for_registration),
+            or_(col(BkrRegistration.action) != "remove", ~waiting_for_end),
         )
         .order_by(col(BkrRegistration.next_attempt_at), col(BkrRegistration.created_at), col(BkrRegistration.id))
         .limit(1)
-        .with_for_update(skip_locked=True, of=BkrRegistration)  # type: ignore[arg-type]
+        .with_for_update(skip_locked=True, of=BkrRegistration)
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
@@ -15,7 +16,7 @@ from api.platform.problems import Conflict
 from api.platform.tenancy import owned
 
 
-def describe(session: Session, rows: list[BkrRegistration]) -> list[dict]:
+def describe(session: Session, rows: list[BkrRegistration]) -> list[dict[str, Any]]:
     """Rows with their case and every attempt (two queries, whatever the number of rows)."""
     if not rows:
         return []
@@ -26,7 +27,7 @@ def describe(session: Session, rows: list[BkrRegistration]) -> list[dict]:
     ):
         attempts[attempt.registration_id].append(attempt)
     cases = dict(
-        session.exec(  # type: ignore[arg-type]
+        session.exec(
             select(Trajectory.id, Trajectory.case_id).where(col(Trajectory.id).in_({row.trajectory_id for row in rows}))
         ).all()
     )

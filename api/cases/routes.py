@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -34,8 +34,7 @@ from api.models import Case, Household
 from api.platform.db import SessionDep
 from api.platform.pagination import decode_cursor, encode_cursor
 from api.platform.problems import ProblemError, Unprocessable, problem_responses
-from api.signals.rules import SIGNAL_STATUSES
-from api.signals.schemas import PartnerType
+from api.signals.rules import SIGNAL_STATUSES, PartnerType
 
 SignalStatus = Literal[SIGNAL_STATUSES]  # type: ignore[valid-type]  # DDAS EnumSignaalstatus
 
@@ -50,7 +49,7 @@ CaseReader = Annotated[Principal, Depends(allow(roles=("worker", "backoffice", "
 _COMPUTED = {"address", "first_attempt_date", "overdue", "closing_proposal", "stale"}
 
 
-def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: datetime) -> list[dict]:
+def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: datetime) -> list[dict[str, Any]]:
     """Cases as summaries, with their first attempt, whether they are overdue and what closing the
     service proposes (a query each for all of them)."""
     first = service.first_attempt_days(session, [case.id for case, _ in rows])
@@ -75,7 +74,7 @@ def _summaries(session: SessionDep, rows: list[tuple[Case, Household]], at: date
     ]
 
 
-def _summary(session: SessionDep, case: Case, household: Household, at: datetime) -> dict:
+def _summary(session: SessionDep, case: Case, household: Household, at: datetime) -> dict[str, Any]:
     return _summaries(session, [(case, household)], at)[0]
 
 
@@ -96,7 +95,7 @@ def list_cases(
         bool | None, Query(description="true: every case not closed (as the dashboard counts them).")
     ] = None,
     classification: Literal["single", "multiple", "consecutive"] | None = None,
-    partner_type: Annotated[PartnerType | None, Query(alias="partnerType")] = None,  # type: ignore[valid-type]
+    partner_type: Annotated[PartnerType | None, Query(alias="partnerType")] = None,
     due_within_days: Annotated[
         int | None, Query(alias="dueWithinDays", ge=0, le=365, description="Due on or before today + N.")
     ] = None,
@@ -109,7 +108,7 @@ def list_cases(
     crisis: bool | None = None,
     signal_status: Annotated[
         SignalStatus | None,
-        Query(  # type: ignore[valid-type]
+        Query(
             alias="signalStatus",
             description="Cases with a signal of this DDAS status (`Nog niet opgepakt`, `Opgepakt`, …).",
         ),

@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -305,7 +306,8 @@ def result_problem(
     return None
 
 
-UNJUSTIFIED_SIGNAL = "Niet opgepakt: onterecht signaal"
+UnjustifiedSignal = Literal["Niet opgepakt: onterecht signaal"]
+UNJUSTIFIED_SIGNAL: Final[UnjustifiedSignal] = "Niet opgepakt: onterecht signaal"
 # Before anybody reached the resident: after that the conversation decides how the case ends.
 PROPOSABLE_STATES = frozenset({CaseState.NEW.value, CaseState.PLANNED.value})
 

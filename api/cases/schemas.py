@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.bkr.schemas import TrajectoryOut
-from api.cases.rules import DDAS_RESULTS, UNJUSTIFIED_SIGNAL
+from api.cases.rules import DDAS_RESULTS, UnjustifiedSignal
 from api.signals.rules import BelowThreshold
 
 BelowThresholdReason = Literal[tuple(reason.value for reason in BelowThreshold)]  # type: ignore[valid-type]
@@ -79,7 +79,7 @@ class CaseSummary(BaseModel):
         "proposed for closing as 'Definitief geen contact kunnen krijgen' or 'Niet opgepakt: andere reden' (the office "
         "decides which, as far as `allowed_results` lets it). Only a proposal: nothing closes by itself.",
     )
-    closing_proposal: Literal[UNJUSTIFIED_SIGNAL] | None = Field(
+    closing_proposal: UnjustifiedSignal | None = Field(
         default=None,
         description="The result the service proposes to close the case with: 'Niet opgepakt: "
         "onterecht signaal' while every signal of the case is below threshold and nobody has reached the resident "

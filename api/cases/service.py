@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import or_, tuple_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from api.auth.principal import Principal
 from api.cases.rules import (
@@ -30,6 +31,7 @@ from api.cases.rules import (
 from api.models import Case, Household, Municipality, Signal, StaffUser, Trajectory, VisitEvent
 from api.models import Conflict as ConflictRow
 from api.municipality.policy import ChannelPlan, OutreachPolicy, settings_of
+from api.platform import tables
 from api.platform.problems import Conflict, NotFound, Unprocessable
 from api.platform.sequence import next_change_seq
 from api.platform.tenancy import owned
@@ -37,7 +39,7 @@ from api.reports.facts import dutch_day, overdue, proposed_closing, stale, still
 from api.signals import status as signal_status
 
 
-def _visible(principal: Principal):  # type: ignore[no-untyped-def]
+def _visible(principal: Principal) -> Select[Case, Household]:
     query = (
         select(Case, Household)
         .join(Household, col(Household.id) == Case.household_id)
@@ -45,7 +47,7 @@ def _visible(principal: Principal):  # type: ignore[no-untyped-def]
     )
     if principal.kind == "staff" and principal.role == "worker":
         query = query.where(
-            or_(Case.assigned_worker_id == principal.user_id, Case.second_worker_id == principal.user_id)
+            or_(col(Case.assigned_worker_id) == principal.user_id, col(Case.second_worker_id) == principal.user_id)
         )
     return query
 
@@ -79,11 +81,13 @@ def _postcode_bound(value: str, *, upper: bool) -> str:
     return compact if len(compact) == 6 else compact + ("ZZ" if upper else "AA")
 
 
-def _filtered(query, filters: CaseFilter, *, today: date, session: Session, principal: Principal):  # type: ignore[no-untyped-def]
+def _filtered(
+    query: Select[Case, Household], filters: CaseFilter, *, today: date, session: Session, principal: Principal
+) -> Select[Case, Household]:
     if filters.state is not None:
         query = query.where(Case.state == filters.state)
     if filters.open is not None:
-        closed = Case.state == CaseState.CLOSED.value
+        closed = col(Case.state) == CaseState.CLOSED.value
         query = query.where(~closed if filters.open else closed)
     if filters.classification is not None:
         query = query.where(Case.classification == filters.classification)
@@ -97,7 +101,7 @@ def _filtered(query, filters: CaseFilter, *, today: date, session: Session, prin
         query = query.where(
             select(Signal.id).where(Signal.case_id == Case.id, Signal.partner_type == filters.partner_type).exists()
         )
-    cases = Case.__table__.c
+    cases = tables.case.c
     if filters.due_within_days is not None:
         # Still to act on and due by then (the overdue included): a case attempted in time is done with.
         query = query.where(
@@ -116,7 +120,7 @@ def _filtered(query, filters: CaseFilter, *, today: date, session: Session, prin
         query = query.where(Case.objection == filters.objection)
     if filters.worker_id is not None:
         query = query.where(
-            or_(Case.assigned_worker_id == filters.worker_id, Case.second_worker_id == filters.worker_id)
+            or_(col(Case.assigned_worker_id) == filters.worker_id, col(Case.second_worker_id) == filters.worker_id)
         )
     if filters.unassigned is not None:
         query = query.where(
@@ -195,7 +199,7 @@ def first_attempt_days(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid
     """The Dutch day of each case's first applied contact attempt (None without one), in one query."""
     found: dict[uuid.UUID, date | None] = dict.fromkeys(case_ids)
     if case_ids:
-        events = VisitEvent.__table__.c
+        events = tables.visit_event.c
         found.update(
             session.execute(
                 sa.select(events.case_id, sa.func.min(dutch_day(events.occurred_at)))
@@ -224,12 +228,12 @@ def stale_flags(session: Session, cases: list[Case], *, today: date) -> dict[uui
     municipality = session.get(Municipality, cases[0].municipality_code)
     settings = settings_of(municipality)
     last: dict[uuid.UUID, datetime] = {case.id: case.opened_at for case in cases}
-    events = VisitEvent.__table__.c
+    signals, events = tables.signal.c, tables.visit_event.c
     for case_id, *moments in [
         *session.execute(
-            sa.select(Signal.case_id, sa.func.max(Signal.received_at))
-            .where(col(Signal.case_id).in_(ids))
-            .group_by(Signal.case_id)
+            sa.select(signals.case_id, sa.func.max(signals.received_at))
+            .where(signals.case_id.in_(ids))
+            .group_by(signals.case_id)
         ).all(),
         *session.execute(
             sa.select(events.case_id, sa.func.max(events.occurred_at), sa.func.max(events.received_at))
@@ -261,8 +265,9 @@ def below_threshold_flags(session: Session, case_ids: list[uuid.UUID]) -> dict[u
     """Whether each signal of each case is below threshold, in one query (what `closing_proposal` needs)."""
     found: dict[uuid.UUID, list[bool]] = {case_id: [] for case_id in case_ids}
     if case_ids:
+        signals = tables.signal.c
         for case_id, below in session.execute(
-            sa.select(Signal.case_id, Signal.below_threshold).where(col(Signal.case_id).in_(case_ids))
+            sa.select(signals.case_id, signals.below_threshold).where(signals.case_id.in_(case_ids))
         ):
             found[case_id].append(below)
     return found
@@ -279,14 +284,11 @@ def attempts_by_case(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.U
         return found
     # Columns, not VisitEvent objects: planning reads the attempts of hundreds of cases, and
     # building the ORM objects cost more than the query itself.
+    ev = tables.visit_event.c
     events = session.execute(
-        sa.select(VisitEvent.case_id, VisitEvent.kind, VisitEvent.payload)
-        .where(
-            col(VisitEvent.case_id).in_(case_ids),
-            VisitEvent.outcome == "applied",
-            col(VisitEvent.kind).in_(list(ATTEMPT_CHANNELS)),
-        )
-        .order_by(col(VisitEvent.occurred_at))
+        sa.select(ev.case_id, ev.kind, ev.payload)
+        .where(ev.case_id.in_(case_ids), ev.outcome == "applied", ev.kind.in_(list(ATTEMPT_CHANNELS)))
+        .order_by(ev.occurred_at)
     )
     for case_id, kind, payload in events:
         found[case_id].append(
@@ -359,11 +361,11 @@ def _reached(session: Session, case: Case) -> bool:
     return (
         any(attempt.reached for attempt in attempts(session, case))
         or session.execute(
-            sa.select(VisitEvent.id)
+            sa.select(tables.visit_event.c.id)
             .where(
-                VisitEvent.case_id == case.id,
-                VisitEvent.outcome == "applied",
-                col(VisitEvent.kind).in_(["help_accepted", "help_declined"]),
+                tables.visit_event.c.case_id == case.id,
+                tables.visit_event.c.outcome == "applied",
+                tables.visit_event.c.kind.in_(["help_accepted", "help_declined"]),
             )
             .limit(1)
         ).first()
@@ -481,6 +483,7 @@ def record_office_action(
         payload["reached"] = True  # the resident came: an attempt that reached them
     elif kind in ATTEMPT_CHANNELS and kind != "letter_sent":
         payload.setdefault("reached", False)
+    assert principal.user_id is not None  # the office's actions have a staff author
     session.add(
         VisitEvent(
             id=action_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -45,7 +46,7 @@ def _open_case(session: Session, principal: Principal, case_id: uuid.UUID, base_
     return case
 
 
-def _subject(session: Session, case: Case, household: Household, signal_id: uuid.UUID | None) -> dict:
+def _subject(session: Session, case: Case, household: Household, signal_id: uuid.UUID | None) -> dict[str, Any]:
     """The resident as BKR identifies them: name, birth date, gender and address — never the BSN."""
     signals = list(session.exec(select(Signal).where(Signal.case_id == case.id).order_by(col(Signal.signal_date))))
     if signal_id is not None:
@@ -116,6 +117,7 @@ def start(
     household = session.get(Household, case.household_id)
     assert household is not None
     subject = _subject(session, case, household, signal_id)
+    assert principal.user_id is not None  # the office decides: a staff member
     trajectory = Trajectory(
         municipality_code=case.municipality_code,
         case_id=case.id,

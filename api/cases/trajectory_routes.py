@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from sqlmodel import Session
 
 from api.audit.service import record
 from api.auth.deps import Now, allow
@@ -13,6 +14,7 @@ from api.auth.principal import Principal
 from api.bkr.schemas import TrajectoryEnd, TrajectoryOut, TrajectoryStart
 from api.bkr.service import describe
 from api.cases import trajectory
+from api.models import BkrRegistration, Trajectory
 from api.platform.db import SessionDep
 from api.platform.problems import problem_responses
 
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/v1/cases", tags=["trajectories"], responses=problem_
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 
 
-def trajectory_out(session, row, registrations) -> TrajectoryOut:  # type: ignore[no-untyped-def]
+def trajectory_out(session: Session, row: Trajectory, registrations: list[BkrRegistration]) -> TrajectoryOut:
     return TrajectoryOut.model_validate({**row.model_dump(), "registrations": describe(session, registrations)})
 
 

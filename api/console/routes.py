@@ -33,7 +33,7 @@ def install(app: FastAPI) -> None:
         route.path_regex
         for screen in SCREENS
         for route in screen.router.routes
-        if isinstance(route, APIRoute) and "GET" in route.methods and route.name not in DOWNLOADS
+        if isinstance(route, APIRoute) and route.methods and "GET" in route.methods and route.name not in DOWNLOADS
     ]
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     # Last: it takes every other /console address.

@@ -39,9 +39,7 @@ def principal_of(user: StaffUser) -> Principal:
 def sign_in(session: Session, *, user: StaffUser, settings: Settings, now: datetime) -> str:
     """A new session for `user`; returns the cookie value (only its hash is stored)."""
     session.exec(
-        delete(ConsoleSession).where(  # type: ignore[call-overload]
-            ConsoleSession.user_id == user.id, col(ConsoleSession.expires_at) <= now
-        )
+        delete(ConsoleSession).where(col(ConsoleSession.user_id) == user.id, col(ConsoleSession.expires_at) <= now)
     )
     token = secrets.token_urlsafe(32)
     session.add(
@@ -92,7 +90,7 @@ def sign_out(session: Session, row: ConsoleSession) -> None:
 def sign_out_token(session: Session, token: str | None) -> None:
     """End the session behind a cookie, if there is one."""
     if token and len(token) <= 100:
-        session.exec(delete(ConsoleSession).where(ConsoleSession.token_hash == hash_token(token)))  # type: ignore[call-overload]
+        session.exec(delete(ConsoleSession).where(col(ConsoleSession.token_hash) == hash_token(token)))
 
 
 def csrf_matches(row: ConsoleSession, presented: object) -> bool:

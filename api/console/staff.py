@@ -42,7 +42,7 @@ def device_labels(
         return {}
     return dict(
         session.exec(
-            select(Device.id, Device.label).where(  # type: ignore[arg-type]
+            select(Device.id, Device.label).where(
                 col(Device.id).in_(ids), Device.municipality_code == principal.municipality_code
             )
         ).all()

@@ -6,7 +6,7 @@ Screens stay small: they take `Office` (the signed-in back-office member) and, f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args
 from urllib.parse import quote
@@ -101,7 +101,7 @@ class ConsoleRoute(APIRoute):
         kwargs["include_in_schema"] = False
         super().__init__(*args, **kwargs)
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

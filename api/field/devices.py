@@ -14,13 +14,14 @@ from api.auth.principal import Principal
 from api.field.rules import UnacceptableKey, accept_public_jwk
 from api.models import Conflict, Device, Municipality, RefreshToken, StaffUser
 from api.municipality.policy import settings_of
+from api.platform import tables
 from api.platform.problems import Conflict as ConflictProblem
 from api.platform.problems import Forbidden, NotFound, Unprocessable
 from api.platform.tenancy import owned
 
 
 def enroll(
-    session: Session, principal: Principal, *, public_jwk: dict, label: str, now: datetime
+    session: Session, principal: Principal, *, public_jwk: dict[str, Any], label: str, now: datetime
 ) -> tuple[Device, StaffUser]:
     if principal.role != "worker" or principal.user_id is None:
         raise Forbidden("Only outreach workers enroll devices.")
@@ -124,7 +125,7 @@ def list_devices(session: Session, principal: Principal) -> list[tuple[Device, S
 def note_device(noted: dict[str, Any], *, unsent: bool) -> sa.Update:
     """Lock the device (one sync of a device at a time) and note this sync in its row; with
     `unsent`, also the number of events the device says are still in its outbox."""
-    dv = Device.__table__
+    dv = tables.device
     if unsent:
         noted = {**noted, "unsent_events_reported": sa.bindparam("unsent")}
     return dv.update().where(dv.c.id == sa.bindparam("device_id")).values(**noted)

@@ -14,18 +14,9 @@ from sqlmodel import Session, col, select
 from api.auth.principal import Principal
 from api.cases.rules import AMSTERDAM, ATTEMPT_CHANNELS, Attempt, CaseState, add_working_days, dutch_date, next_action
 from api.field.devices import note_device
-from api.models import (
-    Case,
-    Device,
-    DeviceHolding,
-    Household,
-    Municipality,
-    Signal,
-    StaffUser,
-    TenantSequence,
-    VisitEvent,
-)
+from api.models import Case
 from api.municipality.policy import MunicipalitySettings, settings_of
+from api.platform import tables
 from api.platform.bulk import in_array, on_postgres, written_in
 from api.platform.problems import Forbidden
 from sync.cursor import Cursor, decode_cursor, encode_cursor, usable_for
@@ -54,8 +45,8 @@ def _note_pull(*, unsent: bool) -> sa.Update:
     """The holdings are read and rewritten after this, under the device's row lock. It also reads
     the tenant's change number (the new cursor: read before the cases, so nothing up to it can be
     missing from them) and its settings, all in one statement."""
-    dv, ts, mu = Device.__table__, TenantSequence.__table__, Municipality.__table__
-    code = sa.bindparam("code")
+    dv, ts, mu = tables.device, tables.tenant_sequence, tables.municipality
+    code: sa.BindParameter[str] = sa.bindparam("code")
     return note_device({"last_pull_at": sa.bindparam("now")}, unsent=unsent).returning(
         dv.c.id,
         dv.c.public_jwk,
@@ -67,10 +58,10 @@ def _note_pull(*, unsent: bool) -> sa.Update:
 
 # A pull's fixed statements, built once (building one costs more than running it here).
 _NOTE_PULL, _NOTE_PULL_AND_UNSENT = _note_pull(unsent=False), _note_pull(unsent=True)
-_HOLDINGS = sa.select(DeviceHolding.__table__.c.case_id, DeviceHolding.__table__.c.version).where(
-    DeviceHolding.__table__.c.device_id == sa.bindparam("device_id")
+_HOLDINGS = sa.select(tables.device_holding.c.case_id, tables.device_holding.c.version).where(
+    tables.device_holding.c.device_id == sa.bindparam("device_id")
 )
-_c, _h = Case.__table__, Household.__table__
+_c, _h = tables.case, tables.household
 _VISIBLE = (
     sa.select(
         _c.c.id,
@@ -113,7 +104,7 @@ NOTE_FIELDS = ("text", "reason", "note")
 
 def _visit_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """What a visit list shows of its cases' signals and of their attempts and notes, for a list of case ids."""
-    sg, ev = Signal.__table__, VisitEvent.__table__
+    sg, ev = tables.signal, tables.visit_event
     signals = (
         sa.select(
             sg.c.case_id,
@@ -179,9 +170,9 @@ def _visit_cases(
     }
     names: dict[uuid.UUID, str] = (
         dict(
-            session.execute(  # type: ignore[arg-type]
-                sa.select(StaffUser.__table__.c.id, StaffUser.__table__.c.display_name).where(
-                    StaffUser.__table__.c.id.in_({p for p in partners.values() if p is not None})
+            session.execute(
+                sa.select(tables.staff_user.c.id, tables.staff_user.c.display_name).where(
+                    tables.staff_user.c.id.in_({p for p in partners.values() if p is not None})
                 )
             ).all()
         )
@@ -258,7 +249,7 @@ def _visit_cases(
                 ],
                 paired=case.second_worker_id is not None,
                 arrears=[Arrear(partner_type=kind, amount_cents=amount) for kind, amount in sorted(owed.items())],
-                duo_partner=names.get(partners[case.id]) if partners.get(case.id) else None,  # type: ignore[arg-type]
+                duo_partner=names.get(partners[case.id]) if partners.get(case.id) else None,
                 notes=[
                     CaseNote(occurred_at=e.occurred_at, kind=e.kind, text=text)
                     for e in events[case.id]
@@ -298,7 +289,7 @@ def pull(
         )
     # Plain rows throughout: a pull runs for every device several times a day, and ORM
     # objects for 40 cases with their households, signals and events cost more than the rest.
-    holdings_table = DeviceHolding.__table__
+    holdings_table = tables.device_holding
     code = principal.municipality_code
     device = session.execute(
         _NOTE_PULL if unsent is None else _NOTE_PULL_AND_UNSENT,

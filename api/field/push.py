@@ -25,7 +25,8 @@ from api.cases.rules import (
     transition,
 )
 from api.field.devices import note_device
-from api.models import Case, Conflict, Device, DeviceHolding, VisitEvent
+from api.models import Conflict
+from api.platform import tables
 from api.platform.bulk import in_array, insert_rows, on_postgres, update_rows, written_in
 from api.platform.problems import Forbidden
 from api.platform.sequence import reserve_change_seqs
@@ -141,13 +142,13 @@ def _check_event(event: PushEvent) -> tuple[str, dict[str, Any], str | None, dat
 def _note_push(*, unsent: bool) -> sa.Update:
     return note_device(
         {"last_push_at": sa.bindparam("now"), "last_push_event_count": sa.bindparam("count")}, unsent=unsent
-    ).returning(Device.__table__.c.id)
+    ).returning(tables.device.c.id)
 
 
 def _push_reads(*, postgres: bool) -> tuple[sa.Select[Any], sa.Select[Any], sa.CompoundSelect[Any]]:
     """The batch's cases, locked in id order, each with whether this device holds it; the batch's
     event ids already stored; and the same with the stored state events of the cases."""
-    cs, ev, hd = Case.__table__, VisitEvent.__table__, DeviceHolding.__table__
+    cs, ev, hd = tables.case, tables.visit_event, tables.device_holding
     held_by_device = sa.exists().where(hd.c.device_id == sa.bindparam("device_id"), hd.c.case_id == cs.c.id)
     cases = (
         sa.select(*(cs.c[name] for name in _CASE_COLUMNS), held_by_device)
@@ -276,12 +277,12 @@ def _reconcile_case(
                 by_id[i].outcome = "conflict"
     state = CaseState(case.state)
     if state is not CaseState.CLOSED and not disagreements:
-        for event in (
+        for case_event in (
             CaseEvent.CONTACT if verdict.reached else None,
             CaseEvent.ACCEPT_HELP if verdict.help == "accepted" else None,
         ):
-            if event is not None and event in allowed_events(state):
-                state = transition(state, event)
+            if case_event is not None and case_event in allowed_events(state):
+                state = transition(state, case_event)
     case.state = state.value
     case.version += 1
 
@@ -302,7 +303,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         raise Forbidden("Pushing events needs a device-bound token.", slug="device-token-required")
     if batch.device_id != principal.device_id:
         raise Forbidden("The batch names another device than the token.", slug="device-mismatch")
-    cs, ev = Case.__table__, VisitEvent.__table__
+    cs, ev = tables.case, tables.visit_event
     # The pure part of checking each event first, before any lock is taken: concurrent pushes
     # wait for each other's locks, so the less that happens while holding them the better.
     checked = [_check_event(event) for event in batch.events]
@@ -333,11 +334,11 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
             if cases
             else (read_asked, {"event_ids": event_ids})
         )
-        for row in session.execute(query, parameters):
-            if row.asked:
-                stored[row.id] = row
+        for found in session.execute(query, parameters):
+            if found.asked:
+                stored[found.id] = found
             else:
-                state_events[row.case_id].append(row)
+                state_events[found.case_id].append(found)
     # By position: an event repeated inside one batch is applied once and a duplicate after.
     results: list[EventResult | None] = [None] * len(batch.events)
     position: dict[uuid.UUID, int] = {}
@@ -363,6 +364,7 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         if problem is not None:
             results[index] = EventResult(event_id=event.event_id, result="rejected", reason=problem)
             continue
+        assert occurred is not None  # an event without a problem has its time
         row = _NewEvent(
             id=event.event_id,
             municipality_code=code,

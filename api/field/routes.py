@@ -26,7 +26,7 @@ from api.field.schemas import (
     DeviceList,
     DeviceOut,
 )
-from api.models import Device, StaffUser
+from api.models import Conflict, Device, StaffUser
 from api.platform import metrics
 from api.platform.db import SessionDep
 from api.platform.problems import problem_responses
@@ -236,7 +236,7 @@ conflicts_router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"], respons
 Office = Annotated[Principal, Depends(allow(roles=("backoffice", "admin")))]
 
 
-def _conflict_out(conflict) -> ConflictOut:  # type: ignore[no-untyped-def]
+def _conflict_out(conflict: Conflict) -> ConflictOut:
     return ConflictOut(
         id=conflict.id,
         case_id=conflict.case_id,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.signals.rules import PARTNER_TYPES, Threshold
+from api.signals.rules import PartnerType, Threshold
 
 Channel = Literal["letter", "phone", "visit", "mail", "sms", "appointment", "administrative"]
 DayPart = Literal["ochtend", "middag", "avond"]
@@ -61,9 +61,6 @@ class OutreachPolicy(BaseModel):
         return {"single": self.single, "multiple": self.multiple, "consecutive": self.consecutive}[classification]
 
 
-PartnerType = Literal[tuple(sorted(PARTNER_TYPES))]  # type: ignore[valid-type]  # DDAS EnumSignaalpartner
-
-
 class ArrearsThreshold(BaseModel):
     """The least arrears the municipality acts on, for one partner type."""
 
@@ -80,13 +77,13 @@ class ArrearsThreshold(BaseModel):
 # The defaults (issue 14): 30 days for the four fixed-cost creditors the law obliges to signal
 # (housing, energy, water, health insurers), 180 for CAK Zorgverzekeringen; the other partner types
 # have no minimum until the municipality sets one, and no type has a minimum amount.
-DEFAULT_THRESHOLDS: dict[str, ArrearsThreshold] = {
+DEFAULT_THRESHOLDS: dict[PartnerType, ArrearsThreshold] = {
     partner_type: ArrearsThreshold(
         min_days_in_arrears={"Huur": 30, "Energie": 30, "Water": 30, "Zorg": 30, "CAK Zorgverzekeringen": 180}.get(
             partner_type, 0
         )
     )
-    for partner_type in sorted(PARTNER_TYPES)
+    for partner_type in get_args(PartnerType)
 }
 
 
@@ -142,7 +139,7 @@ class MunicipalitySettings(BaseModel):
         description="Days the municipality is closed besides weekends and public holidays (e.g. between Christmas "
         "and New Year): they do not count as working days for crisis deadlines and visit lists.",
     )
-    thresholds: dict[PartnerType, ArrearsThreshold] = Field(  # type: ignore[valid-type]
+    thresholds: dict[PartnerType, ArrearsThreshold] = Field(
         default_factory=lambda: dict(DEFAULT_THRESHOLDS),
         description="Per partner type, the least arrears the municipality acts on: a signal below it is stored "
         "and marked `below_threshold`, and a case whose signals all are is proposed for closing as 'Niet opgepakt: "

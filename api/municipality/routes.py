@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -21,8 +22,14 @@ Admin = Annotated[Principal, Depends(allow(roles=("admin",)))]
 
 
 def _save(
-    session: SessionDep, principal: Principal, municipality: Municipality, new: MunicipalitySettings, *, action: str, at
-) -> MunicipalitySettings:  # type: ignore[no-untyped-def]
+    session: SessionDep,
+    principal: Principal,
+    municipality: Municipality,
+    new: MunicipalitySettings,
+    *,
+    action: str,
+    at: datetime,
+) -> MunicipalitySettings:
     old = settings_of(municipality)
     changed = sorted(key for key, value in new.model_dump().items() if old.model_dump()[key] != value)
     municipality.settings = new.model_dump(mode="json")  # JSON column: dates as text

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -19,10 +20,15 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import Session
 
 from api.cases.rules import dutch_date
 from api.platform.problems import ProblemError
+
+if TYPE_CHECKING:
+    import psycopg  # the PostgreSQL driver: only its engines ping
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
@@ -48,11 +54,13 @@ def _ping_when_idle(engine: Engine) -> None:
     is not. Under load every checkout is of the second kind."""
 
     @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["checked_in_at"] = monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+    def _on_checkout(
+        dbapi_connection: psycopg.Connection[Any], record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
         checked_in = record.info.get("checked_in_at")
         if checked_in is None or monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
             return  # new, or back from a request moments ago
@@ -78,7 +86,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
     # stale rows; it also breaks SAVEPOINT. Taking over BEGIN makes each session one real
     # transaction, and IMMEDIATE serialises writers the way row locks do on PostgreSQL.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         # The Dutch day of a stored timestamp (SQLite has no time zones): `api.reports.facts.dutch_day`.
         dbapi_connection.create_function("dutch_day", 1, _dutch_day, deterministic=True)
@@ -88,7 +96,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -19,7 +19,7 @@ IN_MEMORY = 1024 * 1024
 
 
 def spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # type: ignore[return-value]
+    return tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)
 
 
 def blocks(file: IO[bytes]) -> Iterator[bytes]:

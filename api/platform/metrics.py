@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.models import BkrAttempt, BkrRegistration, Conflict
+from api.platform import tables
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -57,21 +57,23 @@ class Metrics:
 
     def scrape(self, engine: Engine) -> bytes:
         """The text exposition, with the shared figures read fresh from the database."""
-        is_open = Conflict.resolved_at.is_(None)  # grouped by a bare predicate: no parameters to differ
+        is_open = tables.conflict.c.resolved_at.is_(None)  # grouped by a bare predicate: no parameters to differ
         with engine.connect() as connection:
             counts = (
                 (
                     self.outbox,
                     "status",
                     connection.execute(
-                        sa.select(BkrRegistration.status, sa.func.count()).group_by(BkrRegistration.status)
+                        sa.select(tables.bkr_registration.c.status, sa.func.count()).group_by(
+                            tables.bkr_registration.c.status
+                        )
                     ).all(),
                 ),
                 (
                     self.bkr_attempts,
                     "outcome",
                     connection.execute(
-                        sa.select(BkrAttempt.outcome, sa.func.count()).group_by(BkrAttempt.outcome)
+                        sa.select(tables.bkr_attempt.c.outcome, sa.func.count()).group_by(tables.bkr_attempt.c.outcome)
                     ).all(),
                 ),
                 (

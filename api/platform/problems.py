@@ -16,6 +16,7 @@ mapped onto the same catalog in `install_handlers`, so a client never sees anoth
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -152,7 +153,7 @@ def _json_pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
 
 
-def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Field paths and messages only: the offending input is never echoed (it may be a BSN)."""
     return [
         {

@@ -18,9 +18,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 from api.cases.rules import ATTEMPT_CHANNELS, CHANNELS, PROPOSABLE_STATES, CaseState
-from api.models import Signal, VisitEvent
+from api.platform import tables
 
-_events = VisitEvent.__table__
+_events = tables.visit_event
 _attempt = _events.c.kind.in_(list(ATTEMPT_CHANNELS))
 _reached = _events.c.payload["reached"].as_boolean()
 
@@ -72,7 +72,7 @@ def still_to_act(cases: Any) -> sa.ColumnElement[bool]:
     return sa.and_(cases.state != CaseState.CLOSED.value, ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
 
 
-_signals = Signal.__table__
+_signals = tables.signal
 
 
 def proposed_closing(cases: Any) -> sa.ColumnElement[bool]:

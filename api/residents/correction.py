@@ -89,7 +89,7 @@ def correct(
             house_number=after["house_number"],  # type: ignore[arg-type]
             addition=after["house_number_addition"],
             bsn_digest=signal.bsn_digest,
-        )  # type: ignore[arg-type]
+        )
     except ValueError:
         raise Unprocessable(
             "Without a BSN the signal needs an address.",

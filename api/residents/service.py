@@ -292,8 +292,13 @@ def report(session: Session, principal: Principal, vault: BsnVault, ref: uuid.UU
                 AuditEntry.municipality_code == principal.municipality_code,
                 sa.or_(
                     col(AuditEntry.case_id).in_(case_ids),
-                    sa.and_(AuditEntry.resource_type == "signal", col(AuditEntry.resource_id).in_(request.signal_ids)),
-                    sa.and_(AuditEntry.resource_type == "resident_request", AuditEntry.resource_id == str(request.id)),
+                    sa.and_(
+                        col(AuditEntry.resource_type) == "signal", col(AuditEntry.resource_id).in_(request.signal_ids)
+                    ),
+                    sa.and_(
+                        col(AuditEntry.resource_type) == "resident_request",
+                        col(AuditEntry.resource_id) == str(request.id),
+                    ),
                 ),
             )
             .order_by(col(AuditEntry.id))
@@ -458,7 +463,7 @@ def erasure(
     others = {
         case_id
         for (case_id,) in session.execute(
-            sa.select(Signal.case_id)
+            sa.select(col(Signal.case_id))
             .where(
                 col(Signal.case_id).in_([c.id for c in found.case_rows]),
                 col(Signal.id).not_in(mine),

@@ -15,14 +15,15 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.audit.service import record
 from api.auth.principal import Principal
-from api.models import Municipality, QuarantinedRow, SignalImport
+from api.models import Municipality, SignalImport
+from api.platform import tables
 from api.platform.downloads import BLOCK
 from api.platform.problems import NotFound
 from api.platform.spreadsheet import safe_cell
@@ -48,7 +49,7 @@ def import_file(
     session: Session,
     *,
     municipality: Municipality,
-    stream: IO[bytes],
+    stream: BinaryIO,
     filename: str,
     mode: Mode,
     actor: Principal,
@@ -210,7 +211,7 @@ def visible(session: Session, principal: Principal, import_id: uuid.UUID) -> Sig
     return row
 
 
-_QUARANTINE = QuarantinedRow.__table__
+_QUARANTINE = tables.quarantined_row
 
 
 def write_quarantine(session: Session, import_row: SignalImport, vault: BsnVault | None, out: IO[bytes]) -> int:

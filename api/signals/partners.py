@@ -6,12 +6,14 @@ import dataclasses
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.auth.principal import Principal
-from api.models import CreditorAgreement, PartnerClient, Signal, SignalImport, Trajectory, UTCDateTime
+from api.models import CreditorAgreement, PartnerClient, UTCDateTime
+from api.platform import tables
 from api.platform.problems import Conflict, Forbidden, Unprocessable
 from api.signals.parsing import ParsedRow, RowError
 from api.signals.rules import Agreement, creditor_under_agreement, status_for_creditor, status_for_feedback
@@ -22,10 +24,10 @@ def register(session: Session, code: str) -> list[tuple[CreditorAgreement, str |
     """The municipality's register of signed agreements by creditor name, each with the client id of
     the partner that delivers under it (None: the creditor delivers through a platform file)."""
     rows = session.execute(
-        sa.select(CreditorAgreement, PartnerClient.client_id)
-        .outerjoin(PartnerClient, PartnerClient.id == CreditorAgreement.partner_client_id)
-        .where(CreditorAgreement.municipality_code == code)
-        .order_by(CreditorAgreement.name)
+        sa.select(CreditorAgreement, col(PartnerClient.client_id))
+        .outerjoin(PartnerClient, col(PartnerClient.id) == CreditorAgreement.partner_client_id)
+        .where(col(CreditorAgreement.municipality_code) == code)
+        .order_by(col(CreditorAgreement.name))
     ).all()
     return [(agreement, client_id) for agreement, client_id in rows]
 
@@ -45,18 +47,16 @@ def register_agreement(
     none, 409 when the creditor is registered already for that partner type."""
     client_uuid = None
     if partner_client_id is not None:
+        pc = tables.partner_client.c
         client_uuid = session.execute(
-            sa.select(PartnerClient.id).where(
-                PartnerClient.client_id == partner_client_id, PartnerClient.municipality_code == municipality_code
-            )
+            sa.select(pc.id).where(pc.client_id == partner_client_id, pc.municipality_code == municipality_code)
         ).scalar()
         if client_uuid is None:
             raise Unprocessable("No such partner client in your municipality.", slug="unknown-partner-client")
+    ag = tables.creditor_agreement.c
     exists = session.execute(
-        sa.select(CreditorAgreement.id).where(
-            CreditorAgreement.municipality_code == municipality_code,
-            CreditorAgreement.name == name,
-            CreditorAgreement.partner_type == partner_type,
+        sa.select(ag.id).where(
+            ag.municipality_code == municipality_code, ag.name == name, ag.partner_type == partner_type
         )
     ).first()
     if exists is not None:
@@ -80,13 +80,11 @@ def agreements_of(session: Session, principal: Principal) -> list[Agreement] | N
     files are checked against the register only to warn about missing creditors."""
     if principal.kind != "partner":
         return None
+    ag, pc = tables.creditor_agreement, tables.partner_client
     rows = session.execute(
-        sa.select(CreditorAgreement.name, CreditorAgreement.partner_type)
-        .join(PartnerClient, PartnerClient.id == CreditorAgreement.partner_client_id)
-        .where(
-            PartnerClient.client_id == principal.actor_id,
-            CreditorAgreement.municipality_code == principal.municipality_code,
-        )
+        sa.select(ag.c.name, ag.c.partner_type)
+        .join(pc, pc.c.id == ag.c.partner_client_id)
+        .where(pc.c.client_id == principal.actor_id, ag.c.municipality_code == principal.municipality_code)
     ).all()
     if not rows:
         raise Forbidden("The municipality has no signed agreement on record for this partner.", slug="no-agreement")
@@ -117,17 +115,17 @@ def under_agreements(rows: Iterable[ParsedRow], agreements: list[Agreement]) -> 
 def _own_page(
     session: Session,
     principal: Principal,
-    query: sa.Select,
+    query: sa.Select[Any],
     *,
     key: sa.ColumnElement[datetime],
     since: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> Sequence[sa.Row]:
+) -> Sequence[sa.Row[Any]]:
     """`query` narrowed to the signals this partner delivered (by API or file, in its own
     municipality): one definition for every partner view. Ordered and paged by (`key`, id);
     `since` compares with `key`."""
-    sg, im = Signal.__table__, SignalImport.__table__
+    sg, im = tables.signal, tables.signal_import
     query = query.join(im, im.c.id == sg.c.import_id).where(
         sg.c.municipality_code == principal.municipality_code,
         im.c.municipality_code == principal.municipality_code,
@@ -151,7 +149,7 @@ def delivered(
     """The partner view (with each signal's own id, for the cursor): the signals this partner delivered (by API or file), oldest first, with
     what a creditor may know of each (`status_for_creditor`). Never the case they belong to,
     other creditors' signals, the field's visits, notes or a trajectory."""
-    sg = Signal.__table__
+    sg = tables.signal
     rows = _own_page(
         session,
         principal,
@@ -180,7 +178,7 @@ def delivered(
                 received_at=row.received_at,
                 status=status_for_creditor(row.status),
             ),
-        )  # type: ignore[arg-type]
+        )
         for row in rows
     ]
 
@@ -198,7 +196,7 @@ def feedback(
     and whether the resident's debt help started. Nothing of the case, the household or anyone
     else's signals. Only a partner under an agreement asks (403 otherwise)."""
     agreements_of(session, principal)
-    sg, tr = Signal.__table__, Trajectory.__table__
+    sg, tr = tables.signal, tables.trajectory
     status_changed = sa.func.coalesce(sg.c.status_changed_at, sg.c.received_at)
     changed = sa.type_coerce(
         sa.case((tr.c.created_at > status_changed, tr.c.created_at), else_=status_changed), UTCDateTime
@@ -217,7 +215,7 @@ def feedback(
             row.id,
             Feedback(
                 signal_id=row.external_id,
-                status=status_for_feedback(row.status),  # type: ignore[arg-type]
+                status=status_for_feedback(row.status),
                 status_changed_at=row.status_changed_at,
                 in_debt_help=row.in_debt_help,
                 changed_at=row.changed_at,

@@ -79,11 +79,11 @@ def _report_out(row: SignalImport, principal: Principal) -> ImportReportOut:
         source=row.source,
         filename=row.filename,
         format=row.file_format,
-        mode=row.mode,  # type: ignore[arg-type]
+        mode=row.mode,
         status=row.status,
         created_at=row.created_at,
         created_by=row.created_by,
-        total_rows=row.total_rows,  # type: ignore[arg-type]
+        total_rows=row.total_rows,
         created=row.created_count,
         duplicates=row.duplicate_count,
         repeats=row.repeat_count,

@@ -7,23 +7,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Literal, get_args
 
-# DDAS EnumSignaalpartner: the kinds of creditor that signal.
-PARTNER_TYPES: frozenset[str] = frozenset(
-    {
-        "Belastingdienst",
-        "CAK Eigen bijdrage",
-        "CAK Zorgverzekeringen",
-        "Dienst Toeslagen",
-        "DUO",
-        "Energie",
-        "Huur",
-        "Hypotheek",
-        "Overige",
-        "Water",
-        "Zorg",
-    }
-)
+# DDAS EnumSignaalpartner: the kinds of creditor that signal (in sorted order, as the API's enums list them).
+PartnerType = Literal[
+    "Belastingdienst",
+    "CAK Eigen bijdrage",
+    "CAK Zorgverzekeringen",
+    "DUO",
+    "Dienst Toeslagen",
+    "Energie",
+    "Huur",
+    "Hypotheek",
+    "Overige",
+    "Water",
+    "Zorg",
+]
+PARTNER_TYPES: frozenset[str] = frozenset(get_args(PartnerType))
 
 
 class SignalKind(StrEnum):

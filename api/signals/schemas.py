@@ -8,9 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.signals.parsing import PARTNER_TYPES
+from api.signals.rules import PartnerType
 
-PartnerType = Literal[tuple(sorted(PARTNER_TYPES))]  # type: ignore[valid-type]  # DDAS EnumSignaalpartner
 ImportMode = Literal["all-or-nothing", "accept-valid"]
 
 

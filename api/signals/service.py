@@ -24,18 +24,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, first_contact_deadline
-from api.models import (
-    Case,
-    CreditorAgreement,
-    ErasedSubject,
-    Household,
-    Municipality,
-    QuarantinedRow,
-    Signal,
-    SignalImport,
-)
+from api.models import Municipality, SignalImport
 from api.municipality.policy import MunicipalitySettings, settings_of
-from api.platform import metrics
+from api.platform import metrics, tables
 from api.platform.bulk import among, insert_rows, on_postgres, update_rows
 from api.platform.sequence import reserve_change_seqs
 from api.residents.rules import name_forms, name_key
@@ -224,10 +215,10 @@ def regroup(
     return known
 
 
-_SIGNALS = Signal.__table__
-_QUARANTINE = QuarantinedRow.__table__
-_HOUSEHOLDS = Household.__table__
-_CASES = Case.__table__
+_SIGNALS = tables.signal
+_QUARANTINE = tables.quarantined_row
+_HOUSEHOLDS = tables.household
+_CASES = tables.case
 _SIGNAL_COLUMNS = (
     _SIGNALS.c.id,
     _SIGNALS.c.external_id,
@@ -438,10 +429,10 @@ class _Writer:
                 .order_by(_HOUSEHOLDS.c.id)
                 .with_for_update(key_share=True)
             ).all()
-            for row in session.execute(
+            for signal in session.execute(
                 sa.select(*_SIGNAL_COLUMNS).where(among(session, _SIGNALS.c.household_id, existing))
             ):
-                stored[row.household_id].append(row)
+                stored[signal.household_id].append(signal)
             open_cases = {
                 row.household_id: row
                 for row in session.execute(
@@ -472,11 +463,11 @@ class _Writer:
                 # The common case, quickly: one signal on a household new to the rules is single,
                 # not a repeat, and opens a case of its own.
                 fresh = group[0]
-                case_id = new_id()
+                single_case_id = new_id()
                 row = fresh.row
-                row["household_id"], row["case_id"], row["classification"] = household_id, case_id, "single"
+                row["household_id"], row["case_id"], row["classification"] = household_id, single_case_id, "single"
                 new_signals.append(row)
-                new_cases.append(self._new_case(case_id, household_id, "single", [fresh], key=key))
+                new_cases.append(self._new_case(single_case_id, household_id, "single", [fresh], key=key))
                 continue
             rows: list[Any] = [*earlier, *group] if earlier else group
             assessment = assess_household(
@@ -610,8 +601,9 @@ class _Writer:
         if self.objections is None:
             self.objections = set(
                 self.session.execute(
-                    sa.select(ErasedSubject.digest).where(
-                        ErasedSubject.municipality_code == self.code, ErasedSubject.ground == "objection"
+                    sa.select(tables.erased_subject.c.digest).where(
+                        tables.erased_subject.c.municipality_code == self.code,
+                        tables.erased_subject.c.ground == "objection",
                     )
                 ).scalars()
             )
@@ -690,8 +682,8 @@ def missing_agreements(session: Session, *, code: str, creditors: set[tuple[str,
     registered = {
         (name.lower(), partner_type)
         for name, partner_type in session.execute(
-            sa.select(CreditorAgreement.name, CreditorAgreement.partner_type).where(
-                CreditorAgreement.municipality_code == code
+            sa.select(tables.creditor_agreement.c.name, tables.creditor_agreement.c.partner_type).where(
+                tables.creditor_agreement.c.municipality_code == code
             )
         )
     }

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from api.cases.rules import ATTEMPT_CHANNELS, CaseState
-from api.models import Case, Signal, VisitEvent
+from api.platform import tables
 from api.platform.bulk import in_array, on_postgres
 from api.signals.rules import (
     NOT_PICKED_UP_RESULTS,
@@ -20,7 +20,7 @@ from api.signals.rules import (
     STATUS_REPEAT,
 )
 
-_sg, _cs, _ev = Signal.__table__, Case.__table__, VisitEvent.__table__
+_sg, _cs, _ev = tables.signal, tables.case, tables.visit_event
 
 
 def _statuses() -> sa.ColumnElement[str]:

@@ -23,7 +23,7 @@ import struct
 import zipfile
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 from xml.parsers import expat
@@ -104,7 +104,7 @@ class Workbook:
         self._strings = self._shared_strings(strings_part) if strings_part else _SharedStrings(0)
         self._opened = self._unpacked  # each reading of the sheet counts on from here
 
-    def rows(self, columns: dict[int, int] | None = None, *, width: int = 0) -> Iterator[tuple[int, Any]]:
+    def rows(self, columns: dict[int, int] | None = None, *, width: int = 0) -> Generator[tuple[int, Any], None, None]:
         """(sheet row number, values) of every row of the first sheet that has a value.
 
         Without `columns` the values are the row's cells by column number (A is 1), as a dict:

@@ -6,16 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.responses import Response
 
 from api.audit.service import record_case_reads
 from api.auth.deps import Now
 from api.bkr import routes as bkr_api
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render
-from api.models import Case, Household
+from api.platform import tables
 from api.platform.db import SessionDep
 from api.platform.problems import ProblemError
 
@@ -36,10 +37,11 @@ def _addresses(session: Session, municipality_code: str, case_ids: set[uuid.UUID
     """Each case's address, to name the case link (one query for the whole page)."""
     if not case_ids:
         return {}
-    rows = session.exec(
-        select(Case.id, Household.street, Household.house_number, Household.house_number_addition, Household.postcode)
-        .join(Household, col(Household.id) == Case.household_id)
-        .where(Case.municipality_code == municipality_code, col(Case.id).in_(case_ids))
+    cs, hh = tables.case.c, tables.household.c
+    rows = session.execute(
+        sa.select(cs.id, hh.street, hh.house_number, hh.house_number_addition, hh.postcode)
+        .join(tables.household, hh.id == cs.household_id)
+        .where(cs.municipality_code == municipality_code, cs.id.in_(case_ids))
     ).all()
     return {
         case_id: " ".join(str(part) for part in (street, f"{number or ''}{addition or ''}", postcode) if part)

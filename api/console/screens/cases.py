@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,15 +15,13 @@ from api.auth.deps import Now
 from api.bkr.schemas import TrajectoryEnd, TrajectoryStart
 from api.cases import routes as case_api
 from api.cases import trajectory_routes as trajectory_api
-from api.cases.rules import HANDOVER_RESULTS, STALE_RESULTS, CaseState, dutch_date
+from api.cases.rules import AMSTERDAM, HANDOVER_RESULTS, STALE_RESULTS, CaseState, dutch_date
 from api.cases.schemas import AssignmentRequest, CloseRequest, OfficeAction
-from api.console.labels import AMSTERDAM
 from api.console.staff import device_labels, staff_names, workers
 from api.console.web import ConsoleRoute, Form, Office, as_api, attempt, done, filled, optional, parse, render
 from api.platform.db import SessionDep
 from api.platform.problems import ProblemError
-from api.signals.rules import SIGNAL_STATUSES
-from api.signals.schemas import PartnerType
+from api.signals.rules import SIGNAL_STATUSES, PartnerType
 
 router = APIRouter(prefix="/console/zaken", route_class=ConsoleRoute)
 PAGE_SIZE = 50
@@ -37,7 +35,7 @@ class CaseListQuery(BaseModel):
     state: CaseState | None = None
     open: bool | None = None
     classification: Literal["single", "multiple", "consecutive"] | None = None
-    partner_type: PartnerType | None = None  # type: ignore[valid-type]
+    partner_type: PartnerType | None = None
     due_within_days: int | None = Field(default=None, ge=0, le=365)
     overdue: bool | None = None
     worker_id: uuid.UUID | None = None
@@ -46,7 +44,7 @@ class CaseListQuery(BaseModel):
     postcode_to: str | None = Field(default=None, pattern=case_api.POSTCODE_BOUND)
     has_open_conflict: bool | None = None
     crisis: bool | None = None
-    signal_status: case_api.SignalStatus | None = None  # type: ignore[name-defined]
+    signal_status: case_api.SignalStatus | None = None
     proposed_closing: bool | None = None
     objection: bool | None = None
     stale: bool | None = None
@@ -71,8 +69,8 @@ def case_list(request: Request, session: SessionDep, signed: Office, at: Now) ->
         raw=raw,
         workers=workers(session, signed.principal),
         names=staff_names(session, signed.principal),
-        partner_types=PartnerType.__args__,
-        signal_statuses=SIGNAL_STATUSES,  # type: ignore[attr-defined]
+        partner_types=get_args(PartnerType),
+        signal_statuses=SIGNAL_STATUSES,
     )
 
 

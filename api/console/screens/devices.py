@@ -46,7 +46,7 @@ def device_page(
     # Ordered by worker name (the API orders by username), then enrolment.
     devices.sort(key=lambda d: (names.get(d.worker_id, d.worker_username).casefold(), d.worker_username, d.enrolled_at))
     revoked_by = dict(
-        session.exec(  # type: ignore[arg-type]
+        session.exec(
             select(Device.id, Device.revoked_by).where(
                 Device.municipality_code == signed.principal.municipality_code, col(Device.revoked_by).is_not(None)
             )

@@ -17,7 +17,7 @@ from api.auth.throttle import TooManyAttempts
 from api.console import sessions
 from api.console.web import ConsoleRoute, Form, Office, render, same_origin
 from api.platform.db import SessionDep
-from api.platform.problems import Unauthorized
+from api.platform.problems import ProblemError, Unauthorized
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute)
 
@@ -46,7 +46,7 @@ def _login_page(
     *,
     next_url: str,
     status: int = 200,
-    error: Exception | None = None,
+    error: ProblemError | None = None,
     username: str | None = None,
     **flags: bool,
 ) -> Response:
@@ -57,7 +57,7 @@ def _login_page(
         "login.html",
         status=status,
         error=error,
-        login_csrf=token,  # type: ignore[arg-type]
+        login_csrf=token,
         next_url=next_url,
         username=username,
         **flags,

@@ -158,9 +158,9 @@ def accept(request: Request, session: SessionDep, signed: Office, at: Now, form:
         if isinstance(case_id, str)
     ]
     lists: dict[str, list[str]] = {}
-    for case_id, _, to in posted:
+    for case_text, _, to in posted:
         if to is not None:
-            lists.setdefault(to, []).append(case_id)
+            lists.setdefault(to, []).append(case_text)
     acceptance = {"lists": [{"worker_id": worker_id, "case_ids": case_ids} for worker_id, case_ids in lists.items()]}
     result, problem = attempt(
         session,

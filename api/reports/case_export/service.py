@@ -20,7 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, is_overdue
-from api.models import Case, Household, Trajectory
+from api.platform import tables
 from api.platform.downloads import BLOCK
 from api.platform.spreadsheet import safe_cell
 from api.reports.facts import contact_columns, with_contacts
@@ -42,7 +42,7 @@ def exported_cases(
 ) -> Iterator[ExportedCase]:
     """The municipality's cases, oldest first, with their contact facts and trajectory, in one
     statement whose rows arrive a thousand at a time."""
-    cases, households, trajectories = Case.__table__.c, Household.__table__.c, Trajectory.__table__.c
+    cases, households, trajectories = tables.case.c, tables.household.c, tables.trajectory.c
     query = (
         sa.select(
             cases.id,
@@ -67,8 +67,8 @@ def exported_cases(
         )
         .select_from(
             with_contacts(
-                Case.__table__.join(Household.__table__, households.id == cases.household_id).outerjoin(
-                    Trajectory.__table__, trajectories.case_id == cases.id
+                tables.case.join(tables.household, households.id == cases.household_id).outerjoin(
+                    tables.trajectory, trajectories.case_id == cases.id
                 ),
                 cases.id,
             )

@@ -90,7 +90,7 @@ def delivery(
     cases: Iterable[CaseRow],
 ) -> dict[str, Any]:
     """The whole delivery as one document (what `delivery_text` writes, parsed)."""
-    return json.loads(
+    document: dict[str, Any] = json.loads(
         "".join(
             delivery_text(
                 municipality_code=municipality_code,
@@ -102,6 +102,7 @@ def delivery(
             )
         )
     )
+    return document
 
 
 def delivery_text(

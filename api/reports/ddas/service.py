@@ -23,11 +23,12 @@ from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from api.cases.rules import AMSTERDAM, day_part, dutch_date, months_before
-from api.models import Case, Household, Municipality, Signal, VisitEvent
+from api.models import Municipality
 from api.municipality.policy import settings_of
+from api.platform import tables
 from api.platform.downloads import BLOCK
 from api.reports.ddas.document import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery_text
 
@@ -92,33 +93,30 @@ def _signals(
     # mark on it; its household may keep the address for a newer signal, so the age decides.
     caseless_erased_before = datetime.combine(months_before(now.date(), retention_months), time(0), now.tzinfo)
     # Plain rows through the connection: the ORM's row handling would add a third to the export's time.
+    sg, hh, cs = tables.signal.c, tables.household.c, tables.case.c
     rows = session.connection().execute(
         sa.select(
-            Signal.external_id,
-            Signal.partner_type,
-            Signal.status,
-            Signal.signal_date,
-            Signal.crisis,
-            Signal.warm_handover,
-            Signal.amount_cents,
-            Signal.arrears_since_date,
-            Signal.birth_date,
-            Signal.gender,
-            Signal.case_id,
-            Signal.received_at,
-            Household.postcode,
-            Household.house_number,
-            Household.house_number_addition,
-            Case.purged_at,
+            sg.external_id,
+            sg.partner_type,
+            sg.status,
+            sg.signal_date,
+            sg.crisis,
+            sg.warm_handover,
+            sg.amount_cents,
+            sg.arrears_since_date,
+            sg.birth_date,
+            sg.gender,
+            sg.case_id,
+            sg.received_at,
+            hh.postcode,
+            hh.house_number,
+            hh.house_number_addition,
+            cs.purged_at,
         )
-        .join(Household, col(Household.id) == Signal.household_id)
-        .outerjoin(Case, col(Case.id) == Signal.case_id)
-        .where(
-            Signal.municipality_code == municipality.code,
-            col(Signal.received_at) >= start,
-            col(Signal.received_at) < end,
-        )
-        .order_by(col(Signal.received_at), col(Signal.external_id))
+        .join(tables.household, hh.id == sg.household_id)
+        .outerjoin(tables.case, cs.id == sg.case_id)
+        .where(sg.municipality_code == municipality.code, sg.received_at >= start, sg.received_at < end)
+        .order_by(sg.received_at, sg.external_id)
         .execution_options(yield_per=ROWS_PER_READ)
     )
     for row in rows:
@@ -157,24 +155,25 @@ def _cases(
     # the cases' order, so each case's signal ids and attempts are the next rows of their query:
     # read side by side, a block at a time, nothing of the period is held but the current case.
     connection = session.connection()  # plain rows, as for the signals
+    cs, sg, ev = tables.case.c, tables.signal.c, tables.visit_event.c
     in_period = (
-        Case.municipality_code == municipality_code,
-        col(Case.opened_at) < end,
-        sa.or_(col(Case.closed_at).is_(None), col(Case.closed_at) >= start),
+        cs.municipality_code == municipality_code,
+        cs.opened_at < end,
+        sa.or_(cs.closed_at.is_(None), cs.closed_at >= start),
     )
-    in_case_order = (col(Case.opened_at), col(Case.id))
+    in_case_order = (cs.opened_at, cs.id)
     cases = connection.execute(
-        sa.select(Case.id, Case.opened_at, Case.closed_at, Case.result, Case.purged_at)
+        sa.select(cs.id, cs.opened_at, cs.closed_at, cs.result, cs.purged_at)
         .where(*in_period)
         .order_by(*in_case_order)
         .execution_options(yield_per=ROWS_PER_READ)
     )
     signal_ids = _Following(
         connection.execute(
-            sa.select(Signal.case_id, Signal.external_id)
-            .join(Case, col(Case.id) == Signal.case_id)
-            .where(*in_period, Signal.municipality_code == municipality_code, col(Signal.received_at) < end)
-            .order_by(*in_case_order, col(Signal.received_at), col(Signal.external_id))
+            sa.select(sg.case_id, sg.external_id)
+            .join(tables.case, cs.id == sg.case_id)
+            .where(*in_period, sg.municipality_code == municipality_code, sg.received_at < end)
+            .order_by(*in_case_order, sg.received_at, sg.external_id)
             .execution_options(yield_per=ROWS_PER_READ)
         )
     )
@@ -182,15 +181,15 @@ def _cases(
     # state, the visit or call itself happened.
     attempts = _Following(
         connection.execute(
-            sa.select(VisitEvent.case_id, VisitEvent.kind, VisitEvent.occurred_at, VisitEvent.payload)
-            .join(Case, col(Case.id) == VisitEvent.case_id)
+            sa.select(ev.case_id, ev.kind, ev.occurred_at, ev.payload)
+            .join(tables.case, cs.id == ev.case_id)
             .where(
                 *in_period,
-                VisitEvent.municipality_code == municipality_code,
-                col(VisitEvent.kind).in_(list(CONTACT_KINDS)),
-                col(VisitEvent.occurred_at) < end,
+                ev.municipality_code == municipality_code,
+                ev.kind.in_(list(CONTACT_KINDS)),
+                ev.occurred_at < end,
             )
-            .order_by(*in_case_order, col(VisitEvent.occurred_at), col(VisitEvent.id))
+            .order_by(*in_case_order, ev.occurred_at, ev.id)
             .execution_options(yield_per=ROWS_PER_READ)
         )
     )

@@ -8,9 +8,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from api.cases.rules import CaseState, dutch_date, overdue_by
-from api.models import Case, Signal, Trajectory
-from api.reports.facts import CHANNELS, attempt_counts, contact_columns, dutch_day, help_accepted_count, with_contacts
+from api.cases.rules import CHANNELS, CaseState, dutch_date, overdue_by
+from api.platform import tables
+from api.reports.facts import attempt_counts, contact_columns, dutch_day, help_accepted_count, with_contacts
 from api.reports.rules import (
     ClosedTally,
     DeadlineTally,
@@ -92,7 +92,7 @@ def signals_by_partner_type_per_month(
     """Signals received per month of the period (`YYYY-MM`, Dutch days as everywhere in the monitor) and
     partner type, repeats included: each month adds up to what the monitor's `received` counts in it."""
     since, until = day_bounds(start, end)
-    signals = Signal.__table__.c
+    signals = tables.signal.c
     day = dutch_day(signals.received_at)
     rows = session.execute(
         sa.select(day, signals.partner_type, sa.func.count())
@@ -110,7 +110,7 @@ def signals_by_partner_type_per_month(
 
 
 def _signals(session: Session, code: str, since: datetime, until: datetime) -> SignalFigures:
-    signals = Signal.__table__.c
+    signals = tables.signal.c
     by_classification = {kind.value: 0 for kind in SignalKind}
     by_partner_type = {partner_type: 0 for partner_type in sorted(PARTNER_TYPES)}
     received = repeats = 0
@@ -135,7 +135,7 @@ def _opened(
     """Cases opened in the period against their deadline: by first reach (the `cases` section, as
     before), by first attempt (the duty) and by first reach (the same three-way split), and how
     many are overdue now. One query, grouped by six facts per case."""
-    cases = Case.__table__.c
+    cases = tables.case.c
     columns = contact_columns()
     first_attempt_day = dutch_day(columns["first_attempt_at"].element)
     first_reach_day = dutch_day(columns["first_contact_at"].element)
@@ -150,7 +150,7 @@ def _opened(
             (cases.state == CaseState.CLOSED.value).label("closed"),
             (cases.first_contact_due_date < today).label("deadline_passed"),
         )
-        .select_from(with_contacts(Case.__table__, cases.id))
+        .select_from(with_contacts(tables.case, cases.id))
         .where(cases.municipality_code == code, cases.opened_at >= since, cases.opened_at < until)
         .group_by(cases.id)
         .subquery("per_case")
@@ -191,7 +191,7 @@ def _opened(
 
 
 def _trajectories(session: Session, code: str, start: date, end: date) -> TrajectoryFigures:
-    trajectories = Trajectory.__table__.c
+    trajectories = tables.trajectory.c
     started = session.execute(
         sa.select(sa.func.count()).where(
             trajectories.municipality_code == code, trajectories.decision_date.between(start, end)
@@ -213,10 +213,10 @@ def _trajectories(session: Session, code: str, start: date, end: date) -> Trajec
 
 
 def _closed(session: Session, code: str, since: datetime, until: datetime) -> ClosedTally:
-    cases = Case.__table__.c
+    cases = tables.case.c
     return tally_closed(
         dict(
-            session.execute(  # type: ignore[arg-type]
+            session.execute(
                 sa.select(cases.result, sa.func.count())
                 .where(
                     cases.municipality_code == code,

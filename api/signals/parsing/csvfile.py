@@ -6,7 +6,7 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, BinaryIO
 
 from api.signals.limits import FileRefused, ImportLimits
@@ -129,7 +129,7 @@ class _CsvFile(SignalFile):
         finally:
             records.close()
 
-    def _records(self) -> Iterator[tuple[int, list[str]]]:
+    def _records(self) -> Generator[tuple[int, list[str]], None, None]:
         """(line where the record starts, fields) of each non-blank record, the header first."""
         text = _text_stream(self._data, self._encoding, raw=_LineBounded)
         blank_lines = 0  # before the header

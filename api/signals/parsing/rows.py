@@ -68,7 +68,7 @@ class ParsedRow:
     def raw(self) -> dict[str, str | None]:
         if type(self._raw) is not dict:
             self._raw = dict(zip(CANONICAL, self._raw, strict=False))
-        return self._raw  # type: ignore[return-value]
+        return self._raw
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ParsedRow):
