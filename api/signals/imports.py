@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from api.audit.service import record
 from api.auth.principal import Principal
 from api.models import Municipality, SignalImport
 from api.platform import tables
-from api.platform.downloads import BLOCK
+from api.platform.downloads import text_to
 from api.platform.problems import NotFound
 from api.platform.spreadsheet import safe_cell
 from api.platform.tenancy import owned
@@ -218,9 +217,6 @@ def write_quarantine(session: Session, import_row: SignalImport, vault: BsnVault
     """Write the quarantined rows of an import to `out` as CSV (`;`, a header of canonical names,
     then each row with its errors), read a thousand at a time; returns how many rows. BSNs are
     decrypted with `vault`, left empty without it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(["line", *CANONICAL, "errors"])
     rows = session.execute(
         sa.select(_QUARANTINE.c.line, _QUARANTINE.c.raw, _QUARANTINE.c.errors)
         .where(_QUARANTINE.c.import_id == import_row.id)
@@ -228,18 +224,16 @@ def write_quarantine(session: Session, import_row: SignalImport, vault: BsnVault
         .execution_options(yield_per=1000)
     )
     count = 0
-    for row in rows:
-        count += 1
-        errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
-        values = dict(row.raw)
-        if values.get("bsn"):
-            values["bsn"] = (
-                vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
-            )
-        writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
-        if buffer.tell() > BLOCK:
-            out.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-    out.write(buffer.getvalue().encode())
+    with text_to(out) as text:
+        writer = csv.writer(text, delimiter=";")
+        writer.writerow(["line", *CANONICAL, "errors"])
+        for row in rows:
+            count += 1
+            errors = " | ".join(f"{e.get('column') or 'row'}: {e.get('reason')}" for e in row.errors)
+            values = dict(row.raw)
+            if values.get("bsn"):
+                values["bsn"] = (
+                    vault.decrypt(values["bsn"], municipality_code=import_row.municipality_code) if vault else ""
+                )
+            writer.writerow([row.line, *(safe_cell(values.get(name) or "") for name in CANONICAL), safe_cell(errors)])
     return count

@@ -8,7 +8,6 @@ The column layout is `api.reports.rules.EXPORT_COLUMNS`, documented in docs/case
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import IO, Any
@@ -21,7 +20,7 @@ from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, is_overdue
 from api.platform import tables
-from api.platform.downloads import BLOCK
+from api.platform.downloads import text_to
 from api.platform.spreadsheet import safe_cell
 from api.reports.facts import contact_columns, with_contacts
 from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
@@ -133,24 +132,19 @@ def exported_cases(
 def write_csv(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> int:
     """UTF-8, comma-separated, RFC 4180 quoting; dates as YYYY-MM-DD, empty for none. Returns the
     number of rows, and stops once it passes `limit` (the caller refuses the export then)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
     count = 0
-    for count, case in enumerate(cases, start=1):
-        if count > limit:
-            break
-        writer.writerow(
-            [
-                "" if cell is None else cell.isoformat() if isinstance(cell, date) else safe_cell(cell)
-                for cell in export_cells(case)
-            ]
-        )
-        if buffer.tell() > BLOCK:
-            out.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-    out.write(buffer.getvalue().encode())
+    with text_to(out) as text:
+        writer = csv.writer(text)
+        writer.writerow(EXPORT_COLUMNS)
+        for count, case in enumerate(cases, start=1):
+            if count > limit:
+                break
+            writer.writerow(
+                [
+                    "" if cell is None else cell.isoformat() if isinstance(cell, date) else safe_cell(cell)
+                    for cell in export_cells(case)
+                ]
+            )
     return count
 
 

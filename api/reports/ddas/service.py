@@ -29,7 +29,7 @@ from api.cases.rules import AMSTERDAM, day_part, dutch_date, months_before
 from api.models import Municipality
 from api.municipality.policy import settings_of
 from api.platform import tables
-from api.platform.downloads import BLOCK
+from api.platform.downloads import text_to
 from api.reports.ddas.document import CONTACT_KINDS, AttemptRow, CaseRow, Client, Period, SignalRow, delivery_text
 
 
@@ -62,15 +62,8 @@ def write_ddas_delivery(
         signals=_signals(session, municipality=municipality, start=start, end=end, now=now, counts=counts),
         cases=_cases(session, municipality_code=municipality_code, start=start, end=end, counts=counts),
     )
-    pending: list[str] = []
-    size = 0
-    for piece in text:
-        pending.append(piece)
-        size += len(piece)
-        if size > BLOCK:
-            out.write("".join(pending).encode())
-            pending, size = [], 0
-    out.write("".join(pending).encode())
+    with text_to(out) as written:
+        written.writelines(text)
     return counts
 
 
