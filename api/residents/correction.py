@@ -76,18 +76,20 @@ def correct(
             classification=case.classification if case else None,
             bkr=None,
         )
-    after = current | changed
-    if (after["postcode"] is None) != (after["house_number"] is None):
-        missing = "house_number" if after["house_number"] is None else "postcode"
+    # Each value as intake parses it (SignalCorrection's validators): typed as the columns are.
+    after: dict[str, Any] = current | changed
+    address = Address(**{name: after[name] for name in ADDRESS_FIELDS})
+    if (address.postcode is None) != (address.house_number is None):
+        missing = "house_number" if address.house_number is None else "postcode"
         raise Unprocessable(
             "An address needs both a postcode and a house number.",
             errors=[{"pointer": f"/body/{missing}", "detail": "required with the other", "code": "missing"}],
         )
     try:
         new_key = household_key(
-            postcode=after["postcode"],
-            house_number=after["house_number"],  # type: ignore[arg-type]
-            addition=after["house_number_addition"],
+            postcode=address.postcode,
+            house_number=address.house_number,
+            addition=address.house_number_addition,
             bsn_digest=signal.bsn_digest,
         )
     except ValueError:
@@ -121,7 +123,7 @@ def correct(
             case=case,
             household=household,
             new_key=new_key,
-            address=Address(**{name: after[name] for name in ADDRESS_FIELDS}),  # type: ignore[arg-type]
+            address=address,
             principal=principal,
             now=now,
             touched=touched,

@@ -23,7 +23,7 @@ import struct
 import zipfile
 import zlib
 from array import array
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 from xml.parsers import expat
@@ -264,7 +264,7 @@ class Workbook:
                 parser.CharacterDataHandler = None
             elif name == _SI:
                 value = text.take()
-                if type(value) is str:
+                if isinstance(value, str):
                     strings.add(value.replace("x005F_", ""), overlong=False)  # openpyxl's unescaping of "_"
                 else:
                     strings.add(value.head.replace("x005F_", ""), overlong=True)
@@ -450,6 +450,8 @@ class _SharedStrings:
 
 
 _COLUMN = re.compile(r"\$?([A-Za-z]{1,3})\$?")
+_from_iso8601: Callable[[str], datetime] = from_ISO8601  # openpyxl's, untyped
+
 _COLUMN_NUMBERS: dict[str, int] = {}  # by the letters of a reference: a few hundred in practice, 560,000 at most
 
 
@@ -540,31 +542,34 @@ def _sheet_rows(
                 column = column_numbers.get(reference.rstrip("0123456789")) or _column_number(reference)
             else:
                 column += 1
+            place: int | None
             if wanted is None:
                 place = column
             else:
                 place = wanted(column)
                 if place is None and filled:
                     return  # a column not read, in a row known to have a value
+            cell: object
             if kind == "inlineStr":
                 cell = inline
             elif not value:
                 cell = None
             elif kind == "s":
                 cell = strings[int(value)]  # type: ignore[arg-type]  # an Overlong number: damaged
-            elif type(value) is Overlong:
+            elif isinstance(value, Overlong):
                 cell = value
             elif kind is None or kind == "n":
-                cell = float(value) if "." in value or "e" in value or "E" in value else int(value)
+                number_value = float(value) if "." in value or "e" in value or "E" in value else int(value)
+                cell = number_value
                 if style and dates and int(style) in dates:
                     try:
-                        cell = from_excel(cell, epoch, timedelta=int(style) in timedeltas)
+                        cell = from_excel(number_value, epoch, timedelta=int(style) in timedeltas)
                     except (OverflowError, ValueError):
                         cell = "#VALUE!"  # what openpyxl makes of a date beyond the calendar
             elif kind == "b":
                 cell = bool(int(value))
             elif kind == "d":
-                cell = from_ISO8601(value)
+                cell = _from_iso8601(value)
             else:  # "str" (a formula's text), "e" (an error such as #N/A)
                 cell = value
             if cell is not None and cell != "":

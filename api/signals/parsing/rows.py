@@ -169,35 +169,24 @@ def normalise_row(values: Mapping[str, object], *, line: int) -> ParsedRow:
     _parse_amount,
     _parse_arrears_since,
     _parse_signal_date,
-    _parse_bsn,
     _parse_birth_date,
-    _parse_house_number,
     _parse_postcode,
     _parse_phone,
     _parse_email,
 ) = (
     _PARSE[CANONICAL.index(name)]
-    for name in (
-        "amount",
-        "arrears_since",
-        "signal_date",
-        "bsn",
-        "birth_date",
-        "house_number",
-        "postcode",
-        "phone",
-        "email",
-    )
+    for name in ("amount", "arrears_since", "signal_date", "birth_date", "postcode", "phone", "email")
 )
+# The same for any column (values._for_any_column), and typed: the fast path keeps their types.
+_parse_bsn = values._bsn
+_parse_house_number = values._house_number
 # Assigned, not imported: CPython compiles a method call on an imported name (_BOOLEANS.get(…)) as
 # an attribute load and a call, a bound method made each time, and the fast path makes eight a row.
-_PARTNER_BY_KEY, _BOOLEANS, _GENDERS, _DATE_MEMO, _CONTROL = (
-    values._PARTNER_BY_KEY,
-    values._BOOLEANS,
-    values._GENDERS,
-    values._DATE_MEMO,
-    values._CONTROL,
-)
+_PARTNER_BY_KEY = values._PARTNER_BY_KEY
+_BOOLEANS = values._BOOLEANS
+_GENDERS = values._GENDERS
+_DATE_MEMO = values._DATE_MEMO
+_CONTROL = values._CONTROL
 # Only the unbounded columns can hold a valid value over its limit (Column.unbounded): the fast
 # path checks those limits, and no other.
 _pick_unbounded = itemgetter(*(index for index, column in enumerate(TABLE) if column.unbounded))
@@ -253,13 +242,15 @@ def _normalise_text(values: Sequence[str], line: int) -> ParsedRow:
         partner_type = _PARTNER_BY_KEY.get(partner.lower())
         if partner_type is None:
             raise _Invalid("partner")
+        crisis_flag: bool | None
         if crisis is None:
             crisis_flag = False
-        elif (crisis_flag := _BOOLEANS.get(crisis.lower())) is None:  # type: ignore[assignment]
+        elif (crisis_flag := _BOOLEANS.get(crisis.lower())) is None:
             raise _Invalid("crisis")
+        warm_flag: bool | None
         if warm_handover is None:
             warm_flag = False
-        elif (warm_flag := _BOOLEANS.get(warm_handover.lower())) is None:  # type: ignore[assignment]
+        elif (warm_flag := _BOOLEANS.get(warm_handover.lower())) is None:
             raise _Invalid("warm_handover")
         if bsn is not None and not (len(bsn) == 9 and is_valid_bsn(bsn)):
             bsn = _parse_bsn(bsn)
