@@ -290,6 +290,140 @@ def _reconcile_case(
 _NOTHING = reconcile([])
 
 
+def _lock_cases(
+    session: Session, batch: PushBatch, *, code: str, device_id: uuid.UUID
+) -> tuple[dict[uuid.UUID, _PushCase], set[uuid.UUID]]:
+    """The batch's cases of this municipality, locked in id order; and those the device holds
+    (on its list although no longer assigned to its worker)."""
+    cases: dict[uuid.UUID, _PushCase] = {}
+    held: set[uuid.UUID] = set()
+    case_ids = sorted({event.case_id for event in batch.events}, key=str)
+    if not case_ids:
+        return cases, held
+    read_cases = _PUSH_READS[on_postgres(session)][0]
+    for *columns, is_held in session.execute(read_cases, {"case_ids": case_ids, "code": code, "device_id": device_id}):
+        cases[columns[0]] = _PushCase(*columns)
+        if is_held:
+            held.add(columns[0])
+    return cases, held
+
+
+def _read_events(
+    session: Session, batch: PushBatch, cases: dict[uuid.UUID, _PushCase]
+) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, list[Any]]]:
+    """One read of visit_event for two things: the batch's ids already stored (duplicates), and
+    the stored state events of the batch's cases, which the rules fold."""
+    stored: dict[uuid.UUID, Any] = {}
+    state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    if not batch.events:
+        return stored, state_events
+    _, read_asked, read_asked_and_state = _PUSH_READS[on_postgres(session)]
+    event_ids = sorted({e.event_id for e in batch.events}, key=str)
+    query, parameters = (
+        (read_asked_and_state, {"event_ids": event_ids, "case_ids": list(cases)})
+        if cases
+        else (read_asked, {"event_ids": event_ids})
+    )
+    for found in session.execute(query, parameters):
+        if found.asked:
+            stored[found.id] = found
+        else:
+            state_events[found.case_id].append(found)
+    return stored, state_events
+
+
+def _reconcile_touched(
+    session: Session,
+    cases: dict[uuid.UUID, _PushCase],
+    touched: dict[uuid.UUID, list[_NewEvent]],
+    state_events: dict[uuid.UUID, list[Any]],
+    *,
+    now: datetime,
+) -> None:
+    """Fold each touched case's events through the rules: its new state and version, and the
+    conflicts raised or kept.
+
+    Everything the rules need, for all touched cases at once: a batch of 100 events touches
+    dozens of cases, and a few queries per case would dominate the push. Conflicts are rare:
+    stored ones are read only for cases where the rules see a disagreement at all (what the
+    back office resolved only ever removes disagreements)."""
+    # Cards and notes never change state (their payloads cannot say `reached`): the rules see state events only.
+    facts = {
+        case_id: state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
+        for case_id, new_events in touched.items()
+    }
+    first_look = {case_id: _verdict(cases[case_id], facts[case_id], resolved=frozenset()) for case_id in touched}
+    disputed = [
+        case_id
+        for case_id in touched
+        if first_look[case_id].conflicts or _outcomes_after_reassignment(cases[case_id], touched[case_id])
+    ]
+    existing: dict[uuid.UUID, list[Conflict]] = defaultdict(list)
+    if disputed:
+        for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(disputed))):
+            existing[conflict.case_id].append(conflict)
+    for case_id, new_events in touched.items():
+        stored_conflicts = existing.get(case_id, [])
+        _reconcile_case(
+            session,
+            cases[case_id],
+            new_events,
+            events=facts[case_id],
+            existing=stored_conflicts,
+            now=now,
+            verdict=None if stored_conflicts else first_look[case_id],
+        )
+
+
+def _store(
+    session: Session,
+    code: str,
+    cases: dict[uuid.UUID, _PushCase],
+    touched: dict[uuid.UUID, list[_NewEvent]],
+    *,
+    now: datetime,
+) -> None:
+    """Insert the new events, number the touched cases for the phones and write their state."""
+    new_rows = [
+        {"received_at": now, "change_seq": 0, **{name: getattr(row, name) for name in _EVENT_ATTRS}}
+        for rows in touched.values()
+        for row in rows
+    ]
+    if not new_rows:
+        return
+    touched_ids = list(touched)
+    insert_rows(session, tables.visit_event, new_rows)
+    session.flush()  # the conflicts raised while reconciling
+    # The tenant's change counter last: its row lock is held until commit and every push,
+    # pull-visible office action and import of the tenant takes turns on it.
+    for case_id, change_seq in zip(touched_ids, reserve_change_seqs(session, code, len(touched_ids)), strict=True):
+        cases[case_id].change_seq = change_seq
+    update_rows(
+        session,
+        tables.case,
+        [
+            {
+                "id": case_id,
+                "state": cases[case_id].state,
+                "version": cases[case_id].version,
+                "change_seq": cases[case_id].change_seq,
+            }
+            for case_id in touched_ids
+        ],
+    )
+    # An attempt picks up the case's signals (most pushes hold one; notes and cards do not).
+    signal_status.refresh(
+        session,
+        {
+            row.case_id
+            for rows in touched.values()
+            for row in rows
+            if row.kind in ATTEMPT_CHANNELS and row.outcome == "applied"
+        },
+        now=now,
+    )
+
+
 def push(session: Session, principal: Principal, batch: PushBatch, *, now: datetime) -> PushResult:
     """Store a device's events in one transaction: each applied, a duplicate, a conflict or rejected.
 
@@ -303,7 +437,6 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         raise Forbidden("Pushing events needs a device-bound token.", slug="device-token-required")
     if batch.device_id != principal.device_id:
         raise Forbidden("The batch names another device than the token.", slug="device-mismatch")
-    cs, ev = tables.case, tables.visit_event
     # The pure part of checking each event first, before any lock is taken: concurrent pushes
     # wait for each other's locks, so the less that happens while holding them the better.
     checked = [_check_event(event) for event in batch.events]
@@ -312,33 +445,8 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         {"device_id": principal.device_id, "now": now, "count": len(batch.events), "unsent": batch.unsent},
     ).scalar_one()
     code = principal.municipality_code
-    read_cases, read_asked, read_asked_and_state = _PUSH_READS[on_postgres(session)]
-    case_ids = sorted({event.case_id for event in batch.events}, key=str)
-    cases: dict[uuid.UUID, _PushCase] = {}
-    held: set[uuid.UUID] = set()
-    if case_ids:
-        for *columns, is_held in session.execute(
-            read_cases, {"case_ids": case_ids, "code": code, "device_id": device_id}
-        ):
-            cases[columns[0]] = _PushCase(*columns)
-            if is_held:
-                held.add(columns[0])
-    # One read of visit_event for two things: the batch's ids already stored (duplicates), and
-    # the stored state events of the batch's cases, which the rules fold below.
-    stored: dict[uuid.UUID, Any] = {}
-    state_events: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    if batch.events:
-        event_ids = sorted({e.event_id for e in batch.events}, key=str)
-        query, parameters = (
-            (read_asked_and_state, {"event_ids": event_ids, "case_ids": list(cases)})
-            if cases
-            else (read_asked, {"event_ids": event_ids})
-        )
-        for found in session.execute(query, parameters):
-            if found.asked:
-                stored[found.id] = found
-            else:
-                state_events[found.case_id].append(found)
+    cases, held = _lock_cases(session, batch, code=code, device_id=device_id)
+    stored, state_events = _read_events(session, batch, cases)
     # By position: an event repeated inside one batch is applied once and a duplicate after.
     results: list[EventResult | None] = [None] * len(batch.events)
     position: dict[uuid.UUID, int] = {}
@@ -381,73 +489,8 @@ def push(session: Session, principal: Principal, batch: PushBatch, *, now: datet
         stored[event.event_id] = row
         position[row.id] = index
         touched[case.id].append(row)
-    # Everything the rules need, for all touched cases at once: a batch of 100 events touches
-    # dozens of cases, and a few queries per case would dominate the push. Conflicts are rare:
-    # stored ones are read only for cases where the rules see a disagreement at all (what the
-    # back office resolved only ever removes disagreements).
-    touched_ids = list(touched)
-    # Cards and notes never change state (their payloads cannot say `reached`): the rules see state events only.
-    facts = {
-        case_id: state_events[case_id] + [e for e in new_events if e.kind in STATE_KINDS]
-        for case_id, new_events in touched.items()
-    }
-    first_look = {case_id: _verdict(cases[case_id], facts[case_id], resolved=frozenset()) for case_id in touched_ids}
-    disputed = [
-        case_id
-        for case_id in touched_ids
-        if first_look[case_id].conflicts or _outcomes_after_reassignment(cases[case_id], touched[case_id])
-    ]
-    existing: dict[uuid.UUID, list[Conflict]] = defaultdict(list)
-    if disputed:
-        for conflict in session.exec(select(Conflict).where(col(Conflict.case_id).in_(disputed))):
-            existing[conflict.case_id].append(conflict)
-    for case_id, new_events in touched.items():
-        stored_conflicts = existing.get(case_id, [])
-        _reconcile_case(
-            session,
-            cases[case_id],
-            new_events,
-            events=facts[case_id],
-            existing=stored_conflicts,
-            now=now,
-            verdict=None if stored_conflicts else first_look[case_id],
-        )
-    new_rows = [
-        {"received_at": now, "change_seq": 0, **{name: getattr(row, name) for name in _EVENT_ATTRS}}
-        for rows in touched.values()
-        for row in rows
-    ]
-    if new_rows:
-        insert_rows(session, ev, new_rows)
-        session.flush()  # the conflicts raised above
-        # The tenant's change counter last: its row lock is held until commit and every push,
-        # pull-visible office action and import of the tenant takes turns on it.
-        for case_id, change_seq in zip(touched_ids, reserve_change_seqs(session, code, len(touched_ids)), strict=True):
-            cases[case_id].change_seq = change_seq
-        update_rows(
-            session,
-            cs,
-            [
-                {
-                    "id": case_id,
-                    "state": cases[case_id].state,
-                    "version": cases[case_id].version,
-                    "change_seq": cases[case_id].change_seq,
-                }
-                for case_id in touched_ids
-            ],
-        )
-        # An attempt picks up the case's signals (most pushes hold one; notes and cards do not).
-        signal_status.refresh(
-            session,
-            {
-                row.case_id
-                for rows in touched.values()
-                for row in rows
-                if row.kind in ATTEMPT_CHANNELS and row.outcome == "applied"
-            },
-            now=now,
-        )
+    _reconcile_touched(session, cases, touched, state_events, now=now)
+    _store(session, code, cases, touched, now=now)
     for rows in touched.values():
         for row in rows:
             results[position[row.id]] = EventResult(
