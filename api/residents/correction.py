@@ -52,15 +52,7 @@ def correct(
     household = session.get(Household, signal.household_id, with_for_update=True)
     assert household is not None
     case = session.get(Case, signal.case_id, with_for_update=True) if signal.case_id else None
-    erased = (
-        case.purged_at is not None
-        if case is not None
-        else (
-            household.address_key.startswith("purged:")
-            or all(getattr(signal, name) is None for name in PERSONAL_SIGNAL_FIELDS)
-        )
-    )
-    if erased:
+    if _erased(signal, household, case):
         raise Conflict("This signal's personal data was erased; there is nothing left to correct.", slug="erased")
     current: dict[str, object] = {name: getattr(signal, name) for name in PERSON_FIELDS}
     current |= {name: getattr(household, name) for name in ADDRESS_FIELDS}
@@ -79,24 +71,7 @@ def correct(
     # Each value as intake parses it (SignalCorrection's validators): typed as the columns are.
     after: dict[str, Any] = current | changed
     address = Address(**{name: after[name] for name in ADDRESS_FIELDS})
-    if (address.postcode is None) != (address.house_number is None):
-        missing = "house_number" if address.house_number is None else "postcode"
-        raise Unprocessable(
-            "An address needs both a postcode and a house number.",
-            errors=[{"pointer": f"/body/{missing}", "detail": "required with the other", "code": "missing"}],
-        )
-    try:
-        new_key = household_key(
-            postcode=address.postcode,
-            house_number=address.house_number,
-            addition=address.house_number_addition,
-            bsn_digest=signal.bsn_digest,
-        )
-    except ValueError:
-        raise Unprocessable(
-            "Without a BSN the signal needs an address.",
-            errors=[{"pointer": "/body/postcode", "detail": "required: the signal has no BSN", "code": "missing"}],
-        ) from None
+    new_key = _household_key(address, bsn_digest=signal.bsn_digest)
     subject_before = Person(**{name: getattr(signal, name) for name in PERSON_FIELDS}).key()
     for name in PERSON_FIELDS:
         if name in changed:
@@ -136,6 +111,77 @@ def correct(
     session.refresh(signal)
     bkr = _bkr(session, signal, subject_before=subject_before, now=now)
     final_case = session.get(Case, signal.case_id) if signal.case_id else None
+    _audit(
+        session,
+        principal,
+        signal,
+        previous_case_id=previous_case_id,
+        old={name: current[name] for name in changed},
+        reason=body.reason,
+        regrouped=regrouped,
+        bkr=bkr,
+        now=now,
+    )
+    return SignalCorrected(
+        signal_id=signal.id,
+        changed=sorted(changed),
+        case_id=signal.case_id,
+        previous_case_id=previous_case_id,
+        household_id=signal.household_id,
+        regrouped=regrouped,
+        classification=final_case.classification if final_case else None,
+        bkr=bkr,
+    )
+
+
+def _erased(signal: Signal, household: Household, case: Case | None) -> bool:
+    """Whether the signal's personal data is gone: its case purged, or (without a case) its
+    household's address or all of its own personal fields."""
+    if case is not None:
+        return case.purged_at is not None
+    return household.address_key.startswith("purged:") or all(
+        getattr(signal, name) is None for name in PERSONAL_SIGNAL_FIELDS
+    )
+
+
+def _household_key(address: Address, *, bsn_digest: str | None) -> str:
+    """The key of the household the corrected signal belongs to, as intake groups it; 422 for an
+    address intake would refuse."""
+    if (address.postcode is None) != (address.house_number is None):
+        missing = "house_number" if address.house_number is None else "postcode"
+        raise Unprocessable(
+            "An address needs both a postcode and a house number.",
+            errors=[{"pointer": f"/body/{missing}", "detail": "required with the other", "code": "missing"}],
+        )
+    try:
+        return household_key(
+            postcode=address.postcode,
+            house_number=address.house_number,
+            addition=address.house_number_addition,
+            bsn_digest=bsn_digest,
+        )
+    except ValueError:
+        raise Unprocessable(
+            "Without a BSN the signal needs an address.",
+            errors=[{"pointer": "/body/postcode", "detail": "required: the signal has no BSN", "code": "missing"}],
+        ) from None
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    signal: Signal,
+    *,
+    previous_case_id: uuid.UUID | None,
+    old: dict[str, object],
+    reason: str,
+    regrouped: bool,
+    bkr: Literal["registration-updated", "correction-queued"] | None,
+    now: datetime,
+) -> None:
+    """The correction in the audit trail, with the old values (and nowhere else); a signal that
+    moved to another case is recorded on that case too."""
+    fields = sorted(old)
     record(
         session,
         principal,
@@ -145,9 +191,9 @@ def correct(
         case_id=previous_case_id,
         at=now,
         detail={
-            "reason": body.reason.strip(),
-            "fields": sorted(changed),
-            "old": {name: _shown(current[name]) for name in sorted(changed)},
+            "reason": reason.strip(),
+            "fields": fields,
+            "old": {name: _shown(old[name]) for name in fields},
             "regrouped": regrouped,
             "case_after": str(signal.case_id) if signal.case_id else None,
             "bkr": bkr,
@@ -162,19 +208,9 @@ def correct(
             resource_id=signal.id,
             case_id=signal.case_id,
             at=now,
-            detail={"fields": sorted(changed), "moved_from": str(previous_case_id)},
+            detail={"fields": fields, "moved_from": str(previous_case_id)},
         )
     session.flush()
-    return SignalCorrected(
-        signal_id=signal.id,
-        changed=sorted(changed),
-        case_id=signal.case_id,
-        previous_case_id=previous_case_id,
-        household_id=signal.household_id,
-        regrouped=regrouped,
-        classification=final_case.classification if final_case else None,
-        bkr=bkr,
-    )
 
 
 def _move(
