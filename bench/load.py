@@ -14,7 +14,11 @@ Measured in one run, on this machine (the load generator shares its two cores):
   processes: the ceiling. The ratio of the knees is the headline figure;
 - the CPU one full pull costs the service, PostgreSQL and the load generator.
 
-    .venv/bin/python bench/load.py [--pg URL] [--duration 20] [--rates 25,50,75,100,125]
+Each request comes from the next of `--workers` phones (200 by default, each its own worker with a
+40-case list): as in a municipality's morning, few requests of one phone overlap, so they do not
+queue on one device's row as a handful of phones sending everything would.
+
+    .venv/bin/python bench/load.py [--pg URL] [--duration 20] [--rates 25,50,75,100,125] [--workers 200]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,17 +44,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 import httpx  # noqa: E402
 
-from bench.sync import (  # noqa: E402
-    DEVICES,
-    FRAMEWORK_APP,
-    _case_ids,
-    _cursor_from_db,
-    cpu_seconds,
-    enroll,
-    free_port,
-    prepare,
-    start,
-)
+from bench.sync import FRAMEWORK_APP, _cursor_from_db, cpu_seconds, enroll, free_port, prepare, start  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_load"
 SLO_MS = 50.0
@@ -237,11 +232,40 @@ def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
         process.wait()
 
 
+def cases_by_worker(url: str) -> dict[str, list[str]]:
+    """Each bench worker's assigned case ids, by username, in one query."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    cases: dict[str, list[str]] = {}
+    with engine.connect() as connection:
+        for username, case_id in connection.execute(
+            sa.text("SELECT u.username, c.id FROM outreach_case c JOIN staff_user u ON u.id = c.assigned_worker_id")
+        ):
+            cases.setdefault(username, []).append(str(case_id))
+    engine.dispose()
+    return cases
+
+
+def settle(processes: Sequence[subprocess.Popen[bytes]], *, quiet_ms: float = 20.0, longest: float = 120.0) -> None:
+    """Wait until the replicas stop working off a backlog (an overloaded step leaves requests that
+    the generator gave up on still running): until they use under `quiet_ms` of CPU in 0.5 s."""
+    deadline = time.monotonic() + longest
+    before = sum(cpu_seconds(process)[0] for process in processes)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(process)[0] for process in processes)
+        if (now - before) * 1000 < quiet_ms:
+            return
+        before = now
+
+
 def pull_cpu(
     bases: Sequence[str], phones: Sequence[Phone], processes: Sequence[subprocess.Popen[bytes]], count: int = 400
 ) -> tuple[float, float, float]:
     """CPU milliseconds one full pull costs the service, PostgreSQL and the load generator, from
-    `count` pulls sent one after another (no queueing to muddy it)."""
+    `count` pulls sent one after another (no queueing to muddy it), once the replicas are idle."""
+    settle(processes)
     before = [cpu_seconds(process) for process in processes]
     generator_before = cpu_seconds(None)
     with httpx.Client(timeout=30) as client:
@@ -264,20 +288,21 @@ def main() -> None:
     parser.add_argument("--mixed-rates", default="50,100,150,200", help="requests per second of the mix, in turn")
     parser.add_argument("--framework-rates", default="100,200,300,400,500,600,800")
     parser.add_argument("--history-events", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=200, help="phones, each its own worker with 40 cases")
     args = parser.parse_args()
 
     print(
-        f"preparing {args.pg} ({DEVICES} workers with 40 cases each, {args.history_events:,} earlier events)",
+        f"preparing {args.pg} ({args.workers} workers with 40 cases each, {args.history_events:,} earlier events)",
         flush=True,
     )
-    env = prepare(args.pg, history_events=args.history_events)
+    env = prepare(args.pg, history_events=args.history_events, workers=args.workers)
     processes, bases = replicas(env)
     try:
         phones = []
-        for number in range(DEVICES):
+        cases = cases_by_worker(args.pg)
+        for number in range(args.workers):
             device_id, token = enroll(bases[number % 2], number)
-            cases = [str(case) for case in _case_ids(args.pg, f"bench-worker-{number}")]
-            phones.append(Phone(device_id, {"Authorization": f"Bearer {token}"}, cases))
+            phones.append(Phone(device_id, {"Authorization": f"Bearer {token}"}, cases[f"bench-worker-{number}"]))
         body_bytes = len(httpx.get(f"{bases[0]}/v1/sync/pull", headers=phones[0].headers).content)
         requests = sync_requests(phones, _cursor_from_db(args.pg))
         print(f"full pull: {body_bytes:,} bytes; open loop, {args.duration:.0f} s per rate, two replicas", flush=True)

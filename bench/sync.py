@@ -62,9 +62,9 @@ def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[b
     raise RuntimeError("server did not start")
 
 
-def prepare(url: str, *, history_events: int = 100_000) -> dict[str, str]:
-    """A fresh database with one municipality, 16 workers with 40 cases each, months of history, and keys
-    in the environment."""
+def prepare(url: str, *, history_events: int = 100_000, workers: int = DEVICES) -> dict[str, str]:
+    """A fresh database with one municipality, `workers` workers (16) with 40 cases each, months of
+    history, and keys in the environment."""
     from argon2 import PasswordHasher
     from sqlmodel import Session
 
@@ -87,8 +87,8 @@ def prepare(url: str, *, history_events: int = 100_000) -> dict[str, str]:
         )
         session.flush()
         start_sequence(session, "0363")
-        # One worker per device, each with a day's list of 40 cases: 16 devices pull at once.
-        for number in range(DEVICES):
+        # One worker per device, each with a day's list of 40 cases.
+        for number in range(workers):
             worker = StaffUser(
                 municipality_code="0363",
                 username=f"bench-worker-{number}",
