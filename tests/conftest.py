@@ -3,10 +3,9 @@ DOORSTEP_TEST_DATABASE_URL is set), emptied after every test that touched it."""
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,25 +20,25 @@ from api.app import create_app
 from api.auth.keys import generate_signing_key
 from api.platform.db import make_engine, migrate
 from api.settings import Settings, SigningKey
-from api.signals.bsn import BsnVault, generate_data_key
-from tests.factories import BSN_DIGEST, KEYS, PRIVATE, jwk_of, login, make_case, make_municipality, make_user
+from tests.factories import (
+    BSN_DIGEST,
+    BSN_HMAC_KEY,
+    BSN_KEYS,
+    KEYS,
+    PRIVATE,
+    FakeClock,
+    jwk_of,
+    login,
+    make_case,
+    make_municipality,
+    make_user,
+)
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
 
 # Machines here are shared and noisy: a property test judges behaviour, never speed.
 hypothesis_settings.register_profile("doorstep", deadline=None)
 hypothesis_settings.load_profile("doorstep")
-
-
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
 
 
 def _reset_postgres(url: str) -> None:
@@ -88,11 +87,6 @@ def session(db: Engine) -> Iterator[Session]:
 @pytest.fixture(scope="session")
 def signing_key() -> SigningKey:
     return generate_signing_key(kid_prefix="test-")
-
-
-BSN_KEYS = [generate_data_key("test1")]
-BSN_HMAC_KEY = base64.b64encode(b"h" * 32).decode()
-VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)  # the app's own, for tests that call a service directly
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Small factories for test data; each writes and commits what it makes."""
+"""What tests of several areas share: small factories for test data (each writes and commits
+what it makes), the keys and clock the app runs with, and the helpers that drive the API.
+
+A helper used by one area lives in that area's helpers.py; no test module imports another."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -22,6 +26,7 @@ from sqlmodel import Session
 from api.models import Case, Household, Municipality, PartnerClient, Signal, StaffUser
 from api.municipality.policy import MunicipalitySettings
 from api.platform.sequence import next_change_seq, start_sequence
+from api.signals.bsn import BsnVault, generate_data_key
 from sync.protocol import VisitList
 
 PASSWORD = "correct horse battery staple"
@@ -29,6 +34,33 @@ SECRET = "partner-secret-for-tests-only"
 # Cheap parameters keep the suite fast; verification reads them from the hash itself.
 _fast_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+BSN_KEYS = [generate_data_key("test1")]
+BSN_HMAC_KEY = base64.b64encode(b"h" * 32).decode()
+VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)  # the app's own, for tests that call a service directly
+
+
+class FakeClock:
+    """The app's clock in tests (the `clock` fixture): it stands still until a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def cli_env(database_url: str, var_dir: Path) -> dict[str, str]:
+    """The environment the `doorstep` command needs to work on the test database with the tests' BSN keys."""
+    return {
+        "DOORSTEP_DATABASE_URL": database_url,
+        "DOORSTEP_VAR_DIR": str(var_dir),
+        "DOORSTEP_BSN_ENCRYPTION_KEYS": json.dumps([k.model_dump() for k in BSN_KEYS]),
+        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY,
+    }
 
 
 def make_municipality(session: Session, code: str = "0363", name: str = "Amsterdam") -> Municipality:

@@ -20,8 +20,7 @@ from api.cli import stop
 from api.models import BkrRegistration, VisitEvent
 from api.settings import SigningKey
 from clients.python import field_day
-from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
-from tests.factories import PASSWORD, make_municipality, make_user, read
+from tests.factories import BSN_HMAC_KEY, BSN_KEYS, PASSWORD, make_municipality, make_user, read
 from tests.processes import free_port, wait_until_up
 from tests.reports.test_ddas import VALIDATOR
 

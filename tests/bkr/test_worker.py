@@ -22,8 +22,7 @@ from api.models import BkrAttempt, BkrRegistration, Conflict
 from api.platform.db import make_engine
 from tests.bkr.conftest import BkrDouble
 from tests.bkr.helpers import accepted_case, start
-from tests.conftest import FakeClock
-from tests.factories import login, make_municipality, make_user, read
+from tests.factories import FakeClock, login, make_municipality, make_user, read
 
 LEASE = timedelta(seconds=60)
 
@@ -295,7 +294,7 @@ def test_the_worker_survives_database_trouble_and_delivers_once_it_is_back(  # t
 def test_a_removal_date_sends_one_removal(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
     from api.cases.retention import purge
     from api.models import Municipality
-    from tests.conftest import VAULT
+    from tests.factories import VAULT
 
     admin = make_user(session, role="admin", username="admin1")
     settings = client.get("/v1/municipality/settings", headers=login(client, admin.username)).json()

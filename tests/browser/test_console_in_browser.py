@@ -10,8 +10,7 @@ from sqlmodel import Session, select
 from api.models import BkrRegistration, Signal, StaffUser
 from tests.bkr.helpers import accepted_case
 from tests.browser.conftest import Screens
-from tests.conftest import VAULT
-from tests.factories import PASSWORD, login, make_case, make_municipality, make_user
+from tests.factories import PASSWORD, VAULT, login, make_case, make_municipality, make_user
 
 
 def _sign_in(screens: Screens, username: str, password: str = PASSWORD) -> None:

@@ -15,9 +15,8 @@ from sqlmodel import Session, select
 from api.cases.retention import purge
 from api.cases.rules import CaseState, is_stale, months_before
 from api.models import Case, Municipality
-from tests.conftest import VAULT
 from tests.console.helpers import browser, sign_in, text_of
-from tests.factories import login, make_municipality, make_user, read
+from tests.factories import VAULT, login, make_municipality, make_user, read
 from tests.reports.test_ddas import at, case_of, upload
 
 # --- the rule -------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from sqlmodel import Session, select
 from api.cases.retention import purge
 from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
-from tests.conftest import VAULT
 from tests.factories import (
     BSN,
     KEYS,
+    VAULT,
     amsterdam_and_rotterdam,
     csv_file,
     event,

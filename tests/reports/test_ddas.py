@@ -31,10 +31,11 @@ from api.reports.ddas.document import (
     whole_euros,
 )
 from api.signals.parsing import PARTNER_TYPES
-from tests.conftest import VAULT, FakeClock
 from tests.factories import (
     OTHER,
     PRIVATE,
+    VAULT,
+    FakeClock,
     jwk_of,
     login,
     make_case,

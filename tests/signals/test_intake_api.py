@@ -15,6 +15,7 @@ from api.models import Case, QuarantinedRow, Signal, SignalImport
 from tests.factories import (
     BSN,
     HEADER,
+    cli_env,
     csv_file,
     login,
     make_municipality,
@@ -327,13 +328,12 @@ def test_the_cli_imports_with_a_summary_and_fails_on_a_rejected_file(office, dat
     from typer.testing import CliRunner
 
     from api.cli import app as cli
-    from tests.cases.test_case_api import _env
 
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_bytes(csv_file(row("C1"), row("C2", postcode="1055AB")))
     bad.write_bytes(csv_file(row("C3", partner="Bakker")))
     runner = CliRunner()
-    env = _env(database_url, tmp_path) | {"COLUMNS": "200"}
+    env = cli_env(database_url, tmp_path) | {"COLUMNS": "200"}
     result = runner.invoke(cli, ["import", str(good), "--municipality", "0363"], env=env)
     assert result.exit_code == 0, result.output
     assert "completed" in result.output and "cases opened" in result.output
