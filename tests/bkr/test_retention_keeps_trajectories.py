@@ -9,9 +9,7 @@ from sqlmodel import Session, select
 
 from api.cases.retention import purge
 from api.models import Case, Municipality, Signal
-from tests.bkr.conftest import BkrDouble
-from tests.bkr.helpers import accepted_case, start
-from tests.bkr.test_worker import deliver, office  # noqa: F401  (office is a fixture)
+from tests.bkr.helpers import BkrDouble, accepted_case, deliver, start
 from tests.factories import VAULT, login, read
 
 
