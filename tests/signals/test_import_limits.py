@@ -19,6 +19,7 @@ from api.models import Case, Household, Municipality, QuarantinedRow, Signal, Si
 from api.signals import service
 from api.signals.parsing import MAX_LINE_BYTES, ParsedRow, normalise_row
 from tests.factories import cli_env, csv_file, login, make_municipality, make_user, read, row, upload
+from tests.signals.helpers import package
 
 
 def test_accept_valid_writes_rejected_rows_as_it_reads_them_not_all_at_the_end(session: Session, app: FastAPI):  # type: ignore[no-untyped-def]
@@ -196,8 +197,6 @@ def test_the_cli_imports_within_the_same_limits(office, database_url: str, tmp_p
 
 def xlsx(rows: list[list[object]]) -> bytes:
     """A workbook as Excel writes one: strings in the shared-strings table."""
-    from tests.signals.test_workbook import package
-
     strings: dict[str, int] = {}
     sheet = "".join(
         f'<row r="{number}">'
