@@ -4,6 +4,7 @@ DOORSTEP_TEST_DATABASE_URL is set), emptied after every test that touched it."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +28,16 @@ from tests.factories import (
     KEYS,
     PRIVATE,
     FakeClock,
+    at,
+    case_of,
+    de_vries,
+    jansen,
     jwk_of,
     login,
     make_case,
     make_municipality,
     make_user,
+    upload_personal,
 )
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
@@ -174,3 +180,27 @@ def office(client: TestClient, session: Session) -> dict[str, str]:
     make_user(session, role="admin", username="admin1")
     make_user(session, role="worker", username="worker1")
     return login(client, "office1")
+
+
+@pytest.fixture
+def rights_town(client: TestClient, session: Session, clock: FakeClock) -> dict[str, uuid.UUID]:
+    """Amsterdam with office1, admin1 and worker1; Jansen's case of October (closed) and of November,
+    and de Vries's case beside them (another household). Used by the residents' rights and the audit."""
+    make_municipality(session, "0363", "Amsterdam")
+    make_user(session, role="backoffice", username="office1")
+    make_user(session, role="admin", username="admin1")
+    make_user(session, role="worker", username="worker1")
+    at(clock, 2026, 10, 5, 9, 0)
+    upload_personal(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"), de_vries("OKT-2", "2026-10-02"))
+    first, other = case_of(session, "OKT-1"), case_of(session, "OKT-2")
+    closed = client.post(
+        f"/v1/cases/{first}/close",
+        headers=login(client, "office1"),
+        json={"result": "Niet opgepakt: onterecht signaal"},
+    )
+    assert closed.status_code == 200, closed.text
+    at(clock, 2026, 11, 26, 9, 0)
+    upload_personal(
+        client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie")
+    )
+    return {"first": first, "second": case_of(session, "NOV-1"), "other": other}

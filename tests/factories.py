@@ -18,10 +18,11 @@ from argon2 import PasswordHasher
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 from jwcrypto import jwe as jwcrypto_jwe
 from jwcrypto import jwk as jwcrypto_jwk
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.models import Case, Household, Municipality, PartnerClient, Signal, StaffUser
 from api.municipality.policy import MunicipalitySettings
@@ -325,3 +326,67 @@ def upload(
 ):  # type: ignore[no-untyped-def]
     data = {"mode": mode} if mode else {}
     return client.post("/v1/signals/imports", headers=headers, files={"file": (name, content, "text/csv")}, data=data)
+
+
+# --- the DDAS schema: VNG's Uitwisselmodel v1.2, copied into the repository --------------------
+
+DDAS_SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "ddas" / "json_schema_Uitwisselmodel.v1.2.json"
+DDAS_SCHEMA = json.loads(DDAS_SCHEMA_FILE.read_text(encoding="utf-8"))
+DDAS_VALIDATOR = Draft202012Validator(DDAS_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# --- a history built through the API: the clock moved, files with the resident's details ---------
+
+PERSONAL_HEADER = (
+    "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;bsn;voorletters;achternaam;"
+    "geboortedatum;geslacht;telefoon;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats"
+)
+
+
+def at(clock: FakeClock, *when: int) -> datetime:
+    """Sets the test clock to datetime(*when) in UTC, and returns it."""
+    clock.current = datetime(*when, tzinfo=UTC)  # type: ignore[misc]
+    return clock.current
+
+
+def upload_personal(client: TestClient, headers: dict[str, str], *rows: str) -> None:
+    """Imports `rows` written under PERSONAL_HEADER (birth date, gender and phone); the import must complete."""
+    response = upload(client, headers, csv_file(*rows, header=PERSONAL_HEADER))
+    assert response.status_code == 201 and response.json()["status"] == "completed", response.text
+
+
+def case_of(session: Session, external_id: str) -> uuid.UUID:
+    """The case the signal `external_id` joined."""
+    [signal] = read(session, select(Signal).where(Signal.external_id == external_id))
+    assert signal.case_id is not None
+    return signal.case_id
+
+
+# --- Jansen, whose rights the residents' tests exercise, and de Vries, another household ---------
+
+JANSEN = {
+    "surname": "Jansen",
+    "phone": "0612345678",
+    "birth_date": "1980-05-17",
+    "street": "Kinkerstraat",
+    "email": "j.jansen@example.nl",
+}
+REASON = "Verzoek AVG-2026-017"  # why an admin searches for a resident
+
+
+def jansen(signal_id: str, signal_date: str, *, creditor: str = "Ymere", partner: str = "Huur") -> str:
+    """A signal of Jansen's, under PERSONAL_HEADER."""
+    return (
+        f"{signal_id};{partner};{creditor};1.234,56;2026-08-01;{signal_date};{BSN};J.;Jansen;1980-05-17;V;"
+        f"{JANSEN['phone']};Kinkerstraat;12;;1053 KL;Amsterdam"
+    )
+
+
+def de_vries(signal_id: str, signal_date: str) -> str:
+    """A signal of de Vries's, under PERSONAL_HEADER."""
+    return f"{signal_id};Energie;Vattenfall;250;;{signal_date};;E.;de Vries;1971-01-02;;0698765432;Wittenburgergracht;3;A;1018 MZ;Amsterdam"
+
+
+def search(client: TestClient, **criteria: object):  # type: ignore[no-untyped-def]
+    """An admin's search for a resident, for REASON."""
+    return client.post("/v1/residents/search", headers=login(client, "admin1"), json={"reason": REASON, **criteria})
