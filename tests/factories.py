@@ -390,3 +390,36 @@ def de_vries(signal_id: str, signal_date: str) -> str:
 def search(client: TestClient, **criteria: object):  # type: ignore[no-untyped-def]
     """An admin's search for a resident, for REASON."""
     return client.post("/v1/residents/search", headers=login(client, "admin1"), json={"reason": REASON, **criteria})
+
+
+# --- a period of work through the API: imports accepted, office actions, closings ----------------
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}  # the period of the `march` fixture
+
+
+def upload_accepted(client: TestClient, headers: dict[str, str], content: bytes, *, name: str = "vps.csv") -> None:
+    """Imports a signal file of which every row must be accepted."""
+    response = upload(client, headers, content, name=name)
+    assert response.status_code == 201 and response.json()["rejected"] == 0, response.text
+
+
+def case_at(session: Session, postcode: str) -> Case:
+    """The one case of the household at `postcode`."""
+    [case] = read(
+        session,
+        select(Case)
+        .join(Household, Household.id == Case.household_id)  # type: ignore[arg-type]
+        .where(Household.postcode == postcode),
+    )
+    return case
+
+
+def office_action(client: TestClient, headers: dict[str, str], case: Case, kind: str, when: datetime, **fields):  # type: ignore[no-untyped-def]
+    body = {"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": when.isoformat(), **fields}
+    response = client.post(f"/v1/cases/{case.id}/actions", headers=headers, json=body)
+    assert response.status_code == 200, response.text
+
+
+def close(client: TestClient, headers: dict[str, str], case: Case, result: str) -> None:
+    response = client.post(f"/v1/cases/{case.id}/close", headers=headers, json={"result": result})
+    assert response.status_code == 200, response.text

@@ -13,8 +13,7 @@ from sqlmodel import Session, select
 
 from api.models import AuditEntry, StaffUser
 from tests.console.helpers import browser, sign_in, text_of
-from tests.factories import read
-from tests.reports.test_monitor import MARCH, march  # noqa: F401 (the fixture: Amsterdam's March 2026)
+from tests.factories import MARCH, read
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from api.reports.monitor.service import signals_by_partner_type_per_month
 from api.reports.rules import months_of, tally_by_month
-from tests.reports.test_monitor import march, monitor  # noqa: F401 (the fixture)
+from tests.reports.helpers import monitor
 
 
 def test_the_months_of_a_period_run_across_a_new_year():
