@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -180,6 +180,36 @@ def duo(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
         ).json()
         devices.append({"id": body["device_id"], "headers": {"Authorization": f"Bearer {body['access_token']}"}})
     return {"case": case, "office": office, "devices": devices, "workers": (one, two)}
+
+
+@pytest.fixture
+def conflict(client: TestClient, duo) -> dict:  # type: ignore[no-untyped-def]
+    """One phone says the resident accepted help, the other that they declined it."""
+    one, two = duo["devices"]
+    assert push(client, one, [event(duo["case"].id, "help_accepted")]) == [("applied", None)]
+    assert (
+        push(client, two, [event(duo["case"].id, "help_declined", reason="Wil het zelf regelen")])[0][0] == "conflict"
+    )
+    [item] = client.get("/v1/conflicts", headers=duo["office"]).json()["items"]
+    return item
+
+
+@pytest.fixture
+def planning_day(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
+    """Amsterdam with worker1, worker2 and office1, and five cases that need a first visit, due one a day
+    from 1 December (for the planning, in the API and in the console)."""
+    make_municipality(session)
+    workers = [make_user(session, role="worker", username=f"worker{i}") for i in (1, 2)]
+    make_user(session, role="backoffice", username="office1")
+    cases = []
+    for index, postcode in enumerate(["1011AA", "1102BB", "1053CC", "1011AB", "1068DD"]):
+        case = make_case(session, postcode=postcode)
+        case.classification = "multiple"  # the policy visits multiple-signal households first
+        case.first_contact_due_date = date(2026, 12, 1) + timedelta(days=index)
+        session.add(case)
+        cases.append(case)
+    session.commit()
+    return {"workers": workers, "cases": cases, "headers": login(client, "office1")}
 
 
 @pytest.fixture

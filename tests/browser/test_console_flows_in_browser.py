@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from api.models import Conflict, Device, Signal, SignalImport
 from tests.browser.helpers import Screens, sign_in
-from tests.console.test_conflicts import conflict  # noqa: F401 (a fixture: accepted on one phone, declined on the other)
 from tests.factories import csv_file, read, row
 
 

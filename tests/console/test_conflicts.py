@@ -12,25 +12,13 @@ from sqlmodel import Session, select
 
 from api.models import AuditEntry, Case, Conflict, StaffUser
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
-from tests.factories import NOW, event, make_case, push, read, statements_run
+from tests.factories import NOW, make_case, read, statements_run
 
 
 @pytest.fixture
 def office_user(duo, session: Session) -> StaffUser:  # type: ignore[no-untyped-def]  # noqa: F811
     """The console signs in as the back-office member of the `duo` set-up."""
     return read(session, select(StaffUser).where(StaffUser.username == "office1"))[0]
-
-
-@pytest.fixture
-def conflict(client: TestClient, duo) -> dict:  # type: ignore[no-untyped-def]  # noqa: F811
-    """One phone says the resident accepted help, the other that they declined it."""
-    one, two = duo["devices"]
-    assert push(client, one, [event(duo["case"].id, "help_accepted")]) == [("applied", None)]
-    assert (
-        push(client, two, [event(duo["case"].id, "help_declined", reason="Wil het zelf regelen")])[0][0] == "conflict"
-    )
-    [item] = client.get("/v1/conflicts", headers=duo["office"]).json()["items"]
-    return item
 
 
 def stored(session: Session, conflict_id: str) -> Conflict:
