@@ -186,6 +186,29 @@ def make_case(
     return case
 
 
+def add_agreement(
+    client: TestClient,
+    office: dict[str, str],
+    partner_client_id: str,
+    *,
+    name: str = "Ymere",
+    partner_type: str = "Huur",
+) -> None:
+    """The office records its agreement with creditor `name`, who delivers through the partner API as that client."""
+    created = client.post(
+        "/v1/creditor-agreements",
+        headers=office,
+        json={
+            "name": name,
+            "partner_type": partner_type,
+            "agreement_date": "2025-01-01",
+            "platform": "API",
+            "partner_client_id": partner_client_id,
+        },
+    )
+    assert created.status_code == 201, created.text
+
+
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
     response = client.post(
         "/v1/auth/token", data={"grant_type": "password", "username": username, "password": password}
