@@ -69,7 +69,7 @@ def test_revoking_a_phone_makes_it_wipe_on_its_next_contact(
     conflict,
     duo,
     client: TestClient,
-    session: Session,  # type: ignore[no-untyped-def]  # noqa: F811
+    session: Session,  # type: ignore[no-untyped-def]
 ) -> None:
     page = screens.page
     sign_in(screens, "office1")

@@ -19,7 +19,7 @@ from tests.factories import make_case, read, statements_run
 
 
 @pytest.fixture
-def office_user(planning_day, session: Session) -> StaffUser:  # type: ignore[no-untyped-def]  # noqa: F811
+def office_user(planning_day, session: Session) -> StaffUser:  # type: ignore[no-untyped-def]
     """The console signs in as the back-office member of the `planning_day` set-up; the workers get names to tell apart."""
     for worker, name in zip(planning_day["workers"], ("Anna de Vries", "Bram Bakker"), strict=True):
         worker.display_name = name
@@ -28,7 +28,7 @@ def office_user(planning_day, session: Session) -> StaffUser:  # type: ignore[no
     return read(session, select(StaffUser).where(StaffUser.username == "office1"))[0]
 
 
-def proposal_url(planning_day, per_worker: int = 2) -> str:  # type: ignore[no-untyped-def]  # noqa: F811
+def proposal_url(planning_day, per_worker: int = 2) -> str:  # type: ignore[no-untyped-def]
     anna, bram = planning_day["workers"]
     return f"/console/planning?datum=2026-11-27&bezoeken={per_worker}&medewerker={anna.id}&medewerker={bram.id}"
 
@@ -48,7 +48,7 @@ def accept_form(page: Response) -> dict[str, list[str]]:
 POSTCODES = ["1011AA", "1102BB", "1053CC", "1011AB", "1068DD"]  # of the `planning_day` fixture's cases, in order
 
 
-def case_at(planning_day, postcode: str) -> Case:  # type: ignore[no-untyped-def]  # noqa: F811
+def case_at(planning_day, postcode: str) -> Case:  # type: ignore[no-untyped-def]
     return planning_day["cases"][POSTCODES.index(postcode)]
 
 
@@ -63,7 +63,7 @@ def assigns_audited(session: Session) -> int:
     return len(read(session, select(AuditEntry).where(AuditEntry.action == "cases.assign")))
 
 
-def test_the_form_proposes_tomorrow_for_every_active_worker(office: TestClient, planning_day) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_form_proposes_tomorrow_for_every_active_worker(office: TestClient, planning_day) -> None:  # type: ignore[no-untyped-def]
     page = office.get("/console/planning")
     assert page.status_code == 200, page.text
     assert 'id="p-datum" name="datum" type="date" required value="2026-11-27"' in page.text  # tomorrow in Amsterdam
@@ -77,7 +77,7 @@ def test_the_form_proposes_tomorrow_for_every_active_worker(office: TestClient, 
 
 def test_the_proposal_shows_each_workers_list_in_walking_order(
     office: TestClient, planning_day, session: Session
-) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
     page = office.get(proposal_url(planning_day))
     assert page.status_code == 200, page.text
     text = text_of(page)
@@ -97,9 +97,7 @@ def test_the_proposal_shows_each_workers_list_in_walking_order(
 
 
 def test_accepting_with_one_visit_moved_and_one_dropped_assigns_exactly_that(  # type: ignore[no-untyped-def]
-    office: TestClient,
-    planning_day,
-    session: Session,  # noqa: F811
+    office: TestClient, planning_day, session: Session
 ) -> None:
     url = proposal_url(planning_day)
     data = accept_form(office.get(url))
@@ -125,10 +123,7 @@ def test_accepting_with_one_visit_moved_and_one_dropped_assigns_exactly_that(  #
 
 
 def test_an_acceptance_the_api_refuses_assigns_nothing_and_keeps_the_choices(  # type: ignore[no-untyped-def]
-    office: TestClient,
-    planning_day,
-    client: TestClient,
-    session: Session,  # noqa: F811
+    office: TestClient, planning_day, client: TestClient, session: Session
 ) -> None:
     url = proposal_url(planning_day)
     data = accept_form(office.get(url))
@@ -156,7 +151,7 @@ def test_an_acceptance_the_api_refuses_assigns_nothing_and_keeps_the_choices(  #
 
 def test_dropping_every_visit_is_refused_and_assigns_nothing(
     office: TestClient, planning_day, session: Session
-) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
     url = proposal_url(planning_day)
     data = {
         name: ([""] if name.startswith("naar-") else values) for name, values in accept_form(office.get(url)).items()
@@ -168,7 +163,7 @@ def test_dropping_every_visit_is_refused_and_assigns_nothing(
     assert set(assignments(session).values()) == {None}
 
 
-def test_a_proposal_for_no_worker_at_all_says_so(office: TestClient, planning_day) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_proposal_for_no_worker_at_all_says_so(office: TestClient, planning_day) -> None:  # type: ignore[no-untyped-def]
     response = office.get("/console/planning?datum=2026-11-27&bezoeken=2")
     assert response.status_code == 422
     assert "Niet alle velden zijn goed ingevuld." in text_of(response)
@@ -177,14 +172,14 @@ def test_a_proposal_for_no_worker_at_all_says_so(office: TestClient, planning_da
 
 def test_an_acceptance_without_the_csrf_token_assigns_nothing(
     office: TestClient, planning_day, session: Session
-) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
     data = accept_form(office.get(proposal_url(planning_day)))
     response = office.post("/console/planning/accepteren", data=data)
     assert response.status_code == 403
     assert set(assignments(session).values()) == {None}
 
 
-def test_an_outreach_worker_cannot_open_the_planning(app: FastAPI, planning_day, session: Session) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_an_outreach_worker_cannot_open_the_planning(app: FastAPI, planning_day, session: Session) -> None:  # type: ignore[no-untyped-def]
     with browser(app) as client:
         assert sign_in(client, "worker1").status_code == 401
         response = client.get(proposal_url(planning_day))
@@ -195,10 +190,7 @@ def test_an_outreach_worker_cannot_open_the_planning(app: FastAPI, planning_day,
 
 
 def test_the_proposal_reads_the_same_number_of_statements_for_more_cases(  # type: ignore[no-untyped-def]
-    office: TestClient,
-    planning_day,
-    session: Session,
-    db: Engine,  # noqa: F811
+    office: TestClient, planning_day, session: Session, db: Engine
 ) -> None:
     with statements_run(db) as few:
         assert office.get(proposal_url(planning_day, per_worker=8)).status_code == 200
@@ -215,10 +207,7 @@ def test_the_proposal_reads_the_same_number_of_statements_for_more_cases(  # typ
 
 
 def test_a_visit_sent_to_someone_who_is_not_a_worker_is_refused_not_dropped(  # type: ignore[no-untyped-def]
-    office: TestClient,
-    office_user: StaffUser,
-    planning_day,
-    session: Session,  # noqa: F811
+    office: TestClient, office_user: StaffUser, planning_day, session: Session
 ) -> None:
     url = proposal_url(planning_day)
     data = accept_form(office.get(url))

@@ -49,9 +49,7 @@ def test_folding_into_months_loses_no_signal(counts):  # type: ignore[no-untyped
 
 
 def test_each_month_holds_the_signals_received_in_it_as_the_monitor_counts_them(  # type: ignore[no-untyped-def]
-    client: TestClient,
-    session: Session,
-    march,  # noqa: F811
+    client: TestClient, session: Session, march
 ):
     per_month = signals_by_partner_type_per_month(
         session, municipality_code="0363", start=date(2026, 2, 1), end=date(2026, 4, 30)
