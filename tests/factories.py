@@ -1,4 +1,7 @@
-"""Small factories for test data; each writes and commits what it makes."""
+"""What tests of several areas share: small factories for test data (each writes and commits
+what it makes), the keys and clock the app runs with, and the helpers that drive the API.
+
+A helper used by one area lives in that area's helpers.py; no test module imports another."""
 
 from __future__ import annotations
 
@@ -8,20 +11,23 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 from jwcrypto import jwe as jwcrypto_jwe
 from jwcrypto import jwk as jwcrypto_jwk
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.models import Case, Household, Municipality, PartnerClient, Signal, StaffUser
 from api.municipality.policy import MunicipalitySettings
 from api.platform.sequence import next_change_seq, start_sequence
+from api.signals.bsn import BsnVault, generate_data_key
 from sync.protocol import VisitList
 
 PASSWORD = "correct horse battery staple"
@@ -29,6 +35,33 @@ SECRET = "partner-secret-for-tests-only"
 # Cheap parameters keep the suite fast; verification reads them from the hash itself.
 _fast_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+BSN_KEYS = [generate_data_key("test1")]
+BSN_HMAC_KEY = base64.b64encode(b"h" * 32).decode()
+VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)  # the app's own, for tests that call a service directly
+
+
+class FakeClock:
+    """The app's clock in tests (the `clock` fixture): it stands still until a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def cli_env(database_url: str, var_dir: Path) -> dict[str, str]:
+    """The environment the `doorstep` command needs to work on the test database with the tests' BSN keys."""
+    return {
+        "DOORSTEP_DATABASE_URL": database_url,
+        "DOORSTEP_VAR_DIR": str(var_dir),
+        "DOORSTEP_BSN_ENCRYPTION_KEYS": json.dumps([k.model_dump() for k in BSN_KEYS]),
+        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY,
+    }
 
 
 def make_municipality(session: Session, code: str = "0363", name: str = "Amsterdam") -> Municipality:
@@ -151,6 +184,29 @@ def make_case(
     )
     session.commit()
     return case
+
+
+def add_agreement(
+    client: TestClient,
+    office: dict[str, str],
+    partner_client_id: str,
+    *,
+    name: str = "Ymere",
+    partner_type: str = "Huur",
+) -> None:
+    """The office records its agreement with creditor `name`, who delivers through the partner API as that client."""
+    created = client.post(
+        "/v1/creditor-agreements",
+        headers=office,
+        json={
+            "name": name,
+            "partner_type": partner_type,
+            "agreement_date": "2025-01-01",
+            "platform": "API",
+            "partner_client_id": partner_client_id,
+        },
+    )
+    assert created.status_code == 201, created.text
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
@@ -293,3 +349,100 @@ def upload(
 ):  # type: ignore[no-untyped-def]
     data = {"mode": mode} if mode else {}
     return client.post("/v1/signals/imports", headers=headers, files={"file": (name, content, "text/csv")}, data=data)
+
+
+# --- the DDAS schema: VNG's Uitwisselmodel v1.2, copied into the repository --------------------
+
+DDAS_SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "ddas" / "json_schema_Uitwisselmodel.v1.2.json"
+DDAS_SCHEMA = json.loads(DDAS_SCHEMA_FILE.read_text(encoding="utf-8"))
+DDAS_VALIDATOR = Draft202012Validator(DDAS_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# --- a history built through the API: the clock moved, files with the resident's details ---------
+
+PERSONAL_HEADER = (
+    "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;bsn;voorletters;achternaam;"
+    "geboortedatum;geslacht;telefoon;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats"
+)
+
+
+def at(clock: FakeClock, *when: int) -> datetime:
+    """Sets the test clock to datetime(*when) in UTC, and returns it."""
+    clock.current = datetime(*when, tzinfo=UTC)  # type: ignore[misc]
+    return clock.current
+
+
+def upload_personal(client: TestClient, headers: dict[str, str], *rows: str) -> None:
+    """Imports `rows` written under PERSONAL_HEADER (birth date, gender and phone); the import must complete."""
+    response = upload(client, headers, csv_file(*rows, header=PERSONAL_HEADER))
+    assert response.status_code == 201 and response.json()["status"] == "completed", response.text
+
+
+def case_of(session: Session, external_id: str) -> uuid.UUID:
+    """The case the signal `external_id` joined."""
+    [signal] = read(session, select(Signal).where(Signal.external_id == external_id))
+    assert signal.case_id is not None
+    return signal.case_id
+
+
+# --- Jansen, whose rights the residents' tests exercise, and de Vries, another household ---------
+
+JANSEN = {
+    "surname": "Jansen",
+    "phone": "0612345678",
+    "birth_date": "1980-05-17",
+    "street": "Kinkerstraat",
+    "email": "j.jansen@example.nl",
+}
+REASON = "Verzoek AVG-2026-017"  # why an admin searches for a resident
+
+
+def jansen(signal_id: str, signal_date: str, *, creditor: str = "Ymere", partner: str = "Huur") -> str:
+    """A signal of Jansen's, under PERSONAL_HEADER."""
+    return (
+        f"{signal_id};{partner};{creditor};1.234,56;2026-08-01;{signal_date};{BSN};J.;Jansen;1980-05-17;V;"
+        f"{JANSEN['phone']};Kinkerstraat;12;;1053 KL;Amsterdam"
+    )
+
+
+def de_vries(signal_id: str, signal_date: str) -> str:
+    """A signal of de Vries's, under PERSONAL_HEADER."""
+    return f"{signal_id};Energie;Vattenfall;250;;{signal_date};;E.;de Vries;1971-01-02;;0698765432;Wittenburgergracht;3;A;1018 MZ;Amsterdam"
+
+
+def search(client: TestClient, **criteria: object):  # type: ignore[no-untyped-def]
+    """An admin's search for a resident, for REASON."""
+    return client.post("/v1/residents/search", headers=login(client, "admin1"), json={"reason": REASON, **criteria})
+
+
+# --- a period of work through the API: imports accepted, office actions, closings ----------------
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}  # the period of the `march` fixture
+
+
+def upload_accepted(client: TestClient, headers: dict[str, str], content: bytes, *, name: str = "vps.csv") -> None:
+    """Imports a signal file of which every row must be accepted."""
+    response = upload(client, headers, content, name=name)
+    assert response.status_code == 201 and response.json()["rejected"] == 0, response.text
+
+
+def case_at(session: Session, postcode: str) -> Case:
+    """The one case of the household at `postcode`."""
+    [case] = read(
+        session,
+        select(Case)
+        .join(Household, Household.id == Case.household_id)  # type: ignore[arg-type]
+        .where(Household.postcode == postcode),
+    )
+    return case
+
+
+def office_action(client: TestClient, headers: dict[str, str], case: Case, kind: str, when: datetime, **fields):  # type: ignore[no-untyped-def]
+    body = {"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": when.isoformat(), **fields}
+    response = client.post(f"/v1/cases/{case.id}/actions", headers=headers, json=body)
+    assert response.status_code == 200, response.text
+
+
+def close(client: TestClient, headers: dict[str, str], case: Case, result: str) -> None:
+    response = client.post(f"/v1/cases/{case.id}/close", headers=headers, json={"result": result})
+    assert response.status_code == 200, response.text

@@ -88,3 +88,44 @@ def test_the_state_changing_kinds_of_the_tables_are_the_rules():
     from api.models import STATE_KINDS_SQL
 
     assert "kind IN (" + ", ".join(f"'{kind}'" for kind in sorted(STATE_KINDS)) + ")" == STATE_KINDS_SQL
+
+
+# --- the tests mirror the code --------------------------------------------------------------------
+
+
+def _imported_modules(path: Path) -> list[str]:
+    """The modules a file imports, relative imports resolved; `from a import b` counts as `a` and `a.b`,
+    since b may be a module."""
+    package = path.relative_to(ROOT).parent.parts
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names.append(module)
+            names.extend(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _is_test_module_or_conftest(name: str) -> bool:
+    parts = name.split(".")
+    local = parts[0] in ("tests", "conftest") or parts[0].startswith("test_")
+    return local and (parts[-1].startswith("test_") or parts[-1] == "conftest")
+
+
+def test_no_test_module_imports_another_test_module_or_a_conftest():
+    """Shared helpers live in tests/factories.py or an area's helpers.py, fixtures in a conftest.py
+    (the root's when several areas use them), which pytest loads itself. A test module imported by
+    another ties the two together, and either import relies on how pytest imports files: under
+    --import-mode=importlib test modules cannot import each other."""
+    modules = sorted((ROOT / "tests").rglob("*.py"))
+    assert len(modules) > 100 and _is_test_module_or_conftest("tests.reports.test_ddas")
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in modules
+        for name in set(_imported_modules(path))
+        if _is_test_module_or_conftest(name)
+    )
+    assert offenders == [], "imports a test module or a conftest:\n" + "\n".join(offenders)

@@ -24,11 +24,8 @@ from api.demo import DEMO_CODE, load_demo
 from api.models import AuditEntry, Case, PartnerClient, Signal, StaffUser
 from api.platform.db import make_engine, migrate
 from api.settings import Settings
-from api.signals.bsn import BsnVault
-from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
+from tests.factories import BSN_HMAC_KEY, BSN_KEYS, VAULT
 from tests.processes import free_port, wait_until_up
-
-VAULT = BsnVault(BSN_KEYS, BSN_HMAC_KEY)
 
 runner = CliRunner()
 

@@ -20,10 +20,8 @@ from api.cli import stop
 from api.models import BkrRegistration, VisitEvent
 from api.settings import SigningKey
 from clients.python import field_day
-from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
-from tests.factories import PASSWORD, make_municipality, make_user, read
+from tests.factories import BSN_HMAC_KEY, BSN_KEYS, DDAS_VALIDATOR, PASSWORD, make_municipality, make_user, read
 from tests.processes import free_port, wait_until_up
-from tests.reports.test_ddas import VALIDATOR
 
 ROOT = Path(__file__).resolve().parents[1]
 BKR_LOGIN = ("doorstep-field-day", "not-the-demo-password")  # outside demo mode the double's own are refused
@@ -102,7 +100,7 @@ def test_a_field_day(stack: dict[str, str], session: Session, tmp_path: Path):  
     sent = [r["idempotency_key"] for r in httpx.get(f"{stack['bkr']}/_control/requests").json()]
     assert len(set(sent)) == 1
     # The month's DDAS delivery validates and holds today's file (by signal id, never a BSN or a name).
-    errors = sorted(VALIDATOR.iter_errors(day.ddas), key=str)
+    errors = sorted(DDAS_VALIDATOR.iter_errors(day.ddas), key=str)
     assert errors == [], errors[:3]
     delivered = json.dumps(day.ddas)
     assert delivered.count('"FD-') >= 4 and "Yilmaz" not in delivered

@@ -11,8 +11,7 @@ from sqlmodel import Session
 
 from api.audit import service
 from api.audit.schemas import LdvRecord
-from tests.factories import login, make_municipality, make_user
-from tests.residents.test_rights import BSN, JANSEN, search, town  # noqa: F401 (a fixture)
+from tests.factories import BSN, JANSEN, login, make_municipality, make_user, search
 
 OUTREACH = "urn:doorstep:processing-activity:outreach"
 INTAKE = "urn:doorstep:processing-activity:intake"
@@ -25,10 +24,12 @@ def ldv(client: TestClient, **params: str) -> list[dict]:
     return json.loads(response.text)
 
 
-def test_who_saw_this_households_data_and_why_from_one_export(client: TestClient, town):  # type: ignore[no-untyped-def]
+def test_who_saw_this_households_data_and_why_from_one_export(client: TestClient, rights_town):  # type: ignore[no-untyped-def]
     office = login(client, "office1")
-    read = client.get(f"/v1/cases/{town['second']}", headers=office)
-    assert client.get(f"/v1/cases/{town['other']}", headers=office).status_code == 200  # de Vries: another household
+    read = client.get(f"/v1/cases/{rights_town['second']}", headers=office)
+    assert (
+        client.get(f"/v1/cases/{rights_town['other']}", headers=office).status_code == 200
+    )  # de Vries: another household
     signal_id = next(s["id"] for s in search(client, bsn=BSN).json()["signals"] if s["external_id"] == "NOV-1")
     assert client.get(f"/v1/signals/{signal_id}/bsn", headers=office).status_code == 200
     (household,) = search(client, bsn=BSN).json()["households"]
@@ -36,7 +37,10 @@ def test_who_saw_this_households_data_and_why_from_one_export(client: TestClient
     records = ldv(client, dataSubject=household["id"])
 
     assert records and {r["attributes"]["dpl.core.data_subject_id"] for r in records} == {household["id"]}
-    assert {r["attributes"]["dpl.doorstep.case_id"] for r in records} == {str(town["first"]), str(town["second"])}
+    assert {r["attributes"]["dpl.doorstep.case_id"] for r in records} == {
+        str(rights_town["first"]),
+        str(rights_town["second"]),
+    }
     who_and_why = {
         (
             r["name"],
@@ -56,9 +60,9 @@ def test_who_saw_this_households_data_and_why_from_one_export(client: TestClient
         LdvRecord.model_validate(record)
 
 
-def test_the_export_names_no_one(client: TestClient, town):  # type: ignore[no-untyped-def]
+def test_the_export_names_no_one(client: TestClient, rights_town):  # type: ignore[no-untyped-def]
     office = login(client, "office1")
-    for case in town.values():
+    for case in rights_town.values():
         assert client.get(f"/v1/cases/{case}", headers=office).status_code == 200
     signal_id = search(client, bsn=BSN).json()["signals"][0]["id"]
     assert client.get(f"/v1/signals/{signal_id}/bsn", headers=office).status_code == 200
@@ -85,8 +89,8 @@ def test_the_export_names_no_one(client: TestClient, town):  # type: ignore[no-u
     assert len(set(operation_ids)) == len(operation_ids) and operation_ids == sorted(operation_ids)
 
 
-def test_the_export_streams_in_batches_with_the_same_result(app: FastAPI, client: TestClient, town):  # type: ignore[no-untyped-def]
-    for case in town.values():
+def test_the_export_streams_in_batches_with_the_same_result(app: FastAPI, client: TestClient, rights_town):  # type: ignore[no-untyped-def]
+    for case in rights_town.values():
         client.get(f"/v1/cases/{case}", headers=login(client, "office1"))
 
     def export(batch: int) -> list[dict]:
@@ -109,7 +113,7 @@ def test_the_export_streams_in_batches_with_the_same_result(app: FastAPI, client
     assert export(2) == export(len(whole)) == whole
 
 
-def test_another_municipality_sees_nothing_of_the_household(client: TestClient, session: Session, town):  # type: ignore[no-untyped-def]
+def test_another_municipality_sees_nothing_of_the_household(client: TestClient, session: Session, rights_town):  # type: ignore[no-untyped-def]
     make_municipality(session, "0599", "Rotterdam")
     make_user(session, code="0599", role="admin", username="admin-rotterdam")
     session.commit()
@@ -120,16 +124,16 @@ def test_another_municipality_sees_nothing_of_the_household(client: TestClient, 
     assert response.status_code == 200 and response.json() == []
 
 
-def test_the_csv_stays_the_default_and_takes_the_same_filter(client: TestClient, town):  # type: ignore[no-untyped-def]
+def test_the_csv_stays_the_default_and_takes_the_same_filter(client: TestClient, rights_town):  # type: ignore[no-untyped-def]
     household = search(client, bsn=BSN).json()["households"][0]["id"]
     admin = login(client, "admin1")
     plain = client.get("/v1/audit/export", headers=admin)
     assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/csv")
     mine = client.get("/v1/audit/export", headers=admin, params={"dataSubject": household}).text
-    assert str(town["first"]) in mine and str(town["other"]) not in mine
+    assert str(rights_town["first"]) in mine and str(rights_town["other"]) not in mine
 
 
-def test_a_bad_format_or_data_subject_is_a_422(client: TestClient, town):  # type: ignore[no-untyped-def]
+def test_a_bad_format_or_data_subject_is_a_422(client: TestClient, rights_town):  # type: ignore[no-untyped-def]
     admin = login(client, "admin1")
     assert client.get("/v1/audit/export", headers=admin, params={"format": "xml"}).status_code == 422
     assert client.get("/v1/audit/export", headers=admin, params={"dataSubject": "1053KL-12"}).status_code == 422

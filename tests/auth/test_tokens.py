@@ -17,8 +17,7 @@ from api.app import create_app
 from api.auth.keys import KeyRing, generate_signing_key
 from api.auth.tokens import issue_access_token
 from api.settings import Settings
-from tests.conftest import FakeClock
-from tests.factories import login, make_municipality, make_user
+from tests.factories import FakeClock, login, make_municipality, make_user
 
 
 def _b64(data: bytes) -> str:

@@ -73,8 +73,8 @@ def test_the_dashboard_counts_deadlines_reach_conflicts_and_silent_devices(clien
 def test_the_dashboard_and_the_console_show_when_retention_last_ran(client: TestClient, session: Session, app, clock):  # type: ignore[no-untyped-def]
     from api.cases.retention import purge
     from api.models import Municipality
-    from tests.conftest import VAULT
     from tests.console.helpers import browser, sign_in, text_of
+    from tests.factories import VAULT
 
     make_municipality(session)
     make_user(session, role="backoffice", username="office1")

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from api.backoffice.planning import PlannedVisit, split_by_walking_order, walking_order
 from api.models import AuditEntry
-from tests.factories import login, make_case, make_municipality, make_user, read
+from tests.factories import login, make_case, read
 
 
 def visit(due: date, postcode: str, number: int = 1) -> PlannedVisit:
@@ -46,28 +46,16 @@ def test_the_most_urgent_visits_are_planned_once_each_in_walking_order(pool, wor
         assert max(v.first_contact_due_date for v in planned) <= min(v.first_contact_due_date for v in left_out)
 
 
-@pytest.fixture
-def day(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
-    make_municipality(session)
-    workers = [make_user(session, role="worker", username=f"worker{i}") for i in (1, 2)]
-    make_user(session, role="backoffice", username="office1")
-    cases = []
-    for index, postcode in enumerate(["1011AA", "1102BB", "1053CC", "1011AB", "1068DD"]):
-        case = make_case(session, postcode=postcode)
-        case.classification = "multiple"  # the policy visits multiple-signal households first
-        case.first_contact_due_date = date(2026, 12, 1) + timedelta(days=index)
-        session.add(case)
-        cases.append(case)
-    session.commit()
-    return {"workers": workers, "cases": cases, "headers": login(client, "office1")}
-
-
-def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(client: TestClient, day, session: Session):  # type: ignore[no-untyped-def]
-    proposal = client.post("/v1/plans", headers=day["headers"], json={"date": "2026-11-27", "visits_per_worker": 2})
+def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(
+    client: TestClient, planning_day, session: Session
+):  # type: ignore[no-untyped-def]
+    proposal = client.post(
+        "/v1/plans", headers=planning_day["headers"], json={"date": "2026-11-27", "visits_per_worker": 2}
+    )
     assert proposal.status_code == 200, proposal.text
     lists = proposal.json()["lists"]
     planned = [v["case_id"] for item in lists for v in item["visits"]]
-    assert sorted(planned) == sorted(str(c.id) for c in day["cases"][:4])  # the latest deadline waits
+    assert sorted(planned) == sorted(str(c.id) for c in planning_day["cases"][:4])  # the latest deadline waits
     assert all(v["day_part"] == "middag" for item in lists for v in item["visits"])
     assert [v["postcode"] for v in lists[0]["visits"]] == ["1011AA", "1011AB"]
     audited = read(session, select(AuditEntry.case_id).where(AuditEntry.action == "plans.propose"))
@@ -75,26 +63,26 @@ def test_a_proposal_splits_the_most_urgent_visits_and_accepting_assigns_them(cli
 
     edited = [{"worker_id": item["worker_id"], "case_ids": [v["case_id"] for v in item["visits"]]} for item in lists]
     edited[1]["case_ids"] = edited[1]["case_ids"][:1]  # the office drops one visit
-    accepted = client.post("/v1/plans/accept", headers=day["headers"], json={"lists": edited})
+    accepted = client.post("/v1/plans/accept", headers=planning_day["headers"], json={"lists": edited})
     assert accepted.status_code == 200 and len(accepted.json()["items"]) == 3
     assert all(item["state"] == "planned" for item in accepted.json()["items"])
 
 
-def test_plans_are_for_active_workers_of_the_municipality(client: TestClient, day):  # type: ignore[no-untyped-def]
+def test_plans_are_for_active_workers_of_the_municipality(client: TestClient, planning_day):  # type: ignore[no-untyped-def]
     response = client.post(
-        "/v1/plans", headers=day["headers"], json={"date": "2026-11-27", "worker_ids": [str(uuid.uuid4())]}
+        "/v1/plans", headers=planning_day["headers"], json={"date": "2026-11-27", "worker_ids": [str(uuid.uuid4())]}
     )
     assert response.status_code == 422
     assert client.post("/v1/plans", headers=login(client, "worker1"), json={"date": "2026-11-27"}).status_code == 403
 
 
-def test_accepting_nothing_is_a_422(client: TestClient, day):  # type: ignore[no-untyped-def]
-    empty = {"lists": [{"worker_id": str(day["workers"][0].id), "case_ids": []}]}
-    assert client.post("/v1/plans/accept", headers=day["headers"], json=empty).status_code == 422
+def test_accepting_nothing_is_a_422(client: TestClient, planning_day):  # type: ignore[no-untyped-def]
+    empty = {"lists": [{"worker_id": str(planning_day["workers"][0].id), "case_ids": []}]}
+    assert client.post("/v1/plans/accept", headers=planning_day["headers"], json=empty).status_code == 422
 
 
 def test_reading_cases_by_deadline_in_small_batches_proposes_the_same_lists(  # type: ignore[no-untyped-def]
-    session: Session, day, monkeypatch: pytest.MonkeyPatch
+    session: Session, planning_day, monkeypatch: pytest.MonkeyPatch
 ):
     """Planning stops reading once it has enough visits; ties on the last deadline must all be seen."""
     from api.backoffice import planning
@@ -105,7 +93,7 @@ def test_reading_cases_by_deadline_in_small_batches_proposes_the_same_lists(  # 
         case.first_contact_due_date = date(2026, 12, 2) + timedelta(days=index % 2)  # many equal deadlines
         session.add(case)
     session.commit()
-    workers = [worker.id for worker in day["workers"]]
+    workers = [worker.id for worker in planning_day["workers"]]
     for per_worker in (1, 2, 3, 5, 20):
         whole = planning.propose(session, municipality_code="0363", worker_ids=workers, per_worker=per_worker)
         monkeypatch.setattr(planning, "PLAN_BATCH", 2)

@@ -1,15 +1,45 @@
-"""Bringing a case to the point where a trajectory can start, through the public API."""
+"""The BKR area's helpers: the test double's handle, bringing a case to the point where a
+trajectory can start (through the public API), and running the outbox as the worker does."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from api.models import Case, Signal
-from tests.factories import make_case
+from api.bkr.client import HttpBkrClient
+from api.bkr.outbox import deliver_due
+from api.models import BkrRegistration, Case, Signal
+from bkr_double.app import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from tests.factories import FakeClock, make_case, read
+
+LEASE = timedelta(seconds=60)
+
+
+@dataclass
+class BkrDouble:
+    url: str
+
+    def fault(self, mode: str, **options: Any) -> None:
+        response = httpx.post(f"{self.url}/_control/faults", json={"mode": mode, **options})
+        assert response.status_code == 204, response.text
+
+    def registrations(self) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/v1/registrations", auth=(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+        assert response.status_code == 200
+        return response.json()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.url}/_control/requests").json()
+
+    def client(self, *, timeout_seconds: float = 5.0, password: str = DEFAULT_PASSWORD) -> HttpBkrClient:
+        return HttpBkrClient(self.url, username=DEFAULT_USERNAME, password=password, timeout_seconds=timeout_seconds)
 
 
 def accepted_case(
@@ -39,3 +69,12 @@ def accepted_case(
 
 def start(client: TestClient, office: dict[str, str], case_id, **body):  # type: ignore[no-untyped-def]
     return client.post(f"/v1/cases/{case_id}/trajectory", headers=office, json={"decision_date": "2026-11-26", **body})
+
+
+def deliver(db: Engine, client, clock: FakeClock, *, max_attempts: int = 20):  # type: ignore[no-untyped-def]
+    return deliver_due(db, client, clock=clock, lease=LEASE, max_attempts=max_attempts)
+
+
+def registrations(session: Session) -> list[BkrRegistration]:
+    """The outbox's registrations, oldest first."""
+    return read(session, select(BkrRegistration).order_by(BkrRegistration.created_at, BkrRegistration.action.desc()))

@@ -7,9 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import Signal
-from tests.bkr.conftest import BkrDouble
-from tests.bkr.helpers import accepted_case, start
-from tests.bkr.test_worker import deliver, office, rows  # noqa: F401  (office is a fixture)
+from tests.bkr.helpers import BkrDouble, accepted_case, deliver, registrations, start
 from tests.factories import login, make_user, read
 
 
@@ -38,7 +36,7 @@ def test_a_registration_not_sent_yet_goes_out_corrected(
     assert deliver(db, bkr.client(), clock).delivered == 1
     [held] = bkr.registrations()
     assert (held["person"]["surname"], held["person"]["birth_date"]) == ("Janssen", "1984-03-10")
-    assert [row.action for row in rows(session)] == ["register"]
+    assert [row.action for row in registrations(session)] == ["register"]
 
 
 def test_a_delivered_registration_gets_one_correction_message(
@@ -57,7 +55,7 @@ def test_a_delivered_registration_gets_one_correction_message(
 
     answer = correct(client, signal.id, street="Bos en Lommerplein", initials="A.")
     assert answer["bkr"] == "correction-queued" and answer["case_id"] == str(case.id)
-    corrections = [row for row in rows(session) if row.action == "correct"]
+    corrections = [row for row in registrations(session) if row.action == "correct"]
     assert len(corrections) == 1 and corrections[0].subject["person"]["initials"] == "A."
 
     assert deliver(db, bkr.client(), clock).delivered == 1
@@ -65,5 +63,5 @@ def test_a_delivered_registration_gets_one_correction_message(
     [held] = bkr.registrations()
     assert held["corrections"] == 1
     assert (held["person"]["initials"], held["address"]["street"]) == ("A.", "Bos en Lommerplein")
-    [row] = [row for row in rows(session) if row.action == "correct"]
+    [row] = [row for row in registrations(session) if row.action == "correct"]
     assert (row.status, row.subject) == ("delivered", {})  # BKR has it; the outbox keeps no copy

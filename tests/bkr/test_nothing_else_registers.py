@@ -16,7 +16,17 @@ from sqlmodel import Session, select
 
 from api.cases.rules import DDAS_RESULTS
 from api.models import BkrRegistration, Case, Household, Trajectory
-from tests.factories import KEYS, jwk_of, login, make_municipality, make_partner, make_user, partner_login, read
+from tests.factories import (
+    KEYS,
+    add_agreement,
+    jwk_of,
+    login,
+    make_municipality,
+    make_partner,
+    make_user,
+    partner_login,
+    read,
+)
 
 WHEN = datetime(2026, 11, 26, 8, 0, tzinfo=UTC).isoformat()
 numbers = itertools.count(1)
@@ -59,18 +69,7 @@ def world(client: TestClient, session: Session):  # type: ignore[no-untyped-def]
         ("Zilveren Kruis", "Zorg"),
         ("Evides", "Water"),
     ):
-        created = client.post(
-            "/v1/creditor-agreements",
-            headers=office,
-            json={
-                "name": name,
-                "partner_type": partner_type,
-                "agreement_date": "2025-01-01",
-                "platform": "API",
-                "partner_client_id": partner.client_id,
-            },
-        )
-        assert created.status_code == 201, created.text
+        add_agreement(client, office, partner.client_id, name=name, partner_type=partner_type)
     enrolled = client.post(
         "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEYS[0]), "label": "phone"}
     ).json()

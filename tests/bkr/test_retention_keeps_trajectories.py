@@ -9,11 +9,8 @@ from sqlmodel import Session, select
 
 from api.cases.retention import purge
 from api.models import Case, Municipality, Signal
-from tests.bkr.conftest import BkrDouble
-from tests.bkr.helpers import accepted_case, start
-from tests.bkr.test_worker import deliver, office  # noqa: F401  (office is a fixture)
-from tests.conftest import VAULT
-from tests.factories import login, read
+from tests.bkr.helpers import BkrDouble, accepted_case, deliver, start
+from tests.factories import VAULT, login, read
 
 
 def test_a_trajectory_case_is_kept_while_the_trajectory_and_its_registration_run(  # type: ignore[no-untyped-def]

@@ -8,23 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from api.models import AuditEntry, BkrRegistration, Conflict, Municipality, Signal, Trajectory
+from api.models import AuditEntry, Conflict, Municipality, Signal, Trajectory
 from api.municipality.policy import MunicipalitySettings
-from tests.bkr.helpers import accepted_case, start
+from tests.bkr.helpers import accepted_case, registrations, start
 from tests.factories import NOW, login, make_case, make_municipality, make_partner, make_user, partner_login, read
-
-
-@pytest.fixture
-def office(client: TestClient, session: Session) -> dict[str, str]:
-    make_municipality(session)
-    make_user(session, role="backoffice", username="office1")
-    return login(client, "office1")
-
-
-def registrations(session: Session) -> list[BkrRegistration]:
-    return read(session, select(BkrRegistration).order_by(BkrRegistration.created_at, BkrRegistration.action.desc()))
 
 
 def test_starting_a_trajectory_queues_one_sh_registration_without_amount_or_bsn(client: TestClient, session, office):  # type: ignore[no-untyped-def]

@@ -11,28 +11,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.bkr.client import BkrAnswer, BkrMessage, HttpBkrClient
-from api.bkr.outbox import deliver_due, run_worker
+from api.bkr.outbox import run_worker
 from api.cli import app as cli
-from api.models import BkrAttempt, BkrRegistration, Conflict
+from api.models import BkrAttempt, Conflict
 from api.platform.db import make_engine
-from tests.bkr.conftest import BkrDouble
-from tests.bkr.helpers import accepted_case, start
-from tests.conftest import FakeClock
-from tests.factories import login, make_municipality, make_user, read
-
-LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-def office(client: TestClient, session: Session) -> dict[str, str]:
-    make_municipality(session)
-    make_user(session, role="backoffice", username="office1")
-    return login(client, "office1")
+from tests.bkr.helpers import LEASE, BkrDouble, accepted_case, deliver, registrations, start
+from tests.factories import login, make_user, read
 
 
 def trajectories(client: TestClient, session: Session, office: dict[str, str], count: int = 1) -> list:  # type: ignore[type-arg]
@@ -42,14 +30,6 @@ def trajectories(client: TestClient, session: Session, office: dict[str, str], c
         assert start(client, office, case.id, decision_date="2026-11-25").status_code == 201
         cases.append(case)
     return cases
-
-
-def deliver(db: Engine, client, clock: FakeClock, *, max_attempts: int = 20):  # type: ignore[no-untyped-def]
-    return deliver_due(db, client, clock=clock, lease=LEASE, max_attempts=max_attempts)
-
-
-def rows(session: Session) -> list[BkrRegistration]:
-    return read(session, select(BkrRegistration).order_by(BkrRegistration.created_at, BkrRegistration.action.desc()))
 
 
 def attempts(session: Session) -> list[tuple[int, str, int | None]]:
@@ -67,7 +47,7 @@ def test_a_started_trajectory_reaches_bkr_once_with_what_bkr_needs(client, sessi
     assert stored["contract_type"] == "SH" and stored["start_date"] == "2026-11-25" and stored["participant"] == "0363"
     assert stored["person"]["surname"] == "Bakker0" and stored["person"]["birth_date"] == "1984-03-09"
     assert "amount" not in stored
-    [row] = rows(session)
+    [row] = registrations(session)
     assert (row.status, row.attempts, row.bkr_reference) == ("delivered", 1, stored["id"])
     assert attempts(session) == [(1, "delivered", 201)]
     assert deliver(db, bkr.client(), clock).attempts == 0  # nothing left to do
@@ -81,19 +61,19 @@ def test_5xx_and_timeouts_are_retried_with_backoff_under_the_same_key(client, se
     bkr.fault("error", status=503)
     bkr.fault("delay", delay_seconds=1.0)  # longer than the client waits
     assert deliver(db, bkr.client(timeout_seconds=0.3), clock).retried == 1
-    [row] = rows(session)
+    [row] = registrations(session)
     assert row.status == "pending" and row.next_attempt_at == clock() + timedelta(seconds=30)
     assert "503" in (row.last_error or "")
     assert deliver(db, bkr.client(timeout_seconds=0.3), clock).attempts == 0  # not due yet
     clock.advance(seconds=31)
     assert deliver(db, bkr.client(timeout_seconds=0.3), clock).retried == 1
-    assert rows(session)[0].next_attempt_at == clock() + timedelta(seconds=60)
+    assert registrations(session)[0].next_attempt_at == clock() + timedelta(seconds=60)
     clock.advance(seconds=61)
     assert deliver(db, bkr.client(timeout_seconds=0.3), clock).delivered == 1
     assert [(n, outcome) for n, outcome, _ in attempts(session)] == [(1, "retry"), (2, "retry"), (3, "delivered")]
     assert len(bkr.registrations()) == 1
     keys = {request["idempotency_key"] for request in bkr.requests()}
-    assert keys == {str(rows(session)[0].idempotency_key)}
+    assert keys == {str(registrations(session)[0].idempotency_key)}
 
 
 def test_a_dropped_answer_is_resent_and_bkr_recognises_it(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
@@ -125,14 +105,14 @@ def test_a_worker_that_dies_after_sending_does_not_cause_a_second_registration(c
     with pytest.raises(Crash):
         deliver(db, CrashAfterSending(bkr.client()), clock)
     assert len(bkr.registrations()) == 1
-    [row] = rows(session)
+    [row] = registrations(session)
     assert row.status == "pending" and row.claimed_until == clock() + LEASE
     assert attempts(session) == [(1, "sending", None)]  # the attempt shows even though nobody recorded its answer
     assert deliver(db, bkr.client(), clock).attempts == 0  # the lease still holds
     clock.advance(seconds=61)
     assert deliver(db, bkr.client(), clock).delivered == 1
     assert len(bkr.registrations()) == 1
-    assert rows(session)[0].status == "delivered"
+    assert registrations(session)[0].status == "delivered"
     assert attempts(session) == [(1, "sending", None), (2, "delivered", 201)]
 
 
@@ -155,7 +135,7 @@ def test_two_racing_workers_send_every_registration_exactly_once(client, session
     assert len(bkr.registrations()) == 8
     sent = Counter(request["idempotency_key"] for request in bkr.requests())
     assert len(sent) == 8 and set(sent.values()) == {1}
-    assert {(row.status, row.attempts) for row in rows(session)} == {("delivered", 1)}
+    assert {(row.status, row.attempts) for row in registrations(session)} == {("delivered", 1)}
 
 
 def test_a_refusal_stops_shows_the_error_and_can_be_retried(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
@@ -180,7 +160,10 @@ def test_a_refusal_stops_shows_the_error_and_can_be_retried(client, session, off
     assert deliver(db, bkr.client(), clock).delivered == 2
     [stored] = bkr.registrations()
     assert stored["end_date"] == "2026-11-26" and stored["removal_date"] == "2031-11-26"
-    assert [(row.action, row.status) for row in rows(session)] == [("register", "delivered"), ("end", "delivered")]
+    assert [(row.action, row.status) for row in registrations(session)] == [
+        ("register", "delivered"),
+        ("end", "delivered"),
+    ]
 
 
 def test_attempts_run_out_and_the_registration_fails_visibly(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
@@ -189,7 +172,7 @@ def test_attempts_run_out_and_the_registration_fails_visibly(client, session, of
     for _ in range(3):
         deliver(db, bkr.client(), clock, max_attempts=3)
         clock.advance(hours=1, seconds=1)
-    [row] = rows(session)
+    [row] = registrations(session)
     assert row.status == "failed" and row.last_error.startswith("gave up after 3 attempts")
     assert bkr.registrations() == []
 
@@ -198,8 +181,8 @@ def test_wrong_credentials_fail_no_registration_and_stop_the_round(client, sessi
     trajectories(client, session, office, count=2)
     stats = deliver(db, bkr.client(password="wrong"), clock)
     assert (stats.retried, stats.rejected) == (1, 0)  # one try, then the worker stops: it is not accepted itself
-    assert sorted((row.status, row.attempts) for row in rows(session)) == [("pending", 0), ("pending", 1)]
-    [tried] = [row for row in rows(session) if row.attempts == 1]
+    assert sorted((row.status, row.attempts) for row in registrations(session)) == [("pending", 0), ("pending", 1)]
+    [tried] = [row for row in registrations(session) if row.attempts == 1]
     assert tried.last_error.startswith("HTTP 401")
     clock.advance(seconds=31)
     assert deliver(db, bkr.client(), clock).delivered == 2  # fixed credentials: the queue goes through
@@ -216,7 +199,7 @@ def test_a_conflict_opened_after_the_start_holds_delivery_back(client, session, 
     assert bkr.registrations() == []
     client.post(f"/v1/conflicts/{conflict.id}/resolve", headers=office, json={"decision": "help_accepted"})
     assert deliver(db, bkr.client(), clock).delivered == 1
-    [row] = rows(session)
+    [row] = registrations(session)
     assert row.status == "delivered" and row.subject == {}  # BKR has the resident; the outbox keeps no copy
 
 
@@ -288,14 +271,14 @@ def test_the_worker_survives_database_trouble_and_delivers_once_it_is_back(  # t
         engine.dispose()
     assert not failure and not worker.is_alive()
     assert len(bkr.registrations()) == 1
-    [row] = rows(session)
+    [row] = registrations(session)
     assert row.status == "delivered"
 
 
 def test_a_removal_date_sends_one_removal(client, session, office, db, clock, bkr):  # type: ignore[no-untyped-def]
     from api.cases.retention import purge
     from api.models import Municipality
-    from tests.conftest import VAULT
+    from tests.factories import VAULT
 
     admin = make_user(session, role="admin", username="admin1")
     settings = client.get("/v1/municipality/settings", headers=login(client, admin.username)).json()
@@ -328,10 +311,10 @@ def test_a_removal_date_sends_one_removal(client, session, office, db, clock, bk
     clock.advance(days=30)
     assert retention_run() == 1
     assert retention_run() == 0  # once
-    assert [row.action for row in rows(session)] == ["register", "end", "remove"]
+    assert [row.action for row in registrations(session)] == ["register", "end", "remove"]
     assert deliver(db, bkr.client(), clock).delivered == 1
     [stored] = bkr.registrations()
     assert stored["removal_date"] == "2026-12-26" and stored["removed_at"]
-    removal = [r for r in rows(session) if r.action == "remove"][0]
+    removal = [r for r in registrations(session) if r.action == "remove"][0]
     assert (removal.status, removal.attempts) == ("delivered", 1)
     assert deliver(db, bkr.client(), clock).attempts == 0

@@ -10,9 +10,7 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from api.models import Conflict, Device, Signal, SignalImport
-from tests.browser.conftest import Screens
-from tests.browser.test_console_in_browser import _sign_in
-from tests.console.test_conflicts import conflict  # noqa: F401 (a fixture: accepted on one phone, declined on the other)
+from tests.browser.helpers import Screens, sign_in
 from tests.factories import csv_file, read, row
 
 
@@ -25,7 +23,7 @@ def _menu(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def test_resolving_a_conflict_from_the_dashboard(screens: Screens, conflict, session: Session) -> None:  # type: ignore[no-untyped-def]
     page = screens.page
-    _sign_in(screens, "office1")
+    sign_in(screens, "office1")
     assert screens.check("vandaag-met-conflict") == []
     page.get_by_role("link", name=re.compile("1 open conflict")).click()
     page.wait_for_url("**/console/conflicten")
@@ -52,7 +50,7 @@ def test_uploading_a_file_with_a_bad_row_shows_the_line_and_stores_nothing(
     bad = tmp_path / "vps-november.csv"
     bad.write_bytes(csv_file(row("S1"), row("S2", partner="Bakker"), row("S3", postcode="1055AB")))
     page = screens.page
-    _sign_in(screens, "office1")
+    sign_in(screens, "office1")
     _menu(page, "Signalen")
     assert screens.check("signalen") == []
     page.get_by_label("Bestand van VPS of RIS").set_input_files(str(bad))
@@ -71,10 +69,10 @@ def test_revoking_a_phone_makes_it_wipe_on_its_next_contact(
     conflict,
     duo,
     client: TestClient,
-    session: Session,  # type: ignore[no-untyped-def]  # noqa: F811
+    session: Session,  # type: ignore[no-untyped-def]
 ) -> None:
     page = screens.page
-    _sign_in(screens, "office1")
+    sign_in(screens, "office1")
     _menu(page, "Apparaten")
     assert screens.check("apparaten") == []
     page.get_by_role("button", name=re.compile("^Intrekken")).first.click()
@@ -88,7 +86,7 @@ def test_revoking_a_phone_makes_it_wipe_on_its_next_contact(
 
 def test_planning_bkr_and_reports_screens_are_accessible(screens: Screens, conflict, clock) -> None:  # type: ignore[no-untyped-def]
     page = screens.page
-    _sign_in(screens, "office1")
+    sign_in(screens, "office1")
     _menu(page, "Planning")
     page.get_by_role("button", name="Voorstel maken").click()
     page.wait_for_url("**/console/planning?**")

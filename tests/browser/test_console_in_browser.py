@@ -9,18 +9,8 @@ from sqlmodel import Session, select
 
 from api.models import BkrRegistration, Signal, StaffUser
 from tests.bkr.helpers import accepted_case
-from tests.browser.conftest import Screens
-from tests.conftest import VAULT
-from tests.factories import PASSWORD, login, make_case, make_municipality, make_user
-
-
-def _sign_in(screens: Screens, username: str, password: str = PASSWORD) -> None:
-    page = screens.page
-    screens.goto("/console")
-    page.get_by_label("Gebruikersnaam").fill(username)
-    page.get_by_label("Wachtwoord").fill(password)
-    page.get_by_role("button", name="Inloggen").click()
-    page.wait_for_url("**/console")
+from tests.browser.helpers import Screens, sign_in
+from tests.factories import VAULT, login, make_case, make_municipality, make_user
 
 
 def _office(session: Session) -> StaffUser:
@@ -38,7 +28,7 @@ def test_signing_in_shows_the_day_and_signing_out_ends_it(screens: Screens, sess
     screens.page.get_by_label("Wachtwoord").fill("wrong")
     screens.page.get_by_role("button", name="Inloggen").click()
     expect(screens.page.get_by_role("alert")).to_be_visible()
-    _sign_in(screens, office.username)
+    sign_in(screens, office.username)
     expect(screens.page.get_by_role("heading", name="Vandaag", level=1)).to_be_visible()
     assert screens.check("vandaag") == []
     cookie = next(c for c in screens.page.context.cookies() if c["name"] == "doorstep_console")  # type: ignore[attr-defined]
@@ -52,7 +42,7 @@ def test_signing_in_shows_the_day_and_signing_out_ends_it(screens: Screens, sess
 def test_the_case_list_and_a_case_page_are_accessible(screens: Screens, session: Session) -> None:
     office = _office(session)
     case = make_case(session, surname="Visser")
-    _sign_in(screens, office.username)
+    sign_in(screens, office.username)
     screens.page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Zaken").click()
     screens.page.wait_for_url("**/console/zaken")
     expect(screens.page.get_by_role("heading", name="Zaken", level=1)).to_be_visible()
@@ -75,7 +65,7 @@ def test_a_case_under_objection_and_gone_quiet_is_accessible(screens: Screens, s
         session.add(signal)
     session.add(case)
     session.commit()
-    _sign_in(screens, office.username)
+    sign_in(screens, office.username)
     screens.goto(f"/console/zaken/{case.id}")
     expect(screens.page.get_by_role("heading", name="Eerder bezwaar")).to_be_visible()
     expect(screens.page.get_by_role("heading", name="Voorstel: afsluiten, de zaak is stilgevallen")).to_be_visible()
@@ -84,7 +74,7 @@ def test_a_case_under_objection_and_gone_quiet_is_accessible(screens: Screens, s
 
 def test_keyboard_alone_reaches_the_content_and_the_menu(screens: Screens, session: Session) -> None:
     office = _office(session)
-    _sign_in(screens, office.username)
+    sign_in(screens, office.username)
     page = screens.page
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Naar de inhoud"
@@ -96,7 +86,7 @@ def test_starting_a_trajectory_from_the_case_page(screens: Screens, session: Ses
     office = _office(session)
     with TestClient(app) as api:
         case = accepted_case(api, session, login(api, office.username), surname="de Boer")
-    _sign_in(screens, office.username)
+    sign_in(screens, office.username)
     screens.goto(f"/console/zaken/{case.id}")
     page = screens.page
     page.get_by_label("Datum besluit").fill("2026-11-26")
@@ -113,7 +103,7 @@ def test_the_privacy_screens_are_accessible(screens: Screens, session: Session) 
     make_municipality(session)
     admin = make_user(session, role="admin", username="admin-browser")
     make_case(session, surname="Visser", bsn_digest=VAULT.digest("111222333", municipality_code="0363"))
-    _sign_in(screens, admin.username)
+    sign_in(screens, admin.username)
     screens.page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Privacy").click()
     screens.page.wait_for_url("**/console/privacy")
     assert screens.check("privacy") == []

@@ -21,9 +21,8 @@ from sqlmodel import Session
 
 from api.field_app import routes as field_app_routes
 from api.models import Municipality
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT, Screens
-from tests.conftest import FakeClock
-from tests.factories import PASSWORD, make_case, make_municipality, make_user
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, OUTPUT, Screens
+from tests.factories import PASSWORD, FakeClock, make_case, make_municipality, make_user
 
 FIELD_OUTPUT = OUTPUT.parent / "field"
 PIN = "48213"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.models import AuditEntry, Case, Conflict, ErasedSubject, Household, Signal
-from tests.factories import NOW, login, make_case, make_municipality, make_user, read
+from tests.factories import NOW, cli_env, login, make_case, make_municipality, make_user, read
 
 runner = CliRunner()
 
@@ -106,17 +105,6 @@ def test_closing_needs_a_ddas_result_and_a_closed_case_cannot_close_again(client
     assert "closed" in again.json()["detail"]
 
 
-def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
-
-    return {
-        "DOORSTEP_DATABASE_URL": database_url,
-        "DOORSTEP_VAR_DIR": str(tmp_path),
-        "DOORSTEP_BSN_ENCRYPTION_KEYS": json.dumps([k.model_dump() for k in BSN_KEYS]),
-        "DOORSTEP_BSN_HMAC_KEY": BSN_HMAC_KEY,
-    }
-
-
 def test_purge_erases_personal_data_of_old_closed_cases_only(
     session: Session, database_url: str, tmp_path: Path, staff
 ):  # type: ignore[no-untyped-def]
@@ -142,7 +130,7 @@ def test_purge_erases_personal_data_of_old_closed_cases_only(
         )
     )
     session.commit()
-    env = _env(database_url, tmp_path)
+    env = cli_env(database_url, tmp_path)
 
     dry = runner.invoke(cli, ["purge", "--dry-run"], env=env)
     assert dry.exit_code == 0 and str(old.id) in dry.output and str(recent.id) not in dry.output
@@ -206,7 +194,7 @@ def test_purge_also_erases_repeat_signals_that_never_had_a_case(
     )
     session.commit()
 
-    result = runner.invoke(cli, ["purge"], env=_env(database_url, tmp_path))
+    result = runner.invoke(cli, ["purge"], env=cli_env(database_url, tmp_path))
 
     assert result.exit_code == 0 and "1 signal(s) without a case" in result.output
     [repeat] = read(session, select(Signal).where(Signal.external_id == "REPEAT"))

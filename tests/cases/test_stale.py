@@ -4,7 +4,7 @@ for closing (the office decides how), and once closed it falls under retention l
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,10 +15,8 @@ from sqlmodel import Session, select
 from api.cases.retention import purge
 from api.cases.rules import CaseState, is_stale, months_before
 from api.models import Case, Municipality
-from tests.conftest import VAULT
 from tests.console.helpers import browser, sign_in, text_of
-from tests.factories import login, make_municipality, make_user, read
-from tests.reports.test_ddas import at, case_of, upload
+from tests.factories import VAULT, at, case_of, login, make_municipality, make_user, read, upload_personal
 
 # --- the rule -------------------------------------------------------------------------------------
 
@@ -69,8 +67,8 @@ def town(client: TestClient, session: Session, clock) -> dict[str, uuid.UUID]:  
     make_municipality(session, "0363", "Amsterdam")
     make_user(session, role="backoffice", username="office1")
     make_user(session, role="admin", username="admin1")
-    at(clock, datetime(2026, 5, 1, 9, 0, tzinfo=UTC))
-    upload(
+    at(clock, 2026, 5, 1, 9, 0)
+    upload_personal(
         client,
         login(client, "office1"),
         row("MEI-1", "2026-04-28", 1),
@@ -78,9 +76,11 @@ def town(client: TestClient, session: Session, clock) -> dict[str, uuid.UUID]:  
         row("MEI-3", "2026-04-28", 3),
     )
     quiet, noted, joined = case_of(session, "MEI-1"), case_of(session, "MEI-2"), case_of(session, "MEI-3")
-    at(clock, datetime(2026, 6, 15, 9, 0, tzinfo=UTC))  # a new signal joins the third case
-    upload(client, login(client, "office1"), row("JUN-3", "2026-06-12", 3, partner="Energie", creditor="Vattenfall"))
-    at(clock, datetime(2026, 7, 10, 9, 0, tzinfo=UTC))  # a note on the second
+    at(clock, 2026, 6, 15, 9, 0)  # a new signal joins the third case
+    upload_personal(
+        client, login(client, "office1"), row("JUN-3", "2026-06-12", 3, partner="Energie", creditor="Vattenfall")
+    )
+    at(clock, 2026, 7, 10, 9, 0)  # a note on the second
     note = client.post(
         f"/v1/cases/{noted}/actions",
         headers=login(client, "office1"),
@@ -92,7 +92,7 @@ def town(client: TestClient, session: Session, clock) -> dict[str, uuid.UUID]:  
         },
     )
     assert note.status_code == 200, note.text
-    at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))  # six months back: 26 May
+    at(clock, 2026, 11, 26, 9, 0)  # six months back: 26 May
     return {"quiet": quiet, "noted": noted, "joined": joined}
 
 

@@ -24,8 +24,7 @@ from clients.python.doorstep_client.device import (
 )
 from clients.python.doorstep_client.sdk import ApiError
 from clients.python.gen_operations import SPEC, TARGET, render
-from tests.conftest import FakeClock
-from tests.factories import login, make_case, make_municipality, make_user, read
+from tests.factories import FakeClock, login, make_case, make_municipality, make_user, read
 
 
 class Faulty(httpx.BaseTransport):

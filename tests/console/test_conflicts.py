@@ -12,25 +12,13 @@ from sqlmodel import Session, select
 
 from api.models import AuditEntry, Case, Conflict, StaffUser
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
-from tests.factories import NOW, event, make_case, push, read, statements_run
+from tests.factories import NOW, make_case, read, statements_run
 
 
 @pytest.fixture
-def office_user(duo, session: Session) -> StaffUser:  # type: ignore[no-untyped-def]  # noqa: F811
+def office_user(duo, session: Session) -> StaffUser:  # type: ignore[no-untyped-def]
     """The console signs in as the back-office member of the `duo` set-up."""
     return read(session, select(StaffUser).where(StaffUser.username == "office1"))[0]
-
-
-@pytest.fixture
-def conflict(client: TestClient, duo) -> dict:  # type: ignore[no-untyped-def]  # noqa: F811
-    """One phone says the resident accepted help, the other that they declined it."""
-    one, two = duo["devices"]
-    assert push(client, one, [event(duo["case"].id, "help_accepted")]) == [("applied", None)]
-    assert (
-        push(client, two, [event(duo["case"].id, "help_declined", reason="Wil het zelf regelen")])[0][0] == "conflict"
-    )
-    [item] = client.get("/v1/conflicts", headers=duo["office"]).json()["items"]
-    return item
 
 
 def stored(session: Session, conflict_id: str) -> Conflict:
@@ -44,7 +32,7 @@ def resolutions_audited(session: Session, conflict_id: str) -> list[AuditEntry]:
     )
 
 
-def test_the_queue_lists_an_open_conflict_with_its_address_and_both_sides(office: TestClient, conflict, duo) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_queue_lists_an_open_conflict_with_its_address_and_both_sides(office: TestClient, conflict, duo) -> None:  # type: ignore[no-untyped-def]
     page = office.get("/console/conflicten")
     assert page.status_code == 200, page.text
     text = text_of(page)
@@ -58,7 +46,7 @@ def test_the_queue_lists_an_open_conflict_with_its_address_and_both_sides(office
 
 def test_a_conflict_shows_both_sides_the_case_and_the_four_decisions(
     office: TestClient, conflict, duo, session: Session
-) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
     page = office.get(f"/console/conflicten/{conflict['id']}")
     assert page.status_code == 200, page.text
     text = text_of(page)
@@ -82,12 +70,7 @@ def test_a_conflict_shows_both_sides_the_case_and_the_four_decisions(
 
 
 def test_resolving_returns_to_the_queue_stores_and_audits_the_decision(  # type: ignore[no-untyped-def]
-    office: TestClient,
-    office_user: StaffUser,
-    conflict,
-    duo,
-    client: TestClient,
-    session: Session,  # noqa: F811
+    office: TestClient, office_user: StaffUser, conflict, duo, client: TestClient, session: Session
 ) -> None:
     page = f"/console/conflicten/{conflict['id']}"
     response = submit(office, page, f"{page}/besluit", {"decision": "help_accepted", "note": "Gebeld: wil wel hulp"})
@@ -111,11 +94,7 @@ def test_resolving_returns_to_the_queue_stores_and_audits_the_decision(  # type:
 
 
 def test_a_conflict_a_colleague_resolved_meanwhile_shows_an_error_and_changes_nothing(  # type: ignore[no-untyped-def]
-    office: TestClient,
-    conflict,
-    duo,
-    client: TestClient,
-    session: Session,  # noqa: F811
+    office: TestClient, conflict, duo, client: TestClient, session: Session
 ) -> None:
     page = f"/console/conflicten/{conflict['id']}"
     token = csrf_on(office, page)  # the form is open in the browser ...
@@ -174,11 +153,7 @@ def test_a_conflict_of_another_municipality_or_none_at_all_is_not_found(office: 
 
 
 def test_the_queue_reads_the_same_number_of_statements_for_one_or_many_conflicts(  # type: ignore[no-untyped-def]
-    office: TestClient,
-    conflict,
-    duo,
-    session: Session,
-    db: Engine,  # noqa: F811
+    office: TestClient, conflict, duo, session: Session, db: Engine
 ) -> None:
     with statements_run(db) as one:
         assert office.get("/console/conflicten").status_code == 200

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import AuditEntry, Device, StaffUser
-from tests.conftest import FakeClock
 from tests.console.helpers import browser, sign_in, submit, text_of
-from tests.factories import login, make_municipality, make_user, public_jwk, read, statements_run
+from tests.factories import FakeClock, login, make_municipality, make_user, public_jwk, read, statements_run
 
 PAGE = "/console/apparaten"
 

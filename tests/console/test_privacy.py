@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import Signal
-from tests.conftest import VAULT
 from tests.console.helpers import browser, sign_in, submit, text_of
-from tests.factories import make_case, make_municipality, make_user, read
+from tests.factories import VAULT, make_case, make_municipality, make_user, read
 
 
 @pytest.fixture

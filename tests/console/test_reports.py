@@ -13,12 +13,11 @@ from sqlmodel import Session, select
 
 from api.models import AuditEntry, StaffUser
 from tests.console.helpers import browser, sign_in, text_of
-from tests.factories import read
-from tests.reports.test_monitor import MARCH, march  # noqa: F401 (the fixture: Amsterdam's March 2026)
+from tests.factories import MARCH, read
 
 
 @pytest.fixture
-def console(app: FastAPI, march) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]  # noqa: F811
+def console(app: FastAPI, march) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     """The console, signed in as March's back-office member (on 10 April 2026)."""
     with browser(app) as browsing:
         assert sign_in(browsing, "office1").status_code == 303
@@ -69,7 +68,7 @@ def text_of_html(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_the_default_period_is_this_calendar_month_up_to_today_in_amsterdam(app: FastAPI, march, clock):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_default_period_is_this_calendar_month_up_to_today_in_amsterdam(app: FastAPI, march, clock):  # type: ignore[no-untyped-def]
     clock.current = datetime(2026, 4, 30, 22, 30, tzinfo=UTC)  # 1 May, 00:30 in Amsterdam
     with browser(app) as browsing:
         assert sign_in(browsing, "office1").status_code == 303
@@ -87,10 +86,7 @@ def test_viewing_the_figures_is_audited_as_a_read_of_the_monitor(console: TestCl
 
 
 def test_the_downloads_are_the_apis_answers_for_the_same_period_and_audited_alike(
-    console: TestClient,
-    client: TestClient,
-    session: Session,
-    march,  # noqa: F811
+    console: TestClient, client: TestClient, session: Session, march
 ):  # type: ignore[no-untyped-def]
     api = march["office"]
     pairs = [
@@ -137,7 +133,7 @@ def test_a_bad_period_shows_a_dutch_error_on_the_page_and_reads_nothing(  # type
     assert audited(session, "reports.monitor") == audited(session, "reports.ddas") == []
 
 
-def test_a_worker_account_cannot_see_the_reports(app: FastAPI, session: Session, march):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_worker_account_cannot_see_the_reports(app: FastAPI, session: Session, march):  # type: ignore[no-untyped-def]
     with browser(app) as browsing:
         assert sign_in(browsing, "worker1").status_code == 401
         for path in ("/console/rapportages", "/console/rapportages/ddas", "/console/rapportages/zaken.csv"):

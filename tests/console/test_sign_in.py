@@ -16,9 +16,8 @@ from api.console.web import ConsoleRoute, Office, as_api
 from api.models import AuditEntry, ConsoleSession, StaffUser
 from api.platform.db import SessionDep
 from api.platform.problems import Forbidden, NotFound
-from tests.conftest import FakeClock
 from tests.console.helpers import browser, csrf_on, sign_in, submit, text_of
-from tests.factories import make_user
+from tests.factories import FakeClock, make_user
 
 
 def test_a_visitor_without_session_is_sent_to_sign_in_and_back(app: FastAPI, office_user: StaffUser) -> None:

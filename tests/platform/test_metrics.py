@@ -35,9 +35,7 @@ def scrape(client: TestClient) -> dict[str, float]:
 
 
 def test_pushes_pulls_and_imports_move_the_counters_and_name_no_one(  # type: ignore[no-untyped-def]
-    client: TestClient,
-    session: Session,
-    field,  # noqa: F811
+    client: TestClient, session: Session, field
 ):
     before = scrape(client)
     first = client.get("/v1/sync/pull", headers=field["device"])

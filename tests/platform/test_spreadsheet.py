@@ -21,7 +21,7 @@ def test_numbers_and_empty_cells_pass_unchanged():
     assert [safe_cell(value) for value in (-12, 3.5, None, "", "Ymere")] == [-12, 3.5, None, "", "Ymere"]
 
 
-def test_a_quarantined_row_with_a_formula_downloads_as_text(client: TestClient, office):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_quarantined_row_with_a_formula_downloads_as_text(client: TestClient, office):  # type: ignore[no-untyped-def]
     hostile = '=HYPERLINK("http://evil.example","klik")'
     report = upload(
         client, office, csv_file(row("S1"), row("S2", partner="Bakker", creditor=hostile)), mode="accept-valid"

@@ -16,11 +16,14 @@ from sqlmodel import Session, select
 from api.cases.retention import purge
 from api.models import AuditEntry, Case, Municipality, Trajectory
 from api.reports.rules import EXPORT_COLUMNS
-from tests.conftest import VAULT
 from tests.factories import (
     BSN,
     KEYS,
+    VAULT,
     amsterdam_and_rotterdam,
+    at,
+    case_at,
+    close,
     csv_file,
     event,
     jwk_of,
@@ -29,13 +32,14 @@ from tests.factories import (
     make_municipality,
     make_partner,
     make_user,
+    office_action,
     partner_login,
     push,
     read,
     row,
     statements_run,
+    upload_accepted,
 )
-from tests.reports.test_monitor import at, case_at, close, office_action, upload
 
 LAYOUT = (Path(__file__).resolve().parents[2] / "docs" / "case-export.md").read_text()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,7 +61,7 @@ def history(client: TestClient, session: Session, clock):  # type: ignore[no-unt
         return login(client, "office1")
 
     at(clock, 2026, 3, 2, 10)
-    upload(
+    upload_accepted(
         client,
         office(),
         csv_file(
@@ -70,7 +74,7 @@ def history(client: TestClient, session: Session, clock):  # type: ignore[no-unt
         ),
     )
     at(clock, 2026, 3, 20, 10)
-    upload(
+    upload_accepted(
         client,
         office(),
         csv_file("D1;Huur;Ymere;100;01-01-2026;2026-03-19;nee;;J.;Jansen;=1+1;5;;1071AA;Amsterdam"),
@@ -120,7 +124,7 @@ def history(client: TestClient, session: Session, clock):  # type: ignore[no-unt
 
     at(clock, 2026, 10, 21, 9, 30)
     rdam = login(client, "office-rdam")
-    upload(client, rdam, csv_file(row("R1", day="2026-10-20", postcode="3011AA")), name="rdam.csv")
+    upload_accepted(client, rdam, csv_file(row("R1", day="2026-10-20", postcode="3011AA")), name="rdam.csv")
     return {"office": office(), "rdam": rdam, "worker": worker, "cases": {"a": a, "b": b, "c": c, "d": d}}
 
 

@@ -31,10 +31,16 @@ from api.reports.ddas.document import (
     whole_euros,
 )
 from api.signals.parsing import PARTNER_TYPES
-from tests.conftest import VAULT, FakeClock
 from tests.factories import (
+    DDAS_SCHEMA,
+    DDAS_SCHEMA_FILE,
+    DDAS_VALIDATOR,
     OTHER,
     PRIVATE,
+    VAULT,
+    FakeClock,
+    at,
+    case_of,
     jwk_of,
     login,
     make_case,
@@ -44,19 +50,17 @@ from tests.factories import (
     partner_login,
     read,
     statements_run,
+    upload_personal,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_NAME = "json_schema_Uitwisselmodel.v1.2.json"
-IN_REPO_SCHEMA = REPO / "tests" / "data" / "ddas" / SCHEMA_NAME  # CI must not depend on a folder outside the repo
-SHARED_SCHEMA = REPO.parent / "shared" / "ddas" / SCHEMA_NAME
-SCHEMA = json.loads(IN_REPO_SCHEMA.read_text(encoding="utf-8"))
-VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
-SIGNAL_STATUSES = SCHEMA["$defs"]["EnumSignaalstatus"]["enum"]
+# DDAS_SCHEMA is the copy in the repository (CI must not depend on a folder outside it).
+SHARED_SCHEMA = REPO.parent / "shared" / "ddas" / DDAS_SCHEMA_FILE.name
+SIGNAL_STATUSES = DDAS_SCHEMA["$defs"]["EnumSignaalstatus"]["enum"]
 
 
 def assert_valid(document: dict[str, Any]) -> None:
-    errors = sorted(VALIDATOR.iter_errors(document), key=lambda error: list(error.absolute_path))
+    errors = sorted(DDAS_VALIDATOR.iter_errors(document), key=lambda error: list(error.absolute_path))
     assert not errors, [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]]
     # jsonschema checks `date-time` only with an extra package; the schema's own description is the rule.
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", document["aanleverdatumEnTijd"])
@@ -66,20 +70,20 @@ def assert_valid(document: dict[str, Any]) -> None:
 
 
 def test_the_schema_copy_in_the_repository_is_a_valid_2020_12_schema():
-    Draft202012Validator.check_schema(SCHEMA)
-    assert SCHEMA["$id"].endswith("/v1.2/json_schema_Uitwisselmodel.json")
+    Draft202012Validator.check_schema(DDAS_SCHEMA)
+    assert DDAS_SCHEMA["$id"].endswith("/v1.2/json_schema_Uitwisselmodel.json")
 
 
 def test_the_schema_copy_in_the_repository_equals_the_shared_one():
     if not SHARED_SCHEMA.exists():
         pytest.skip("no shared/ folder beside the repository")
-    assert json.loads(SHARED_SCHEMA.read_text(encoding="utf-8")) == SCHEMA
+    assert json.loads(SHARED_SCHEMA.read_text(encoding="utf-8")) == DDAS_SCHEMA
 
 
 def test_doorsteps_results_and_partner_types_are_the_schemas():
-    assert set(DDAS_RESULTS) == set(SCHEMA["$defs"]["EnumEindresultaat"]["enum"])
-    assert set(PARTNER_TYPES) == set(SCHEMA["$defs"]["EnumSignaalpartner"]["enum"])
-    assert set(CONTACT_KINDS.values()) <= set(SCHEMA["$defs"]["EnumContactsoort"]["enum"])
+    assert set(DDAS_RESULTS) == set(DDAS_SCHEMA["$defs"]["EnumEindresultaat"]["enum"])
+    assert set(PARTNER_TYPES) == set(DDAS_SCHEMA["$defs"]["EnumSignaalpartner"]["enum"])
+    assert set(CONTACT_KINDS.values()) <= set(DDAS_SCHEMA["$defs"]["EnumContactsoort"]["enum"])
 
 
 # --- the mapping, without a database -------------------------------------------------------
@@ -295,28 +299,8 @@ def _keys(value: Any) -> set[str]:
 
 # --- the export through the API ------------------------------------------------------------
 
-HEADER = (
-    "signaal_id;signaalpartner_type;schuldeiser;bedrag;ontstaansdatum;signaaldatum;bsn;voorletters;achternaam;"
-    "geboortedatum;geslacht;telefoon;straat;huisnummer;huisnummertoevoeging;postcode;woonplaats"
-)
 BSN_JANSEN, BSN_WITHOUT_ADDRESS = "111222333", "123456782"
 PURGED = {"surname": "Vergeten", "phone": "0687654321", "birth_date": "1975-02-03", "postcode": "1055AB"}
-
-
-def at(clock: FakeClock, moment: datetime) -> None:
-    clock.current = moment
-
-
-def upload(client: TestClient, headers: dict[str, str], *rows: str) -> None:
-    content = ("\n".join([HEADER, *rows]) + "\n").encode()
-    response = client.post("/v1/signals/imports", headers=headers, files={"file": ("vps.csv", content, "text/csv")})
-    assert response.status_code == 201 and response.json()["status"] == "completed", response.text
-
-
-def case_of(session: Session, external_id: str) -> uuid.UUID:
-    [signal] = read(session, select(Signal).where(Signal.external_id == external_id))
-    assert signal.case_id is not None
-    return signal.case_id
 
 
 def office_action(
@@ -382,17 +366,17 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     make_user(session, role="worker", username="worker1")
     make_case(session, code="0599", surname="Rotterdammer", postcode="3011AA")
 
-    at(clock, datetime(2026, 3, 26, 9, 0, tzinfo=UTC))
-    upload(
+    at(clock, 2026, 3, 26, 9, 0)
+    upload_personal(
         client,
         login(client, "office1"),
         f"MRT-1;Zorg;Zilveren Kruis;310,00;2026-01-01;2026-03-20;;P.;{PURGED['surname']};{PURGED['birth_date']};M;"
         f"{PURGED['phone']};Bos en Lommerweg;7;;1055 AB;Amsterdam",
     )
     purged = case_of(session, "MRT-1")
-    at(clock, datetime(2026, 3, 30, 8, 0, tzinfo=UTC))  # 10:00 in Amsterdam (summer time)
+    at(clock, 2026, 3, 30, 8, 0)  # 10:00 in Amsterdam (summer time)
     not_home_with_card(client, clock, purged, PRIVATE)
-    at(clock, datetime(2026, 4, 20, 9, 0, tzinfo=UTC))
+    at(clock, 2026, 4, 20, 9, 0)
     closed = client.post(
         f"/v1/cases/{purged}/close",
         headers=login(client, "office1"),
@@ -405,16 +389,16 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
         ("MEI-1", datetime(2026, 5, 4, 9, 0, tzinfo=UTC), "2026-04-28"),
         ("SEP-1", datetime(2026, 9, 14, 9, 0, tzinfo=UTC), "2026-09-10"),
     ):
-        at(clock, received_at)
-        upload(
+        clock.current = received_at
+        upload_personal(
             client,
             login(client, "office1"),
             f"{external_id};Zorg;Zilveren Kruis;310,00;2026-01-01;{signal_date};;P.;{PURGED['surname']};"
             f"{PURGED['birth_date']};M;{PURGED['phone']};Bos en Lommerweg;7;;1055 AB;Amsterdam",
         )
 
-    at(clock, datetime(2026, 10, 26, 9, 0, tzinfo=UTC))
-    upload(
+    at(clock, 2026, 10, 26, 9, 0)
+    upload_personal(
         client,
         login(client, "office1"),
         f"OKT-1;Huur;Ymere;1.234,56;2026-08-01;2026-10-20;{BSN_JANSEN};J.;Jansen;1980-05-17;V;0612345678;Kinkerstraat;12;;1053 KL;Amsterdam",
@@ -424,21 +408,21 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
         "OKT-5;Huur;Stadgenoot;900;2026-09-15;2026-10-24;;N.;Nieuw;;;;Bijlmerdreef;5;;1102 XY;Amsterdam",
     )
     rent, pair, bsn_only, other = (case_of(session, f"OKT-{n}") for n in (1, 2, 4, 5))
-    at(clock, datetime(2026, 10, 27, 9, 0, tzinfo=UTC))
+    at(clock, 2026, 10, 27, 9, 0)
     office_action(client, login(client, "office1"), rent, "letter_sent", "2026-10-27T10:00:00+01:00")
-    at(clock, datetime(2026, 10, 29, 17, 45, tzinfo=UTC))  # 18:45 in Amsterdam: avond
+    at(clock, 2026, 10, 29, 17, 45)  # 18:45 in Amsterdam: avond
     not_home_with_card(client, clock, rent, OTHER)
-    at(clock, datetime(2026, 11, 2, 10, 30, tzinfo=UTC))
+    at(clock, 2026, 11, 2, 10, 30)
     office_action(client, login(client, "office1"), rent, "phone_attempt", "2026-11-02T11:15:00+01:00", reached=True)
     office_action(client, login(client, "office1"), rent, "note", "2026-11-02T11:30:00+01:00", text="Wil hulp")
-    at(clock, datetime(2026, 11, 3, 13, 30, tzinfo=UTC))
+    at(clock, 2026, 11, 3, 13, 30)
     office_action(client, login(client, "office1"), pair, "phone_attempt", "2026-11-03T14:00:00+01:00", reached=False)
     # Every other contact kind DDAS knows, on OKT-5: a mail, an SMS, contact through the
     # resident's landlord, and an appointment the resident kept at the town hall.
     office_action(client, login(client, "office1"), other, "mail_sent", "2026-11-03T09:00:00+01:00")
     office_action(client, login(client, "office1"), other, "sms_sent", "2026-11-03T13:00:00+01:00", reached=False)
     office_action(client, login(client, "office1"), other, "administrative", "2026-11-03T14:15:00+01:00")
-    at(clock, datetime(2026, 11, 9, 19, 0, tzinfo=UTC))
+    at(clock, 2026, 11, 9, 19, 0)
     office_action(
         client,
         login(client, "office1"),
@@ -447,7 +431,7 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
         "2026-11-09T19:30:00+01:00",
         location="Stadsloket Centrum",
     )
-    at(clock, datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
+    at(clock, 2026, 11, 10, 9, 0)
     session.add(
         Trajectory(
             municipality_code="0363",
@@ -465,8 +449,8 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     )
     assert closed.status_code == 200, closed.text
 
-    at(clock, datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
-    upload(
+    at(clock, 2026, 11, 26, 8, 0)
+    upload_personal(
         client,
         login(client, "office1"),
         "NOV-1;Huur;Ymere;1.234,56;2026-08-01;2026-11-20;;J.;Jansen;;;;Kinkerstraat;12;;1053KL;Amsterdam",
@@ -476,7 +460,7 @@ def history(client: TestClient, session: Session, clock: FakeClock) -> dict[str,
     erased = purge(session, VAULT, municipality=municipality, now=clock.current, dry_run=False)
     assert (erased.case_ids, erased.caseless_signals) == ([purged], 1)
     session.commit()
-    at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    at(clock, 2026, 11, 26, 9, 0)
     return {"purged": purged, "rent": rent, "pair": pair, "bsn_only": bsn_only, "other": other}
 
 

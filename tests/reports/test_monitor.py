@@ -4,226 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
-from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.models import AuditEntry, Case, Household, Trajectory
+from api.models import AuditEntry, Case
 from api.reports.monitor.routes import tidy_rows
 from tests.factories import (
-    KEYS,
-    amsterdam_and_rotterdam,
-    csv_file,
-    event,
-    jwk_of,
+    MARCH,
     login,
     make_case,
     make_municipality,
     make_partner,
     make_user,
     partner_login,
-    push,
     read,
-    row,
     statements_run,
 )
-from tests.factories import upload as upload_file
-
-MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
-
-
-def upload(client: TestClient, headers, content: bytes, *, name: str = "vps.csv") -> None:  # type: ignore[no-untyped-def]
-    response = upload_file(client, headers, content, name=name)
-    assert response.status_code == 201 and response.json()["rejected"] == 0, response.text
-
-
-def at(clock, *args: int) -> datetime:  # type: ignore[no-untyped-def]
-    clock.current = datetime(*args, tzinfo=UTC)
-    return clock.current
-
-
-def case_at(session: Session, postcode: str) -> Case:
-    [case] = read(
-        session,
-        select(Case)
-        .join(Household, Household.id == Case.household_id)  # type: ignore[arg-type]
-        .where(Household.postcode == postcode),
-    )
-    return case
-
-
-def office_action(client: TestClient, headers, case: Case, kind: str, when: datetime, **fields):  # type: ignore[no-untyped-def]
-    body = {"action_id": str(uuid.uuid4()), "kind": kind, "occurred_at": when.isoformat(), **fields}
-    response = client.post(f"/v1/cases/{case.id}/actions", headers=headers, json=body)
-    assert response.status_code == 200, response.text
-
-
-def close(client: TestClient, headers, case: Case, result: str) -> None:  # type: ignore[no-untyped-def]
-    response = client.post(f"/v1/cases/{case.id}/close", headers=headers, json={"result": result})
-    assert response.status_code == 200, response.text
-
-
-@pytest.fixture
-def march(client: TestClient, session: Session, clock):  # type: ignore[no-untyped-def]
-    """Amsterdam's March 2026, built through the API; Rotterdam's activity alongside must never show."""
-    worker = amsterdam_and_rotterdam(session)
-
-    def office():  # type: ignore[no-untyped-def]
-        return login(client, "office1")  # tokens live 15 minutes, and the clock jumps
-
-    at(clock, 2026, 2, 20, 9)  # before the period: household 1011AA gets a case
-    upload(
-        client,
-        office(),
-        csv_file(row("S0", partner="Zorg", creditor="CZ", day="2026-02-19", postcode="1011AA", number="1")),
-        name="feb.csv",
-    )
-    at(clock, 2026, 3, 2, 10)  # Monday
-    upload(
-        client,
-        office(),
-        csv_file(
-            row("S1", creditor="Ymere", since="01-01-2026", day="2026-03-01", postcode="1053KL"),
-            row("S2", partner="Energie", creditor="Vattenfall", day="2026-03-01", postcode="1053KL"),  # multiple
-            row(
-                "S3", partner="Water", creditor="Waternet", day="2026-03-01", postcode="1055AB", number="7", crisis="ja"
-            ),
-            row("S4", partner="Zorg", creditor="CZ", day="2026-03-01", postcode="1102XY", number="3"),
-            row("S8", day="2026-03-01", creditor="Eigen Haard", postcode="1061AA", number="8"),
-            row(
-                "S9", partner="Energie", creditor="Eneco", day="2026-03-01", postcode="1011AA", number="1"
-            ),  # consecutive
-        ),
-        name="march.csv",
-    )
-    at(clock, 2026, 3, 20, 8)  # Ymere again for the same arrear, not higher: a repeat
-    upload(
-        client,
-        office(),
-        csv_file(row("S7", creditor="Ymere", since="01-01-2026", day="2026-03-19", postcode="1053KL")),
-        name="repeat.csv",
-    )
-    at(clock, 2026, 3, 31, 21, 30)  # the last half hour of the period: 23:30 in Amsterdam (summer time, UTC+2)
-    upload(client, office(), csv_file(row("S5", day="2026-03-31", postcode="1071AA", number="5")), name="late.csv")
-    at(clock, 2026, 3, 31, 22, 30)  # just after it: 00:30 on 1 April in Amsterdam
-    upload(client, office(), csv_file(row("S6", day="2026-04-01", postcode="1081AA", number="6")), name="april.csv")
-
-    c0, c1, c2 = case_at(session, "1011AA"), case_at(session, "1053KL"), case_at(session, "1055AB")
-    c3, c4, c5, c6 = (case_at(session, p) for p in ("1102XY", "1071AA", "1081AA", "1061AA"))
-    for case in (c0, c1, c2, c3, c5):
-        assert (
-            client.post(
-                f"/v1/cases/{case.id}/assignment", headers=office(), json={"worker_id": str(worker.id)}
-            ).status_code
-            == 200
-        )
-    at(clock, 2026, 4, 3, 9)  # the worker's phone syncs what happened in March
-    enrolled = client.post(
-        "/v1/devices", headers=login(client, "worker1"), json={"public_jwk": jwk_of(KEYS[0]), "label": "phone"}
-    ).json()
-    device = {"id": enrolled["device_id"], "headers": {"Authorization": f"Bearer {enrolled['access_token']}"}}
-
-    # c1: a letter, an unanswered call, a call that reaches on the due date itself (23:00 in Amsterdam), help accepted.
-    office_action(client, office(), c1, "letter_sent", datetime(2026, 3, 3, 9, tzinfo=UTC))
-    office_action(client, office(), c1, "phone_attempt", datetime(2026, 3, 10, 9, tzinfo=UTC), reached=False)
-    office_action(client, office(), c1, "phone_attempt", datetime(2026, 3, 30, 21, tzinfo=UTC), reached=True)
-    # c2 (crisis, due 5 March): nobody home and a card, then reached by phone on the 9th: late.
-    push(
-        client,
-        device,
-        [
-            event(c2.id, "visit_attempt", when=datetime(2026, 3, 4, 10, tzinfo=UTC), reached=False),
-            event(c2.id, "card_left", when=datetime(2026, 3, 4, 10, 5, tzinfo=UTC)),
-        ],
-    )
-    office_action(client, office(), c2, "phone_attempt", datetime(2026, 3, 9, 9, tzinfo=UTC), reached=True)
-    # c3: one visit nobody answered; closed and reopened the next day, so not closed in March.
-    push(client, device, [event(c3.id, "visit_attempt", when=datetime(2026, 3, 12, 10, tzinfo=UTC), reached=False)])
-    # c0 (opened in February): reached at the very start of the period.
-    push(client, device, [event(c0.id, "visit_attempt", when=datetime(2026, 3, 1, tzinfo=UTC), reached=True)])
-    push(client, device, [event(c1.id, "help_accepted", version=9, when=datetime(2026, 3, 31, 10, tzinfo=UTC))])
-    # c5 (April): reached and accepted help after the period.
-    push(
-        client,
-        device,
-        [
-            event(c5.id, "visit_attempt", when=datetime(2026, 4, 2, 10, tzinfo=UTC), reached=True),
-            event(c5.id, "help_accepted", when=datetime(2026, 4, 2, 10, 5, tzinfo=UTC)),
-        ],
-    )
-
-    at(clock, 2026, 3, 15, 9)
-    close(client, office(), c3, "Niet opgepakt: andere reden")
-    at(clock, 2026, 3, 16, 9)
-    assert client.post(f"/v1/cases/{c3.id}/reopen", headers=office()).status_code == 200
-    at(clock, 2026, 3, 20, 9)
-    close(client, office(), c2, "Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering")
-    at(clock, 2026, 3, 25, 9)
-    close(client, office(), c6, "Niet opgepakt: onterecht signaal")  # closed without any contact
-    at(clock, 2026, 3, 31, 21, 59, 59)  # 23:59:59 in Amsterdam
-    close(client, office(), c0, "Vervolghulp en/of verwijzing financieel")
-    at(clock, 2026, 4, 2, 9)
-    close(client, office(), c5, "Inwoner is overleden")
-
-    # Trajectories: one decided in March, one from last year that ended on 31 March.
-    old = make_case(session, postcode="1091AA")
-    session.add(
-        Trajectory(
-            municipality_code="0363",
-            case_id=c0.id,
-            decision_date=date(2026, 3, 15),
-            started_by=worker.id,
-            created_at=clock.current,
-        )
-    )
-    session.add(
-        Trajectory(
-            municipality_code="0363",
-            case_id=old.id,
-            decision_date=date(2025, 6, 1),
-            end_date=date(2026, 3, 31),
-            outcome="completed",
-            started_by=worker.id,
-            created_at=clock.current,
-        )
-    )
-    session.commit()
-
-    # Rotterdam in the same March: signals, a case, a closing, a trajectory.
-    at(clock, 2026, 3, 5, 9)
-    upload(
-        client,
-        login(client, "office-rdam"),
-        csv_file(
-            row("R1", day="2026-03-04", postcode="3011AA"),
-            row("R2", partner="Water", creditor="Evides", day="2026-03-04", postcode="3012BB"),
-        ),
-    )
-    r1 = case_at(session, "3011AA")
-    at(clock, 2026, 3, 6, 9)
-    close(client, login(client, "office-rdam"), r1, "Verwijzing zonder tussenkomst inwoner")
-    session.add(
-        Trajectory(
-            municipality_code="0599",
-            case_id=r1.id,
-            decision_date=date(2026, 3, 10),
-            started_by=worker.id,
-            created_at=clock.current,
-        )
-    )
-    session.commit()
-
-    at(clock, 2026, 4, 10, 9)  # the report is made on 10 April
-    return {"office": office(), "rdam": login(client, "office-rdam"), "cases": (c0, c1, c2, c3, c4, c5, c6)}
-
-
-def monitor(client: TestClient, headers, **params):  # type: ignore[no-untyped-def]
-    response = client.get("/v1/reports/monitor", headers=headers, params=params or MARCH)
-    assert response.status_code == 200, response.text
-    return response
+from tests.reports.helpers import monitor
 
 
 def test_the_monitor_counts_signals_by_classification_and_partner_type(client: TestClient, march):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from api.reports.monitor.service import signals_by_partner_type_per_month
 from api.reports.rules import months_of, tally_by_month
-from tests.reports.test_monitor import march, monitor  # noqa: F401 (the fixture)
+from tests.reports.helpers import monitor
 
 
 def test_the_months_of_a_period_run_across_a_new_year():
@@ -49,9 +49,7 @@ def test_folding_into_months_loses_no_signal(counts):  # type: ignore[no-untyped
 
 
 def test_each_month_holds_the_signals_received_in_it_as_the_monitor_counts_them(  # type: ignore[no-untyped-def]
-    client: TestClient,
-    session: Session,
-    march,  # noqa: F811
+    client: TestClient, session: Session, march
 ):
     per_month = signals_by_partner_type_per_month(
         session, municipality_code="0363", start=date(2026, 2, 1), end=date(2026, 4, 30)

@@ -4,7 +4,6 @@ reaches the worker's phone; the old values live in the audit trail only; bad pat
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -13,9 +12,20 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, select
 
 from api.models import AuditEntry, Case, Signal
-from tests.factories import decrypt, jwk_of, login, make_municipality, make_user, read
-from tests.reports.test_ddas import at, case_of, upload
-from tests.residents.test_rights import BSN, REASON, jansen
+from tests.factories import (
+    BSN,
+    REASON,
+    at,
+    case_of,
+    decrypt,
+    jansen,
+    jwk_of,
+    login,
+    make_municipality,
+    make_user,
+    read,
+    upload_personal,
+)
 
 KEY = rsa.generate_private_key(65537, 2048)
 
@@ -42,17 +52,17 @@ def town(client: TestClient, session: Session, clock) -> dict[str, object]:  # t
     make_user(session, role="admin", username="admin1")
     make_user(session, role="worker", username="worker1")
     # Pietersen's household at Dam 1 had a signal in September, its case closed since.
-    at(clock, datetime(2026, 9, 5, 9, 0, tzinfo=UTC))
+    at(clock, 2026, 9, 5, 9, 0)
     office = login(client, "office1")
-    upload(client, office, pietersen("SEP-1", "2026-09-01"))
+    upload_personal(client, office, pietersen("SEP-1", "2026-09-01"))
     closed = client.post(
         f"/v1/cases/{case_of(session, 'SEP-1')}/close",
         headers=office,
         json={"result": "Niet opgepakt: onterecht signaal"},
     )
     assert closed.status_code == 200, closed.text
-    at(clock, datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"))
+    at(clock, 2026, 10, 5, 9, 0)
+    upload_personal(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"))
     [signal] = read(session, select(Signal).where(Signal.external_id == "OKT-1"))
     return {"signal": signal.id, "case": signal.case_id}
 
@@ -125,8 +135,10 @@ def test_a_corrected_address_regroups_the_case_and_reaches_the_phone(  # type: i
 def test_a_signal_that_moves_to_an_address_with_an_open_case_joins_it_and_its_old_case_leaves_the_phone(  # type: ignore[no-untyped-def]
     client: TestClient, session: Session, town, clock
 ):
-    at(clock, datetime(2026, 10, 6, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), pietersen("OKT-2", "2026-10-02", partner="Energie", creditor="Vattenfall"))
+    at(clock, 2026, 10, 6, 9, 0)
+    upload_personal(
+        client, login(client, "office1"), pietersen("OKT-2", "2026-10-02", partner="Energie", creditor="Vattenfall")
+    )
     open_at_dam = case_of(session, "OKT-2")
     phone = phone_of(client, town["case"])
     before = decrypt(client.get("/v1/sync/pull", headers=phone).text, KEY)

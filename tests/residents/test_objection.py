@@ -12,9 +12,19 @@ from sqlmodel import Session, select
 
 from api.models import ResidentRequest
 from tests.console.helpers import browser, sign_in, text_of
-from tests.factories import login, make_municipality, make_user, read
-from tests.reports.test_ddas import at, case_of, upload
-from tests.residents.test_rights import BSN, REASON, de_vries, jansen
+from tests.factories import (
+    BSN,
+    REASON,
+    at,
+    case_of,
+    de_vries,
+    jansen,
+    login,
+    make_municipality,
+    make_user,
+    read,
+    upload_personal,
+)
 
 
 @pytest.fixture
@@ -24,8 +34,8 @@ def objected(client: TestClient, session: Session, clock) -> str:  # type: ignor
     make_user(session, role="backoffice", username="office1")
     make_user(session, role="admin", username="admin1")
     make_user(session, role="worker", username="worker1")
-    at(clock, datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"))
+    at(clock, 2026, 10, 5, 9, 0)
+    upload_personal(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"))
     return erase(client, "objection")
 
 
@@ -53,8 +63,8 @@ def planned(client: TestClient) -> set[str]:
 def test_a_later_signal_opens_a_marked_case_that_waits_for_the_office(  # type: ignore[no-untyped-def]
     client: TestClient, session: Session, objected, clock, app
 ):
-    at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
-    upload(
+    at(clock, 2026, 11, 26, 9, 0)
+    upload_personal(
         client,
         login(client, "office1"),
         jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"),
@@ -88,9 +98,9 @@ def test_a_later_signal_opens_a_marked_case_that_waits_for_the_office(  # type: 
 def test_the_objection_is_known_by_name_and_birth_date_at_another_address(  # type: ignore[no-untyped-def]
     client: TestClient, session: Session, objected, clock
 ):
-    at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    at(clock, 2026, 11, 26, 9, 0)
     moved = "NOV-9;Zorg;Zilveren Kruis;120;;2026-11-20;;J.;Jansen;1980-05-17;V;;Dam;2;;1012 JS;Amsterdam"
-    upload(client, login(client, "office1"), moved)
+    upload_personal(client, login(client, "office1"), moved)
     assert case_row(client, case_of(session, "NOV-9"))["objection"] is True
 
 
@@ -100,8 +110,8 @@ def test_an_erasure_on_request_is_no_objection_and_the_request_keeps_its_reason(
     make_municipality(session, "0363", "Amsterdam")
     make_user(session, role="backoffice", username="office1")
     make_user(session, role="admin", username="admin1")
-    at(clock, datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"))
+    at(clock, 2026, 10, 5, 9, 0)
+    upload_personal(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"))
     ref = erase(client, "erasure")
     [request] = read(session, select(ResidentRequest).where(ResidentRequest.id == uuid.UUID(ref)))
     assert (request.erasure_ground, request.erasure_reason, request.erased_at) == (
@@ -109,6 +119,8 @@ def test_an_erasure_on_request_is_no_objection_and_the_request_keeps_its_reason(
         "AVG-bezwaar 7",
         datetime(2026, 10, 5, 9, 0, tzinfo=UTC),
     )
-    at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"))
+    at(clock, 2026, 11, 26, 9, 0)
+    upload_personal(
+        client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie")
+    )
     assert case_row(client, case_of(session, "NOV-1"))["objection"] is False

@@ -4,7 +4,7 @@ erase what the law does not keep (and say why the rest stays)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -16,57 +16,24 @@ from sqlmodel import Session, SQLModel, select
 
 from api.models import Case
 from api.residents.rules import CaseFacts, Erasure, erasure_of, mask_bsn, name_matches
-from tests.factories import decrypt, jwk_of, login, make_municipality, make_user, read
-from tests.reports.test_ddas import HEADER, at, case_of, upload
+from tests.factories import (
+    BSN,
+    JANSEN,
+    PERSONAL_HEADER,
+    REASON,
+    decrypt,
+    jansen,
+    jwk_of,
+    login,
+    read,
+    search,
+    upload_personal,
+)
 
 KEY = rsa.generate_private_key(65537, 2048)
-BSN = "111222333"
-JANSEN = {
-    "surname": "Jansen",
-    "phone": "0612345678",
-    "birth_date": "1980-05-17",
-    "street": "Kinkerstraat",
-    "email": "j.jansen@example.nl",
-}
-REASON = "Verzoek AVG-2026-017"
 
 
-def jansen(signal_id: str, signal_date: str, *, creditor: str = "Ymere", partner: str = "Huur") -> str:
-    return (
-        f"{signal_id};{partner};{creditor};1.234,56;2026-08-01;{signal_date};{BSN};J.;Jansen;1980-05-17;V;"
-        f"{JANSEN['phone']};Kinkerstraat;12;;1053 KL;Amsterdam"
-    )
-
-
-def de_vries(signal_id: str, signal_date: str) -> str:
-    return f"{signal_id};Energie;Vattenfall;250;;{signal_date};;E.;de Vries;1971-01-02;;0698765432;Wittenburgergracht;3;A;1018 MZ;Amsterdam"
-
-
-@pytest.fixture
-def town(client: TestClient, session: Session, clock) -> dict[str, uuid.UUID]:  # type: ignore[no-untyped-def]
-    make_municipality(session, "0363", "Amsterdam")
-    make_user(session, role="backoffice", username="office1")
-    make_user(session, role="admin", username="admin1")
-    make_user(session, role="worker", username="worker1")
-    at(clock, datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), jansen("OKT-1", "2026-10-01"), de_vries("OKT-2", "2026-10-02"))
-    first, other = case_of(session, "OKT-1"), case_of(session, "OKT-2")
-    closed = client.post(
-        f"/v1/cases/{first}/close",
-        headers=login(client, "office1"),
-        json={"result": "Niet opgepakt: onterecht signaal"},
-    )
-    assert closed.status_code == 200, closed.text
-    at(clock, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
-    upload(client, login(client, "office1"), jansen("NOV-1", "2026-11-20", creditor="Vattenfall", partner="Energie"))
-    return {"first": first, "second": case_of(session, "NOV-1"), "other": other}
-
-
-def search(client: TestClient, **criteria: object):  # type: ignore[no-untyped-def]
-    return client.post("/v1/residents/search", headers=login(client, "admin1"), json={"reason": REASON, **criteria})
-
-
-def test_a_resident_is_found_by_bsn_by_name_and_birth_date_and_by_address(client: TestClient, town):  # type: ignore[no-untyped-def]
+def test_a_resident_is_found_by_bsn_by_name_and_birth_date_and_by_address(client: TestClient, rights_town):  # type: ignore[no-untyped-def]
     for criteria in (
         {"bsn": BSN},
         {"surname": "JANSEN", "birth_date": "1980-05-17"},
@@ -76,7 +43,7 @@ def test_a_resident_is_found_by_bsn_by_name_and_birth_date_and_by_address(client
         assert found.status_code == 200, found.text
         body = found.json()
         assert sorted(s["external_id"] for s in body["signals"]) == ["NOV-1", "OKT-1"], criteria
-        assert {c["id"] for c in body["cases"]} == {str(town["first"]), str(town["second"])}
+        assert {c["id"] for c in body["cases"]} == {str(rights_town["first"]), str(rights_town["second"])}
         assert [h["address"] for h in body["households"]] == ["Kinkerstraat 12, 1053KL Amsterdam"]
     assert search(client, surname="de vries", birth_date="1971-01-02").json()["signals"][0]["external_id"] == "OKT-2"
     assert search(client, surname="Vries", birth_date="1971-01-02").json()["signals"][0]["external_id"] == "OKT-2"
@@ -95,11 +62,11 @@ def test_a_resident_is_found_by_bsn_by_name_and_birth_date_and_by_address(client
         {"reason": "", "bsn": BSN},
     ],
 )
-def test_a_search_needs_a_reason_and_exactly_one_way_to_find_the_person(client: TestClient, town, body: dict):  # type: ignore[no-untyped-def]
+def test_a_search_needs_a_reason_and_exactly_one_way_to_find_the_person(client: TestClient, rights_town, body: dict):  # type: ignore[no-untyped-def]
     assert client.post("/v1/residents/search", headers=login(client, "admin1"), json=body).status_code == 422
 
 
-def test_only_admins_use_the_residents_rights(client: TestClient, town):  # type: ignore[no-untyped-def]
+def test_only_admins_use_the_residents_rights(client: TestClient, rights_town):  # type: ignore[no-untyped-def]
     office = login(client, "office1")
     assert client.post("/v1/residents/search", headers=office, json={"reason": REASON, "bsn": BSN}).status_code == 403
     ref = search(client, bsn=BSN).json()["ref"]
@@ -114,11 +81,11 @@ def test_only_admins_use_the_residents_rights(client: TestClient, town):  # type
 
 
 def test_the_access_report_lists_every_read_and_nothing_of_another_household(  # type: ignore[no-untyped-def]
-    client: TestClient, session: Session, town
+    client: TestClient, session: Session, rights_town
 ):
     office = login(client, "office1")
-    assert client.get(f"/v1/cases/{town['second']}", headers=office).status_code == 200
-    assert client.get(f"/v1/cases/{town['other']}", headers=office).status_code == 200  # de Vries: not Jansen's
+    assert client.get(f"/v1/cases/{rights_town['second']}", headers=office).status_code == 200
+    assert client.get(f"/v1/cases/{rights_town['other']}", headers=office).status_code == 200  # de Vries: not Jansen's
     signal_id = next(s["id"] for s in search(client, bsn=BSN).json()["signals"] if s["external_id"] == "NOV-1")
     assert client.get(f"/v1/signals/{signal_id}/bsn", headers=office).status_code == 200
     ref = search(client, bsn=BSN).json()["ref"]
@@ -129,8 +96,8 @@ def test_the_access_report_lists_every_read_and_nothing_of_another_household(  #
     assert report["person"]["names"] == ["J. Jansen"] and report["person"]["bsn"] == ["******333"]
     assert report["person"]["birth_dates"] == ["1980-05-17"] and report["person"]["phones"] == [JANSEN["phone"]]
     assert [(c["id"], c["result"]) for c in report["cases"]] == [
-        (str(town["first"]), "Niet opgepakt: onterecht signaal"),
-        (str(town["second"]), None),
+        (str(rights_town["first"]), "Niet opgepakt: onterecht signaal"),
+        (str(rights_town["second"]), None),
     ]
     log = [(entry["action"], entry["by"], entry["activity"]) for entry in report["access_log"]]
     assert ("cases.read", "medewerker backoffice, Gemeente Amsterdam", "Vroegsignalering: contact en hulpaanbod") in log
@@ -143,7 +110,7 @@ def test_the_access_report_lists_every_read_and_nothing_of_another_household(  #
     assert sum(action == "residents.search" for action, _, _ in log) >= 2  # the admin's own searches are in it too
     assert all(entry["legal_basis"] for entry in report["access_log"])
     text = response.text
-    for secret in (BSN, "Vries", "Wittenburgergracht", str(town["other"]), "office1"):
+    for secret in (BSN, "Vries", "Wittenburgergracht", str(rights_town["other"]), "office1"):
         assert secret not in text
     html = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1"), params={"format": "html"})
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
@@ -155,12 +122,12 @@ def test_the_access_report_lists_every_read_and_nothing_of_another_household(  #
     ]
     assert {entry["resource_id"] for entry in audit if entry["resource_type"] == "resident_request"} == {ref}
     assert {entry["case_id"] for entry in audit if entry["resource_type"] == "case"} == {
-        str(town["first"]),
-        str(town["second"]),
+        str(rights_town["first"]),
+        str(rights_town["second"]),
     }  # each case read for the report, as every read is
 
 
-def test_policy_may_name_the_staff_in_the_report(client: TestClient, session: Session, town):  # type: ignore[no-untyped-def]
+def test_policy_may_name_the_staff_in_the_report(client: TestClient, session: Session, rights_town):  # type: ignore[no-untyped-def]
     admin = login(client, "admin1")
     settings = client.get("/v1/municipality/settings", headers=admin).json()
     assert (
@@ -169,7 +136,7 @@ def test_policy_may_name_the_staff_in_the_report(client: TestClient, session: Se
         ).status_code
         == 200
     )
-    client.get(f"/v1/cases/{town['second']}", headers=login(client, "office1"))
+    client.get(f"/v1/cases/{rights_town['second']}", headers=login(client, "office1"))
     ref = search(client, bsn=BSN).json()["ref"]
     log = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()["access_log"]
     assert any(entry["by"].startswith("medewerker backoffice (") for entry in log if entry["action"] == "cases.read")
@@ -185,12 +152,14 @@ def _every_value(session: Session) -> str:
 
 
 def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: ignore[no-untyped-def]
-    client: TestClient, session: Session, town, clock
+    client: TestClient, session: Session, rights_town, clock
 ):
     office = login(client, "office1")
     worker = client.get("/v1/auth/me", headers=login(client, "worker1")).json()["id"]
     assert (
-        client.post(f"/v1/cases/{town['second']}/assignment", headers=office, json={"worker_id": worker}).status_code
+        client.post(
+            f"/v1/cases/{rights_town['second']}/assignment", headers=office, json={"worker_id": worker}
+        ).status_code
         == 200
     )
     device = client.post(
@@ -198,10 +167,10 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
     ).json()
     phone = {"Authorization": f"Bearer {device['access_token']}"}
     first_pull = decrypt(client.get("/v1/sync/pull", headers=phone).text, KEY)
-    assert [c.id for c in first_pull.upserts] == [town["second"]]
+    assert [c.id for c in first_pull.upserts] == [rights_town["second"]]
     assert (
         client.post(
-            f"/v1/cases/{town['second']}/actions",
+            f"/v1/cases/{rights_town['second']}/actions",
             headers=office,
             json={
                 "action_id": str(uuid.uuid4()),
@@ -216,7 +185,7 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
     content = (
         "\n".join(
             [
-                HEADER,
+                PERSONAL_HEADER,
                 jansen("BAD-1", "2026-11-20").replace("1.234,56", "veel"),
                 "BAD-2;Huur;Ymere;veel;;2026-11-20;;P.;Pietersen;1990-01-01;;;Dam;1;;1012 JS;Amsterdam",
             ]
@@ -240,8 +209,8 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
     )
     assert response.status_code == 200, response.text
     result = response.json()
-    assert set(result["erased_cases"]) == {str(town["first"]), str(town["second"])}
-    assert result["closed_then_erased"] == [str(town["second"])] and result["kept"] == []
+    assert set(result["erased_cases"]) == {str(rights_town["first"]), str(rights_town["second"])}
+    assert result["closed_then_erased"] == [str(rights_town["second"])] and result["kept"] == []
     assert result["erased_signals"] == 2 and "DDAS" in result["kept_always"]
     assert result["erased_quarantined_rows"] == 1
 
@@ -250,7 +219,7 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
     for value in (*JANSEN.values(), BSN, "1053KL", "1053 KL", "Jansen belt"):
         assert value not in everything, value
     assert "Vries" in everything and "Pietersen" in everything  # others keep theirs
-    second = read(session, select(Case).where(Case.id == town["second"]))[0]
+    second = read(session, select(Case).where(Case.id == rights_town["second"]))[0]
     assert (second.state, second.result, second.purged_at is not None) == (
         "closed",
         "Niet opgepakt: andere reden",
@@ -263,18 +232,18 @@ def test_an_erasure_erases_the_person_everywhere_and_keeps_the_counts(  # type: 
     assert zaken(ddas_after) == zaken(ddas_before)
 
     update = decrypt(client.get("/v1/sync/pull", headers=phone, params={"cursor": first_pull.cursor}).text, KEY)
-    assert [(r.case_id, r.reason) for r in update.removed] == [(town["second"], "purged")]
+    assert [(r.case_id, r.reason) for r in update.removed] == [(rights_town["second"], "purged")]
 
     # Searched for again, the person shows as erased: keyed hashes are all that is left.
     again = search(client, bsn=BSN).json()
-    assert {c["id"] for c in again["cases"]} == {str(town["first"]), str(town["second"])}
+    assert {c["id"] for c in again["cases"]} == {str(rights_town["first"]), str(rights_town["second"])}
     assert all(s["erased"] for s in again["signals"]) and again["erased_before"]
     assert search(client, surname="Jansen", birth_date="1980-05-17").json()["erased_before"]
 
 
-def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, session: Session, town, clock):  # type: ignore[no-untyped-def]
+def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, session: Session, rights_town, clock):  # type: ignore[no-untyped-def]
     office = login(client, "office1")
-    second = town["second"]
+    second = rights_town["second"]
     for body in ({"kind": "phone_attempt", "reached": True}, {"kind": "help_accepted"}):
         assert (
             client.post(
@@ -290,7 +259,7 @@ def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, 
     result = client.post(
         f"/v1/residents/{ref}/erasure", headers=login(client, "admin1"), json={"ground": "erasure", "reason": REASON}
     ).json()
-    assert result["erased_cases"] == [str(town["first"])]
+    assert result["erased_cases"] == [str(rights_town["first"])]
     assert [k["case_id"] for k in result["kept"]] == [str(second)] and "trajectory" in result["kept"][0]["reason"]
     report = client.get(f"/v1/residents/{ref}/report", headers=login(client, "admin1")).json()
     assert report["person"]["names"] == ["J. Jansen"]  # kept with the trajectory's case
@@ -298,9 +267,9 @@ def test_a_running_trajectory_stays_and_the_answer_says_why(client: TestClient, 
 
 
 def test_an_address_that_names_several_residents_is_not_erased_as_one(  # type: ignore[no-untyped-def]
-    client: TestClient, town
+    client: TestClient, rights_town
 ):
-    upload(
+    upload_personal(
         client,
         login(client, "office1"),
         "NOV-2;Water;Waternet;80;;2026-11-21;;K.;Kaya;1990-02-03;;;Kinkerstraat;12;;1053 KL;Amsterdam",
@@ -314,11 +283,11 @@ def test_an_address_that_names_several_residents_is_not_erased_as_one(  # type: 
 
 
 @pytest.mark.parametrize("bsn", ["111 222 333", "111.222.333"])
-def test_a_bsn_is_found_as_people_write_it(client: TestClient, town, bsn: str):  # type: ignore[no-untyped-def]
+def test_a_bsn_is_found_as_people_write_it(client: TestClient, rights_town, bsn: str):  # type: ignore[no-untyped-def]
     assert len(search(client, bsn=bsn).json()["signals"]) == 2
 
 
-def test_a_bsn_that_fails_the_elfproef_is_refused(client: TestClient, town):  # type: ignore[no-untyped-def]
+def test_a_bsn_that_fails_the_elfproef_is_refused(client: TestClient, rights_town):  # type: ignore[no-untyped-def]
     assert search(client, bsn="111222334").status_code == 422
 
 
@@ -372,13 +341,13 @@ def test_names_match_with_or_without_prefix_case_or_accents(
 
 
 def test_the_access_report_lists_every_read_of_the_persons_data_and_none_of_another_household(  # type: ignore[no-untyped-def]
-    client: TestClient, session: Session, town
+    client: TestClient, session: Session, rights_town
 ):
     from api.models import AuditEntry
 
     office = login(client, "office1")
     worker = client.get("/v1/auth/me", headers=login(client, "worker1")).json()["id"]
-    for case_id in (town["second"], town["other"]):
+    for case_id in (rights_town["second"], rights_town["other"]):
         assert (
             client.post(f"/v1/cases/{case_id}/assignment", headers=office, json={"worker_id": worker}).status_code
             == 200
@@ -389,16 +358,19 @@ def test_the_access_report_lists_every_read_of_the_persons_data_and_none_of_anot
     pulled = decrypt(
         client.get("/v1/sync/pull", headers={"Authorization": f"Bearer {device['access_token']}"}).text, KEY
     )
-    assert {c.id for c in pulled.upserts} == {town["second"], town["other"]}  # the phone read both households
+    assert {c.id for c in pulled.upserts} == {
+        rights_town["second"],
+        rights_town["other"],
+    }  # the phone read both households
     assert client.get("/v1/cases", headers=office).status_code == 200  # the list reads both too
-    for case_id in (town["first"], town["second"], town["other"]):
+    for case_id in (rights_town["first"], rights_town["second"], rights_town["other"]):
         assert client.get(f"/v1/cases/{case_id}", headers=office).status_code == 200
     signal_ids = [s["id"] for s in search(client, bsn=BSN).json()["signals"]]
     for signal_id in signal_ids:
         assert client.get(f"/v1/signals/{signal_id}/bsn", headers=office).status_code == 200
     ref = search(client, bsn=BSN).json()["ref"]
 
-    mine = {town["first"], town["second"]}
+    mine = {rights_town["first"], rights_town["second"]}
     trail = read(session, select(AuditEntry).order_by(AuditEntry.id))
     about_jansen = [
         e
@@ -407,7 +379,7 @@ def test_the_access_report_lists_every_read_of_the_persons_data_and_none_of_anot
         or (e.resource_type == "signal" and e.resource_id in signal_ids)
         or (e.resource_type == "resident_request" and e.resource_id == ref)
     ]
-    about_de_vries = [e for e in trail if e.case_id == town["other"]]
+    about_de_vries = [e for e in trail if e.case_id == rights_town["other"]]
     assert {e.action for e in about_jansen} >= {
         "sync.pull",
         "cases.list",

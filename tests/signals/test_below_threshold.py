@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.console.helpers import browser, sign_in, submit
-from tests.factories import NOW, csv_file, login, make_partner, partner_login, row, upload
+from tests.factories import NOW, add_agreement, csv_file, login, make_partner, partner_login, row, upload
 
 UNJUSTIFIED = "Niet opgepakt: onterecht signaal"
 
@@ -236,17 +236,7 @@ def test_the_import_report_counts_them_per_partner_type_and_a_partner_does_not_s
         assert "Signalen onder de drempel per signaalpartner" in page and "CAK Zorgverzekeringen" in page
 
     partner = make_partner(session, scopes=("signals:write",))
-    client.post(
-        "/v1/creditor-agreements",
-        headers=office,
-        json={
-            "name": "Waternet",
-            "partner_type": "Water",
-            "agreement_date": "2025-01-01",
-            "platform": "API",
-            "partner_client_id": partner.client_id,
-        },
-    )
+    add_agreement(client, office, partner.client_id, name="Waternet", partner_type="Water")
     headers = partner_login(client, partner.client_id)
     delivered = upload(
         client,

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from api.models import Signal
 from api.signals.rules import FEEDBACK_STATUSES, SIGNAL_STATUSES, STATUS_OTHER_REASON, status_for_feedback
-from tests.factories import login, make_municipality, make_partner, make_user, partner_login, read
+from tests.factories import add_agreement, login, make_municipality, make_partner, make_user, partner_login, read
 
 HOUSEHOLD = {
     "postcode": "1053KL",
@@ -31,18 +31,7 @@ def creditor(
 ) -> str:
     """A partner client under an agreement for `name`; its client id."""
     partner = make_partner(session, scopes=scopes)
-    response = client.post(
-        "/v1/creditor-agreements",
-        headers=login(client, "office1"),
-        json={
-            "name": name,
-            "partner_type": partner_type,
-            "agreement_date": "2025-01-01",
-            "platform": "API",
-            "partner_client_id": partner.client_id,
-        },
-    )
-    assert response.status_code == 201, response.text
+    add_agreement(client, login(client, "office1"), partner.client_id, name=name, partner_type=partner_type)
     return partner.client_id
 
 

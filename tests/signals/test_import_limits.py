@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from api.models import Case, Household, Municipality, QuarantinedRow, Signal, SignalImport
 from api.signals import service
 from api.signals.parsing import MAX_LINE_BYTES, ParsedRow, normalise_row
-from tests.factories import csv_file, login, make_municipality, make_user, read, row, upload
+from tests.factories import cli_env, csv_file, login, make_municipality, make_user, read, row, upload
+from tests.signals.helpers import package
 
 
 def test_accept_valid_writes_rejected_rows_as_it_reads_them_not_all_at_the_end(session: Session, app: FastAPI):  # type: ignore[no-untyped-def]
@@ -185,11 +186,10 @@ def test_the_cli_imports_within_the_same_limits(office, database_url: str, tmp_p
     from typer.testing import CliRunner
 
     from api.cli import app as cli
-    from tests.cases.test_case_api import _env
 
     signals = tmp_path / "signals.csv"
     signals.write_bytes(csv_file(*valid_rows(3)))
-    env = _env(database_url, tmp_path) | {"COLUMNS": "200", "DOORSTEP_MAX_IMPORT_ROWS": "2"}
+    env = cli_env(database_url, tmp_path) | {"COLUMNS": "200", "DOORSTEP_MAX_IMPORT_ROWS": "2"}
     result = CliRunner().invoke(cli, ["import", str(signals), "--municipality", "0363"], env=env)
     assert result.exit_code == 1 and "Refused: the file has more than 2 rows" in result.output
     assert nothing_stored(session)
@@ -197,8 +197,6 @@ def test_the_cli_imports_within_the_same_limits(office, database_url: str, tmp_p
 
 def xlsx(rows: list[list[object]]) -> bytes:
     """A workbook as Excel writes one: strings in the shared-strings table."""
-    from tests.signals.test_workbook import package
-
     strings: dict[str, int] = {}
     sheet = "".join(
         f'<row r="{number}">'

@@ -19,10 +19,9 @@ from sqlmodel import Session
 
 from api.cli import stop
 from api.settings import SigningKey
-from tests.conftest import BSN_HMAC_KEY, BSN_KEYS
-from tests.factories import PASSWORD, make_municipality, make_user
+from tests.factories import BSN_HMAC_KEY, BSN_KEYS, PASSWORD, make_municipality, make_user
 from tests.processes import free_port, wait_until_up
-from tests.signals.test_workbook import MAIN, PACKAGE, RELATIONSHIPS, SHEET_TYPE
+from tests.signals.helpers import MAIN, PACKAGE, RELATIONSHIPS, SHEET_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
 PEAK_MB = 300

@@ -15,6 +15,8 @@ from api.models import Case, QuarantinedRow, Signal, SignalImport
 from tests.factories import (
     BSN,
     HEADER,
+    add_agreement,
+    cli_env,
     csv_file,
     login,
     make_municipality,
@@ -238,17 +240,7 @@ def test_the_partner_api_needs_an_agreement_and_answers_per_signal(client: TestC
     refused = client.post("/v1/signals", headers=headers, json=batch)
     assert refused.status_code == 403 and refused.json()["type"] == "urn:doorstep:problem:no-agreement"
 
-    client.post(
-        "/v1/creditor-agreements",
-        headers=office,
-        json={
-            "name": "Ymere",
-            "partner_type": "Huur",
-            "agreement_date": "2025-01-01",
-            "platform": "API",
-            "partner_client_id": partner.client_id,
-        },
-    )
+    add_agreement(client, office, partner.client_id)
     response = client.post("/v1/signals", headers=headers, json=batch)
     assert response.status_code == 200, response.text
     results = [(r["index"], r["signal_id"], r["result"]) for r in response.json()["results"]]
@@ -327,13 +319,12 @@ def test_the_cli_imports_with_a_summary_and_fails_on_a_rejected_file(office, dat
     from typer.testing import CliRunner
 
     from api.cli import app as cli
-    from tests.cases.test_case_api import _env
 
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_bytes(csv_file(row("C1"), row("C2", postcode="1055AB")))
     bad.write_bytes(csv_file(row("C3", partner="Bakker")))
     runner = CliRunner()
-    env = _env(database_url, tmp_path) | {"COLUMNS": "200"}
+    env = cli_env(database_url, tmp_path) | {"COLUMNS": "200"}
     result = runner.invoke(cli, ["import", str(good), "--municipality", "0363"], env=env)
     assert result.exit_code == 0, result.output
     assert "completed" in result.output and "cases opened" in result.output
@@ -474,21 +465,6 @@ def test_an_earlier_repeat_does_not_join_a_case_opened_later(client: TestClient,
     assert signals == {"A1": first.id, "A2": None, "B1": opened[0].id}
 
 
-def _agreement(client: TestClient, office, partner, name: str = "Ymere", partner_type: str = "Huur") -> None:  # type: ignore[no-untyped-def]
-    created = client.post(
-        "/v1/creditor-agreements",
-        headers=office,
-        json={
-            "name": name,
-            "partner_type": partner_type,
-            "agreement_date": "2025-01-01",
-            "platform": "API",
-            "partner_client_id": partner.client_id,
-        },
-    )
-    assert created.status_code == 201, created.text
-
-
 def test_a_partner_without_an_agreement_cannot_deliver_by_file_either(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
     partner = make_partner(session, scopes=("signals:write",))
     headers = partner_login(client, partner.client_id)
@@ -499,7 +475,7 @@ def test_a_partner_without_an_agreement_cannot_deliver_by_file_either(client: Te
 
 def test_a_partner_delivers_only_what_its_agreements_cover(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
     partner = make_partner(session, scopes=("signals:write",))
-    _agreement(client, office, partner)
+    add_agreement(client, office, partner.client_id)
     headers = partner_login(client, partner.client_id)
     base = {"signal_date": "2026-11-10", "postcode": "1053KL"}
     response = client.post(
@@ -539,7 +515,7 @@ def test_a_partner_delivers_only_what_its_agreements_cover(client: TestClient, o
 
 def test_a_partners_file_is_checked_row_by_row_against_its_agreements(client: TestClient, office, session: Session):  # type: ignore[no-untyped-def]
     partner = make_partner(session, scopes=("signals:write",))
-    _agreement(client, office, partner)
+    add_agreement(client, office, partner.client_id)
     headers = partner_login(client, partner.client_id)
     rows = csv_file(row("F1"), row("F2", partner="Energie", creditor="Vattenfall"))
     whole = upload(client, headers, rows).json()

@@ -9,27 +9,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import Signal
-from tests.factories import login, make_municipality, make_partner, make_user, partner_login, read
+from tests.factories import add_agreement, login, make_municipality, make_partner, make_user, partner_login, read
 
 
 def _partner_with_agreement(
     client: TestClient, session: Session, office: dict[str, str], *, name: str, partner_type: str
 ) -> dict[str, str]:
     partner = make_partner(session, scopes=("signals:write", "cases:read"))
-    assert (
-        client.post(
-            "/v1/creditor-agreements",
-            headers=office,
-            json={
-                "name": name,
-                "partner_type": partner_type,
-                "agreement_date": "2025-01-01",
-                "platform": "API",
-                "partner_client_id": partner.client_id,
-            },
-        ).status_code
-        == 201
-    )
+    add_agreement(client, office, partner.client_id, name=name, partner_type=partner_type)
     return partner_login(client, partner.client_id)
 
 
