@@ -174,21 +174,24 @@ def contact_columns() -> dict[str, sa.Label[Any]]:
 
 
 def help_accepted_count(session: Session, *, municipality_code: str, since: datetime, until: datetime) -> int:
-    """Cases whose first accepted help falls in [since, until)."""
-    first = (
-        sa.select(sa.func.min(_events.c.occurred_at).label("accepted_at"))
-        .where(
-            _events.c.municipality_code == municipality_code,
-            _events.c.outcome == "applied",
-            _events.c.kind == "help_accepted",
-        )
-        .group_by(_events.c.case_id)
-        .subquery()
-    )
+    """Cases whose first accepted help falls in [since, until): accepted in the period and never
+    before it. Read from the period's events (by tenant and time) and, per case found, its earlier
+    state events, not from every acceptance of the municipality's history."""
+    accepted = (_events.c.outcome == "applied", _events.c.kind == "help_accepted")
+    earlier = _events.alias("earlier")
     return int(
         session.execute(
-            sa.select(sa.func.count())
-            .select_from(first)
-            .where(first.c.accepted_at >= since, first.c.accepted_at < until)
+            sa.select(sa.func.count(sa.distinct(_events.c.case_id))).where(
+                _events.c.municipality_code == municipality_code,
+                *accepted,
+                _events.c.occurred_at >= since,
+                _events.c.occurred_at < until,
+                ~sa.exists().where(
+                    earlier.c.case_id == _events.c.case_id,
+                    earlier.c.outcome == "applied",
+                    earlier.c.kind == "help_accepted",
+                    earlier.c.occurred_at < since,
+                ),
+            )
         ).scalar_one()
     )
