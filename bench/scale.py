@@ -132,6 +132,16 @@ def build(url: str, cases: int, municipalities: int) -> tuple[dict[str, str], di
     return {**env, "DOORSTEP_CONSOLE_SECURE_COOKIE": "false"}, timings
 
 
+def drop_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    database = sa.engine.make_url(url).database
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    admin.dispose()
+
+
 def _office(db: Any) -> None:
     from argon2 import PasswordHasher
 
@@ -188,7 +198,7 @@ def _history(db: Any, *, history: int, own: int, own_days: float, others: int, w
         + _OPENED
         + " AS opened_at, "
         + worker
-        + " AS worker FROM generate_series(1, %(history)s) AS n",
+        + " AS worker FROM generate_series(1::bigint, %(history)s) AS n",
         params,
     )
     db.execute("ALTER TABLE history ADD PRIMARY KEY (n)")
@@ -220,7 +230,7 @@ def _history(db: Any, *, history: int, own: int, own_days: float, others: int, w
         " h.opened_at::date, h.opened_at, s %% 50 = 0, false, s > %(history)s,"
         " CASE WHEN h.opened_at < now() - interval '35 days' THEN 'Opgepakt' ELSE 'Nog niet opgepakt' END,"
         " false, 'single', md5('bsn' || s) || md5('bsn2' || s), h.opened_at"
-        " FROM generate_series(1, %(signals)s) AS s JOIN history h ON h.n = (s - 1) %% %(history)s + 1"
+        " FROM generate_series(1::bigint, %(signals)s) AS s JOIN history h ON h.n = (s - 1) %% %(history)s + 1"
         " CROSS JOIN LATERAL (SELECT (ARRAY['Zorg', 'Zorg', 'Zorg', 'Zorg', 'Huur', 'Huur', 'Energie', 'Energie',"
         "  'Water', 'Water'])[1 + s %% 10] AS partner,"
         "  (ARRAY['VGZ', 'CZ', 'Menzis', 'Zilveren Kruis', 'Ymere', 'Rochdale', 'Eneco', 'Vattenfall', 'Waternet',"
@@ -234,7 +244,7 @@ def _history(db: Any, *, history: int, own: int, own_days: float, others: int, w
         " (ARRAY['visit_attempt', 'card_left', 'note', 'phone_attempt', 'letter_sent', 'card_left'])[1 + e %% 6],"
         " h.opened_at + interval '2 days' * (e / %(history)s + 1), h.opened_at + interval '2 days' * (e / %(history)s + 1),"
         " 1, '{\"reached\": false}', 'applied', 0, false, ''"
-        " FROM generate_series(0, %(events)s - 1) AS e JOIN history h ON h.n = e %% %(history)s + 1",
+        " FROM generate_series(0::bigint, %(events)s - 1) AS e JOIN history h ON h.n = e %% %(history)s + 1",
         params,
     )
     db.execute(
@@ -242,7 +252,7 @@ def _history(db: Any, *, history: int, own: int, own_days: float, others: int, w
         " case_id, detail)"
         " SELECT h.tenant, h.opened_at + interval '1 day' * (a / %(history)s), 'staff', h.worker::text,"
         " (ARRAY['case.read', 'case.synced', 'case.action'])[1 + a %% 3], 'case', md5('sc' || h.n), md5('sc' || h.n)::uuid,"
-        " '{}' FROM generate_series(0, %(audits)s - 1) AS a JOIN history h ON h.n = a %% %(history)s + 1",
+        " '{}' FROM generate_series(0::bigint, %(audits)s - 1) AS a JOIN history h ON h.n = a %% %(history)s + 1",
         params,
     )
     db.execute(
@@ -377,44 +387,58 @@ def quantile(samples: list[float], q: float) -> float:
 
 
 def time_operations(
-    env: dict[str, str], url: str, repeat: int, import_file: Path, import_rows: int = IMPORT_ROWS
-) -> dict[str, dict[str, float]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env, port)
-    figures: dict[str, dict[str, float]] = {}
+    built: list[tuple[int, str, dict[str, str]]], repeat: int, import_file: Path, import_rows: int = IMPORT_ROWS
+) -> dict[int, dict[str, dict[str, float]]]:
+    """Every size's own server, and each operation timed round-robin over the sizes: request n of
+    an operation goes to each size in turn, so a neighbour's load on this shared machine falls on
+    every size alike instead of on whichever size ran at that moment. Then each size's import."""
+    servers, bases = [], []
+    for _, _, env in built:
+        port = free_port()
+        servers.append(start([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env, port))
+        bases.append(f"http://127.0.0.1:{port}")
+    figures: dict[int, dict[str, dict[str, float]]] = {size: {} for size, _, _ in built}
     try:
-        ops, client, console = operations(base, url)
-        for name, request in ops:
-            request().raise_for_status()  # warm-up
-            samples = []
+        prepared = [operations(base, url) for base, (_, url, _) in zip(bases, built, strict=True)]
+        for index, (name, _) in enumerate(prepared[0][0]):
+            requests = [ops[index][1] for ops, _, _ in prepared]
+            for request in requests:
+                request().raise_for_status()  # warm-up
+            samples: list[list[float]] = [[] for _ in built]
             for _ in range(repeat):
+                for number, request in enumerate(requests):
+                    started = time.perf_counter()
+                    response = request()
+                    samples[number].append((time.perf_counter() - started) * 1000)
+                    response.raise_for_status()
+            line = []
+            for (size, _, _), taken in zip(built, samples, strict=True):
+                figures[size][name] = {"median": statistics.median(taken), "p95": quantile(taken, 0.95)}
+                line.append(f"{_label(size)} {figures[size][name]['median']:7.1f} ms")
+            print(f"    {name:<34} " + "  ".join(line), flush=True)
+        for (size, _, _), base, (_, client, console) in zip(built, bases, prepared, strict=True):
+            office = _office_token(base)
+            with import_file.open("rb") as data:
                 started = time.perf_counter()
-                response = request()
-                samples.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-            figures[name] = {"median": statistics.median(samples), "p95": quantile(samples, 0.95)}
-            print(
-                f"    {name:<34} median {figures[name]['median']:8.1f} ms  p95 {figures[name]['p95']:8.1f} ms",
-                flush=True,
-            )
-        office = _office_token(base)
-        with import_file.open("rb") as data:
-            started = time.perf_counter()
-            response = client.post(
-                "/v1/signals/imports", headers=office, files={"file": (import_file.name, data, "text/csv")}, timeout=600
-            )
-            seconds = time.perf_counter() - started
-        response.raise_for_status()
-        report = response.json()
-        assert report["status"] == "completed", report
-        figures[f"import ({import_rows:,} rows)"] = {"rows_per_s": import_rows / seconds, "seconds": seconds}
-        print(f"    import: {import_rows / seconds:,.0f} rows/s ({seconds:.1f} s)", flush=True)
-        client.close()
-        console.close()
+                response = client.post(
+                    "/v1/signals/imports",
+                    headers=office,
+                    files={"file": (import_file.name, data, "text/csv")},
+                    timeout=600,
+                )
+                seconds = time.perf_counter() - started
+            response.raise_for_status()
+            report = response.json()
+            assert report["status"] == "completed", report
+            figures[size][f"import ({import_rows:,} rows)"] = {"rows_per_s": import_rows / seconds, "seconds": seconds}
+            print(f"    import at {_label(size)}: {import_rows / seconds:,.0f} rows/s ({seconds:.1f} s)", flush=True)
+            client.close()
+            console.close()
     finally:
-        server.terminate()
-        server.wait()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait()
     return figures
 
 
@@ -636,7 +660,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         "",
         "Written by `bench/scale.py` (see docs/benchmarks.md, *Scale benchmark*). Each figure: the median (p95) of",
         f"{results.get('repeat', 20)} requests, one at a time, over loopback to one `doorstep serve` process; the import",
-        f"once ({IMPORT_ROWS:,} rows).",
+        f"once ({results.get('import_rows', IMPORT_ROWS):,} rows).",
         "",
         "| size | municipalities | benchmark municipality's cases | build |",
         "|---|---|---|---|",
@@ -683,29 +707,34 @@ def main() -> None:
     store = args.out / "scale.json"
     results: dict[str, Any] = json.loads(store.read_text()) if store.exists() else {"sizes": {}}
     results["repeat"] = args.repeat
+    results["import_rows"] = args.import_rows
     plans: dict[int, Any] = {int(k): v for k, v in results.get("plans", {}).items()}
-    from bench.import_signals import fresh_postgres, generate
+    from bench.import_signals import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         import_file = Path(tmp) / "signals.csv"
         generate(import_file, args.import_rows, seed=19)
+        built, timings = [], {}
         for size, municipalities in zip(sizes, counts, strict=True):
             url = f"{args.pg_prefix}_{size}"
             print(f"{size:,} cases over {municipalities} municipalities: building {url}", flush=True)
-            env, timings = build(url, size, municipalities)
-            print("  built in " + ", ".join(f"{k} {v:,.1f} s" for k, v in timings.items()), flush=True)
+            env, timings[size] = build(url, size, municipalities)
+            print("  built in " + ", ".join(f"{k} {v:,.1f} s" for k, v in timings[size].items()), flush=True)
             if not args.no_plans:
                 plans[size] = capture_plans(env, url)
-            figures = time_operations(env, url, args.repeat, import_file, args.import_rows)
+            built.append((size, url, env))
+        print(f"timing, {args.repeat} requests per operation and size, round-robin over the sizes", flush=True)
+        figures = time_operations(built, args.repeat, import_file, args.import_rows)
+        for (size, url, _), municipalities in zip(built, counts, strict=True):
             results["sizes"][str(size)] = {
                 "municipalities": municipalities,
                 "own_cases": max(own_cases(size, municipalities), DEVICES * CASES + HISTORY_CASES),
-                "build": timings,
-                "operations": figures,
+                "build": timings[size],
+                "operations": figures[size],
                 "measured_at": datetime.now(UTC).isoformat(timespec="minutes"),
             }
             if not args.keep:
-                fresh_postgres(url)
+                drop_database(url)
     results["plans"] = {str(k): v for k, v in plans.items()}
     results["plan_changes"] = json.loads(json.dumps(plan_changes(plans)))  # sizes as strings, as stored
     store.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
