@@ -622,7 +622,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     sizes = sorted(int(size) for size in results["sizes"])
     first = str(sizes[0])
     figure, axis = plt.subplots(figsize=(9, 5.5))
-    for name in results["sizes"][first]["operations"]:
+    colours = plt.get_cmap("tab20").colors
+    for number, name in enumerate(results["sizes"][first]["operations"]):
         base = results["sizes"][first]["operations"][name]
         points = []
         for size in sizes:
@@ -633,13 +634,18 @@ def chart(results: dict[str, Any], path: Path) -> None:
                 points.append((size, base["rows_per_s"] / figure_["rows_per_s"]))
             else:
                 points.append((size, figure_["median"] / base["median"]))
-        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+        importing = "rows_per_s" in base
+        axis.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            marker="s" if importing else "o",
+            linestyle="--" if importing else "-",
+            color=colours[(2 * number) % 20 + number // 10],
+            label=f"{name}, time per row" if importing else name,
+        )
+    axis.axhline(TARGET_RATIO, color="red", linestyle="--", linewidth=1, label=f"target ≤ {TARGET_RATIO}×")
     axis.axhline(
-        TARGET_RATIO,
-        color="red",
-        linestyle="--",
-        linewidth=1,
-        label=f"target ≤ {TARGET_RATIO}× (import 1/{IMPORT_TARGET})",
+        1 / IMPORT_TARGET, color="red", linestyle=":", linewidth=1, label=f"import target: rows/s ≥ {IMPORT_TARGET}×"
     )
     axis.set_xscale("log")
     axis.set_xticks(sizes, [_label(s) for s in sizes])
