@@ -52,10 +52,19 @@ lint-api:
 field-app:
 	cd clients/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
-bench: $(STAMP)
+# The benchmarks' own extras (matplotlib for bench/scale.py's chart), installed only here:
+# `make run` and `make test` do not need them.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/auth_tokens.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) var

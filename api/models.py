@@ -21,6 +21,9 @@ STATE_KINDS_SQL = (
     "'result_proposed', 'sms_sent', 'visit_attempt')"
 )
 
+# An open case (`cases.rules`: every state but closed), as the partial index of open cases holds them.
+OPEN_SQL = "state <> 'closed'"
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the zone on its own)."""
@@ -47,8 +50,10 @@ def _at(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
 
 
-def _tenant() -> Any:
-    return Field(foreign_key="municipality.code", index=True, max_length=4)
+def _tenant(*, index: bool = True) -> Any:
+    """The owning municipality. `index=False` where a table indexes it together with a time instead
+    (`municipality_code, …`): that index serves every lookup by tenant alone as well."""
+    return Field(foreign_key="municipality.code", index=index, max_length=4)
 
 
 def _json(default_factory: Any = dict) -> Any:
@@ -213,10 +218,22 @@ class Case(SQLModel, table=True):
             "state IN ('new', 'planned', 'contacted', 'help_accepted', 'trajectory', 'closed')",
             name="ck_outreach_case_state",
         ),
+        # A municipality's cases by when they opened and closed (the monitor's and DDAS's periods), and
+        # its open cases by deadline (the dashboard, the case list, the console's Vandaag): years of
+        # closed history stay out of what these read (`bench/scale.py`, `tests/test_history_plans.py`).
+        sa.Index("ix_outreach_case_tenant_opened", "municipality_code", "opened_at"),
+        sa.Index("ix_outreach_case_tenant_closed", "municipality_code", "closed_at"),
+        sa.Index(
+            "ix_outreach_case_open_by_due",
+            "municipality_code",
+            "first_contact_due_date",
+            postgresql_where=sa.text(OPEN_SQL),
+            sqlite_where=sa.text(OPEN_SQL),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    municipality_code: str = _tenant()
+    municipality_code: str = _tenant(index=False)
     household_id: uuid.UUID = Field(foreign_key="household.id", index=True)
     state: str = Field(default="new", max_length=16, index=True)
     classification: str = Field(max_length=16)
@@ -241,10 +258,14 @@ class Case(SQLModel, table=True):
 class Signal(SQLModel, table=True):
     """A vroegsignaal as the platform delivered it. The BSN is stored only encrypted."""
 
-    __table_args__ = (sa.UniqueConstraint("municipality_code", "external_id", name="uq_signal_external_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("municipality_code", "external_id", name="uq_signal_external_id"),
+        # A municipality's signals by arrival (the monitor's and DDAS's periods); also its index by tenant.
+        sa.Index("ix_signal_tenant_received", "municipality_code", "received_at"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    municipality_code: str = _tenant()
+    municipality_code: str = _tenant(index=False)
     external_id: str = Field(max_length=100)
     household_id: uuid.UUID = Field(foreign_key="household.id", index=True)
     case_id: uuid.UUID | None = Field(default=None, foreign_key="outreach_case.id", index=True)
@@ -293,10 +314,13 @@ class VisitEvent(SQLModel, table=True):
             postgresql_where=sa.text(STATE_KINDS_SQL),
             sqlite_where=sa.text(STATE_KINDS_SQL),
         ),
+        # A municipality's events by when they happened (attempts and reach in a period: the dashboard,
+        # the monitor); also its index by tenant.
+        sa.Index("ix_visit_event_tenant_occurred", "municipality_code", "occurred_at"),
     )
 
     id: uuid.UUID = Field(primary_key=True)
-    municipality_code: str = _tenant()
+    municipality_code: str = _tenant(index=False)
     case_id: uuid.UUID = Field(foreign_key="outreach_case.id", index=True)
     device_id: uuid.UUID | None = Field(default=None, foreign_key="device.id", index=True)
     author_id: uuid.UUID = Field(foreign_key="staff_user.id")

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api.cases.rules import CaseState, dutch_date
+from api.cases.rules import dutch_date
 from api.cases.service import stale_before
 from api.models import AuditEntry, BkrRegistration, Case, Conflict, Device
 from api.platform import tables
-from api.reports.facts import attempt_counts, objection_pending, overdue, proposed_closing, stale, still_to_act
+from api.reports.facts import attempt_counts, is_open, objection_pending, overdue, proposed_closing, stale, still_to_act
 
 SILENT_AFTER = timedelta(days=1)
 # The purge is scheduled daily; two days without a run means the schedule stopped.
@@ -52,11 +52,7 @@ class Dashboard:
 def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Dashboard:
     today = dutch_date(now)  # overdue once its last day has passed in the Netherlands
     board = Dashboard()
-    open_cases = (
-        Case.municipality_code == municipality_code,
-        Case.state != CaseState.CLOSED.value,
-        col(Case.purged_at).is_(None),
-    )
+    open_cases = (Case.municipality_code == municipality_code, is_open(Case.state), col(Case.purged_at).is_(None))
     for state, count in session.exec(select(Case.state, sa.func.count()).where(*open_cases).group_by(Case.state)):
         board.open_by_state[state] = count
     cases = tables.case.c

@@ -35,7 +35,7 @@ from api.platform import tables
 from api.platform.problems import Conflict, NotFound, Unprocessable
 from api.platform.sequence import next_change_seq
 from api.platform.tenancy import owned
-from api.reports.facts import dutch_day, overdue, proposed_closing, stale, still_to_act
+from api.reports.facts import CLOSED_IN_TEXT, dutch_day, overdue, proposed_closing, stale, still_to_act
 from api.signals import status as signal_status
 
 
@@ -87,7 +87,7 @@ def _filtered(
     if filters.state is not None:
         query = query.where(Case.state == filters.state)
     if filters.open is not None:
-        closed = col(Case.state) == CaseState.CLOSED.value
+        closed = col(Case.state) == CLOSED_IN_TEXT  # in the text: see `reports.facts.is_open`
         query = query.where(~closed if filters.open else closed)
     if filters.classification is not None:
         query = query.where(Case.classification == filters.classification)

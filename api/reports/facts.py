@@ -48,6 +48,17 @@ def _dutch_day_postgresql(element: dutch_day, compiler: Any, **kw: Any) -> str:
     return f"CAST(timezone('Europe/Amsterdam', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
+# 'closed' written into the statement, not bound: psycopg prepares a statement it runs often, and
+# PostgreSQL's generic plan for it can use the partial index of open cases
+# (`ix_outreach_case_open_by_due`) only when the predicate's value is in the text.
+CLOSED_IN_TEXT: sa.ColumnClause[str] = sa.literal_column(f"'{CaseState.CLOSED.value}'")
+
+
+def is_open(state: Any) -> sa.ColumnElement[bool]:
+    """The case is open (any state but closed), as the partial index of open cases says it."""
+    return state != CLOSED_IN_TEXT  # type: ignore[no-any-return]
+
+
 def attempt_on_or_before(case_id: sa.ColumnElement[Any], day: sa.ColumnElement[Any]) -> sa.Exists:
     """The case has an applied contact attempt, by any channel and reached or not, on or before
     the Dutch day `day` (a column or a value)."""
@@ -60,7 +71,7 @@ def overdue(cases: Any, *, today: date) -> sa.ColumnElement[bool]:
     """`cases.rules.is_overdue` as SQL over a case table's columns: open, its due day ended
     before `today`, and no attempt on or before it."""
     return sa.and_(
-        cases.state != CaseState.CLOSED.value,
+        is_open(cases.state),
         cases.first_contact_due_date < today,
         ~attempt_on_or_before(cases.id, cases.first_contact_due_date),
     )
@@ -69,7 +80,7 @@ def overdue(cases: Any, *, today: date) -> sa.ColumnElement[bool]:
 def still_to_act(cases: Any) -> sa.ColumnElement[bool]:
     """Open and not yet attempted in time: the cases a deadline list is about (overdue ones
     included once their day has passed)."""
-    return sa.and_(cases.state != CaseState.CLOSED.value, ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
+    return sa.and_(is_open(cases.state), ~attempt_on_or_before(cases.id, cases.first_contact_due_date))
 
 
 _signals = tables.signal
@@ -89,7 +100,7 @@ def stale(cases: Any, *, before: datetime) -> sa.ColumnElement[bool]:
     """`cases.rules.is_stale` as SQL: open, opened before `before` (the start of the cutoff's Dutch
     day), and no signal received and no event recorded or happened since."""
     return sa.and_(
-        cases.state != CaseState.CLOSED.value,
+        is_open(cases.state),
         cases.opened_at < before,
         ~sa.exists().where(_signals.c.case_id == cases.id, _signals.c.received_at >= before),
         ~sa.exists().where(
@@ -101,7 +112,7 @@ def stale(cases: Any, *, before: datetime) -> sa.ColumnElement[bool]:
 def objection_pending(cases: Any) -> sa.ColumnElement[bool]:
     """Open, opened under an earlier objection, and the office has not decided yet (it decides by
     assigning the case to a worker or closing it): what planning leaves alone."""
-    return sa.and_(cases.state != CaseState.CLOSED.value, cases.objection, cases.assigned_worker_id.is_(None))
+    return sa.and_(is_open(cases.state), cases.objection, cases.assigned_worker_id.is_(None))
 
 
 def first_attempt_day(case_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
@@ -174,21 +185,24 @@ def contact_columns() -> dict[str, sa.Label[Any]]:
 
 
 def help_accepted_count(session: Session, *, municipality_code: str, since: datetime, until: datetime) -> int:
-    """Cases whose first accepted help falls in [since, until)."""
-    first = (
-        sa.select(sa.func.min(_events.c.occurred_at).label("accepted_at"))
-        .where(
-            _events.c.municipality_code == municipality_code,
-            _events.c.outcome == "applied",
-            _events.c.kind == "help_accepted",
-        )
-        .group_by(_events.c.case_id)
-        .subquery()
-    )
+    """Cases whose first accepted help falls in [since, until): accepted in the period and never
+    before it. Read from the period's events (by tenant and time) and, per case found, its earlier
+    state events, not from every acceptance of the municipality's history."""
+    accepted = (_events.c.outcome == "applied", _events.c.kind == "help_accepted")
+    earlier = _events.alias("earlier")
     return int(
         session.execute(
-            sa.select(sa.func.count())
-            .select_from(first)
-            .where(first.c.accepted_at >= since, first.c.accepted_at < until)
+            sa.select(sa.func.count(sa.distinct(_events.c.case_id))).where(
+                _events.c.municipality_code == municipality_code,
+                *accepted,
+                _events.c.occurred_at >= since,
+                _events.c.occurred_at < until,
+                ~sa.exists().where(
+                    earlier.c.case_id == _events.c.case_id,
+                    earlier.c.outcome == "applied",
+                    earlier.c.kind == "help_accepted",
+                    earlier.c.occurred_at < since,
+                ),
+            )
         ).scalar_one()
     )
