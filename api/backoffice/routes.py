@@ -29,8 +29,12 @@ class DashboardOut(BaseModel):
         "whose last day has ended."
     )
     due_within_7_days: int
-    attempts_by_channel: dict[str, int]
-    reached_by_channel: dict[str, int]
+    attempts_by_channel: dict[str, int] = Field(
+        description="Contact attempts on the cases open now, per channel (a period's attempts: the monitor)."
+    )
+    reached_by_channel: dict[str, int] = Field(
+        description="Of those, the attempts that reached the resident, per channel."
+    )
     open_conflicts: int
     devices_not_synced_for_a_day: int
     bkr_failed: int = Field(description="BKR registrations that BKR refused or that ran out of attempts.")

@@ -80,7 +80,9 @@ def dashboard(session: Session, *, municipality_code: str, now: datetime) -> Das
         .select_from(Case)
         .where(*open_cases, stale(cases, before=stale_before(session, municipality_code, today=today)))
     ).one()
-    board.attempts_by_channel, board.reached_by_channel = attempt_counts(session, municipality_code=municipality_code)
+    board.attempts_by_channel, board.reached_by_channel = attempt_counts(
+        session, municipality_code=municipality_code, open_cases=True
+    )
     board.open_conflicts = session.exec(
         select(sa.func.count())
         .select_from(Conflict)

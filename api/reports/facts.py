@@ -125,9 +125,16 @@ def first_attempt_day(case_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
 
 
 def attempt_counts(
-    session: Session, *, municipality_code: str, since: datetime | None = None, until: datetime | None = None
+    session: Session,
+    *,
+    municipality_code: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    open_cases: bool = False,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Attempts and attempts that reached the resident, per channel, optionally in [since, until).
+    """Attempts and attempts that reached the resident, per channel, optionally in [since, until)
+    or on the cases open now (what the dashboard watches: the work in hand, the same whatever the
+    years of history behind it).
 
     Only channels with attempts appear (the dashboard shows what happened, not a grid of zeros).
     """
@@ -136,6 +143,11 @@ def attempt_counts(
         .where(_events.c.municipality_code == municipality_code, _events.c.outcome == "applied", _attempt)
         .group_by(_events.c.kind)
     )
+    if open_cases:
+        cases = tables.case.c
+        query = query.join(tables.case, cases.id == _events.c.case_id).where(
+            cases.municipality_code == municipality_code, is_open(cases.state), cases.purged_at.is_(None)
+        )
     if since is not None:
         query = query.where(_events.c.occurred_at >= since)
     if until is not None:

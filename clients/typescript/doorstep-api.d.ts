@@ -1827,7 +1827,10 @@ export interface components {
         };
         /** DashboardOut */
         DashboardOut: {
-            /** Attempts By Channel */
+            /**
+             * Attempts By Channel
+             * @description Contact attempts on the cases open now, per channel (a period's attempts: the monitor).
+             */
             attempts_by_channel: {
                 [key: string]: number;
             };
@@ -1866,7 +1869,10 @@ export interface components {
              * @default 0
              */
             proposed_closing: number;
-            /** Reached By Channel */
+            /**
+             * Reached By Channel
+             * @description Of those, the attempts that reached the resident, per channel.
+             */
             reached_by_channel: {
                 [key: string]: number;
             };

@@ -70,6 +70,45 @@ def test_the_dashboard_counts_deadlines_reach_conflicts_and_silent_devices(clien
     assert client.get("/v1/dashboard", headers=login(client, "worker1")).status_code == 403
 
 
+def test_the_dashboard_counts_the_attempts_on_open_cases_only(client: TestClient, session: Session):
+    """The dashboard watches the work in hand: a closed case's attempts are history (the monitor
+    counts a period's), and years of them must not slow the screen the office opens every morning."""
+    import uuid
+
+    make_municipality(session)
+    worker = make_user(session, role="worker", username="worker1")
+    make_user(session, role="backoffice", username="office1")
+    open_case, closed_case = make_case(session), make_case(session, postcode="1053KL")
+    closed_case.state, closed_case.result, closed_case.closed_at = "closed", "Geen reactie na eerder contact", NOW
+    session.add(closed_case)
+    for case, kind, reached in (
+        (open_case, "visit_attempt", False),
+        (closed_case, "visit_attempt", True),
+        (closed_case, "phone_attempt", True),
+    ):
+        session.add(
+            VisitEvent(
+                id=uuid.uuid4(),
+                municipality_code="0363",
+                case_id=case.id,
+                author_id=worker.id,
+                kind=kind,
+                occurred_at=NOW,
+                received_at=NOW,
+                base_version=1,
+                payload={"reached": reached},
+                outcome="applied",
+                change_seq=0,
+            )
+        )
+    session.commit()
+
+    board = client.get("/v1/dashboard", headers=login(client, "office1")).json()
+
+    assert board["attempts_by_channel"] == {"visit": 1}
+    assert board["reached_by_channel"] == {"visit": 0}
+
+
 def test_the_dashboard_and_the_console_show_when_retention_last_ran(client: TestClient, session: Session, app, clock):  # type: ignore[no-untyped-def]
     from api.cases.retention import purge
     from api.models import Municipality
