@@ -10,20 +10,18 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import IO, Any
+from typing import IO
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, is_overdue
 from api.platform import tables
 from api.platform.downloads import text_to
 from api.platform.spreadsheet import safe_cell
+from api.platform.xlsx import write_workbook
 from api.reports.facts import contact_columns, with_contacts
-from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
+from api.reports.rules import EXPORT_COLUMNS, Cell, ExportedCase, category_of, day_bounds, export_cells
 
 SHEET = "cases"
 ROWS_PER_READ = 1000
@@ -149,27 +147,16 @@ def write_csv(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> i
 
 
 def write_xlsx(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> int:
-    """One sheet, `cases`: the header row, then a row per case; dates as dates, counts as numbers.
-    openpyxl's write-only workbook keeps the sheet in a temporary file until it is saved."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET)
-    sheet.append(list(EXPORT_COLUMNS))
+    """One sheet, `cases`: the header row, then a row per case; dates as dates, counts as numbers,
+    text always text (`api.platform.xlsx`, written a row at a time)."""
     count = 0
-    for count, case in enumerate(cases, start=1):
-        if count > limit:
-            break
-        sheet.append([_xlsx_cell(sheet, cell) for cell in export_cells(case)])
-    workbook.save(out)
+
+    def rows() -> Iterator[list[Cell]]:
+        nonlocal count
+        for count, case in enumerate(cases, start=1):
+            if count > limit:
+                break
+            yield export_cells(case)
+
+    write_workbook(out, sheet=SHEET, header=EXPORT_COLUMNS, rows=rows())
     return count
-
-
-def _xlsx_cell(sheet: Any, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    text = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters make the workbook unreadable
-    if not text.startswith("="):
-        return text
-    # An address from a signal file is text, never a formula Excel would run.
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"
-    return cell
