@@ -52,10 +52,14 @@ lint-api:
 field-app:
 	cd clients/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
+# The reports benchmark drops and creates the database REPORTS_PG names.
+REPORTS_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_reports
+
 bench: $(STAMP)
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/auth_tokens.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/reports.py --cases 50000 --pg $(REPORTS_PG)
 
 clean:
 	rm -rf $(VENV) var

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import random
 import subprocess
 import sys
@@ -159,7 +160,10 @@ REQUESTS: dict[str, tuple[str, dict[str, str], dict[str, str], float, int | None
     "case export, XLSX": ("/v1/cases/export", {"format": "xlsx"}, {}, 10.0, 300),
     "DDAS, a year": ("/v1/reports/ddas", PERIOD, {}, 10.0, 300),
 }
-RUNS = 3
+
+
+def _runs() -> int:
+    return int(os.environ.get("REPORTS_BENCH_RUNS", "3"))
 
 
 def _vm(field: str) -> int:
@@ -218,7 +222,7 @@ def _reset_peak() -> None:
 
 
 def child(url: str, label: str) -> None:
-    """One request, RUNS times, in this fresh process; prints its figures as JSON."""
+    """One request, `--runs` times, in this fresh process; prints its figures as JSON."""
     path, params, extra, _, target_mb = REQUESTS[label]
     engine = make_engine(url)
     figures: dict[str, object] = {"peak_rss": 0}
@@ -230,7 +234,7 @@ def child(url: str, label: str) -> None:
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         figures["rss_before"] = _vm("VmRSS")
         seconds = []
-        for _ in range(RUNS):
+        for _ in range(_runs()):
             _reset_peak()
             started = time.perf_counter()
             response = client.get(path, params=params, headers={**headers, **extra})
@@ -257,7 +261,7 @@ def measure(url: str, cases: int, *, fresh: bool = True) -> list[dict[str, objec
         migrate(url)
         load(url, cases)
     name = make_url(url).get_backend_name()
-    print(f"\n{name}, {cases:,} cases (each in a process of its own; best and slowest of {RUNS})")
+    print(f"\n{name}, {cases:,} cases (each in a process of its own; best and slowest of {_runs()})")
     results = []
     for label, (_, _, _, target_s, target_mb) in REQUESTS.items():
         done = subprocess.run(
@@ -265,6 +269,7 @@ def measure(url: str, cases: int, *, fresh: bool = True) -> list[dict[str, objec
         )
         if done.returncode != 0:
             print(f"  {label:<24} failed: {done.stderr[-2000:]}")
+            results.append({"database": name, "label": label, "failed": True})
             continue
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         best, worst = min(figures["seconds"]), max(figures["seconds"])
@@ -288,18 +293,22 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=50_000)
     parser.add_argument("--pg", help="a PostgreSQL database to drop, create and use")
     parser.add_argument("--sqlite", type=Path, help="the SQLite file to use (default: a new temporary one)")
+    parser.add_argument("--runs", type=int, default=3, help="requests per export")
     parser.add_argument("--again", action="store_true", help="measure the databases a previous run loaded")
     parser.add_argument("--child", nargs=2, metavar=("URL", "LABEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    os.environ["REPORTS_BENCH_RUNS"] = str(args.runs)  # for the measuring processes
     sqlite = args.sqlite or Path(tempfile.mkdtemp()) / "reports.db"
     if not args.again:
         sqlite.unlink(missing_ok=True)
-    measure(f"sqlite:///{sqlite}", args.cases, fresh=not args.again)
+    results = measure(f"sqlite:///{sqlite}", args.cases, fresh=not args.again)
     if args.pg:
-        measure(args.pg, args.cases, fresh=not args.again)
+        results += measure(args.pg, args.cases, fresh=not args.again)
+    if any(result.get("failed") for result in results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
