@@ -60,10 +60,14 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
+# The reports benchmark drops and creates the database REPORTS_PG names.
+REPORTS_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_reports
+
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/auth_tokens.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/reports.py --cases 50000 --pg $(REPORTS_PG)
 	$(BIN)/python bench/scale.py
 
 clean:

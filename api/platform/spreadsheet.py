@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_TRIGGERS):
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value

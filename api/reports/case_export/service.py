@@ -8,22 +8,20 @@ The column layout is `api.reports.rules.EXPORT_COLUMNS`, documented in docs/case
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import IO, Any
 
 import sqlalchemy as sa
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from api.cases.rules import CaseState, dutch_date, is_overdue
 from api.platform import tables
 from api.platform.downloads import text_to
-from api.platform.spreadsheet import safe_cell
+from api.platform.spreadsheet import FORMULA_TRIGGERS
+from api.platform.xlsx import write_workbook
 from api.reports.facts import contact_columns, with_contacts
-from api.reports.rules import EXPORT_COLUMNS, ExportedCase, category_of, day_bounds, export_cells
+from api.reports.rules import EXPORT_COLUMNS, Cell, ExportedCase, category_of, day_bounds, export_cells
 
 SHEET = "cases"
 ROWS_PER_READ = 1000
@@ -42,6 +40,7 @@ def exported_cases(
     """The municipality's cases, oldest first, with their contact facts and trajectory, in one
     statement whose rows arrive a thousand at a time."""
     cases, households, trajectories = tables.case.c, tables.household.c, tables.trajectory.c
+    contacts = contact_columns()
     query = (
         sa.select(
             cases.id,
@@ -59,7 +58,7 @@ def exported_cases(
             cases.result,
             cases.closed_at,
             cases.purged_at,
-            *contact_columns().values(),
+            *(contacts[name] for name in _CONTACTS),
             trajectories.decision_date,
             trajectories.end_date,
             trajectories.outcome,
@@ -85,47 +84,88 @@ def exported_cases(
         query = query.where(cases.opened_at >= day_bounds(opened_from, opened_from)[0])
     if opened_to is not None:
         query = query.where(cases.opened_at < day_bounds(opened_to, opened_to)[1])
-    rows = session.execute(query.execution_options(yield_per=ROWS_PER_READ))
-    return (
-        ExportedCase(
-            case_id=row.id,
-            state=row.state,
-            classification=row.classification,
-            crisis=row.crisis,
-            opened_date=dutch_date(row.opened_at),
-            first_contact_due_date=row.first_contact_due_date,
-            street=row.street,
-            house_number=row.house_number,
-            house_number_addition=row.house_number_addition,
-            postcode=row.postcode,
-            town=row.town,
-            assigned_worker_id=row.assigned_worker_id,
-            result=row.result,
-            result_category=category_of(row.result) if row.result else None,
-            closed_date=dutch_date(row.closed_at) if row.closed_at else None,
-            letter_attempts=row.letter_attempts or 0,
-            phone_attempts=row.phone_attempts or 0,
-            visit_attempts=row.visit_attempts or 0,
-            mail_attempts=row.mail_attempts or 0,
-            sms_attempts=row.sms_attempts or 0,
-            appointment_attempts=row.appointment_attempts or 0,
-            administrative_attempts=row.administrative_attempts or 0,
-            first_attempt_date=dutch_date(row.first_attempt_at) if row.first_attempt_at else None,
-            first_contact_date=dutch_date(row.first_contact_at) if row.first_contact_at else None,
-            reached=row.first_contact_at is not None,
-            help_accepted=row.help_accepted_at is not None,
-            trajectory_decision_date=row.decision_date,
-            trajectory_end_date=row.end_date,
-            trajectory_outcome=row.outcome,
-            purged=row.purged_at is not None,
-            overdue=is_overdue(
-                due=row.first_contact_due_date,
-                today=today,
-                closed=row.state == CaseState.CLOSED.value,
-                first_attempt_on=dutch_date(row.first_attempt_at) if row.first_attempt_at else None,
-            ),
-        )
-        for row in rows
+    # Plain rows through the connection, unpacked by position: the ORM's row handling and a
+    # named lookup per column were a third of the export's time.
+    rows = session.connection().execute(query.execution_options(yield_per=ROWS_PER_READ))
+    return (_exported(row, today) for row in rows)
+
+
+_CONTACTS = (
+    *(
+        f"{channel}_attempts"
+        for channel in ("letter", "phone", "visit", "mail", "sms", "appointment", "administrative")
+    ),
+    "first_attempt_at",
+    "first_contact_at",
+    "help_accepted_at",
+)
+_CLOSED = CaseState.CLOSED.value
+
+
+def _exported(row: Sequence[Any], today: date) -> ExportedCase:
+    (
+        case_id,
+        state,
+        classification,
+        crisis,
+        opened_at,
+        due,
+        street,
+        house_number,
+        house_number_addition,
+        postcode,
+        town,
+        assigned_worker_id,
+        result,
+        closed_at,
+        purged_at,
+        letter,
+        phone,
+        visit,
+        mail,
+        sms,
+        appointment,
+        administrative,
+        first_attempt_at,
+        first_contact_at,
+        help_accepted_at,
+        decision_date,
+        end_date,
+        outcome,
+    ) = row
+    first_attempt_on = dutch_date(first_attempt_at) if first_attempt_at else None
+    return ExportedCase(
+        case_id=case_id,
+        state=state,
+        classification=classification,
+        crisis=crisis,
+        opened_date=dutch_date(opened_at),
+        first_contact_due_date=due,
+        street=street,
+        house_number=house_number,
+        house_number_addition=house_number_addition,
+        postcode=postcode,
+        town=town,
+        assigned_worker_id=assigned_worker_id,
+        result=result,
+        result_category=category_of(result) if result else None,
+        closed_date=dutch_date(closed_at) if closed_at else None,
+        letter_attempts=letter or 0,
+        phone_attempts=phone or 0,
+        visit_attempts=visit or 0,
+        mail_attempts=mail or 0,
+        sms_attempts=sms or 0,
+        appointment_attempts=appointment or 0,
+        administrative_attempts=administrative or 0,
+        first_attempt_date=first_attempt_on,
+        first_contact_date=dutch_date(first_contact_at) if first_contact_at else None,
+        reached=first_contact_at is not None,
+        help_accepted=help_accepted_at is not None,
+        trajectory_decision_date=decision_date,
+        trajectory_end_date=end_date,
+        trajectory_outcome=outcome,
+        purged=purged_at is not None,
+        overdue=is_overdue(due=due, today=today, closed=state == _CLOSED, first_attempt_on=first_attempt_on),
     )
 
 
@@ -139,9 +179,16 @@ def write_csv(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> i
         for count, case in enumerate(cases, start=1):
             if count > limit:
                 break
+            # `safe_cell` spelled out: it runs for every cell of the export.
             writer.writerow(
                 [
-                    "" if cell is None else cell.isoformat() if isinstance(cell, date) else safe_cell(cell)
+                    ""
+                    if cell is None
+                    else ("'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell)
+                    if type(cell) is str
+                    else cell.isoformat()
+                    if isinstance(cell, date)
+                    else cell
                     for cell in export_cells(case)
                 ]
             )
@@ -149,27 +196,16 @@ def write_csv(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> i
 
 
 def write_xlsx(cases: Iterable[ExportedCase], out: IO[bytes], *, limit: int) -> int:
-    """One sheet, `cases`: the header row, then a row per case; dates as dates, counts as numbers.
-    openpyxl's write-only workbook keeps the sheet in a temporary file until it is saved."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET)
-    sheet.append(list(EXPORT_COLUMNS))
+    """One sheet, `cases`: the header row, then a row per case; dates as dates, counts as numbers,
+    text always text (`api.platform.xlsx`, written a row at a time)."""
     count = 0
-    for count, case in enumerate(cases, start=1):
-        if count > limit:
-            break
-        sheet.append([_xlsx_cell(sheet, cell) for cell in export_cells(case)])
-    workbook.save(out)
+
+    def rows() -> Iterator[list[Cell]]:
+        nonlocal count
+        for count, case in enumerate(cases, start=1):
+            if count > limit:
+                break
+            yield export_cells(case)
+
+    write_workbook(out, sheet=SHEET, header=EXPORT_COLUMNS, rows=rows())
     return count
-
-
-def _xlsx_cell(sheet: Any, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    text = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters make the workbook unreadable
-    if not text.startswith("="):
-        return text
-    # An address from a signal file is text, never a formula Excel would run.
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"
-    return cell

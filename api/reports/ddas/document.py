@@ -135,13 +135,27 @@ def delivery_text(
     yield "]}]}"
 
 
+# One encoder for the whole delivery (json.dumps with options builds one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+ITEMS_PER_WRITE = 500
+
+
 def _dumps(item: dict[str, Any]) -> str:
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(item)
 
 
 def _joined(items: Iterable[dict[str, Any]]) -> Iterator[str]:
-    for index, item in enumerate(items):
-        yield _dumps(item) if index == 0 else "," + _dumps(item)
+    """The items comma-separated, encoded a few hundred at a time (as a list, brackets cut off)."""
+    block: list[dict[str, Any]] = []
+    first = True
+    for item in items:
+        block.append(item)
+        if len(block) >= ITEMS_PER_WRITE:
+            yield _ENCODER.encode(block)[1:-1] if first else "," + _ENCODER.encode(block)[1:-1]
+            first = False
+            block.clear()
+    if block:
+        yield _ENCODER.encode(block)[1:-1] if first else "," + _ENCODER.encode(block)[1:-1]
 
 
 def vroegsignaal(signal: SignalRow, person: Client) -> dict[str, Any]:
