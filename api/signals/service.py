@@ -11,6 +11,7 @@ row rolls the savepoint back and only the report is stored.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,10 +25,11 @@ from sqlmodel import Session
 from api.models import Municipality, SignalImport
 from api.municipality.policy import settings_of
 from api.platform import metrics, tables
-from api.platform.bulk import among, insert_rows
+from api.platform.bulk import in_array, insert_rows, on_postgres
+from api.platform.handoff import Handoff
 from api.signals.bsn import BsnVault
 from api.signals.parsing import ParsedRow, SignalInput
-from api.signals.writer import Writer
+from api.signals.writer import Fresh, SignalRows, Writer
 
 Mode = Literal["all-or-nothing", "accept-valid"]
 Outcome = Literal["created", "duplicate", "rejected"]
@@ -68,6 +70,16 @@ def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
         yield chunk
 
 
+@dataclass
+class _Chunk:
+    """A chunk as the reading side hands it to the writing side: checked, its rows built."""
+
+    quarantined: list[dict[str, Any]]  # accept-valid: the rejected rows, their BSNs encrypted
+    fresh: list[Fresh]  # valid and new to this delivery (maybe stored by an earlier one)
+    outcomes: list[RowOutcome]  # with keep_outcomes: the rejected and repeated rows', in order
+    lines: dict[str, int]  # with keep_outcomes: each fresh signal's line
+
+
 def intake(
     session: Session,
     *,
@@ -79,85 +91,75 @@ def intake(
     now: datetime,
     keep_outcomes: bool = False,
 ) -> IntakeReport:
-    """Store a delivery's signals; returns what happened to each row (counts, errors)."""
+    """Store a delivery's signals; returns what happened to each row (counts, errors).
+
+    Two sides take turns with each chunk: this thread reads and checks it and builds its rows
+    (parsing, AES-GCM, keyed hashes: Python, no database), then hands it over to a writer thread,
+    which checks it against stored signal ids, settles its households and writes it. While one
+    chunk is written the next is read, so the Python of the one runs while the database works on
+    the other. A chunk is written only after the one before it (its households may be in both),
+    and the session is the writer thread's alone until all is written."""
     code = municipality.code
     report = IntakeReport()
     seen: set[str] = set()
     savepoint = session.begin_nested()
     writing = True
     settings = settings_of(municipality)
+    build = SignalRows(code=code, vault=vault, settings=settings, import_id=import_id, now=now)
+    new_id, encrypt = build.new_id, vault.encrypter(code)
     writer = Writer(session, code=code, vault=vault, settings=settings, import_id=import_id, now=now)
-    for chunk in _chunks(rows, CHUNK):
-        fresh: list[SignalInput] = []
-        lines: dict[str, int] = {}
-        quarantined: list[dict[str, Any]] = []
-        for row in chunk:
-            report.total += 1
-            if row.errors or row.signal is None:
-                report.rejected += 1
-                for problem in row.errors:
-                    report.error(problem.line, problem.column, problem.reason)
-                if keep_outcomes:
-                    reason = "; ".join(f"{e.column or 'row'}: {e.reason}" for e in row.errors)
-                    report.outcomes.append(RowOutcome(row.line, row.raw.get("signal_id"), "rejected", reason))
-                if mode == "accept-valid":
-                    raw = dict(row.raw)
-                    if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
-                        raw["bsn"] = vault.encrypt(str(raw["bsn"]), municipality_code=code)
-                    quarantined.append(
-                        {
-                            "id": writer.new_id(),
-                            "municipality_code": code,
-                            "import_id": import_id,
-                            "line": row.line,
-                            "raw": raw,
-                            "errors": [{"column": e.column, "reason": e.reason} for e in row.errors],
-                        }
-                    )
-                else:
-                    writing = False
-                continue
-            signal = row.signal
-            if signal.external_id in seen:
-                report.duplicates += 1
-                if keep_outcomes:
-                    report.outcomes.append(
-                        RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery")
-                    )
-                continue
-            seen.add(signal.external_id)
-            fresh.append(signal)
-            if signal.creditor_name:
-                report.creditors.add((signal.creditor_name, signal.partner_type))
-            lines[signal.external_id] = row.line
-        # Written per chunk, not added to the session: the session would hold every rejected row of
-        # the delivery until the commit (100,000 of them took 600 MB).
-        insert_rows(session, _QUARANTINE, quarantined)
-        if not fresh or not writing:
-            continue
-        stored = set(
-            session.execute(
-                sa.select(_SIGNALS.c.external_id).where(
-                    _SIGNALS.c.municipality_code == code,
-                    among(session, _SIGNALS.c.external_id, [s.external_id for s in fresh]),
-                )
-            ).scalars()
-        )
-        new = [s for s in fresh if s.external_id not in stored] if stored else fresh
-        report.duplicates += len(fresh) - len(new)
-        if keep_outcomes:
-            for signal in fresh:
-                if signal.external_id in stored:
-                    report.outcomes.append(
-                        RowOutcome(
-                            lines[signal.external_id], signal.external_id, "duplicate", "signal id already received"
+    written = _Written(session, writer, report, code=code, keep_outcomes=keep_outcomes)
+    with Handoff(written.chunk, name=f"import-{import_id}") as handoff:
+        for chunk in _chunks(rows, CHUNK):
+            fresh: list[SignalInput] = []
+            lines: dict[str, int] = {}
+            outcomes: list[RowOutcome] = []
+            quarantined: list[dict[str, Any]] = []
+            for row in chunk:
+                report.total += 1
+                if row.errors or row.signal is None:
+                    report.rejected += 1
+                    for problem in row.errors:
+                        report.error(problem.line, problem.column, problem.reason)
+                    if keep_outcomes:
+                        reason = "; ".join(f"{e.column or 'row'}: {e.reason}" for e in row.errors)
+                        outcomes.append(RowOutcome(row.line, row.raw.get("signal_id"), "rejected", reason))
+                    if mode == "accept-valid":
+                        raw = dict(row.raw)
+                        if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
+                            raw["bsn"] = encrypt(str(raw["bsn"]))
+                        quarantined.append(
+                            {
+                                "id": new_id(),
+                                "municipality_code": code,
+                                "import_id": import_id,
+                                "line": row.line,
+                                "raw": raw,
+                                "errors": [{"column": e.column, "reason": e.reason} for e in row.errors],
+                            }
                         )
-                    )
-                else:
-                    report.outcomes.append(RowOutcome(lines[signal.external_id], signal.external_id, "created"))
-        if new:
-            writer.store(new)
-            report.created += len(new)
+                    else:
+                        writing = False
+                    continue
+                signal = row.signal
+                if signal.external_id in seen:
+                    report.duplicates += 1
+                    if keep_outcomes:
+                        outcomes.append(
+                            RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery")
+                        )
+                    continue
+                seen.add(signal.external_id)
+                fresh.append(signal)
+                if signal.creditor_name:
+                    report.creditors.add((signal.creditor_name, signal.partner_type))
+                if keep_outcomes:
+                    lines[signal.external_id] = row.line
+            # Rejected rows are written per chunk, not added to the session: the session would hold
+            # every rejected row of the delivery until the commit (100,000 of them took 600 MB).
+            handoff.put(_Chunk(quarantined, build(fresh) if writing else [], outcomes, lines))
+    report.duplicates += written.duplicates
+    report.created = written.created
 
     if mode == "all-or-nothing" and report.rejected:
         savepoint.rollback()
@@ -174,6 +176,52 @@ def intake(
     report.cases_updated = writer.cases_updated
     savepoint.commit()
     return report
+
+
+class _Written:
+    """The writing side of intake, on the handoff's thread: it alone uses the session meanwhile,
+    and keeps the report's outcomes (in row order: a chunk's rejected rows first, as read)."""
+
+    def __init__(self, session: Session, writer: Writer, report: IntakeReport, *, code: str, keep_outcomes: bool):
+        self.session, self.writer, self.report = session, writer, report
+        self.keep_outcomes = keep_outcomes
+        self.stored_ids = _stored_ids(postgres=on_postgres(session))
+        self.code = code
+        self.created = 0
+        self.duplicates = 0  # already stored (those repeated within the delivery the reading side counts)
+
+    def chunk(self, chunk: _Chunk) -> None:
+        session, report = self.session, self.report
+        insert_rows(session, _QUARANTINE, chunk.quarantined)
+        report.outcomes.extend(chunk.outcomes)
+        fresh = chunk.fresh
+        if not fresh:
+            return
+        stored = set(
+            session.execute(self.stored_ids, {"code": self.code, "ids": [s.external_id for s in fresh]}).scalars()
+        )
+        new = [s for s in fresh if s.external_id not in stored] if stored else fresh
+        self.duplicates += len(fresh) - len(new)
+        if self.keep_outcomes:
+            for signal in fresh:
+                line = chunk.lines[signal.external_id]
+                if signal.external_id in stored:
+                    report.outcomes.append(
+                        RowOutcome(line, signal.external_id, "duplicate", "signal id already received")
+                    )
+                else:
+                    report.outcomes.append(RowOutcome(line, signal.external_id, "created"))
+        if new:
+            self.writer.store(new)
+            self.created += len(new)
+
+
+@functools.cache
+def _stored_ids(*, postgres: bool) -> sa.Select[tuple[str]]:
+    """The external ids among :ids the municipality :code has stored already."""
+    return sa.select(_SIGNALS.c.external_id).where(
+        _SIGNALS.c.municipality_code == sa.bindparam("code"), in_array(_SIGNALS.c.external_id, "ids", postgres=postgres)
+    )
 
 
 @dataclass(frozen=True)
