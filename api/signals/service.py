@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -27,6 +28,7 @@ from api.municipality.policy import settings_of
 from api.platform import metrics, tables
 from api.platform.bulk import in_array, insert_rows, on_postgres
 from api.platform.handoff import Handoff
+from api.platform.spill import SpillSet
 from api.signals.bsn import BsnVault
 from api.signals.parsing import ParsedRow, SignalInput
 from api.signals.writer import Fresh, SignalRows, Writer
@@ -101,7 +103,7 @@ def intake(
     and the session is the writer thread's alone until all is written."""
     code = municipality.code
     report = IntakeReport()
-    seen: set[str] = set()
+    seen = SpillSet()  # the delivery's signal ids so far (a million would take 90 MB in a set)
     savepoint = session.begin_nested()
     writing = True
     settings = settings_of(municipality)
@@ -109,12 +111,17 @@ def intake(
     new_id, encrypt = build.new_id, vault.encrypter(code)
     writer = Writer(session, code=code, vault=vault, settings=settings, import_id=import_id, now=now)
     written = _Written(session, writer, report, code=code, keep_outcomes=keep_outcomes)
-    with Handoff(written.chunk, name=f"import-{import_id}") as handoff:
+    with closing(seen), closing(writer), Handoff(written.chunk, name=f"import-{import_id}") as handoff:
         for chunk in _chunks(rows, CHUNK):
             fresh: list[SignalInput] = []
             lines: dict[str, int] = {}
             outcomes: list[RowOutcome] = []
             quarantined: list[dict[str, Any]] = []
+            # A repeat within the delivery: of an earlier chunk, or earlier in this one.
+            earlier = seen.present(
+                [row.signal.external_id for row in chunk if row.signal is not None and not row.errors]
+            )
+            here: set[str] = set()
             for row in chunk:
                 report.total += 1
                 if row.errors or row.signal is None:
@@ -142,14 +149,14 @@ def intake(
                         writing = False
                     continue
                 signal = row.signal
-                if signal.external_id in seen:
+                if signal.external_id in earlier or signal.external_id in here:
                     report.duplicates += 1
                     if keep_outcomes:
                         outcomes.append(
                             RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery")
                         )
                     continue
-                seen.add(signal.external_id)
+                here.add(signal.external_id)
                 fresh.append(signal)
                 if signal.creditor_name:
                     report.creditors.add((signal.creditor_name, signal.partner_type))
@@ -157,6 +164,7 @@ def intake(
                     lines[signal.external_id] = row.line
             # Rejected rows are written per chunk, not added to the session: the session would hold
             # every rejected row of the delivery until the commit (100,000 of them took 600 MB).
+            seen.add_all(here)
             handoff.put(_Chunk(quarantined, build(fresh) if writing else [], outcomes, lines))
     report.duplicates += written.duplicates
     report.created = written.created

@@ -24,6 +24,7 @@ from api.municipality.policy import MunicipalitySettings
 from api.platform import tables
 from api.platform.bulk import in_array, insert_rows, on_postgres, update_rows
 from api.platform.sequence import reserve_change_seqs
+from api.platform.spill import SpillSet
 from api.residents.rules import name_forms, name_key
 from api.signals import status as signal_status
 from api.signals.bsn import BsnVault
@@ -227,7 +228,9 @@ class Writer:
         self.repeats: set[uuid.UUID] = set()  # this delivery's signals that are repeats
         self.cases_opened = 0
         self.cases_updated = 0
-        self.numbered: set[uuid.UUID] = set()  # cases this delivery opened or already gave a new version
+        # Cases this delivery opened or already gave a new version (their ids' bytes): a million rows
+        # open some 660,000 cases, so past a limit the set moves to a temporary file.
+        self.numbered = SpillSet()
         self.renumbered: list[uuid.UUID] = []  # existing cases it changed: they get a change number at the end
         self.written = 0
         self.statistics = _Statistics(session, _LOOKED_UP)
@@ -394,10 +397,10 @@ class Writer:
         ):
             return  # a new signal that joins changes the case too (its residents, its arrears)
         change = {"id": case_id, "classification": classification, "crisis": crisis, "first_contact_due_date": due}
-        if case_id in self.numbered:
+        if case_id.bytes in self.numbered:
             changes.amended_cases.append(change)
         else:
-            self.numbered.add(case_id)
+            self.numbered.add_all((case_id.bytes,))
             changes.renumbered_cases.append(change | {"version": existing_case.version + 1})
 
     def _write(self, changes: _Changes) -> None:
@@ -411,9 +414,13 @@ class Writer:
         update_rows(session, _CASES, changes.amended_cases)
         self.cases_opened += len(changes.new_cases)
         self.cases_updated += len(changes.renumbered_cases)
-        self.numbered.update(case["id"] for case in changes.new_cases)
+        self.numbered.add_all(case["id"].bytes for case in changes.new_cases)
         self.written += len(changes.new_signals)
         self.statistics.grew(self.written)
+
+    def close(self) -> None:
+        """Forget the cases this delivery numbered (all written by now); `finish` does not need them."""
+        self.numbered.close()
 
     def finish(self) -> None:
         """Number the existing cases this delivery changed, so devices holding them learn of it.
