@@ -53,6 +53,7 @@ field-app:
 	cd clients/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 bench: $(STAMP)
+	$(BIN)/python bench/import_signals.py --xlsx
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/auth_tokens.py
 	$(BIN)/python bench/console.py
