@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -27,11 +26,10 @@ from api.models import Municipality, SignalImport
 from api.municipality.policy import settings_of
 from api.platform import metrics, tables
 from api.platform.bulk import in_array, insert_rows, on_postgres
-from api.platform.handoff import Handoff
 from api.platform.spill import SpillSet
 from api.signals.bsn import BsnVault
 from api.signals.parsing import ParsedRow, SignalInput
-from api.signals.writer import Fresh, SignalRows, Writer
+from api.signals.writer import Writer
 
 Mode = Literal["all-or-nothing", "accept-valid"]
 Outcome = Literal["created", "duplicate", "rejected"]
@@ -72,16 +70,6 @@ def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
         yield chunk
 
 
-@dataclass
-class _Chunk:
-    """A chunk as the reading side hands it to the writing side: checked, its rows built."""
-
-    quarantined: list[dict[str, Any]]  # accept-valid: the rejected rows, their BSNs encrypted
-    fresh: list[Fresh]  # valid and new to this delivery (maybe stored by an earlier one)
-    outcomes: list[RowOutcome]  # with keep_outcomes: the rejected and repeated rows', in order
-    lines: dict[str, int]  # with keep_outcomes: each fresh signal's line
-
-
 def intake(
     session: Session,
     *,
@@ -93,35 +81,25 @@ def intake(
     now: datetime,
     keep_outcomes: bool = False,
 ) -> IntakeReport:
-    """Store a delivery's signals; returns what happened to each row (counts, errors).
-
-    Two sides take turns with each chunk: this thread reads and checks it and builds its rows
-    (parsing, AES-GCM, keyed hashes: Python, no database), then hands it over to a writer thread,
-    which checks it against stored signal ids, settles its households and writes it. While one
-    chunk is written the next is read, so the Python of the one runs while the database works on
-    the other. A chunk is written only after the one before it (its households may be in both),
-    and the session is the writer thread's alone until all is written."""
+    """Store a delivery's signals; returns what happened to each row (counts, errors)."""
     code = municipality.code
     report = IntakeReport()
     seen = SpillSet()  # the delivery's signal ids so far (a million would take 90 MB in a set)
     savepoint = session.begin_nested()
     writing = True
     settings = settings_of(municipality)
-    build = SignalRows(code=code, vault=vault, settings=settings, import_id=import_id, now=now)
-    new_id, encrypt = build.new_id, vault.encrypter(code)
     writer = Writer(session, code=code, vault=vault, settings=settings, import_id=import_id, now=now)
-    written = _Written(session, writer, report, code=code, keep_outcomes=keep_outcomes)
-    with closing(seen), closing(writer), Handoff(written.chunk, name=f"import-{import_id}") as handoff:
+    stored_ids = _stored_ids(postgres=on_postgres(session))
+    try:
         for chunk in _chunks(rows, CHUNK):
-            fresh: list[SignalInput] = []
-            lines: dict[str, int] = {}
-            outcomes: list[RowOutcome] = []
-            quarantined: list[dict[str, Any]] = []
-            # A repeat within the delivery: of an earlier chunk, or earlier in this one.
+            # A repeat within the delivery: of an earlier chunk (asked once a chunk), or earlier in this one.
             earlier = seen.present(
                 [row.signal.external_id for row in chunk if row.signal is not None and not row.errors]
             )
             here: set[str] = set()
+            fresh: list[SignalInput] = []
+            lines: dict[str, int] = {}
+            quarantined: list[dict[str, Any]] = []
             for row in chunk:
                 report.total += 1
                 if row.errors or row.signal is None:
@@ -130,14 +108,14 @@ def intake(
                         report.error(problem.line, problem.column, problem.reason)
                     if keep_outcomes:
                         reason = "; ".join(f"{e.column or 'row'}: {e.reason}" for e in row.errors)
-                        outcomes.append(RowOutcome(row.line, row.raw.get("signal_id"), "rejected", reason))
+                        report.outcomes.append(RowOutcome(row.line, row.raw.get("signal_id"), "rejected", reason))
                     if mode == "accept-valid":
                         raw = dict(row.raw)
                         if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
-                            raw["bsn"] = encrypt(str(raw["bsn"]))
+                            raw["bsn"] = vault.encrypt(str(raw["bsn"]), municipality_code=code)
                         quarantined.append(
                             {
-                                "id": new_id(),
+                                "id": writer.new_id(),
                                 "municipality_code": code,
                                 "import_id": import_id,
                                 "line": row.line,
@@ -152,7 +130,7 @@ def intake(
                 if signal.external_id in earlier or signal.external_id in here:
                     report.duplicates += 1
                     if keep_outcomes:
-                        outcomes.append(
+                        report.outcomes.append(
                             RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery")
                         )
                     continue
@@ -160,76 +138,48 @@ def intake(
                 fresh.append(signal)
                 if signal.creditor_name:
                     report.creditors.add((signal.creditor_name, signal.partner_type))
-                if keep_outcomes:
-                    lines[signal.external_id] = row.line
-            # Rejected rows are written per chunk, not added to the session: the session would hold
-            # every rejected row of the delivery until the commit (100,000 of them took 600 MB).
+                lines[signal.external_id] = row.line
+            # Written per chunk, not added to the session: the session would hold every rejected row of
+            # the delivery until the commit (100,000 of them took 600 MB).
+            insert_rows(session, _QUARANTINE, quarantined)
             seen.add_all(here)
-            handoff.put(_Chunk(quarantined, build(fresh) if writing else [], outcomes, lines))
-    report.duplicates += written.duplicates
-    report.created = written.created
+            if not fresh or not writing:
+                continue
+            stored = set(session.execute(stored_ids, {"code": code, "ids": [s.external_id for s in fresh]}).scalars())
+            new = [s for s in fresh if s.external_id not in stored] if stored else fresh
+            report.duplicates += len(fresh) - len(new)
+            if keep_outcomes:
+                for signal in fresh:
+                    if signal.external_id in stored:
+                        report.outcomes.append(
+                            RowOutcome(
+                                lines[signal.external_id], signal.external_id, "duplicate", "signal id already received"
+                            )
+                        )
+                    else:
+                        report.outcomes.append(RowOutcome(lines[signal.external_id], signal.external_id, "created"))
+            if new:
+                writer.store(new)
+                report.created += len(new)
 
-    if mode == "all-or-nothing" and report.rejected:
-        savepoint.rollback()
-        report.created = 0
-        if keep_outcomes:
-            for outcome in report.outcomes:
-                if outcome.outcome == "created":
-                    outcome.outcome, outcome.reason = "rejected", "delivery rejected as a whole (all-or-nothing)"
+        if mode == "all-or-nothing" and report.rejected:
+            savepoint.rollback()
+            report.created = 0
+            if keep_outcomes:
+                for outcome in report.outcomes:
+                    if outcome.outcome == "created":
+                        outcome.outcome, outcome.reason = "rejected", "delivery rejected as a whole (all-or-nothing)"
+            return report
+        writer.finish()
+        report.repeats = len(writer.repeats)
+        report.below_threshold = dict(sorted(writer.below_threshold.items()))
+        report.cases_opened = writer.cases_opened
+        report.cases_updated = writer.cases_updated
+        savepoint.commit()
         return report
-    writer.finish()
-    report.repeats = len(writer.repeats)
-    report.below_threshold = dict(sorted(writer.below_threshold.items()))
-    report.cases_opened = writer.cases_opened
-    report.cases_updated = writer.cases_updated
-    savepoint.commit()
-    return report
-
-
-class _Written:
-    """The writing side of intake, on the handoff's thread: it alone uses the session meanwhile,
-    and keeps the report's outcomes (in row order: a chunk's rejected rows first, as read)."""
-
-    def __init__(self, session: Session, writer: Writer, report: IntakeReport, *, code: str, keep_outcomes: bool):
-        self.session, self.writer, self.report = session, writer, report
-        self.keep_outcomes = keep_outcomes
-        self.stored_ids = _stored_ids(postgres=on_postgres(session))
-        self.code = code
-        self.created = 0
-        self.duplicates = 0  # already stored (those repeated within the delivery the reading side counts)
-
-    def chunk(self, chunk: _Chunk) -> None:
-        session, report = self.session, self.report
-        insert_rows(session, _QUARANTINE, chunk.quarantined)
-        report.outcomes.extend(chunk.outcomes)
-        fresh = chunk.fresh
-        if not fresh:
-            return
-        stored = set(
-            session.execute(self.stored_ids, {"code": self.code, "ids": [s.external_id for s in fresh]}).scalars()
-        )
-        new = [s for s in fresh if s.external_id not in stored] if stored else fresh
-        self.duplicates += len(fresh) - len(new)
-        if self.keep_outcomes:
-            for signal in fresh:
-                line = chunk.lines[signal.external_id]
-                if signal.external_id in stored:
-                    report.outcomes.append(
-                        RowOutcome(line, signal.external_id, "duplicate", "signal id already received")
-                    )
-                else:
-                    report.outcomes.append(RowOutcome(line, signal.external_id, "created"))
-        if new:
-            self.writer.store(new)
-            self.created += len(new)
-
-
-@functools.cache
-def _stored_ids(*, postgres: bool) -> sa.Select[tuple[str]]:
-    """The external ids among :ids the municipality :code has stored already."""
-    return sa.select(_SIGNALS.c.external_id).where(
-        _SIGNALS.c.municipality_code == sa.bindparam("code"), in_array(_SIGNALS.c.external_id, "ids", postgres=postgres)
-    )
+    finally:  # memory and temporary files of the delivery's ids and cases
+        seen.close()
+        writer.close()
 
 
 @dataclass(frozen=True)
@@ -258,6 +208,14 @@ def regroup(
 
 _SIGNALS = tables.signal
 _QUARANTINE = tables.quarantined_row
+
+
+@functools.cache
+def _stored_ids(*, postgres: bool) -> sa.Select[tuple[str]]:
+    """The external ids among :ids the municipality :code has stored already (built once)."""
+    return sa.select(_SIGNALS.c.external_id).where(
+        _SIGNALS.c.municipality_code == sa.bindparam("code"), in_array(_SIGNALS.c.external_id, "ids", postgres=postgres)
+    )
 
 
 def missing_agreements(session: Session, *, code: str, creditors: set[tuple[str, str]]) -> list[dict[str, str]]:

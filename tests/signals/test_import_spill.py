@@ -1,14 +1,11 @@
-"""The import's writer thread and bounded memory change nothing of what an import does: chunked small,
-with its households spread over many chunks and its memory of ids spilled to disk, a delivery written
-on the writer thread stores the same signals, verdicts, cases and change numbers and reports the same
-as when each chunk is written in turn with the reading; an error on either side leaves nothing behind
-and no thread running."""
+"""The import's memory of a delivery's ids and cases, bounded by moving to disk, changes nothing of what
+it does: chunked small, with its households spread over many chunks and the sets spilled almost at
+once, a delivery stores the same signals, verdicts, cases and change numbers and reports the same as
+with the sets in memory; an error while writing mid-file still leaves nothing behind."""
 
 from __future__ import annotations
 
 import random
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +18,6 @@ from sqlmodel import Session, SQLModel
 
 from api.models import Municipality
 from api.platform import spill, tables
-from api.platform.handoff import Handoff
 from api.platform.spill import SpillSet
 from api.signals import service, writer
 from api.signals.parsing import ParsedRow, normalise_row
@@ -162,35 +158,20 @@ def two_deliveries(engine: Engine) -> dict[str, Any]:
     return {"reports": [run(engine, first), run(engine, second)], **stored(engine)}
 
 
-class Inline(Handoff[Any]):
-    """The work done in the caller's thread as each item is put: intake as it was before the thread."""
-
-    def __enter__(self) -> Inline:
-        return self
-
-    def put(self, item: Any) -> None:
-        self._work(item)
-
-    def __exit__(self, *_: object) -> None:
-        pass
-
-
-def test_the_writer_thread_and_spilled_ids_store_and_report_what_writing_in_turn_does(  # type: ignore[no-untyped-def]
+def test_spilled_ids_and_cases_store_and_report_what_they_do_in_memory(  # type: ignore[no-untyped-def]
     db: Engine, session: Session, monkeypatch
 ):
     """Chunks of three rows: households, repeats and cases of an earlier delivery span chunks."""
     make_municipality(session)
     monkeypatch.setattr(service, "CHUNK", 3)
-    monkeypatch.setattr(service, "Handoff", Inline)
-    in_turn = two_deliveries(db)
+    in_memory = two_deliveries(db)
     empty(db)
-    monkeypatch.setattr(service, "Handoff", Handoff)
     monkeypatch.setattr(spill, "LIMIT", 4)  # the delivery's ids and its cases go to disk almost at once
-    overlapped = two_deliveries(db)
+    spilled = two_deliveries(db)
 
-    assert in_turn["reports"][1]["duplicates"] > 30 and in_turn["reports"][1]["cases_updated"] > 0
-    assert in_turn["reports"][0]["rejected"] > 0 and in_turn["reports"][0]["repeats"] > 0
-    assert overlapped == in_turn
+    assert in_memory["reports"][1]["duplicates"] > 30 and in_memory["reports"][1]["cases_updated"] > 0
+    assert in_memory["reports"][0]["rejected"] > 0 and in_memory["reports"][0]["repeats"] > 0
+    assert spilled == in_memory
 
 
 @pytest.mark.parametrize("mode", ["all-or-nothing", "accept-valid"])
@@ -198,33 +179,38 @@ def test_an_all_or_nothing_delivery_reports_the_same_repeats_after_its_first_rej
     db: Engine, session: Session, monkeypatch, mode
 ):
     """After a rejected row all-or-nothing writes no more, so repeats within the delivery are found
-    by the reading side alone: the same count, whether the ids are in memory or spilled."""
+    by the set of ids alone: the same count, whether the ids are in memory or spilled."""
     make_municipality(session)
     rows = delivery(3, 150)
     monkeypatch.setattr(service, "CHUNK", 4)
-    monkeypatch.setattr(service, "Handoff", Inline)
-    in_turn = run(db, rows, mode=mode)
+    in_memory = run(db, rows, mode=mode)
     empty(db)
-    monkeypatch.setattr(service, "Handoff", Handoff)
     monkeypatch.setattr(spill, "LIMIT", 3)
-    overlapped = run(db, rows, mode=mode)
-    assert overlapped == in_turn and in_turn["duplicates"] > 5 and in_turn["rejected"] > 0
+    spilled = run(db, rows, mode=mode)
+    assert spilled == in_memory and in_memory["duplicates"] > 5 and in_memory["rejected"] > 0
 
 
-def import_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name.startswith("import-")]
+def _recording(spill_to_disk: Any, opened: list[SpillSet]) -> Any:
+    def recorded(self: SpillSet) -> None:
+        opened.append(self)
+        spill_to_disk(self)
+
+    return recorded
 
 
-def test_an_error_in_the_writer_thread_mid_file_rolls_everything_back_and_stops_the_thread(  # type: ignore[no-untyped-def]
+def test_an_error_while_writing_mid_file_rolls_everything_back_and_removes_the_spilled_sets(  # type: ignore[no-untyped-def]
     db: Engine, session: Session, monkeypatch
 ):
     make_municipality(session)
     monkeypatch.setattr(service, "CHUNK", 5)
+    monkeypatch.setattr(spill, "LIMIT", 3)
     settle = writer.Writer.settle
     calls = []
+    opened: list[SpillSet] = []
+    monkeypatch.setattr(spill.SpillSet, "_spill", _recording(spill.SpillSet._spill, opened))
 
     def failing(self, households, addresses):  # type: ignore[no-untyped-def]
-        calls.append(threading.current_thread().name)
+        calls.append(1)
         if len(calls) == 4:
             raise RuntimeError("the database went away")
         return settle(self, households, addresses)
@@ -255,93 +241,11 @@ def test_an_error_in_the_writer_thread_mid_file_rolls_everything_back_and_stops_
             )
         own.rollback()
 
-    assert all(name.startswith("import-") for name in calls)  # written on the writer thread
-    assert read < 200  # the reading stopped soon after
-    assert import_threads() == []
+    assert read == 20  # four chunks
+    assert opened and all(spilled._file is None for spilled in opened)  # closed: their files are gone
     with db.connect() as connection:
         for table in (tables.signal, tables.case, tables.household, tables.signal_import):
             assert connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
-
-
-def test_an_error_while_reading_stops_the_writer_thread_before_it_is_raised(  # type: ignore[no-untyped-def]
-    db: Engine, session: Session, monkeypatch
-):
-    make_municipality(session)
-    monkeypatch.setattr(service, "CHUNK", 5)
-    settle = writer.Writer.settle
-    busy = threading.Event()
-
-    def slow(self, households, addresses):  # type: ignore[no-untyped-def]
-        busy.set()
-        time.sleep(0.2)  # still writing when the reading fails
-        return settle(self, households, addresses)
-
-    monkeypatch.setattr(writer.Writer, "settle", slow)
-
-    def rows() -> Iterator[ParsedRow]:
-        for number, row in enumerate(parsed(delivery(5, 100)), 1):
-            if number == 12:
-                assert busy.wait(5)
-                raise ValueError("broken file")
-            yield row
-
-    with Session(db) as own:
-        record = service.new_import(code="0363", source="file", mode="accept-valid", created_by="t", now=NOW)
-        own.add(record)
-        own.flush()
-        with pytest.raises(ValueError, match="broken file"):
-            service.intake(
-                own,
-                municipality=own.get(Municipality, "0363"),
-                vault=VAULT,
-                rows=rows(),
-                mode="accept-valid",
-                import_id=record.id,
-                now=NOW,
-            )
-        assert import_threads() == []  # already stopped: the session is the caller's again
-        own.rollback()
-    with db.connect() as connection:
-        assert connection.execute(sa.select(sa.func.count()).select_from(tables.signal)).scalar() == 0
-
-
-def test_a_handoff_works_items_in_order_one_waiting_at_most() -> None:
-    done: list[int] = []
-    waiting: list[int] = []
-    release = threading.Event()
-
-    def work(item: int) -> None:
-        release.wait(5)
-        done.append(item)
-
-    with Handoff(work, depth=1, name="test-handoff") as handoff:
-        handoff.put(1)  # taken by the thread at once
-        time.sleep(0.05)
-        handoff.put(2)  # waits in the queue
-        waiting.append(2)
-        putter = threading.Thread(target=handoff.put, args=(3,))
-        putter.start()
-        putter.join(0.2)
-        assert putter.is_alive()  # a third waits for room
-        release.set()
-        putter.join(5)
-    assert done == [1, 2, 3]
-
-
-def test_a_handoff_raises_the_works_error_and_drops_what_follows() -> None:
-    done: list[int] = []
-
-    def work(item: int) -> None:
-        if item == 2:
-            raise KeyError(item)
-        done.append(item)
-
-    with pytest.raises(KeyError), Handoff(work, name="test-handoff") as handoff:
-        for item in range(1, 50):
-            handoff.put(item)
-            time.sleep(0.001)
-    assert done == [1]
-    assert not [thread for thread in threading.enumerate() if thread.name == "test-handoff"]
 
 
 def test_a_spill_set_answers_the_same_in_memory_and_on_disk() -> None:
