@@ -64,6 +64,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 REPORTS_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_reports
 
 bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python bench/import_signals.py --xlsx
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/auth_tokens.py
 	$(BIN)/python bench/console.py

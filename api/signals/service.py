@@ -11,6 +11,7 @@ row rolls the savepoint back and only the report is stored.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from sqlmodel import Session
 from api.models import Municipality, SignalImport
 from api.municipality.policy import settings_of
 from api.platform import metrics, tables
-from api.platform.bulk import among, insert_rows
+from api.platform.bulk import in_array, insert_rows, on_postgres
+from api.platform.spill import SpillSet
 from api.signals.bsn import BsnVault
 from api.signals.parsing import ParsedRow, SignalInput
 from api.signals.writer import Writer
@@ -82,98 +84,102 @@ def intake(
     """Store a delivery's signals; returns what happened to each row (counts, errors)."""
     code = municipality.code
     report = IntakeReport()
-    seen: set[str] = set()
+    seen = SpillSet()  # the delivery's signal ids so far (a million would take 90 MB in a set)
     savepoint = session.begin_nested()
     writing = True
     settings = settings_of(municipality)
     writer = Writer(session, code=code, vault=vault, settings=settings, import_id=import_id, now=now)
-    for chunk in _chunks(rows, CHUNK):
-        fresh: list[SignalInput] = []
-        lines: dict[str, int] = {}
-        quarantined: list[dict[str, Any]] = []
-        for row in chunk:
-            report.total += 1
-            if row.errors or row.signal is None:
-                report.rejected += 1
-                for problem in row.errors:
-                    report.error(problem.line, problem.column, problem.reason)
-                if keep_outcomes:
-                    reason = "; ".join(f"{e.column or 'row'}: {e.reason}" for e in row.errors)
-                    report.outcomes.append(RowOutcome(row.line, row.raw.get("signal_id"), "rejected", reason))
-                if mode == "accept-valid":
-                    raw = dict(row.raw)
-                    if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
-                        raw["bsn"] = vault.encrypt(str(raw["bsn"]), municipality_code=code)
-                    quarantined.append(
-                        {
-                            "id": writer.new_id(),
-                            "municipality_code": code,
-                            "import_id": import_id,
-                            "line": row.line,
-                            "raw": raw,
-                            "errors": [{"column": e.column, "reason": e.reason} for e in row.errors],
-                        }
-                    )
-                else:
-                    writing = False
-                continue
-            signal = row.signal
-            if signal.external_id in seen:
-                report.duplicates += 1
-                if keep_outcomes:
-                    report.outcomes.append(
-                        RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery")
-                    )
-                continue
-            seen.add(signal.external_id)
-            fresh.append(signal)
-            if signal.creditor_name:
-                report.creditors.add((signal.creditor_name, signal.partner_type))
-            lines[signal.external_id] = row.line
-        # Written per chunk, not added to the session: the session would hold every rejected row of
-        # the delivery until the commit (100,000 of them took 600 MB).
-        insert_rows(session, _QUARANTINE, quarantined)
-        if not fresh or not writing:
-            continue
-        stored = set(
-            session.execute(
-                sa.select(_SIGNALS.c.external_id).where(
-                    _SIGNALS.c.municipality_code == code,
-                    among(session, _SIGNALS.c.external_id, [s.external_id for s in fresh]),
-                )
-            ).scalars()
-        )
-        new = [s for s in fresh if s.external_id not in stored] if stored else fresh
-        report.duplicates += len(fresh) - len(new)
-        if keep_outcomes:
-            for signal in fresh:
-                if signal.external_id in stored:
-                    report.outcomes.append(
-                        RowOutcome(
-                            lines[signal.external_id], signal.external_id, "duplicate", "signal id already received"
+    stored_ids = _stored_ids(postgres=on_postgres(session))
+    try:
+        for chunk in _chunks(rows, CHUNK):
+            # A repeat within the delivery: of an earlier chunk (asked once a chunk), or earlier in this one.
+            earlier = seen.present(
+                [row.signal.external_id for row in chunk if row.signal is not None and not row.errors]
+            )
+            here: set[str] = set()
+            fresh: list[SignalInput] = []
+            lines: dict[str, int] = {}
+            quarantined: list[dict[str, Any]] = []
+            for row in chunk:
+                report.total += 1
+                if row.errors or row.signal is None:
+                    report.rejected += 1
+                    for problem in row.errors:
+                        report.error(problem.line, problem.column, problem.reason)
+                    if keep_outcomes:
+                        reason = "; ".join(f"{e.column or 'row'}: {e.reason}" for e in row.errors)
+                        report.outcomes.append(RowOutcome(row.line, row.raw.get("signal_id"), "rejected", reason))
+                    if mode == "accept-valid":
+                        raw = dict(row.raw)
+                        if raw.get("bsn"):  # even a mistyped BSN is kept only encrypted
+                            raw["bsn"] = vault.encrypt(str(raw["bsn"]), municipality_code=code)
+                        quarantined.append(
+                            {
+                                "id": writer.new_id(),
+                                "municipality_code": code,
+                                "import_id": import_id,
+                                "line": row.line,
+                                "raw": raw,
+                                "errors": [{"column": e.column, "reason": e.reason} for e in row.errors],
+                            }
                         )
-                    )
-                else:
-                    report.outcomes.append(RowOutcome(lines[signal.external_id], signal.external_id, "created"))
-        if new:
-            writer.store(new)
-            report.created += len(new)
+                    else:
+                        writing = False
+                    continue
+                signal = row.signal
+                if signal.external_id in earlier or signal.external_id in here:
+                    report.duplicates += 1
+                    if keep_outcomes:
+                        report.outcomes.append(
+                            RowOutcome(row.line, signal.external_id, "duplicate", "repeated in this delivery")
+                        )
+                    continue
+                here.add(signal.external_id)
+                fresh.append(signal)
+                if signal.creditor_name:
+                    report.creditors.add((signal.creditor_name, signal.partner_type))
+                lines[signal.external_id] = row.line
+            # Written per chunk, not added to the session: the session would hold every rejected row of
+            # the delivery until the commit (100,000 of them took 600 MB).
+            insert_rows(session, _QUARANTINE, quarantined)
+            seen.add_all(here)
+            if not fresh or not writing:
+                continue
+            stored = set(session.execute(stored_ids, {"code": code, "ids": [s.external_id for s in fresh]}).scalars())
+            new = [s for s in fresh if s.external_id not in stored] if stored else fresh
+            report.duplicates += len(fresh) - len(new)
+            if keep_outcomes:
+                for signal in fresh:
+                    if signal.external_id in stored:
+                        report.outcomes.append(
+                            RowOutcome(
+                                lines[signal.external_id], signal.external_id, "duplicate", "signal id already received"
+                            )
+                        )
+                    else:
+                        report.outcomes.append(RowOutcome(lines[signal.external_id], signal.external_id, "created"))
+            if new:
+                writer.store(new)
+                report.created += len(new)
 
-    if mode == "all-or-nothing" and report.rejected:
-        savepoint.rollback()
-        report.created = 0
-        if keep_outcomes:
-            for outcome in report.outcomes:
-                if outcome.outcome == "created":
-                    outcome.outcome, outcome.reason = "rejected", "delivery rejected as a whole (all-or-nothing)"
+        if mode == "all-or-nothing" and report.rejected:
+            savepoint.rollback()
+            report.created = 0
+            if keep_outcomes:
+                for outcome in report.outcomes:
+                    if outcome.outcome == "created":
+                        outcome.outcome, outcome.reason = "rejected", "delivery rejected as a whole (all-or-nothing)"
+            return report
+        writer.finish()
+        report.repeats = len(writer.repeats)
+        report.below_threshold = dict(sorted(writer.below_threshold.items()))
+        report.cases_opened = writer.cases_opened
+        report.cases_updated = writer.cases_updated
+        savepoint.commit()
         return report
-    writer.finish()
-    report.repeats = len(writer.repeats)
-    report.below_threshold = dict(sorted(writer.below_threshold.items()))
-    report.cases_opened = writer.cases_opened
-    report.cases_updated = writer.cases_updated
-    savepoint.commit()
-    return report
+    finally:  # memory and temporary files of the delivery's ids and cases
+        seen.close()
+        writer.close()
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,14 @@ def regroup(
 
 _SIGNALS = tables.signal
 _QUARANTINE = tables.quarantined_row
+
+
+@functools.cache
+def _stored_ids(*, postgres: bool) -> sa.Select[tuple[str]]:
+    """The external ids among :ids the municipality :code has stored already (built once)."""
+    return sa.select(_SIGNALS.c.external_id).where(
+        _SIGNALS.c.municipality_code == sa.bindparam("code"), in_array(_SIGNALS.c.external_id, "ids", postgres=postgres)
+    )
 
 
 def missing_agreements(session: Session, *, code: str, creditors: set[tuple[str, str]]) -> list[dict[str, str]]:
