@@ -21,8 +21,7 @@ from api.platform import spill, tables
 from api.platform.spill import SpillSet
 from api.signals import service, writer
 from api.signals.parsing import ParsedRow, normalise_row
-from tests.conftest import VAULT
-from tests.factories import make_municipality
+from tests.factories import VAULT, make_municipality
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PARTNERS = ["Zorg", "Huur", "Energie", "Water"]
