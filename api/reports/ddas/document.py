@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 # CBS tells suppliers apart by this code; the DDAS FAQ asks for the software supplier's name.
@@ -146,16 +147,10 @@ def _dumps(item: dict[str, Any]) -> str:
 
 def _joined(items: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The items comma-separated, encoded a few hundred at a time (as a list, brackets cut off)."""
-    block: list[dict[str, Any]] = []
-    first = True
-    for item in items:
-        block.append(item)
-        if len(block) >= ITEMS_PER_WRITE:
-            yield _ENCODER.encode(block)[1:-1] if first else "," + _ENCODER.encode(block)[1:-1]
-            first = False
-            block.clear()
-    if block:
-        yield _ENCODER.encode(block)[1:-1] if first else "," + _ENCODER.encode(block)[1:-1]
+    iterator, separator = iter(items), ""
+    while block := list(islice(iterator, ITEMS_PER_WRITE)):
+        yield separator + _ENCODER.encode(block)[1:-1]
+        separator = ","
 
 
 def vroegsignaal(signal: SignalRow, person: Client) -> dict[str, Any]:
