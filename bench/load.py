@@ -44,7 +44,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 import httpx  # noqa: E402
 
-from bench.sync import FRAMEWORK_APP, _cursor_from_db, cpu_seconds, enroll, free_port, prepare, start  # noqa: E402
+from bench.sync import FRAMEWORK_APP, _cursor_from_db, cases_by_worker, cpu_seconds, enroll, free_port, prepare, start  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_bench_load"
 SLO_MS = 50.0
@@ -230,21 +230,6 @@ def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
         process.terminate()
     for process in processes:
         process.wait()
-
-
-def cases_by_worker(url: str) -> dict[str, list[str]]:
-    """Each bench worker's assigned case ids, by username, in one query."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    cases: dict[str, list[str]] = {}
-    with engine.connect() as connection:
-        for username, case_id in connection.execute(
-            sa.text("SELECT u.username, c.id FROM outreach_case c JOIN staff_user u ON u.id = c.assigned_worker_id")
-        ):
-            cases.setdefault(username, []).append(str(case_id))
-    engine.dispose()
-    return cases
 
 
 def settle(processes: Sequence[subprocess.Popen[bytes]], *, quiet_ms: float = 20.0, longest: float = 120.0) -> None:

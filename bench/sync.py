@@ -386,7 +386,8 @@ def main() -> None:
         pull_cpu = per([cost for _, cost in pulled], ROUNDS * DEVICES * 25)
         pulls, p99 = (statistics.median(r[i] for r in pull_rounds) for i in (0, 1))
         full_bytes = pull_rounds[0][2]
-        phones = [(*devices[n], [str(c) for c in _case_ids(args.pg, f"bench-worker-{n}")]) for n in range(2)]
+        cases = cases_by_worker(args.pg)
+        phones = [(*devices[n], cases[f"bench-worker-{n}"]) for n in range(2)]
         pushed_rounds = [measured(server, lambda: bench_push(base, phones, args.batches)) for _ in range(ROUNDS)]
         push_rounds = [result for result, _ in pushed_rounds]
         push_cpu = per([cost for _, cost in pushed_rounds], ROUNDS * args.batches)
@@ -468,22 +469,19 @@ def main() -> None:
     print("    per bare framework request: service {0:.1f} ms, load generator {2:.1f} ms".format(*framework_cpu))
 
 
-def _case_ids(url: str, username: str) -> list[uuid.UUID]:
+def cases_by_worker(url: str) -> dict[str, list[str]]:
+    """Each bench worker's assigned case ids, by username, in one query."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
+    cases: dict[str, list[str]] = {}
     with engine.connect() as connection:
-        ids = [
-            row[0]
-            for row in connection.execute(
-                sa.text(
-                    "SELECT c.id FROM outreach_case c JOIN staff_user u ON u.id = c.assigned_worker_id WHERE u.username = :u"
-                ),
-                {"u": username},
-            )
-        ]
+        for username, case_id in connection.execute(
+            sa.text("SELECT u.username, c.id FROM outreach_case c JOIN staff_user u ON u.id = c.assigned_worker_id")
+        ):
+            cases.setdefault(username, []).append(str(case_id))
     engine.dispose()
-    return ids
+    return cases
 
 
 def _unchanged_pull_bytes(url: str, env: dict[str, str]) -> int:
